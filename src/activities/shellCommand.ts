@@ -1,0 +1,141 @@
+import { spawn } from 'node:child_process';
+
+/**
+ * Runs one shell command for a `shell` leaf: `/bin/sh -c <command>` exactly as
+ * the plan wrote it (nothing is ever interpolated into it; inputs arrive only
+ * as environment variables), in its own process group so a timeout or a
+ * cancellation kills everything it started.
+ */
+
+export interface TCommandResult {
+  exit_code: number | null;
+  /** Set when the process ended by a signal (our kill, or its own crash). */
+  signal: string | null;
+  timed_out: boolean;
+  cancelled: boolean;
+  stdout: string;
+  stderr: string;
+  /** True when the stream was longer than the limit: the text is its last bytes. */
+  stdout_truncated: boolean;
+  stderr_truncated: boolean;
+  duration_ms: number;
+}
+
+export interface TCommandOptions {
+  command: string;
+  env: Record<string, string>;
+  cwd: string;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  /** Aborting kills the process group (used for Temporal cancellation). */
+  signal?: AbortSignal;
+  /** Called about once a second while the command runs (Temporal heartbeats). */
+  onProgress?: (elapsedMs: number) => void;
+  /** SIGTERM first; SIGKILL after this many ms if the process is still there. */
+  killGraceMs?: number;
+}
+
+/** Keeps the last `max` bytes of a stream, counting everything seen. */
+class TailBuffer {
+  private chunks: Buffer[] = [];
+  private held = 0;
+  total = 0;
+
+  constructor(private readonly max: number) {}
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    this.chunks.push(chunk);
+    this.held += chunk.length;
+    while (this.chunks.length > 1 && this.held - (this.chunks[0]?.length ?? 0) >= this.max) {
+      this.held -= this.chunks.shift()?.length ?? 0;
+    }
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.max)).toString('utf8');
+  }
+
+  get truncated(): boolean {
+    return this.total > this.max;
+  }
+}
+
+export function runShellCommand(options: TCommandOptions): Promise<TCommandResult> {
+  const started = Date.now();
+  const stdout = new TailBuffer(options.maxOutputBytes);
+  const stderr = new TailBuffer(options.maxOutputBytes);
+  const graceMs = options.killGraceMs ?? 5000;
+
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', options.command], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let timedOut = false;
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const killGroup = (): void => {
+      if (child.pid === undefined || child.exitCode !== null) return;
+      const send = (sig: NodeJS.Signals): void => {
+        try {
+          process.kill(-(child.pid as number), sig);
+        } catch {
+          // the group is already gone
+        }
+      };
+      send('SIGTERM');
+      killTimer ??= setTimeout(() => send('SIGKILL'), graceMs);
+    };
+
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+    const progress = setInterval(() => options.onProgress?.(Date.now() - started), 1000);
+    const onAbort = (): void => {
+      cancelled = true;
+      killGroup();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+
+    child.stdout.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    child.once('error', (err) => {
+      clearTimeout(timeout);
+      clearInterval(progress);
+      reject(err);
+    });
+    // 'close' (not 'exit') so both pipes are drained before we read them.
+    child.once('close', (code, signal) => {
+      clearTimeout(timeout);
+      clearInterval(progress);
+      if (killTimer) clearTimeout(killTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      // Anything the command left behind in its group goes with it.
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // nothing left
+        }
+      }
+      resolve({
+        exit_code: code,
+        signal,
+        timed_out: timedOut,
+        cancelled,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        stdout_truncated: stdout.truncated,
+        stderr_truncated: stderr.truncated,
+        duration_ms: Date.now() - started,
+      });
+    });
+  });
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import type { Client } from '@temporalio/client';
+import express, { Router, type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { PrismaClient } from '../db/client';
+import type { Logger } from '../logger';
+import { createGoalService } from '../services/goals';
+import { localActor } from './actor';
+import { errorHandler, notFoundHandler } from './errors';
+import { defineRoute, registerRoute, type TAnyRoute } from './route';
+import { goalRoutes } from './routes/goals';
+import { healthRoutes } from './routes/health';
+import { z } from './zod';
+
+export interface TApiDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+  logger: Logger;
+  taskQueue: string;
+  bodyLimit: string;
+  temporalUi: { baseUrl: string | undefined; namespace: string };
+}
+
+export interface TApp {
+  app: Express;
+  routes: TAnyRoute[];
+  openapi: () => object;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+export function createApp(deps: TApiDeps): TApp {
+  const registry = new OpenAPIRegistry();
+  const goals = createGoalService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue });
+
+  let document: object | undefined;
+  const openapi = (): object =>
+    (document ??= new OpenApiGeneratorV31(registry.definitions).generateDocument({
+      openapi: '3.1.0',
+      info: {
+        title: 'Reprise API',
+        version: '0.1.0',
+        description: 'Goal trees run durably on Temporal, saved as versioned, reusable workflows.',
+      },
+    }));
+
+  const routes: TAnyRoute[] = [
+    ...healthRoutes(deps),
+    ...goalRoutes({ goals, temporalUi: deps.temporalUi }),
+    defineRoute({
+      method: 'get',
+      path: '/api/openapi.json',
+      operationId: 'getOpenApi',
+      summary: 'This API as an OpenAPI 3.1 document',
+      tags: ['meta'],
+      responses: { 200: { description: 'The OpenAPI document.', schema: z.record(z.string(), z.unknown()) } },
+      handler: async () => ({ status: 200, body: openapi() }),
+    }),
+  ];
+
+  const router = Router();
+  for (const route of routes) registerRoute(registry, router, route, localActor);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    }),
+  );
+  app.use(express.json({ limit: deps.bodyLimit }));
+  app.use(router);
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return { app, routes, openapi };
+}

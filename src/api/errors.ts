@@ -1,0 +1,63 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+import { DomainError, httpStatusFor, isDomainError, type TErrorCode } from '../domain/errors';
+import { z } from './zod';
+
+/** The one error body: `{error: {code, message, details?, request_id}}`. */
+export const ZErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'VALIDATION_FAILED' }),
+      message: z.string(),
+      details: z.unknown().optional(),
+      request_id: z.string().optional(),
+    }),
+  })
+  .openapi('Error');
+
+export type TErrorBody = z.infer<typeof ZErrorBody>;
+
+function body(code: TErrorCode, message: string, requestId: string | undefined, details?: unknown): TErrorBody {
+  return { error: { code, message, ...(details === undefined ? {} : { details }), ...(requestId ? { request_id: requestId } : {}) } };
+}
+
+/** zod issues as `[{path: "body.action.command", message}]`. */
+export function validationDetails(err: ZodError, prefix: string): { path: string; message: string }[] {
+  return err.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+    message: issue.message,
+  }));
+}
+
+export function toDomainError(err: unknown): DomainError | undefined {
+  if (isDomainError(err)) return err;
+  const e = err as { type?: string; status?: number; expose?: boolean; message?: string; limit?: number };
+  // body-parser's errors: a caller's mistake, never a 500.
+  if (e?.type === 'entity.parse.failed') return new DomainError('MALFORMED_JSON', `request body is not valid JSON: ${e.message}`);
+  if (e?.type === 'entity.too.large') return new DomainError('PAYLOAD_TOO_LARGE', `request body is larger than the ${e.limit} byte limit`);
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+    return new DomainError('VALIDATION_FAILED', e.message ?? 'bad request');
+  }
+  return undefined;
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new DomainError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`));
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const requestId = (req as { id?: string }).id;
+    const known = toDomainError(err);
+    if (known) {
+      const status = httpStatusFor(known.code);
+      if (status >= 500) logger.warn({ err, requestId }, known.message);
+      res.status(status).json(body(known.code, known.message, requestId, known.details));
+      return;
+    }
+    // A 5xx never echoes internal text; the log has it, keyed by request id.
+    logger.error({ err, requestId }, 'unhandled error');
+    res.status(500).json(body('INTERNAL', `internal error; quote request id ${requestId ?? '(none)'} when reporting it`, requestId));
+  };
+}

@@ -1,0 +1,41 @@
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { temporalUiUrl, type TConfig } from '../config';
+import type { PrismaClient } from '../db/client';
+import type { Logger } from '../logger';
+import { createApp } from './app';
+
+export interface TRunningApi {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP API; `close()` stops accepting and ends open connections. */
+export async function startApi(deps: { config: TConfig; prisma: PrismaClient; temporal: Client; logger: Logger; port?: number }): Promise<TRunningApi> {
+  const { config } = deps;
+  const { app } = createApp({
+    prisma: deps.prisma,
+    temporal: deps.temporal,
+    logger: deps.logger,
+    taskQueue: config.temporal.taskQueue,
+    bodyLimit: config.api.bodyLimit,
+    temporalUi: { baseUrl: temporalUiUrl(config), namespace: config.temporal.namespace },
+  });
+  const server = await new Promise<import('node:http').Server>((resolve, reject) => {
+    const s = app.listen(deps.port ?? config.api.port, config.api.host, () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`API port ${config.api.port} is in use: set API_PORT to a free port`) : err),
+    );
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.api.host === '0.0.0.0' || config.api.host === '::' ? 'localhost' : config.api.host;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5000).unref();
+      }),
+  };
+}

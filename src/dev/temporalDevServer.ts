@@ -1,0 +1,90 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { searchAttributeCliArgs } from '../domain/searchAttributes';
+import { spawnManaged, waitUntilReady, type TManagedProcess } from './managedProcess';
+
+/**
+ * Runs `temporal server start-dev`: a whole Temporal server on SQLite with the
+ * Web UI, our search attributes registered at start. With `dbFile` its state
+ * survives restarts (npm start); without, it lives in memory (tests).
+ */
+export interface TDevServerOptions {
+  cliPath: string;
+  port: number;
+  /** Web UI port; `undefined` runs it headless. */
+  uiPort?: number;
+  httpPort?: number;
+  metricsPort?: number;
+  dbFile?: string;
+  namespace: string;
+  /** Durability of the SQLite file: NORMAL survives a crash of the server; OFF is for tests. */
+  synchronous?: 'NORMAL' | 'OFF';
+  startTimeoutMs?: number;
+}
+
+export interface TDevServer {
+  address: string;
+  uiUrl: string | undefined;
+  process: TManagedProcess;
+  stop(): Promise<void>;
+}
+
+async function namespaceReady(address: string, namespace: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.describeNamespace({ namespace }));
+    return true;
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function startTemporalDevServer(options: TDevServerOptions): Promise<TDevServer> {
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--log-level',
+    'warn',
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    `synchronous=${options.synchronous ?? 'NORMAL'}`,
+    ...searchAttributeCliArgs(),
+  ];
+  if (options.namespace !== 'default') args.push('--namespace', options.namespace);
+  if (options.uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(options.uiPort));
+  if (options.httpPort !== undefined) args.push('--http-port', String(options.httpPort));
+  if (options.metricsPort !== undefined) args.push('--metrics-port', String(options.metricsPort));
+  if (options.dbFile) {
+    await mkdir(path.dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+
+  const address = `127.0.0.1:${options.port}`;
+  const proc = spawnManaged('temporal', options.cliPath, args);
+  try {
+    await waitUntilReady(proc, () => namespaceReady(address, options.namespace), options.startTimeoutMs ?? 60_000, 'The Temporal dev server');
+  } catch (err) {
+    const tail = proc.outputTail();
+    if (/address already in use/i.test(tail)) {
+      throw new Error(
+        `The Temporal dev server could not bind port ${options.port}: it is in use. ` +
+          'Is another Reprise (or Temporal server) running? Stop it, set TEMPORAL_DEV_PORT/TEMPORAL_UI_PORT to free ports, ' +
+          'or use the running server with TEMPORAL_ADDRESS=host:port.',
+      );
+    }
+    throw err;
+  }
+  return {
+    address,
+    uiUrl: options.uiPort === undefined ? undefined : `http://localhost:${options.uiPort}`,
+    process: proc,
+    stop: () => proc.stop('SIGTERM', 15_000),
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The closed set of error codes Reprise reports. Services throw DomainError
+ * with one of these; the API maps each to one HTTP status (src/api/errors.ts);
+ * activities turn them into non-retryable Temporal failures. Code strings, not
+ * classes, tell errors apart: `instanceof` breaks across the workflow sandbox
+ * and jest module registries.
+ */
+export const ERROR_CODES = {
+  /** The request's params, query or body failed validation; details list the problems. */
+  VALIDATION_FAILED: 400,
+  /** The request body is not valid JSON. */
+  MALFORMED_JSON: 400,
+  /** A leaf uses an action runtime its agent may not use. */
+  RUNTIME_NOT_ALLOWED: 400,
+  /** No or bad bearer token. */
+  UNAUTHENTICATED: 401,
+  /** The token lacks the scope this route needs. */
+  FORBIDDEN: 403,
+  /** The object does not exist, or is not the caller's. */
+  NOT_FOUND: 404,
+  /** No route matches the method and path. */
+  ROUTE_NOT_FOUND: 404,
+  /** The object is not in a state that allows this. */
+  CONFLICT: 409,
+  /** The request body exceeds API_BODY_LIMIT. */
+  PAYLOAD_TOO_LARGE: 413,
+  /** Postgres could not be reached. */
+  DATABASE_UNAVAILABLE: 503,
+  /** The Temporal frontend could not be reached. */
+  TEMPORAL_UNAVAILABLE: 503,
+  /** Anything unexpected; the message never echoes internals. */
+  INTERNAL: 500,
+} as const;
+
+export type TErrorCode = keyof typeof ERROR_CODES;
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: TErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+/** True for a DomainError from any module registry (duck-typed on the code). */
+export function isDomainError(err: unknown): err is DomainError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as { name?: unknown }).name === 'DomainError' &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    (err as { code: string }).code in ERROR_CODES
+  );
+}
+
+export function httpStatusFor(code: TErrorCode): number {
+  return ERROR_CODES[code];
+}

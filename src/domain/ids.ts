@@ -1,0 +1,82 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Every id Reprise mints, in one place: database ids, Temporal workflow ids,
+ * task-queue-independent names. Call sites never paste strings together.
+ *
+ * Random ids are 26 lowercase Crockford base32 characters: 48 bits of
+ * milliseconds then 80 random bits, so they sort by creation time (cursor
+ * pagination relies on that only as a tiebreak). Derived ids hash their parts,
+ * so the same inputs always give the same id: a crashed and resumed activity
+ * re-creates the same rows instead of new ones.
+ *
+ * Uses node:crypto, so workflow code never imports it: activities mint ids
+ * and store Temporal workflow ids on the rows the workflows read.
+ */
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export type TIdPrefix = 'goal' | 'wf' | 'run' | 'user' | 'agent' | 'tok';
+
+function base32(bytes: Uint8Array, length: number): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < length) {
+      out += ALPHABET[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    buffer &= (1 << bits) - 1;
+  }
+  if (bits > 0 && out.length < length) out += ALPHABET[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+/** A fresh, time-ordered id such as `goal_01jd3v8k2m7q9x4w5y6z7a8b9c`. */
+export function newId(prefix: TIdPrefix, now: number = Date.now()): string {
+  const bytes = new Uint8Array(16);
+  let t = now;
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = t % 256;
+    t = Math.floor(t / 256);
+  }
+  bytes.set(randomBytes(10), 6);
+  return `${prefix}_${base32(bytes, 26)}`;
+}
+
+/** A deterministic id from its parts, e.g. a child goal from (parent id, key). */
+export function derivedId(prefix: TIdPrefix, ...parts: string[]): string {
+  const digest = createHash('sha256').update(parts.join('\u0000')).digest();
+  return `${prefix}_${base32(digest, 26)}`;
+}
+
+const ID_PATTERN = /^(goal|wf|run|user|agent|tok)_[0-9a-hjkmnp-tv-z]{26}$/;
+
+/** True when `value` looks like an id with this prefix (cheap pre-check before a lookup). */
+export function isId(prefix: TIdPrefix, value: string): boolean {
+  return ID_PATTERN.test(value) && value.startsWith(`${prefix}_`);
+}
+
+/** Lowercase, dash-separated, at most `max` characters: for ids people read in the Temporal Web UI. */
+export function slugify(text: string, max = 40): string {
+  const slug = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return slug.slice(0, max).replace(/-+$/, '') || 'goal';
+}
+
+/**
+ * The Temporal workflow id of the execution that runs a root goal:
+ * `goal-<title slug>-<goal id>`. The slug makes the Web UI list readable; the
+ * goal id keeps it unique. Stored on the goal row, so it is never re-derived
+ * from a title.
+ */
+export function goalTemporalWorkflowId(goal: { id: string; title: string }): string {
+  return `goal-${slugify(goal.title)}-${goal.id}`;
+}

@@ -1,0 +1,94 @@
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { loadConfig, temporalAddress, type TConfig } from './config';
+import { createPrisma, type PrismaClient } from './db/client';
+import { migrate } from './db/migrate';
+import { embeddedDatabaseUrl } from './dev/embeddedPostgres';
+import { createLogger, type Logger } from './logger';
+
+/**
+ * The Temporal worker: runs our workflows and activities on one task queue.
+ * `npm start` runs it beside the API; `npm run worker` runs it alone, so more
+ * can be added against the same Temporal and Postgres.
+ */
+
+export interface TWorkerDeps {
+  config: TConfig;
+  prisma: PrismaClient;
+  connection: NativeConnection;
+  logger: Logger;
+  taskQueue?: string;
+  /** A prebuilt bundle (tests build one and share it); otherwise bundled from src/workflows at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
+  const { config } = deps;
+  return Worker.create({
+    connection: deps.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: deps.taskQueue ?? config.temporal.taskQueue,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, leaf: config.leaf }),
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    // Running commands get this long to finish on shutdown; then they are
+    // cancelled and retried by another worker (see runShellAction).
+    shutdownGraceTime: '10 seconds',
+  });
+}
+
+/** Connects to Temporal, retrying while it comes up (a worker may start first). */
+export async function connectWorker(address: string, logger: Logger, timeoutMs = 60_000): Promise<NativeConnection> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await NativeConnection.connect({ address });
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new Error(`cannot reach Temporal at ${address}: ${(err as Error).message}`);
+      }
+      if (attempt === 1) logger.warn({ address }, 'waiting for Temporal');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+let runtimeInstalled = false;
+/**
+ * Routes the Temporal SDK's own logs through ours (once per process). With
+ * `ownSignals`, the SDK leaves SIGINT/SIGTERM alone: the caller orders shutdown.
+ */
+export function installTemporalRuntime(logger: Logger, options: { ownSignals?: boolean } = {}): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    ...(options.ownSignals ? { shutdownSignals: [] } : {}),
+    logger: new DefaultLogger('WARN', (entry) => {
+      const level = entry.level === 'ERROR' ? 'error' : 'warn';
+      logger[level]({ ...(entry.meta ?? {}) }, entry.message);
+    }),
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.log.level, 'reprise-worker');
+  installTemporalRuntime(logger);
+  const databaseUrl = config.databaseUrl ?? (await embeddedDatabaseUrl(config));
+  await migrate(databaseUrl, { log: (m) => logger.info(m) });
+  const prisma = createPrisma(databaseUrl, config.databasePoolSize);
+  const connection = await connectWorker(temporalAddress(config), logger);
+  const worker = await createWorker({ config, prisma, connection, logger });
+  logger.info({ taskQueue: config.temporal.taskQueue, address: temporalAddress(config) }, 'worker running');
+  // Worker.run installs SIGINT/SIGTERM handlers that drain in-flight tasks.
+  await worker.run();
+  await connection.close();
+  await prisma.$disconnect();
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,4 @@
+// Every Temporal workflow the worker registers. Workflow code runs in
+// Temporal's deterministic sandbox: it imports @temporalio/workflow, pure
+// src/domain code, and only *types* from src/activities.
+export { runGoal } from './runGoal';
