@@ -7,8 +7,12 @@ import { z } from 'zod';
  * The README's config table is this list; keep them in step.
  */
 
-const port = z.coerce.number().int().min(1).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+const port = z.coerce
+  .number({ message: 'must be a port number (1-65535)' })
+  .int('must be a port number (1-65535)')
+  .min(1, 'must be a port number (1-65535)')
+  .max(65535, 'must be a port number (1-65535)');
+const positiveInt = z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').positive('must be at least 1');
 
 const hostPort = z
   .string()

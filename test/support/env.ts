@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { Client as PgClient } from 'pg';
+import pino from 'pino';
+import { createApp } from '../../src/api/app';
+import { loadConfig, type TConfig } from '../../src/config';
+import { createPrisma, type PrismaClient } from '../../src/db/client';
+import { createWorker } from '../../src/worker';
+
+/** What globalSetup started, for test files. */
+export const testEnv = {
+  get databaseUrl(): string {
+    return required('REPRISE_TEST_DATABASE_URL');
+  },
+  get adminDatabaseUrl(): string {
+    return required('REPRISE_TEST_ADMIN_DATABASE_URL');
+  },
+  get temporalAddress(): string {
+    return required('REPRISE_TEST_TEMPORAL_ADDRESS');
+  },
+  get temporalCli(): string {
+    return required('REPRISE_TEST_TEMPORAL_CLI');
+  },
+  get workflowBundle(): string {
+    return required('REPRISE_TEST_WORKFLOW_BUNDLE');
+  },
+};
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run tests through jest (globalSetup prepares it)`);
+  return value;
+}
+
+export const silentLogger = pino({ level: 'silent' });
+
+/** A task queue no other test file uses. */
+export function uniqueTaskQueue(name: string): string {
+  return `test-${name}-${randomBytes(4).toString('hex')}`;
+}
+
+export function testConfig(overrides: NodeJS.ProcessEnv = {}): TConfig {
+  return loadConfig({
+    DATABASE_URL: testEnv.databaseUrl,
+    TEMPORAL_ADDRESS: testEnv.temporalAddress,
+    REPRISE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'reprise-test-data-')),
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
+
+/** A worker on its own task queue, running until `stop()`. */
+export async function startTestWorker(config: TConfig, prisma: PrismaClient, taskQueue: string) {
+  const connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
+  const worker: Worker = await createWorker({
+    config,
+    prisma,
+    connection,
+    logger: silentLogger,
+    taskQueue,
+    workflowBundle: { codePath: testEnv.workflowBundle },
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** The API app (in process) on a free port, with a real Temporal client. */
+export async function startTestApi(prisma: PrismaClient, taskQueue: string, options: { temporalAddress?: string; bodyLimit?: string } = {}) {
+  const connection = await Connection.connect({ address: options.temporalAddress ?? testEnv.temporalAddress }).catch(() =>
+    Connection.lazy({ address: options.temporalAddress ?? testEnv.temporalAddress }),
+  );
+  const temporal = new TemporalClient({ connection, namespace: 'default' });
+  const created = createApp({
+    prisma,
+    temporal,
+    logger: silentLogger,
+    taskQueue,
+    bodyLimit: options.bodyLimit ?? '1mb',
+    temporalUi: { baseUrl: 'http://localhost:8233', namespace: 'default' },
+  });
+  const server = await new Promise<import('node:http').Server>((resolve) => {
+    const s = created.app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    temporal,
+    openapi: created.openapi,
+    app: created.app,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await connection.close();
+    },
+  };
+}
+
+export function testPrisma(url = testEnv.databaseUrl): PrismaClient {
+  return createPrisma(url, 5);
+}
+
+/** A fresh, empty database on the test server; `drop()` removes it. */
+export async function scratchDatabase(label: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `reprise_scratch_${label}_${randomBytes(4).toString('hex')}`;
+  const admin = new PgClient({ connectionString: testEnv.adminDatabaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(testEnv.adminDatabaseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new PgClient({ connectionString: testEnv.adminDatabaseUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value (not undefined) or the deadline passes. */
+export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** JSON over HTTP. */
+export async function http(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}

@@ -1,0 +1,51 @@
+import { ConfigError, loadConfig, temporalAddress, temporalUiUrl } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('gives every setting a default, and runs embedded services when no URLs are set', () => {
+    const config = loadConfig({}, '/srv/reprise');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.temporal.address).toBeUndefined();
+    expect(temporalAddress(config)).toBe('127.0.0.1:7233');
+    expect(temporalUiUrl(config)).toBe('http://localhost:8233');
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000, bodyLimit: '1mb' });
+    expect(config.dataDir).toBe('/srv/reprise/.data');
+  });
+
+  it('uses external Temporal and Postgres when given', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgresql://u:p@db:5432/reprise', TEMPORAL_ADDRESS: 'temporal:7233' });
+    expect(config.databaseUrl).toBe('postgresql://u:p@db:5432/reprise');
+    expect(temporalAddress(config)).toBe('temporal:7233');
+    expect(temporalUiUrl(config)).toBeUndefined();
+  });
+
+  it.each([
+    ['API_PORT', 'abc'],
+    ['API_PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x@y/z'],
+    ['TEMPORAL_ADDRESS', 'no-port'],
+    ['LOG_LEVEL', 'loud'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['API_BODY_LIMIT', 'huge'],
+  ])('rejects %s=%s, naming the variable and the value', (variable, value) => {
+    let caught: unknown;
+    try {
+      loadConfig({ [variable]: value });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const err = caught as ConfigError;
+    expect(err.problems.map((p) => p.variable)).toEqual([variable]);
+    expect(err.message).toContain(variable);
+    expect(err.message).toContain(JSON.stringify(value));
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => loadConfig({ API_PORT: 'x', EMBEDDED_PG_PORT: 'y' })).toThrow(/API_PORT: must be a port number/);
+    expect(() => loadConfig({ API_PORT: 'x', EMBEDDED_PG_PORT: 'y' })).toThrow(/EMBEDDED_PG_PORT: must be a port number/);
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', API_PORT: '' }).api.port).toBe(3000);
+  });
+});

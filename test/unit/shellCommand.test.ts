@@ -1,0 +1,60 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runShellCommand, type TCommandOptions } from '../../src/activities/shellCommand';
+
+const cwd = mkdtempSync(path.join(tmpdir(), 'reprise-shell-'));
+const base: Omit<TCommandOptions, 'command'> = { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd, timeoutMs: 10_000, maxOutputBytes: 1024 };
+
+/** Running, and not a zombie waiting for a (non-reaping) init to collect it. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('runShellCommand', () => {
+  it('captures exit code, stdout and stderr', async () => {
+    const r = await runShellCommand({ ...base, command: 'echo out; echo err >&2; exit 3' });
+    expect(r).toMatchObject({ exit_code: 3, stdout: 'out\n', stderr: 'err\n', timed_out: false, stdout_truncated: false });
+  });
+
+  it('passes only the environment it is given', async () => {
+    const r = await runShellCommand({ ...base, env: { ...base.env, CITY: 'Zürich' }, command: 'echo "$CITY|${DATABASE_URL:-unset}"' });
+    expect(r.stdout).toBe('Zürich|unset\n');
+  });
+
+  it('keeps the last bytes of long output and says it was truncated', async () => {
+    const r = await runShellCommand({ ...base, command: 'seq 1 100000' });
+    expect(r.exit_code).toBe(0);
+    expect(r.stdout_truncated).toBe(true);
+    expect(Buffer.byteLength(r.stdout)).toBeLessThanOrEqual(1024);
+    expect(r.stdout.endsWith('99999\n100000\n')).toBe(true);
+  });
+
+  it('kills the whole process group on timeout', async () => {
+    const pidFile = path.join(cwd, 'child.pid');
+    const r = await runShellCommand({ ...base, timeoutMs: 500, command: `sleep 30 & echo $! > ${pidFile}; wait` });
+    expect(r.timed_out).toBe(true);
+    expect(r.exit_code).toBeNull();
+    const childPid = Number(readFileSync(pidFile, 'utf8'));
+    expect(alive(childPid)).toBe(false);
+  });
+
+  it('kills the command when aborted (Temporal cancellation)', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const r = await runShellCommand({ ...base, signal: controller.signal, command: 'sleep 30' });
+    expect(r.cancelled).toBe(true);
+    expect(r.duration_ms).toBeLessThan(10_000);
+  });
+
+  it('reports progress while the command runs', async () => {
+    const ticks: number[] = [];
+    await runShellCommand({ ...base, command: 'sleep 2.2', onProgress: (ms) => ticks.push(ms) });
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+  });
+});
