@@ -25,13 +25,17 @@ export interface TCreateGoalInput {
   start: boolean;
 }
 
+const START_DEADLINE_MS = 5000;
+
 /** Goals: create, read, start. Knows nothing of HTTP. */
 export function createGoalService(deps: TGoalServiceDeps) {
   const { prisma, temporal } = deps;
 
   async function startExecution(goal: Goal): Promise<void> {
     if (!goal.temporalWorkflowId) throw new Error(`goal ${goal.id} has no Temporal workflow id`);
-    await temporal.workflow.start<typeof runGoal>('runGoal', {
+    // Bounded: a caller should hear "Temporal is down" in seconds, not after the client's own retries.
+    const deadline = Date.now() + START_DEADLINE_MS;
+    await temporal.connection.withDeadline(deadline, () => temporal.workflow.start<typeof runGoal>('runGoal', {
       taskQueue: deps.taskQueue,
       workflowId: goal.temporalWorkflowId,
       args: [{ goalId: goal.id }],
@@ -42,7 +46,7 @@ export function createGoalService(deps: TGoalServiceDeps) {
         { key: SA_ROOT_GOAL_ID, value: goal.rootId },
       ],
       staticSummary: goal.title,
-    });
+    }));
   }
 
   return {

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
@@ -53,8 +53,18 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): TConfig {
   });
 }
 
+/** Keeps the SDK's INFO chatter out of test output (once per test process). */
+function quietTemporalRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // already installed in this process
+  }
+}
+
 /** A worker on its own task queue, running until `stop()`. */
 export async function startTestWorker(config: TConfig, prisma: PrismaClient, taskQueue: string) {
+  quietTemporalRuntime();
   const connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
   const worker: Worker = await createWorker({
     config,
