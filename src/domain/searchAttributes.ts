@@ -3,7 +3,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 /**
  * Our custom Temporal search attributes (SPEC §8). Registered on the dev server
  * at start (`--search-attribute Name=Type`) and, on an external server, by
- * ensureSearchAttributes. The dev server has 10 Keyword and 3 Int slots.
+ * ensureSearchAttributes (src/services/temporal.ts) when `npm start` or
+ * `npm run worker` starts. The dev server has 10 Keyword and 3 Int slots.
  */
 export const SA_GOAL_ID = defineSearchAttributeKey('RepriseGoalId', SearchAttributeType.KEYWORD);
 export const SA_ROOT_GOAL_ID = defineSearchAttributeKey('RepriseRootGoalId', SearchAttributeType.KEYWORD);

@@ -32,12 +32,13 @@ export function createGoalService(deps: TGoalServiceDeps) {
   const { prisma, temporal } = deps;
 
   async function startExecution(goal: Goal): Promise<void> {
-    if (!goal.temporalWorkflowId) throw new Error(`goal ${goal.id} has no Temporal workflow id`);
+    const workflowId = goal.temporalWorkflowId;
+    if (!workflowId) throw new Error(`goal ${goal.id} has no Temporal workflow id`);
     // Bounded: a caller should hear "Temporal is down" in seconds, not after the client's own retries.
     const deadline = Date.now() + START_DEADLINE_MS;
     await temporal.connection.withDeadline(deadline, () => temporal.workflow.start<typeof runGoal>('runGoal', {
       taskQueue: deps.taskQueue,
-      workflowId: goal.temporalWorkflowId,
+      workflowId,
       args: [{ goalId: goal.id }],
       // A repeated start of the same goal attaches to the running execution.
       workflowIdConflictPolicy: 'USE_EXISTING',

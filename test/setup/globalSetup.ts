@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { Client } from 'pg';
@@ -10,9 +11,10 @@ import { freePort } from '../support/ports';
 
 /**
  * Starts (or reuses) the real services every test talks to:
- * - Postgres: the server in DATABASE_URL if set, else an embedded one under
- *   .data/test-postgres; a fresh database for this run, migrated by the same
- *   code path `npm start` uses.
+ * - Postgres: the server in DATABASE_URL if set, else an embedded one of this
+ *   run's own under the OS temp directory (reachable by the `postgres` user
+ *   wherever the checkout lives; removed afterwards); a fresh database for
+ *   this run, migrated by the same code path `npm start` uses.
  * - Temporal: TEMPORAL_ADDRESS if set, else a dev server from the Temporal CLI
  *   (found or built by src/dev/temporalCli.ts: never downloaded), in memory.
  * - The workflow bundle, built once and shared by every test worker.
@@ -30,7 +32,10 @@ export default async function globalSetup(): Promise<void> {
 
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(root, '.data', 'test-postgres'), port: await freePort(), database: 'postgres' });
+    const pgDir = await mkdtemp(path.join(tmpdir(), 'reprise-test-postgres-'));
+    await chmod(pgDir, 0o755);
+    state.__repriseStops.push(() => rm(pgDir, { recursive: true, force: true }));
+    const pg = await startEmbeddedPostgres({ dataDir: pgDir, port: await freePort(), database: 'postgres' });
     state.__repriseStops.push(pg.stop);
     adminUrl = pg.url;
   }

@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { http, testEnv, waitFor } from '../support/env';
+import { freePort, portIsFree } from '../support/ports';
+
+/**
+ * `npm start` as a user runs it: a fresh data directory, no DATABASE_URL or
+ * TEMPORAL_ADDRESS (so embedded Postgres and the Temporal dev server), then
+ * Ctrl-C to the whole foreground process group, as a terminal sends it.
+ */
+
+const root = path.resolve(__dirname, '../..');
+jest.setTimeout(180_000);
+
+interface TStarted {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  hasExited: () => boolean;
+}
+
+/** A temp dir the `postgres` user can reach (mkdtemp makes it 0700). */
+function reachableTempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+/** Waits for the start-up banner; fails at once, with the output, if start-up dies. */
+async function untilUp(run: TStarted): Promise<void> {
+  await waitFor(
+    async () => {
+      if (run.hasExited()) throw new Error(`npm start exited during start-up:\n${run.output()}`);
+      return run.output().includes('Reprise is up') ? true : undefined;
+    },
+    () => `npm start to come up:\n${run.output()}`,
+    90_000,
+  );
+}
+
+function npmStart(env: NodeJS.ProcessEnv): TStarted {
+  const clean = { ...process.env };
+  delete clean.DATABASE_URL;
+  delete clean.TEMPORAL_ADDRESS;
+  const proc = spawn('npm', ['start'], { cwd: root, env: { ...clean, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      done = true;
+      resolve(code);
+    }),
+  );
+  return { proc, output: () => out, exited, hasExited: () => done };
+}
+
+/** Pids of live processes whose command line mentions `needle` (zombies excluded). */
+function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (cmdline.includes(needle) && state !== 'Z') pids.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return pids;
+}
+
+describe('npm start', () => {
+  it('brings up the stack, runs a goal, stops cleanly on Ctrl-C, and finds its data again', async () => {
+    const dataDir = reachableTempDir('reprise-e2e-');
+    const ports = { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
+    const env = {
+      REPRISE_DATA_DIR: dataDir,
+      API_PORT: String(ports.api),
+      EMBEDDED_PG_PORT: String(ports.pg),
+      TEMPORAL_DEV_PORT: String(ports.temporal),
+      TEMPORAL_UI_PORT: String(ports.ui),
+      TEMPORAL_CLI: testEnv.temporalCli,
+      LOG_LEVEL: 'warn',
+    };
+    const api = `http://127.0.0.1:${ports.api}`;
+
+    const first = npmStart(env);
+    await untilUp(first);
+    expect(first.output()).toContain(`http://127.0.0.1:${ports.api}`);
+    expect(first.output()).toContain(`http://localhost:${ports.ui}`);
+    expect((await http('GET', `${api}/healthz`)).status).toBe(200);
+    const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
+    expect(ui.status).toBe(200);
+
+    const created = await http('POST', `${api}/api/goals`, { title: 'E2E hello', action: { runtime: 'shell', command: 'echo e2e' } });
+    expect(created.status).toBe(201);
+    const done = await waitFor(async () => {
+      const g = await http('GET', `${api}/api/goals/${created.body.id}`);
+      return g.body.lifecycle === 'done' ? g.body : undefined;
+    }, 'the goal to finish');
+    expect(done.output.stdout).toBe('e2e\n');
+
+    // Ctrl-C: SIGINT to the whole process group, as a terminal does.
+    process.kill(-(first.proc.pid as number), 'SIGINT');
+    await first.exited; // npm re-raises SIGINT once its child is done: exit code null is normal
+    await waitFor(async () => (first.output().includes('reprise: stopped') ? true : undefined), () => `a clean stop:\n${first.output()}`, 20_000);
+    await waitFor(async () => (processesMentioning(dataDir).length === 0 ? true : undefined), `no process left using ${dataDir}`, 20_000);
+    for (const [name, port] of Object.entries(ports)) {
+      expect([name, await portIsFree(port)]).toEqual([name, true]);
+    }
+
+    // A second start finds the same database and Temporal state.
+    const second = npmStart(env);
+    await untilUp(second);
+    expect(second.output()).toContain('database schema is up to date');
+    const again = await http('GET', `${api}/api/goals/${created.body.id}`);
+    expect(again.body).toMatchObject({ lifecycle: 'done', output: { stdout: 'e2e\n' } });
+    process.kill(-(second.proc.pid as number), 'SIGINT');
+    await second.exited;
+    await waitFor(async () => (second.output().includes('reprise: stopped') ? true : undefined), () => `a clean stop:\n${second.output()}`, 20_000);
+    await waitFor(async () => (processesMentioning(dataDir).length === 0 ? true : undefined), 'no process left after the second stop', 20_000);
+  });
+
+  it('stops at start-up naming a bad variable', async () => {
+    const run = npmStart({ API_PORT: 'eighty', REPRISE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'reprise-e2e-bad-')) });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/API_PORT: must be a port number \(1-65535\) \(got "eighty"\)/);
+  });
+});

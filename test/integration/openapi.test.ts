@@ -1,0 +1,58 @@
+import type { PrismaClient } from '../../src/db/client';
+import { http, startTestApi, testPrisma, uniqueTaskQueue } from '../support/env';
+
+/** Every route Express serves is in the OpenAPI document, and nothing else is. */
+describe('GET /api/openapi.json', () => {
+  let prisma: PrismaClient;
+  let api: Awaited<ReturnType<typeof startTestApi>>;
+  beforeAll(async () => {
+    prisma = testPrisma();
+    api = await startTestApi(prisma, uniqueTaskQueue('openapi'));
+  });
+  afterAll(async () => {
+    await api.close();
+    await prisma.$disconnect();
+  });
+
+  function expressRoutes(): string[] {
+    // Express 5 keeps the app's router on app.router; ours is one nested Router.
+    const stack = (api.app as unknown as { router: { stack: Layer[] } }).router.stack;
+    const out: string[] = [];
+    const walk = (layers: Layer[]) => {
+      for (const layer of layers) {
+        if (layer.route) {
+          for (const method of Object.keys(layer.route.methods)) out.push(`${method} ${layer.route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+        } else if (layer.handle?.stack) {
+          walk(layer.handle.stack);
+        }
+      }
+    };
+    walk(stack);
+    return out.sort();
+  }
+  interface Layer {
+    route?: { path: string; methods: Record<string, boolean> };
+    handle?: { stack?: Layer[] };
+  }
+
+  it('documents exactly the routes the app serves', async () => {
+    const res = await http('GET', `${api.url}/api/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const documented = Object.entries(res.body.paths as Record<string, Record<string, unknown>>)
+      .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`))
+      .sort();
+    expect(expressRoutes().length).toBeGreaterThanOrEqual(4);
+    expect(documented).toEqual(expressRoutes());
+  });
+
+  it('describes request bodies, responses and error bodies from the zod schemas', async () => {
+    const doc = (await http('GET', `${api.url}/api/openapi.json`)).body;
+    const create = doc.paths['/api/goals'].post;
+    expect(create.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/GoalCreate');
+    expect(create.responses['201'].content['application/json'].schema.$ref).toBe('#/components/schemas/Goal');
+    expect(create.responses['400'].description).toMatch(/VALIDATION_FAILED.*MALFORMED_JSON/);
+    expect(doc.components.schemas.Error.properties.error.required).toEqual(expect.arrayContaining(['code', 'message']));
+    expect(doc.paths['/api/goals/{id}'].get.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true });
+  });
+});
