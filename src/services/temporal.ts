@@ -1,15 +1,20 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { DomainError } from '../domain/errors';
 import { SEARCH_ATTRIBUTES } from '../domain/searchAttributes';
 
 /**
- * A lazy Temporal client: the API starts (and /healthz can say Temporal is
- * down) even when Temporal is not reachable yet.
+ * The API's Temporal client. Lazy, so the API starts (and /healthz can say
+ * Temporal is down) before Temporal is reachable. A caller is waiting on every
+ * call, so transient failures get a short retry budget (about a second), not
+ * the SDK's default of ten attempts over half a minute.
  */
 export function createTemporalClient(address: string, namespace: string): Client {
-  const connection = Connection.lazy({ address });
+  const connection = Connection.lazy({
+    address,
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }))],
+  });
   return new Client({ connection, namespace });
 }
 

@@ -57,7 +57,9 @@ describe('POST /api/goals with a shell leaf', () => {
     expect(Date.parse(goal.started_at)).toBeLessThanOrEqual(Date.parse(goal.finished_at));
 
     // Findable in Temporal under the readable id, with our search attributes.
-    const description = await api.temporal.workflow.getHandle(created.temporal.workflow_id).describe();
+    const handle = api.temporal.workflow.getHandle(created.temporal.workflow_id);
+    await expect(handle.result()).resolves.toMatchObject({ goalId: created.id, status: 'succeeded', lifecycle: 'done' });
+    const description = await handle.describe();
     expect(description.type).toBe('runGoal');
     expect(description.status.name).toBe('COMPLETED');
     expect(description.typedSearchAttributes.get(SA_GOAL_ID)).toBe(created.id);
@@ -69,8 +71,9 @@ describe('POST /api/goals with a shell leaf', () => {
     const goal = await finished(created.id);
     expect(goal).toMatchObject({ lifecycle: 'failed', done_reason: null, failure_reason: 'the command exited with code 3' });
     expect(goal.output).toMatchObject({ exit_code: 3, stdout: 'partial\n', stderr: 'disk full\n' });
-    const description = await api.temporal.workflow.getHandle(created.temporal.workflow_id).describe();
-    expect(description.status.name).toBe('FAILED');
+    const handle = api.temporal.workflow.getHandle(created.temporal.workflow_id);
+    await expect(handle.result()).rejects.toMatchObject({ cause: { message: `goal ${created.id} failed: the command exited with code 3` } });
+    expect((await handle.describe()).status.name).toBe('FAILED');
   });
 
   it('kills a command at its timeout and says so', async () => {

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { testEnv } from '../support/env';
+import { quietTemporalRuntime, testEnv } from '../support/env';
 
 /**
  * Replays every recorded history in test/histories against the current
@@ -14,6 +14,7 @@ const dir = path.resolve(__dirname, '../histories');
 
 describe('replay recorded histories', () => {
   it('replays each without a determinism error', async () => {
+    quietTemporalRuntime();
     const files = (await readdir(dir)).filter((f) => f.endsWith('.binpb')).sort();
     expect(files.length).toBeGreaterThan(0);
     const histories = await Promise.all(

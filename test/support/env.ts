@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
 import { loadConfig, type TConfig } from '../../src/config';
 import { createPrisma, type PrismaClient } from '../../src/db/client';
+import { createTemporalClient } from '../../src/services/temporal';
 import { createWorker } from '../../src/worker';
 
 /** What globalSetup started, for test files. */
@@ -54,7 +54,7 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): TConfig {
 }
 
 /** Keeps the SDK's INFO chatter out of test output (once per test process). */
-function quietTemporalRuntime(): void {
+export function quietTemporalRuntime(): void {
   try {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
@@ -87,10 +87,8 @@ export async function startTestWorker(config: TConfig, prisma: PrismaClient, tas
 
 /** The API app (in process) on a free port, with a real Temporal client. */
 export async function startTestApi(prisma: PrismaClient, taskQueue: string, options: { temporalAddress?: string; bodyLimit?: string } = {}) {
-  const connection = await Connection.connect({ address: options.temporalAddress ?? testEnv.temporalAddress }).catch(() =>
-    Connection.lazy({ address: options.temporalAddress ?? testEnv.temporalAddress }),
-  );
-  const temporal = new TemporalClient({ connection, namespace: 'default' });
+  const temporal = createTemporalClient(options.temporalAddress ?? testEnv.temporalAddress, 'default');
+  const connection = temporal.connection;
   const created = createApp({
     prisma,
     temporal,
