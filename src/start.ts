@@ -14,6 +14,11 @@ import { createLogger } from './logger';
 import { createTemporalClient, ensureSearchAttributes } from './services/temporal';
 import { connectWorker, createWorker, installTemporalRuntime } from './worker';
 
+/** Signals this soon after the first are relays of the same Ctrl-C. */
+const RELAYED_SIGNAL_WINDOW_MS = 2000;
+/** Longest any one shutdown step may take before we move on to the next. */
+const STOP_STEP_TIMEOUT_MS = 15_000;
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const config = loadConfig();
@@ -27,16 +32,41 @@ async function main(): Promise<void> {
     (stopping ??= (async () => {
       say(`stopping (${reason})…`);
       for (const { name, stop } of [...stops].reverse()) {
+        const t = Date.now();
+        let timer: NodeJS.Timeout | undefined;
         try {
-          await stop();
+          // No step may hold up the rest: the children (Temporal, Postgres) stop last and must stop.
+          await Promise.race([
+            stop(),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer within ${STOP_STEP_TIMEOUT_MS / 1000}s`)), STOP_STEP_TIMEOUT_MS);
+            }),
+          ]);
+          logger.debug({ ms: Date.now() - t }, `stopped ${name}`);
         } catch (err) {
-          logger.warn({ err }, `stopping ${name} failed`);
+          logger.warn({ err }, `stopping ${name} failed; going on`);
+        } finally {
+          clearTimeout(timer);
         }
       }
       say('stopped');
     })());
-  process.once('SIGINT', () => void shutdown('Ctrl-C').then(() => process.exit(0)));
-  process.once('SIGTERM', () => void shutdown('SIGTERM').then(() => process.exit(0)));
+  // One Ctrl-C reaches us several times (the terminal signals the whole group,
+  // and npm and tsx relay it again), so a signal is never left to Node's
+  // default handler, which would kill us mid-shutdown and orphan the children.
+  // Repeats within a moment are those relays; a later one forces the stop.
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!firstSignalAt) {
+      firstSignalAt = Date.now();
+      void shutdown(signal === 'SIGINT' ? 'Ctrl-C' : signal).then(() => process.exit(0));
+    } else if (Date.now() - firstSignalAt > RELAYED_SIGNAL_WINDOW_MS) {
+      say('forced stop: killing every child process');
+      process.exit(130); // managedProcess kills every live child on exit
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   try {
     let databaseUrl = config.databaseUrl;
