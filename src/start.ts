@@ -10,6 +10,7 @@ import { migrate } from './db/migrate';
 import { startEmbeddedPostgres, type TEmbeddedPostgres } from './dev/embeddedPostgres';
 import { ensureTemporalCli } from './dev/temporalCli';
 import { startTemporalDevServer, type TDevServer } from './dev/temporalDevServer';
+import { withTimeout } from './lib/withTimeout';
 import { createLogger } from './logger';
 import { createTemporalClient, ensureSearchAttributes } from './services/temporal';
 import { connectWorker, createWorker, installTemporalRuntime } from './worker';
@@ -33,20 +34,12 @@ async function main(): Promise<void> {
       say(`stopping (${reason})…`);
       for (const { name, stop } of [...stops].reverse()) {
         const t = Date.now();
-        let timer: NodeJS.Timeout | undefined;
         try {
           // No step may hold up the rest: the children (Temporal, Postgres) stop last and must stop.
-          await Promise.race([
-            stop(),
-            new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`no answer within ${STOP_STEP_TIMEOUT_MS / 1000}s`)), STOP_STEP_TIMEOUT_MS);
-            }),
-          ]);
+          await withTimeout(stop(), STOP_STEP_TIMEOUT_MS);
           logger.debug({ ms: Date.now() - t }, `stopped ${name}`);
         } catch (err) {
           logger.warn({ err }, `stopping ${name} failed; going on`);
-        } finally {
-          clearTimeout(timer);
         }
       }
       say('stopped');

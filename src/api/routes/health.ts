@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../../db/client';
+import { withTimeout } from '../../lib/withTimeout';
 import { defineRoute, type TAnyRoute } from '../route';
 import { z } from '../zod';
 
@@ -16,20 +17,12 @@ export const ZHealth = z
 
 async function timed(check: () => Promise<unknown>): Promise<z.infer<typeof ZCheck>> {
   const started = Date.now();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS}ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
+    await withTimeout(check(), CHECK_TIMEOUT_MS);
     return { ok: true, latency_ms: Date.now() - started };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, latency_ms: Date.now() - started, error: message.split('\n')[0]?.slice(0, 300) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
