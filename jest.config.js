@@ -2,8 +2,10 @@
 module.exports = {
   testEnvironment: 'node',
   transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    '^.+\\.(ts|js)$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  // ESM-only dependencies jest must compile to CommonJS like our own code.
+  transformIgnorePatterns: ['/node_modules/(?!@marcbachmann/cel-js/)'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // One Temporal dev server, one migrated database and one workflow bundle for the whole run.
   globalSetup: '<rootDir>/test/setup/globalSetup.ts',

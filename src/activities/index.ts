@@ -4,19 +4,22 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PrismaClient } from '../db/client';
 import { Prisma } from '../db/client';
-import { leafRunOptions, ZAction, type TLeafRunOptions } from '../domain/actions';
+import { leafRunOptions, ZAction, type TAction, type TLeafRunOptions } from '../domain/actions';
 import type { TGoalOutcome } from '../domain/goals';
 import { TERMINAL_LIFECYCLES } from '../domain/goals';
+import { ZAcceptance, ZEdgeOn, type TEdgeOn } from '../domain/plans';
+import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
 
 /**
  * Activities: all of Reprise's I/O on behalf of Temporal workflows. Each may
  * run more than once (retries, a worker lost mid-call), so every database
- * write is idempotent: it moves a goal forward only from the state it expects.
+ * write is idempotent: it moves a goal forward only from the states it
+ * expects, and never out of a terminal state.
  *
  * Failures the workflow must tell apart carry a `type` string (never a class):
- * CommandFailed, LeafTimedOut, CommandCancelled, WorkerShutdown, GoalNotFound,
- * InvalidAction.
+ * CommandFailed, HttpFailed, LeafTimedOut, CommandCancelled, WorkerShutdown,
+ * GoalNotFound, InvalidAction.
  */
 
 export interface TActivityDeps {
@@ -30,7 +33,35 @@ export interface TStartedGoal {
   kind: 'leaf' | 'composite';
   lifecycle: string;
   leaf?: TLeafRunOptions;
+  acceptance: { check: boolean; judgment: boolean };
+  planned: boolean;
 }
+
+export interface TPlanChildRef {
+  id: string;
+  key: string;
+  kind: 'leaf' | 'composite';
+  title: string;
+  temporalWorkflowId: string;
+  joinCount: number | null;
+  lifecycle: string;
+}
+
+export interface TLoadedPlan {
+  children: TPlanChildRef[];
+  edges: { from: string; to: string; on: TEdgeOn }[];
+}
+
+export type TWaitFor = 'plan' | 'completion' | 'agent' | 'judgment';
+
+const WAIT_REASONS: Record<TWaitFor, string> = {
+  plan: 'needs a plan',
+  completion: 'waiting for someone to complete it',
+  agent: 'waiting for an agent to claim and complete it',
+  judgment: 'waiting for judgment (accept or reject)',
+};
+
+const NOT_TERMINAL = { notIn: [...TERMINAL_LIFECYCLES] };
 
 /** The environment a command sees: a minimal base (never the worker's secrets) plus the action's own. */
 function commandEnv(goal: { id: string; rootId: string }, actionEnv: Record<string, string> | undefined): Record<string, string> {
@@ -53,86 +84,205 @@ export function createActivities(deps: TActivityDeps) {
     return goal;
   }
 
+  function actionOf(goal: { id: string; action: unknown }): TAction {
+    const parsed = ZAction.safeParse(goal.action);
+    if (!parsed.success) throw ApplicationFailure.nonRetryable(`goal ${goal.id} has an invalid action: ${parsed.error.message}`, 'InvalidAction');
+    return parsed.data;
+  }
+
+  async function workspace(rootId: string): Promise<string> {
+    const cwd = path.join(deps.dataDir, 'workspaces', rootId);
+    await mkdir(cwd, { recursive: true });
+    return cwd;
+  }
+
+  /** Runs a command for a leaf, heartbeating, killed on timeout or cancellation. */
+  async function runCommand(goal: { id: string; rootId: string }, command: string, env: Record<string, string> | undefined, timeoutS: number) {
+    const ctx = Context.current();
+    return runShellCommand({
+      command,
+      env: commandEnv(goal, env),
+      cwd: await workspace(goal.rootId),
+      timeoutMs: timeoutS * 1000,
+      maxOutputBytes: deps.leaf.outputMaxBytes,
+      signal: ctx.cancellationSignal,
+      onProgress: (elapsedMs) => ctx.heartbeat({ elapsed_ms: elapsedMs }),
+    });
+  }
+
+  /**
+   * How a failed attempt is reported: the leaf's own `retries` are enforced
+   * here (the activity knows its attempt number); Temporal's attempt cap also
+   * leaves room for retries after infrastructure failures.
+   */
+  function attemptFailure(retries: number, message: string, type: string, details: unknown): ApplicationFailure {
+    const lastAttempt = Context.current().info.attempt > retries;
+    return ApplicationFailure.create({ message, type, details: [details], nonRetryable: lastAttempt });
+  }
+
+  function cancelledFailure(details: unknown): ApplicationFailure {
+    // A worker shutting down is not the leaf's fault: another worker retries it.
+    if (Context.current().cancellationDetails?.workerShutdown) {
+      return ApplicationFailure.retryable('the worker shut down while the leaf ran', 'WorkerShutdown', details);
+    }
+    return ApplicationFailure.nonRetryable('the leaf was cancelled', 'CommandCancelled', details);
+  }
+
   return {
     /** Marks a goal active (once) and tells the workflow how to run it. */
     async startGoal({ goalId }: { goalId: string }): Promise<TStartedGoal> {
       const goal = await loadGoal(goalId);
       let lifecycle: string = goal.lifecycle;
       if (goal.lifecycle === 'draft') {
-        await prisma.goal.updateMany({
-          where: { id: goalId, lifecycle: 'draft' },
-          data: { lifecycle: 'active', startedAt: new Date() },
-        });
+        await prisma.goal.updateMany({ where: { id: goalId, lifecycle: 'draft' }, data: { lifecycle: 'active', startedAt: new Date() } });
         lifecycle = 'active';
       }
-      if (goal.kind === 'composite') return { kind: 'composite', lifecycle };
-      const action = ZAction.safeParse(goal.action);
-      if (!action.success) {
-        throw ApplicationFailure.nonRetryable(`goal ${goalId} has an invalid action: ${action.error.message}`, 'InvalidAction');
-      }
-      return { kind: 'leaf', lifecycle, leaf: leafRunOptions(action.data, deps.leaf.defaultTimeoutS) };
+      const acceptance = ZAcceptance.safeParse(goal.acceptance ?? {});
+      const flags = { check: Boolean(acceptance.data?.check), judgment: Boolean(acceptance.data?.judgment) };
+      if (goal.kind === 'composite') return { kind: 'composite', lifecycle, acceptance: flags, planned: goal.plannedAt !== null };
+      return { kind: 'leaf', lifecycle, leaf: leafRunOptions(actionOf(goal), deps.leaf.defaultTimeoutS), acceptance: flags, planned: true };
+    },
+
+    /** One layer of a composite's plan: its children (ids, not trees) and edges by key. Null when unplanned. */
+    async loadPlan({ goalId }: { goalId: string }): Promise<TLoadedPlan | null> {
+      const goal = await loadGoal(goalId);
+      if (goal.plannedAt === null) return null;
+      const [children, edges] = await Promise.all([
+        prisma.goal.findMany({ where: { parentId: goalId }, orderBy: { position: 'asc' } }),
+        prisma.goalEdge.findMany({ where: { parentId: goalId }, orderBy: { position: 'asc' } }),
+      ]);
+      const keyOf = new Map(children.map((c) => [c.id, c.key as string]));
+      return {
+        children: children.map((c) => ({
+          id: c.id,
+          key: c.key as string,
+          kind: c.kind,
+          title: c.title,
+          temporalWorkflowId: c.temporalWorkflowId as string,
+          joinCount: c.joinCount,
+          lifecycle: c.lifecycle,
+        })),
+        edges: edges.map((e) => ({ from: keyOf.get(e.fromGoalId) as string, to: keyOf.get(e.toGoalId) as string, on: ZEdgeOn.parse(e.on) })),
+      };
+    },
+
+    /**
+     * Records what a goal waits for: `blocked` with a reason (an agent leaf
+     * stays `active`: it is in the pool), or back to `active` with `null`.
+     */
+    async setWaiting({ goalId, waitingFor }: { goalId: string; waitingFor: TWaitFor | null }): Promise<void> {
+      await prisma.goal.updateMany({
+        where: { id: goalId, lifecycle: NOT_TERMINAL },
+        data:
+          waitingFor === null
+            ? { lifecycle: 'active', waitingFor: null, blockReason: null, claimedBy: null, leaseExpiresAt: null }
+            : {
+                lifecycle: waitingFor === 'agent' ? 'active' : 'blocked',
+                waitingFor,
+                blockReason: WAIT_REASONS[waitingFor],
+                ...(waitingFor === 'agent' ? { claimedBy: null, leaseExpiresAt: null } : {}),
+              },
+      });
     },
 
     /**
      * Runs a shell leaf's command. Returns the result when it exits 0; throws
-     * CommandFailed (retryable: the leaf's `retries` decide) on a non-zero
-     * exit, LeafTimedOut when its timeout killed it. Heartbeats every second,
-     * so Temporal cancellation reaches it and kills the process group.
+     * CommandFailed on a non-zero exit and LeafTimedOut when its timeout
+     * killed it. Heartbeats every second, so cancellation reaches it.
      */
     async runShellAction({ goalId }: { goalId: string }): Promise<TCommandResult> {
       const goal = await loadGoal(goalId);
-      const parsed = ZAction.safeParse(goal.action);
-      if (!parsed.success || parsed.data.runtime !== 'shell') {
-        throw ApplicationFailure.nonRetryable(`goal ${goalId} is not a shell leaf`, 'InvalidAction');
-      }
-      const action = parsed.data;
+      const action = actionOf(goal);
+      if (action.runtime !== 'shell') throw ApplicationFailure.nonRetryable(`goal ${goalId} is not a shell leaf`, 'InvalidAction');
       const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
-      const cwd = path.join(deps.dataDir, 'workspaces', goal.rootId);
-      await mkdir(cwd, { recursive: true });
+      const result = await runCommand(goal, action.command, action.env, timeoutS);
+      if (result.cancelled) throw cancelledFailure(result);
+      const retries = action.retries ?? 0;
+      if (result.timed_out) throw attemptFailure(retries, `the command timed out after ${timeoutS}s and was killed`, 'LeafTimedOut', result);
+      if (result.exit_code !== 0) {
+        const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
+        throw attemptFailure(retries, `the command ${how}`, 'CommandFailed', result);
+      }
+      return result;
+    },
 
+    /** Runs an http leaf's request: success is a 2xx (or a listed) status. */
+    async runHttpAction({ goalId }: { goalId: string }): Promise<THttpResult> {
+      const goal = await loadGoal(goalId);
+      const action = actionOf(goal);
+      if (action.runtime !== 'http') throw ApplicationFailure.nonRetryable(`goal ${goalId} is not an http leaf`, 'InvalidAction');
+      const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
       const ctx = Context.current();
-      const result = await runShellCommand({
-        command: action.command,
-        env: commandEnv(goal, action.env),
-        cwd,
+      const result = await runHttpRequest({
+        action,
         timeoutMs: timeoutS * 1000,
-        maxOutputBytes: deps.leaf.outputMaxBytes,
+        maxBodyBytes: deps.leaf.outputMaxBytes,
         signal: ctx.cancellationSignal,
         onProgress: (elapsedMs) => ctx.heartbeat({ elapsed_ms: elapsedMs }),
       });
-      if (result.cancelled) {
-        // A worker shutting down is not the command's fault: another worker retries it.
-        if (ctx.cancellationDetails?.workerShutdown) {
-          throw ApplicationFailure.retryable('the worker shut down while the command ran', 'WorkerShutdown', result);
-        }
-        throw ApplicationFailure.nonRetryable('the command was cancelled', 'CommandCancelled', result);
-      }
-      // The leaf's own `retries` are enforced here; Temporal's attempt cap also
-      // leaves room for retries after infrastructure failures.
-      const lastAttempt = ctx.info.attempt > (action.retries ?? 0);
-      const fail = (message: string, type: string) =>
-        ApplicationFailure.create({ message, type, details: [result], nonRetryable: lastAttempt });
-      if (result.timed_out) throw fail(`the command timed out after ${timeoutS}s and was killed`, 'LeafTimedOut');
-      if (result.exit_code !== 0) {
-        const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
-        throw fail(`the command ${how}`, 'CommandFailed');
-      }
+      if (result.cancelled) throw cancelledFailure(result);
+      const retries = action.retries ?? 0;
+      if (result.timed_out) throw attemptFailure(retries, `the request timed out after ${timeoutS}s`, 'LeafTimedOut', result);
+      if (result.error) throw attemptFailure(retries, `the request failed: ${result.error}`, 'HttpFailed', result);
+      const ok = action.success_status ? action.success_status.includes(result.http_status ?? 0) : (result.http_status ?? 0) >= 200 && (result.http_status ?? 0) < 300;
+      if (!ok) throw attemptFailure(retries, `the request answered HTTP ${result.http_status}`, 'HttpFailed', result);
       return result;
+    },
+
+    /** Runs a goal's acceptance check command in the tree's workspace: exit 0 passes. */
+    async runAcceptanceCheck({ goalId }: { goalId: string }): Promise<{ passed: boolean; exit_code: number | null; stdout: string; stderr: string; timed_out: boolean }> {
+      const goal = await loadGoal(goalId);
+      const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
+      if (!acceptance.check) return { passed: true, exit_code: 0, stdout: '', stderr: '', timed_out: false };
+      const env = goal.kind === 'leaf' && goal.action && (goal.action as { runtime?: string }).runtime === 'shell' ? (actionOf(goal) as { env?: Record<string, string> }).env : undefined;
+      const result = await runCommand(goal, acceptance.check, env, deps.leaf.defaultTimeoutS);
+      if (result.cancelled) throw cancelledFailure(result);
+      return { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
     },
 
     /** Records a goal's end. Idempotent: a goal already in a terminal state is left alone. */
     async finishGoal({ goalId, outcome }: { goalId: string; outcome: TGoalOutcome }): Promise<void> {
       await prisma.goal.updateMany({
-        where: { id: goalId, lifecycle: { notIn: [...TERMINAL_LIFECYCLES] } },
+        where: { id: goalId, lifecycle: NOT_TERMINAL },
         data: {
           lifecycle: outcome.lifecycle,
           doneReason: outcome.lifecycle === 'done' ? outcome.doneReason : null,
           failureReason: outcome.lifecycle === 'failed' ? outcome.failureReason : null,
           blockReason: null,
+          waitingFor: null,
+          claimedBy: null,
+          leaseExpiresAt: null,
           output: outcome.output === undefined ? Prisma.DbNull : (outcome.output as Prisma.InputJsonValue),
           finishedAt: new Date(),
         },
       });
+    },
+
+    /** Ends children whose join can no longer be met: done/skipped, with why in `output`. */
+    async skipGoals({ goals }: { goals: { goalId: string; because: string[] }[] }): Promise<void> {
+      const now = new Date();
+      await prisma.$transaction(
+        goals.map((g) =>
+          prisma.goal.updateMany({
+            where: { id: g.goalId, lifecycle: NOT_TERMINAL },
+            data: { lifecycle: 'done', doneReason: 'skipped', output: { skipped_because: g.because }, waitingFor: null, blockReason: null, finishedAt: now },
+          }),
+        ),
+      );
+    },
+
+    /** Marks a goal and every unfinished goal below it `cancelled`. */
+    async cancelSubtree({ goalId }: { goalId: string }): Promise<number> {
+      return prisma.$executeRaw`
+        WITH RECURSIVE subtree AS (
+          SELECT id FROM goals WHERE id = ${goalId}
+          UNION ALL
+          SELECT g.id FROM goals g JOIN subtree s ON g.parent_id = s.id
+        )
+        UPDATE goals SET lifecycle = 'cancelled', waiting_for = NULL, block_reason = NULL,
+               claimed_by = NULL, lease_expires_at = NULL, done_reason = NULL,
+               finished_at = now(), updated_at = now()
+         WHERE id IN (SELECT id FROM subtree) AND lifecycle NOT IN ('done', 'failed', 'cancelled')`;
     },
   };
 }

@@ -2,39 +2,98 @@ import { z } from 'zod';
 
 /**
  * What a leaf does: a runtime and its parameters (SPEC §2 "Leaves").
- * The Foundation stage runs `shell`; the other runtimes arrive with the engine.
+ * Every runtime takes `timeout_s` (then the leaf ends `timed_out`) and
+ * `retries` (extra attempts after a failed one).
  */
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+const common = {
+  /** Seconds before the leaf is stopped and counts as timed out. */
+  timeout_s: z.number().int().positive().max(7 * 24 * 3600).optional(),
+  /** Extra attempts after a failed one. */
+  retries: z.number().int().min(0).max(20).optional(),
+};
 
 export const ZShellAction = z
   .object({
     runtime: z.literal('shell'),
     command: z.string().min(1, 'command must not be empty').max(16_384),
-    /** Seconds before the command is killed and the leaf counts as timed out. */
-    timeout_s: z.number().int().positive().max(7 * 24 * 3600).optional(),
-    /** Extra attempts after a failed one (non-zero exit or timeout). */
-    retries: z.number().int().min(0).max(20).optional(),
     /** Environment variables for the command: the only way inputs reach it. */
     env: z
       .record(z.string().regex(ENV_NAME, 'environment variable names must match [A-Za-z_][A-Za-z0-9_]*'), z.string().max(16_384))
       .optional(),
+    ...common,
   })
   .strict();
 
-export const ZAction = z.discriminatedUnion('runtime', [ZShellAction]);
+export const ZHttpAction = z
+  .object({
+    runtime: z.literal('http'),
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+    url: z
+      .string()
+      .url('url must be an absolute http(s) URL')
+      .refine((u) => /^https?:\/\//i.test(u), 'url must be an absolute http(s) URL'),
+    headers: z.record(z.string().regex(HEADER_NAME, 'header names must be HTTP tokens'), z.string().max(8192)).optional(),
+    /** A string is sent as is; anything else as JSON. */
+    body: z.unknown().optional(),
+    /** Statuses that count as success; default: any 2xx. */
+    success_status: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+    ...common,
+  })
+  .strict();
+
+export const ZManualAction = z
+  .object({
+    runtime: z.literal('manual'),
+    /** What the person completing it should do. */
+    instructions: z.string().max(10_000).optional(),
+    ...common,
+  })
+  .strict();
+
+export const ZAgentAction = z
+  .object({
+    runtime: z.literal('agent'),
+    /** What the claiming agent should do. */
+    task: z.string().max(10_000).optional(),
+    /** Default lease an agent gets when it claims the leaf (it renews before expiry). */
+    lease_s: z.number().int().min(5).max(24 * 3600).optional(),
+    ...common,
+  })
+  .strict();
+
+export const ZAction = z.discriminatedUnion('runtime', [ZShellAction, ZHttpAction, ZManualAction, ZAgentAction]);
 
 export type TShellAction = z.infer<typeof ZShellAction>;
+export type THttpAction = z.infer<typeof ZHttpAction>;
 export type TAction = z.infer<typeof ZAction>;
 export type TRuntime = TAction['runtime'];
+export const RUNTIMES: readonly TRuntime[] = ['shell', 'http', 'manual', 'agent'];
 
-/** Activity options the workflow derives from an action (pure; used inside workflows). */
+/** Runtimes that wait for someone outside Reprise to finish the leaf. */
+export function isExternalRuntime(runtime: TRuntime): runtime is 'manual' | 'agent' {
+  return runtime === 'manual' || runtime === 'agent';
+}
+
+export const DEFAULT_AGENT_LEASE_S = 300;
+
+/** How the workflow runs a leaf (pure; used inside workflows). */
 export interface TLeafRunOptions {
   runtime: TRuntime;
   timeoutS: number;
   retries: number;
+  /** Whether `timeout_s` was given: external runtimes wait forever without one. */
+  explicitTimeout: boolean;
 }
 
 export function leafRunOptions(action: TAction, defaultTimeoutS: number): TLeafRunOptions {
-  return { runtime: action.runtime, timeoutS: action.timeout_s ?? defaultTimeoutS, retries: action.retries ?? 0 };
+  return {
+    runtime: action.runtime,
+    timeoutS: action.timeout_s ?? defaultTimeoutS,
+    retries: action.retries ?? 0,
+    explicitTimeout: action.timeout_s !== undefined,
+  };
 }

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   MALFORMED_JSON: 400,
   /** A leaf uses an action runtime its agent may not use. */
   RUNTIME_NOT_ALLOWED: 400,
+  /** A plan breaks a structural rule or a limit; details list {rule, path, message}. */
+  PLAN_INVALID: 400,
   /** No or bad bearer token. */
   UNAUTHENTICATED: 401,
   /** The token lacks the scope this route needs. */
@@ -22,6 +24,14 @@ export const ERROR_CODES = {
   ROUTE_NOT_FOUND: 404,
   /** The object is not in a state that allows this. */
   CONFLICT: 409,
+  /** The composite already has a plan; plans install once. */
+  PLAN_ALREADY_INSTALLED: 409,
+  /** complete/accept/reject/claim on a goal that is not waiting for that. */
+  GOAL_NOT_WAITING: 409,
+  /** The goal already ended (done, failed or cancelled). */
+  GOAL_ENDED: 409,
+  /** Another agent holds the leaf's lease, or the caller's lease has expired. */
+  LEASE_CONFLICT: 409,
   /** The request body exceeds API_BODY_LIMIT. */
   PAYLOAD_TOO_LARGE: 413,
   /** Postgres could not be reached. */

@@ -2,44 +2,86 @@ import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  ChildWorkflowFailure,
+  condition,
+  executeChild,
   isCancellation,
   proxyActivities,
+  setHandler,
   TimeoutFailure,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { TActivities } from '../activities';
+import type { TActivities, TPlanChildRef, TStartedGoal } from '../activities';
 import type { TLeafRunOptions } from '../domain/actions';
-import { isTerminal, type TGoalOutcome, type TLeafStatus } from '../domain/goals';
+import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
+import { isTerminal, type TGoalOutcome } from '../domain/goals';
+import { PlanGraph } from '../domain/graph';
+import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
+import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate, planInstalledSignal, type TCompleteGoalInput, type TJudgeGoalInput } from './messages';
 
 /**
- * runGoal: the Temporal workflow that carries one goal from `active` to its
- * end and records that end in Postgres (through activities: workflow code does
- * no I/O). A leaf's action runs as one activity whose timeout and retries come
- * from the action. When the goal fails, the Temporal workflow fails too, with
- * the goal's failure reason, so the Web UI tells the same story as the API.
+ * runGoal: the Temporal workflow that carries one goal to its end and records
+ * every step in Postgres (through activities: workflow code does no I/O).
+ *
+ * - A leaf runs its action as an activity (shell, http), or waits for someone
+ *   outside to complete it (manual, agent); then its acceptance runs.
+ * - A composite walks its plan (src/domain/graph.ts): leaves as activities in
+ *   this workflow, composite children as child workflows with the ids stored
+ *   on their rows (derived from the goal id, never SDK-generated).
+ * - A composite without a plan waits `blocked` until one is installed.
+ * When the goal fails, the Temporal workflow fails too, with the goal's
+ * reason, so the Web UI tells the same story as the API.
  */
 
 export interface TRunGoalInput {
   goalId: string;
 }
 
+export type TEndStatus = 'succeeded' | 'failed' | 'timed_out';
+
 export interface TRunGoalResult {
   goalId: string;
-  /** How the action ended; `already_ended` when the goal was terminal before this run started. */
-  status: TLeafStatus | 'already_ended';
+  /** How it ended; `already_ended` when the goal was terminal before this run started. */
+  status: TEndStatus | 'already_ended';
   lifecycle: string;
+}
+
+/** A goal that had ended before this run reached it. */
+interface TAlreadyEnded {
+  alreadyEnded: string;
+}
+
+/** How a goal that ended earlier counts for its parent: done as done, anything else as not done. */
+function endOfEarlier(lifecycle: string): TEnd {
+  if (lifecycle === 'done') return { status: 'succeeded', context: context('succeeded'), outcome: { lifecycle: 'done', doneReason: 'accepted' } };
+  if (lifecycle === 'failed') return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'failed', failureReason: 'it had failed before this run reached it' } };
+  return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'cancelled' } };
+}
+
+/** How one goal ended: its edge context for successors and its recorded outcome. */
+interface TEnd {
+  status: TEndStatus;
+  context: TEdgeContext;
+  outcome: TGoalOutcome;
 }
 
 /** Bookkeeping activities: short, retried until Postgres answers. */
 const bookkeeping = proxyActivities<TActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: ['GoalNotFound', 'InvalidAction'],
-  },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['GoalNotFound', 'InvalidAction'] },
 });
 
-/** Time the activity may run past the command's own timeout (kill, collect output, report). */
+/** Acceptance checks run a command: long, heartbeating, cancellable. */
+const checks = proxyActivities<TActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['GoalNotFound', 'CommandCancelled'] },
+});
+
+/** Time an activity may run past the action's own timeout (kill, collect output, report). */
 const KILL_GRACE_S = 15;
 /**
  * Attempts beyond the leaf's own `retries`, for infrastructure failures only
@@ -63,66 +105,297 @@ function leafActivities(options: TLeafRunOptions) {
   });
 }
 
-/** How a leaf ended, read off the activity's failure: a code string, never `instanceof` on our own classes. */
-function classifyLeafFailure(err: ActivityFailure, options: TLeafRunOptions): { status: TLeafStatus; outcome: TGoalOutcome } {
+function context(status: TEndStatus, fields: Partial<TEdgeContext> = {}): TEdgeContext {
+  return { status, exit_code: null, stdout: '', stderr: '', http_status: null, output: {}, ...fields };
+}
+
+/** Edge context from a shell or http result (or the details of a failed attempt). */
+function resultContext(status: TEndStatus, result: unknown): TEdgeContext {
+  const r = (result ?? {}) as { exit_code?: number | null; stdout?: string; stderr?: string; http_status?: number | null; body?: string };
+  return context(status, {
+    exit_code: r.exit_code ?? null,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
+    http_status: r.http_status ?? null,
+    output: parseOutputObject(r.stdout ?? r.body),
+  });
+}
+
+function failed(status: TEndStatus, reason: string, ctx: TEdgeContext, output?: unknown): TEnd {
+  return { status, context: ctx, outcome: { lifecycle: 'failed', failureReason: reason, ...(output === undefined ? {} : { output }) } };
+}
+
+/** How a leaf's activity failed, read off the failure's type string (never `instanceof` on our classes). */
+function classifyActivityFailure(err: ActivityFailure, options: TLeafRunOptions): TEnd {
   const cause = err.cause;
   if (cause instanceof TimeoutFailure) {
     if (cause.timeoutType === 'HEARTBEAT') {
-      return {
-        status: 'failed',
-        outcome: { lifecycle: 'failed', failureReason: 'the worker running the command stopped responding (no heartbeat for 30s)' },
-      };
+      return failed('failed', 'the worker running it stopped responding (no heartbeat for 30s)', context('failed'));
     }
-    return { status: 'timed_out', outcome: { lifecycle: 'failed', failureReason: `timed out after ${options.timeoutS}s` } };
+    return failed('timed_out', `timed out after ${options.timeoutS}s`, context('timed_out'));
   }
   if (cause instanceof ApplicationFailure) {
-    const output = cause.details?.[0];
+    const details = cause.details?.[0];
     const attempts = options.retries > 0 ? ` (after ${options.retries + 1} attempts)` : '';
-    if (cause.type === 'LeafTimedOut') {
-      return { status: 'timed_out', outcome: { lifecycle: 'failed', failureReason: `${cause.message}${attempts}`, output } };
-    }
-    return { status: 'failed', outcome: { lifecycle: 'failed', failureReason: `${cause.message}${attempts}`, output } };
+    const status: TEndStatus = cause.type === 'LeafTimedOut' ? 'timed_out' : 'failed';
+    return failed(status, `${cause.message}${attempts}`, resultContext(status, details), details);
   }
-  return { status: 'failed', outcome: { lifecycle: 'failed', failureReason: cause?.message ?? err.message } };
+  return failed('failed', cause?.message ?? err.message, context('failed'));
 }
 
-async function runLeaf(goalId: string, options: TLeafRunOptions): Promise<{ status: TLeafStatus; outcome: TGoalOutcome }> {
-  const leaf = leafActivities(options);
-  try {
-    const output = await leaf.runShellAction({ goalId });
-    return { status: 'succeeded', outcome: { lifecycle: 'done', doneReason: 'accepted', output } };
-  } catch (err) {
-    if (err instanceof ActivityFailure && !isCancellation(err)) return classifyLeafFailure(err, options);
-    throw err;
-  }
+/** The goal failed: the Temporal workflow fails with the same reason. */
+function goalFailure(goalId: string, reason: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`goal ${goalId} failed: ${reason}`, 'GoalFailed', { goalId, reason });
 }
 
 export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult> {
-  let result: { status: TLeafStatus; outcome: TGoalOutcome };
-  try {
-    const started = await bookkeeping.startGoal({ goalId });
-    if (isTerminal(started.lifecycle)) {
-      // Already ended (a re-delivered start): never run its action twice.
-      return { goalId, status: 'already_ended', lifecycle: started.lifecycle };
+  // Messages from the API, keyed by goal id (this workflow runs its own goal
+  // and, for a composite, its leaf children).
+  const waiting = new Map<string, 'completion' | 'judgment'>();
+  const completions = new Map<string, TCompleteGoalInput>();
+  const verdicts = new Map<string, TJudgeGoalInput>();
+  const leafScopes = new Map<string, CancellationScope>();
+  let planSignalled = false;
+
+  setHandler(
+    completeGoalUpdate,
+    (input) => {
+      completions.set(input.goalId, input);
+    },
+    {
+      validator: (input) => {
+        if (waiting.get(input.goalId) !== 'completion') throw new Error(`goal ${input.goalId} is not waiting to be completed`);
+      },
+    },
+  );
+  setHandler(
+    judgeGoalUpdate,
+    (input) => {
+      verdicts.set(input.goalId, input);
+    },
+    {
+      validator: (input) => {
+        if (waiting.get(input.goalId) !== 'judgment') throw new Error(`goal ${input.goalId} is not waiting for judgment`);
+      },
+    },
+  );
+  setHandler(
+    cancelGoalUpdate,
+    ({ goalId: id }) => {
+      leafScopes.get(id)?.cancel();
+    },
+    {
+      validator: ({ goalId: id }) => {
+        if (!leafScopes.has(id)) throw new Error(`goal ${id} is not running`);
+      },
+    },
+  );
+  setHandler(planInstalledSignal, () => {
+    planSignalled = true;
+  });
+
+  /**
+   * Waits for a message for `id` (recording in Postgres what it waits for);
+   * undefined when `timeoutS` passes first. The validator accepts the message
+   * from the moment `waiting` is set, so none is lost to the activity's latency.
+   */
+  async function waitForMessage<T>(
+    id: string,
+    kind: 'completion' | 'judgment',
+    inbox: Map<string, T>,
+    waitingFor: 'completion' | 'agent' | 'judgment',
+    timeoutS?: number,
+  ): Promise<T | undefined> {
+    waiting.set(id, kind);
+    try {
+      await bookkeeping.setWaiting({ goalId: id, waitingFor });
+      if (timeoutS === undefined) await condition(() => inbox.has(id));
+      else if (!(await condition(() => inbox.has(id), `${timeoutS} seconds`))) return undefined;
+      return inbox.get(id);
+    } finally {
+      waiting.delete(id);
     }
-    if (started.kind !== 'leaf' || !started.leaf) {
-      result = { status: 'failed', outcome: { lifecycle: 'failed', failureReason: 'composite goals are not runnable yet' } };
-    } else {
-      result = await runLeaf(goalId, started.leaf);
-    }
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    // Whatever went wrong is written on the goal: no failure goes unexplained.
-    const reason = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err);
-    result = { status: 'failed', outcome: { lifecycle: 'failed', failureReason: reason } };
   }
 
-  await bookkeeping.finishGoal({ goalId, outcome: result.outcome });
-  if (result.outcome.lifecycle === 'failed') {
-    throw ApplicationFailure.nonRetryable(`goal ${goalId} failed: ${result.outcome.failureReason}`, 'GoalFailed', {
-      goalId,
-      status: result.status,
-    });
+  async function runAction(id: string, options: TLeafRunOptions): Promise<TEnd> {
+    if (options.runtime === 'shell' || options.runtime === 'http') {
+      const acts = leafActivities(options);
+      try {
+        const result = options.runtime === 'shell' ? await acts.runShellAction({ goalId: id }) : await acts.runHttpAction({ goalId: id });
+        return { status: 'succeeded', context: resultContext('succeeded', result), outcome: { lifecycle: 'done', doneReason: 'accepted', output: result } };
+      } catch (err) {
+        if (err instanceof ActivityFailure && !isCancellation(err)) return classifyActivityFailure(err, options);
+        throw err;
+      }
+    }
+    // manual and agent: someone outside finishes it through the API.
+    const got = await waitForMessage(
+      id,
+      'completion',
+      completions,
+      options.runtime === 'agent' ? 'agent' : 'completion',
+      options.explicitTimeout ? options.timeoutS : undefined,
+    );
+    if (!got) return failed('timed_out', `not completed within ${options.timeoutS}s`, context('timed_out'));
+    const output = got.output ?? {};
+    if (got.outcome === 'failed') return failed('failed', got.reason ?? 'completed as failed', context('failed', { output }), output);
+    return { status: 'succeeded', context: context('succeeded', { output }), outcome: { lifecycle: 'done', doneReason: 'accepted', output } };
   }
-  return { goalId, status: result.status, lifecycle: result.outcome.lifecycle };
+
+  /** A goal whose own work succeeded passes its acceptance (check, then judgment) or fails. */
+  async function accept(id: string, flags: TStartedGoal['acceptance'] | undefined, end: TEnd): Promise<TEnd> {
+    // `flags` is absent in histories recorded before acceptance existed: replay them as "no acceptance".
+    if (flags?.check) {
+      const check = await checks.runAcceptanceCheck({ goalId: id });
+      if (!check.passed) {
+        const why = check.timed_out ? 'timed out' : `exited with code ${check.exit_code}`;
+        const output = { ...(typeof end.outcome.output === 'object' && end.outcome.output !== null ? end.outcome.output : {}), acceptance_check: check };
+        return failed('failed', `acceptance check failed: it ${why}`, { ...end.context, status: 'failed' }, output);
+      }
+    }
+    if (flags?.judgment) {
+      const verdict = await waitForMessage(id, 'judgment', verdicts, 'judgment');
+      if (verdict?.verdict !== 'accept') {
+        return failed('failed', `rejected: ${verdict?.reason || 'no reason given'}`, { ...end.context, status: 'failed' }, end.outcome.output);
+      }
+    }
+    return end;
+  }
+
+  async function runComposite(id: string, rootId: string, started: TStartedGoal): Promise<TEnd> {
+    let plan = await bookkeeping.loadPlan({ goalId: id });
+    if (!plan) {
+      await bookkeeping.setWaiting({ goalId: id, waitingFor: 'plan' });
+      while (!plan) {
+        await condition(() => planSignalled);
+        planSignalled = false;
+        plan = await bookkeeping.loadPlan({ goalId: id });
+      }
+      await bookkeeping.setWaiting({ goalId: id, waitingFor: null });
+    }
+    const children = new Map(plan.children.map((c) => [c.key, c]));
+    const graph = new PlanGraph(
+      plan.children.map((c) => ({ key: c.key, joinCount: c.joinCount })),
+      plan.edges,
+    );
+    const ends = new Map<string, TEnd>();
+    const running = new Map<string, Promise<void>>();
+    for (;;) {
+      let next = graph.decide();
+      while (next.skip.length) {
+        await bookkeeping.skipGoals({ goals: next.skip.map((k) => ({ goalId: (children.get(k) as TPlanChildRef).id, because: graph.deadReasons(k) })) });
+        for (const k of next.skip) graph.ended(k, { skipped: true });
+        next = graph.decide();
+      }
+      for (const key of next.start) {
+        graph.started(key);
+        const child = children.get(key) as TPlanChildRef;
+        running.set(
+          key,
+          runChild(child, rootId).then((end) => {
+            ends.set(key, end);
+            graph.ended(key, { skipped: false, context: end.context });
+            running.delete(key);
+          }),
+        );
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+
+    const notDone = plan.children.filter((c) => {
+      const end = ends.get(c.key);
+      return end !== undefined && end.outcome.lifecycle !== 'done';
+    });
+    if (notDone.length) {
+      const first = notDone[0] as TPlanChildRef;
+      const end = ends.get(first.key) as TEnd;
+      const what = end.outcome.lifecycle === 'failed' ? `failed: ${end.outcome.failureReason}` : 'was cancelled';
+      const more = notDone.length > 1 ? ` (and ${notDone.length - 1} more child${notDone.length > 2 ? 'ren' : ''} did not finish done)` : '';
+      return failed('failed', `child "${first.key}" ${what}${more}`, context('failed'));
+    }
+    return accept(id, started.acceptance, { status: 'succeeded', context: context('succeeded'), outcome: { lifecycle: 'done', doneReason: 'accepted' } });
+  }
+
+  /** Carries one goal this workflow runs (its own, or a leaf child) from start to its recorded end. */
+  async function executeGoal(id: string, rootId: string): Promise<TEnd | TAlreadyEnded> {
+    const started = await bookkeeping.startGoal({ goalId: id });
+    // Already ended (cancelled before it started, or a re-delivered start): never run its action twice.
+    if (isTerminal(started.lifecycle)) return { alreadyEnded: started.lifecycle };
+    let end: TEnd;
+    try {
+      if (started.kind === 'composite') {
+        end = await runComposite(id, rootId, started);
+      } else {
+        end = await runAction(id, started.leaf as TLeafRunOptions);
+        if (end.status === 'succeeded') end = await accept(id, started.acceptance, end);
+      }
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // Whatever went wrong is written on the goal: no failure goes unexplained.
+      const reason = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err);
+      end = failed('failed', reason, context('failed'));
+    }
+    await bookkeeping.finishGoal({ goalId: id, outcome: end.outcome });
+    return end;
+  }
+
+  async function runChild(child: TPlanChildRef, rootId: string): Promise<TEnd> {
+    if (child.kind === 'composite') {
+      try {
+        const result = await executeChild(runGoal, {
+          workflowId: child.temporalWorkflowId,
+          args: [{ goalId: child.id }],
+          typedSearchAttributes: [
+            { key: SA_GOAL_ID, value: child.id },
+            { key: SA_ROOT_GOAL_ID, value: rootId },
+          ],
+          staticSummary: child.title,
+          cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        });
+        if (result.status === 'already_ended') return endOfEarlier(result.lifecycle);
+        return { status: 'succeeded', context: context('succeeded'), outcome: { lifecycle: 'done', doneReason: 'accepted' } };
+      } catch (err) {
+        if (CancellationScope.current().consideredCancelled) throw err;
+        if (err instanceof ChildWorkflowFailure) {
+          if (isCancellation(err)) return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'cancelled' } };
+          const cause = err.cause;
+          const reason = cause instanceof ApplicationFailure && cause.type === 'GoalFailed' ? String((cause.details?.[0] as { reason?: string })?.reason) : (cause?.message ?? err.message);
+          // The child recorded its own failure; this is what the parent says about it.
+          return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'failed', failureReason: reason } };
+        }
+        throw err;
+      }
+    }
+    const scope = new CancellationScope();
+    leafScopes.set(child.id, scope);
+    try {
+      const end = await scope.run(() => executeGoal(child.id, rootId));
+      return 'alreadyEnded' in end ? endOfEarlier(end.alreadyEnded) : end;
+    } catch (err) {
+      // Only this leaf was cancelled (POST /api/goals/{id}/cancel): record it and go on.
+      if (isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+        await bookkeeping.cancelSubtree({ goalId: child.id });
+        return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'cancelled' } };
+      }
+      throw err;
+    } finally {
+      leafScopes.delete(child.id);
+    }
+  }
+
+  let end: TEnd | TAlreadyEnded;
+  try {
+    // The root goal id travels in the start's search attributes.
+    end = await executeGoal(goalId, workflowInfo().typedSearchAttributes.get(SA_ROOT_GOAL_ID) ?? goalId);
+  } catch (err) {
+    if (isCancellation(err)) {
+      // Cancelled (this goal or an ancestor): everything unfinished below it ends `cancelled`.
+      await CancellationScope.nonCancellable(() => bookkeeping.cancelSubtree({ goalId }));
+    }
+    throw err;
+  }
+  if ('alreadyEnded' in end) return { goalId, status: 'already_ended', lifecycle: end.alreadyEnded };
+  if (end.outcome.lifecycle === 'failed') throw goalFailure(goalId, end.outcome.failureReason);
+  return { goalId, status: end.status, lifecycle: end.outcome.lifecycle };
 }

@@ -122,7 +122,9 @@ describe('bad input gets a 4xx naming the problem, and writes nothing', () => {
 
   it.each([
     ['an empty title', { title: ' ', action: { runtime: 'shell', command: 'true' } }, 'body.title'],
-    ['a missing action', { title: 'x' }, 'body.action'],
+    ['a leaf without an action', { title: 'x', kind: 'leaf' }, 'body.action'],
+    ['an unknown kind', { title: 'x', kind: 'branch' }, 'body.kind'],
+    ['a plan with a bad key', { title: 'x', plan: { children: [{ key: 'Bad Key', kind: 'leaf', title: 'x', action: { runtime: 'manual' } }] } }, 'body.plan.children.0.key'],
     ['an unknown runtime', { title: 'x', action: { runtime: 'ssh', command: 'true' } }, 'body.action.runtime'],
     ['an empty command', { title: 'x', action: { runtime: 'shell', command: '' } }, 'body.action.command'],
     ['a negative timeout', { title: 'x', action: { runtime: 'shell', command: 'true', timeout_s: -1 } }, 'body.action.timeout_s'],

@@ -1,0 +1,81 @@
+import type { Prisma } from '../generated/prisma/client';
+import type { TAcceptance, TPlan } from './plans';
+import { derivedId, goalTemporalWorkflowId } from './ids';
+
+/**
+ * The rows one plan installs: every child goal (nested plans included) and
+ * every edge. Child ids derive from (parent id, key), so installing the same
+ * plan twice yields the same rows: inserts with duplicates skipped are
+ * idempotent, and a crash mid-install never mints a second tree.
+ */
+
+export interface TPlanParent {
+  id: string;
+  rootId: string;
+  agentId: string;
+  ownerUserId: string | null;
+  ownerAgentId: string | null;
+  depth: number;
+  /** The Temporal workflow that runs this composite (and its leaf children). */
+  temporalWorkflowId: string;
+  workflowId?: string | null;
+  workflowVersion?: number | null;
+  runId?: string | null;
+}
+
+export interface TPlanRows {
+  goals: Prisma.GoalCreateManyInput[];
+  edges: Prisma.GoalEdgeCreateManyInput[];
+}
+
+export function childGoalId(parentId: string, key: string): string {
+  return derivedId('goal', parentId, key);
+}
+
+function acceptanceJson(acceptance: TAcceptance | undefined): Prisma.InputJsonValue | undefined {
+  return acceptance && (acceptance.check !== undefined || acceptance.judgment !== undefined) ? (acceptance as Prisma.InputJsonValue) : undefined;
+}
+
+export function planRows(parent: TPlanParent, plan: TPlan, now: Date, into: TPlanRows = { goals: [], edges: [] }): TPlanRows {
+  const ids = new Map(plan.children.map((c) => [c.key, childGoalId(parent.id, c.key)]));
+  plan.children.forEach((child, position) => {
+    const id = ids.get(child.key) as string;
+    const composite = child.kind === 'composite';
+    const temporalWorkflowId = composite ? goalTemporalWorkflowId({ id, title: child.key }) : parent.temporalWorkflowId;
+    into.goals.push({
+      id,
+      parentId: parent.id,
+      rootId: parent.rootId,
+      agentId: parent.agentId,
+      ownerUserId: parent.ownerUserId,
+      ownerAgentId: parent.ownerAgentId,
+      kind: child.kind,
+      key: child.key,
+      position,
+      depth: parent.depth + 1,
+      title: child.title,
+      intent: child.intent ?? null,
+      action: child.kind === 'leaf' ? (child.action as Prisma.InputJsonValue) : undefined,
+      acceptance: acceptanceJson(child.acceptance),
+      joinCount: typeof child.join === 'number' ? child.join : null,
+      plannedAt: composite && child.plan ? now : null,
+      temporalWorkflowId,
+      workflowId: parent.workflowId ?? null,
+      workflowVersion: parent.workflowVersion ?? null,
+      runId: parent.runId ?? null,
+    });
+    if (child.kind === 'composite' && child.plan) {
+      planRows({ ...parent, id, depth: parent.depth + 1, temporalWorkflowId }, child.plan, now, into);
+    }
+  });
+  plan.edges.forEach((edge, position) => {
+    into.edges.push({
+      parentId: parent.id,
+      fromGoalId: ids.get(edge.from) as string,
+      toGoalId: ids.get(edge.to) as string,
+      on: edge.on as Prisma.InputJsonValue,
+      position,
+    });
+  });
+  return into;
+}

@@ -1,0 +1,25 @@
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+
+// Adds `.openapi(...)` to zod schemas. Domain and API code import `z` from
+// here, so the extension is installed before any schema is built: a
+// recursive schema (a plan nests plans) must carry its OpenAPI name on the
+// very instance it refers back to, or the document generator never ends.
+extendZodWithOpenApi(z);
+
+// Messages a caller can act on, for the two issues zod words least clearly.
+// Every other message is the schema's own.
+z.config({
+  customError: (issue) => {
+    if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+    if (issue.code === 'invalid_union' && 'discriminator' in issue && Array.isArray(issue.options)) {
+      // The issue sits at the discriminator's path; its input is the whole object.
+      const given = (issue.input as Record<string, unknown> | undefined)?.[String(issue.discriminator)];
+      if (given === undefined) return 'is required';
+      return `must be one of: ${issue.options.map((o) => JSON.stringify(o)).join(', ')} (got ${JSON.stringify(given)})`;
+    }
+    return undefined;
+  },
+});
+
+export { z };
