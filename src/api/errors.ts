@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
+import { asDatabaseError } from '../db/client';
 import { DomainError, httpStatusFor, isDomainError, type TErrorCode } from '../domain/errors';
 import { z } from './zod';
 
@@ -32,6 +33,8 @@ export function validationDetails(err: ZodError, prefix: string): { path: string
 
 export function toDomainError(err: unknown): DomainError | undefined {
   if (isDomainError(err)) return err;
+  const database = asDatabaseError(err);
+  if (database) return database;
   const e = err as { type?: string; status?: number; expose?: boolean; message?: string; limit?: number };
   // body-parser's errors: a caller's mistake, never a 500.
   if (e?.type === 'entity.parse.failed') return new DomainError('MALFORMED_JSON', `request body is not valid JSON: ${e.message}`);

@@ -24,14 +24,28 @@ export function isRecordNotFound(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025';
 }
 
-/** Turns a connection failure into DATABASE_UNAVAILABLE; anything else passes through. */
-export function asDatabaseError(err: unknown): unknown {
+/**
+ * Interactive transactions wait this long for a pooled connection and may run
+ * this long: Prisma's defaults (2s, 5s) turn a burst of requests into errors.
+ */
+export const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 20_000 } as const;
+
+/**
+ * A Postgres that is unreachable or too busy to answer in time is
+ * DATABASE_UNAVAILABLE (503, retry later), never a 500. Anything else is
+ * returned as it was.
+ */
+export function asDatabaseError(err: unknown): DomainError | undefined {
   const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown })?.code;
+  if (code === 'P2028' || code === 'P2024' || /Unable to start a transaction in the given time|Transaction already closed|timed out fetching a new connection/i.test(message)) {
+    return new DomainError('DATABASE_UNAVAILABLE', 'Postgres is too busy to answer in time; try again shortly');
+  }
   if (
     err instanceof Prisma.PrismaClientInitializationError ||
     /ECONNREFUSED|ENOTFOUND|Can't reach database server|Connection terminated|timeout exceeded when trying to connect/i.test(message)
   ) {
     return new DomainError('DATABASE_UNAVAILABLE', 'Postgres is unreachable; try again shortly');
   }
-  return err;
+  return undefined;
 }

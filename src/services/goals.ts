@@ -8,7 +8,7 @@ import { planRows } from '../domain/planRows';
 import { validatePlan, ZPlan, type TAcceptance, type TPlan } from '../domain/plans';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
 import type { Goal, GoalEdge, Prisma } from '../generated/prisma/client';
-import type { PrismaClient } from '../db/client';
+import { TRANSACTION_OPTIONS, type PrismaClient } from '../db/client';
 import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate, planInstalledSignal } from '../workflows/messages';
 import type { runGoal } from '../workflows/runGoal';
 import { asTemporalError } from './temporal';
@@ -174,7 +174,7 @@ export function createGoalService(deps: TGoalServiceDeps) {
         });
         if (plan) await installPlanRows(tx, created, plan);
         return tx.goal.findUniqueOrThrow({ where: { id } });
-      });
+      }, TRANSACTION_OPTIONS);
       if (!input.start) return goal;
       try {
         await startExecution(goal);
@@ -206,7 +206,7 @@ export function createGoalService(deps: TGoalServiceDeps) {
         if (problems.length) throw planProblems(problems);
         await installPlanRows(tx, parent, plan);
         return tx.goal.findUniqueOrThrow({ where: { id } });
-      });
+      }, TRANSACTION_OPTIONS);
       // Wake its workflow if it is waiting for this plan (if it is not running yet, it finds the plan when it starts).
       if (goal.temporalWorkflowId && goal.lifecycle !== 'draft') {
         await withDeadline(() => temporal.workflow.getHandle(goal.temporalWorkflowId as string).signal(planInstalledSignal, { goalId: id })).catch(

@@ -1,0 +1,462 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import http, { type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TConfig } from '../../src/config';
+import type { PrismaClient } from '../../src/db/client';
+import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+
+/**
+ * The execution engine end to end (SPEC §2), through the HTTP API, on the
+ * real Temporal dev server and real Postgres.
+ */
+
+let prisma: PrismaClient;
+let config: TConfig;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+let loopback: Server;
+let loopbackUrl: string;
+const taskQueue = uniqueTaskQueue('engine');
+/** Side effects of commands land in files here, to count them. */
+const effects = mkdtempSync(path.join(tmpdir(), 'reprise-effects-'));
+
+beforeAll(async () => {
+  prisma = testPrisma();
+  config = testConfig();
+  worker = await startTestWorker(config, prisma, taskQueue);
+  api = await startTestApi(prisma, taskQueue);
+  loopback = http.createServer((req, res) => {
+    if (req.url === '/ok') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ items: 3, method: req.method }));
+    } else {
+      res.statusCode = 503;
+      res.end('down for maintenance');
+    }
+  });
+  await new Promise<void>((r) => loopback.listen(0, '127.0.0.1', () => r()));
+  loopbackUrl = `http://127.0.0.1:${(loopback.address() as import('node:net').AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await api?.close();
+  await worker?.stop();
+  await prisma?.$disconnect();
+  await new Promise((r) => loopback?.close(r));
+});
+
+type TJson = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const sh = (command: string, extra: Record<string, unknown> = {}) => ({ runtime: 'shell', command, ...extra });
+const leaf = (key: string, action: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ key, kind: 'leaf', title: key, action, ...extra });
+const mark = (name: string) => sh(`echo x >> ${path.join(effects, name)}`);
+const count = (name: string): number => {
+  try {
+    return readFileSync(path.join(effects, name), 'utf8').split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+};
+
+async function create(body: Record<string, unknown>): Promise<TJson> {
+  const res = await call('POST', `${api.url}/api/goals`, { title: 'Engine test', ...body });
+  expect([res.status, res.body]).toEqual([201, expect.anything()]);
+  return res.body;
+}
+
+async function goal(id: string): Promise<TJson> {
+  return (await call('GET', `${api.url}/api/goals/${id}`)).body;
+}
+
+async function until(id: string, predicate: (g: TJson) => boolean, what: string, timeoutMs = 30_000): Promise<TJson> {
+  let last: TJson;
+  return waitFor(
+    async () => {
+      last = await goal(id);
+      return predicate(last) ? last : undefined;
+    },
+    () => `${what} (goal is ${JSON.stringify({ lifecycle: last?.lifecycle, waiting_for: last?.waiting_for, failure_reason: last?.failure_reason })})`,
+    timeoutMs,
+  );
+}
+
+const ended = (id: string) => until(id, (g) => ['done', 'failed', 'cancelled'].includes(g.lifecycle), 'the goal to end');
+
+async function tree(id: string): Promise<TJson> {
+  const res = await call('GET', `${api.url}/api/goals/${id}/tree`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+/** `{key: "lifecycle/reason"}` for every goal in a tree, nested keys joined by "/". */
+function states(node: TJson, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of node.children) {
+    const key = prefix + c.key;
+    out[key] = c.done_reason ? `${c.lifecycle}/${c.done_reason}` : c.lifecycle;
+    Object.assign(out, states(c, `${key}/`));
+  }
+  return out;
+}
+
+describe('composite goals', () => {
+  it('runs a fan-out, a join and a three-level nested tree to done/accepted', async () => {
+    const root = await create({
+      title: 'Nightly report',
+      plan: {
+        children: [
+          leaf('fetch-a', mark('fan-a')),
+          leaf('fetch-b', mark('fan-b')),
+          leaf('merge', mark('merge')),
+          {
+            key: 'publish',
+            kind: 'composite',
+            title: 'Publish',
+            plan: {
+              children: [
+                leaf('render', mark('render')),
+                { key: 'ship', kind: 'composite', title: 'Ship', plan: { children: [leaf('upload', mark('upload'))] } },
+              ],
+              edges: [{ from: 'render', to: 'ship' }],
+            },
+          },
+        ],
+        edges: [
+          { from: 'fetch-a', to: 'merge' },
+          { from: 'fetch-b', to: 'merge' },
+          { from: 'merge', to: 'publish', on: 'succeeded' },
+        ],
+      },
+    });
+    const done = await ended(root.id);
+    expect(done).toMatchObject({ lifecycle: 'done', done_reason: 'accepted', kind: 'composite' });
+    const t = await tree(root.id);
+    expect(states(t)).toEqual({
+      'fetch-a': 'done/accepted',
+      'fetch-b': 'done/accepted',
+      merge: 'done/accepted',
+      publish: 'done/accepted',
+      'publish/render': 'done/accepted',
+      'publish/ship': 'done/accepted',
+      'publish/ship/upload': 'done/accepted',
+    });
+    expect(t.edges).toEqual([
+      { from: 'fetch-a', to: 'merge', on: 'succeeded' },
+      { from: 'fetch-b', to: 'merge', on: 'succeeded' },
+      { from: 'merge', to: 'publish', on: 'succeeded' },
+    ]);
+    for (const name of ['fan-a', 'fan-b', 'merge', 'render', 'upload']) expect([name, count(name)]).toEqual([name, 1]);
+
+    // Nested composites run as child workflows under deterministic, readable ids.
+    const publish = t.children.find((c: TJson) => c.key === 'publish');
+    expect(publish.temporal.workflow_id).toBe(`goal-publish-${publish.id}`);
+    const description = await api.temporal.workflow.getHandle(publish.temporal.workflow_id).describe();
+    expect(description.status.name).toBe('COMPLETED');
+  });
+
+  it('fails a composite naming the failed child, runs the failure branch, and skips what can no longer run', async () => {
+    const root = await create({
+      plan: {
+        children: [
+          leaf('build', sh('echo "compile error" >&2; exit 2')),
+          leaf('notify', sh('echo notified')),
+          leaf('deploy', sh('echo deployed')),
+          leaf('announce', sh('echo announced')),
+        ],
+        edges: [
+          { from: 'build', to: 'notify', on: 'failed' },
+          { from: 'build', to: 'deploy', on: 'succeeded' },
+          { from: 'deploy', to: 'announce', on: 'always' },
+        ],
+      },
+    });
+    const done = await ended(root.id);
+    expect(done.lifecycle).toBe('failed');
+    expect(done.failure_reason).toBe('child "build" failed: the command exited with code 2');
+    const t = await tree(root.id);
+    expect(states(t)).toEqual({ build: 'failed', notify: 'done/accepted', deploy: 'done/skipped', announce: 'done/skipped' });
+    const deploy = t.children.find((c: TJson) => c.key === 'deploy');
+    expect(deploy.output.skipped_because).toEqual(['build → deploy: fires on succeeded, but it failed']);
+  });
+
+  it('starts a child with join N once N edges fired', async () => {
+    const root = await create({
+      plan: {
+        children: [leaf('mirror-1', sh('exit 1')), leaf('mirror-2', sh('true')), leaf('use-any', sh('echo got one'), { join: 1 })],
+        edges: [
+          { from: 'mirror-1', to: 'use-any', on: 'succeeded' },
+          { from: 'mirror-2', to: 'use-any', on: 'succeeded' },
+        ],
+      },
+    });
+    await ended(root.id);
+    const t = await tree(root.id);
+    // mirror-1 failed, so the root fails; but use-any ran on mirror-2's edge alone.
+    expect(states(t)).toEqual({ 'mirror-1': 'failed', 'mirror-2': 'done/accepted', 'use-any': 'done/accepted' });
+    expect(t.children[2].join).toBe(1);
+  });
+
+  it('fires timed_out edges when a leaf times out', async () => {
+    const root = await create({
+      plan: {
+        children: [leaf('slow', sh('sleep 20', { timeout_s: 1 })), leaf('fallback', sh('echo fallback')), leaf('next', sh('true'))],
+        edges: [
+          { from: 'slow', to: 'fallback', on: 'timed_out' },
+          { from: 'slow', to: 'next', on: 'succeeded' },
+        ],
+      },
+    });
+    await ended(root.id);
+    const t = await tree(root.id);
+    expect(states(t)).toEqual({ slow: 'failed', fallback: 'done/accepted', next: 'done/skipped' });
+    expect(t.children[0].failure_reason).toBe('the command timed out after 1s and was killed');
+  });
+
+  it('evaluates `when` expressions over the predecessor result (exit code, JSON output)', async () => {
+    const root = await create({
+      plan: {
+        children: [
+          leaf('count', sh(`echo '{"rows": 42, "source": "api"}'`)),
+          leaf('big', sh('echo big')),
+          leaf('small', sh('echo small')),
+          leaf('missing-field', sh('echo never')),
+        ],
+        edges: [
+          { from: 'count', to: 'big', on: { when: 'exit_code == 0 && output.rows > 10' } },
+          { from: 'count', to: 'small', on: { when: 'output.rows <= 10' } },
+          { from: 'count', to: 'missing-field', on: { when: 'output.nope == 1' } },
+        ],
+      },
+    });
+    await ended(root.id);
+    const t = await tree(root.id);
+    expect(states(t)).toEqual({ count: 'done/accepted', big: 'done/accepted', small: 'done/skipped', 'missing-field': 'done/skipped' });
+    expect(t.children[3].output.skipped_because[0]).toMatch(/^count → missing-field: when "output.nope == 1": /);
+  });
+
+  it('waits blocked for a plan, then continues as soon as one is installed', async () => {
+    const root = await create({ kind: 'composite', title: 'Plan me later' });
+    const blocked = await until(root.id, (g) => g.lifecycle === 'blocked', 'the composite to block');
+    expect(blocked).toMatchObject({ waiting_for: 'plan', block_reason: 'needs a plan', planned_at: null });
+
+    const res = await call('POST', `${api.url}/api/goals/${root.id}/plan`, { children: [leaf('only', sh('echo planned'))] });
+    expect(res.status).toBe(200);
+    expect(res.body.planned_at).not.toBeNull();
+    expect((await ended(root.id)).lifecycle).toBe('done');
+
+    const again = await call('POST', `${api.url}/api/goals/${root.id}/plan`, { children: [leaf('other', sh('true'))] });
+    expect([again.status, again.body.error.code]).toEqual([409, 'PLAN_ALREADY_INSTALLED']);
+  });
+
+  it('lets exactly one of many racing plan submissions win', async () => {
+    const root = await create({ kind: 'composite', title: 'Raced', start: false });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => call('POST', `${api.url}/api/goals/${root.id}/plan`, { children: [leaf(`variant-${i}`, sh('true'))] })),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409, 409, 409, 409, 409, 409, 409]);
+    expect(results.filter((r) => r.status === 409).every((r) => r.body.error.code === 'PLAN_ALREADY_INSTALLED')).toBe(true);
+    expect(await prisma.goal.count({ where: { parentId: root.id } })).toBe(1);
+  });
+});
+
+describe('invalid plans are refused with the rule they break, and nothing is written', () => {
+  const invalid: [string, TJson, string][] = [
+    ['keys_unique', { children: [leaf('a', sh('true')), leaf('a', sh('true'))] }, 'keys_unique'],
+    ['edge_endpoints', { children: [leaf('a', sh('true'))], edges: [{ from: 'a', to: 'ghost' }] }, 'edge_endpoints'],
+    ['edge_self', { children: [leaf('a', sh('true'))], edges: [{ from: 'a', to: 'a' }] }, 'edge_self'],
+    [
+      'no_cycles',
+      { children: [leaf('a', sh('true')), leaf('b', sh('true'))], edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'a' }] },
+      'no_cycles',
+    ],
+    ['join_satisfiable', { children: [leaf('a', sh('true')), leaf('b', sh('true'), { join: 2 })], edges: [{ from: 'a', to: 'b' }] }, 'join_satisfiable'],
+    ['expression_valid', { children: [leaf('a', sh('true')), leaf('b', sh('true'))], edges: [{ from: 'a', to: 'b', on: { when: 'exit_code ==' } }] }, 'expression_valid'],
+    ['max_children', { children: Array.from({ length: 101 }, (_, i) => leaf(`c${i}`, sh('true'))) }, 'max_children'],
+  ];
+
+  it.each(invalid)('%s → 400 PLAN_INVALID', async (_name, plan, rule) => {
+    const before = await prisma.goal.count();
+    const res = await call('POST', `${api.url}/api/goals`, { title: 'Bad plan', plan });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('PLAN_INVALID');
+    expect(res.body.error.details.map((d: TJson) => d.rule)).toContain(rule);
+    expect(res.body.error.message).toContain(rule);
+    expect(await prisma.goal.count()).toBe(before);
+  });
+
+  it('checks depth against the agent limit stored in Postgres', async () => {
+    let plan: TJson = { children: [leaf('deepest', sh('true'))] };
+    for (let i = 0; i < 8; i++) plan = { children: [{ key: `level-${i}`, kind: 'composite', title: 'Level', plan }] };
+    const res = await call('POST', `${api.url}/api/goals`, { title: 'Too deep', plan });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((d: TJson) => d.rule)).toContain('max_depth');
+  });
+
+  it('refuses a plan on a leaf, and on a goal that does not exist', async () => {
+    const l = await create({ title: 'A leaf', action: sh('true'), start: false });
+    const res = await call('POST', `${api.url}/api/goals/${l.id}/plan`, { children: [leaf('x', sh('true'))] });
+    expect([res.status, res.body.error.code]).toEqual([409, 'CONFLICT']);
+    const missing = await call('POST', `${api.url}/api/goals/goal_00000000000000000000000000/plan`, { children: [leaf('x', sh('true'))] });
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe('leaf runtimes', () => {
+  it('http: a 2xx answer succeeds, with its status and body; another status fails', async () => {
+    const root = await create({
+      plan: {
+        children: [
+          leaf('get', { runtime: 'http', url: `${loopbackUrl}/ok` }),
+          leaf('post', { runtime: 'http', method: 'POST', url: `${loopbackUrl}/down`, body: { a: 1 } }),
+          leaf('on-items', sh('echo ok')),
+        ],
+        edges: [{ from: 'get', to: 'on-items', on: { when: 'http_status == 200 && output.items == 3' } }],
+      },
+    });
+    await ended(root.id);
+    const t = await tree(root.id);
+    expect(states(t)).toEqual({ get: 'done/accepted', post: 'failed', 'on-items': 'done/accepted' });
+    expect(t.children[0].output).toMatchObject({ http_status: 200, body: '{"items":3,"method":"GET"}' });
+    expect(t.children[1].failure_reason).toBe('the request answered HTTP 503');
+    expect(t.children[1].output).toMatchObject({ http_status: 503, body: 'down for maintenance' });
+  });
+
+  it('manual: blocked until completed through the API; 409 when it is not waiting', async () => {
+    const root = await create({ title: 'Sign off', action: { runtime: 'manual', instructions: 'Check the numbers' } });
+    const waiting = await until(root.id, (g) => g.waiting_for === 'completion', 'the manual leaf to wait');
+    expect(waiting).toMatchObject({ lifecycle: 'blocked', block_reason: 'waiting for someone to complete it' });
+
+    const accept = await call('POST', `${api.url}/api/goals/${root.id}/accept`, {});
+    expect([accept.status, accept.body.error.code]).toEqual([409, 'GOAL_NOT_WAITING']);
+    expect(accept.body.error.message).toContain('not waiting for judgment');
+
+    const res = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded', output: { signed_by: 'ada' } });
+    expect(res.status).toBe(200);
+    expect(await ended(root.id)).toMatchObject({ lifecycle: 'done', done_reason: 'accepted', output: { signed_by: 'ada' } });
+
+    const late = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded' });
+    expect([late.status, late.body.error.code]).toEqual([409, 'GOAL_ENDED']);
+  });
+
+  it('judgment: waits blocked for accept or reject; a rejection fails it with the reason', async () => {
+    const root = await create({
+      plan: {
+        children: [
+          leaf('draft', sh('echo draft'), { acceptance: { judgment: { prompt: 'Is the draft good?', rubric: 'clear, short' } } }),
+          leaf('publish', sh('echo published')),
+        ],
+        edges: [{ from: 'draft', to: 'publish' }],
+      },
+    });
+    const draft = (await tree(root.id)).children[0];
+    await until(draft.id, (g) => g.waiting_for === 'judgment', 'the draft to wait for judgment');
+    const rejected = await call('POST', `${api.url}/api/goals/${draft.id}/reject`, { reason: 'too long' });
+    expect(rejected.status).toBe(200);
+    expect(await ended(root.id)).toMatchObject({ lifecycle: 'failed', failure_reason: 'child "draft" failed: rejected: too long' });
+    expect(states(await tree(root.id))).toEqual({ draft: 'failed', publish: 'done/skipped' });
+
+    const second = await create({ title: 'Judged', action: sh('echo hi'), acceptance: { judgment: { prompt: 'OK?' } } });
+    await until(second.id, (g) => g.waiting_for === 'judgment', 'judgment');
+    expect((await call('POST', `${api.url}/api/goals/${second.id}/accept`, {})).status).toBe(200);
+    expect((await ended(second.id)).lifecycle).toBe('done');
+  });
+
+  it('acceptance check: a failing check fails a successful action', async () => {
+    const root = await create({ title: 'Checked', action: sh(': > data.json'), acceptance: { check: 'test -s data.json' } });
+    const done = await ended(root.id);
+    expect(done).toMatchObject({ lifecycle: 'failed', failure_reason: 'acceptance check failed: it exited with code 1' });
+    const ok = await create({ title: 'Checked ok', action: sh('echo "{}" > data.json'), acceptance: { check: 'test -s data.json' } });
+    expect((await ended(ok.id)).lifecycle).toBe('done');
+  });
+
+  it('agent: claimed with a lease; another worker is refused; an expired lease returns it to the pool', async () => {
+    const root = await create({ title: 'Summarise', action: { runtime: 'agent', task: 'summarise the report' } });
+    await until(root.id, (g) => g.waiting_for === 'agent', 'the agent leaf to enter the pool');
+    const pool = await call('GET', `${api.url}/api/goals?waiting_for=agent&limit=200`);
+    expect(pool.body.items.map((g: TJson) => g.id)).toContain(root.id);
+
+    const first = await call('POST', `${api.url}/api/goals/${root.id}/claim`, { worker: 'agent-1', lease_s: 5 });
+    expect(first.status).toBe(200);
+    expect(first.body.lease.claimed_by).toBe('agent-1');
+    const other = await call('POST', `${api.url}/api/goals/${root.id}/claim`, { worker: 'agent-2' });
+    expect([other.status, other.body.error.code]).toEqual([409, 'LEASE_CONFLICT']);
+    const notHolder = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded', worker: 'agent-2' });
+    expect([notHolder.status, notHolder.body.error.code]).toEqual([409, 'LEASE_CONFLICT']);
+
+    // Lease expiry (set it in the past rather than sleep): the leaf is claimable again.
+    await prisma.goal.update({ where: { id: root.id }, data: { leaseExpiresAt: new Date(Date.now() - 1000) } });
+    const takeover = await call('POST', `${api.url}/api/goals/${root.id}/claim`, { worker: 'agent-2', lease_s: 60 });
+    expect(takeover.status).toBe(200);
+    const stale = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded', worker: 'agent-1' });
+    expect(stale.status).toBe(409);
+
+    const done = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded', worker: 'agent-2', output: { summary: 'fine' } });
+    expect(done.status).toBe(200);
+    expect(await ended(root.id)).toMatchObject({ lifecycle: 'done', output: { summary: 'fine' }, lease: null });
+  });
+});
+
+describe('cancel', () => {
+  it('cancels a running tree: the command is killed and unfinished goals end cancelled', async () => {
+    const pidFile = path.join(effects, `sleeper-${Date.now()}.pid`);
+    const root = await create({
+      plan: {
+        children: [leaf('sleeper', sh(`echo $$ > ${pidFile}; exec sleep 60`)), leaf('after', sh('true'))],
+        edges: [{ from: 'sleeper', to: 'after' }],
+      },
+    });
+    await waitFor(async () => (count(path.basename(pidFile)) > 0 ? true : undefined), 'the command to start');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const res = await call('POST', `${api.url}/api/goals/${root.id}/cancel`, {});
+    expect(res.status).toBe(200);
+    expect((await ended(root.id)).lifecycle).toBe('cancelled');
+    expect(states(await tree(root.id))).toEqual({ sleeper: 'cancelled', after: 'cancelled' });
+    await waitFor(async () => (isGone(pid) ? true : undefined), 'the command to be killed');
+    const again = await call('POST', `${api.url}/api/goals/${root.id}/cancel`, {});
+    expect([again.status, again.body.error.code]).toEqual([409, 'GOAL_ENDED']);
+  });
+
+  it('cancels one leaf of a running composite, which then fails naming it', async () => {
+    const root = await create({
+      plan: { children: [leaf('wait-here', { runtime: 'manual' }), leaf('sibling', sh('true'))] },
+    });
+    const waitHere = (await tree(root.id)).children[0];
+    await until(waitHere.id, (g) => g.waiting_for === 'completion', 'the manual leaf to wait');
+    expect((await call('POST', `${api.url}/api/goals/${waitHere.id}/cancel`, {})).status).toBe(200);
+    expect(await ended(root.id)).toMatchObject({ lifecycle: 'failed', failure_reason: 'child "wait-here" was cancelled' });
+    expect(states(await tree(root.id))).toEqual({ 'wait-here': 'cancelled', sibling: 'done/accepted' });
+  });
+});
+
+describe('GET /api/goals', () => {
+  it('pages through goals with a cursor and filters roots and lifecycles', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) made.push((await create({ title: `Page ${i}`, action: sh('true'), start: false })).id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: TJson = await call('GET', `${api.url}/api/goals?lifecycle=draft&root_only=true&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.items.map((g: TJson) => g.id));
+      cursor = res.body.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(expect.arrayContaining(made));
+    expect(new Set(seen).size).toBe(seen.length);
+    const bad = await call('GET', `${api.url}/api/goals?limit=0`);
+    expect(bad.status).toBe(400);
+    const badCursor = await call('GET', `${api.url}/api/goals?cursor=nonsense`);
+    expect(badCursor.status).toBe(400);
+  });
+});
+
+function isGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}
