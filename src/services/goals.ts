@@ -45,6 +45,12 @@ export interface TGoalTree {
 
 /** Bounded: a caller should hear "Temporal is down" in seconds, not after the client's own retries. */
 const TEMPORAL_CALL_DEADLINE_MS = 5000;
+/**
+ * Updates need a worker to run the validator. After a worker dies, Temporal
+ * hands its workflows to a live worker once the sticky queue times out
+ * (about 10s), so an update may legitimately take that long.
+ */
+const TEMPORAL_UPDATE_DEADLINE_MS = 20_000;
 
 function encodeCursor(goal: { createdAt: Date; id: string }): string {
   return Buffer.from(`${goal.createdAt.toISOString()}|${goal.id}`).toString('base64url');
@@ -61,8 +67,8 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 export function createGoalService(deps: TGoalServiceDeps) {
   const { prisma, temporal } = deps;
 
-  function withDeadline<T>(fn: () => Promise<T>): Promise<T> {
-    return temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_DEADLINE_MS, fn);
+  function withDeadline<T>(fn: () => Promise<T>, ms = TEMPORAL_CALL_DEADLINE_MS): Promise<T> {
+    return temporal.connection.withDeadline(Date.now() + ms, fn);
   }
 
   async function startExecution(goal: Goal): Promise<void> {
@@ -108,7 +114,7 @@ export function createGoalService(deps: TGoalServiceDeps) {
   async function message(goal: Goal, what: string, send: () => Promise<unknown>): Promise<void> {
     if (isTerminal(goal.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${goal.id} already ended (${goal.lifecycle})`);
     try {
-      await withDeadline(send);
+      await withDeadline(send, TEMPORAL_UPDATE_DEADLINE_MS);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new DomainError('GOAL_NOT_WAITING', (err.cause?.message ?? err.message).replace(/^.*?: /, '') || `goal ${goal.id} is not waiting for ${what}`);
@@ -291,7 +297,7 @@ export function createGoalService(deps: TGoalServiceDeps) {
       }
       try {
         if (goal.parentId === null || goal.kind === 'composite') await withDeadline(() => handle.cancel());
-        else await withDeadline(() => handle.executeUpdate(cancelGoalUpdate, { args: [{ goalId: id }] }));
+        else await withDeadline(() => handle.executeUpdate(cancelGoalUpdate, { args: [{ goalId: id }] }), TEMPORAL_UPDATE_DEADLINE_MS);
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not running, so it cannot be cancelled now`);
         if (!(err instanceof WorkflowNotFoundError)) throw asTemporalError(err, 'the cancellation could not be delivered');

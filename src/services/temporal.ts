@@ -18,12 +18,17 @@ export function createTemporalClient(address: string, namespace: string): Client
   return new Client({ connection, namespace });
 }
 
-const UNAVAILABLE = /UNAVAILABLE|ECONNREFUSED|DEADLINE_EXCEEDED|Failed to connect|No connection established|connect ETIMEDOUT/i;
+const UNAVAILABLE = /UNAVAILABLE|ECONNREFUSED|Failed to connect|No connection established|connect ETIMEDOUT/i;
+const DEADLINE = /DEADLINE_EXCEEDED|Deadline exceeded/i;
 
-/** Turns "Temporal is unreachable" into TEMPORAL_UNAVAILABLE; anything else passes through. */
+/** Turns "Temporal is unreachable" or "did not answer in time" into TEMPORAL_UNAVAILABLE; anything else passes through. */
 export function asTemporalError(err: unknown, what: string): unknown {
   const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
-  if (UNAVAILABLE.test(message) || (err as { code?: number }).code === 14) {
+  const code = (err as { code?: number }).code;
+  if (DEADLINE.test(message) || code === 4) {
+    return new DomainError('TEMPORAL_UNAVAILABLE', `${what}: Temporal did not answer in time (is a worker running?); try again shortly`);
+  }
+  if (UNAVAILABLE.test(message) || code === 14) {
     return new DomainError('TEMPORAL_UNAVAILABLE', `${what}: Temporal is unreachable; try again shortly`);
   }
   return err;
