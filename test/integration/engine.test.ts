@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
 import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { recordHistories } from '../support/histories';
 
 /**
  * The execution engine end to end (SPEC §2), through the HTTP API, on the
@@ -153,6 +154,12 @@ describe('composite goals', () => {
     expect(publish.temporal.workflow_id).toBe(`goal-publish-${publish.id}`);
     const description = await api.temporal.workflow.getHandle(publish.temporal.workflow_id).describe();
     expect(description.status.name).toBe('COMPLETED');
+    const ship = publish.children.find((c: TJson) => c.key === 'ship');
+    await recordHistories(api.temporal, [
+      { name: 'engine-nested-root', workflowId: root.temporal.workflow_id },
+      { name: 'engine-nested-publish', workflowId: publish.temporal.workflow_id },
+      { name: 'engine-nested-ship', workflowId: ship.temporal.workflow_id },
+    ]);
   });
 
   it('fails a composite naming the failed child, runs the failure branch, and skips what can no longer run', async () => {
@@ -178,6 +185,7 @@ describe('composite goals', () => {
     expect(states(t)).toEqual({ build: 'failed', notify: 'done/accepted', deploy: 'done/skipped', announce: 'done/skipped' });
     const deploy = t.children.find((c: TJson) => c.key === 'deploy');
     expect(deploy.output.skipped_because).toEqual(['build → deploy: fires on succeeded, but it failed']);
+    await recordHistories(api.temporal, [{ name: 'engine-failure-branch', workflowId: root.temporal.workflow_id }]);
   });
 
   it('starts a child with join N once N edges fired', async () => {
@@ -233,6 +241,7 @@ describe('composite goals', () => {
     const t = await tree(root.id);
     expect(states(t)).toEqual({ count: 'done/accepted', big: 'done/accepted', small: 'done/skipped', 'missing-field': 'done/skipped' });
     expect(t.children[3].output.skipped_because[0]).toMatch(/^count → missing-field: when "output.nope == 1": /);
+    await recordHistories(api.temporal, [{ name: 'engine-when', workflowId: root.temporal.workflow_id }]);
   });
 
   it('waits blocked for a plan, then continues as soon as one is installed', async () => {
@@ -247,6 +256,7 @@ describe('composite goals', () => {
 
     const again = await call('POST', `${api.url}/api/goals/${root.id}/plan`, { children: [leaf('other', sh('true'))] });
     expect([again.status, again.body.error.code]).toEqual([409, 'PLAN_ALREADY_INSTALLED']);
+    await recordHistories(api.temporal, [{ name: 'engine-plan-later', workflowId: root.temporal.workflow_id }]);
   });
 
   it('lets exactly one of many racing plan submissions win', async () => {
@@ -321,6 +331,7 @@ describe('leaf runtimes', () => {
     expect(t.children[0].output).toMatchObject({ http_status: 200, body: '{"items":3,"method":"GET"}' });
     expect(t.children[1].failure_reason).toBe('the request answered HTTP 503');
     expect(t.children[1].output).toMatchObject({ http_status: 503, body: 'down for maintenance' });
+    await recordHistories(api.temporal, [{ name: 'engine-http', workflowId: root.temporal.workflow_id }]);
   });
 
   it('manual: blocked until completed through the API; 409 when it is not waiting', async () => {
@@ -338,6 +349,7 @@ describe('leaf runtimes', () => {
 
     const late = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded' });
     expect([late.status, late.body.error.code]).toEqual([409, 'GOAL_ENDED']);
+    await recordHistories(api.temporal, [{ name: 'engine-manual', workflowId: root.temporal.workflow_id }]);
   });
 
   it('judgment: waits blocked for accept or reject; a rejection fails it with the reason', async () => {
@@ -361,6 +373,10 @@ describe('leaf runtimes', () => {
     await until(second.id, (g) => g.waiting_for === 'judgment', 'judgment');
     expect((await call('POST', `${api.url}/api/goals/${second.id}/accept`, {})).status).toBe(200);
     expect((await ended(second.id)).lifecycle).toBe('done');
+    await recordHistories(api.temporal, [
+      { name: 'engine-judgment-rejected', workflowId: root.temporal.workflow_id },
+      { name: 'engine-judgment-accepted', workflowId: second.temporal.workflow_id },
+    ]);
   });
 
   it('acceptance check: a failing check fails a successful action', async () => {
@@ -395,6 +411,7 @@ describe('leaf runtimes', () => {
     const done = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded', worker: 'agent-2', output: { summary: 'fine' } });
     expect(done.status).toBe(200);
     expect(await ended(root.id)).toMatchObject({ lifecycle: 'done', output: { summary: 'fine' }, lease: null });
+    await recordHistories(api.temporal, [{ name: 'engine-agent', workflowId: root.temporal.workflow_id }]);
   });
 });
 
@@ -416,6 +433,7 @@ describe('cancel', () => {
     await waitFor(async () => (isGone(pid) ? true : undefined), 'the command to be killed');
     const again = await call('POST', `${api.url}/api/goals/${root.id}/cancel`, {});
     expect([again.status, again.body.error.code]).toEqual([409, 'GOAL_ENDED']);
+    await recordHistories(api.temporal, [{ name: 'engine-cancel-tree', workflowId: root.temporal.workflow_id }]);
   });
 
   it('cancels one leaf of a running composite, which then fails naming it', async () => {
@@ -427,6 +445,7 @@ describe('cancel', () => {
     expect((await call('POST', `${api.url}/api/goals/${waitHere.id}/cancel`, {})).status).toBe(200);
     expect(await ended(root.id)).toMatchObject({ lifecycle: 'failed', failure_reason: 'child "wait-here" was cancelled' });
     expect(states(await tree(root.id))).toEqual({ 'wait-here': 'cancelled', sibling: 'done/accepted' });
+    await recordHistories(api.temporal, [{ name: 'engine-cancel-leaf', workflowId: root.temporal.workflow_id }]);
   });
 });
 

@@ -1,12 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../../src/domain/searchAttributes';
 import { newId } from '../../src/domain/ids';
 import { createGoalService } from '../../src/services/goals';
 import type { PrismaClient } from '../../src/db/client';
 import type { TConfig } from '../../src/config';
 import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { recordHistories, recordingHistories } from '../support/histories';
 
 /**
  * The Foundation slice end to end: HTTP → Prisma → Temporal → shell activity
@@ -201,11 +200,11 @@ describe('a workspace per tree', () => {
 });
 
 /**
- * `RECORD_HISTORIES=1 npx jest test/integration/goals.test.ts` writes the
- * Temporal histories of these scenarios to test/histories, where the replay
- * test replays them against the current workflow code on every run.
+ * `RECORD_HISTORIES=1 npx jest test/integration` writes the Temporal
+ * histories of these scenarios to test/histories, where the replay test
+ * replays them against the current workflow code on every run.
  */
-if (process.env.RECORD_HISTORIES === '1') {
+if (recordingHistories) {
   describe('record histories for replay tests', () => {
     it.each([
       ['runGoal-succeeded', { title: 'History ok', action: { runtime: 'shell', command: 'echo ok' } }],
@@ -215,13 +214,7 @@ if (process.env.RECORD_HISTORIES === '1') {
     ])('%s', async (name, body) => {
       const created = await createGoal(body);
       await finished(created.id);
-      const handle = api.temporal.workflow.getHandle(created.temporal.workflow_id);
-      await waitFor(async () => ((await handle.describe()).status.name === 'RUNNING' ? undefined : true), 'workflow to close');
-      const history = await handle.fetchHistory();
-      const dir = path.resolve(__dirname, '../histories');
-      await mkdir(dir, { recursive: true });
-      // Binary protobuf, not JSON: the SDK's JSON loader trips over npm's nested protobufjs copies.
-      await writeFile(path.join(dir, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
+      await recordHistories(api.temporal, [{ name, workflowId: created.temporal.workflow_id }]);
     });
   });
 }

@@ -8,7 +8,8 @@ import { quietTemporalRuntime, testEnv } from '../support/env';
  * Replays every recorded history in test/histories against the current
  * workflow code. A change that would break running workflows (a reordered
  * activity, a new timer without versioning) fails here, not in production.
- * Record new histories with RECORD_HISTORIES=1 (see goals.test.ts).
+ * Record new histories with `RECORD_HISTORIES=1 npx jest test/integration`
+ * (test/support/histories.ts); commit them with the change that made them.
  */
 const dir = path.resolve(__dirname, '../histories');
 
