@@ -35,6 +35,8 @@ export interface TListGoalsQuery {
   rootOnly?: boolean;
   workflowId?: string;
   waitingFor?: NonNullable<Goal['waitingFor']>;
+  /** Agent leaves nobody holds a live lease on: the pool agents claim from. */
+  claimable?: boolean;
 }
 
 export interface TGoalTree {
@@ -235,7 +237,8 @@ export function createGoalService(deps: TGoalServiceDeps) {
           ...(query.rootOnly ? { parentId: null } : {}),
           ...(query.workflowId ? { workflowId: query.workflowId } : {}),
           ...(query.waitingFor ? { waitingFor: query.waitingFor } : {}),
-          ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+          ...(query.claimable ? { waitingFor: 'agent', OR: [{ claimedBy: null }, { leaseExpiresAt: { lt: new Date() } }] } : {}),
+          ...(after ? { AND: [{ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }] } : {}),
         },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: query.limit + 1,

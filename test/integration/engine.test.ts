@@ -396,6 +396,8 @@ describe('leaf runtimes', () => {
     const first = await call('POST', `${api.url}/api/goals/${root.id}/claim`, { worker: 'agent-1', lease_s: 5 });
     expect(first.status).toBe(200);
     expect(first.body.lease.claimed_by).toBe('agent-1');
+    const claimablePool = async () => (await call('GET', `${api.url}/api/goals?claimable=true&limit=200`)).body.items.map((g: TJson) => g.id);
+    expect(await claimablePool()).not.toContain(root.id);
     const other = await call('POST', `${api.url}/api/goals/${root.id}/claim`, { worker: 'agent-2' });
     expect([other.status, other.body.error.code]).toEqual([409, 'LEASE_CONFLICT']);
     const notHolder = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded', worker: 'agent-2' });
@@ -403,6 +405,7 @@ describe('leaf runtimes', () => {
 
     // Lease expiry (set it in the past rather than sleep): the leaf is claimable again.
     await prisma.goal.update({ where: { id: root.id }, data: { leaseExpiresAt: new Date(Date.now() - 1000) } });
+    expect(await claimablePool()).toContain(root.id);
     const takeover = await call('POST', `${api.url}/api/goals/${root.id}/claim`, { worker: 'agent-2', lease_s: 60 });
     expect(takeover.status).toBe(200);
     const stale = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded', worker: 'agent-1' });

@@ -144,7 +144,8 @@ const ZListQuery = z
     lifecycle: z.enum(GOAL_LIFECYCLES).optional(),
     root_only: z.enum(['true', 'false']).optional().openapi({ description: 'Only goals without a parent.' }),
     workflow_id: z.string().max(100).optional(),
-    waiting_for: z.enum(['plan', 'completion', 'agent', 'judgment']).optional().openapi({ description: 'e.g. `agent`: the pool of agent leaves to claim.' }),
+    waiting_for: z.enum(['plan', 'completion', 'agent', 'judgment']).optional().openapi({ description: 'e.g. `judgment`: what waits for a person.' }),
+    claimable: z.enum(['true', 'false']).optional().openapi({ description: 'The agent pool: agent leaves with no live lease.' }),
   })
   .strict();
 
@@ -198,6 +199,7 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
           rootOnly: query.root_only === 'true',
           workflowId: query.workflow_id,
           waitingFor: query.waiting_for,
+          claimable: query.claimable === 'true',
         });
         return { status: 200, body: { items: page.items.map(toJson), next_cursor: page.nextCursor } };
       },
@@ -302,7 +304,7 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       path: '/api/goals/{id}/claim',
       operationId: 'claimGoal',
       summary: 'Claim an agent leaf from the pool, or renew your lease',
-      description: 'Agent leaves wait in the pool (`GET /api/goals?waiting_for=agent`). A claim holds a lease; renew it by claiming again before it expires, or the leaf returns to the pool.',
+      description: 'Agent leaves wait in the pool (`GET /api/goals?claimable=true`). A claim holds a lease; renew it by claiming again before it expires, or the leaf returns to the pool.',
       tags: ['goals'],
       params: ZIdParams,
       body: ZClaim,
