@@ -259,6 +259,37 @@ describe('composite goals', () => {
     await recordHistories(api.temporal, [{ name: 'engine-plan-later', workflowId: root.temporal.workflow_id }]);
   });
 
+  it('runs an unplanned composite child once its plan arrives, inside a running tree', async () => {
+    const root = await create({
+      plan: {
+        children: [leaf('first', sh('true')), { key: 'later', kind: 'composite', title: 'Planned later', plan: null }, leaf('last', sh('true'))],
+        edges: [
+          { from: 'first', to: 'later' },
+          { from: 'later', to: 'last' },
+        ],
+      },
+    });
+    const later = (await tree(root.id)).children[1];
+    expect(later.planned_at).toBeNull();
+    await until(later.id, (g) => g.waiting_for === 'plan', 'the nested composite to wait for its plan');
+    expect((await goal(root.id)).lifecycle).toBe('active');
+    const res = await call('POST', `${api.url}/api/goals/${later.id}/plan`, { children: [leaf('inner', sh('echo inner'))] });
+    expect(res.status).toBe(200);
+    expect((await ended(root.id)).lifecycle).toBe('done');
+    expect(states(await tree(root.id))).toEqual({ first: 'done/accepted', later: 'done/accepted', 'later/inner': 'done/accepted', last: 'done/accepted' });
+  });
+
+  it("judges a composite after its children: it waits blocked, then ends with the verdict", async () => {
+    const root = await create({
+      acceptance: { judgment: { prompt: 'Is the release complete?' } },
+      plan: { children: [leaf('part', sh('true'))] },
+    });
+    await until(root.id, (g) => g.waiting_for === 'judgment', 'the composite to wait for judgment');
+    expect(states(await tree(root.id))).toEqual({ part: 'done/accepted' });
+    expect((await call('POST', `${api.url}/api/goals/${root.id}/accept`, {})).status).toBe(200);
+    expect(await ended(root.id)).toMatchObject({ lifecycle: 'done', done_reason: 'accepted' });
+  });
+
   it('lets exactly one of many racing plan submissions win', async () => {
     const root = await create({ kind: 'composite', title: 'Raced', start: false });
     const results = await Promise.all(
