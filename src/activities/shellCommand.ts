@@ -5,7 +5,14 @@ import { spawn } from 'node:child_process';
  * the plan wrote it (nothing is ever interpolated into it; inputs arrive only
  * as environment variables), in its own process group so a timeout or a
  * cancellation kills everything it started.
+ *
+ * A watchdog shares that group and holds a pipe from this process: if the
+ * worker dies (SIGKILL, OOM), the pipe ends and the watchdog kills the whole
+ * group, so the command never outlives its worker and runs again beside its
+ * own retry. The command travels as `$1`, never spliced into the script.
  */
+// fd 3 carries the pipe: POSIX gives a background job /dev/null as stdin unless it is redirected explicitly.
+const LAUNCHER = 'exec 3<&0; (while read -r _; do :; done; kill -9 0) <&3 >/dev/null 2>&1 & exec /bin/sh -c "$1" </dev/null 3<&-';
 
 export interface TCommandResult {
   exit_code: number | null;
@@ -69,11 +76,12 @@ export function runShellCommand(options: TCommandOptions): Promise<TCommandResul
   const graceMs = options.killGraceMs ?? 5000;
 
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', options.command], {
+    const child = spawn('/bin/sh', ['-c', LAUNCHER, 'reprise-leaf', options.command], {
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // stdin is the watchdog's lifeline: it is never written, only closed when we die.
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let timedOut = false;
     let cancelled = false;

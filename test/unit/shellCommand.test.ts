@@ -58,3 +58,29 @@ describe('runShellCommand', () => {
     expect(ticks.length).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('a command whose worker dies', () => {
+  it('is killed with its whole process group, not left running', async () => {
+    const { spawn } = await import('node:child_process');
+    const pidFile = path.join(cwd, 'orphan.pid');
+    const script = `
+      const { runShellCommand } = require(${JSON.stringify(path.resolve(__dirname, '../../src/activities/shellCommand.ts'))});
+      runShellCommand({ command: 'sleep 60 & echo $! > ${pidFile}; wait', env: { PATH: process.env.PATH }, cwd: ${JSON.stringify(cwd)}, timeoutMs: 60000, maxOutputBytes: 1024 });
+    `;
+    const worker = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'ignore' });
+    const deadline = Date.now() + 20_000;
+    let pid = 0;
+    while (!pid && Date.now() < deadline) {
+      try {
+        pid = Number(readFileSync(pidFile, 'utf8'));
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    expect(pid).toBeGreaterThan(0);
+    expect(alive(pid)).toBe(true);
+    worker.kill('SIGKILL');
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
+  });
+});
