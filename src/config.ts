@@ -85,6 +85,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** A value to echo in an error: the user:password part of anything URL-like is hidden. */
+function withoutCredentials(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
+}
+
 /** Parses configuration from an environment (process.env by default). Empty strings count as unset. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): TConfig {
   const cleaned = Object.fromEntries(
@@ -98,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       parsed.error.issues.map((issue) => {
         const variable = String(issue.path[0] ?? '(environment)');
         const given = cleaned[variable];
-        return { variable, message: `${issue.message}${given !== undefined ? ` (got ${JSON.stringify(given)})` : ''}` };
+        return { variable, message: `${issue.message}${given !== undefined ? ` (got ${JSON.stringify(withoutCredentials(given))})` : ''}` };
       }),
     );
   }

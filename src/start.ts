@@ -18,7 +18,7 @@ import { connectWorker, createWorker, installTemporalRuntime } from './worker';
 /** Signals this soon after the first are relays of the same Ctrl-C. */
 const RELAYED_SIGNAL_WINDOW_MS = 2000;
 /** Longest any one shutdown step may take before we move on to the next. */
-const STOP_STEP_TIMEOUT_MS = 15_000;
+const STOP_STEP_TIMEOUT_MS = 30_000; // above every child's own stop grace (Postgres: 20s)
 
 async function main(): Promise<void> {
   const startedAt = Date.now();

@@ -1,4 +1,5 @@
 import type { THttpAction } from '../domain/actions';
+import { storable } from './shellCommand';
 
 /** One HTTP request for an `http` leaf, with a timeout, cancellation and a bounded body. */
 
@@ -71,7 +72,7 @@ export async function runHttpRequest(options: {
     return {
       ...base,
       http_status: res.status,
-      body: Buffer.concat(chunks).toString('utf8'),
+      body: storable(Buffer.concat(chunks).toString('utf8')),
       body_truncated: truncated,
       timed_out: false,
       cancelled: false,

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { PrismaClient } from '../db/client';
 import { Prisma } from '../db/client';
 import { leafRunOptions, ZAction, type TAction, type TLeafRunOptions } from '../domain/actions';
@@ -120,23 +120,25 @@ export function createActivities(deps: TActivityDeps) {
     return ApplicationFailure.create({ message, type, details: [details], nonRetryable: lastAttempt });
   }
 
-  function cancelledFailure(details: unknown): ApplicationFailure {
+  function cancelledFailure(details: unknown): ApplicationFailure | CancelledFailure {
     // A worker shutting down is not the leaf's fault: another worker retries it.
     if (Context.current().cancellationDetails?.workerShutdown) {
       return ApplicationFailure.retryable('the worker shut down while the leaf ran', 'WorkerShutdown', details);
     }
-    return ApplicationFailure.nonRetryable('the leaf was cancelled', 'CommandCancelled', details);
+    // A real cancellation, reported as one: the workflow sees it as cancelled, not failed.
+    return new CancelledFailure('the leaf was cancelled; its command was killed', [details]);
   }
 
   return {
     /** Marks a goal active (once) and tells the workflow how to run it. */
     async startGoal({ goalId }: { goalId: string }): Promise<TStartedGoal> {
-      const goal = await loadGoal(goalId);
-      let lifecycle: string = goal.lifecycle;
+      let goal = await loadGoal(goalId);
       if (goal.lifecycle === 'draft') {
         await prisma.goal.updateMany({ where: { id: goalId, lifecycle: 'draft' }, data: { lifecycle: 'active', startedAt: new Date() } });
-        lifecycle = 'active';
+        // Read back what won: a cancel may have ended the draft in between.
+        goal = await loadGoal(goalId);
       }
+      const lifecycle: string = goal.lifecycle;
       const acceptance = ZAcceptance.safeParse(goal.acceptance ?? {});
       const flags = { check: Boolean(acceptance.data?.check), judgment: Boolean(acceptance.data?.judgment) };
       if (goal.kind === 'composite') return { kind: 'composite', lifecycle, acceptance: flags, planned: goal.plannedAt !== null };
@@ -172,7 +174,8 @@ export function createActivities(deps: TActivityDeps) {
      */
     async setWaiting({ goalId, waitingFor }: { goalId: string; waitingFor: TWaitFor | null }): Promise<void> {
       await prisma.goal.updateMany({
-        where: { id: goalId, lifecycle: NOT_TERMINAL },
+        // Entering the agent pool clears any old claim, once: a retry must not wipe a claim made meanwhile.
+        where: { id: goalId, lifecycle: NOT_TERMINAL, ...(waitingFor === 'agent' ? { OR: [{ waitingFor: null }, { waitingFor: { not: 'agent' } }] } : {}) },
         data:
           waitingFor === null
             ? { lifecycle: 'active', waitingFor: null, blockReason: null, claimedBy: null, leaseExpiresAt: null }
@@ -258,17 +261,42 @@ export function createActivities(deps: TActivityDeps) {
       });
     },
 
-    /** Ends children whose join can no longer be met: done/skipped, with why in `output`. */
+    /**
+     * Ends children whose join can no longer be met: done/skipped, with why in
+     * `output`. Everything below a skipped composite is skipped with it.
+     */
     async skipGoals({ goals }: { goals: { goalId: string; because: string[] }[] }): Promise<void> {
-      const now = new Date();
       await prisma.$transaction(
-        goals.map((g) =>
+        goals.flatMap((g) => [
           prisma.goal.updateMany({
             where: { id: g.goalId, lifecycle: NOT_TERMINAL },
-            data: { lifecycle: 'done', doneReason: 'skipped', output: { skipped_because: g.because }, waitingFor: null, blockReason: null, finishedAt: now },
+            data: { lifecycle: 'done', doneReason: 'skipped', output: { skipped_because: g.because }, waitingFor: null, blockReason: null, finishedAt: new Date() },
           }),
-        ),
+          prisma.$executeRaw`
+            WITH RECURSIVE below AS (
+              SELECT id FROM goals WHERE parent_id = ${g.goalId}
+              UNION ALL SELECT c.id FROM goals c JOIN below b ON c.parent_id = b.id)
+            UPDATE goals SET lifecycle = 'done', done_reason = 'skipped', output = ${JSON.stringify({ skipped_because: ['its parent was skipped'] })}::jsonb,
+                   waiting_for = NULL, block_reason = NULL, finished_at = now(), updated_at = now()
+             WHERE id IN (SELECT id FROM below) AND lifecycle NOT IN ('done', 'failed', 'cancelled')`,
+        ]),
       );
+    },
+
+    /**
+     * Fails a goal whose workflow ended without recording it (terminated, or
+     * it never started), with everything unfinished below it. Idempotent: a
+     * goal that recorded its own end is left alone.
+     */
+    async failSubtree({ goalId, reason }: { goalId: string; reason: string }): Promise<number> {
+      return prisma.$executeRaw`
+        WITH RECURSIVE subtree AS (
+          SELECT id FROM goals WHERE id = ${goalId}
+          UNION ALL SELECT g.id FROM goals g JOIN subtree s ON g.parent_id = s.id)
+        UPDATE goals SET lifecycle = 'failed', failure_reason = CASE WHEN id = ${goalId} THEN ${reason} ELSE 'its parent ended: ' || ${reason} END,
+               waiting_for = NULL, block_reason = NULL, claimed_by = NULL, lease_expires_at = NULL, done_reason = NULL,
+               finished_at = now(), updated_at = now()
+         WHERE id IN (SELECT id FROM subtree) AND lifecycle NOT IN ('done', 'failed', 'cancelled')`;
     },
 
     /** Marks a goal and every unfinished goal below it `cancelled`. */

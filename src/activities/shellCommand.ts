@@ -11,6 +11,9 @@ import { spawn } from 'node:child_process';
  * group, so the command never outlives its worker and runs again beside its
  * own retry. The command travels as `$1`, never spliced into the script.
  */
+/** How long output may keep arriving after the command's own process exited. */
+const PIPE_DRAIN_MS = 2000;
+
 // fd 3 carries the pipe: POSIX gives a background job /dev/null as stdin unless it is redirected explicitly.
 const LAUNCHER = 'exec 3<&0; (while read -r _; do :; done; kill -9 0) <&3 >/dev/null 2>&1 & exec /bin/sh -c "$1" </dev/null 3<&-';
 
@@ -42,6 +45,11 @@ export interface TCommandOptions {
   killGraceMs?: number;
 }
 
+/** Text Postgres can store: NUL characters (which commands may print) become U+FFFD. */
+export function storable(text: string): string {
+  return text.includes('\u0000') ? text.replace(/\u0000/g, '\ufffd') : text;
+}
+
 /** Keeps the last `max` bytes of a stream, counting everything seen. */
 class TailBuffer {
   private chunks: Buffer[] = [];
@@ -61,7 +69,7 @@ class TailBuffer {
 
   text(): string {
     const all = Buffer.concat(this.chunks);
-    return all.subarray(Math.max(0, all.length - this.max)).toString('utf8');
+    return storable(all.subarray(Math.max(0, all.length - this.max)).toString('utf8'));
   }
 
   get truncated(): boolean {
@@ -114,9 +122,20 @@ export function runShellCommand(options: TCommandOptions): Promise<TCommandResul
 
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
     child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    // A process that left the group (setsid, a daemon) may hold our pipes open
+    // after the command itself ended: give them a moment, then stop reading.
+    let drainTimer: NodeJS.Timeout | undefined;
+    child.once('exit', () => {
+      drainTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, PIPE_DRAIN_MS);
+    });
     child.once('error', (err) => {
       clearTimeout(timeout);
       clearInterval(progress);
+      if (killTimer) clearTimeout(killTimer);
+      options.signal?.removeEventListener('abort', onAbort);
       reject(err);
     });
     // 'close' (not 'exit') so both pipes are drained before we read them.
@@ -124,6 +143,7 @@ export function runShellCommand(options: TCommandOptions): Promise<TCommandResul
       clearTimeout(timeout);
       clearInterval(progress);
       if (killTimer) clearTimeout(killTimer);
+      if (drainTimer) clearTimeout(drainTimer);
       options.signal?.removeEventListener('abort', onAbort);
       // Anything the command left behind in its group goes with it.
       if (child.pid !== undefined) {

@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import { createGoalService } from '../services/goals';
 import { localActor } from './actor';
 import { errorHandler, notFoundHandler } from './errors';
+import { inputGuard } from './inputGuard';
 import { defineRoute, registerRoute, type TAnyRoute } from './route';
 import { goalRoutes } from './routes/goals';
 import { healthRoutes } from './routes/health';
@@ -74,9 +75,12 @@ export function createApp(deps: TApiDeps): TApp {
         return id;
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      // Credentials never reach the logs.
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
     }),
   );
   app.use(express.json({ limit: deps.bodyLimit }));
+  app.use(inputGuard);
   app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -39,8 +39,9 @@ export function toDomainError(err: unknown): DomainError | undefined {
   // body-parser's errors: a caller's mistake, never a 500.
   if (e?.type === 'entity.parse.failed') return new DomainError('MALFORMED_JSON', `request body is not valid JSON: ${e.message}`);
   if (e?.type === 'entity.too.large') return new DomainError('PAYLOAD_TOO_LARGE', `request body is larger than the ${e.limit} byte limit`);
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
-    return new DomainError('VALIDATION_FAILED', e.message ?? 'bad request');
+  if (err instanceof URIError) return new DomainError('VALIDATION_FAILED', 'the URL has malformed percent-encoding');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new DomainError('VALIDATION_FAILED', e.expose ? (e.message ?? 'bad request') : 'bad request');
   }
   return undefined;
 }

@@ -98,7 +98,8 @@ export function registerRoute(registry: OpenAPIRegistry, router: Router, route: 
   router[route.method](expressPath(route.path), async (req, res) => {
     const params = parsePart(route.params, req.params, 'params');
     const query = parsePart(route.query, req.query, 'query');
-    const body = parsePart(route.body, req.body ?? (route.body ? undefined : {}), 'body');
+    // No body at all reads as `{}`: a route whose body is all optional needs none.
+    const body = parsePart(route.body, req.body ?? {}, 'body');
     const ctx: TRequestContext = { actor: actorOf(req), requestId: String((req as { id?: unknown }).id ?? '') };
     const result = await route.handler({ params, query, body, ctx } as Parameters<TAnyRoute['handler']>[0]);
     const schema = route.responses[result.status]?.schema;

@@ -140,6 +140,8 @@ async function initialise(
 ): Promise<void> {
   log(`creating an embedded Postgres cluster in ${dir}`);
   const password = randomBytes(18).toString('base64url');
+  // The password is kept before the cluster exists: a crash mid-initdb leaves no cluster without its password.
+  await writeFile(passwordFile(dataDir), `${password}\n`, { mode: 0o600 });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (user) await chown(dir, user.uid, user.gid);
   // initdb reads the password from a file its user can read; it is removed at once.
@@ -159,7 +161,6 @@ async function initialise(
   } finally {
     await rm(pwfile, { force: true });
   }
-  await writeFile(passwordFile(dataDir), `${password}\n`, { mode: 0o600 });
   await chmod(passwordFile(dataDir), 0o600);
 }
 
@@ -185,7 +186,14 @@ export async function startEmbeddedPostgres(options: {
   if (!(await exists(path.join(dir, 'PG_VERSION')))) {
     await initialise(bin, dir, options.dataDir, user, log);
   }
-  const password = (await readFile(passwordFile(options.dataDir), 'utf8')).trim();
+  const password = await readFile(passwordFile(options.dataDir), 'utf8').then(
+    (text) => text.trim(),
+    () => {
+      throw new EmbeddedPostgresError(
+        `The embedded Postgres cluster in ${dir} has no password file (${passwordFile(options.dataDir)}): it was made by something else, or start-up was interrupted while creating it. Remove ${dir} to create a new one (its data is lost), or set DATABASE_URL.`,
+      );
+    },
+  );
 
   const proc = spawnManaged(
     'postgres',

@@ -7,7 +7,8 @@ import type { TEdgeOn } from './plans';
  * drives it directly.
  *
  * - An edge fires when its predecessor ends in a way `on` accepts; otherwise it
- *   is dead. A skipped predecessor fires nothing (all its edges are dead).
+ *   is dead. A skipped or cancelled predecessor fires nothing, `always`
+ *   included: it did not run to an end, and a cancel is not a failure.
  * - A child with no incoming edges starts at once; otherwise when its join is
  *   met (`all`: every incoming edge fired; N: N fired).
  * - A child whose join can no longer be met is skipped, which can make its
@@ -26,7 +27,8 @@ export interface TGraphEdge {
   on: TEdgeOn;
 }
 
-export type TChildEnd = { skipped: true } | { skipped: false; context: TEdgeContext };
+/** How a child ended; a skipped or cancelled child fires none of its edges. */
+export type TChildEnd = { skipped: true; cancelled?: boolean } | { skipped: false; context: TEdgeContext };
 
 type TEdgeState = { state: 'open' } | { state: 'fired' } | { state: 'dead'; reason: string };
 
@@ -71,7 +73,7 @@ export class PlanGraph {
     this.phase.set(key, 'ended');
     this.edges.forEach((edge, i) => {
       if (edge.from !== key) return;
-      this.edgeStates[i] = end.skipped ? { state: 'dead', reason: `"${key}" was skipped` } : settle(edge.on, end.context);
+      this.edgeStates[i] = end.skipped ? { state: 'dead', reason: `"${key}" was ${end.cancelled ? 'cancelled' : 'skipped'}` } : settle(edge.on, end.context);
     });
   }
 

@@ -66,8 +66,9 @@ export const ZPlanChild = z.discriminatedUnion('kind', [ZLeafChild, ZCompositeCh
 
 export const ZPlan = z
   .object({
-    children: z.array(ZPlanChild).min(1, 'a plan needs at least one child'),
-    edges: z.array(ZEdge).default([]),
+    // Hard caps regardless of the agent's limits: Temporal wants a parent under ~1,000 children.
+    children: z.array(ZPlanChild).min(1, 'a plan needs at least one child').max(1000, 'a plan has at most 1000 children'),
+    edges: z.array(ZEdge).max(10_000, 'a plan has at most 10000 edges').default([]),
   })
   .strict()
   .openapi('Plan');
@@ -131,7 +132,10 @@ export function validatePlan(plan: TPlan, limits: TAgentLimits, depth: number, e
 function validateLayer(plan: TPlan, limits: TAgentLimits, depth: number, at: string, problems: TPlanProblem[]): void {
   const here = (p: string) => (at ? `${at}.${p}` : p);
   const childDepth = depth + 1;
-  if (childDepth > limits.maxDepth) {
+  // Past the limit, this layer is still checked, but deeper ones are not:
+  // they would only repeat the depth problem at ever longer paths.
+  const tooDeep = childDepth > limits.maxDepth;
+  if (tooDeep) {
     problems.push({ rule: 'max_depth', path: here('children'), message: `goals at depth ${childDepth} exceed the agent's maximum depth of ${limits.maxDepth}` });
   }
   if (plan.children.length > limits.maxChildren) {
@@ -156,7 +160,7 @@ function validateLayer(plan: TPlan, limits: TAgentLimits, depth: number, at: str
         message: `the agent may not run "${child.action.runtime}" actions (allowed: ${limits.allowedRuntimes.join(', ') || 'none'})`,
       });
     }
-    if (child.kind === 'composite' && child.plan) validateLayer(child.plan, limits, childDepth, here(`children[${i}].plan`), problems);
+    if (child.kind === 'composite' && child.plan && !tooDeep) validateLayer(child.plan, limits, childDepth, here(`children[${i}].plan`), problems);
   });
 
   const incoming = new Map<string, number>();

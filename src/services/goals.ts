@@ -1,4 +1,5 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { createHash } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { TActor } from '../domain/actor';
 import { DEFAULT_AGENT_LEASE_S, ZAction, type TAction } from '../domain/actions';
 import { DomainError } from '../domain/errors';
@@ -54,14 +55,28 @@ const TEMPORAL_CALL_DEADLINE_MS = 5000;
  */
 const TEMPORAL_UPDATE_DEADLINE_MS = 20_000;
 
+/**
+ * The Temporal update id of a message: the same request retried (a lost
+ * response) is the same update and is not applied twice; a different one for
+ * the same goal (a conflicting completion) is a new update, which the
+ * workflow's validator refuses once the goal has stopped waiting.
+ */
+function updateId(verb: string, goalId: string, content: unknown[]): string {
+  return `${verb}-${goalId}-${createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16)}`;
+}
+
 function encodeCursor(goal: { createdAt: Date; id: string }): string {
   return Buffer.from(`${goal.createdAt.toISOString()}|${goal.id}`).toString('base64url');
 }
 
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const [at, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw new DomainError('VALIDATION_FAILED', 'cursor is not one this API returned');
+  // Only what encodeCursor makes: an ISO timestamp that round-trips, and a goal id.
+  const year = createdAt.getUTCFullYear();
+  if (rest.length || !id || !/^goal_[0-9a-z]{26}$/.test(id) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at || year < 2000 || year > 9999) {
+    throw new DomainError('VALIDATION_FAILED', 'cursor is not one this API returned');
+  }
   return { createdAt, id };
 }
 
@@ -81,8 +96,10 @@ export function createGoalService(deps: TGoalServiceDeps) {
         taskQueue: deps.taskQueue,
         workflowId,
         args: [{ goalId: goal.id }],
-        // A repeated start of the same goal attaches to the running execution.
+        // A repeated start of the same goal attaches to the running execution;
+        // a closed one is never run again (its goal ran once).
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: [
           { key: SA_GOAL_ID, value: goal.id },
           { key: SA_ROOT_GOAL_ID, value: goal.rootId },
@@ -202,8 +219,12 @@ export function createGoalService(deps: TGoalServiceDeps) {
      */
     async installPlan(actor: TActor, id: string, plan: TPlan): Promise<Goal> {
       const goal = await prisma.$transaction(async (tx) => {
-        const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM goals WHERE id = ${id} AND owner_user_id = ${actor.userId} FOR UPDATE`;
-        if (locked.length === 0) throw new DomainError('NOT_FOUND', `goal ${id} not found`);
+        // Lock the tree's root first (max_goals counts the whole tree, so two
+        // plans for two composites of one tree must not both pass), then the goal.
+        const target = await tx.goal.findFirst({ where: { id, ownerUserId: actor.userId }, select: { rootId: true } });
+        if (!target) throw new DomainError('NOT_FOUND', `goal ${id} not found`);
+        await tx.$queryRaw`SELECT id FROM goals WHERE id = ${target.rootId} FOR UPDATE`;
+        if (target.rootId !== id) await tx.$queryRaw`SELECT id FROM goals WHERE id = ${id} FOR UPDATE`;
         const parent = await tx.goal.findUniqueOrThrow({ where: { id } });
         if (parent.kind !== 'composite') throw new DomainError('CONFLICT', `goal ${id} is a leaf; only composites take a plan`);
         if (parent.plannedAt !== null) throw new DomainError('PLAN_ALREADY_INSTALLED', `goal ${id} already has a plan (installed ${parent.plannedAt.toISOString()})`);
@@ -215,13 +236,11 @@ export function createGoalService(deps: TGoalServiceDeps) {
         await installPlanRows(tx, parent, plan);
         return tx.goal.findUniqueOrThrow({ where: { id } });
       }, TRANSACTION_OPTIONS);
-      // Wake its workflow if it is waiting for this plan (if it is not running yet, it finds the plan when it starts).
+      // Wake its workflow if it is waiting for this plan. The plan is installed
+      // either way: a workflow not running yet finds it when it starts, and a
+      // waiting one also rechecks Postgres periodically, so a lost signal only delays it.
       if (goal.temporalWorkflowId && goal.lifecycle !== 'draft') {
-        await withDeadline(() => temporal.workflow.getHandle(goal.temporalWorkflowId as string).signal(planInstalledSignal, { goalId: id })).catch(
-          (err: unknown) => {
-            if (!(err instanceof WorkflowNotFoundError)) throw asTemporalError(err, 'the plan was installed, but its workflow could not be woken');
-          },
-        );
+        await withDeadline(() => temporal.workflow.getHandle(goal.temporalWorkflowId as string).signal(planInstalledSignal, { goalId: id })).catch(() => undefined);
       }
       return goal;
     },
@@ -268,9 +287,11 @@ export function createGoalService(deps: TGoalServiceDeps) {
       const goal = await ownedGoal(actor, id);
       if (goal.parentId) throw new DomainError('CONFLICT', `goal ${id} is part of a plan; it starts when its parent runs it`);
       if (isTerminal(goal.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${goal.lifecycle})`);
+      if (goal.lifecycle !== 'draft') return goal; // already started: starting again changes nothing
       try {
         await startExecution(goal);
       } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new DomainError('CONFLICT', `goal ${id} already ran; a goal runs once`);
         throw asTemporalError(err, 'the goal could not be started');
       }
       return ownedGoal(actor, id);
@@ -288,19 +309,22 @@ export function createGoalService(deps: TGoalServiceDeps) {
       if (isTerminal(goal.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${goal.lifecycle})`);
       const handle = temporal.workflow.getHandle(goal.temporalWorkflowId as string);
       if (goal.lifecycle === 'draft') {
-        await prisma.$executeRaw`
+        const changed = await prisma.$executeRaw`
           WITH RECURSIVE subtree AS (SELECT id FROM goals WHERE id = ${id} UNION ALL SELECT g.id FROM goals g JOIN subtree s ON g.parent_id = s.id)
           UPDATE goals SET lifecycle = 'cancelled', finished_at = now(), updated_at = now()
            WHERE id IN (SELECT id FROM subtree) AND lifecycle = 'draft'`;
-        if (goal.parentId === null) {
+        if (changed > 0) {
           // A start may have raced this; its workflow would find the goal ended, but stop it anyway.
-          await withDeadline(() => handle.cancel()).catch(() => undefined);
+          if (goal.parentId === null) await withDeadline(() => handle.cancel()).catch(() => undefined);
+          return ownedGoal(actor, id);
         }
-        return ownedGoal(actor, id);
+        // It started meanwhile: cancel it as a running goal.
+        const now = await ownedGoal(actor, id);
+        if (isTerminal(now.lifecycle)) return now;
       }
       try {
         if (goal.parentId === null || goal.kind === 'composite') await withDeadline(() => handle.cancel());
-        else await withDeadline(() => handle.executeUpdate(cancelGoalUpdate, { args: [{ goalId: id }] }), TEMPORAL_UPDATE_DEADLINE_MS);
+        else await withDeadline(() => handle.executeUpdate(cancelGoalUpdate, { updateId: updateId('cancel', id, []), args: [{ goalId: id }] }), TEMPORAL_UPDATE_DEADLINE_MS);
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not running, so it cannot be cancelled now`);
         if (!(err instanceof WorkflowNotFoundError)) throw asTemporalError(err, 'the cancellation could not be delivered');
@@ -328,7 +352,10 @@ export function createGoalService(deps: TGoalServiceDeps) {
       await message(goal, 'a completion', () =>
         temporal.workflow
           .getHandle(goal.temporalWorkflowId as string)
-          .executeUpdate(completeGoalUpdate, { args: [{ goalId: id, outcome: input.outcome, output: input.output, reason: input.reason }] }),
+          .executeUpdate(completeGoalUpdate, {
+            updateId: updateId('complete', id, [input.outcome, input.output, input.reason]),
+            args: [{ goalId: id, outcome: input.outcome, output: input.output, reason: input.reason }],
+          }),
       );
       return ownedGoal(actor, id);
     },
@@ -336,7 +363,7 @@ export function createGoalService(deps: TGoalServiceDeps) {
     async judgeGoal(actor: TActor, id: string, verdict: 'accept' | 'reject', reason?: string): Promise<Goal> {
       const goal = await ownedGoal(actor, id);
       await message(goal, 'a judgment', () =>
-        temporal.workflow.getHandle(goal.temporalWorkflowId as string).executeUpdate(judgeGoalUpdate, { args: [{ goalId: id, verdict, reason }] }),
+        temporal.workflow.getHandle(goal.temporalWorkflowId as string).executeUpdate(judgeGoalUpdate, { updateId: updateId('judge', id, [verdict, reason]), args: [{ goalId: id, verdict, reason }] }),
       );
       return ownedGoal(actor, id);
     },

@@ -8,6 +8,7 @@ import {
   condition,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   TimeoutFailure,
@@ -57,12 +58,24 @@ interface TAlreadyEnded {
 function endOfEarlier(lifecycle: string): TEnd {
   if (lifecycle === 'done') return { status: 'succeeded', context: context('succeeded'), outcome: { lifecycle: 'done', doneReason: 'accepted' } };
   if (lifecycle === 'failed') return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'failed', failureReason: 'it had failed before this run reached it' } };
-  return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'cancelled' } };
+  return cancelledEnd();
+}
+
+/** A cancelled child: it counts as not done, and fires none of its edges (a cancel is not a failure). */
+function cancelledEnd(): TEnd {
+  return { status: 'failed', cancelled: true, context: context('failed'), outcome: { lifecycle: 'cancelled' } };
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof ActivityFailure) return err.cause?.message ?? err.message;
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** How one goal ended: its edge context for successors and its recorded outcome. */
 interface TEnd {
   status: TEndStatus;
+  /** Cancelled: fires no edges at all. */
+  cancelled?: boolean;
   context: TEdgeContext;
   outcome: TGoalOutcome;
 }
@@ -80,6 +93,9 @@ const checks = proxyActivities<TActivities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['GoalNotFound', 'CommandCancelled'] },
 });
+
+/** How often a composite waiting for its plan looks in Postgres without a signal (two history events each time). */
+const PLAN_RECHECK_INTERVAL = '10 minutes';
 
 /** Time an activity may run past the action's own timeout (kill, collect output, report). */
 const KILL_GRACE_S = 15;
@@ -156,26 +172,39 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
   const verdicts = new Map<string, TJudgeGoalInput>();
   const leafScopes = new Map<string, CancellationScope>();
   let planSignalled = false;
+  // Versioning: runs recorded before this patch counted a cancelled leaf as
+  // failed and tried to record that inside the cancelled scope. Newer runs
+  // record it as cancelled, outside the scope. Replays of older histories
+  // (test/histories) keep the old path.
+  const cancelIsNotFailure = patched('cancelled-leaf-is-not-a-failure');
 
+  // A message is taken once: the handler ends the wait at once, so a second
+  // update for the same goal (even in the same activation) is refused.
   setHandler(
     completeGoalUpdate,
     (input) => {
+      waiting.delete(input.goalId);
       completions.set(input.goalId, input);
     },
     {
       validator: (input) => {
-        if (waiting.get(input.goalId) !== 'completion') throw new Error(`goal ${input.goalId} is not waiting to be completed`);
+        if (waiting.get(input.goalId) !== 'completion' || completions.has(input.goalId)) {
+          throw new Error(`goal ${input.goalId} is not waiting to be completed`);
+        }
       },
     },
   );
   setHandler(
     judgeGoalUpdate,
     (input) => {
+      waiting.delete(input.goalId);
       verdicts.set(input.goalId, input);
     },
     {
       validator: (input) => {
-        if (waiting.get(input.goalId) !== 'judgment') throw new Error(`goal ${input.goalId} is not waiting for judgment`);
+        if (waiting.get(input.goalId) !== 'judgment' || verdicts.has(input.goalId)) {
+          throw new Error(`goal ${input.goalId} is not waiting for judgment`);
+        }
       },
     },
   );
@@ -224,6 +253,8 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
         const result = options.runtime === 'shell' ? await acts.runShellAction({ goalId: id }) : await acts.runHttpAction({ goalId: id });
         return { status: 'succeeded', context: resultContext('succeeded', result), outcome: { lifecycle: 'done', doneReason: 'accepted', output: result } };
       } catch (err) {
+        // Inside a cancelled scope every failure is the cancellation's doing.
+        if (cancelIsNotFailure && CancellationScope.current().consideredCancelled) throw err;
         if (err instanceof ActivityFailure && !isCancellation(err)) return classifyActivityFailure(err, options);
         throw err;
       }
@@ -266,8 +297,12 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
     let plan = await bookkeeping.loadPlan({ goalId: id });
     if (!plan) {
       await bookkeeping.setWaiting({ goalId: id, waitingFor: 'plan' });
+      // The plan-installed signal can be lost (Temporal briefly unreachable
+      // when the API sends it), so newer runs also look again now and then.
+      const recheck = patched('plan-wait-recheck');
       while (!plan) {
-        await condition(() => planSignalled);
+        if (recheck) await condition(() => planSignalled, PLAN_RECHECK_INTERVAL);
+        else await condition(() => planSignalled);
         planSignalled = false;
         plan = await bookkeeping.loadPlan({ goalId: id });
       }
@@ -294,7 +329,7 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
           key,
           runChild(child, rootId).then((end) => {
             ends.set(key, end);
-            graph.ended(key, { skipped: false, context: end.context });
+            graph.ended(key, end.cancelled ? { skipped: true, cancelled: true } : { skipped: false, context: end.context });
             running.delete(key);
           }),
         );
@@ -317,13 +352,18 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
     return accept(id, started.acceptance, { status: 'succeeded', context: context('succeeded'), outcome: { lifecycle: 'done', doneReason: 'accepted' } });
   }
 
-  /** Carries one goal this workflow runs (its own, or a leaf child) from start to its recorded end. */
-  async function executeGoal(id: string, rootId: string): Promise<TEnd | TAlreadyEnded> {
-    const started = await bookkeeping.startGoal({ goalId: id });
-    // Already ended (cancelled before it started, or a re-delivered start): never run its action twice.
-    if (isTerminal(started.lifecycle)) return { alreadyEnded: started.lifecycle };
+  /**
+   * Carries one goal this workflow runs (its own, or a leaf child) from start
+   * to its recorded end. Once the end is decided the goal stops being
+   * cancellable (`decided`), and the end is recorded even if a cancellation
+   * arrives meanwhile: what Postgres says and what the parent counts agree.
+   */
+  async function executeGoal(id: string, rootId: string, decided: () => void = () => undefined): Promise<TEnd | TAlreadyEnded> {
     let end: TEnd;
     try {
+      const started = await bookkeeping.startGoal({ goalId: id });
+      // Already ended (cancelled before it started, or a re-delivered start): never run its action twice.
+      if (isTerminal(started.lifecycle)) return { alreadyEnded: started.lifecycle };
       if (started.kind === 'composite') {
         end = await runComposite(id, rootId, started);
       } else {
@@ -331,12 +371,14 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
         if (end.status === 'succeeded') end = await accept(id, started.acceptance, end);
       }
     } catch (err) {
-      if (isCancellation(err)) throw err;
+      if (isCancellation(err) || (cancelIsNotFailure && CancellationScope.current().consideredCancelled)) throw err;
       // Whatever went wrong is written on the goal: no failure goes unexplained.
-      const reason = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err);
-      end = failed('failed', reason, context('failed'));
+      end = failed('failed', describeError(err), context('failed'));
     }
-    await bookkeeping.finishGoal({ goalId: id, outcome: end.outcome });
+    decided();
+    const outcome = end.outcome;
+    if (cancelIsNotFailure) await CancellationScope.nonCancellable(() => bookkeeping.finishGoal({ goalId: id, outcome }));
+    else await bookkeeping.finishGoal({ goalId: id, outcome });
     return end;
   }
 
@@ -357,26 +399,29 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
         return { status: 'succeeded', context: context('succeeded'), outcome: { lifecycle: 'done', doneReason: 'accepted' } };
       } catch (err) {
         if (CancellationScope.current().consideredCancelled) throw err;
-        if (err instanceof ChildWorkflowFailure) {
-          if (isCancellation(err)) return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'cancelled' } };
-          const cause = err.cause;
-          const reason = cause instanceof ApplicationFailure && cause.type === 'GoalFailed' ? String((cause.details?.[0] as { reason?: string })?.reason) : (cause?.message ?? err.message);
-          // The child recorded its own failure; this is what the parent says about it.
-          return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'failed', failureReason: reason } };
+        if (err instanceof ChildWorkflowFailure && isCancellation(err)) {
+          await CancellationScope.nonCancellable(() => bookkeeping.cancelSubtree({ goalId: child.id }));
+          return cancelledEnd();
         }
-        throw err;
+        const cause = err instanceof ChildWorkflowFailure ? err.cause : undefined;
+        const recorded = cause instanceof ApplicationFailure && cause.type === 'GoalFailed';
+        const reason = recorded ? String((cause.details?.[0] as { reason?: string })?.reason) : describeError(cause ?? err);
+        // A child that failed normally recorded its own end. One that was
+        // terminated, or never started, did not: close its subtree here.
+        if (!recorded) await CancellationScope.nonCancellable(() => bookkeeping.failSubtree({ goalId: child.id, reason }));
+        return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'failed', failureReason: reason } };
       }
     }
     const scope = new CancellationScope();
     leafScopes.set(child.id, scope);
     try {
-      const end = await scope.run(() => executeGoal(child.id, rootId));
+      const end = await scope.run(() => executeGoal(child.id, rootId, () => leafScopes.delete(child.id)));
       return 'alreadyEnded' in end ? endOfEarlier(end.alreadyEnded) : end;
     } catch (err) {
       // Only this leaf was cancelled (POST /api/goals/{id}/cancel): record it and go on.
       if (isCancellation(err) && !CancellationScope.current().consideredCancelled) {
-        await bookkeeping.cancelSubtree({ goalId: child.id });
-        return { status: 'failed', context: context('failed'), outcome: { lifecycle: 'cancelled' } };
+        await CancellationScope.nonCancellable(() => bookkeeping.cancelSubtree({ goalId: child.id }));
+        return cancelledEnd();
       }
       throw err;
     } finally {
@@ -389,7 +434,7 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
     // The root goal id travels in the start's search attributes.
     end = await executeGoal(goalId, workflowInfo().typedSearchAttributes.get(SA_ROOT_GOAL_ID) ?? goalId);
   } catch (err) {
-    if (isCancellation(err)) {
+    if (isCancellation(err) || CancellationScope.current().consideredCancelled) {
       // Cancelled (this goal or an ancestor): everything unfinished below it ends `cancelled`.
       await CancellationScope.nonCancellable(() => bookkeeping.cancelSubtree({ goalId }));
     }

@@ -317,14 +317,14 @@ describe('invalid plans are refused with the rule they break, and nothing is wri
     ['max_children', { children: Array.from({ length: 101 }, (_, i) => leaf(`c${i}`, sh('true'))) }, 'max_children'],
   ];
 
-  it.each(invalid)('%s → 400 PLAN_INVALID', async (_name, plan, rule) => {
-    const before = await prisma.goal.count();
-    const res = await call('POST', `${api.url}/api/goals`, { title: 'Bad plan', plan });
+  it.each(invalid)('%s → 400 PLAN_INVALID', async (name, plan, rule) => {
+    const title = `Bad plan ${name} ${Date.now()}`;
+    const res = await call('POST', `${api.url}/api/goals`, { title, plan });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('PLAN_INVALID');
     expect(res.body.error.details.map((d: TJson) => d.rule)).toContain(rule);
     expect(res.body.error.message).toContain(rule);
-    expect(await prisma.goal.count()).toBe(before);
+    expect(await prisma.goal.count({ where: { title } })).toBe(0);
   });
 
   it('checks depth against the agent limit stored in Postgres', async () => {
@@ -480,6 +480,79 @@ describe('cancel', () => {
     expect(await ended(root.id)).toMatchObject({ lifecycle: 'failed', failure_reason: 'child "wait-here" was cancelled' });
     expect(states(await tree(root.id))).toEqual({ 'wait-here': 'cancelled', sibling: 'done/accepted' });
     await recordHistories(api.temporal, [{ name: 'engine-cancel-leaf', workflowId: root.temporal.workflow_id }]);
+  });
+});
+
+describe('after review: edge cases that used to go wrong', () => {
+  it('stores output containing NUL bytes (as U+FFFD) instead of wedging the goal', async () => {
+    const root = await create({ title: 'NUL output', action: sh("printf 'a\\000b'") });
+    expect(await ended(root.id)).toMatchObject({ lifecycle: 'done', output: { stdout: 'a\ufffdb' } });
+  });
+
+  it('accepts one of two racing completions and refuses the other', async () => {
+    const root = await create({ title: 'Complete once', action: { runtime: 'manual' } });
+    await until(root.id, (g) => g.waiting_for === 'completion', 'the manual leaf to wait');
+    const [a, b] = await Promise.all([
+      call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded' }),
+      call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'failed', reason: 'second' }),
+    ]);
+    const statuses = [a.status, b.status].sort();
+    expect(statuses[0]).toBe(200);
+    expect(statuses[1]).toBe(409);
+    const winner = a.status === 200 ? 'done' : 'failed';
+    expect((await ended(root.id)).lifecycle).toBe(winner);
+  });
+
+  it('skips everything below a skipped composite', async () => {
+    const root = await create({
+      plan: {
+        children: [leaf('gate', sh('exit 1')), { key: 'inner', kind: 'composite', title: 'Inner', plan: { children: [leaf('x', sh('true'))] } }],
+        edges: [{ from: 'gate', to: 'inner' }],
+      },
+    });
+    await ended(root.id);
+    expect(states(await tree(root.id))).toEqual({ gate: 'failed', inner: 'done/skipped', 'inner/x': 'done/skipped' });
+  });
+
+  it('closes the subtree of a child workflow terminated from outside, naming why', async () => {
+    const root = await create({
+      plan: { children: [{ key: 'inner', kind: 'composite', title: 'Inner', plan: { children: [leaf('m', { runtime: 'manual' })] } }] },
+    });
+    const inner = (await tree(root.id)).children[0];
+    const m = inner.children[0];
+    await until(m.id, (g) => g.waiting_for === 'completion', 'the nested manual leaf to wait');
+    await api.temporal.workflow.getHandle(inner.temporal.workflow_id).terminate('operator stopped it');
+    expect((await ended(root.id)).lifecycle).toBe('failed');
+    const t = await tree(root.id);
+    expect(states(t)).toEqual({ inner: 'failed', 'inner/m': 'failed' });
+    expect(t.children[0].failure_reason).toMatch(/Terminated|operator stopped it/);
+    expect(t.children[0].children[0].failure_reason).toMatch(/^its parent ended: /);
+  });
+
+  it('does not run failure handlers when a leaf is cancelled', async () => {
+    const root = await create({
+      plan: {
+        children: [leaf('w', { runtime: 'manual' }), leaf('on-fail', sh('echo rollback'))],
+        edges: [{ from: 'w', to: 'on-fail', on: 'failed' }],
+      },
+    });
+    const w = (await tree(root.id)).children[0];
+    await until(w.id, (g) => g.waiting_for === 'completion', 'the manual leaf to wait');
+    expect((await call('POST', `${api.url}/api/goals/${w.id}/cancel`, {})).status).toBe(200);
+    await ended(root.id);
+    const t = await tree(root.id);
+    expect(states(t)).toEqual({ w: 'cancelled', 'on-fail': 'done/skipped' });
+    expect(t.children[1].output.skipped_because).toEqual(['w → on-fail: "w" was cancelled']);
+  });
+
+  it('starts a goal once: starting again changes nothing', async () => {
+    const root = await create({ title: 'Once', action: mark('once'), start: false });
+    const first = await call('POST', `${api.url}/api/goals/${root.id}/start`);
+    expect(first.status).toBe(200);
+    await ended(root.id);
+    const again = await call('POST', `${api.url}/api/goals/${root.id}/start`);
+    expect([again.status, again.body.error.code]).toEqual([409, 'GOAL_ENDED']);
+    expect(count('once')).toBe(1);
   });
 });
 

@@ -115,20 +115,22 @@ describe('POST /api/goals with a shell leaf', () => {
 });
 
 describe('bad input gets a 4xx naming the problem, and writes nothing', () => {
+  // Other test files create goals meanwhile: count only goals this test could have written.
+  const marker = `nothing-written-${Date.now()}`;
   async function goalCount() {
-    return prisma.goal.count();
+    return prisma.goal.count({ where: { title: { startsWith: marker } } });
   }
 
   it.each([
     ['an empty title', { title: ' ', action: { runtime: 'shell', command: 'true' } }, 'body.title'],
-    ['a leaf without an action', { title: 'x', kind: 'leaf' }, 'body.action'],
-    ['an unknown kind', { title: 'x', kind: 'branch' }, 'body.kind'],
-    ['a plan with a bad key', { title: 'x', plan: { children: [{ key: 'Bad Key', kind: 'leaf', title: 'x', action: { runtime: 'manual' } }] } }, 'body.plan.children.0.key'],
-    ['an unknown runtime', { title: 'x', action: { runtime: 'ssh', command: 'true' } }, 'body.action.runtime'],
-    ['an empty command', { title: 'x', action: { runtime: 'shell', command: '' } }, 'body.action.command'],
-    ['a negative timeout', { title: 'x', action: { runtime: 'shell', command: 'true', timeout_s: -1 } }, 'body.action.timeout_s'],
-    ['a bad env name', { title: 'x', action: { runtime: 'shell', command: 'true', env: { 'A-B': '1' } } }, 'body.action.env.A-B'],
-    ['an unknown field', { title: 'x', action: { runtime: 'shell', command: 'true' }, colour: 'red' }, 'body'],
+    ['a leaf without an action', { title: `${marker} x`, kind: 'leaf' }, 'body.action'],
+    ['an unknown kind', { title: `${marker} x`, kind: 'branch' }, 'body.kind'],
+    ['a plan with a bad key', { title: `${marker} x`, plan: { children: [{ key: 'Bad Key', kind: 'leaf', title: `${marker} x`, action: { runtime: 'manual' } }] } }, 'body.plan.children.0.key'],
+    ['an unknown runtime', { title: `${marker} x`, action: { runtime: 'ssh', command: 'true' } }, 'body.action.runtime'],
+    ['an empty command', { title: `${marker} x`, action: { runtime: 'shell', command: '' } }, 'body.action.command'],
+    ['a negative timeout', { title: `${marker} x`, action: { runtime: 'shell', command: 'true', timeout_s: -1 } }, 'body.action.timeout_s'],
+    ['a bad env name', { title: `${marker} x`, action: { runtime: 'shell', command: 'true', env: { 'A-B': '1' } } }, 'body.action.env.A-B'],
+    ['an unknown field', { title: `${marker} x`, action: { runtime: 'shell', command: 'true' }, colour: 'red' }, 'body'],
   ])('%s → 400 VALIDATION_FAILED', async (_what, body, path) => {
     const before = await goalCount();
     const res = await http('POST', `${api.url}/api/goals`, body);
@@ -146,7 +148,7 @@ describe('bad input gets a 4xx naming the problem, and writes nothing', () => {
   });
 
   it('an oversized body → 413 PAYLOAD_TOO_LARGE', async () => {
-    const res = await http('POST', `${api.url}/api/goals`, { title: 'x', action: { runtime: 'shell', command: 'x'.repeat(20_000) } });
+    const res = await http('POST', `${api.url}/api/goals`, { title: `${marker} x`, action: { runtime: 'shell', command: 'x'.repeat(20_000) } });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });
@@ -170,9 +172,41 @@ describe('bad input gets a 4xx naming the problem, and writes nothing', () => {
     const goals = createGoalService({ prisma, temporal: api.temporal, taskQueue });
     const before = await goalCount();
     await expect(
-      goals.createGoal({ userId: 'user_local', agentId }, { title: 'x', kind: 'leaf', action: { runtime: 'shell', command: 'true' }, start: true }),
+      goals.createGoal({ userId: 'user_local', agentId }, { title: `${marker} x`, kind: 'leaf', action: { runtime: 'shell', command: 'true' }, start: true }),
     ).rejects.toMatchObject({ code: 'RUNTIME_NOT_ALLOWED' });
     expect(await goalCount()).toBe(before);
+  });
+});
+
+describe('input Postgres cannot store, or that is built to break parsers, is a 400', () => {
+  const marker = `hostile-${Date.now()}`;
+  it.each([
+    ['a NUL in a title', { title: `${marker} a\u0000b`, action: { runtime: 'shell', command: 'true' } }, 'body.title'],
+    ['a lone surrogate in an env value', { title: marker, action: { runtime: 'shell', command: 'true', env: { A: 'x\ud800' } } }, 'body.action.env.A'],
+  ])('%s', async (_what, body, path) => {
+    const res = await http('POST', `${api.url}/api/goals`, body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details[0].path).toBe(path);
+    expect(await prisma.goal.count({ where: { title: { startsWith: marker } } })).toBe(0);
+  });
+
+  it('JSON nested past the limit', async () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 600; i++) deep = [deep];
+    const res = await http('POST', `${api.url}/api/goals`, { title: marker, action: { runtime: 'http', url: 'http://127.0.0.1:1/', body: deep } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/nested deeper than 64 levels/);
+  });
+
+  it.each([
+    ['malformed percent-encoding in the path', '/api/goals/%E0%A4%A'],
+    ['a NUL in a query value', '/api/goals?workflow_id=%00'],
+    ['a forged cursor (date outside any range)', `/api/goals?cursor=${Buffer.from('-200000-01-01T00:00:00.000Z|goal_00000000000000000000000000').toString('base64url')}`],
+    ['a forged cursor (id that is not a goal id)', `/api/goals?cursor=${Buffer.from('2020-01-01T00:00:00.000Z|x').toString('base64url')}`],
+  ])('%s', async (_what, url) => {
+    const res = await http('GET', `${api.url}${url}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
   });
 });
 
@@ -180,11 +214,11 @@ describe('when Temporal is unreachable', () => {
   it('answers 503 TEMPORAL_UNAVAILABLE and keeps no half-created goal', async () => {
     const down = await startTestApi(prisma, taskQueue, { temporalAddress: '127.0.0.1:1' });
     try {
-      const before = await prisma.goal.count();
-      const res = await http('POST', `${down.url}/api/goals`, { title: 'x', action: { runtime: 'shell', command: 'true' } });
+      const title = `temporal-down-${Date.now()}`;
+      const res = await http('POST', `${down.url}/api/goals`, { title, action: { runtime: 'shell', command: 'true' } });
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('TEMPORAL_UNAVAILABLE');
-      expect(await prisma.goal.count()).toBe(before);
+      expect(await prisma.goal.count({ where: { title } })).toBe(0);
     } finally {
       await down.close();
     }

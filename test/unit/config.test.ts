@@ -37,7 +37,12 @@ describe('loadConfig', () => {
     const err = caught as ConfigError;
     expect(err.problems.map((p) => p.variable)).toEqual([variable]);
     expect(err.message).toContain(variable);
-    expect(err.message).toContain(JSON.stringify(value));
+    expect(err.message).toContain(JSON.stringify(value.replace(/^([a-z]+:\/\/)[^@/]*@/, '$1***@')));
+  });
+
+  it('never echoes the credentials in a bad URL', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgresq://app:S3cretPw@db/reprise' })).toThrow(/got "postgresq:\/\/\*\*\*@db\/reprise"/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgresq://app:S3cretPw@db/reprise' })).not.toThrow(/S3cretPw/);
   });
 
   it('reports every bad variable at once', () => {

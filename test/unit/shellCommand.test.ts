@@ -84,3 +84,13 @@ describe('a command whose worker dies', () => {
     expect(alive(pid)).toBe(false);
   });
 });
+
+describe('a command that leaves a process holding its output', () => {
+  it('still ends at its timeout instead of waiting for that process', async () => {
+    const started = Date.now();
+    const r = await runShellCommand({ ...base, timeoutMs: 1000, command: 'setsid sh -c "sleep 6; echo late" & echo started; sleep 30' });
+    expect(r.timed_out).toBe(true);
+    expect(r.stdout).toBe('started\n');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});

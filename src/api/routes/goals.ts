@@ -149,10 +149,17 @@ const ZListQuery = z
   })
   .strict();
 
+/** Leaf output is size-bounded (SPEC §2): a completion's output too, and it travels through Temporal history. */
+const MAX_COMPLETION_OUTPUT_BYTES = 64 * 1024;
+
 const ZComplete = z
   .object({
     outcome: z.enum(['succeeded', 'failed']),
-    output: z.record(z.string(), z.unknown()).optional().openapi({ description: 'The result; `when` edges read it as `output`.' }),
+    output: z
+      .record(z.string(), z.unknown())
+      .refine((o) => Buffer.byteLength(JSON.stringify(o)) <= MAX_COMPLETION_OUTPUT_BYTES, `output must be at most ${MAX_COMPLETION_OUTPUT_BYTES} bytes as JSON`)
+      .optional()
+      .openapi({ description: 'The result (at most 64 KiB as JSON); `when` edges read it as `output`.' }),
     reason: z.string().max(2000).optional().openapi({ description: 'Why it failed.' }),
     worker: z.string().min(1).max(200).optional().openapi({ description: 'Agent leaves: the worker id holding the lease.' }),
   })
