@@ -8,6 +8,7 @@ import { leafRunOptions, ZAction, type TAction, type TLeafRunOptions } from '../
 import type { TGoalOutcome } from '../domain/goals';
 import { TERMINAL_LIFECYCLES } from '../domain/goals';
 import { ZAcceptance, ZEdgeOn, type TEdgeOn } from '../domain/plans';
+import { parseOutputObject } from '../domain/expressions';
 import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
 
@@ -63,6 +64,35 @@ const WAIT_REASONS: Record<TWaitFor, string> = {
 
 const NOT_TERMINAL = { notIn: [...TERMINAL_LIFECYCLES] };
 
+/** Bytes of stdout/stderr/body a digest keeps for `when` expressions. */
+const DIGEST_TEXT_BYTES = 4096;
+/** Largest parsed `output` object a digest carries (as JSON). */
+const DIGEST_OUTPUT_BYTES = 16 * 1024;
+
+function tail(text: string, bytes: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  return buf.length <= bytes ? text : buf.subarray(buf.length - bytes).toString('utf8');
+}
+
+/**
+ * What a leaf's result looks like to its workflow: the full result is stored
+ * on the goal row by the activity; the workflow history only carries this
+ * digest (text tails and the parsed `output`), so a parent with many chatty
+ * leaves stays far from Temporal's history limits.
+ */
+export function digestOf<T extends { stdout?: string; stderr?: string; body?: string }>(result: T): T & { output: Record<string, unknown>; digest: true } {
+  const parsed = parseOutputObject(result.stdout ?? result.body);
+  const output = Buffer.byteLength(JSON.stringify(parsed)) <= DIGEST_OUTPUT_BYTES ? parsed : {};
+  return {
+    ...result,
+    ...(result.stdout !== undefined ? { stdout: tail(result.stdout, DIGEST_TEXT_BYTES) } : {}),
+    ...(result.stderr !== undefined ? { stderr: tail(result.stderr, DIGEST_TEXT_BYTES) } : {}),
+    ...(result.body !== undefined ? { body: tail(result.body, DIGEST_TEXT_BYTES) } : {}),
+    output,
+    digest: true,
+  };
+}
+
 /** The environment a command sees: a minimal base (never the worker's secrets) plus the action's own. */
 function commandEnv(goal: { id: string; rootId: string }, actionEnv: Record<string, string> | undefined): Record<string, string> {
   const base: Record<string, string> = {
@@ -88,6 +118,11 @@ export function createActivities(deps: TActivityDeps) {
     const parsed = ZAction.safeParse(goal.action);
     if (!parsed.success) throw ApplicationFailure.nonRetryable(`goal ${goal.id} has an invalid action: ${parsed.error.message}`, 'InvalidAction');
     return parsed.data;
+  }
+
+  /** Stores a leaf's full result on its row (not once it has ended). */
+  async function storeOutput(goalId: string, output: unknown): Promise<void> {
+    await prisma.goal.updateMany({ where: { id: goalId, lifecycle: NOT_TERMINAL }, data: { output: output as Prisma.InputJsonValue } });
   }
 
   async function workspace(rootId: string): Promise<string> {
@@ -193,24 +228,26 @@ export function createActivities(deps: TActivityDeps) {
      * CommandFailed on a non-zero exit and LeafTimedOut when its timeout
      * killed it. Heartbeats every second, so cancellation reaches it.
      */
-    async runShellAction({ goalId }: { goalId: string }): Promise<TCommandResult> {
+    async runShellAction({ goalId }: { goalId: string }): Promise<ReturnType<typeof digestOf<TCommandResult>>> {
       const goal = await loadGoal(goalId);
       const action = actionOf(goal);
       if (action.runtime !== 'shell') throw ApplicationFailure.nonRetryable(`goal ${goalId} is not a shell leaf`, 'InvalidAction');
       const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
       const result = await runCommand(goal, action.command, action.env, timeoutS);
-      if (result.cancelled) throw cancelledFailure(result);
+      await storeOutput(goalId, result);
+      const digest = digestOf(result);
+      if (result.cancelled) throw cancelledFailure(digest);
       const retries = action.retries ?? 0;
-      if (result.timed_out) throw attemptFailure(retries, `the command timed out after ${timeoutS}s and was killed`, 'LeafTimedOut', result);
+      if (result.timed_out) throw attemptFailure(retries, `the command timed out after ${timeoutS}s and was killed`, 'LeafTimedOut', digest);
       if (result.exit_code !== 0) {
         const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
-        throw attemptFailure(retries, `the command ${how}`, 'CommandFailed', result);
+        throw attemptFailure(retries, `the command ${how}`, 'CommandFailed', digest);
       }
-      return result;
+      return digest;
     },
 
     /** Runs an http leaf's request: success is a 2xx (or a listed) status. */
-    async runHttpAction({ goalId }: { goalId: string }): Promise<THttpResult> {
+    async runHttpAction({ goalId }: { goalId: string }): Promise<ReturnType<typeof digestOf<THttpResult>>> {
       const goal = await loadGoal(goalId);
       const action = actionOf(goal);
       if (action.runtime !== 'http') throw ApplicationFailure.nonRetryable(`goal ${goalId} is not an http leaf`, 'InvalidAction');
@@ -223,13 +260,15 @@ export function createActivities(deps: TActivityDeps) {
         signal: ctx.cancellationSignal,
         onProgress: (elapsedMs) => ctx.heartbeat({ elapsed_ms: elapsedMs }),
       });
-      if (result.cancelled) throw cancelledFailure(result);
+      await storeOutput(goalId, result);
+      const digest = digestOf(result);
+      if (result.cancelled) throw cancelledFailure(digest);
       const retries = action.retries ?? 0;
-      if (result.timed_out) throw attemptFailure(retries, `the request timed out after ${timeoutS}s`, 'LeafTimedOut', result);
-      if (result.error) throw attemptFailure(retries, `the request failed: ${result.error}`, 'HttpFailed', result);
+      if (result.timed_out) throw attemptFailure(retries, `the request timed out after ${timeoutS}s`, 'LeafTimedOut', digest);
+      if (result.error) throw attemptFailure(retries, `the request failed: ${result.error}`, 'HttpFailed', digest);
       const ok = action.success_status ? action.success_status.includes(result.http_status ?? 0) : (result.http_status ?? 0) >= 200 && (result.http_status ?? 0) < 300;
-      if (!ok) throw attemptFailure(retries, `the request answered HTTP ${result.http_status}`, 'HttpFailed', result);
-      return result;
+      if (!ok) throw attemptFailure(retries, `the request answered HTTP ${result.http_status}`, 'HttpFailed', digest);
+      return digest;
     },
 
     /** Runs a goal's acceptance check command in the tree's workspace: exit 0 passes. */
@@ -238,9 +277,16 @@ export function createActivities(deps: TActivityDeps) {
       const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
       if (!acceptance.check) return { passed: true, exit_code: 0, stdout: '', stderr: '', timed_out: false };
       const env = goal.kind === 'leaf' && goal.action && (goal.action as { runtime?: string }).runtime === 'shell' ? (actionOf(goal) as { env?: Record<string, string> }).env : undefined;
-      const result = await runCommand(goal, acceptance.check, env, deps.leaf.defaultTimeoutS);
-      if (result.cancelled) throw cancelledFailure(result);
-      return { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
+      // Bounded by the checks proxy's own 1-hour activity timeout.
+      const result = await runCommand(goal, acceptance.check, env, Math.min(deps.leaf.defaultTimeoutS, 3300));
+      if (result.cancelled) throw cancelledFailure(digestOf(result));
+      const check = { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
+      if (!check.passed) {
+        // Beside the action's own output, stored on the row (not carried through history).
+        await prisma.$executeRaw`UPDATE goals SET output = coalesce(output, '{}'::jsonb) || jsonb_build_object('acceptance_check', ${JSON.stringify(check)}::jsonb), updated_at = now()
+                                  WHERE id = ${goalId} AND lifecycle NOT IN ('done', 'failed', 'cancelled')`;
+      }
+      return { ...check, stdout: tail(check.stdout, DIGEST_TEXT_BYTES), stderr: tail(check.stderr, DIGEST_TEXT_BYTES) };
     },
 
     /** Records a goal's end. Idempotent: a goal already in a terminal state is left alone. */
@@ -255,7 +301,8 @@ export function createActivities(deps: TActivityDeps) {
           waitingFor: null,
           claimedBy: null,
           leaseExpiresAt: null,
-          output: outcome.output === undefined ? Prisma.DbNull : (outcome.output as Prisma.InputJsonValue),
+          // A leaf's full output was stored by the activity that ran it; only an explicit output replaces it.
+          ...(outcome.output === undefined ? {} : { output: outcome.output as Prisma.InputJsonValue }),
           finishedAt: new Date(),
         },
       });

@@ -109,8 +109,9 @@ export function createGoalService(deps: TGoalServiceDeps) {
     );
   }
 
-  async function agentLimits(agentId: string) {
-    const agent = await prisma.agent.findUnique({ where: { id: agentId } });
+  /** Inside a transaction, pass its client: a second pooled connection could deadlock against waiters holding the rest. */
+  async function agentLimits(agentId: string, db: Pick<PrismaClient, 'agent'> = prisma) {
+    const agent = await db.agent.findUnique({ where: { id: agentId } });
     if (!agent) throw new DomainError('NOT_FOUND', `agent ${agentId} not found`);
     return agent;
   }
@@ -229,7 +230,7 @@ export function createGoalService(deps: TGoalServiceDeps) {
         if (parent.kind !== 'composite') throw new DomainError('CONFLICT', `goal ${id} is a leaf; only composites take a plan`);
         if (parent.plannedAt !== null) throw new DomainError('PLAN_ALREADY_INSTALLED', `goal ${id} already has a plan (installed ${parent.plannedAt.toISOString()})`);
         if (isTerminal(parent.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${parent.lifecycle})`);
-        const agent = await agentLimits(parent.agentId);
+        const agent = await agentLimits(parent.agentId, tx);
         const existing = await tx.goal.count({ where: { rootId: parent.rootId } });
         const problems = validatePlan(plan, agent, parent.depth, existing);
         if (problems.length) throw planProblems(problems);

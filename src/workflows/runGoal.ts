@@ -125,15 +125,19 @@ function context(status: TEndStatus, fields: Partial<TEdgeContext> = {}): TEdgeC
   return { status, exit_code: null, stdout: '', stderr: '', http_status: null, output: {}, ...fields };
 }
 
-/** Edge context from a shell or http result (or the details of a failed attempt). */
+/**
+ * Edge context from a shell or http result digest (or a failed attempt's
+ * details). Digests carry `output` parsed from the full text; histories
+ * recorded before digests carry the full text, parsed here.
+ */
 function resultContext(status: TEndStatus, result: unknown): TEdgeContext {
-  const r = (result ?? {}) as { exit_code?: number | null; stdout?: string; stderr?: string; http_status?: number | null; body?: string };
+  const r = (result ?? {}) as { exit_code?: number | null; stdout?: string; stderr?: string; http_status?: number | null; body?: string; output?: Record<string, unknown> };
   return context(status, {
     exit_code: r.exit_code ?? null,
     stdout: r.stdout ?? '',
     stderr: r.stderr ?? '',
     http_status: r.http_status ?? null,
-    output: parseOutputObject(r.stdout ?? r.body),
+    output: r.output ?? parseOutputObject(r.stdout ?? r.body),
   });
 }
 
@@ -154,7 +158,8 @@ function classifyActivityFailure(err: ActivityFailure, options: TLeafRunOptions)
     const details = cause.details?.[0];
     const attempts = options.retries > 0 ? ` (after ${options.retries + 1} attempts)` : '';
     const status: TEndStatus = cause.type === 'LeafTimedOut' ? 'timed_out' : 'failed';
-    return failed(status, `${cause.message}${attempts}`, resultContext(status, details), details);
+    // The failed attempt's full result is already stored on the goal.
+    return failed(status, `${cause.message}${attempts}`, resultContext(status, details));
   }
   return failed('failed', cause?.message ?? err.message, context('failed'));
 }
@@ -251,7 +256,8 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
       const acts = leafActivities(options);
       try {
         const result = options.runtime === 'shell' ? await acts.runShellAction({ goalId: id }) : await acts.runHttpAction({ goalId: id });
-        return { status: 'succeeded', context: resultContext('succeeded', result), outcome: { lifecycle: 'done', doneReason: 'accepted', output: result } };
+        // The activity stored the full result on the goal; the outcome leaves it there.
+        return { status: 'succeeded', context: resultContext('succeeded', result), outcome: { lifecycle: 'done', doneReason: 'accepted' } };
       } catch (err) {
         // Inside a cancelled scope every failure is the cancellation's doing.
         if (cancelIsNotFailure && CancellationScope.current().consideredCancelled) throw err;
@@ -280,8 +286,8 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
       const check = await checks.runAcceptanceCheck({ goalId: id });
       if (!check.passed) {
         const why = check.timed_out ? 'timed out' : `exited with code ${check.exit_code}`;
-        const output = { ...(typeof end.outcome.output === 'object' && end.outcome.output !== null ? end.outcome.output : {}), acceptance_check: check };
-        return failed('failed', `acceptance check failed: it ${why}`, { ...end.context, status: 'failed' }, output);
+        // The check's result is stored beside the action's output by the activity.
+        return failed('failed', `acceptance check failed: it ${why}`, { ...end.context, status: 'failed' }, end.outcome.output);
       }
     }
     if (flags?.judgment) {

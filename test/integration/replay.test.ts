@@ -10,6 +10,8 @@ import { quietTemporalRuntime, testEnv } from '../support/env';
  * activity, a new timer without versioning) fails here, not in production.
  * Record new histories with `RECORD_HISTORIES=1 npx jest test/integration`
  * (test/support/histories.ts); commit them with the change that made them.
+ * Histories of earlier workflow versions stay (prefixed `v1-`, …): runs
+ * started by that code may still be in flight, so it must keep replaying.
  */
 const dir = path.resolve(__dirname, '../histories');
 
