@@ -37,6 +37,7 @@ export async function runHttpRequest(options: {
     controller.abort();
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
   const progress = setInterval(() => options.onProgress?.(Date.now() - started), 1000);
 
   const headers: Record<string, string> = { ...(action.headers ?? {}) };
