@@ -254,7 +254,7 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       summary: 'Start a draft root goal',
       tags: ['goals'],
       params: ZIdParams,
-      responses: goalResponse('The goal; starting again is harmless.'),
+      responses: goalResponse('The goal. A goal runs once: a started one is returned unchanged; an ended one is 409.'),
       errors: ['NOT_FOUND', 'GOAL_ENDED', 'CONFLICT', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, ctx }) => ({ status: 200, body: toJson(await deps.goals.startGoal(ctx.actor, params.id)) }),
     }),
