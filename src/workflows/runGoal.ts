@@ -321,27 +321,41 @@ export async function runGoal({ goalId }: TRunGoalInput): Promise<TRunGoalResult
     );
     const ends = new Map<string, TEnd>();
     const running = new Map<string, Promise<void>>();
-    for (;;) {
-      let next = graph.decide();
-      while (next.skip.length) {
-        await bookkeeping.skipGoals({ goals: next.skip.map((k) => ({ goalId: (children.get(k) as TPlanChildRef).id, because: graph.deadReasons(k) })) });
-        for (const k of next.skip) graph.ended(k, { skipped: true });
-        next = graph.decide();
+    try {
+      await walk();
+    } catch (err) {
+      // On cancellation, let running children finish their own cleanup (kill
+      // commands, close subtrees) before this workflow closes: closing first
+      // would terminate child workflows mid-cleanup. Versioned: older runs closed at once.
+      if ((isCancellation(err) || CancellationScope.current().consideredCancelled) && patched('cancel-waits-for-children')) {
+        await Promise.allSettled(running.values());
       }
-      for (const key of next.start) {
-        graph.started(key);
-        const child = children.get(key) as TPlanChildRef;
-        running.set(
-          key,
-          runChild(child, rootId).then((end) => {
-            ends.set(key, end);
-            graph.ended(key, end.cancelled ? { skipped: true, cancelled: true } : { skipped: false, context: end.context });
-            running.delete(key);
-          }),
-        );
+      throw err;
+    }
+
+    async function walk(): Promise<void> {
+      for (;;) {
+        let next = graph.decide();
+        while (next.skip.length) {
+          await bookkeeping.skipGoals({ goals: next.skip.map((k) => ({ goalId: (children.get(k) as TPlanChildRef).id, because: graph.deadReasons(k) })) });
+          for (const k of next.skip) graph.ended(k, { skipped: true });
+          next = graph.decide();
+        }
+        for (const key of next.start) {
+          graph.started(key);
+          const child = children.get(key) as TPlanChildRef;
+          running.set(
+            key,
+            runChild(child, rootId).then((end) => {
+              ends.set(key, end);
+              graph.ended(key, end.cancelled ? { skipped: true, cancelled: true } : { skipped: false, context: end.context });
+              running.delete(key);
+            }),
+          );
+        }
+        if (running.size === 0) break;
+        await Promise.race(running.values());
       }
-      if (running.size === 0) break;
-      await Promise.race(running.values());
     }
 
     const notDone = plan.children.filter((c) => {
