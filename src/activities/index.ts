@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { PrismaClient } from '../db/client';
 import { Prisma } from '../db/client';
+import { subtree, UNFINISHED } from '../db/subtree';
 import { leafRunOptions, ZAction, type TAction, type TLeafRunOptions } from '../domain/actions';
 import type { TGoalOutcome } from '../domain/goals';
 import { TERMINAL_LIFECYCLES } from '../domain/goals';
@@ -320,12 +321,10 @@ export function createActivities(deps: TActivityDeps) {
             data: { lifecycle: 'done', doneReason: 'skipped', output: { skipped_because: g.because }, waitingFor: null, blockReason: null, finishedAt: new Date() },
           }),
           prisma.$executeRaw`
-            WITH RECURSIVE below AS (
-              SELECT id FROM goals WHERE parent_id = ${g.goalId}
-              UNION ALL SELECT c.id FROM goals c JOIN below b ON c.parent_id = b.id)
+            ${subtree(g.goalId, { includeRoot: false })}
             UPDATE goals SET lifecycle = 'done', done_reason = 'skipped', output = ${JSON.stringify({ skipped_because: ['its parent was skipped'] })}::jsonb,
                    waiting_for = NULL, block_reason = NULL, finished_at = now(), updated_at = now()
-             WHERE id IN (SELECT id FROM below) AND lifecycle NOT IN ('done', 'failed', 'cancelled')`,
+             WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`,
         ]),
       );
     },
@@ -337,27 +336,21 @@ export function createActivities(deps: TActivityDeps) {
      */
     async failSubtree({ goalId, reason }: { goalId: string; reason: string }): Promise<number> {
       return prisma.$executeRaw`
-        WITH RECURSIVE subtree AS (
-          SELECT id FROM goals WHERE id = ${goalId}
-          UNION ALL SELECT g.id FROM goals g JOIN subtree s ON g.parent_id = s.id)
+        ${subtree(goalId)}
         UPDATE goals SET lifecycle = 'failed', failure_reason = CASE WHEN id = ${goalId} THEN ${reason} ELSE 'its parent ended: ' || ${reason} END,
                waiting_for = NULL, block_reason = NULL, claimed_by = NULL, lease_expires_at = NULL, done_reason = NULL,
                finished_at = now(), updated_at = now()
-         WHERE id IN (SELECT id FROM subtree) AND lifecycle NOT IN ('done', 'failed', 'cancelled')`;
+         WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`;
     },
 
     /** Marks a goal and every unfinished goal below it `cancelled`. */
     async cancelSubtree({ goalId }: { goalId: string }): Promise<number> {
       return prisma.$executeRaw`
-        WITH RECURSIVE subtree AS (
-          SELECT id FROM goals WHERE id = ${goalId}
-          UNION ALL
-          SELECT g.id FROM goals g JOIN subtree s ON g.parent_id = s.id
-        )
+        ${subtree(goalId)}
         UPDATE goals SET lifecycle = 'cancelled', waiting_for = NULL, block_reason = NULL,
                claimed_by = NULL, lease_expires_at = NULL, done_reason = NULL,
                finished_at = now(), updated_at = now()
-         WHERE id IN (SELECT id FROM subtree) AND lifecycle NOT IN ('done', 'failed', 'cancelled')`;
+         WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`;
     },
   };
 }

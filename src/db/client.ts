@@ -14,16 +14,6 @@ export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
   return new PrismaClient({ adapter });
 }
 
-/** Prisma's "unique constraint violated" (P2002). */
-export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
-}
-
-/** Prisma's "record to update/delete not found" (P2025). */
-export function isRecordNotFound(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025';
-}
-
 /**
  * Interactive transactions wait this long for a pooled connection and may run
  * this long: Prisma's defaults (2s, 5s) turn a burst of requests into errors.

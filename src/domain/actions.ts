@@ -71,13 +71,6 @@ export type TShellAction = z.infer<typeof ZShellAction>;
 export type THttpAction = z.infer<typeof ZHttpAction>;
 export type TAction = z.infer<typeof ZAction>;
 export type TRuntime = TAction['runtime'];
-export const RUNTIMES: readonly TRuntime[] = ['shell', 'http', 'manual', 'agent'];
-
-/** Runtimes that wait for someone outside Reprise to finish the leaf. */
-export function isExternalRuntime(runtime: TRuntime): runtime is 'manual' | 'agent' {
-  return runtime === 'manual' || runtime === 'agent';
-}
-
 export const DEFAULT_AGENT_LEASE_S = 300;
 
 /** How the workflow runs a leaf (pure; used inside workflows). */

@@ -1,5 +1,5 @@
 import { z } from './zod';
-import { RUNTIMES, ZAction, type TRuntime } from './actions';
+import { ZAction } from './actions';
 import { expressionError } from './expressions';
 
 /**
@@ -238,15 +238,3 @@ export function findCycle(keys: string[], edges: { from: string; to: string }[])
   }
   return undefined;
 }
-
-/** Every runtime a plan uses (nested plans included). */
-export function planRuntimes(plan: TPlan): Set<TRuntime> {
-  const out = new Set<TRuntime>();
-  for (const c of plan.children) {
-    if (c.kind === 'leaf') out.add(c.action.runtime);
-    else if (c.plan) for (const r of planRuntimes(c.plan)) out.add(r);
-  }
-  return out;
-}
-
-export { RUNTIMES };

@@ -6,10 +6,11 @@ import { DomainError } from '../domain/errors';
 import { isTerminal } from '../domain/goals';
 import { goalTemporalWorkflowId, newId } from '../domain/ids';
 import { planRows } from '../domain/planRows';
-import { validatePlan, ZPlan, type TAcceptance, type TPlan } from '../domain/plans';
+import { validatePlan, type TAcceptance, type TPlan } from '../domain/plans';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
 import type { Goal, GoalEdge, Prisma } from '../generated/prisma/client';
 import { TRANSACTION_OPTIONS, type PrismaClient } from '../db/client';
+import { subtree } from '../db/subtree';
 import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate, planInstalledSignal } from '../workflows/messages';
 import type { runGoal } from '../workflows/runGoal';
 import { asTemporalError } from './temporal';
@@ -311,7 +312,7 @@ export function createGoalService(deps: TGoalServiceDeps) {
       const handle = temporal.workflow.getHandle(goal.temporalWorkflowId as string);
       if (goal.lifecycle === 'draft') {
         const changed = await prisma.$executeRaw`
-          WITH RECURSIVE subtree AS (SELECT id FROM goals WHERE id = ${id} UNION ALL SELECT g.id FROM goals g JOIN subtree s ON g.parent_id = s.id)
+          ${subtree(id)}
           UPDATE goals SET lifecycle = 'cancelled', finished_at = now(), updated_at = now()
            WHERE id IN (SELECT id FROM subtree) AND lifecycle = 'draft'`;
         if (changed > 0) {
@@ -396,6 +397,4 @@ export function createGoalService(deps: TGoalServiceDeps) {
     },
   };
 }
-
-export { ZPlan };
 export type TGoalService = ReturnType<typeof createGoalService>;

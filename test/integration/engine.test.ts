@@ -545,6 +545,27 @@ describe('after review: edge cases that used to go wrong', () => {
     expect(t.children[1].output.skipped_because).toEqual(['w → on-fail: "w" was cancelled']);
   });
 
+  it('times out a manual leaf that nobody completes, firing timed_out edges', async () => {
+    const root = await create({
+      plan: {
+        children: [leaf('sign-off', { runtime: 'manual', timeout_s: 1 }), leaf('escalate', sh('echo escalated'))],
+        edges: [{ from: 'sign-off', to: 'escalate', on: 'timed_out' }],
+      },
+    });
+    await ended(root.id);
+    const t = await tree(root.id);
+    expect(states(t)).toEqual({ 'sign-off': 'failed', escalate: 'done/accepted' });
+    expect(t.children[0].failure_reason).toBe('not completed within 1s');
+  });
+
+  it('takes an accept with no body at all', async () => {
+    const root = await create({ title: 'Bodiless accept', action: sh('true'), acceptance: { judgment: { prompt: 'OK?' } } });
+    await until(root.id, (g) => g.waiting_for === 'judgment', 'judgment');
+    const res = await fetch(`${api.url}/api/goals/${root.id}/accept`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect((await ended(root.id)).lifecycle).toBe('done');
+  });
+
   it('starts a goal once: starting again changes nothing', async () => {
     const root = await create({ title: 'Once', action: mark('once'), start: false });
     const first = await call('POST', `${api.url}/api/goals/${root.id}/start`);
