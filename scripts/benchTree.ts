@@ -18,8 +18,8 @@ import { startEmbeddedPostgres } from '../src/dev/embeddedPostgres';
 import { ensureTemporalCli } from '../src/dev/temporalCli';
 import { startTemporalDevServer } from '../src/dev/temporalDevServer';
 import { createGoalService, type TCreateGoalInput } from '../src/services/goals';
-import { createTemporalClient } from '../src/services/temporal';
-import { createWorker, installTemporalRuntime } from '../src/worker';
+import { createTemporalClient } from '../src/temporal/client';
+import { createWorker, installTemporalRuntime } from '../src/temporal/worker';
 import { freePort } from '../test/support/ports';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);

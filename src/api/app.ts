@@ -5,14 +5,15 @@ import express, { Router, type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logger';
+import { z } from '../domain/zod';
 import { createGoalService } from '../services/goals';
 import { localActor } from './actor';
 import { errorHandler, notFoundHandler } from './errors';
+import { goalRoutes } from './goals/routes';
+import type { TTemporalUi } from './goals/serializers';
+import { healthRoutes } from './health/routes';
 import { inputGuard } from './inputGuard';
 import { defineRoute, registerRoute, type TAnyRoute } from './route';
-import { goalRoutes } from './routes/goals';
-import { healthRoutes } from './routes/health';
-import { z } from './zod';
 
 export interface TApiDeps {
   prisma: PrismaClient;
@@ -20,7 +21,7 @@ export interface TApiDeps {
   logger: Logger;
   taskQueue: string;
   bodyLimit: string;
-  temporalUi: { baseUrl: string | undefined; namespace: string };
+  temporalUi: TTemporalUi;
 }
 
 export interface TApp {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { asDatabaseError } from '../db/client';
 import { DomainError, httpStatusFor, isDomainError, type TErrorCode } from '../domain/errors';
-import { z } from './zod';
+import { z } from '../domain/zod';
 
 /** The one error body: `{error: {code, message, details?, request_id}}`. */
 export const ZErrorBody = z

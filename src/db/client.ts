@@ -1,8 +1,13 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { Prisma, PrismaClient } from '../generated/prisma/client';
 import { DomainError } from '../domain/errors';
+import { Prisma, PrismaClient } from '../generated/prisma/client';
 
 export { Prisma, PrismaClient };
+/** Row types other layers may name (read-only shapes; they never query with them). */
+export type { Agent, Goal, GoalEdge } from '../generated/prisma/client';
+
+/** A client or an interactive transaction's client: named queries take either. */
+export type TDb = PrismaClient | Prisma.TransactionClient;
 
 /**
  * A Prisma client over the `pg` driver adapter (no query-engine binary).
@@ -38,4 +43,9 @@ export function asDatabaseError(err: unknown): DomainError | undefined {
     return new DomainError('DATABASE_UNAVAILABLE', 'Postgres is unreachable; try again shortly');
   }
   return undefined;
+}
+
+/** One round trip to Postgres, for /healthz. */
+export async function pingDatabase(prisma: PrismaClient): Promise<void> {
+  await prisma.$queryRaw`SELECT 1`;
 }

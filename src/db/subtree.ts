@@ -1,3 +1,4 @@
+import { TERMINAL_LIFECYCLES } from '../domain/goals';
 import { Prisma } from '../generated/prisma/client';
 
 /**
@@ -11,5 +12,6 @@ export function subtree(goalId: string, options: { includeRoot?: boolean } = {})
   return Prisma.sql`WITH RECURSIVE subtree AS (${start} UNION ALL SELECT g.id FROM goals g JOIN subtree s ON g.parent_id = s.id)`;
 }
 
-/** SQL that matches goals still running or waiting (not done, failed or cancelled). */
-export const UNFINISHED = Prisma.sql`lifecycle NOT IN ('done', 'failed', 'cancelled')`;
+/** SQL that matches goals still running or waiting (not in a terminal lifecycle). */
+// Built from the one list of terminal lifecycles (constants, never input), as literals the planner sees.
+export const UNFINISHED = Prisma.raw(`lifecycle NOT IN (${TERMINAL_LIFECYCLES.map((l) => `'${l}'`).join(', ')})`);

@@ -72,21 +72,3 @@ export type THttpAction = z.infer<typeof ZHttpAction>;
 export type TAction = z.infer<typeof ZAction>;
 export type TRuntime = TAction['runtime'];
 export const DEFAULT_AGENT_LEASE_S = 300;
-
-/** How the workflow runs a leaf (pure; used inside workflows). */
-export interface TLeafRunOptions {
-  runtime: TRuntime;
-  timeoutS: number;
-  retries: number;
-  /** Whether `timeout_s` was given: external runtimes wait forever without one. */
-  explicitTimeout: boolean;
-}
-
-export function leafRunOptions(action: TAction, defaultTimeoutS: number): TLeafRunOptions {
-  return {
-    runtime: action.runtime,
-    timeoutS: action.timeout_s ?? defaultTimeoutS,
-    retries: action.retries ?? 0,
-    explicitTimeout: action.timeout_s !== undefined,
-  };
-}

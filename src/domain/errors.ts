@@ -69,3 +69,30 @@ export function isDomainError(err: unknown): err is DomainError {
 export function httpStatusFor(code: TErrorCode): number {
   return ERROR_CODES[code];
 }
+
+/**
+ * The `type` strings of the Temporal failures activities throw and workflows
+ * read, as one closed list: workflows tell failures apart by these strings
+ * (never `instanceof` on our classes), and activity proxies list the
+ * non-retryable ones from here.
+ */
+export const FAILURE_TYPES = {
+  /** The goal row is gone: nothing to run, never retried. */
+  GoalNotFound: 'GoalNotFound',
+  /** The stored action does not parse, or is of another runtime: never retried. */
+  InvalidAction: 'InvalidAction',
+  /** A shell command exited non-zero or was killed by a signal. */
+  CommandFailed: 'CommandFailed',
+  /** An http request failed at the network level or answered a non-success status. */
+  HttpFailed: 'HttpFailed',
+  /** The leaf's own timeout stopped it (fires `timed_out` edges). */
+  LeafTimedOut: 'LeafTimedOut',
+  /** A command was killed by a cancellation: never retried. */
+  CommandCancelled: 'CommandCancelled',
+  /** The worker shut down while the leaf ran: another worker retries it. */
+  WorkerShutdown: 'WorkerShutdown',
+  /** A goal failed: its Temporal workflow fails with the goal's reason. */
+  GoalFailed: 'GoalFailed',
+} as const;
+
+export type TFailureType = keyof typeof FAILURE_TYPES;

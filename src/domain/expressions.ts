@@ -1,4 +1,5 @@
 import { parse } from '@marcbachmann/cel-js';
+import type { TEndStatus } from './goals';
 
 /**
  * `{ "when": "<expression>" }` edges are CEL (Common Expression Language):
@@ -14,7 +15,7 @@ import { parse } from '@marcbachmann/cel-js';
 
 export interface TEdgeContext {
   /** How the predecessor ended. */
-  status: 'succeeded' | 'failed' | 'timed_out';
+  status: TEndStatus;
   /** Shell leaves; null elsewhere. */
   exit_code: number | null;
   stdout: string;

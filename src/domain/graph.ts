@@ -77,11 +77,6 @@ export class PlanGraph {
     });
   }
 
-  /** True when every child has ended. */
-  finished(): boolean {
-    return [...this.phase.values()].every((p) => p === 'ended');
-  }
-
   /** Why each dead edge into `key` did not fire (for skip reasons). */
   deadReasons(key: string): string[] {
     return this.edges.flatMap((e, i) => {

@@ -53,11 +53,31 @@ export function derivedId(prefix: TIdPrefix, ...parts: string[]): string {
   return `${prefix}_${base32(digest, 26)}`;
 }
 
-const ID_PATTERN = /^(goal|wf|run|user|agent|tok)_[0-9a-hjkmnp-tv-z]{26}$/;
+/** The Crockford alphabet above, as a regex character class. */
+const ALPHABET_CLASS = '0-9a-hjkmnp-tv-z';
 
-/** True when `value` looks like an id with this prefix (cheap pre-check before a lookup). */
-export function isId(prefix: TIdPrefix, value: string): boolean {
-  return ID_PATTERN.test(value) && value.startsWith(`${prefix}_`);
+/** The pattern of an id with this prefix: what routes and cursors accept. */
+export function idPattern(prefix: TIdPrefix): RegExp {
+  return new RegExp(`^${prefix}_[${ALPHABET_CLASS}]{26}$`);
+}
+
+export const GOAL_ID_PATTERN = idPattern('goal');
+/** A goal id as people see it in examples and error messages. */
+export const GOAL_ID_EXAMPLE = 'goal_01jd3v8k2m7q9x4w5y6z7a8b9c';
+
+/** A child goal's id: derived from (parent id, key), so installing a plan twice creates nothing twice. */
+export function childGoalId(parentId: string, key: string): string {
+  return derivedId('goal', parentId, key);
+}
+
+/**
+ * The Temporal update id of a message to a running goal: the same request
+ * retried (a lost response) is the same update and is not applied twice; a
+ * different one for the same goal (a conflicting completion) is a new update,
+ * which the workflow's validator refuses once the goal has stopped waiting.
+ */
+export function goalUpdateId(verb: 'complete' | 'judge' | 'cancel', goalId: string, content: unknown[]): string {
+  return `${verb}-${goalId}-${createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16)}`;
 }
 
 /** Lowercase, dash-separated, at most `max` characters: for ids people read in the Temporal Web UI. */

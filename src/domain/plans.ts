@@ -1,6 +1,7 @@
 import { z } from './zod';
 import { ZAction } from './actions';
 import { expressionError } from './expressions';
+import { END_STATUSES } from './goals';
 
 /**
  * Plans (SPEC §2): the children of one composite and the edges between them.
@@ -23,7 +24,7 @@ export const ZAcceptance = z
   .strict();
 
 export const ZEdgeOn = z.union([
-  z.enum(['succeeded', 'failed', 'timed_out', 'always']),
+  z.enum([...END_STATUSES, 'always']),
   z.object({ when: z.string().min(1) }).strict(),
 ]);
 

@@ -3,7 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 /**
  * Our custom Temporal search attributes (SPEC §8). Registered on the dev server
  * at start (`--search-attribute Name=Type`) and, on an external server, by
- * ensureSearchAttributes (src/services/temporal.ts) when `npm start` or
+ * ensureSearchAttributes (src/temporal/namespace.ts) when `npm start` or
  * `npm run worker` starts. The dev server has 10 Keyword and 3 Int slots.
  */
 export const SA_GOAL_ID = defineSearchAttributeKey('RepriseGoalId', SearchAttributeType.KEYWORD);

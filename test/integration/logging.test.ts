@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
-import { createTemporalClient } from '../../src/services/temporal';
+import { createTemporalClient } from '../../src/temporal/client';
 import { testEnv, testPrisma } from '../support/env';
 
 /** Request logs never carry credentials. */

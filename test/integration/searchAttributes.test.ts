@@ -1,7 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../src/domain/searchAttributes';
 import { spawnManaged, waitUntilReady } from '../../src/dev/managedProcess';
-import { ensureSearchAttributes } from '../../src/services/temporal';
+import { ensureSearchAttributes } from '../../src/temporal/namespace';
 import { testEnv } from '../support/env';
 import { freePort } from '../support/ports';
 

@@ -6,7 +6,7 @@ import type { PrismaClient } from '../../src/db/client';
 import { http, startTestApi, testEnv, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 
 /**
- * Exactly-once in the face of a crash: the worker (a real `src/worker.ts`
+ * Exactly-once in the face of a crash: the worker (a real `src/main/worker.ts`
  * process, as `npm run worker` runs it) is killed with SIGKILL in the middle
  * of a tree, a new one starts, and the tree completes. Temporal replays the
  * history on the new worker, so leaves that had finished never run again:
@@ -21,7 +21,7 @@ chmodSync(effects, 0o755);
 
 function startWorkerProcess(): { proc: ChildProcess; output: () => string } {
   // One process (tsx as a loader, not its CLI, which runs the script in a child): SIGKILL must hit the worker itself.
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main/worker.ts'], {
     cwd: root,
     env: {
       ...process.env,

@@ -8,8 +8,8 @@ import pino from 'pino';
 import { createApp } from '../../src/api/app';
 import { loadConfig, type TConfig } from '../../src/config';
 import { createPrisma, type PrismaClient } from '../../src/db/client';
-import { createTemporalClient } from '../../src/services/temporal';
-import { createWorker } from '../../src/worker';
+import { createTemporalClient } from '../../src/temporal/client';
+import { createWorker } from '../../src/temporal/worker';
 
 /** What globalSetup started, for test files. */
 export const testEnv = {

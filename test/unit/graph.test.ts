@@ -231,7 +231,6 @@ describe('PlanGraph', () => {
     expect(graph.deadReasons('c')).toEqual(['b → c: "b" was skipped']);
     graph.ended('c', SKIPPED);
     expect(graph.decide()).toEqual({ start: [], skip: [] });
-    expect(graph.finished()).toBe(true);
   });
 
   it('a failure branch runs while the success branch is skipped', () => {
@@ -261,9 +260,8 @@ describe('PlanGraph', () => {
       expect(graph.decide()).toEqual({ start: [], skip: [] });
       graph.ended('b', endedWith('succeeded'));
       expect(step(graph)).toEqual({ start: ['d'], skip: [] });
-      expect(graph.finished()).toBe(false);
       graph.ended('d', endedWith('succeeded'));
-      expect(graph.finished()).toBe(true);
+      expect(graph.decide()).toEqual({ start: [], skip: [] });
     });
 
     it('a failure at the top skips the whole diamond', () => {
@@ -272,7 +270,7 @@ describe('PlanGraph', () => {
       graph.ended('a', endedWith('failed'));
       expect(step(graph)).toEqual({ start: [], skip: ['b', 'c'] });
       expect(step(graph)).toEqual({ start: [], skip: ['d'] });
-      expect(graph.finished()).toBe(true);
+      expect(graph.decide()).toEqual({ start: [], skip: [] });
     });
 
     it('with join 1 at d, one failed branch does not stop d', () => {
@@ -284,33 +282,6 @@ describe('PlanGraph', () => {
       expect(graph.decide()).toEqual({ start: [], skip: [] });
       graph.ended('c', endedWith('succeeded'));
       expect(graph.decide()).toEqual({ start: ['d'], skip: [] });
-    });
-  });
-
-  describe('finished()', () => {
-    it('is false until every child has ended (started is not enough)', () => {
-      const graph = new PlanGraph([child('a'), child('b')], [edge('a', 'b')]);
-      expect(graph.finished()).toBe(false);
-      step(graph);
-      expect(graph.finished()).toBe(false);
-      graph.ended('a', endedWith('succeeded'));
-      expect(graph.finished()).toBe(false);
-      step(graph);
-      expect(graph.finished()).toBe(false);
-      graph.ended('b', endedWith('failed'));
-      expect(graph.finished()).toBe(true);
-    });
-
-    it('counts skipped children as ended', () => {
-      const graph = new PlanGraph([child('a'), child('b')], [edge('a', 'b')]);
-      step(graph);
-      graph.ended('a', endedWith('timed_out'));
-      step(graph);
-      expect(graph.finished()).toBe(true);
-    });
-
-    it('is true for an empty graph', () => {
-      expect(new PlanGraph([], []).finished()).toBe(true);
     });
   });
 });

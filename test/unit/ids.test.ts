@@ -1,12 +1,15 @@
-import { derivedId, goalTemporalWorkflowId, isId, newId, slugify } from '../../src/domain/ids';
+import { childGoalId, derivedId, GOAL_ID_EXAMPLE, GOAL_ID_PATTERN, goalTemporalWorkflowId, goalUpdateId, idPattern, newId, slugify } from '../../src/domain/ids';
 
 describe('ids', () => {
   it('mints 26-character, prefixed, time-ordered ids', () => {
     const a = newId('goal', 1_700_000_000_000);
     const b = newId('goal', 1_700_000_000_001);
     expect(a).toMatch(/^goal_[0-9a-hjkmnp-tv-z]{26}$/);
-    expect(isId('goal', a)).toBe(true);
-    expect(isId('run', a)).toBe(false);
+    expect(GOAL_ID_PATTERN.test(a)).toBe(true);
+    expect(idPattern('run').test(a)).toBe(false);
+    expect(GOAL_ID_PATTERN.test(GOAL_ID_EXAMPLE)).toBe(true);
+    // Crockford base32 has no i, l, o or u: such a string was never minted here.
+    expect(GOAL_ID_PATTERN.test('goal_01jd3v8k2m7q9x4w5y6z7a8b9i')).toBe(false);
     expect(a < b).toBe(true);
     expect(new Set(Array.from({ length: 1000 }, () => newId('goal'))).size).toBe(1000);
   });
@@ -16,7 +19,14 @@ describe('ids', () => {
     expect(derivedId('goal', 'goal_parent', 'fetch')).not.toBe(derivedId('goal', 'goal_parent', 'review'));
     // Parts are separated, so ("ab","c") and ("a","bc") differ.
     expect(derivedId('goal', 'ab', 'c')).not.toBe(derivedId('goal', 'a', 'bc'));
-    expect(isId('goal', derivedId('goal', 'x'))).toBe(true);
+    expect(GOAL_ID_PATTERN.test(derivedId('goal', 'x'))).toBe(true);
+    expect(childGoalId('goal_parent', 'fetch')).toBe(derivedId('goal', 'goal_parent', 'fetch'));
+  });
+
+  it('derives update ids from a message\'s content, so a retried request is the same update', () => {
+    expect(goalUpdateId('complete', 'goal_a', ['succeeded', { n: 1 }])).toBe(goalUpdateId('complete', 'goal_a', ['succeeded', { n: 1 }]));
+    expect(goalUpdateId('complete', 'goal_a', ['succeeded', { n: 1 }])).not.toBe(goalUpdateId('complete', 'goal_a', ['failed', { n: 1 }]));
+    expect(goalUpdateId('judge', 'goal_a', ['accept'])).toMatch(/^judge-goal_a-[0-9a-f]{16}$/);
   });
 
   it('slugifies titles for readable Temporal ids', () => {

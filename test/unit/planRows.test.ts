@@ -1,6 +1,6 @@
-import { derivedId } from '../../src/domain/ids';
+import { planRows, type TPlanParent, type TPlanRows } from '../../src/db/planRows';
+import { childGoalId, derivedId } from '../../src/domain/ids';
 import { ZPlan, type TPlan } from '../../src/domain/plans';
-import { childGoalId, planRows, type TPlanParent, type TPlanRows } from '../../src/domain/planRows';
 
 const NOW = new Date('2025-01-02T03:04:05.000Z');
 
@@ -193,16 +193,16 @@ describe('planRows', () => {
         agentId: ROOT.agentId,
         ownerUserId: ROOT.ownerUserId,
         ownerAgentId: null,
-        workflowId: null,
-        workflowVersion: null,
+        savedWorkflowId: null,
+        savedWorkflowVersion: null,
         runId: null,
       });
     }
   });
 
   it('carries run attribution to every row', () => {
-    const rows = planRows({ ...ROOT, workflowId: 'wf_x', workflowVersion: 3, runId: 'run_y' }, samplePlan(), NOW);
-    for (const g of rows.goals) expect([g.workflowId, g.workflowVersion, g.runId]).toEqual(['wf_x', 3, 'run_y']);
+    const rows = planRows({ ...ROOT, savedWorkflowId: 'wf_x', savedWorkflowVersion: 3, runId: 'run_y' }, samplePlan(), NOW);
+    for (const g of rows.goals) expect([g.savedWorkflowId, g.savedWorkflowVersion, g.runId]).toEqual(['wf_x', 3, 'run_y']);
   });
 
   it('appends to the rows it is given', () => {

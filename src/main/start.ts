@@ -3,17 +3,17 @@
 // TEMPORAL_ADDRESS is set), migrations, the worker and the API. Ctrl-C stops
 // everything in order and waits for every child to exit.
 import path from 'node:path';
-import { startApi, type TRunningApi } from './api/server';
-import { ConfigError, loadConfig, temporalAddress, temporalUiUrl } from './config';
-import { createPrisma, type PrismaClient } from './db/client';
-import { migrate } from './db/migrate';
-import { startEmbeddedPostgres, type TEmbeddedPostgres } from './dev/embeddedPostgres';
-import { ensureTemporalCli } from './dev/temporalCli';
-import { startTemporalDevServer, type TDevServer } from './dev/temporalDevServer';
-import { withTimeout } from './lib/withTimeout';
-import { createLogger } from './logger';
-import { createTemporalClient, ensureSearchAttributes } from './services/temporal';
-import { connectWorker, createWorker, installTemporalRuntime } from './worker';
+import { startApi, type TRunningApi } from '../api/server';
+import { loadConfig, temporalAddress, temporalUiUrl } from '../config';
+import { startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
+import { ensureTemporalCli } from '../dev/temporalCli';
+import { startTemporalDevServer, type TDevServer } from '../dev/temporalDevServer';
+import { withTimeout } from '../lib/withTimeout';
+import { createLogger } from '../logger';
+import { createTemporalClient } from '../temporal/client';
+import { ensureSearchAttributes } from '../temporal/namespace';
+import { connectWorker, createWorker, installTemporalRuntime } from '../temporal/worker';
+import { openDatabase, runMain } from './bootstrap';
 
 /** Signals this soon after the first are relays of the same Ctrl-C. */
 const RELAYED_SIGNAL_WINDOW_MS = 2000;
@@ -91,10 +91,8 @@ async function main(): Promise<void> {
     const added = await ensureSearchAttributes(temporalAddress(config), config.temporal.namespace);
     if (added.length) say(`registered search attributes on namespace ${config.temporal.namespace}: ${added.join(', ')}`);
 
-    const applied = await migrate(databaseUrl, { log: say });
-    if (!applied.applied.length) say(`database schema is up to date (${applied.alreadyApplied.length} migrations)`);
-
-    const prisma: PrismaClient = createPrisma(databaseUrl, config.databasePoolSize);
+    const { prisma, migrations } = await openDatabase(config, databaseUrl, say);
+    if (!migrations.applied.length) say(`database schema is up to date (${migrations.alreadyApplied.length} migrations)`);
     stops.push({ name: 'prisma', stop: () => prisma.$disconnect() });
 
     installTemporalRuntime(logger, { ownSignals: true });
@@ -139,11 +137,4 @@ async function main(): Promise<void> {
   }
 }
 
-/** Errors whose message is the whole story; anything else gets its stack. */
-const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING', 'EMBEDDED_POSTGRES_FAILED', 'DEV_SERVER_FAILED'];
-
-main().catch((err: unknown) => {
-  const known = err instanceof ConfigError || EXPLAINED.includes(String((err as { code?: unknown })?.code));
-  console.error(`reprise: could not start: ${err instanceof Error ? (known ? err.message : err.stack) : String(err)}`);
-  process.exit(1);
-});
+runMain(main, 'reprise: could not start: ');

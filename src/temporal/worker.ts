@@ -1,16 +1,13 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from './activities';
-import { loadConfig, temporalAddress, type TConfig } from './config';
-import { createPrisma, type PrismaClient } from './db/client';
-import { migrate } from './db/migrate';
-import { embeddedDatabaseUrl } from './dev/embeddedPostgres';
-import { createLogger, type Logger } from './logger';
-import { ensureSearchAttributes } from './services/temporal';
+import { createActivities } from '../activities';
+import type { TConfig } from '../config';
+import type { PrismaClient } from '../db/client';
+import type { Logger } from '../logger';
 
 /**
  * The Temporal worker: runs our workflows and activities on one task queue.
- * `npm start` runs it beside the API; `npm run worker` runs it alone, so more
- * can be added against the same Temporal and Postgres.
+ * `npm start` runs it beside the API; `npm run worker` (src/main/worker.ts)
+ * runs it alone, so more can be added against the same Temporal and Postgres.
  */
 
 export interface TWorkerDeps {
@@ -29,7 +26,7 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: config.temporal.namespace,
     taskQueue: deps.taskQueue ?? config.temporal.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, leaf: config.leaf }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     // Running commands get this long to finish on shutdown; then they are
@@ -68,30 +65,5 @@ export function installTemporalRuntime(logger: Logger, options: { ownSignals?: b
       const level = entry.level === 'ERROR' ? 'error' : 'warn';
       logger[level]({ ...(entry.meta ?? {}) }, entry.message);
     }),
-  });
-}
-
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config.log.level, 'reprise-worker');
-  installTemporalRuntime(logger);
-  const databaseUrl = config.databaseUrl ?? (await embeddedDatabaseUrl(config));
-  await migrate(databaseUrl, { log: (m) => logger.info(m) });
-  const prisma = createPrisma(databaseUrl, config.databasePoolSize);
-  const connection = await connectWorker(temporalAddress(config), logger);
-  const added = await ensureSearchAttributes(temporalAddress(config), config.temporal.namespace);
-  if (added.length) logger.info({ added }, 'registered search attributes');
-  const worker = await createWorker({ config, prisma, connection, logger });
-  logger.info({ taskQueue: config.temporal.taskQueue, address: temporalAddress(config) }, 'worker running');
-  // Worker.run installs SIGINT/SIGTERM handlers that drain in-flight tasks.
-  await worker.run();
-  await connection.close();
-  await prisma.$disconnect();
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
   });
 }

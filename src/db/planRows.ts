@@ -1,12 +1,16 @@
 import type { Prisma } from '../generated/prisma/client';
-import type { TAcceptance, TPlan } from './plans';
-import { derivedId, goalTemporalWorkflowId } from './ids';
+import { childGoalId, goalTemporalWorkflowId } from '../domain/ids';
+import type { TAcceptance, TPlan } from '../domain/plans';
+import type { TDb } from './client';
 
 /**
- * The rows one plan installs: every child goal (nested plans included) and
- * every edge. Child ids derive from (parent id, key), so installing the same
- * plan twice yields the same rows: inserts with duplicates skipped are
- * idempotent, and a crash mid-install never mints a second tree.
+ * The one plan-row writer: the rows a plan installs (every child goal, nested
+ * plans included, and every edge), built purely by `planRows` and written by
+ * `insertPlanRows` inside the caller's transaction. A live plan install and a
+ * run's materialization both go through it. Child ids derive from
+ * (parent id, key), so installing the same plan twice yields the same rows:
+ * inserts with duplicates skipped are idempotent, and a crash mid-install
+ * never mints a second tree.
  */
 
 export interface TPlanParent {
@@ -18,18 +22,14 @@ export interface TPlanParent {
   depth: number;
   /** The Temporal workflow that runs this composite (and its leaf children). */
   temporalWorkflowId: string;
-  workflowId?: string | null;
-  workflowVersion?: number | null;
+  savedWorkflowId?: string | null;
+  savedWorkflowVersion?: number | null;
   runId?: string | null;
 }
 
 export interface TPlanRows {
   goals: Prisma.GoalCreateManyInput[];
   edges: Prisma.GoalEdgeCreateManyInput[];
-}
-
-export function childGoalId(parentId: string, key: string): string {
-  return derivedId('goal', parentId, key);
 }
 
 function acceptanceJson(acceptance: TAcceptance | undefined): Prisma.InputJsonValue | undefined {
@@ -60,8 +60,8 @@ export function planRows(parent: TPlanParent, plan: TPlan, now: Date, into: TPla
       joinCount: typeof child.join === 'number' ? child.join : null,
       plannedAt: composite && child.plan ? now : null,
       temporalWorkflowId,
-      workflowId: parent.workflowId ?? null,
-      workflowVersion: parent.workflowVersion ?? null,
+      savedWorkflowId: parent.savedWorkflowId ?? null,
+      savedWorkflowVersion: parent.savedWorkflowVersion ?? null,
       runId: parent.runId ?? null,
     });
     if (child.kind === 'composite' && child.plan) {
@@ -78,4 +78,16 @@ export function planRows(parent: TPlanParent, plan: TPlan, now: Date, into: TPla
     });
   });
   return into;
+}
+
+/**
+ * Writes a plan's rows under `parent` and marks the parent planned. Pass the
+ * transaction's client: a second pooled connection could deadlock against
+ * waiters holding the rest.
+ */
+export async function insertPlanRows(tx: TDb, parent: TPlanParent, plan: TPlan, now: Date = new Date()): Promise<void> {
+  const rows = planRows(parent, plan, now);
+  await tx.goal.createMany({ data: rows.goals, skipDuplicates: true });
+  await tx.goalEdge.createMany({ data: rows.edges, skipDuplicates: true });
+  await tx.goal.update({ where: { id: parent.id }, data: { plannedAt: now } });
 }

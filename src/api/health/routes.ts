@@ -1,21 +1,13 @@
 import type { Client } from '@temporalio/client';
-import type { PrismaClient } from '../../db/client';
+import { pingDatabase, type PrismaClient } from '../../db/client';
 import { withTimeout } from '../../lib/withTimeout';
+import { withDeadline } from '../../temporal/client';
 import { defineRoute, type TAnyRoute } from '../route';
-import { z } from '../zod';
+import { ZHealth, type THealthCheck } from './schemas';
 
 const CHECK_TIMEOUT_MS = 2000;
 
-const ZCheck = z.object({ ok: z.boolean(), latency_ms: z.number(), error: z.string().optional() });
-export const ZHealth = z
-  .object({
-    status: z.enum(['ok', 'unavailable']),
-    message: z.string(),
-    checks: z.object({ postgres: ZCheck, temporal: ZCheck }),
-  })
-  .openapi('Health');
-
-async function timed(check: () => Promise<unknown>): Promise<z.infer<typeof ZCheck>> {
+async function timed(check: () => Promise<unknown>): Promise<THealthCheck> {
   const started = Date.now();
   try {
     await withTimeout(check(), CHECK_TIMEOUT_MS);
@@ -40,12 +32,8 @@ export function healthRoutes(deps: { prisma: PrismaClient; temporal: Client }): 
       },
       handler: async () => {
         const [postgres, temporal] = await Promise.all([
-          timed(() => deps.prisma.$queryRaw`SELECT 1`),
-          timed(() =>
-            deps.temporal.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () =>
-              deps.temporal.connection.workflowService.getSystemInfo({}),
-            ),
-          ),
+          timed(() => pingDatabase(deps.prisma)),
+          timed(() => withDeadline(deps.temporal, () => deps.temporal.connection.workflowService.getSystemInfo({}), CHECK_TIMEOUT_MS)),
         ]);
         const down = [!postgres.ok && 'postgres', !temporal.ok && 'temporal'].filter(Boolean) as string[];
         return {

@@ -1,0 +1,134 @@
+import { ZAction } from '../../domain/actions';
+import { GOAL_KINDS, GOAL_LIFECYCLES, DONE_REASONS, WAIT_KINDS } from '../../domain/goals';
+import { GOAL_ID_EXAMPLE, GOAL_ID_PATTERN } from '../../domain/ids';
+import { ZAcceptance, ZEdgeOn, ZPlan } from '../../domain/plans';
+import { z } from '../../domain/zod';
+
+/**
+ * The goal resource's request and response schemas. Pure zod (no Express):
+ * routes validate with them, the OpenAPI document is generated from them,
+ * and a CLI can import them as they are.
+ */
+
+export const ZGoalId = z.string().regex(GOAL_ID_PATTERN, `must be a goal id like ${GOAL_ID_EXAMPLE}`).openapi({ example: GOAL_ID_EXAMPLE });
+
+export const ZGoalIdParams = z.object({ id: ZGoalId });
+
+const ZCreateCommon = {
+  title: z.string().trim().min(1, 'title must not be empty').max(200),
+  intent: z.string().max(10_000).optional(),
+  acceptance: ZAcceptance.optional(),
+  start: z.boolean().default(true).openapi({ description: 'Start running at once (default true).' }),
+};
+
+export const ZGoalCreate = z
+  .preprocess(
+    // `kind` may be left out: a goal with an action is a leaf, anything else a composite.
+    (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) ? { ...v, kind: 'action' in v ? 'leaf' : 'composite' } : v),
+    z.discriminatedUnion('kind', [
+      z.object({ ...ZCreateCommon, kind: z.literal('leaf'), action: ZAction }).strict(),
+      z
+        .object({
+          ...ZCreateCommon,
+          kind: z.literal('composite'),
+          plan: ZPlan.nullable().optional().openapi({ description: 'Installed with the goal; leave it out to submit one later.' }),
+        })
+        .strict(),
+    ]),
+  )
+  .openapi('GoalCreate');
+
+const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-21T08:00:00.000Z' });
+
+export const ZGoal = z
+  .object({
+    id: z.string(),
+    parent_id: z.string().nullable(),
+    root_id: z.string(),
+    agent_id: z.string(),
+    owner: z.object({ type: z.enum(['user', 'agent']), id: z.string() }),
+    kind: z.enum(GOAL_KINDS),
+    key: z.string().nullable(),
+    depth: z.number().int(),
+    title: z.string(),
+    intent: z.string().nullable(),
+    action: z.record(z.string(), z.unknown()).nullable(),
+    acceptance: z.unknown().nullable(),
+    join: z.union([z.literal('all'), z.number().int()]),
+    lifecycle: z.enum(GOAL_LIFECYCLES),
+    waiting_for: z.enum(WAIT_KINDS).nullable().openapi({ description: 'What a goal that is not finished waits for.' }),
+    lease: z.object({ claimed_by: z.string(), expires_at: timestamp }).nullable().openapi({ description: 'Agent leaves: who holds the lease.' }),
+    done_reason: z.enum(DONE_REASONS).nullable(),
+    block_reason: z.string().nullable(),
+    failure_reason: z.string().nullable(),
+    planned_at: timestamp.nullable(),
+    output: z.unknown().nullable().openapi({ description: 'Leaf result: exit code, bounded stdout/stderr, duration.' }),
+    temporal: z.object({
+      workflow_id: z.string().nullable(),
+      ui_url: z.string().nullable().openapi({ description: 'This goal in the Temporal Web UI, when the UI address is known.' }),
+    }),
+    attribution: z.object({ workflow_id: z.string(), workflow_version: z.number().int().nullable(), run_id: z.string().nullable() }).nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    started_at: timestamp.nullable(),
+    finished_at: timestamp.nullable(),
+  })
+  .openapi('Goal');
+
+export type TGoalJson = z.infer<typeof ZGoal>;
+
+export const ZEdgeJson = z.object({ from: z.string(), to: z.string(), on: ZEdgeOn }).openapi('Edge');
+
+export interface TGoalTreeJson extends TGoalJson {
+  children: TGoalTreeJson[];
+  edges: z.infer<typeof ZEdgeJson>[];
+}
+
+export const ZGoalTree: z.ZodType<TGoalTreeJson> = ZGoal.extend({
+  get children(): z.ZodArray<z.ZodType<TGoalTreeJson>> {
+    return z.array(ZGoalTree);
+  },
+  edges: z.array(ZEdgeJson),
+}).openapi('GoalTree');
+
+export const ZGoalList = z.object({ items: z.array(ZGoal), next_cursor: z.string().nullable() }).openapi('GoalList');
+
+export const ZGoalListQuery = z
+  .object({
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    lifecycle: z.enum(GOAL_LIFECYCLES).optional(),
+    root_only: z.enum(['true', 'false']).optional().openapi({ description: 'Only goals without a parent.' }),
+    workflow_id: z.string().max(100).optional(),
+    waiting_for: z.enum(WAIT_KINDS).optional().openapi({ description: 'e.g. `judgment`: what waits for a person.' }),
+    claimable: z.enum(['true', 'false']).optional().openapi({ description: 'The agent pool: agent leaves with no live lease.' }),
+  })
+  .strict();
+
+/** Leaf output is size-bounded (SPEC §2): a completion's output too, and it travels through Temporal history. */
+const MAX_COMPLETION_OUTPUT_BYTES = 64 * 1024;
+
+export const ZGoalCompletion = z
+  .object({
+    outcome: z.enum(['succeeded', 'failed']),
+    output: z
+      .record(z.string(), z.unknown())
+      .refine((o) => Buffer.byteLength(JSON.stringify(o)) <= MAX_COMPLETION_OUTPUT_BYTES, `output must be at most ${MAX_COMPLETION_OUTPUT_BYTES} bytes as JSON`)
+      .optional()
+      .openapi({ description: 'The result (at most 64 KiB as JSON); `when` edges read it as `output`.' }),
+    reason: z.string().max(2000).optional().openapi({ description: 'Why it failed.' }),
+    worker: z.string().min(1).max(200).optional().openapi({ description: 'Agent leaves: the worker id holding the lease.' }),
+  })
+  .strict()
+  .openapi('GoalCompletion');
+
+export const ZGoalClaim = z
+  .object({
+    worker: z.string().min(1).max(200).openapi({ description: 'The claiming agent worker; claim again to renew.' }),
+    lease_s: z.number().int().min(5).max(24 * 3600).optional().openapi({ description: "Lease length; default the action's lease_s, else 300." }),
+  })
+  .strict()
+  .openapi('GoalClaim');
+
+export const ZGoalAccept = z.object({ reason: z.string().max(2000).optional() }).strict();
+export const ZGoalReject = z.object({ reason: z.string().min(1, 'say why it is rejected').max(2000) }).strict();

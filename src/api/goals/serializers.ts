@@ -1,0 +1,56 @@
+import type { Goal, GoalEdge } from '../../db/client';
+import { ZEdgeOn } from '../../domain/plans';
+import type { TGoalTree } from '../../services/goals';
+import type { TGoalJson, TGoalTreeJson } from './schemas';
+
+/** Where links into the Temporal Web UI point. */
+export interface TTemporalUi {
+  baseUrl: string | undefined;
+  namespace: string;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function serializeGoal(goal: Goal, temporalUi: TTemporalUi): TGoalJson {
+  const uiUrl = temporalUi.baseUrl
+    ? `${temporalUi.baseUrl}/namespaces/${encodeURIComponent(temporalUi.namespace)}/workflows/${encodeURIComponent(goal.temporalWorkflowId)}`
+    : null;
+  return {
+    id: goal.id,
+    parent_id: goal.parentId,
+    root_id: goal.rootId,
+    agent_id: goal.agentId,
+    owner: goal.ownerUserId ? { type: 'user', id: goal.ownerUserId } : { type: 'agent', id: goal.ownerAgentId ?? '' },
+    kind: goal.kind,
+    key: goal.key,
+    depth: goal.depth,
+    title: goal.title,
+    intent: goal.intent,
+    action: (goal.action as Record<string, unknown> | null) ?? null,
+    acceptance: goal.acceptance ?? null,
+    join: goal.joinCount ?? 'all',
+    lifecycle: goal.lifecycle,
+    waiting_for: goal.waitingFor,
+    lease: goal.claimedBy && goal.leaseExpiresAt ? { claimed_by: goal.claimedBy, expires_at: goal.leaseExpiresAt.toISOString() } : null,
+    done_reason: goal.doneReason,
+    block_reason: goal.blockReason,
+    failure_reason: goal.failureReason,
+    planned_at: iso(goal.plannedAt),
+    output: goal.output ?? null,
+    temporal: { workflow_id: goal.temporalWorkflowId, ui_url: uiUrl },
+    attribution: goal.savedWorkflowId ? { workflow_id: goal.savedWorkflowId, workflow_version: goal.savedWorkflowVersion, run_id: goal.runId } : null,
+    created_at: goal.createdAt.toISOString(),
+    updated_at: goal.updatedAt.toISOString(),
+    started_at: iso(goal.startedAt),
+    finished_at: iso(goal.finishedAt),
+  };
+}
+
+export function serializeTree(tree: TGoalTree, temporalUi: TTemporalUi): TGoalTreeJson {
+  const keyOf = new Map(tree.children.map((c) => [c.goal.id, c.goal.key ?? c.goal.id]));
+  return {
+    ...serializeGoal(tree.goal, temporalUi),
+    children: tree.children.map((c) => serializeTree(c, temporalUi)),
+    edges: tree.edges.map((e: GoalEdge) => ({ from: keyOf.get(e.fromGoalId) ?? e.fromGoalId, to: keyOf.get(e.toGoalId) ?? e.toGoalId, on: ZEdgeOn.parse(e.on) })),
+  };
+}

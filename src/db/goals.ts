@@ -1,0 +1,261 @@
+import type { TCursor } from '../domain/cursor';
+import { DomainError } from '../domain/errors';
+import { isTerminal, TERMINAL_LIFECYCLES, WAIT_REASONS, type TGoalLifecycle, type TGoalOutcome, type TWaitKind } from '../domain/goals';
+import type { TPlan } from '../domain/plans';
+import { findAgent } from './agents';
+import { Prisma, TRANSACTION_OPTIONS, type Agent, type Goal, type GoalEdge, type PrismaClient, type TDb } from './client';
+import { insertPlanRows } from './planRows';
+import { subtree, UNFINISHED } from './subtree';
+
+/**
+ * Named queries and guarded transitions on goals. Every write moves a goal
+ * forward only from the states it expects and never out of a terminal state,
+ * so each may run twice (activities retry; requests race) without harm.
+ */
+
+const NOT_TERMINAL = { notIn: [...TERMINAL_LIFECYCLES] };
+
+/** What a new root goal is made of; ids and the Temporal workflow id are the caller's (domain/ids). */
+export interface TNewRootGoal {
+  id: string;
+  agentId: string;
+  ownerUserId: string;
+  kind: Goal['kind'];
+  title: string;
+  intent: string | null;
+  action?: unknown;
+  acceptance?: unknown;
+  temporalWorkflowId: string;
+}
+
+export async function findGoal(db: TDb, id: string): Promise<Goal | null> {
+  return db.goal.findUnique({ where: { id } });
+}
+
+/** The goal if it is the owner's; NOT_FOUND otherwise (a foreign id never reveals that it exists). */
+export async function findOwnedGoal(db: TDb, ownerUserId: string, id: string): Promise<Goal> {
+  const goal = await db.goal.findFirst({ where: { id, ownerUserId } });
+  if (!goal) throw new DomainError('NOT_FOUND', `goal ${id} not found`);
+  return goal;
+}
+
+/** Creates a root goal and, for a composite with one, its plan: all or nothing. */
+export async function createRootGoal(prisma: PrismaClient, goal: TNewRootGoal, plan?: TPlan | null): Promise<Goal> {
+  return prisma.$transaction(async (tx) => {
+    const created = await tx.goal.create({
+      data: {
+        id: goal.id,
+        rootId: goal.id,
+        agentId: goal.agentId,
+        ownerUserId: goal.ownerUserId,
+        kind: goal.kind,
+        title: goal.title,
+        intent: goal.intent,
+        action: goal.action === undefined ? undefined : (goal.action as Prisma.InputJsonValue),
+        acceptance: goal.acceptance === undefined ? undefined : (goal.acceptance as Prisma.InputJsonValue),
+        temporalWorkflowId: goal.temporalWorkflowId,
+      },
+    });
+    if (plan) await insertPlanRows(tx, created, plan);
+    return tx.goal.findUniqueOrThrow({ where: { id: goal.id } });
+  }, TRANSACTION_OPTIONS);
+}
+
+/** Removes a root goal that could not start (its subtree goes with it). */
+export async function deleteGoal(prisma: PrismaClient, id: string): Promise<void> {
+  await prisma.goal.delete({ where: { id } });
+}
+
+/**
+ * Installs the plan of an unplanned composite, once. The check and the install
+ * happen under row locks: the tree's root first (max_goals counts the whole
+ * tree, so plans for two composites of one tree must not both pass), then the
+ * goal. `validate` sees the locked goal, its agent and the tree's size and
+ * throws to refuse; a second submission finds the goal planned.
+ */
+export async function installPlanOnce(
+  prisma: PrismaClient,
+  input: { id: string; ownerUserId: string; plan: TPlan; validate: (goal: Goal, agent: Agent, existingGoals: number) => void },
+): Promise<Goal> {
+  const { id } = input;
+  return prisma.$transaction(async (tx) => {
+    const target = await tx.goal.findFirst({ where: { id, ownerUserId: input.ownerUserId }, select: { rootId: true } });
+    if (!target) throw new DomainError('NOT_FOUND', `goal ${id} not found`);
+    await tx.$queryRaw`SELECT id FROM goals WHERE id = ${target.rootId} FOR UPDATE`;
+    if (target.rootId !== id) await tx.$queryRaw`SELECT id FROM goals WHERE id = ${id} FOR UPDATE`;
+    const goal = await tx.goal.findUniqueOrThrow({ where: { id } });
+    if (goal.kind !== 'composite') throw new DomainError('CONFLICT', `goal ${id} is a leaf; only composites take a plan`);
+    if (goal.plannedAt !== null) throw new DomainError('PLAN_ALREADY_INSTALLED', `goal ${id} already has a plan (installed ${goal.plannedAt.toISOString()})`);
+    if (isTerminal(goal.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${goal.lifecycle})`);
+    const agent = await findAgent(tx, goal.agentId);
+    const existing = await tx.goal.count({ where: { rootId: goal.rootId } });
+    input.validate(goal, agent, existing);
+    await insertPlanRows(tx, goal, input.plan);
+    return tx.goal.findUniqueOrThrow({ where: { id } });
+  }, TRANSACTION_OPTIONS);
+}
+
+export interface TGoalFilters {
+  lifecycle?: TGoalLifecycle;
+  rootOnly?: boolean;
+  savedWorkflowId?: string;
+  waitingFor?: TWaitKind;
+  /** Agent leaves nobody holds a live lease on: the pool agents claim from. */
+  claimable?: boolean;
+}
+
+/** One page of the owner's goals, newest first, after `after`; `take` rows at most. */
+export async function listOwnedGoals(prisma: PrismaClient, ownerUserId: string, filters: TGoalFilters, after: TCursor | undefined, take: number): Promise<Goal[]> {
+  return prisma.goal.findMany({
+    where: {
+      ownerUserId,
+      ...(filters.lifecycle ? { lifecycle: filters.lifecycle } : {}),
+      ...(filters.rootOnly ? { parentId: null } : {}),
+      ...(filters.savedWorkflowId ? { savedWorkflowId: filters.savedWorkflowId } : {}),
+      ...(filters.waitingFor ? { waitingFor: filters.waitingFor } : {}),
+      ...(filters.claimable ? { waitingFor: 'agent', OR: [{ claimedBy: null }, { leaseExpiresAt: { lt: new Date() } }] } : {}),
+      ...(after ? { AND: [{ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }] } : {}),
+    },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take,
+  });
+}
+
+/** Every goal of a tree from `minDepth` down (in plan order per depth) and every edge of the tree. */
+export async function loadTreeRows(prisma: PrismaClient, rootId: string, minDepth: number): Promise<{ goals: Goal[]; edges: GoalEdge[] }> {
+  const [goals, edges] = await Promise.all([
+    prisma.goal.findMany({ where: { rootId, depth: { gte: minDepth } }, orderBy: [{ depth: 'asc' }, { position: 'asc' }] }),
+    prisma.goalEdge.findMany({ where: { parent: { rootId } }, orderBy: { position: 'asc' } }),
+  ]);
+  return { goals, edges };
+}
+
+/** One layer of a composite's plan: its children and edges, in plan order. */
+export async function loadPlanLayer(prisma: PrismaClient, parentId: string): Promise<{ children: Goal[]; edges: GoalEdge[] }> {
+  const [children, edges] = await Promise.all([
+    prisma.goal.findMany({ where: { parentId }, orderBy: { position: 'asc' } }),
+    prisma.goalEdge.findMany({ where: { parentId }, orderBy: { position: 'asc' } }),
+  ]);
+  return { children, edges };
+}
+
+/** Cancels a never-started goal and its subtree in Postgres; the number of goals it ended (0: it had started). */
+export async function cancelDraftSubtree(prisma: PrismaClient, id: string): Promise<number> {
+  return prisma.$executeRaw`
+    ${subtree(id)}
+    UPDATE goals SET lifecycle = 'cancelled', finished_at = now(), updated_at = now()
+     WHERE id IN (SELECT id FROM subtree) AND lifecycle = 'draft'`;
+}
+
+/**
+ * An agent claims an agent leaf waiting in the pool, or renews the lease it
+ * holds: one conditional update (the lease is free, expired, or the
+ * worker's). False when the claim did not take.
+ */
+export async function claimAgentLease(prisma: PrismaClient, input: { id: string; worker: string; now: Date; until: Date }): Promise<boolean> {
+  const claimed = await prisma.goal.updateMany({
+    where: {
+      id: input.id,
+      waitingFor: 'agent',
+      OR: [{ claimedBy: null }, { leaseExpiresAt: { lt: input.now } }, { claimedBy: input.worker }],
+    },
+    data: { claimedBy: input.worker, leaseExpiresAt: input.until },
+  });
+  return claimed.count > 0;
+}
+
+/** Marks a draft goal active (once) and returns it as it now is: a cancel may have ended the draft in between. */
+export async function markGoalStarted(prisma: PrismaClient, id: string): Promise<Goal | null> {
+  await prisma.goal.updateMany({ where: { id, lifecycle: 'draft' }, data: { lifecycle: 'active', startedAt: new Date() } });
+  return findGoal(prisma, id);
+}
+
+/**
+ * Records what a goal waits for: `blocked` with a reason (an agent leaf stays
+ * `active`: it is in the pool), or back to `active` with `null`.
+ */
+export async function setGoalWaiting(prisma: PrismaClient, id: string, waitingFor: TWaitKind | null): Promise<void> {
+  await prisma.goal.updateMany({
+    // Entering the agent pool clears any old claim, once: a retry must not wipe a claim made meanwhile.
+    where: { id, lifecycle: NOT_TERMINAL, ...(waitingFor === 'agent' ? { OR: [{ waitingFor: null }, { waitingFor: { not: 'agent' } }] } : {}) },
+    data:
+      waitingFor === null
+        ? { lifecycle: 'active', waitingFor: null, blockReason: null, claimedBy: null, leaseExpiresAt: null }
+        : {
+            lifecycle: waitingFor === 'agent' ? 'active' : 'blocked',
+            waitingFor,
+            blockReason: WAIT_REASONS[waitingFor],
+            ...(waitingFor === 'agent' ? { claimedBy: null, leaseExpiresAt: null } : {}),
+          },
+  });
+}
+
+/** Stores a leaf's full result on its row (not once it has ended). */
+export async function storeLeafOutput(prisma: PrismaClient, id: string, output: unknown): Promise<void> {
+  await prisma.goal.updateMany({ where: { id, lifecycle: NOT_TERMINAL }, data: { output: output as Prisma.InputJsonValue } });
+}
+
+/** Stores a failed acceptance check beside the action's own output (not carried through history). */
+export async function storeAcceptanceCheck(prisma: PrismaClient, id: string, check: unknown): Promise<void> {
+  await prisma.$executeRaw`UPDATE goals SET output = coalesce(output, '{}'::jsonb) || jsonb_build_object('acceptance_check', ${JSON.stringify(check)}::jsonb), updated_at = now()
+                            WHERE id = ${id} AND ${UNFINISHED}`;
+}
+
+/** Records a goal's end. A goal already in a terminal state is left alone. */
+export async function recordGoalEnd(prisma: PrismaClient, id: string, outcome: TGoalOutcome): Promise<void> {
+  await prisma.goal.updateMany({
+    where: { id, lifecycle: NOT_TERMINAL },
+    data: {
+      lifecycle: outcome.lifecycle,
+      doneReason: outcome.lifecycle === 'done' ? outcome.doneReason : null,
+      failureReason: outcome.lifecycle === 'failed' ? outcome.failureReason : null,
+      blockReason: null,
+      waitingFor: null,
+      claimedBy: null,
+      leaseExpiresAt: null,
+      // A leaf's full output was stored by the activity that ran it; only an explicit output replaces it.
+      ...(outcome.output === undefined ? {} : { output: outcome.output as Prisma.InputJsonValue }),
+      finishedAt: new Date(),
+    },
+  });
+}
+
+/**
+ * Ends goals whose join can no longer be met: done/skipped, with why in
+ * `output`. Everything below a skipped composite is skipped with it.
+ */
+export async function skipGoals(prisma: PrismaClient, goals: { goalId: string; because: string[] }[]): Promise<void> {
+  await prisma.$transaction(
+    goals.flatMap((g) => [
+      prisma.goal.updateMany({
+        where: { id: g.goalId, lifecycle: NOT_TERMINAL },
+        data: { lifecycle: 'done', doneReason: 'skipped', output: { skipped_because: g.because }, waitingFor: null, blockReason: null, finishedAt: new Date() },
+      }),
+      prisma.$executeRaw`
+        ${subtree(g.goalId, { includeRoot: false })}
+        UPDATE goals SET lifecycle = 'done', done_reason = 'skipped', output = ${JSON.stringify({ skipped_because: ['its parent was skipped'] })}::jsonb,
+               waiting_for = NULL, block_reason = NULL, finished_at = now(), updated_at = now()
+         WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`,
+    ]),
+  );
+}
+
+/** Fails a goal and everything unfinished below it; a goal that recorded its own end is left alone. */
+export async function failSubtree(prisma: PrismaClient, id: string, reason: string): Promise<number> {
+  return prisma.$executeRaw`
+    ${subtree(id)}
+    UPDATE goals SET lifecycle = 'failed', failure_reason = CASE WHEN id = ${id} THEN ${reason} ELSE 'its parent ended: ' || ${reason} END,
+           waiting_for = NULL, block_reason = NULL, claimed_by = NULL, lease_expires_at = NULL, done_reason = NULL,
+           finished_at = now(), updated_at = now()
+     WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`;
+}
+
+/** Marks a goal and every unfinished goal below it `cancelled`. */
+export async function cancelSubtree(prisma: PrismaClient, id: string): Promise<number> {
+  return prisma.$executeRaw`
+    ${subtree(id)}
+    UPDATE goals SET lifecycle = 'cancelled', waiting_for = NULL, block_reason = NULL,
+           claimed_by = NULL, lease_expires_at = NULL, done_reason = NULL,
+           finished_at = now(), updated_at = now()
+     WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`;
+}

@@ -1,0 +1,43 @@
+import type { TAction, TRuntime } from './actions';
+
+/**
+ * How leaves and acceptance checks are timed and retried: facts shared by the
+ * activities that run them and the workflow that schedules them. Pure, and
+ * free of value imports, so workflow code may import it.
+ */
+
+/** An activity that stops heartbeating this long is presumed lost with its worker. */
+export const HEARTBEAT_TIMEOUT_S = 30;
+
+/** Time an activity may run past the action's own timeout (kill, collect output, report). */
+export const KILL_GRACE_S = 15;
+
+/**
+ * Attempts beyond the leaf's own `retries`, for infrastructure failures only
+ * (a worker shut down or lost). The activity makes its own failures
+ * non-retryable once the leaf's retries are spent.
+ */
+export const INFRASTRUCTURE_ATTEMPTS = 3;
+
+/** The acceptance-check activity's start-to-close timeout. */
+export const CHECK_ACTIVITY_TIMEOUT_S = 3600;
+/** A check command's own limit: inside its activity's timeout, with room to kill it and report. */
+export const CHECK_COMMAND_MAX_S = CHECK_ACTIVITY_TIMEOUT_S - 300;
+
+/** How the workflow runs a leaf. */
+export interface TLeafRunOptions {
+  runtime: TRuntime;
+  timeoutS: number;
+  retries: number;
+  /** Whether `timeout_s` was given: external runtimes wait forever without one. */
+  explicitTimeout: boolean;
+}
+
+export function leafRunOptions(action: TAction, defaultTimeoutS: number): TLeafRunOptions {
+  return {
+    runtime: action.runtime,
+    timeoutS: action.timeout_s ?? defaultTimeoutS,
+    retries: action.retries ?? 0,
+    explicitTimeout: action.timeout_s !== undefined,
+  };
+}

@@ -1,0 +1,126 @@
+import type { Client } from '@temporalio/client';
+import type { Goal, PrismaClient } from '../db/client';
+import * as goals from '../db/goals';
+import type { TActor } from '../domain/actor';
+import { DEFAULT_AGENT_LEASE_S, ZAction } from '../domain/actions';
+import { DomainError } from '../domain/errors';
+import { isTerminal } from '../domain/goals';
+import { goalUpdateId } from '../domain/ids';
+import { TEMPORAL_UPDATE_DEADLINE_MS, withDeadline } from '../temporal/client';
+import { asGoalMessageError, asTemporalError, isUpdateRefused, isWorkflowNotFound } from '../temporal/errors';
+import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate } from '../workflows/messages';
+
+export interface TCompleteGoalRequest {
+  outcome: 'succeeded' | 'failed';
+  output?: Record<string, unknown>;
+  reason?: string;
+  worker?: string;
+}
+
+/**
+ * Messages to goals that are running or waiting: cancel, complete, judge,
+ * and agent leases. Knows nothing of HTTP.
+ */
+export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Client }) {
+  const { prisma, temporal } = deps;
+  const owned = (actor: TActor, id: string): Promise<Goal> => goals.findOwnedGoal(prisma, actor.userId, id);
+
+  /** Sends an update to the workflow that runs `goal`, mapping "not waiting" and "not running" to 409. */
+  async function message(goal: Goal, what: string, send: () => Promise<unknown>): Promise<void> {
+    if (isTerminal(goal.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${goal.id} already ended (${goal.lifecycle})`);
+    try {
+      await withDeadline(temporal, send, TEMPORAL_UPDATE_DEADLINE_MS);
+    } catch (err) {
+      throw asGoalMessageError(err, goal.id, what);
+    }
+  }
+
+  return {
+    /**
+     * Cancels a goal and its subtree. A goal that never started is cancelled in
+     * Postgres (its parent's workflow finds it ended when it gets there);
+     * a running one through Temporal cancellation: its workflow (a root or
+     * composite) or its leaf's scope in the parent's workflow. Running
+     * commands are killed.
+     */
+    async cancelGoal(actor: TActor, id: string): Promise<Goal> {
+      const goal = await owned(actor, id);
+      if (isTerminal(goal.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${goal.lifecycle})`);
+      const handle = temporal.workflow.getHandle(goal.temporalWorkflowId);
+      if (goal.lifecycle === 'draft') {
+        if ((await goals.cancelDraftSubtree(prisma, id)) > 0) {
+          // A start may have raced this; its workflow would find the goal ended, but stop it anyway.
+          if (goal.parentId === null) await withDeadline(temporal, () => handle.cancel()).catch(() => undefined);
+          return owned(actor, id);
+        }
+        // It started meanwhile: cancel it as a running goal.
+        const now = await owned(actor, id);
+        if (isTerminal(now.lifecycle)) return now;
+      }
+      try {
+        if (goal.parentId === null || goal.kind === 'composite') await withDeadline(temporal, () => handle.cancel());
+        else {
+          await withDeadline(
+            temporal,
+            () => handle.executeUpdate(cancelGoalUpdate, { updateId: goalUpdateId('cancel', id, []), args: [{ goalId: id }] }),
+            TEMPORAL_UPDATE_DEADLINE_MS,
+          );
+        }
+      } catch (err) {
+        if (isUpdateRefused(err)) throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not running, so it cannot be cancelled now`);
+        if (!isWorkflowNotFound(err)) throw asTemporalError(err, 'the cancellation could not be delivered');
+      }
+      return owned(actor, id);
+    },
+
+    /** Completes a manual leaf, or an agent leaf by the agent holding its lease. */
+    async completeGoal(actor: TActor, id: string, input: TCompleteGoalRequest): Promise<Goal> {
+      const goal = await owned(actor, id);
+      const action = ZAction.safeParse(goal.action);
+      if (goal.kind !== 'leaf' || !action.success || (action.data.runtime !== 'manual' && action.data.runtime !== 'agent')) {
+        throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not a manual or agent leaf`);
+      }
+      if (action.data.runtime === 'agent') {
+        if (!input.worker) throw new DomainError('VALIDATION_FAILED', 'completing an agent leaf needs `worker`: the id the lease was claimed with');
+        if (goal.claimedBy !== input.worker || !goal.leaseExpiresAt || goal.leaseExpiresAt < new Date()) {
+          throw new DomainError('LEASE_CONFLICT', `worker ${input.worker} does not hold a live lease on goal ${id}`);
+        }
+      }
+      await message(goal, 'a completion', () =>
+        temporal.workflow.getHandle(goal.temporalWorkflowId).executeUpdate(completeGoalUpdate, {
+          updateId: goalUpdateId('complete', id, [input.outcome, input.output, input.reason]),
+          args: [{ goalId: id, outcome: input.outcome, output: input.output, reason: input.reason }],
+        }),
+      );
+      return owned(actor, id);
+    },
+
+    async judgeGoal(actor: TActor, id: string, verdict: 'accept' | 'reject', reason?: string): Promise<Goal> {
+      const goal = await owned(actor, id);
+      await message(goal, 'a judgment', () =>
+        temporal.workflow
+          .getHandle(goal.temporalWorkflowId)
+          .executeUpdate(judgeGoalUpdate, { updateId: goalUpdateId('judge', id, [verdict, reason]), args: [{ goalId: id, verdict, reason }] }),
+      );
+      return owned(actor, id);
+    },
+
+    /**
+     * An agent claims an agent leaf waiting in the pool, or renews the lease it
+     * holds. One conditional update: the lease is free, expired, or the caller's.
+     */
+    async claimGoal(actor: TActor, id: string, input: { worker: string; lease_s?: number }): Promise<Goal> {
+      const goal = await owned(actor, id);
+      const action = ZAction.safeParse(goal.action);
+      if (!action.success || action.data.runtime !== 'agent') throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not an agent leaf`);
+      const leaseS = input.lease_s ?? action.data.lease_s ?? DEFAULT_AGENT_LEASE_S;
+      const now = new Date();
+      if (!(await goals.claimAgentLease(prisma, { id, worker: input.worker, now, until: new Date(now.getTime() + leaseS * 1000) }))) {
+        const fresh = await owned(actor, id);
+        if (fresh.waitingFor !== 'agent') throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not waiting for an agent (${fresh.lifecycle})`);
+        throw new DomainError('LEASE_CONFLICT', `goal ${id} is claimed by ${fresh.claimedBy} until ${fresh.leaseExpiresAt?.toISOString()}`);
+      }
+      return owned(actor, id);
+    },
+  };
+}

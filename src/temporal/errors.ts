@@ -1,0 +1,53 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { DomainError } from '../domain/errors';
+
+/**
+ * Temporal's client errors mapped to domain errors, in one place. Services
+ * never look at gRPC codes or SDK error classes themselves.
+ */
+
+const UNAVAILABLE = /UNAVAILABLE|ECONNREFUSED|Failed to connect|No connection established|connect ETIMEDOUT/i;
+const DEADLINE = /DEADLINE_EXCEEDED|Deadline exceeded/i;
+
+/** Turns "Temporal is unreachable" or "did not answer in time" into TEMPORAL_UNAVAILABLE; anything else passes through. */
+export function asTemporalError(err: unknown, what: string): unknown {
+  const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
+  const code = (err as { code?: number }).code;
+  if (DEADLINE.test(message) || code === 4) {
+    return new DomainError('TEMPORAL_UNAVAILABLE', `${what}: Temporal did not answer in time (is a worker running?); try again shortly`);
+  }
+  if (UNAVAILABLE.test(message) || code === 14) {
+    return new DomainError('TEMPORAL_UNAVAILABLE', `${what}: Temporal is unreachable; try again shortly`);
+  }
+  return err;
+}
+
+/** True when a start found an execution with that id already (running, or closed under REJECT_DUPLICATE). */
+export function isAlreadyStarted(err: unknown): boolean {
+  return err instanceof WorkflowExecutionAlreadyStartedError;
+}
+
+/** True when the Temporal workflow is not there (never started, or closed and gone). */
+export function isWorkflowNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError;
+}
+
+/**
+ * An update to a running goal's workflow that did not take: its validator
+ * refused it (the goal is not waiting for it) or the workflow is not running.
+ * Both are GOAL_NOT_WAITING; anything else is mapped by asTemporalError.
+ */
+export function asGoalMessageError(err: unknown, goalId: string, what: string): unknown {
+  if (err instanceof WorkflowUpdateFailedError) {
+    return new DomainError('GOAL_NOT_WAITING', (err.cause?.message ?? err.message).replace(/^.*?: /, '') || `goal ${goalId} is not waiting for ${what}`);
+  }
+  if (err instanceof WorkflowNotFoundError) {
+    return new DomainError('GOAL_NOT_WAITING', `goal ${goalId} is not running, so it cannot take ${what}`);
+  }
+  return asTemporalError(err, `${what} could not be delivered`);
+}
+
+/** True for an update refused by the workflow's validator. */
+export function isUpdateRefused(err: unknown): boolean {
+  return err instanceof WorkflowUpdateFailedError;
+}

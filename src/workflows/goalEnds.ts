@@ -1,0 +1,96 @@
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { FAILURE_TYPES } from '../domain/errors';
+import { HEARTBEAT_TIMEOUT_S, type TLeafRunOptions } from '../domain/execution';
+import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
+import type { TEndStatus, TGoalOutcome } from '../domain/goals';
+
+/**
+ * How a goal ended, as runGoal reasons about it: the edge context its
+ * successors see and the outcome recorded in Postgres. Pure functions over
+ * results and failures (no activities, no timers).
+ */
+
+export interface TEnd {
+  status: TEndStatus;
+  /** Cancelled: fires no edges at all. */
+  cancelled?: boolean;
+  context: TEdgeContext;
+  outcome: TGoalOutcome;
+}
+
+export function context(status: TEndStatus, fields: Partial<TEdgeContext> = {}): TEdgeContext {
+  return { status, exit_code: null, stdout: '', stderr: '', http_status: null, output: {}, ...fields };
+}
+
+export function succeeded(ctx: TEdgeContext = context('succeeded'), output?: unknown): TEnd {
+  return { status: 'succeeded', context: ctx, outcome: { lifecycle: 'done', doneReason: 'accepted', ...(output === undefined ? {} : { output }) } };
+}
+
+export function failed(status: TEndStatus, reason: string, ctx: TEdgeContext, output?: unknown): TEnd {
+  return { status, context: ctx, outcome: { lifecycle: 'failed', failureReason: reason, ...(output === undefined ? {} : { output }) } };
+}
+
+/** A cancelled child: it counts as not done, and fires none of its edges (a cancel is not a failure). */
+export function cancelledEnd(): TEnd {
+  return { status: 'failed', cancelled: true, context: context('failed'), outcome: { lifecycle: 'cancelled' } };
+}
+
+/** How a goal that ended earlier counts for its parent: done as done, anything else as not done. */
+export function endOfEarlier(lifecycle: string): TEnd {
+  if (lifecycle === 'done') return succeeded();
+  if (lifecycle === 'failed') return failed('failed', 'it had failed before this run reached it', context('failed'));
+  return cancelledEnd();
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof ActivityFailure) return err.cause?.message ?? err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Edge context from a shell or http result digest (or a failed attempt's
+ * details). Digests carry `output` parsed from the full text; histories
+ * recorded before digests carry the full text, parsed here.
+ */
+export function resultContext(status: TEndStatus, result: unknown): TEdgeContext {
+  const r = (result ?? {}) as { exit_code?: number | null; stdout?: string; stderr?: string; http_status?: number | null; body?: string; output?: Record<string, unknown> };
+  return context(status, {
+    exit_code: r.exit_code ?? null,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
+    http_status: r.http_status ?? null,
+    output: r.output ?? parseOutputObject(r.stdout ?? r.body),
+  });
+}
+
+/** How a leaf's activity failed, read off the failure's type string (never `instanceof` on our classes). */
+export function classifyActivityFailure(err: ActivityFailure, options: TLeafRunOptions): TEnd {
+  const cause = err.cause;
+  if (cause instanceof TimeoutFailure) {
+    if (cause.timeoutType === 'HEARTBEAT') {
+      return failed('failed', `the worker running it stopped responding (no heartbeat for ${HEARTBEAT_TIMEOUT_S}s)`, context('failed'));
+    }
+    return failed('timed_out', `timed out after ${options.timeoutS}s`, context('timed_out'));
+  }
+  if (cause instanceof ApplicationFailure) {
+    const details = cause.details?.[0];
+    const attempts = options.retries > 0 ? ` (after ${options.retries + 1} attempts)` : '';
+    const status: TEndStatus = cause.type === FAILURE_TYPES.LeafTimedOut ? 'timed_out' : 'failed';
+    // The failed attempt's full result is already stored on the goal.
+    return failed(status, `${cause.message}${attempts}`, resultContext(status, details));
+  }
+  return failed('failed', cause?.message ?? err.message, context('failed'));
+}
+
+/** The goal failed: the Temporal workflow fails with the same reason. */
+export function goalFailure(goalId: string, reason: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`goal ${goalId} failed: ${reason}`, FAILURE_TYPES.GoalFailed, { goalId, reason });
+}
+
+/** Whether a child workflow's failure is one its goal recorded itself (GoalFailed), and the reason it gave. */
+export function recordedFailureReason(cause: unknown): string | undefined {
+  if (cause instanceof ApplicationFailure && cause.type === FAILURE_TYPES.GoalFailed) {
+    return String((cause.details?.[0] as { reason?: string } | undefined)?.reason);
+  }
+  return undefined;
+}
