@@ -47,7 +47,7 @@ export interface TCommandOptions {
 
 /** Text Postgres can store: NUL characters (which commands may print) become U+FFFD. */
 export function storable(text: string): string {
-  return text.includes('\u0000') ? text.replace(/\u0000/g, '\ufffd') : text;
+  return text.replaceAll('\u0000', '\ufffd');
 }
 
 /** Keeps the last `max` bytes of a stream, counting everything seen. */

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { ZodError } from 'zod';
+import { type ZodError } from 'zod';
 import { asDatabaseError } from '../db/client';
 import { DomainError, httpStatusFor, isDomainError, type TErrorCode } from '../domain/errors';
 import { z } from '../domain/zod';

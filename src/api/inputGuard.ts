@@ -13,6 +13,7 @@ import { DomainError } from '../domain/errors';
 export const MAX_JSON_DEPTH = 64;
 
 // A NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one.
+// eslint-disable-next-line no-control-regex -- the NUL control character is exactly what this refuses
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function problem(value: unknown, path: string, depth: number): { path: string; message: string } | undefined {

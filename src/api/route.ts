@@ -1,5 +1,5 @@
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { Router, type Request } from 'express';
+import { type Router, type Request } from 'express';
 import type { ZodObject, ZodType } from 'zod';
 import { DomainError, ERROR_CODES, type TErrorCode } from '../domain/errors';
 import { ZErrorBody, validationDetails } from './errors';
@@ -44,7 +44,7 @@ export interface TRouteDef<P extends ZodObject | undefined, Q extends ZodObject 
   }) => Promise<{ status: number; body: unknown }>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- routes of differing params/query/body types in one list
 export type TAnyRoute = TRouteDef<any, any, any>;
 
 export function defineRoute<P extends ZodObject | undefined = undefined, Q extends ZodObject | undefined = undefined, B extends ZodType | undefined = undefined>(

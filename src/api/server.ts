@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { temporalUiUrl, type TConfig } from '../config';
@@ -21,7 +22,7 @@ export async function startApi(deps: { config: TConfig; prisma: PrismaClient; te
     bodyLimit: config.api.bodyLimit,
     temporalUi: { baseUrl: temporalUiUrl(config), namespace: config.temporal.namespace },
   });
-  const server = await new Promise<import('node:http').Server>((resolve, reject) => {
+  const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(deps.port ?? config.api.port, config.api.host, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new Error(`API port ${config.api.port} is in use: set API_PORT to a free port`) : err),

@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors';
 import { isTerminal, TERMINAL_LIFECYCLES, WAIT_REASONS, type TGoalLifecycle, type TGoalOutcome, type TWaitKind } from '../domain/goals';
 import type { TPlan } from '../domain/plans';
 import { findAgent } from './agents';
-import { Prisma, TRANSACTION_OPTIONS, type Agent, type Goal, type GoalEdge, type PrismaClient, type TDb } from './client';
+import { type Prisma, TRANSACTION_OPTIONS, type Agent, type Goal, type GoalEdge, type PrismaClient, type TDb } from './client';
 import { insertPlanRows } from './planRows';
 import { subtree, UNFINISHED } from './subtree';
 

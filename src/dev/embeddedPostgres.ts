@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -48,7 +49,8 @@ function packageDir(): { dir: string; version: string } {
     );
   }
   const dir = path.resolve(path.dirname(entry), '..');
-  return { dir, version: path.basename(dir) + '-' + String(require(path.join(dir, 'package.json')).version) };
+  const { version } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: unknown };
+  return { dir, version: `${path.basename(dir)}-${String(version)}` };
 }
 
 /**

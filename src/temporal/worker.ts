@@ -43,7 +43,7 @@ export async function connectWorker(address: string, logger: Logger, timeoutMs =
       return await NativeConnection.connect({ address });
     } catch (err) {
       if (Date.now() > deadline) {
-        throw new Error(`cannot reach Temporal at ${address}: ${(err as Error).message}`);
+        throw new Error(`cannot reach Temporal at ${address}: ${(err as Error).message}`, { cause: err });
       }
       if (attempt === 1) logger.warn({ address }, 'waiting for Temporal');
       await new Promise((r) => setTimeout(r, 1000));

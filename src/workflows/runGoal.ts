@@ -12,7 +12,7 @@ import {
 import type { TPlanChildRef, TStartedGoal } from '../activities';
 import type { TLeafRunOptions } from '../domain/execution';
 import { PlanGraph } from '../domain/graph';
-import { isTerminal, type TEndStatus, type TWaitKind } from '../domain/goals';
+import { isTerminal, type TEndStatus } from '../domain/goals';
 import { SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
 import { runGoalStart } from '../temporal/starts';
 import { bookkeeping, checks, leafActivities } from './activityProxies';

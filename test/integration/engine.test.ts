@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http, { type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TConfig } from '../../src/config';
@@ -37,7 +38,7 @@ beforeAll(async () => {
     }
   });
   await new Promise<void>((r) => loopback.listen(0, '127.0.0.1', () => r()));
-  loopbackUrl = `http://127.0.0.1:${(loopback.address() as import('node:net').AddressInfo).port}`;
+  loopbackUrl = `http://127.0.0.1:${(loopback.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
@@ -47,7 +48,7 @@ afterAll(async () => {
   await new Promise((r) => loopback?.close(r));
 });
 
-type TJson = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type TJson = any;  
 
 const sh = (command: string, extra: Record<string, unknown> = {}) => ({ runtime: 'shell', command, ...extra });
 const leaf = (key: string, action: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ key, kind: 'leaf', title: key, action, ...extra });

@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
@@ -17,11 +19,11 @@ describe('request logs', () => {
     const prisma = testPrisma();
     const temporal = createTemporalClient(testEnv.temporalAddress, 'default');
     const { app } = createApp({ prisma, temporal, logger: pino({ level: 'debug' }, sink), taskQueue: 'unused', bodyLimit: '1mb', temporalUi: { baseUrl: undefined, namespace: 'default' } });
-    const server = await new Promise<import('node:http').Server>((r) => {
+    const server = await new Promise<Server>((r) => {
       const s = app.listen(0, '127.0.0.1', () => r(s));
     });
     try {
-      const port = (server.address() as import('node:net').AddressInfo).port;
+      const port = (server.address() as AddressInfo).port;
       const res = await fetch(`http://127.0.0.1:${port}/api/goals/nope`, { headers: { authorization: 'Bearer secret-token-123', cookie: 'session=hunter2' } });
       expect(res.status).toBe(400);
       await new Promise((r) => setTimeout(r, 50));

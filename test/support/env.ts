@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
@@ -97,10 +99,10 @@ export async function startTestApi(prisma: PrismaClient, taskQueue: string, opti
     bodyLimit: options.bodyLimit ?? '1mb',
     temporalUi: { baseUrl: 'http://localhost:8233', namespace: 'default' },
   });
-  const server = await new Promise<import('node:http').Server>((resolve) => {
+  const server = await new Promise<Server>((resolve) => {
     const s = created.app.listen(0, '127.0.0.1', () => resolve(s));
   });
-  const { port } = server.address() as import('node:net').AddressInfo;
+  const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     temporal,
@@ -162,7 +164,7 @@ export async function http(method: string, url: string, body?: unknown, headers:
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  let json: any;  
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {

@@ -1,0 +1,127 @@
+// ESLint flat config: typescript-eslint (type-aware) plus the project's
+// architectural boundaries, enforced rather than remembered:
+//   - workflow code (src/workflows) reaches only deterministic modules as values;
+//   - domain code (src/domain) stays pure;
+//   - Prisma (generated client, @prisma/*) is used only under src/db;
+//   - no import cycles inside src.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { importX, createNodeResolver } from 'eslint-plugin-import-x';
+
+const TS_FILES = ['src/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'];
+
+/** Prisma outside src/db: refused, type-only imports included. */
+const PRISMA_ONLY_IN_DB = {
+  regex: '(^|/)generated/prisma(/|$)|^@prisma/',
+  message: 'Prisma (generated client, @prisma/*) is used only under src/db: go through a db or service function instead.',
+};
+
+/** src/domain is pure: no I/O layers, no Temporal client/worker, no servers. */
+const DOMAIN_PURE = [
+  {
+    regex: '^(\\.\\./)+(db|services|api|activities|temporal)(/|$)|^(\\.\\./)+generated/(?!prisma(/|$))',
+    message: 'src/domain is pure: it must not import db, services, api, activities, temporal or generated code.',
+  },
+  {
+    regex: '^@temporalio/(client|worker|activity)(/|$)|^(express|pg)(/|$)|^(node:)?(fs|fs/promises|child_process|net|http|https)$',
+    message: 'src/domain is pure: no Temporal client/worker/activity, express, pg, or fs/child_process/net/http.',
+  },
+];
+
+/**
+ * src/workflows runs in Temporal's deterministic sandbox. As values it may
+ * import only: @temporalio/workflow, @temporalio/common, modules inside
+ * src/workflows (./x), pure domain modules (../domain/x, except ids (node:crypto),
+ * zod, and plans/actions/cursor which pull those in) and ../temporal/starts.
+ * Type-only imports are free (they vanish at compile time).
+ * ../activities is matched by its own group; Prisma paths by PRISMA_ONLY_IN_DB
+ * (which refuses type imports too, so they must not match an allowTypeImports group).
+ */
+const WORKFLOW_SANDBOX = [
+  {
+    regex: '^\\.\\./activities(/|$)',
+    allowTypeImports: true,
+    message: 'Workflows import activities as types only (`import type { TActivities } ...`) and call them through proxyActivities.',
+  },
+  {
+    regex:
+      '^(?!@temporalio/(workflow|common)(/|$)' +
+      '|\\./(?!.*\\.\\./)' +
+      '|\\.\\./domain/(?!(ids|zod|plans|actions|cursor)$)[^/]+$' +
+      '|\\.\\./temporal/starts$' +
+      '|\\.\\./activities(/|$)' +
+      '|(.*/)?generated/prisma(/|$)' +
+      '|@prisma/)',
+    allowTypeImports: true,
+    message:
+      "Workflow sandbox: value imports only from @temporalio/workflow, @temporalio/common, ./ (src/workflows), pure ../domain/* (not ids, zod, plans, actions, cursor) and ../temporal/starts. Use `import type` for anything else.",
+  },
+];
+
+const restrictedImports = (...patterns) => ['error', { patterns }];
+
+export default tseslint.config(
+  {
+    ignores: ['src/generated/**', 'dist/**', 'node_modules/**', '.data/**', 'coverage/**', '**/*.js', '**/*.cjs', '**/*.mjs'],
+  },
+  {
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+  },
+  {
+    files: TS_FILES,
+    extends: [js.configs.recommended, ...tseslint.configs.recommended],
+    languageOptions: {
+      parserOptions: {
+        projectService: true,
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-explicit-any': 'warn',
+      '@typescript-eslint/no-require-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+    },
+  },
+  // No import cycles inside src (resolved as TypeScript files).
+  {
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json', '.node'] })],
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  // Boundaries. Rule options do not merge across config objects, so each scope
+  // lists every pattern group that applies to it (later objects win).
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/db/**'],
+    rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB) },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB, ...DOMAIN_PURE) },
+  },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB, ...WORKFLOW_SANDBOX),
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression', message: 'Workflow sandbox: no dynamic import().' },
+      ],
+    },
+  },
+);
