@@ -31,32 +31,39 @@ const DOMAIN_PURE = [
 /**
  * src/workflows runs in Temporal's deterministic sandbox. As values it may
  * import only: @temporalio/workflow, @temporalio/common, modules inside
- * src/workflows (./x), pure domain modules (../domain/x, except ids (node:crypto),
- * zod, and plans/actions/cursor which pull those in) and ../temporal/starts.
+ * src/workflows, pure domain modules (domain/x, except ids (node:crypto),
+ * zod, and plans/actions/cursor which pull those in) and temporal/starts.
  * Type-only imports are free (they vanish at compile time).
- * ../activities is matched by its own group; Prisma paths by PRISMA_ONLY_IN_DB
+ * activities is matched by its own group; Prisma paths by PRISMA_ONLY_IN_DB
  * (which refuses type imports too, so they must not match an allowTypeImports group).
+ * `up` is the way from the file's folder up to src/ ('../' in src/workflows,
+ * '../../' in src/workflows/v1); `inside` matches modules of src/workflows.
  */
-const WORKFLOW_SANDBOX = [
-  {
-    regex: '^\\.\\./activities(/|$)',
-    allowTypeImports: true,
-    message: 'Workflows import activities as types only (`import type { TActivities } ...`) and call them through proxyActivities.',
-  },
-  {
-    regex:
-      '^(?!@temporalio/(workflow|common)(/|$)' +
-      '|\\./(?!.*\\.\\./)' +
-      '|\\.\\./domain/(?!(ids|zod|plans|actions|cursor)$)[^/]+$' +
-      '|\\.\\./temporal/starts$' +
-      '|\\.\\./activities(/|$)' +
-      '|(.*/)?generated/prisma(/|$)' +
-      '|@prisma/)',
-    allowTypeImports: true,
-    message:
-      "Workflow sandbox: value imports only from @temporalio/workflow, @temporalio/common, ./ (src/workflows), pure ../domain/* (not ids, zod, plans, actions, cursor) and ../temporal/starts. Use `import type` for anything else.",
-  },
-];
+const workflowSandbox = (up, inside) => {
+  const toSrc = up.replace(/\./g, '\\.');
+  return [
+    {
+      regex: `^${toSrc}activities(/|$)`,
+      allowTypeImports: true,
+      message: 'Workflows import activities as types only (`import type { TActivities } ...`) and call them through proxyActivities.',
+    },
+    {
+      regex:
+        '^(?!@temporalio/(workflow|common)(/|$)' +
+        `|${inside}` +
+        `|${toSrc}domain/(?!(ids|zod|plans|actions|cursor)$)[^/]+$` +
+        `|${toSrc}temporal/starts$` +
+        `|${toSrc}activities(/|$)` +
+        '|(.*/)?generated/prisma(/|$)' +
+        '|@prisma/)',
+      allowTypeImports: true,
+      message:
+        'Workflow sandbox: value imports only from @temporalio/workflow, @temporalio/common, src/workflows, pure src/domain modules (not ids, zod, plans, actions, cursor) and src/temporal/starts. Use `import type` for anything else.',
+    },
+  ];
+};
+const WORKFLOW_SANDBOX = workflowSandbox('../', '\\./(?!.*\\.\\./)');
+const WORKFLOW_SANDBOX_V1 = workflowSandbox('../../', '\\./(?!.*\\.\\./)|\\.\\./[^./][^/]*$');
 
 const restrictedImports = (...patterns) => ['error', { patterns }];
 
@@ -123,5 +130,10 @@ export default tseslint.config(
         { selector: 'ImportExpression', message: 'Workflow sandbox: no dynamic import().' },
       ],
     },
+  },
+  {
+    // The frozen first version of runGoal, one folder down (see src/workflows/v1/runGoal.ts).
+    files: ['src/workflows/v1/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB, ...WORKFLOW_SANDBOX_V1) },
   },
 );

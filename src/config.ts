@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from './domain/execution';
 
 /**
  * Every setting Reprise reads from the environment, parsed once with zod.
@@ -47,6 +48,13 @@ const ZEnv = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(2000).default(20),
   LEAF_OUTPUT_MAX_BYTES: positiveInt.max(1024 * 1024).default(64 * 1024),
   LEAF_DEFAULT_TIMEOUT_S: positiveInt.max(7 * 24 * 3600).default(600),
+  ENGINE_PLAN_RECHECK_S: positiveInt.max(24 * 3600).default(DEFAULT_ENGINE_TUNING.planRecheckS),
+  ENGINE_HISTORY_LIMIT: z.coerce
+    .number({ message: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(50, 'must be at least 50')
+    .max(5000, 'must be at most 5000 (running children need the rest of Temporal\'s 10,240 events)')
+    .default(DEFAULT_ENGINE_TUNING.historyLimit),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -72,6 +80,8 @@ export interface TConfig {
   dataDir: string;
   worker: { maxConcurrentActivities: number };
   leaf: { outputMaxBytes: number; defaultTimeoutS: number };
+  /** How goals started by this API run (passed to every execution of the tree). */
+  engine: TEngineTuning;
   log: { level: TEnv['LOG_LEVEL'] };
 }
 
@@ -125,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir: path.resolve(cwd, e.REPRISE_DATA_DIR),
     worker: { maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES },
     leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S },
+    engine: { planRecheckS: e.ENGINE_PLAN_RECHECK_S, historyLimit: e.ENGINE_HISTORY_LIMIT },
     log: { level: e.LOG_LEVEL },
   };
 }

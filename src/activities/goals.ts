@@ -1,9 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { findAgent } from '../db/agents';
 import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import { ZAction } from '../domain/actions';
 import { FAILURE_TYPES } from '../domain/errors';
-import { leafRunOptions, type TLeafRunOptions } from '../domain/execution';
+import { CHECK_COMMAND_MAX_S, KILL_GRACE_S, leafRunOptions, type TLeafRunOptions } from '../domain/execution';
 import type { TGoalKind, TGoalOutcome, TWaitKind } from '../domain/goals';
 import { ZAcceptance, ZEdgeOn, type TEdgeOn } from '../domain/plans';
 
@@ -35,6 +36,41 @@ export interface TLoadedPlan {
   edges: { from: string; to: string; on: TEdgeOn }[];
 }
 
+/** How runGoalV2 runs a leaf child: from the layer, so no activity is needed to ask. */
+export interface TLayerLeaf extends TLeafRunOptions {
+  check: boolean;
+  judgment: boolean;
+  /** start-to-close of its runLeaf activity: the action's timeout, its check's, and a grace to kill and report. */
+  activityTimeoutS: number;
+}
+
+/** One child of a layer, as compact as the walk allows (a layer of thousands is one activity result). */
+export interface TLayerChild {
+  id: string;
+  key: string;
+  joinCount: number | null;
+  /** Leaves: how to run it. */
+  leaf?: TLayerLeaf;
+  /** Composites: their child workflow's id and summary. */
+  composite?: { temporalWorkflowId: string; title: string };
+}
+
+export interface TLayer {
+  /** Children running at once: the plan's, else the agent's default. */
+  parallelism: number;
+  children: TLayerChild[];
+  edges: { from: string; to: string; on: TEdgeOn }[];
+}
+
+/** A goal as runGoalV2 opens it: its state and acceptance; a leaf's run options, or a composite's layer (null while unplanned). */
+export interface TOpenedGoal {
+  kind: TGoalKind;
+  lifecycle: string;
+  acceptance: { check: boolean; judgment: boolean };
+  leaf?: TLayerLeaf;
+  layer?: TLayer | null;
+}
+
 export interface TGoalActivityDeps {
   prisma: PrismaClient;
   leaf: { defaultTimeoutS: number };
@@ -53,16 +89,71 @@ export function actionOf(goal: Pick<Goal, 'id' | 'action'>) {
   return parsed.data;
 }
 
+function acceptanceFlags(goal: Pick<Goal, 'acceptance'>): { check: boolean; judgment: boolean } {
+  const acceptance = ZAcceptance.safeParse(goal.acceptance ?? {});
+  return { check: Boolean(acceptance.data?.check), judgment: Boolean(acceptance.data?.judgment) };
+}
+
 export function createGoalActivities(deps: TGoalActivityDeps) {
   const { prisma } = deps;
+
+  function layerLeaf(child: Goal): TLayerLeaf {
+    const options = leafRunOptions(actionOf(child), deps.leaf.defaultTimeoutS);
+    const flags = acceptanceFlags(child);
+    const checkS = flags.check ? Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S) : 0;
+    return { ...options, ...flags, activityTimeoutS: options.timeoutS + checkS + KILL_GRACE_S };
+  }
+
   return {
+    /**
+     * Opens the goal a runGoalV2 execution runs: marks a composite active
+     * (once; a leaf is marked by the activity that runs it) and returns a
+     * leaf's run options, or a composite's layer: the children with what the
+     * walk needs to run each, the edges by key, and its parallelism. No layer
+     * while it is unplanned.
+     */
+    async openGoal({ goalId, start = true }: { goalId: string; start?: boolean }): Promise<TOpenedGoal> {
+      let goal = await loadGoal(prisma, goalId);
+      if (goal.kind === 'leaf') return { kind: 'leaf', lifecycle: goal.lifecycle, acceptance: acceptanceFlags(goal), leaf: layerLeaf(goal) };
+      if (start && goal.lifecycle === 'draft') goal = (await goals.markGoalStarted(prisma, goalId)) ?? (await loadGoal(prisma, goalId));
+      const opened = { kind: goal.kind, lifecycle: goal.lifecycle as string, acceptance: acceptanceFlags(goal) };
+      if (goal.plannedAt === null) return { ...opened, layer: null };
+      const [{ children, edges }, agent] = await Promise.all([goals.loadPlanLayer(prisma, goalId), findAgent(prisma, goal.agentId)]);
+      const keyOf = new Map(children.map((c) => [c.id, c.key ?? c.id]));
+      return {
+        ...opened,
+        layer: {
+          parallelism: goal.parallelism ?? agent.defaultParallelism,
+          children: children.map((c) => ({
+            id: c.id,
+            key: keyOf.get(c.id) ?? c.id,
+            joinCount: c.joinCount,
+            ...(c.kind === 'leaf' ? { leaf: layerLeaf(c) } : { composite: { temporalWorkflowId: c.temporalWorkflowId, title: c.title } }),
+          })),
+          edges: edges.map((e) => ({ from: keyOf.get(e.fromGoalId) ?? e.fromGoalId, to: keyOf.get(e.toGoalId) ?? e.toGoalId, on: ZEdgeOn.parse(e.on) })),
+        },
+      };
+    },
+
+    /**
+     * A manual or agent leaf (or one waiting for judgment) starts waiting
+     * (runGoalV2): marks it started if it was a draft and records what it
+     * waits for. Returns its lifecycle: a terminal one means it ended before
+     * (cancelled as a draft), and the walk does not wait for it.
+     */
+    async enterWait({ goalId, waitingFor }: { goalId: string; waitingFor: TWaitKind }): Promise<{ lifecycle: string }> {
+      let goal = await loadGoal(prisma, goalId);
+      if (goal.lifecycle === 'draft') goal = (await goals.markGoalStarted(prisma, goalId)) ?? goal;
+      await goals.setGoalWaiting(prisma, goalId, waitingFor);
+      return { lifecycle: goal.lifecycle };
+    },
+
     /** Marks a goal active (once) and tells the workflow how to run it. */
     async startGoal({ goalId }: { goalId: string }): Promise<TStartedGoal> {
       let goal = await loadGoal(prisma, goalId);
       if (goal.lifecycle === 'draft') goal = (await goals.markGoalStarted(prisma, goalId)) ?? (await loadGoal(prisma, goalId));
       const lifecycle: string = goal.lifecycle;
-      const acceptance = ZAcceptance.safeParse(goal.acceptance ?? {});
-      const flags = { check: Boolean(acceptance.data?.check), judgment: Boolean(acceptance.data?.judgment) };
+      const flags = acceptanceFlags(goal);
       if (goal.kind === 'composite') return { kind: 'composite', lifecycle, acceptance: flags };
       return { kind: 'leaf', lifecycle, leaf: leafRunOptions(actionOf(goal), deps.leaf.defaultTimeoutS), acceptance: flags };
     },

@@ -8,7 +8,8 @@ import { createLeafActivities } from './leaves';
  * names are part of recorded histories: renaming one breaks running workflows.
  */
 
-export type { TLoadedPlan, TPlanChildRef, TStartedGoal } from './goals';
+export type { TLayer, TLayerChild, TLayerLeaf, TLoadedPlan, TOpenedGoal, TPlanChildRef, TStartedGoal } from './goals';
+export type { TLeafRun } from './leaves';
 
 export interface TActivityDeps {
   prisma: PrismaClient;

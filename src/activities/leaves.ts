@@ -1,11 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { PrismaClient } from '../db/client';
+import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
+import type { THttpAction, TShellAction } from '../domain/actions';
 import { FAILURE_TYPES, type TFailureType } from '../domain/errors';
 import { CHECK_COMMAND_MAX_S } from '../domain/execution';
-import { parseOutputObject } from '../domain/expressions';
+import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
+import { isTerminal, type TEndStatus } from '../domain/goals';
 import { ZAcceptance } from '../domain/plans';
 import { actionOf, loadGoal } from './goals';
 import { runHttpRequest, type THttpResult } from './httpRequest';
@@ -16,7 +18,23 @@ import { runShellCommand, type TCommandResult } from './shellCommand';
  * request) or an acceptance check, store the full result on the goal row,
  * and hand the workflow a bounded digest. Failures the workflow must tell
  * apart carry a FAILURE_TYPES string.
+ *
+ * `runLeaf` (runGoalV2) is a shell or http leaf in one activity: it marks the
+ * goal started, runs the action and its acceptance check, and records the
+ * end. `runShellAction`, `runHttpAction` and `runAcceptanceCheck` serve
+ * runs of the first runGoal, which bookkept a leaf in three activities.
  */
+
+/** What came of a leaf run by `runLeaf`, as its parent's walk needs it. */
+export interface TLeafRun {
+  /** How it ended (`cancelled`: before it ran, or while it ran). */
+  status: TEndStatus | 'cancelled';
+  /** Its edge context: a bounded digest of the result (the full result is on the goal row). */
+  context: TEdgeContext;
+  /** False only when it succeeded and now waits for judgment: the workflow records the end. */
+  recorded: boolean;
+  failureReason?: string;
+}
 
 export interface TLeafActivityDeps {
   prisma: PrismaClient;
@@ -51,6 +69,20 @@ export function digestOf<T extends { stdout?: string; stderr?: string; body?: st
     ...(result.body !== undefined ? { body: tail(result.body, DIGEST_TEXT_BYTES) } : {}),
     output,
     digest: true,
+  };
+}
+
+/** The edge context of a stored or fresh result: text tails and the parsed `output` (bounded like a digest). */
+function edgeContextOf(status: TEndStatus, result: unknown): TEdgeContext {
+  const r = (result ?? {}) as { exit_code?: number | null; stdout?: string; stderr?: string; http_status?: number | null; body?: string };
+  const digest = digestOf({ stdout: r.stdout, stderr: r.stderr, body: r.body });
+  return {
+    status,
+    exit_code: r.exit_code ?? null,
+    stdout: digest.stdout ?? '',
+    stderr: digest.stderr ?? '',
+    http_status: r.http_status ?? null,
+    output: digest.output,
   };
 }
 
@@ -108,53 +140,138 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     });
   }
 
+  /** What one attempt of a shell or http action came to: the result, and why it failed if it did. */
+  interface TAttempt {
+    result: TCommandResult | THttpResult;
+    cancelled: boolean;
+    failure?: { message: string; type: Extract<TFailureType, 'CommandFailed' | 'HttpFailed' | 'LeafTimedOut'> };
+  }
+
+  /** Runs a leaf's shell or http action once, heartbeating, killed on timeout or cancellation. */
+  async function attemptAction(goal: Goal, action: TShellAction | THttpAction): Promise<TAttempt> {
+    const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
+    if (action.runtime === 'shell') {
+      const result = await runCommand(goal, action.command, action.env, timeoutS);
+      if (result.cancelled) return { result, cancelled: true };
+      if (result.timed_out) return { result, cancelled: false, failure: { message: `the command timed out after ${timeoutS}s and was killed`, type: 'LeafTimedOut' } };
+      if (result.exit_code !== 0) {
+        const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
+        return { result, cancelled: false, failure: { message: `the command ${how}`, type: 'CommandFailed' } };
+      }
+      return { result, cancelled: false };
+    }
+    const ctx = Context.current();
+    const result = await runHttpRequest({
+      action,
+      timeoutMs: timeoutS * 1000,
+      maxBodyBytes: deps.leaf.outputMaxBytes,
+      signal: ctx.cancellationSignal,
+      onProgress: (elapsedMs) => ctx.heartbeat({ elapsed_ms: elapsedMs }),
+    });
+    if (result.cancelled) return { result, cancelled: true };
+    if (result.timed_out) return { result, cancelled: false, failure: { message: `the request timed out after ${timeoutS}s`, type: 'LeafTimedOut' } };
+    if (result.error) return { result, cancelled: false, failure: { message: `the request failed: ${result.error}`, type: 'HttpFailed' } };
+    const status = result.http_status ?? 0;
+    const ok = action.success_status ? action.success_status.includes(status) : status >= 200 && status < 300;
+    if (!ok) return { result, cancelled: false, failure: { message: `the request answered HTTP ${result.http_status}`, type: 'HttpFailed' } };
+    return { result, cancelled: false };
+  }
+
+  /** The shell or http action of a leaf; anything else is a permanent failure. */
+  function runnableAction(goal: Goal, runtime?: 'shell' | 'http'): TShellAction | THttpAction {
+    const action = actionOf(goal);
+    if ((action.runtime !== 'shell' && action.runtime !== 'http') || (runtime && action.runtime !== runtime)) {
+      throw ApplicationFailure.nonRetryable(`goal ${goal.id} is not a ${runtime ?? 'shell or http'} leaf`, FAILURE_TYPES.InvalidAction);
+    }
+    return action;
+  }
+
+  /** The v1 shape of an action activity: the digest, or the attempt's failure thrown. */
+  async function actionActivity(goalId: string, runtime: 'shell' | 'http') {
+    const goal = await loadGoal(prisma, goalId);
+    const action = runnableAction(goal, runtime);
+    const attempt = await attemptAction(goal, action);
+    await goals.storeLeafOutput(prisma, goalId, attempt.result);
+    const digest = digestOf(attempt.result);
+    if (attempt.cancelled) throw cancelledFailure(digest);
+    if (attempt.failure) throw attemptFailure(action.retries ?? 0, attempt.failure.message, attempt.failure.type, digest);
+    return digest;
+  }
+
+  /** Runs a goal's acceptance check command in the tree's workspace. */
+  async function runCheck(goal: Goal, check: string) {
+    const action = goal.kind === 'leaf' ? actionOf(goal) : undefined;
+    const env = action?.runtime === 'shell' ? action.env : undefined;
+    const result = await runCommand(goal, check, env, Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S));
+    if (result.cancelled) throw cancelledFailure(digestOf(result));
+    return { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
+  }
+
   return {
+    /**
+     * A shell or http leaf, whole (runGoalV2): marks it started, runs its
+     * action (throwing a retryable failure while the leaf's own retries
+     * last), runs its acceptance check, and records its end. Each step is
+     * idempotent: a leaf that already ended is only reported, and an action
+     * that already succeeded (`action_ended_at`) is never run again.
+     * Heartbeats every second, so a cancellation reaches a running command.
+     */
+    async runLeaf({ goalId }: { goalId: string }): Promise<TLeafRun> {
+      let goal = await loadGoal(prisma, goalId);
+      if (isTerminal(goal.lifecycle)) return endedRun(goal);
+      const action = runnableAction(goal);
+      const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
+      if (goal.lifecycle === 'draft') {
+        goal = (await goals.markGoalStarted(prisma, goalId)) ?? goal;
+        if (isTerminal(goal.lifecycle)) return endedRun(goal);
+      }
+      let result: unknown = goal.output;
+      if (goal.actionEndedAt === null) {
+        const attempt = await attemptAction(goal, action);
+        result = attempt.result;
+        if (attempt.cancelled) {
+          await goals.storeLeafOutput(prisma, goalId, attempt.result);
+          throw cancelledFailure(edgeContextOf('failed', attempt.result));
+        }
+        if (attempt.failure) {
+          const retries = action.retries ?? 0;
+          const status: TEndStatus = attempt.failure.type === 'LeafTimedOut' ? 'timed_out' : 'failed';
+          if (Context.current().info.attempt <= retries) {
+            await goals.storeLeafOutput(prisma, goalId, attempt.result);
+            throw ApplicationFailure.retryable(attempt.failure.message, FAILURE_TYPES[attempt.failure.type]);
+          }
+          const reason = `${attempt.failure.message}${retries > 0 ? ` (after ${retries + 1} attempts)` : ''}`;
+          await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason, output: attempt.result });
+          return { status, context: edgeContextOf(status, attempt.result), recorded: true, failureReason: reason };
+        }
+        await goals.recordActionSucceeded(prisma, goalId, attempt.result);
+      }
+      if (acceptance.check) {
+        const check = await runCheck(goal, acceptance.check);
+        if (!check.passed) {
+          await goals.storeAcceptanceCheck(prisma, goalId, check);
+          const reason = `acceptance check failed: it ${check.timed_out ? 'timed out' : `exited with code ${check.exit_code}`}`;
+          await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason });
+          return { status: 'failed', context: edgeContextOf('failed', result), recorded: true, failureReason: reason };
+        }
+      }
+      if (acceptance.judgment) return { status: 'succeeded', context: edgeContextOf('succeeded', result), recorded: false };
+      await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'done', doneReason: 'accepted' });
+      return { status: 'succeeded', context: edgeContextOf('succeeded', result), recorded: true };
+    },
+
     /**
      * Runs a shell leaf's command. Returns the result when it exits 0; throws
      * CommandFailed on a non-zero exit and LeafTimedOut when its timeout
      * killed it. Heartbeats every second, so cancellation reaches it.
      */
     async runShellAction({ goalId }: { goalId: string }): Promise<ReturnType<typeof digestOf<TCommandResult>>> {
-      const goal = await loadGoal(prisma, goalId);
-      const action = actionOf(goal);
-      if (action.runtime !== 'shell') throw ApplicationFailure.nonRetryable(`goal ${goalId} is not a shell leaf`, FAILURE_TYPES.InvalidAction);
-      const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
-      const result = await runCommand(goal, action.command, action.env, timeoutS);
-      await goals.storeLeafOutput(prisma, goalId, result);
-      const digest = digestOf(result);
-      if (result.cancelled) throw cancelledFailure(digest);
-      const retries = action.retries ?? 0;
-      if (result.timed_out) throw attemptFailure(retries, `the command timed out after ${timeoutS}s and was killed`, 'LeafTimedOut', digest);
-      if (result.exit_code !== 0) {
-        const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
-        throw attemptFailure(retries, `the command ${how}`, 'CommandFailed', digest);
-      }
-      return digest;
+      return (await actionActivity(goalId, 'shell')) as ReturnType<typeof digestOf<TCommandResult>>;
     },
 
     /** Runs an http leaf's request: success is a 2xx (or a listed) status. */
     async runHttpAction({ goalId }: { goalId: string }): Promise<ReturnType<typeof digestOf<THttpResult>>> {
-      const goal = await loadGoal(prisma, goalId);
-      const action = actionOf(goal);
-      if (action.runtime !== 'http') throw ApplicationFailure.nonRetryable(`goal ${goalId} is not an http leaf`, FAILURE_TYPES.InvalidAction);
-      const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
-      const ctx = Context.current();
-      const result = await runHttpRequest({
-        action,
-        timeoutMs: timeoutS * 1000,
-        maxBodyBytes: deps.leaf.outputMaxBytes,
-        signal: ctx.cancellationSignal,
-        onProgress: (elapsedMs) => ctx.heartbeat({ elapsed_ms: elapsedMs }),
-      });
-      await goals.storeLeafOutput(prisma, goalId, result);
-      const digest = digestOf(result);
-      if (result.cancelled) throw cancelledFailure(digest);
-      const retries = action.retries ?? 0;
-      if (result.timed_out) throw attemptFailure(retries, `the request timed out after ${timeoutS}s`, 'LeafTimedOut', digest);
-      if (result.error) throw attemptFailure(retries, `the request failed: ${result.error}`, 'HttpFailed', digest);
-      const ok = action.success_status ? action.success_status.includes(result.http_status ?? 0) : (result.http_status ?? 0) >= 200 && (result.http_status ?? 0) < 300;
-      if (!ok) throw attemptFailure(retries, `the request answered HTTP ${result.http_status}`, 'HttpFailed', digest);
-      return digest;
+      return (await actionActivity(goalId, 'http')) as ReturnType<typeof digestOf<THttpResult>>;
     },
 
     /** Runs a goal's acceptance check command in the tree's workspace: exit 0 passes. */
@@ -162,13 +279,17 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       const goal = await loadGoal(prisma, goalId);
       const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
       if (!acceptance.check) return { passed: true, exit_code: 0, stdout: '', stderr: '', timed_out: false };
-      const action = goal.kind === 'leaf' ? actionOf(goal) : undefined;
-      const env = action?.runtime === 'shell' ? action.env : undefined;
-      const result = await runCommand(goal, acceptance.check, env, Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S));
-      if (result.cancelled) throw cancelledFailure(digestOf(result));
-      const check = { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
+      const check = await runCheck(goal, acceptance.check);
       if (!check.passed) await goals.storeAcceptanceCheck(prisma, goalId, check);
       return { ...check, stdout: tail(check.stdout, DIGEST_TEXT_BYTES), stderr: tail(check.stderr, DIGEST_TEXT_BYTES) };
     },
   };
+}
+
+/** A leaf that had already ended, reported as it ended (a re-delivered activity, or a goal cancelled before it ran). */
+function endedRun(goal: Goal): TLeafRun {
+  if (goal.lifecycle === 'cancelled') return { status: 'cancelled', context: edgeContextOf('failed', goal.output), recorded: true };
+  if (goal.lifecycle === 'done') return { status: 'succeeded', context: edgeContextOf('succeeded', goal.output), recorded: true };
+  const status: TEndStatus = (goal.output as { timed_out?: unknown } | null)?.timed_out === true ? 'timed_out' : 'failed';
+  return { status, context: edgeContextOf(status, goal.output), recorded: true, failureReason: goal.failureReason ?? 'it failed' };
 }

@@ -5,6 +5,7 @@ import express, { Router, type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logger';
+import type { TEngineTuning } from '../domain/execution';
 import { z } from '../domain/zod';
 import { createGoalService } from '../services/goals';
 import { localActor } from './actor';
@@ -22,6 +23,7 @@ export interface TApiDeps {
   taskQueue: string;
   bodyLimit: string;
   temporalUi: TTemporalUi;
+  engine?: TEngineTuning;
 }
 
 export interface TApp {
@@ -34,7 +36,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 export function createApp(deps: TApiDeps): TApp {
   const registry = new OpenAPIRegistry();
-  const goals = createGoalService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue });
+  const goals = createGoalService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine });
 
   let document: object | undefined;
   const openapi = (): object =>

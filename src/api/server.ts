@@ -21,6 +21,7 @@ export async function startApi(deps: { config: TConfig; prisma: PrismaClient; te
     taskQueue: config.temporal.taskQueue,
     bodyLimit: config.api.bodyLimit,
     temporalUi: { baseUrl: temporalUiUrl(config), namespace: config.temporal.namespace },
+    engine: config.engine,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(deps.port ?? config.api.port, config.api.host, () => resolve(s));

@@ -190,6 +190,14 @@ export async function setGoalWaiting(prisma: PrismaClient, id: string, waitingFo
   });
 }
 
+/**
+ * Stores the result of a leaf's action that succeeded, and marks it so: a
+ * re-delivered activity finds the mark and never runs the action again.
+ */
+export async function recordActionSucceeded(prisma: PrismaClient, id: string, output: unknown): Promise<void> {
+  await prisma.goal.updateMany({ where: { id, lifecycle: NOT_TERMINAL }, data: { output: output as Prisma.InputJsonValue, actionEndedAt: new Date() } });
+}
+
 /** Stores a leaf's full result on its row (not once it has ended). */
 export async function storeLeafOutput(prisma: PrismaClient, id: string, output: unknown): Promise<void> {
   await prisma.goal.updateMany({ where: { id, lifecycle: NOT_TERMINAL }, data: { output: output as Prisma.InputJsonValue } });

@@ -59,6 +59,7 @@ export function planRows(parent: TPlanParent, plan: TPlan, now: Date, into: TPla
       acceptance: acceptanceJson(child.acceptance),
       joinCount: typeof child.join === 'number' ? child.join : null,
       plannedAt: composite && child.plan ? now : null,
+      parallelism: composite && child.plan ? (child.plan.parallelism ?? null) : null,
       temporalWorkflowId,
       savedWorkflowId: parent.savedWorkflowId ?? null,
       savedWorkflowVersion: parent.savedWorkflowVersion ?? null,
@@ -89,5 +90,5 @@ export async function insertPlanRows(tx: TDb, parent: TPlanParent, plan: TPlan, 
   const rows = planRows(parent, plan, now);
   await tx.goal.createMany({ data: rows.goals, skipDuplicates: true });
   await tx.goalEdge.createMany({ data: rows.edges, skipDuplicates: true });
-  await tx.goal.update({ where: { id: parent.id }, data: { plannedAt: now } });
+  await tx.goal.update({ where: { id: parent.id }, data: { plannedAt: now, parallelism: plan.parallelism ?? null } });
 }

@@ -41,3 +41,28 @@ export function leafRunOptions(action: TAction, defaultTimeoutS: number): TLeafR
     explicitTimeout: action.timeout_s !== undefined,
   };
 }
+
+/** How long runGoalV2 waits for a heartbeat before it presumes a leaf's worker lost. */
+export const LEAF_HEARTBEAT_TIMEOUT_S = 10;
+
+/**
+ * Engine settings fixed when a root starts and passed down to every child
+ * execution (part of the workflow input, so replay sees the same values).
+ */
+export interface TEngineTuning {
+  /** Seconds between looks at Postgres while a composite waits for its plan (a lost signal only delays it). */
+  planRecheckS: number;
+  /**
+   * History events after which an execution continues as new: it stops
+   * starting children, lets the running ones finish, and carries what the
+   * walk needs into a fresh history. Must leave room for the running
+   * children's events (at most MAX_PARALLELISM of them) under Temporal's
+   * 10,240-event warning.
+   */
+  historyLimit: number;
+}
+
+export const DEFAULT_ENGINE_TUNING: TEngineTuning = { planRecheckS: 600, historyLimit: 4000 };
+
+/** History size (bytes) after which an execution continues as new, whatever its event count (Temporal warns at 10 MB). */
+export const HISTORY_BYTES_LIMIT = 4 * 1024 * 1024;

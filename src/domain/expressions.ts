@@ -7,10 +7,20 @@ import type { TEndStatus } from './goals';
  * which interprets a parsed tree (no eval, no Function), so it is also safe
  * and deterministic inside Temporal's workflow sandbox.
  *
- * The context is the predecessor's result (TEdgeContext). Plan submission
- * parses every expression; evaluation that fails at run time (a missing
- * field, a non-boolean result) means the edge does not fire, with the reason
- * recorded.
+ * An expression is evaluated inside a workflow activation, which the sandbox
+ * gives a few seconds at most, so what it may cost is bounded twice:
+ * - at submission (expressionError): length, syntax-tree size and depth, list
+ *   and map literals, comprehension macros (`all`, `exists`, `exists_one`,
+ *   `map`, `filter`) at most a few and never nested, and no `matches` (a
+ *   backtracking regex can take exponential time on a short input);
+ * - at evaluation (evaluateWhen): the same checks again (a stored plan may
+ *   predate a rule), then an estimate of the work from the tree's size and
+ *   the context's size; over the budget, the edge is not evaluated and the
+ *   result says why (`overBudget`), so the composite fails with a reason
+ *   instead of wedging its worker.
+ *
+ * The context is the predecessor's result (TEdgeContext), itself bounded:
+ * text tails of 4 KiB and a parsed `output` of at most 16 KiB.
  */
 
 export interface TEdgeContext {
@@ -27,22 +37,149 @@ export interface TEdgeContext {
 }
 
 export const MAX_EXPRESSION_LENGTH = 2000;
+export const MAX_EXPRESSION_NODES = 200;
+export const MAX_EXPRESSION_DEPTH = 24;
+export const MAX_EXPRESSION_COMPREHENSIONS = 4;
+export const MAX_LITERAL_ELEMENTS = 100;
+/** Estimated evaluation steps one `when` may take (tens of milliseconds of cel-js work). */
+export const EVALUATION_BUDGET = 5_000_000;
 
-/** A parse error message, or undefined when the expression is valid CEL. */
-export function expressionError(expression: string): string | undefined {
-  if (expression.length > MAX_EXPRESSION_LENGTH) return `longer than ${MAX_EXPRESSION_LENGTH} characters`;
+const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
+const REFUSED_FUNCTIONS: Record<string, string> = {
+  matches: '`matches` is not allowed: a regular expression can take exponential time; use contains, startsWith or endsWith',
+};
+
+interface TAstNode {
+  op: string;
+  args: unknown;
+}
+
+function isNode(value: unknown): value is TAstNode {
+  return typeof value === 'object' && value !== null && typeof (value as { op?: unknown }).op === 'string';
+}
+
+interface TShape {
+  nodes: number;
+  comprehensions: number;
+  /** A comprehension's body reads the context (output, stdout, stderr): its cost grows with the context squared. */
+  contextInBody: boolean;
+}
+
+const CONTEXT_COLLECTIONS = new Set(['output', 'stdout', 'stderr']);
+
+/** Walks a parsed expression, returning its shape or the first rule it breaks. */
+function inspect(ast: unknown): TShape | string {
+  const shape: TShape = { nodes: 0, comprehensions: 0, contextInBody: false };
+  let problem: string | undefined;
+  const visit = (value: unknown, depth: number, inComprehension: boolean): void => {
+    if (problem) return;
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, depth, inComprehension);
+      return;
+    }
+    if (!isNode(value)) return;
+    shape.nodes += 1;
+    if (shape.nodes > MAX_EXPRESSION_NODES) {
+      problem = `more than ${MAX_EXPRESSION_NODES} terms`;
+      return;
+    }
+    if (depth > MAX_EXPRESSION_DEPTH) {
+      problem = `nested deeper than ${MAX_EXPRESSION_DEPTH} levels`;
+      return;
+    }
+    const { op, args } = value;
+    if (inComprehension && op === 'id' && typeof args === 'string' && CONTEXT_COLLECTIONS.has(args)) shape.contextInBody = true;
+    if ((op === 'list' || op === 'map') && Array.isArray(args) && args.length > MAX_LITERAL_ELEMENTS) {
+      problem = `a ${op} literal has more than ${MAX_LITERAL_ELEMENTS} elements`;
+      return;
+    }
+    if ((op === 'call' || op === 'rcall') && Array.isArray(args) && typeof args[0] === 'string') {
+      const name = args[0];
+      const refused = REFUSED_FUNCTIONS[name];
+      if (refused) {
+        problem = refused;
+        return;
+      }
+      if (op === 'rcall' && COMPREHENSIONS.has(name)) {
+        if (inComprehension) {
+          problem = `\`${name}\` inside another comprehension: comprehensions may not be nested`;
+          return;
+        }
+        shape.comprehensions += 1;
+        if (shape.comprehensions > MAX_EXPRESSION_COMPREHENSIONS) {
+          problem = `more than ${MAX_EXPRESSION_COMPREHENSIONS} comprehensions (all, exists, exists_one, map, filter)`;
+          return;
+        }
+        // The receiver is evaluated once; the body runs per element.
+        visit(args[1], depth + 1, inComprehension);
+        visit(args[2], depth + 1, true);
+        return;
+      }
+      visit(args.slice(1), depth + 1, inComprehension);
+      return;
+    }
+    visit(args, depth + 1, inComprehension);
+    if (isNode(args)) return;
+    if (typeof args === 'object' && args !== null && !Array.isArray(args)) visit(Object.values(args), depth + 1, inComprehension);
+  };
+  visit(ast, 0, false);
+  return problem ?? shape;
+}
+
+type TParsed = ReturnType<typeof parse>;
+
+/** Parses and checks an expression: its evaluator and shape, or why it is refused. */
+function compile(expression: string): { evaluate: TParsed; shape: TShape } | { error: string } {
+  if (expression.length > MAX_EXPRESSION_LENGTH) return { error: `longer than ${MAX_EXPRESSION_LENGTH} characters` };
+  let evaluate: TParsed;
   try {
-    parse(expression);
-    return undefined;
+    evaluate = parse(expression);
   } catch (err) {
-    return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    return { error: (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'invalid expression' };
   }
+  const shape = inspect((evaluate as unknown as { ast: unknown }).ast);
+  return typeof shape === 'string' ? { error: shape } : { evaluate, shape };
+}
+
+/** A parse or limit error message, or undefined when the expression may be submitted. */
+export function expressionError(expression: string): string | undefined {
+  const compiled = compile(expression);
+  return 'error' in compiled ? compiled.error : undefined;
+}
+
+/** How many values a comprehension could iterate over or a function could scan in this context (bounded by the digest). */
+function contextSize(context: TEdgeContext): number {
+  let values = 0;
+  const stack: unknown[] = [context.output];
+  while (stack.length) {
+    const value = stack.pop();
+    values += 1;
+    if (typeof value === 'string') values += Math.ceil(value.length / 64);
+    else if (Array.isArray(value)) stack.push(...value);
+    else if (value !== null && typeof value === 'object') stack.push(...Object.values(value));
+  }
+  return values + Math.ceil((context.stdout.length + context.stderr.length) / 64);
+}
+
+export interface TWhenResult {
+  fired: boolean;
+  reason?: string;
+  /** Not evaluated: the expression breaks a limit, or would cost more than the budget. */
+  overBudget?: true;
 }
 
 /** Evaluates a `when` expression: fired, or not with the reason. */
-export function evaluateWhen(expression: string, context: TEdgeContext): { fired: boolean; reason?: string } {
+export function evaluateWhen(expression: string, context: TEdgeContext): TWhenResult {
+  const compiled = compile(expression);
+  if ('error' in compiled) return { fired: false, reason: `not evaluated: ${compiled.error}`, overBudget: true };
+  const size = contextSize(context);
+  const { nodes, comprehensions, contextInBody } = compiled.shape;
+  const estimate = nodes * (1 + size) * (comprehensions > 0 && contextInBody ? 1 + size : 1);
+  if (estimate > EVALUATION_BUDGET) {
+    return { fired: false, reason: `not evaluated: it would exceed its evaluation budget (${nodes} terms over a ${size}-value result)`, overBudget: true };
+  }
   try {
-    const value = parse(expression)(context as unknown as Record<string, unknown>);
+    const value = compiled.evaluate(context as unknown as Record<string, unknown>);
     if (typeof value !== 'boolean') return { fired: false, reason: `evaluated to ${typeof value}, not a boolean` };
     return { fired: value, ...(value ? {} : { reason: 'evaluated to false' }) };
   } catch (err) {

@@ -2,17 +2,22 @@ import { evaluateWhen, type TEdgeContext } from './expressions';
 import type { TEdgeOn } from './plans';
 
 /**
- * The execution graph of one composite (SPEC §2): which children start, which
- * are skipped. Pure and deterministic, so the composite's Temporal workflow
- * drives it directly.
+ * The execution graph of one composite's plan layer (SPEC §2): which children
+ * start and which are skipped. Pure and deterministic, so the composite's
+ * Temporal workflow drives it directly. Work is linear in what changed: a
+ * child's end settles only its own outgoing edges and looks only at their
+ * targets, never at the whole layer (a 2,000-child layer must not cost
+ * 2,000² steps per activation).
  *
- * - An edge fires when its predecessor ends in a way `on` accepts; otherwise it
- *   is dead. A skipped or cancelled predecessor fires nothing, `always`
+ * - An edge fires when its predecessor ends in a way `on` accepts; otherwise
+ *   it is dead. A skipped or cancelled predecessor fires nothing, `always`
  *   included: it did not run to an end, and a cancel is not a failure.
- * - A child with no incoming edges starts at once; otherwise when its join is
- *   met (`all`: every incoming edge fired; N: N fired).
- * - A child whose join can no longer be met is skipped, which can make its
- *   successors unreachable in turn: `decide` is called until it is stable.
+ * - A child with no incoming edges starts at once; otherwise when its join
+ *   is met (`all`: every incoming edge fired; N: N fired).
+ * - A child whose join can no longer be met is skipped; the caller reports
+ *   the skip back with `ended(…, { skipped: true })`, which may skip more.
+ * - A `when` expression that breaks a limit or its evaluation budget does not
+ *   fire and is recorded in `faults`: the composite then fails with that reason.
  */
 
 export interface TGraphChild {
@@ -30,67 +35,163 @@ export interface TGraphEdge {
 /** How a child ended; a skipped or cancelled child fires none of its edges. */
 export type TChildEnd = { skipped: true; cancelled?: boolean } | { skipped: false; context: TEdgeContext };
 
-type TEdgeState = { state: 'open' } | { state: 'fired' } | { state: 'dead'; reason: string };
+/** What became decided: children to start now, children to skip now (indices in plan order). */
+export interface TDecisions {
+  start: number[];
+  skip: number[];
+}
 
-export class PlanGraph {
-  private readonly phase = new Map<string, 'pending' | 'started' | 'ended'>();
-  private readonly edgeStates: TEdgeState[];
+const PENDING = 0;
+const DECIDED = 1;
+const ENDED = 2;
+
+const OPEN = 0;
+const FIRED = 1;
+const DEAD = 2;
+
+/** The graph's state, to carry across continue-as-new: everything else is rebuilt from the plan. */
+export interface TGraphSnapshot {
+  /** One character per child: 0 pending, 1 started or skipping, 2 ended. */
+  phases: string;
+  /** Settled edges into children still pending: [edge index, 1 fired | 2 dead, reason of a dead edge]. */
+  edges: [number, number, string?][];
+  faults: string[];
+}
+
+export class LayerGraph {
+  private readonly indexOfKey = new Map<string, number>();
+  private readonly incoming: number[][];
+  private readonly outgoing: number[][];
+  private readonly phase: Uint8Array;
+  private readonly edgeState: Uint8Array;
+  private readonly fired: Uint32Array;
+  private readonly dead: Uint32Array;
+  private readonly deadReason = new Map<number, string>();
+  /** `when` expressions that could not be evaluated within their limits. */
+  readonly faults: string[] = [];
 
   constructor(
     private readonly children: readonly TGraphChild[],
     private readonly edges: readonly TGraphEdge[],
   ) {
-    for (const c of children) this.phase.set(c.key, 'pending');
-    this.edgeStates = edges.map(() => ({ state: 'open' }));
+    children.forEach((c, i) => this.indexOfKey.set(c.key, i));
+    this.incoming = children.map(() => []);
+    this.outgoing = children.map(() => []);
+    edges.forEach((e, i) => {
+      const from = this.indexOfKey.get(e.from);
+      const to = this.indexOfKey.get(e.to);
+      if (from === undefined || to === undefined) throw new Error(`edge ${e.from} → ${e.to} names a child that is not in this plan`);
+      this.outgoing[from]?.push(i);
+      this.incoming[to]?.push(i);
+    });
+    this.phase = new Uint8Array(children.length);
+    this.edgeState = new Uint8Array(edges.length);
+    this.fired = new Uint32Array(children.length);
+    this.dead = new Uint32Array(children.length);
   }
 
-  /** Children to start now and children to skip now. Mark them with `started`/`ended` before asking again. */
-  decide(): { start: string[]; skip: string[] } {
-    const start: string[] = [];
-    const skip: string[] = [];
-    for (const child of this.children) {
-      if (this.phase.get(child.key) !== 'pending') continue;
-      const incoming = this.edges.map((e, i) => ({ e, s: this.edgeStates[i] as TEdgeState })).filter(({ e }) => e.to === child.key);
-      if (incoming.length === 0) {
-        start.push(child.key);
-        continue;
+  get size(): number {
+    return this.children.length;
+  }
+
+  keyOf(index: number): string {
+    return (this.children[index] as TGraphChild).key;
+  }
+
+  indexOf(key: string): number {
+    const index = this.indexOfKey.get(key);
+    if (index === undefined) throw new Error(`no child "${key}" in this plan`);
+    return index;
+  }
+
+  /** What is decided before anything ran: children without incoming edges start (call once, on a fresh graph). */
+  initial(): TDecisions {
+    const out: TDecisions = { start: [], skip: [] };
+    for (let i = 0; i < this.children.length; i++) this.consider(i, out);
+    return out;
+  }
+
+  /** Records how a child ended and settles its outgoing edges; returns what that decided. */
+  ended(index: number, end: TChildEnd): TDecisions {
+    this.phase[index] = ENDED;
+    const out: TDecisions = { start: [], skip: [] };
+    for (const e of this.outgoing[index] ?? []) {
+      const edge = this.edges[e] as TGraphEdge;
+      const to = this.indexOfKey.get(edge.to) as number;
+      if (end.skipped) this.settle(e, to, false, `"${edge.from}" was ${end.cancelled ? 'cancelled' : 'skipped'}`);
+      else {
+        const verdict = settle(edge.on, end.context);
+        if (verdict.fault) this.faults.push(`edge ${edge.from} → ${edge.to}: when "${(edge.on as { when: string }).when}" ${verdict.fault}`);
+        this.settle(e, to, verdict.fired, verdict.reason);
       }
-      const required = child.joinCount ?? incoming.length;
-      const fired = incoming.filter(({ s }) => s.state === 'fired').length;
-      const dead = incoming.filter(({ s }) => s.state === 'dead').length;
-      if (fired >= required) start.push(child.key);
-      else if (incoming.length - dead < required) skip.push(child.key);
+      this.consider(to, out);
     }
-    return { start, skip };
+    return out;
   }
 
-  started(key: string): void {
-    this.phase.set(key, 'started');
-  }
-
-  /** Records how a child ended and settles its outgoing edges. */
-  ended(key: string, end: TChildEnd): void {
-    this.phase.set(key, 'ended');
-    this.edges.forEach((edge, i) => {
-      if (edge.from !== key) return;
-      this.edgeStates[i] = end.skipped ? { state: 'dead', reason: `"${key}" was ${end.cancelled ? 'cancelled' : 'skipped'}` } : settle(edge.on, end.context);
+  /** Why each dead edge into a child did not fire (for skip reasons). */
+  deadReasons(index: number): string[] {
+    return (this.incoming[index] ?? []).flatMap((e) => {
+      const edge = this.edges[e] as TGraphEdge;
+      return this.edgeState[e] === DEAD ? [`${edge.from} → ${edge.to}: ${this.deadReason.get(e) ?? 'did not fire'}`] : [];
     });
   }
 
-  /** Why each dead edge into `key` did not fire (for skip reasons). */
-  deadReasons(key: string): string[] {
-    return this.edges.flatMap((e, i) => {
-      const s = this.edgeStates[i] as TEdgeState;
-      return e.to === key && s.state === 'dead' ? [`${e.from} → ${e.to}: ${s.reason}`] : [];
+  snapshot(): TGraphSnapshot {
+    const edges: [number, number, string?][] = [];
+    this.edgeState.forEach((state, e) => {
+      if (state === OPEN) return;
+      const to = this.indexOfKey.get((this.edges[e] as TGraphEdge).to) as number;
+      if (this.phase[to] !== PENDING) return;
+      edges.push(state === DEAD ? [e, state, this.deadReason.get(e) ?? ''] : [e, state]);
     });
+    return { phases: Array.from(this.phase).join(''), edges, faults: [...this.faults] };
+  }
+
+  /** A graph in the state a snapshot recorded (same plan). */
+  static restore(children: readonly TGraphChild[], edges: readonly TGraphEdge[], snapshot: TGraphSnapshot): LayerGraph {
+    const graph = new LayerGraph(children, edges);
+    if (snapshot.phases.length !== children.length) throw new Error('the snapshot is of another plan');
+    for (let i = 0; i < children.length; i++) graph.phase[i] = Number(snapshot.phases[i]);
+    for (const [e, state, reason] of snapshot.edges) {
+      const to = graph.indexOfKey.get((edges[e] as TGraphEdge).to) as number;
+      graph.settle(e, to, state === FIRED, reason ?? '');
+    }
+    graph.faults.push(...snapshot.faults);
+    return graph;
+  }
+
+  private settle(edge: number, to: number, fired: boolean, reason: string | undefined): void {
+    if (this.edgeState[edge] !== OPEN) return;
+    if (fired) {
+      this.edgeState[edge] = FIRED;
+      (this.fired[to] as number)++;
+    } else {
+      this.edgeState[edge] = DEAD;
+      (this.dead[to] as number)++;
+      this.deadReason.set(edge, reason ?? 'did not fire');
+    }
+  }
+
+  /** Decides a pending child if its join is now met (start) or can no longer be met (skip). */
+  private consider(index: number, out: TDecisions): void {
+    if (this.phase[index] !== PENDING) return;
+    const incoming = this.incoming[index]?.length ?? 0;
+    const required = (this.children[index] as TGraphChild).joinCount ?? incoming;
+    if ((this.fired[index] as number) >= required) {
+      this.phase[index] = DECIDED;
+      out.start.push(index);
+    } else if (incoming - (this.dead[index] as number) < required) {
+      this.phase[index] = DECIDED;
+      out.skip.push(index);
+    }
   }
 }
 
-function settle(on: TEdgeOn, context: TEdgeContext): TEdgeState {
-  if (on === 'always') return { state: 'fired' };
-  if (typeof on === 'string') {
-    return on === context.status ? { state: 'fired' } : { state: 'dead', reason: `fires on ${on}, but it ${context.status}` };
-  }
+function settle(on: TEdgeOn, context: TEdgeContext): { fired: boolean; reason?: string; fault?: string } {
+  if (on === 'always') return { fired: true };
+  if (typeof on === 'string') return on === context.status ? { fired: true } : { fired: false, reason: `fires on ${on}, but it ${context.status}` };
   const result = evaluateWhen(on.when, context);
-  return result.fired ? { state: 'fired' } : { state: 'dead', reason: `when "${on.when}": ${result.reason ?? 'false'}` };
+  const reason = `when "${on.when}": ${result.reason ?? 'false'}`;
+  return result.fired ? { fired: true } : { fired: false, reason, ...(result.overBudget ? { fault: `was ${result.reason}` } : {}) };
 }

@@ -65,11 +65,27 @@ const ZCompositeChild = z
 
 export const ZPlanChild = z.discriminatedUnion('kind', [ZLeafChild, ZCompositeChild]);
 
+/**
+ * Hard caps regardless of the agent's limits. A layer's children and edges
+ * are loaded into its composite's Temporal workflow in one activity result
+ * (kept well under Temporal's 2 MB payload limit), and at most
+ * MAX_PARALLELISM run at once (under its 2,000 pending activities or children).
+ */
+export const MAX_PLAN_CHILDREN = 5000;
+export const MAX_PLAN_EDGES = 20_000;
+export const MAX_PARALLELISM = 1000;
+
+export const ZParallelism = z.number().int().min(1).max(MAX_PARALLELISM);
+
 export const ZPlan = z
   .object({
-    // Hard caps regardless of the agent's limits: Temporal wants a parent under ~1,000 children.
-    children: z.array(ZPlanChild).min(1, 'a plan needs at least one child').max(1000, 'a plan has at most 1000 children'),
-    edges: z.array(ZEdge).max(10_000, 'a plan has at most 10000 edges').default([]),
+    children: z
+      .array(ZPlanChild)
+      .min(1, 'a plan needs at least one child')
+      .max(MAX_PLAN_CHILDREN, `a plan has at most ${MAX_PLAN_CHILDREN} children`),
+    edges: z.array(ZEdge).max(MAX_PLAN_EDGES, `a plan has at most ${MAX_PLAN_EDGES} edges`).default([]),
+    /** Children running at once; the rest wait their turn. Default: the agent's `default_parallelism`. */
+    parallelism: ZParallelism.optional().openapi({ description: `Children running at once (1-${MAX_PARALLELISM}); the rest wait their turn. Default: the agent's.` }),
   })
   .strict()
   .openapi('Plan');

@@ -10,9 +10,10 @@ import { goalTemporalWorkflowId, newId } from '../domain/ids';
 import { validatePlan, type TAcceptance, type TPlan, type TPlanProblem } from '../domain/plans';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
-import { ROOT_GOAL_START_POLICY, runGoalStart } from '../temporal/starts';
+import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
+import { GOAL_WORKFLOW_TYPE, ROOT_GOAL_START_POLICY, runGoalV2Start } from '../temporal/starts';
 import { planInstalledSignal } from '../workflows/messages';
-import type { runGoal } from '../workflows/runGoal';
+import type { runGoalV2 } from '../workflows/runGoalV2';
 import { createGoalMessages } from './goalMessages';
 import { createGoalReads } from './goalReads';
 
@@ -23,6 +24,8 @@ export interface TGoalServiceDeps {
   prisma: PrismaClient;
   temporal: Client;
   taskQueue: string;
+  /** Engine settings every goal started here runs with (ENGINE_* in the config). */
+  engine?: TEngineTuning;
 }
 
 export type TCreateGoalInput = {
@@ -53,7 +56,11 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
 
   async function startExecution(goal: Goal): Promise<void> {
     await withDeadline(temporal, () =>
-      temporal.workflow.start<typeof runGoal>('runGoal', { taskQueue: deps.taskQueue, ...runGoalStart(goal), ...ROOT_GOAL_START_POLICY }),
+      temporal.workflow.start<typeof runGoalV2>(GOAL_WORKFLOW_TYPE, {
+        taskQueue: deps.taskQueue,
+        ...runGoalV2Start(goal, deps.engine ?? DEFAULT_ENGINE_TUNING),
+        ...ROOT_GOAL_START_POLICY,
+      }),
     );
   }
 

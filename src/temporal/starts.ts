@@ -1,4 +1,6 @@
 import type { SearchAttributePair } from '@temporalio/common';
+import type { TEngineTuning } from '../domain/execution';
+import type { TGraphSnapshot } from '../domain/graph';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
 
 /**
@@ -9,6 +11,34 @@ import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
  * Pure, and imported by workflow code: only `@temporalio/common` types and
  * pure domain modules here.
  */
+
+/**
+ * The Temporal workflow type that runs goals. `runGoal` (src/workflows/v1)
+ * stays registered, frozen, for executions started before runGoalV2; every
+ * new start is runGoalV2.
+ */
+export const GOAL_WORKFLOW_TYPE = 'runGoalV2';
+
+/** What a runGoalV2 execution carries into the next run when it continues as new. */
+export type TGoalCarry =
+  | { stage: 'plan' }
+  | {
+      stage: 'walk';
+      acceptance: { check: boolean; judgment: boolean };
+      graph: TGraphSnapshot;
+      /** Children decided to start but not started yet, in order (plan indices). */
+      ready: number[];
+      /** Children that ended other than done: how many, and the first in plan order with what happened to it. */
+      notDone: { count: number; first?: { index: number; what: string } };
+      /** How many runs this goal's execution has had (for logs and the Web UI). */
+      runs: number;
+    };
+
+export interface TRunGoalV2Input {
+  goalId: string;
+  tuning: TEngineTuning;
+  carry?: TGoalCarry;
+}
 
 /** What any start of `runGoal` needs from the goal it runs. */
 export interface TRunGoalTarget {
@@ -35,6 +65,11 @@ export function runGoalStart(goal: TRunGoalTarget): {
     ],
     staticSummary: goal.title,
   };
+}
+
+/** The options shared by a root start and a child start of runGoalV2. */
+export function runGoalV2Start(goal: TRunGoalTarget, tuning: TEngineTuning): Omit<ReturnType<typeof runGoalStart>, 'args'> & { args: [TRunGoalV2Input] } {
+  return { ...runGoalStart(goal), args: [{ goalId: goal.id, tuning }] };
 }
 
 /**

@@ -29,6 +29,9 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, leaf: config.leaf }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    // Heartbeats carry cancellation to a running command: send them at least
+    // every second (the SDK's default throttle is most of the heartbeat timeout).
+    maxHeartbeatThrottleInterval: '1 second',
     // Running commands get this long to finish on shutdown; then they are
     // cancelled and retried by another worker (see runShellAction).
     shutdownGraceTime: '10 seconds',

@@ -5,7 +5,7 @@ import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
 import type { TEndStatus, TGoalOutcome } from '../domain/goals';
 
 /**
- * How a goal ended, as runGoal reasons about it: the edge context its
+ * How a goal ended, as runGoal and runGoalV2 reason about it: the edge context its
  * successors see and the outcome recorded in Postgres. Pure functions over
  * results and failures (no activities, no timers).
  */
@@ -64,11 +64,11 @@ export function resultContext(status: TEndStatus, result: unknown): TEdgeContext
 }
 
 /** How a leaf's activity failed, read off the failure's type string (never `instanceof` on our classes). */
-export function classifyActivityFailure(err: ActivityFailure, options: TLeafRunOptions): TEnd {
+export function classifyActivityFailure(err: ActivityFailure, options: TLeafRunOptions, heartbeatTimeoutS = HEARTBEAT_TIMEOUT_S): TEnd {
   const cause = err.cause;
   if (cause instanceof TimeoutFailure) {
     if (cause.timeoutType === 'HEARTBEAT') {
-      return failed('failed', `the worker running it stopped responding (no heartbeat for ${HEARTBEAT_TIMEOUT_S}s)`, context('failed'));
+      return failed('failed', `the worker running it stopped responding (no heartbeat for ${heartbeatTimeoutS}s)`, context('failed'));
     }
     return failed('timed_out', `timed out after ${options.timeoutS}s`, context('timed_out'));
   }

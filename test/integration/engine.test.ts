@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,7 +48,7 @@ afterAll(async () => {
   await new Promise((r) => loopback?.close(r));
 });
 
-type TJson = any;  
+type TJson = any;
 
 const sh = (command: string, extra: Record<string, unknown> = {}) => ({ runtime: 'shell', command, ...extra });
 const leaf = (key: string, action: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ key, kind: 'leaf', title: key, action, ...extra });
@@ -450,6 +450,24 @@ describe('leaf runtimes', () => {
   });
 });
 
+describe('parallelism', () => {
+  it('runs at most `parallelism` children at once; the rest wait their turn', async () => {
+    const dir = mkdtempSync(path.join(effects, 'par-'));
+    // Each child records how many siblings were running when it started (a file per running child).
+    const probe = (k: string) => sh(`touch ${dir}/${k}; ls ${dir} | wc -l >> ${dir}.seen; sleep 0.3; rm ${dir}/${k}`);
+    const root = await create({ plan: { parallelism: 2, children: Array.from({ length: 6 }, (_, i) => leaf(`p${i}`, probe(`p${i}`))) } });
+    expect((await ended(root.id)).lifecycle).toBe('done');
+    const seen = readFileSync(`${dir}.seen`, 'utf8').split('\n').filter(Boolean).map(Number);
+    expect(seen).toHaveLength(6);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(2);
+  });
+
+  it('refuses a parallelism outside 1-1000', async () => {
+    const res = await call('POST', `${api.url}/api/goals`, { title: 'Too parallel', plan: { parallelism: 0, children: [leaf('a', sh('true'))] } });
+    expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+});
+
 describe('cancel', () => {
   it('cancels a running tree: the command is killed and unfinished goals end cancelled', async () => {
     const pidFile = path.join(effects, `sleeper-${Date.now()}.pid`);
@@ -469,6 +487,27 @@ describe('cancel', () => {
     const again = await call('POST', `${api.url}/api/goals/${root.id}/cancel`, {});
     expect([again.status, again.body.error.code]).toEqual([409, 'GOAL_ENDED']);
     await recordHistories(api.temporal, [{ name: 'engine-cancel-tree', workflowId: root.temporal.workflow_id }]);
+  });
+
+  it('a cancel stops a command shorter than the heartbeat timeout within about a second, and nothing after it runs', async () => {
+    const pidFile = path.join(effects, `short-${Date.now()}.pid`);
+    const touched = path.join(effects, `short-${Date.now()}.touched`);
+    const root = await create({
+      plan: {
+        children: [leaf('short', sh(`echo $$ > ${pidFile}; sleep 6 && touch ${touched}`)), leaf('next', mark(`next-${Date.now()}`))],
+        edges: [{ from: 'short', to: 'next', on: 'always' }],
+      },
+    });
+    await waitFor(async () => (count(path.basename(pidFile)) > 0 ? true : undefined), 'the command to start');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const asked = Date.now();
+    expect((await call('POST', `${api.url}/api/goals/${root.id}/cancel`, {})).status).toBe(200);
+    await waitFor(async () => (isGone(pid) ? true : undefined), 'the command to be killed', 5000);
+    const killedAfterMs = Date.now() - asked;
+    expect(killedAfterMs).toBeLessThan(3000);
+    expect((await ended(root.id)).lifecycle).toBe('cancelled');
+    expect(states(await tree(root.id))).toEqual({ short: 'cancelled', next: 'cancelled' });
+    expect(existsSync(touched)).toBe(false);
   });
 
   it('cancels one leaf of a running composite, which then fails naming it', async () => {

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { createApp } from '../../src/api/app';
 import { loadConfig, type TConfig } from '../../src/config';
 import { createPrisma, type PrismaClient } from '../../src/db/client';
+import type { TEngineTuning } from '../../src/domain/execution';
 import { createTemporalClient } from '../../src/temporal/client';
 import { createWorker } from '../../src/temporal/worker';
 
@@ -88,7 +89,7 @@ export async function startTestWorker(config: TConfig, prisma: PrismaClient, tas
 }
 
 /** The API app (in process) on a free port, with a real Temporal client. */
-export async function startTestApi(prisma: PrismaClient, taskQueue: string, options: { temporalAddress?: string; bodyLimit?: string } = {}) {
+export async function startTestApi(prisma: PrismaClient, taskQueue: string, options: { temporalAddress?: string; bodyLimit?: string; engine?: TEngineTuning } = {}) {
   const temporal = createTemporalClient(options.temporalAddress ?? testEnv.temporalAddress, 'default');
   const connection = temporal.connection;
   const created = createApp({
@@ -98,6 +99,7 @@ export async function startTestApi(prisma: PrismaClient, taskQueue: string, opti
     taskQueue,
     bodyLimit: options.bodyLimit ?? '1mb',
     temporalUi: { baseUrl: 'http://localhost:8233', namespace: 'default' },
+    engine: options.engine,
   });
   const server = await new Promise<Server>((resolve) => {
     const s = created.app.listen(0, '127.0.0.1', () => resolve(s));

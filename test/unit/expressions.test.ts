@@ -122,3 +122,37 @@ describe('parseOutputObject', () => {
     expect(evaluateWhen('output.count > 2', ctx({ output }))).toEqual({ fired: true });
   });
 });
+
+describe('expression cost limits (an activation must stay well inside the sandbox deadline)', () => {
+  const nestedAlls = (() => {
+    const list = `[${Array.from({ length: 40 }, (_, i) => i).join(',')}]`;
+    let e = 'true';
+    for (let i = 0; i < 6; i++) e = `${list}.all(v${i}, ${e})`;
+    return e;
+  })();
+
+  it.each([
+    ['nested comprehensions (cel-js did not finish this in 60 s)', nestedAlls, /comprehensions may not be nested/],
+    ['a catastrophic regex through matches()', 'stdout.matches("^(a+)+$")', /`matches` is not allowed/],
+    ['matches() as a function', 'matches(stdout, "a")', /`matches` is not allowed/],
+    ['too many comprehensions', '[1].all(a, a > 0) && [1].all(b, b > 0) && [1].all(c, c > 0) && [1].all(d, d > 0) && [1].all(e, e > 0)', /more than 4 comprehensions/],
+    ['a huge list literal', `[${Array.from({ length: 101 }, (_, i) => i).join(',')}].size() > 0`, /more than 100 elements/],
+    ['too many terms', Array.from({ length: 120 }, (_, i) => `exit_code == ${i}`).join(' || ').slice(0, 2000), /more than 200 terms|nested deeper/],
+  ])('refuses %s', (_what, expression, message) => {
+    expect(expressionError(expression)).toMatch(message);
+  });
+
+  it('accepts one level of comprehension over the output', () => {
+    expect(expressionError('output.items.all(i, i > 0) && output.items.exists(i, i == 3)')).toBeUndefined();
+  });
+
+  it('evaluates a comprehension over a large output when its body only reads the element', () => {
+    expect(evaluateWhen('output.items.all(i, i >= 0)', ctx({ output: { items: Array.from({ length: 2000 }, (_, i) => i) } }))).toEqual({ fired: true });
+  });
+
+  it('does not evaluate a body that rescans a large output per element; it says why', () => {
+    const result = evaluateWhen('output.items.all(i, i in output.items)', ctx({ output: { items: Array.from({ length: 3000 }, (_, i) => i) } }));
+    expect(result).toMatchObject({ fired: false, overBudget: true });
+    expect(result.reason).toMatch(/would exceed its evaluation budget/);
+  });
+});

@@ -9,12 +9,12 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { TPlanChildRef, TStartedGoal } from '../activities';
-import type { TLeafRunOptions } from '../domain/execution';
-import { PlanGraph } from '../domain/graph';
-import { isTerminal, type TEndStatus } from '../domain/goals';
-import { SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
-import { runGoalStart } from '../temporal/starts';
+import type { TPlanChildRef, TStartedGoal } from '../../activities';
+import type { TLeafRunOptions } from '../../domain/execution';
+import { PlanGraph } from './planGraph';
+import { isTerminal, type TEndStatus } from '../../domain/goals';
+import { SA_ROOT_GOAL_ID } from '../../domain/searchAttributes';
+import { runGoalStart } from '../../temporal/starts';
 import { bookkeeping, checks, leafActivities } from './activityProxies';
 import {
   cancelledEnd,
@@ -28,7 +28,7 @@ import {
   resultContext,
   succeeded,
   type TEnd,
-} from './goalEnds';
+} from '../goalEnds';
 import { openGoalInbox } from './goalInbox';
 
 /**

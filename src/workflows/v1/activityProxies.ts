@@ -1,7 +1,7 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import type { TActivities } from '../activities';
-import { FAILURE_TYPES } from '../domain/errors';
-import { CHECK_ACTIVITY_TIMEOUT_S, HEARTBEAT_TIMEOUT_S, INFRASTRUCTURE_ATTEMPTS, KILL_GRACE_S, type TLeafRunOptions } from '../domain/execution';
+import type { TActivities } from '../../activities';
+import { FAILURE_TYPES } from '../../domain/errors';
+import { CHECK_ACTIVITY_TIMEOUT_S, HEARTBEAT_TIMEOUT_S, INFRASTRUCTURE_ATTEMPTS, KILL_GRACE_S, type TLeafRunOptions } from '../../domain/execution';
 
 /**
  * How workflow code calls activities: timeouts, heartbeats, retries. The

@@ -1,7 +1,7 @@
 import { type CancellationScope, condition, setHandler } from '@temporalio/workflow';
-import type { TWaitKind } from '../domain/goals';
+import type { TWaitKind } from '../../domain/goals';
 import { bookkeeping } from './activityProxies';
-import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate, planInstalledSignal, type TCompleteGoalInput, type TJudgeGoalInput } from './messages';
+import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate, planInstalledSignal, type TCompleteGoalInput, type TJudgeGoalInput } from '../messages';
 
 /**
  * The messages one runGoal execution takes from the API, keyed by goal id

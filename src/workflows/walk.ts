@@ -1,0 +1,99 @@
+import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
+import type { TLayer, TLayerChild } from '../activities';
+import { LayerGraph, type TDecisions } from '../domain/graph';
+import type { TGoalCarry } from '../temporal/starts';
+import type { TEnd } from './goalEnds';
+
+/**
+ * The walk of one composite's layer (runGoalV2): start children as their
+ * joins are met, at most `parallelism` at once; skip what can no longer run;
+ * record how each ended. Each activation does work in proportion to the
+ * children that ended in it (a completion queue, never a race over every
+ * running promise; the graph settles only the ended children's edges).
+ *
+ * When `shouldRest` says the history has grown enough, the walk stops
+ * starting children, lets the running ones finish, and returns what the next
+ * run needs (`carry`): the execution then continues as new.
+ */
+
+type TWalkCarry = Extract<TGoalCarry, { stage: 'walk' }>;
+
+export type TWalkResult =
+  | { finished: true; notDone: TWalkCarry['notDone']; faults: string[] }
+  | { finished: false; carry: Pick<TWalkCarry, 'graph' | 'ready' | 'notDone'> };
+
+export interface TWalkOptions {
+  layer: TLayer;
+  carry?: TWalkCarry;
+  runChild: (child: TLayerChild) => Promise<TEnd>;
+  skip: (goals: { goalId: string; because: string[] }[]) => Promise<void>;
+  shouldRest: () => boolean;
+}
+
+/** Skips recorded by one activity at most (each carries its reasons). */
+const SKIP_BATCH = 500;
+
+export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
+  const { layer, carry } = options;
+  const children = layer.children;
+  const graph = carry ? LayerGraph.restore(children, layer.edges, carry.graph) : new LayerGraph(children, layer.edges);
+  const ready: number[] = carry ? [...carry.ready] : [];
+  let head = 0;
+  const skips: number[] = [];
+  const ended: ({ index: number; end: TEnd } | { index: number; error: unknown })[] = [];
+  const running = new Map<number, Promise<void>>();
+  const notDone: TWalkCarry['notDone'] = carry ? { ...carry.notDone } : { count: 0 };
+  let resting = false;
+
+  const take = (decisions: TDecisions): void => {
+    for (const i of decisions.start) ready.push(i);
+    for (const i of decisions.skip) skips.push(i);
+  };
+  const start = (index: number): void => {
+    running.set(
+      index,
+      options.runChild(children[index] as TLayerChild).then(
+        (end) => void ended.push({ index, end }),
+        (error: unknown) => void ended.push({ index, error }),
+      ),
+    );
+  };
+  if (!carry) take(graph.initial());
+
+  try {
+    for (;;) {
+      while (skips.length) {
+        // Reasons first (they read the skipped child's incoming edges), then its end, which may skip more.
+        const batch = skips.splice(0, SKIP_BATCH);
+        const goals = batch.map((i) => ({ goalId: (children[i] as TLayerChild).id, because: graph.deadReasons(i) }));
+        for (const i of batch) take(graph.ended(i, { skipped: true }));
+        await options.skip(goals);
+      }
+      if (!resting && options.shouldRest()) resting = true;
+      while (!resting && running.size < layer.parallelism && head < ready.length) start(ready[head++] as number);
+      if (running.size === 0) {
+        if (head < ready.length) return { finished: false, carry: { graph: graph.snapshot(), ready: ready.slice(head), notDone } };
+        return { finished: true, notDone, faults: graph.faults };
+      }
+      await condition(() => ended.length > 0);
+      for (const item of ended.splice(0)) {
+        running.delete(item.index);
+        if ('error' in item) throw item.error;
+        const { index, end } = item;
+        if (end.outcome.lifecycle !== 'done') {
+          notDone.count += 1;
+          if (!notDone.first || index < notDone.first.index) {
+            notDone.first = { index, what: end.outcome.lifecycle === 'failed' ? `failed: ${end.outcome.failureReason}` : 'was cancelled' };
+          }
+        }
+        take(graph.ended(index, end.cancelled ? { skipped: true, cancelled: true } : { skipped: false, context: end.context }));
+      }
+    }
+  } catch (err) {
+    // On cancellation, let running children finish their own cleanup (kill
+    // commands, close subtrees) before this workflow closes: closing first
+    // would terminate child workflows mid-cleanup.
+    if (isCancellation(err) || CancellationScope.current().consideredCancelled) await Promise.allSettled(running.values());
+    throw err;
+  }
+}
