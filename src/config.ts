@@ -46,6 +46,8 @@ const ZEnv = z.object({
 
   REPRISE_DATA_DIR: z.string().min(1).default('.data'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(2000).default(20),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt.min(2, 'must be at least 2').max(200).default(4),
+  WORKER_METRICS_ADDRESS: hostPort.optional(),
   LEAF_OUTPUT_MAX_BYTES: positiveInt.max(1024 * 1024).default(64 * 1024),
   LEAF_DEFAULT_TIMEOUT_S: positiveInt.max(7 * 24 * 3600).default(600),
   ENGINE_PLAN_RECHECK_S: positiveInt.max(24 * 3600).default(DEFAULT_ENGINE_TUNING.planRecheckS),
@@ -78,7 +80,7 @@ export interface TConfig {
   };
   api: { host: string; port: number; bodyLimit: string };
   dataDir: string;
-  worker: { maxConcurrentActivities: number };
+  worker: { maxConcurrentActivities: number; maxConcurrentWorkflowTasks: number; metricsAddress: string | undefined };
   leaf: { outputMaxBytes: number; defaultTimeoutS: number };
   /** How goals started by this API run (passed to every execution of the tree). */
   engine: TEngineTuning;
@@ -133,7 +135,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     api: { host: e.API_HOST, port: e.API_PORT, bodyLimit: e.API_BODY_LIMIT },
     dataDir: path.resolve(cwd, e.REPRISE_DATA_DIR),
-    worker: { maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES },
+    worker: {
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      metricsAddress: e.WORKER_METRICS_ADDRESS,
+    },
     leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S },
     engine: { planRecheckS: e.ENGINE_PLAN_RECHECK_S, historyLimit: e.ENGINE_HISTORY_LIMIT },
     log: { level: e.LOG_LEVEL },

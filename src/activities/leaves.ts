@@ -221,8 +221,9 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       if (isTerminal(goal.lifecycle)) return endedRun(goal);
       const action = runnableAction(goal);
       const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
-      if (goal.lifecycle === 'draft') {
-        goal = (await goals.markGoalStarted(prisma, goalId)) ?? goal;
+      if (goal.lifecycle === 'draft' && !(await goals.startDraftGoal(prisma, goalId))) {
+        // It stopped being a draft meanwhile: a cancel may have ended it.
+        goal = await loadGoal(prisma, goalId);
         if (isTerminal(goal.lifecycle)) return endedRun(goal);
       }
       let result: unknown = goal.output;
@@ -243,6 +244,10 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
           const reason = `${attempt.failure.message}${retries > 0 ? ` (after ${retries + 1} attempts)` : ''}`;
           await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason, output: attempt.result });
           return { status, context: edgeContextOf(status, attempt.result), recorded: true, failureReason: reason };
+        }
+        if (!acceptance.check && !acceptance.judgment) {
+          await goals.recordLeafDone(prisma, goalId, attempt.result);
+          return { status: 'succeeded', context: edgeContextOf('succeeded', attempt.result), recorded: true };
         }
         await goals.recordActionSucceeded(prisma, goalId, attempt.result);
       }

@@ -164,6 +164,12 @@ export async function claimAgentLease(prisma: PrismaClient, input: { id: string;
   return claimed.count > 0;
 }
 
+/** Marks a draft goal active; false when it was not a draft any more (a cancel may have ended it). */
+export async function startDraftGoal(prisma: PrismaClient, id: string): Promise<boolean> {
+  const { count } = await prisma.goal.updateMany({ where: { id, lifecycle: 'draft' }, data: { lifecycle: 'active', startedAt: new Date() } });
+  return count > 0;
+}
+
 /** Marks a draft goal active (once) and returns it as it now is: a cancel may have ended the draft in between. */
 export async function markGoalStarted(prisma: PrismaClient, id: string): Promise<Goal | null> {
   await prisma.goal.updateMany({ where: { id, lifecycle: 'draft' }, data: { lifecycle: 'active', startedAt: new Date() } });
@@ -196,6 +202,24 @@ export async function setGoalWaiting(prisma: PrismaClient, id: string, waitingFo
  */
 export async function recordActionSucceeded(prisma: PrismaClient, id: string, output: unknown): Promise<void> {
   await prisma.goal.updateMany({ where: { id, lifecycle: NOT_TERMINAL }, data: { output: output as Prisma.InputJsonValue, actionEndedAt: new Date() } });
+}
+
+/** A leaf whose action succeeded and needs no further acceptance: its result and its end, in one write. */
+export async function recordLeafDone(prisma: PrismaClient, id: string, output: unknown): Promise<void> {
+  const now = new Date();
+  await prisma.goal.updateMany({
+    where: { id, lifecycle: NOT_TERMINAL },
+    data: {
+      output: output as Prisma.InputJsonValue,
+      actionEndedAt: now,
+      lifecycle: 'done',
+      doneReason: 'accepted',
+      failureReason: null,
+      blockReason: null,
+      waitingFor: null,
+      finishedAt: now,
+    },
+  });
 }
 
 /** Stores a leaf's full result on its row (not once it has ended). */

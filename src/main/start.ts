@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     if (!migrations.applied.length) say(`database schema is up to date (${migrations.alreadyApplied.length} migrations)`);
     stops.push({ name: 'prisma', stop: () => prisma.$disconnect() });
 
-    installTemporalRuntime(logger, { ownSignals: true });
+    installTemporalRuntime(logger, { ownSignals: true, metricsAddress: config.worker.metricsAddress });
     const connection = await connectWorker(temporalAddress(config), logger);
     stops.push({ name: 'temporal connection', stop: () => connection.close() });
     const worker = await createWorker({ config, prisma, connection, logger });

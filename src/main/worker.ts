@@ -7,7 +7,7 @@ import { bootstrap, runMain } from './bootstrap';
 
 runMain(async () => {
   const { config, logger, prisma } = await bootstrap('reprise-worker');
-  installTemporalRuntime(logger);
+  installTemporalRuntime(logger, { metricsAddress: config.worker.metricsAddress });
   const connection = await connectWorker(temporalAddress(config), logger);
   const added = await ensureSearchAttributes(temporalAddress(config), config.temporal.namespace);
   if (added.length) logger.info({ added }, 'registered search attributes');

@@ -29,6 +29,10 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, leaf: config.leaf }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    // A workflow task the worker has taken counts against its 10 s timeout
+    // while it waits for the (single) workflow thread: take only as many as
+    // it can run promptly, and leave the rest queued on the server.
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     // Heartbeats carry cancellation to a running command: send them at least
     // every second (the SDK's default throttle is most of the heartbeat timeout).
     maxHeartbeatThrottleInterval: '1 second',
@@ -55,15 +59,36 @@ export async function connectWorker(address: string, logger: Logger, timeoutMs =
 }
 
 let runtimeInstalled = false;
+/** Bucket bounds (ms) of the workflow latency histograms: a 1 s bound shows whether any activation came near the sandbox's limit. */
+const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
+
 /**
  * Routes the Temporal SDK's own logs through ours (once per process). With
  * `ownSignals`, the SDK leaves SIGINT/SIGTERM alone: the caller orders shutdown.
+ * With `metricsAddress` (WORKER_METRICS_ADDRESS), the SDK's metrics, such as
+ * workflow activation and activity latencies, are served for Prometheus at
+ * `http://<address>/metrics`.
  */
-export function installTemporalRuntime(logger: Logger, options: { ownSignals?: boolean } = {}): void {
+export function installTemporalRuntime(logger: Logger, options: { ownSignals?: boolean; metricsAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
     ...(options.ownSignals ? { shutdownSignals: [] } : {}),
+    ...(options.metricsAddress
+      ? {
+          telemetryOptions: {
+            metrics: {
+              prometheus: {
+                bindAddress: options.metricsAddress,
+                histogramBucketOverrides: {
+                  workflow_activation_execution_latency: LATENCY_BUCKETS_MS,
+                  workflow_task_execution_latency: LATENCY_BUCKETS_MS,
+                },
+              },
+            },
+          },
+        }
+      : {}),
     logger: new DefaultLogger('WARN', (entry) => {
       const level = entry.level === 'ERROR' ? 'error' : 'warn';
       logger[level]({ ...(entry.meta ?? {}) }, entry.message);

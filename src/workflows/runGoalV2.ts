@@ -5,9 +5,9 @@ import {
   ChildWorkflowFailure,
   condition,
   ContinueAsNew,
-  continueAsNew,
   executeChild,
   isCancellation,
+  makeContinueAsNewFunc,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { TLayer, TLayerChild, TLayerLeaf } from '../activities';
@@ -60,8 +60,9 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
     const info = workflowInfo();
     return info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested;
   };
+  // The next run keeps this one's search attributes, so the Web UI and our queries find every run of the goal.
   const carryOn = (carry: TGoalCarry): Promise<never> =>
-    continueAsNew<typeof runGoalV2>({ goalId, tuning, carry });
+    makeContinueAsNewFunc<typeof runGoalV2>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ goalId, tuning, carry });
 
   /** A goal whose own work succeeded passes its acceptance (check, then judgment) or fails. */
   async function accept(id: string, flags: { check: boolean; judgment: boolean }, end: TEnd): Promise<TEnd> {

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PrismaClient } from '../../src/db/client';
-import { http, startTestApi, testEnv, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { http, startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { startWorkerProcess, type TWorkerProcess } from '../support/workerProcess';
 
 /**
  * Exactly-once in the face of a crash: the worker (a real `src/main/worker.ts`
@@ -14,30 +14,11 @@ import { http, startTestApi, testEnv, testPrisma, uniqueTaskQueue, waitFor } fro
  */
 
 jest.setTimeout(120_000);
-const root = path.resolve(__dirname, '../..');
 const taskQueue = uniqueTaskQueue('crash');
 const effects = mkdtempSync(path.join(tmpdir(), 'reprise-crash-'));
 chmodSync(effects, 0o755);
 
-function startWorkerProcess(): { proc: ChildProcess; output: () => string } {
-  // One process (tsx as a loader, not its CLI, which runs the script in a child): SIGKILL must hit the worker itself.
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main/worker.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATABASE_URL: testEnv.databaseUrl,
-      TEMPORAL_ADDRESS: testEnv.temporalAddress,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      REPRISE_DATA_DIR: effects,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  return { proc, output: () => out };
-}
+const workerEnv = { TEMPORAL_TASK_QUEUE: taskQueue, REPRISE_DATA_DIR: effects };
 
 const count = (name: string): number => {
   try {
@@ -50,23 +31,14 @@ const count = (name: string): number => {
 describe('a worker killed mid-tree', () => {
   let prisma: PrismaClient;
   let api: Awaited<ReturnType<typeof startTestApi>>;
-  const workers: ChildProcess[] = [];
+  const workers: TWorkerProcess[] = [];
 
   beforeAll(async () => {
     prisma = testPrisma();
     api = await startTestApi(prisma, taskQueue);
   });
   afterAll(async () => {
-    await Promise.all(
-      workers.map(async (w) => {
-        if (w.exitCode !== null || w.signalCode !== null) return;
-        const exited = new Promise((r) => w.once('exit', r));
-        w.kill('SIGINT');
-        const timer = setTimeout(() => w.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(workers.map((w) => w.stop()));
     await api.close();
     await prisma.$disconnect();
   });
@@ -92,8 +64,8 @@ describe('a worker killed mid-tree', () => {
     expect(created.status).toBe(201);
     const id = created.body.id;
 
-    const first = startWorkerProcess();
-    workers.push(first.proc);
+    const first = startWorkerProcess(workerEnv);
+    workers.push(first);
     const tree = await http('GET', `${api.url}/api/goals/${id}/tree`);
     const approve = tree.body.children.find((c: { key: string }) => c.key === 'approve');
     await waitFor(
@@ -106,8 +78,8 @@ describe('a worker killed mid-tree', () => {
     first.proc.kill('SIGKILL');
     await new Promise((r) => first.proc.once('exit', r));
 
-    const second = startWorkerProcess();
-    workers.push(second.proc);
+    const second = startWorkerProcess(workerEnv);
+    workers.push(second);
     await waitFor(async () => (second.output().includes('worker running') ? true : undefined), () => `the new worker:\n${second.output()}`, 60_000);
     const completed = await http('POST', `${api.url}/api/goals/${approve.id}/complete`, { outcome: 'succeeded' });
     expect(completed.status).toBe(200);

@@ -1,0 +1,130 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { PrismaClient } from '../../src/db/client';
+import type { TActor } from '../../src/domain/actor';
+import { newId } from '../../src/domain/ids';
+import type { TPlan } from '../../src/domain/plans';
+import { createGoalService, type TGoalService } from '../../src/services/goals';
+import { treeHistoryStats } from '../support/historyStats';
+import { freePort } from '../support/ports';
+import { startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { startWorkerProcess, workflowTaskLatency, type TWorkerProcess } from '../support/workerProcess';
+
+/**
+ * The engine at scale, CI-sized (the full sizes are in `npm run bench`):
+ * wide layers and big trees complete with every side effect exactly once,
+ * every Temporal history under 10,240 events, and every workflow task well
+ * under a second; a long plan wait continues as new instead of growing.
+ */
+
+let prisma: PrismaClient;
+let worker: TWorkerProcess;
+let metricsUrl: string;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+let goals: TGoalService;
+let actor: TActor;
+const taskQueue = uniqueTaskQueue('scale');
+const effects = mkdtempSync(path.join(tmpdir(), 'reprise-scale-'));
+
+beforeAll(async () => {
+  prisma = testPrisma();
+  // The worker runs as `npm run worker` does, in its own process, with its metrics served for Prometheus.
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  metricsUrl = `http://${metricsAddress}/metrics`;
+  worker = startWorkerProcess({ TEMPORAL_TASK_QUEUE: taskQueue, REPRISE_DATA_DIR: effects, WORKER_METRICS_ADDRESS: metricsAddress, LOG_LEVEL: 'warn' });
+  await waitFor(async () => ((await fetch(metricsUrl).catch(() => undefined))?.ok ? true : undefined), () => `the worker to start:\n${worker.output()}`, 60_000);
+  // A plan-recheck of one second and a small history limit make a plan wait cross the limit in seconds.
+  api = await startTestApi(prisma, taskQueue, { engine: { planRecheckS: 1, historyLimit: 4000 } });
+  goals = createGoalService({ prisma, temporal: api.temporal, taskQueue, engine: { planRecheckS: 1, historyLimit: 4000 } });
+  // An agent whose stored limits allow big trees (the default agent's do not).
+  const agentId = newId('agent');
+  await prisma.agent.create({
+    data: { id: agentId, name: agentId, ownerUserId: 'user_local', allowedRuntimes: ['shell', 'manual'], maxDepth: 4, maxChildren: 5000, maxGoals: 20_000, defaultParallelism: 100 },
+  });
+  actor = { userId: 'user_local', agentId };
+});
+
+afterAll(async () => {
+  await api?.close();
+  await worker?.stop();
+  await prisma?.$disconnect();
+});
+
+/** Leaves that each append their key to one file: a duplicate run shows as a repeated line. */
+function appendingLeaves(prefix: string, n: number, file: string): TPlan['children'] {
+  return Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, kind: 'leaf' as const, title: `${prefix}${i}`, action: { runtime: 'shell' as const, command: `echo ${prefix}${i} >> ${file}` } }));
+}
+
+/** No workflow task the worker ran took over a second (the SDK's own task latency histogram). */
+async function expectFastWorkflowTasks(): Promise<void> {
+  const latency = await workflowTaskLatency(metricsUrl);
+  expect(latency.count).toBeGreaterThan(0);
+  expect({ overOneSecond: latency.overOneSecond, buckets: latency.buckets }).toEqual({ overOneSecond: 0, buckets: latency.buckets });
+}
+
+async function ended(id: string, timeoutMs: number) {
+  return waitFor(
+    async () => {
+      const g = await prisma.goal.findUniqueOrThrow({ where: { id } });
+      return ['done', 'failed', 'cancelled'].includes(g.lifecycle) ? g : undefined;
+    },
+    `goal ${id} to end`,
+    timeoutMs,
+  );
+}
+
+function linesOf(file: string): string[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
+describe('the engine at scale', () => {
+  it('a 2,000-wide layer with parallelism 100 completes: each leaf once, histories bounded, tasks fast', async () => {
+    const file = path.join(effects, 'wide.log');
+    const goal = await goals.createGoal(actor, { kind: 'composite', title: 'Wide layer', plan: { parallelism: 100, children: appendingLeaves('w', 2000, file), edges: [] }, start: true });
+    expect(await ended(goal.id, 240_000)).toMatchObject({ lifecycle: 'done', doneReason: 'accepted' });
+    const lines = linesOf(file);
+    expect(lines).toHaveLength(2000);
+    expect(new Set(lines).size).toBe(2000);
+    expect(await prisma.goal.count({ where: { rootId: goal.id, lifecycle: 'done' } })).toBe(2001);
+    const stats = await treeHistoryStats(api.temporal, goal.id);
+    // The layer's events pass the history limit, so the walk continued as new at least once.
+    expect(stats.executions).toBeGreaterThan(1);
+    expect(stats.maxEvents).toBeLessThan(10_240);
+    await expectFastWorkflowTasks();
+  }, 300_000);
+
+  it('a nested tree (20 composites x 100 leaves) completes with bounded histories', async () => {
+    const file = path.join(effects, 'nested.log');
+    const plan: TPlan = {
+      children: Array.from({ length: 20 }, (_, g) => ({ key: `g${g}`, kind: 'composite' as const, title: `Group ${g}`, plan: { children: appendingLeaves(`g${g}-`, 100, file), edges: [] } })),
+      edges: [],
+    };
+    const goal = await goals.createGoal(actor, { kind: 'composite', title: 'Nested tree', plan, start: true });
+    expect(await ended(goal.id, 240_000)).toMatchObject({ lifecycle: 'done' });
+    const lines = linesOf(file);
+    expect(lines).toHaveLength(2000);
+    expect(new Set(lines).size).toBe(2000);
+    const stats = await treeHistoryStats(api.temporal, goal.id);
+    expect(stats.executions).toBeGreaterThanOrEqual(21);
+    expect(stats.maxEvents).toBeLessThan(10_240);
+    await expectFastWorkflowTasks();
+  }, 300_000);
+
+  it('a composite waiting for its plan continues as new instead of growing its history, then runs the plan', async () => {
+    const tinyLimit = { planRecheckS: 1, historyLimit: 60 };
+    const waiting = createGoalService({ prisma, temporal: api.temporal, taskQueue, engine: tinyLimit });
+    const goal = await waiting.createGoal(actor, { kind: 'composite', title: 'Waits for a plan', start: true });
+    // Each recheck adds about ten events: past 60, the wait carries on in a fresh run.
+    await waitFor(async () => {
+      const runs = await treeHistoryStats(api.temporal, goal.id);
+      return runs.executions >= 3 ? runs : undefined;
+    }, 'the plan wait to continue as new twice', 60_000);
+    const file = path.join(effects, 'late.log');
+    await waiting.installPlan(actor, goal.id, { children: appendingLeaves('late', 3, file), edges: [] });
+    expect(await ended(goal.id, 60_000)).toMatchObject({ lifecycle: 'done' });
+    expect(linesOf(file).sort()).toEqual(['late0', 'late1', 'late2']);
+    const stats = await treeHistoryStats(api.temporal, goal.id);
+    expect(stats.maxEvents).toBeLessThan(200);
+  }, 120_000);
+});

@@ -1,0 +1,62 @@
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+
+/**
+ * What Temporal recorded for a set of executions: how long their histories
+ * got and how long their workflow tasks took (WorkflowTaskStarted to
+ * WorkflowTaskCompleted, by the server's clock). Used by the scale test and
+ * the benchmark to assert and report the engine's limits.
+ */
+export interface THistoryStats {
+  /** The slowest workflow task: which workflow, its event id, and what the workflow did just before. */
+  slowest?: { workflowId: string; eventId: number; ms: number };
+  executions: number;
+  totalEvents: number;
+  maxEvents: number;
+  maxBytes: number;
+  maxTaskMs: number;
+}
+
+const { EventType } = temporal.api.enums.v1;
+
+function ms(t: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
+  return Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+}
+
+export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistoryStats {
+  const stats: THistoryStats = { executions: histories.length, totalEvents: 0, maxEvents: 0, maxBytes: 0, maxTaskMs: 0 };
+  for (const history of histories) {
+    const events = history.events ?? [];
+    stats.totalEvents += events.length;
+    stats.maxEvents = Math.max(stats.maxEvents, events.length);
+    stats.maxBytes = Math.max(stats.maxBytes, temporal.api.history.v1.History.encode(history).finish().length);
+    let started: number | undefined;
+    for (const e of events) {
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) started = ms(e.eventTime);
+      else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && started !== undefined) {
+        const took = ms(e.eventTime) - started;
+        if (took > stats.maxTaskMs) {
+          stats.maxTaskMs = took;
+          const first = events[0]?.workflowExecutionStartedEventAttributes;
+          stats.slowest = { workflowId: `${first?.workflowType?.name ?? '?'} (${events.length} events)`, eventId: Number(e.eventId), ms: took };
+        }
+        started = undefined;
+      }
+    }
+  }
+  return stats;
+}
+
+/** Every execution (each run of a continue-as-new chain too) that a visibility query finds, with its history. */
+export async function historiesOf(client: Client, query: string): Promise<temporal.api.history.v1.IHistory[]> {
+  const out: temporal.api.history.v1.IHistory[] = [];
+  for await (const execution of client.workflow.list({ query })) {
+    out.push(await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory());
+  }
+  return out;
+}
+
+/** Stats for every execution of a goal tree (root, composite children, and every run of each). */
+export async function treeHistoryStats(client: Client, rootGoalId: string): Promise<THistoryStats> {
+  return statsOf(await historiesOf(client, `RepriseRootGoalId = '${rootGoalId}'`));
+}
