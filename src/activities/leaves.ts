@@ -217,15 +217,11 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
      * Heartbeats every second, so a cancellation reaches a running command.
      */
     async runLeaf({ goalId }: { goalId: string }): Promise<TLeafRun> {
-      let goal = await loadGoal(prisma, goalId);
+      const goal = await goals.loadGoalForRun(prisma, goalId);
+      if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
       if (isTerminal(goal.lifecycle)) return endedRun(goal);
       const action = runnableAction(goal);
       const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
-      if (goal.lifecycle === 'draft' && !(await goals.startDraftGoal(prisma, goalId))) {
-        // It stopped being a draft meanwhile: a cancel may have ended it.
-        goal = await loadGoal(prisma, goalId);
-        if (isTerminal(goal.lifecycle)) return endedRun(goal);
-      }
       let result: unknown = goal.output;
       if (goal.actionEndedAt === null) {
         const attempt = await attemptAction(goal, action);

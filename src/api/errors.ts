@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { type ZodError } from 'zod';
 import { asDatabaseError } from '../db/client';
-import { DomainError, httpStatusFor, isDomainError, type TErrorCode } from '../domain/errors';
+import { DomainError, httpStatusFor, isDomainError, retryAfterFor, type TErrorCode } from '../domain/errors';
 import { z } from '../domain/zod';
 
 /** The one error body: `{error: {code, message, details?, request_id}}`. */
@@ -57,6 +57,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (known) {
       const status = httpStatusFor(known.code);
       if (status >= 500) logger.warn({ err, requestId }, known.message);
+      const retryAfter = retryAfterFor(known.code);
+      if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
       res.status(status).json(body(known.code, known.message, requestId, known.details));
       return;
     }

@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   LEASE_CONFLICT: 409,
   /** The request body exceeds API_BODY_LIMIT. */
   PAYLOAD_TOO_LARGE: 413,
+  /** Temporal refused the call for load (e.g. too many updates in flight on one workflow); retry after `Retry-After` seconds. */
+  TEMPORAL_BUSY: 429,
   /** Postgres could not be reached. */
   DATABASE_UNAVAILABLE: 503,
   /** The Temporal frontend could not be reached. */
@@ -68,6 +70,13 @@ export function isDomainError(err: unknown): err is DomainError {
 
 export function httpStatusFor(code: TErrorCode): number {
   return ERROR_CODES[code];
+}
+
+/** Seconds a caller should wait before retrying, for answers that mean "busy or down, try again" (the `Retry-After` header). */
+export function retryAfterFor(code: TErrorCode): number | undefined {
+  if (code === 'TEMPORAL_BUSY') return 1;
+  if (code === 'DATABASE_UNAVAILABLE' || code === 'TEMPORAL_UNAVAILABLE') return 2;
+  return undefined;
 }
 
 /**

@@ -8,15 +8,28 @@ import { DomainError } from '../domain/errors';
 
 const UNAVAILABLE = /UNAVAILABLE|ECONNREFUSED|Failed to connect|No connection established|connect ETIMEDOUT/i;
 const DEADLINE = /DEADLINE_EXCEEDED|Deadline exceeded/i;
+const EXHAUSTED = /RESOURCE_EXHAUSTED/;
 
-/** Turns "Temporal is unreachable" or "did not answer in time" into TEMPORAL_UNAVAILABLE; anything else passes through. */
+/** gRPC status codes Temporal answers with (the client puts them on `code`, sometimes on `cause.code`). */
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_RESOURCE_EXHAUSTED = 8;
+const GRPC_UNAVAILABLE = 14;
+
+/**
+ * Turns "Temporal is overloaded" into TEMPORAL_BUSY (429), and "unreachable"
+ * or "did not answer in time" into TEMPORAL_UNAVAILABLE (503); anything else
+ * passes through.
+ */
 export function asTemporalError(err: unknown, what: string): unknown {
   const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : String(err);
-  const code = (err as { code?: number }).code;
-  if (DEADLINE.test(message) || code === 4) {
+  const code = (err as { code?: number }).code ?? (err as { cause?: { code?: number } }).cause?.code;
+  if (code === GRPC_RESOURCE_EXHAUSTED || EXHAUSTED.test(message)) {
+    return new DomainError('TEMPORAL_BUSY', `${what}: Temporal is busy with this goal's workflow (too many requests at once); retry in a moment`);
+  }
+  if (DEADLINE.test(message) || code === GRPC_DEADLINE_EXCEEDED) {
     return new DomainError('TEMPORAL_UNAVAILABLE', `${what}: Temporal did not answer in time (is a worker running?); try again shortly`);
   }
-  if (UNAVAILABLE.test(message) || code === 14) {
+  if (UNAVAILABLE.test(message) || code === GRPC_UNAVAILABLE) {
     return new DomainError('TEMPORAL_UNAVAILABLE', `${what}: Temporal is unreachable; try again shortly`);
   }
   return err;

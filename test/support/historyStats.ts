@@ -11,6 +11,8 @@ export interface THistoryStats {
   /** The slowest workflow task: which workflow, its event id, and what the workflow did just before. */
   slowest?: { workflowId: string; eventId: number; ms: number };
   executions: number;
+  /** Activities: mean wait on the task queue (scheduled → started) and mean run (started → completed), ms. */
+  activities: { count: number; meanQueueMs: number; meanRunMs: number };
   totalEvents: number;
   maxEvents: number;
   maxBytes: number;
@@ -24,14 +26,29 @@ function ms(t: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
 }
 
 export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistoryStats {
-  const stats: THistoryStats = { executions: histories.length, totalEvents: 0, maxEvents: 0, maxBytes: 0, maxTaskMs: 0 };
+  const stats: THistoryStats = { executions: histories.length, activities: { count: 0, meanQueueMs: 0, meanRunMs: 0 }, totalEvents: 0, maxEvents: 0, maxBytes: 0, maxTaskMs: 0 };
+  let queueMs = 0;
+  let runMs = 0;
   for (const history of histories) {
     const events = history.events ?? [];
     stats.totalEvents += events.length;
     stats.maxEvents = Math.max(stats.maxEvents, events.length);
     stats.maxBytes = Math.max(stats.maxBytes, temporal.api.history.v1.History.encode(history).finish().length);
     let started: number | undefined;
+    const scheduledAt = new Map<number, number>();
+    const startedAt = new Map<number, number>();
     for (const e of events) {
+      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) scheduledAt.set(Number(e.eventId), ms(e.eventTime));
+      else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) startedAt.set(Number(e.activityTaskStartedEventAttributes?.scheduledEventId), ms(e.eventTime));
+      else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
+        const id = Number(e.activityTaskCompletedEventAttributes?.scheduledEventId);
+        const at = startedAt.get(id);
+        if (at !== undefined) {
+          stats.activities.count += 1;
+          queueMs += at - (scheduledAt.get(id) ?? at);
+          runMs += ms(e.eventTime) - at;
+        }
+      }
       if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) started = ms(e.eventTime);
       else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && started !== undefined) {
         const took = ms(e.eventTime) - started;
@@ -43,6 +60,10 @@ export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistory
         started = undefined;
       }
     }
+  }
+  if (stats.activities.count) {
+    stats.activities.meanQueueMs = Math.round(queueMs / stats.activities.count);
+    stats.activities.meanRunMs = Math.round(runMs / stats.activities.count);
   }
   return stats;
 }

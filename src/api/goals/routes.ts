@@ -110,7 +110,7 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       tags: ['goals'],
       params: ZGoalIdParams,
       responses: goalResponse('The goal (cancellation finishes asynchronously).'),
-      errors: ['NOT_FOUND', 'GOAL_ENDED', 'GOAL_NOT_WAITING', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'GOAL_ENDED', 'GOAL_NOT_WAITING', 'TEMPORAL_BUSY', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, ctx }) => ({ status: 200, body: toJson(await deps.goals.cancelGoal(ctx.actor, params.id)) }),
     }),
     defineRoute({
@@ -122,7 +122,7 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       params: ZGoalIdParams,
       body: ZGoalCompletion,
       responses: goalResponse('The goal (its end is recorded asynchronously).'),
-      errors: ['NOT_FOUND', 'GOAL_NOT_WAITING', 'GOAL_ENDED', 'LEASE_CONFLICT', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'GOAL_NOT_WAITING', 'GOAL_ENDED', 'LEASE_CONFLICT', 'TEMPORAL_BUSY', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, body, ctx }) => ({ status: 200, body: toJson(await deps.goals.completeGoal(ctx.actor, params.id, body)) }),
     }),
     defineRoute({
@@ -134,7 +134,7 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       params: ZGoalIdParams,
       body: ZGoalAccept,
       responses: goalResponse('The goal.'),
-      errors: ['NOT_FOUND', 'GOAL_NOT_WAITING', 'GOAL_ENDED', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'GOAL_NOT_WAITING', 'GOAL_ENDED', 'TEMPORAL_BUSY', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, body, ctx }) => ({ status: 200, body: toJson(await deps.goals.judgeGoal(ctx.actor, params.id, 'accept', body.reason)) }),
     }),
     defineRoute({
@@ -146,7 +146,7 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       params: ZGoalIdParams,
       body: ZGoalReject,
       responses: goalResponse('The goal (it ends `failed` with the reason).'),
-      errors: ['NOT_FOUND', 'GOAL_NOT_WAITING', 'GOAL_ENDED', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'GOAL_NOT_WAITING', 'GOAL_ENDED', 'TEMPORAL_BUSY', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, body, ctx }) => ({ status: 200, body: toJson(await deps.goals.judgeGoal(ctx.actor, params.id, 'reject', body.reason)) }),
     }),
     defineRoute({

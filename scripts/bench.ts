@@ -1,0 +1,215 @@
+// `npm run bench`: the engine against bare Temporal, measured in the same run.
+//
+// Each scenario runs twice on one embedded Postgres and one Temporal dev
+// server, with the same worker settings: as a Reprise goal tree, and as the
+// bare Temporal workflow a user would otherwise write, whose activities do
+// the same leaf work (spawn `true`, insert one row through `pg`). It prints
+// the time of each, their ratio, the longest history and the slowest
+// workflow task (WorkflowTaskStarted to WorkflowTaskCompleted, server clock).
+//
+// BENCH_SCENARIOS=small runs the scenarios up to 100 leaves; BENCH_REPEATS=n
+// takes the median of n runs (default 1).
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { Pool } from 'pg';
+import pino from 'pino';
+import { loadConfig } from '../src/config';
+import { createPrisma } from '../src/db/client';
+import { migrate } from '../src/db/migrate';
+import type { TActor } from '../src/domain/actor';
+import { isTerminal } from '../src/domain/goals';
+import type { TPlan } from '../src/domain/plans';
+import { startEmbeddedPostgres } from '../src/dev/embeddedPostgres';
+import { ensureTemporalCli } from '../src/dev/temporalCli';
+import { startTemporalDevServer } from '../src/dev/temporalDevServer';
+import { createGoalService, type TCreateGoalInput } from '../src/services/goals';
+import { createTemporalClient } from '../src/temporal/client';
+import { createWorker, installTemporalRuntime } from '../src/temporal/worker';
+import { statsOf, treeHistoryStats, type THistoryStats } from '../test/support/historyStats';
+import { freePort } from '../test/support/ports';
+import { createBareActivities } from './bench/bareActivities';
+
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 1);
+const SMALL_ONLY = process.env.BENCH_SCENARIOS === 'small';
+
+type TBare = { workflow: 'bareFanOut' | 'bareChain'; args: [number] } | { workflow: 'bareNested'; args: [number, number] };
+
+interface TScenario {
+  name: string;
+  leaves: number;
+  reprise: TCreateGoalInput;
+  bare: TBare;
+}
+
+function leaves(n: number, prefix = 'leaf-'): TPlan['children'] {
+  return Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, kind: 'leaf' as const, title: `Leaf ${i}`, action: { runtime: 'shell' as const, command: 'true' } }));
+}
+
+function nested(groups: number, n: number): TPlan {
+  return { children: Array.from({ length: groups }, (_, g) => ({ key: `group-${g}`, kind: 'composite' as const, title: `Group ${g}`, plan: { children: leaves(n), edges: [] } })), edges: [] };
+}
+
+const SCENARIOS: TScenario[] = [
+  { name: 'one leaf, request to done', leaves: 1, reprise: { kind: 'leaf', title: 'Bench leaf', action: { runtime: 'shell', command: 'true' }, start: true }, bare: { workflow: 'bareFanOut', args: [1] } },
+  { name: '100-leaf fan-out', leaves: 100, reprise: { kind: 'composite', title: 'Bench fan-out', plan: { children: leaves(100), edges: [] }, start: true }, bare: { workflow: 'bareFanOut', args: [100] } },
+  {
+    name: '20-leaf chain',
+    leaves: 20,
+    reprise: {
+      kind: 'composite',
+      title: 'Bench chain',
+      plan: { children: leaves(20), edges: Array.from({ length: 19 }, (_, i) => ({ from: `leaf-${i}`, to: `leaf-${i + 1}`, on: 'succeeded' as const })) },
+      start: true,
+    },
+    bare: { workflow: 'bareChain', args: [20] },
+  },
+  { name: '1,000-leaf fan-out', leaves: 1000, reprise: { kind: 'composite', title: 'Bench wide', plan: { children: leaves(1000), edges: [] }, start: true }, bare: { workflow: 'bareFanOut', args: [1000] } },
+  { name: '10x100 nested tree', leaves: 1000, reprise: { kind: 'composite', title: 'Bench nested', plan: nested(10, 100), start: true }, bare: { workflow: 'bareNested', args: [10, 100] } },
+  { name: '10,000-goal tree (10x999)', leaves: 9990, reprise: { kind: 'composite', title: 'Bench big tree', plan: nested(10, 999), start: true }, bare: { workflow: 'bareNested', args: [10, 999] } },
+];
+
+interface TMeasure {
+  ms: number;
+  stats: THistoryStats;
+}
+
+function median(values: TMeasure[]): TMeasure {
+  return [...values].sort((a, b) => a.ms - b.ms)[Math.floor(values.length / 2)] as TMeasure;
+}
+
+async function bareHistories(client: Client, id: string, bare: TBare): Promise<THistoryStats> {
+  const ids = bare.workflow === 'bareNested' ? [id, ...Array.from({ length: bare.args[0] }, (_, g) => `${id}-g${g}`)] : [id];
+  return statsOf(await Promise.all(ids.map((w) => client.workflow.getHandle(w).fetchHistory())));
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'reprise-bench-'));
+  await chmod(dataDir, 0o755);
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    console.log('bringing up Postgres and Temporal…');
+    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+    stops.push(pg.stop);
+    const server = await startTemporalDevServer({
+      cliPath: await ensureTemporalCli(),
+      port: await freePort(),
+      httpPort: await freePort(),
+      metricsPort: await freePort(),
+      namespace: 'default',
+      synchronous: 'OFF',
+    });
+    stops.push(server.stop);
+    await migrate(pg.url);
+
+    const config = loadConfig({ DATABASE_URL: pg.url, TEMPORAL_ADDRESS: server.address, REPRISE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const logger = pino({ level: 'silent' });
+    installTemporalRuntime(logger, { ownSignals: true });
+    const prisma = createPrisma(pg.url, config.databasePoolSize);
+    stops.push(() => prisma.$disconnect());
+    const pool = new Pool({ connectionString: pg.url, max: config.databasePoolSize });
+    stops.push(() => pool.end());
+    await pool.query('CREATE TABLE bench_leaves (key text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())');
+    // The bench agent's stored limits allow the big scenarios (the default agent's do not).
+    await pool.query(
+      `INSERT INTO agents (id, name, owner_user_id, allowed_runtimes, max_depth, max_children, max_goals, default_parallelism)
+       VALUES ('agent_bench', 'bench', 'user_local', ARRAY['shell'], 4, 5000, 20000, 100)`,
+    );
+    const actor: TActor = { userId: 'user_local', agentId: 'agent_bench' };
+
+    // Two workers with the same settings: Reprise's, and the bare baseline's.
+    const connection = await NativeConnection.connect({ address: server.address });
+    stops.push(() => connection.close());
+    const repriseWorker = await createWorker({ config, prisma, connection, logger });
+    const bareWorker = await Worker.create({
+      connection,
+      taskQueue: 'bench-bare',
+      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./bench/bareWorkflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never }),
+      activities: createBareActivities(pool),
+      maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    });
+    for (const w of [repriseWorker, bareWorker]) {
+      const running = w.run();
+      stops.push(async () => {
+        w.shutdown();
+        await running;
+      });
+    }
+    const temporal = createTemporalClient(server.address, 'default');
+    stops.push(() => temporal.connection.close());
+    const goals = createGoalService({ prisma, temporal, taskQueue: config.temporal.taskQueue, engine: config.engine });
+
+    const runReprise = async (input: TCreateGoalInput): Promise<TMeasure> => {
+      const started = performance.now();
+      const goal = await goals.createGoal(actor, input);
+      for (;;) {
+        const g = await prisma.goal.findUniqueOrThrow({ where: { id: goal.id } });
+        if (isTerminal(g.lifecycle)) {
+          if (g.lifecycle !== 'done') throw new Error(`${input.title} ended ${g.lifecycle}: ${g.failureReason}`);
+          const ms = performance.now() - started;
+          return { ms, stats: await treeHistoryStats(temporal, goal.id) };
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    let bareRuns = 0;
+    const runBare = async (bare: TBare): Promise<TMeasure> => {
+      const workflowId = `bare-${++bareRuns}`;
+      const started = performance.now();
+      await temporal.workflow.execute(bare.workflow, { taskQueue: 'bench-bare', workflowId, args: bare.args });
+      const ms = performance.now() - started;
+      return { ms, stats: await bareHistories(temporal, workflowId, bare) };
+    };
+
+    // Warm-up: bundles loaded, caches and pools filled.
+    await runReprise(SCENARIOS[0]!.reprise);
+    await runBare(SCENARIOS[0]!.bare);
+
+    const rows: string[] = [];
+    const scenarios = SMALL_ONLY ? SCENARIOS.filter((s) => s.leaves <= 100) : SCENARIOS;
+    for (const s of scenarios) {
+      const bare: TMeasure[] = [];
+      const reprise: TMeasure[] = [];
+      for (let i = 0; i < REPEATS; i++) {
+        bare.push(await runBare(s.bare));
+        reprise.push(await runReprise(s.reprise));
+      }
+      const b = median(bare);
+      const r = median(reprise);
+      const row = [
+        s.name.padEnd(28),
+        `${(b.ms / 1000).toFixed(2)} s`.padStart(9),
+        `${(r.ms / 1000).toFixed(2)} s`.padStart(9),
+        `x${(r.ms / b.ms).toFixed(2)}`.padStart(7),
+        `${b.stats.maxEvents} / ${r.stats.maxEvents}`.padStart(13),
+        `${r.stats.executions}`.padStart(5),
+        `${b.stats.maxTaskMs} / ${r.stats.maxTaskMs}`.padStart(12),
+        `${b.stats.activities.meanQueueMs}+${b.stats.activities.meanRunMs} / ${r.stats.activities.meanQueueMs}+${r.stats.activities.meanRunMs}`.padStart(18),
+      ].join('  ');
+      rows.push(row);
+      console.log(row);
+    }
+    console.log(`\nengine: Reprise against bare Temporal, same server and worker settings (median of ${REPEATS})\n`);
+    console.log(
+      ['scenario'.padEnd(28), 'bare'.padStart(9), 'reprise'.padStart(9), 'ratio'.padStart(7), 'max events'.padStart(13), 'runs'.padStart(5), 'max task ms'.padStart(12), 'activity ms'.padStart(18)].join('  '),
+    );
+    console.log(
+      `${' '.repeat(28)}  ${' '.repeat(9)}  ${' '.repeat(9)}  ${' '.repeat(7)}  ${'bare / ours'.padStart(13)}  ${' '.repeat(5)}  ${'bare / ours'.padStart(12)}  ${'queue+run b / o'.padStart(18)}`,
+    );
+    for (const row of rows) console.log(row);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
