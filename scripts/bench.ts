@@ -89,6 +89,15 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'reprise-bench-'));
   await chmod(dataDir, 0o755);
   const stops: (() => Promise<void>)[] = [];
+  // Interrupted, it still stops the Postgres and Temporal it started (their own process groups outlive it otherwise).
+  const interrupt = (): void => {
+    void (async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     console.log('bringing up Postgres and Temporal…');
     const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });

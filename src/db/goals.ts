@@ -241,8 +241,37 @@ export async function storeAcceptanceCheck(prisma: PrismaClient, id: string, che
                             WHERE id = ${id} AND ${UNFINISHED}`;
 }
 
+/**
+ * Keeps a completion's output under its update id until the goal's workflow
+ * records the end (idempotent). Only while the goal is unfinished: the row
+ * lock (FOR SHARE) orders it against the end's transaction, so a retried
+ * request arriving as the goal ends never leaves a stray row behind.
+ */
+export async function keepCompletion(prisma: PrismaClient, goalId: string, updateId: string, output: unknown): Promise<void> {
+  await prisma.$executeRaw`
+    INSERT INTO goal_completions (goal_id, update_id, output)
+    SELECT ${goalId}, ${updateId}, ${output === undefined ? null : JSON.stringify(output)}::jsonb
+     WHERE EXISTS (SELECT 1 FROM goals WHERE id = ${goalId} AND ${UNFINISHED} FOR SHARE)
+    ON CONFLICT DO NOTHING`;
+}
+
 /** Records a goal's end. A goal already in a terminal state is left alone. */
 export async function recordGoalEnd(prisma: PrismaClient, id: string, outcome: TGoalOutcome): Promise<void> {
+  const completionId = 'completionId' in outcome ? outcome.completionId : undefined;
+  if (completionId !== undefined) {
+    // The output the API kept for the completion that was accepted; the others for this goal go with it.
+    await prisma.$transaction(async (tx) => {
+      const kept = await tx.goalCompletion.findUnique({ where: { goalId_updateId: { goalId: id, updateId: completionId } } });
+      const { completionId: _kept, ...rest } = outcome as TGoalOutcome & { completionId?: string };
+      await endGoal(tx, id, { ...rest, output: kept?.output ?? undefined } as TGoalOutcome);
+      await tx.goalCompletion.deleteMany({ where: { goalId: id } });
+    }, TRANSACTION_OPTIONS);
+    return;
+  }
+  await endGoal(prisma, id, outcome);
+}
+
+async function endGoal(prisma: TDb, id: string, outcome: TGoalOutcome): Promise<void> {
   await prisma.goal.updateMany({
     where: { id, lifecycle: NOT_TERMINAL },
     data: {

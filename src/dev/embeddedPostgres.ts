@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { TConfig } from '../config';
-import { spawnManaged, waitUntilReady } from './managedProcess';
+import { portInUse, spawnManaged, waitUntilReady } from './managedProcess';
 
 /**
  * The embedded Postgres `npm start` runs when DATABASE_URL is not set: the
@@ -171,6 +171,9 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   database?: string;
   log?: (message: string) => void;
+  /** Its output goes here instead of a pipe (npm start: it must survive us). */
+  logFile?: string;
+  pidFile?: string;
 }): Promise<TEmbeddedPostgres> {
   const log = options.log ?? (() => undefined);
   const database = options.database ?? EMBEDDED_DATABASE;
@@ -197,11 +200,17 @@ export async function startEmbeddedPostgres(options: {
     },
   );
 
+  if (await portInUse(options.port)) {
+    throw new EmbeddedPostgresError(
+      `Embedded Postgres cannot use port ${options.port}: something already listens there. Is another Reprise running? ` +
+        'Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing Postgres.',
+    );
+  }
   const proc = spawnManaged(
     'postgres',
     path.join(bin, 'postgres'),
     ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+    { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' }, logFile: options.logFile, pidFile: options.pidFile },
   );
   const adminUrl = urlFor(password, options.port, 'postgres');
   try {

@@ -1,4 +1,7 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
+import net from 'node:net';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * A child process `npm start` (or the test harness) owns: spawned in its own
@@ -37,19 +40,46 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** The last `lines` lines of a text file ('' when there is none). */
+function fileTail(file: string, lines = 40): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text.split('\n').filter(Boolean).slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
 export function spawnManaged(
   name: string,
   command: string,
   args: string[],
-  options: Omit<SpawnOptions, 'detached' | 'stdio'> & { onLine?: (line: string) => void } = {},
+  options: Omit<SpawnOptions, 'detached' | 'stdio'> & {
+    onLine?: (line: string) => void;
+    /**
+     * Write its output to this file (appending) instead of a pipe to us: a
+     * process that outlives us (we were SIGKILLed) must never die writing to
+     * a pipe nobody reads. `outputTail` then reads the file.
+     */
+    logFile?: string;
+    /** Record its pid here while it runs, so a later start can find it if we die (see stopOrphans). */
+    pidFile?: string;
+  } = {},
 ): TManagedProcess {
-  const { onLine, ...spawnOptions } = options;
-  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { onLine, logFile, pidFile, ...spawnOptions } = options;
+  let logFd: number | undefined;
+  if (logFile) {
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    logFd = openSync(logFile, 'a');
+  }
+  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd] });
+  if (logFd !== undefined) closeSync(logFd);
   if (child.pid === undefined) {
     throw new Error(`could not start ${name} (${command})`);
   }
   const entry = { pid: child.pid, exited: false };
   live.add(entry);
+  if (pidFile) writePidFile(pidFile, child.pid, name);
 
   const tail: string[] = [];
   let partial = '';
@@ -66,23 +96,21 @@ export function spawnManaged(
   child.stderr?.on('data', onData);
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('error', () => {
+    const done = (code: number | null, signal: NodeJS.Signals | null): void => {
       entry.exited = true;
       live.delete(entry);
-      resolve({ code: null, signal: null });
-    });
-    child.once('exit', (code, signal) => {
-      entry.exited = true;
-      live.delete(entry);
+      if (pidFile) rmSync(pidFile, { force: true });
       resolve({ code, signal });
-    });
+    };
+    child.once('error', () => done(null, null));
+    child.once('exit', (code, signal) => done(code, signal));
   });
 
   return {
     name,
     pid: child.pid,
     exited,
-    outputTail: () => [...tail, partial].filter(Boolean).join('\n'),
+    outputTail: () => (logFile ? fileTail(logFile) : [...tail, partial].filter(Boolean).join('\n')),
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
       if (entry.exited) return;
       killGroup(entry.pid, signal);
@@ -117,4 +145,81 @@ export async function waitUntilReady(
   }
   await proc.stop('SIGKILL', 1000);
   throw new Error(`${what} did not become ready within ${Math.round(timeoutMs / 1000)}s. Its last output:\n${proc.outputTail()}`);
+}
+
+/** `{pid, name}` in a pid file: what a later start checks before it trusts the pid. */
+export function writePidFile(file: string, pid: number, name: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ pid, name })}\n`);
+}
+
+export function readPidFile(file: string): { pid: number; name: string } | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown; name?: unknown };
+    return typeof parsed.pid === 'number' && typeof parsed.name === 'string' ? { pid: parsed.pid, name: parsed.name } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The command line of a live, non-zombie process, or undefined. */
+export function commandLineOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return undefined;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function isGone(pid: number): boolean {
+  return commandLineOf(pid) === undefined;
+}
+
+/**
+ * Stops what an earlier run left behind: each pid file in `dir` whose process
+ * is still alive and still runs what the file says (`matches` its command
+ * line: a pid may have been reused) is stopped, its whole process group,
+ * SIGTERM then SIGKILL. Stale files are removed. Returns what was stopped.
+ */
+export async function stopOrphans(
+  dir: string,
+  matches: (name: string, commandLine: string) => boolean,
+  graceMs = 15_000,
+): Promise<{ name: string; pid: number }[]> {
+  const stopped: { name: string; pid: number }[] = [];
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return stopped;
+  }
+  for (const file of files.filter((f) => f.endsWith('.pid'))) {
+    const full = path.join(dir, file);
+    const entry = readPidFile(full);
+    const cmd = entry ? commandLineOf(entry.pid) : undefined;
+    if (entry && cmd !== undefined && matches(entry.name, cmd)) {
+      killGroup(entry.pid, 'SIGTERM');
+      const deadline = Date.now() + graceMs;
+      while (!isGone(entry.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      if (!isGone(entry.pid)) killGroup(entry.pid, 'SIGKILL');
+      while (!isGone(entry.pid) && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 100));
+      stopped.push(entry);
+    }
+    rmSync(full, { force: true });
+  }
+  return stopped;
+}
+
+/** True when something already listens on 127.0.0.1:`port`. */
+export async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributeCliArgs } from '../domain/searchAttributes';
-import { spawnManaged, waitUntilReady, type TManagedProcess } from './managedProcess';
+import { portInUse, spawnManaged, waitUntilReady, type TManagedProcess } from './managedProcess';
 
 /**
  * Runs `temporal server start-dev`: a whole Temporal server on SQLite with the
@@ -21,6 +21,9 @@ export interface TDevServerOptions {
   /** Durability of the SQLite file: NORMAL survives a crash of the server; OFF is for tests. */
   synchronous?: 'NORMAL' | 'OFF';
   startTimeoutMs?: number;
+  /** Its output goes here instead of a pipe (npm start: it must survive us). */
+  logFile?: string;
+  pidFile?: string;
 }
 
 export class DevServerError extends Error {
@@ -71,7 +74,17 @@ export async function startTemporalDevServer(options: TDevServerOptions): Promis
   }
 
   const address = `127.0.0.1:${options.port}`;
-  const proc = spawnManaged('temporal', options.cliPath, args);
+  // Checked before we start ours: an old server still answering on the port would otherwise look like ours coming up.
+  for (const port of [options.port, options.uiPort].filter((p): p is number => p !== undefined)) {
+    if (await portInUse(port)) {
+      throw new DevServerError(
+        `The Temporal dev server cannot use port ${port}: something already listens there. ` +
+          'Is another Reprise (or Temporal server) running? Stop it, set TEMPORAL_DEV_PORT/TEMPORAL_UI_PORT to free ports, ' +
+          'or use the running server with TEMPORAL_ADDRESS=host:port.',
+      );
+    }
+  }
+  const proc = spawnManaged('temporal', options.cliPath, args, { logFile: options.logFile, pidFile: options.pidFile });
   try {
     await waitUntilReady(proc, () => namespaceReady(address, options.namespace), options.startTimeoutMs ?? 60_000, 'The Temporal dev server');
   } catch (err) {

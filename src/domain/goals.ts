@@ -36,8 +36,12 @@ export const WAIT_REASONS: Record<TWaitKind, string> = {
 export const END_STATUSES = ['succeeded', 'failed', 'timed_out'] as const;
 export type TEndStatus = (typeof END_STATUSES)[number];
 
-/** How a goal ended, as a workflow reports it to finishGoal. */
+/**
+ * How a goal ended, as a workflow reports it to finishGoal. `output` replaces
+ * the stored output; `completionId` takes it from the completion the API kept
+ * under that update id (so a completion's output crosses history once).
+ */
 export type TGoalOutcome =
-  | { lifecycle: 'done'; doneReason: TDoneReason; output?: unknown }
-  | { lifecycle: 'failed'; failureReason: string; output?: unknown }
+  | { lifecycle: 'done'; doneReason: TDoneReason; output?: unknown; completionId?: string }
+  | { lifecycle: 'failed'; failureReason: string; output?: unknown; completionId?: string }
   | { lifecycle: 'cancelled'; output?: unknown };

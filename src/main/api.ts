@@ -2,7 +2,7 @@
 import { startApi } from '../api/server';
 import { temporalAddress } from '../config';
 import { createTemporalClient } from '../temporal/client';
-import { bootstrap, runMain } from './bootstrap';
+import { bootstrap, exitWithParent, runMain } from './bootstrap';
 
 runMain(async () => {
   const { config, logger, prisma } = await bootstrap('reprise-api');
@@ -22,4 +22,5 @@ runMain(async () => {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  exitWithParent(() => void stop());
 });

@@ -43,7 +43,7 @@ export async function bootstrap(service: string): Promise<TBootstrapped> {
 }
 
 /** Error codes whose message is the whole story; anything else is printed with its stack. */
-const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING', 'EMBEDDED_POSTGRES_FAILED', 'DEV_SERVER_FAILED'];
+const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING', 'EMBEDDED_POSTGRES_FAILED', 'DEV_SERVER_FAILED', 'ALREADY_RUNNING', 'CHILD_FAILED'];
 
 /** Runs an entry point's main; a failure prints what went wrong (`prefix` first) and exits 1. */
 export function runMain(main: () => Promise<void>, prefix = ''): void {
@@ -52,4 +52,17 @@ export function runMain(main: () => Promise<void>, prefix = ''): void {
     console.error(`${prefix}${err instanceof Error ? (known ? err.message : err.stack) : String(err)}`);
     process.exit(1);
   });
+}
+
+/**
+ * Under `npm start` (REPRISE_EXIT_WITH_PARENT=1), a child process stops when
+ * its supervisor goes away: the supervisor holds our stdin open, so its end
+ * (even after a SIGKILL) calls `stop`.
+ */
+export function exitWithParent(stop: () => void): void {
+  if (process.env.REPRISE_EXIT_WITH_PARENT !== '1') return;
+  process.stdin.on('end', stop);
+  process.stdin.on('close', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
 }

@@ -1,19 +1,30 @@
 // `npm start`: the whole stack on one machine. Postgres (embedded unless
 // DATABASE_URL is set), the Temporal dev server with its Web UI (unless
-// TEMPORAL_ADDRESS is set), migrations, the worker and the API. Ctrl-C stops
-// everything in order and waits for every child to exit.
+// TEMPORAL_ADDRESS is set), migrations, then the worker and the API, each in
+// its own process, kept running (supervisor.ts). Ctrl-C stops everything in
+// order and waits for every child to exit. Pid files under
+// <data dir>/run let the next start stop whatever a killed one left behind.
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { startApi, type TRunningApi } from '../api/server';
 import { loadConfig, temporalAddress, temporalUiUrl } from '../config';
+import { migrate } from '../db/migrate';
 import { startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
+import { commandLineOf, portInUse, readPidFile, stopOrphans, writePidFile } from '../dev/managedProcess';
 import { ensureTemporalCli } from '../dev/temporalCli';
 import { startTemporalDevServer, type TDevServer } from '../dev/temporalDevServer';
 import { withTimeout } from '../lib/withTimeout';
 import { createLogger } from '../logger';
-import { createTemporalClient } from '../temporal/client';
 import { ensureSearchAttributes } from '../temporal/namespace';
-import { connectWorker, createWorker, installTemporalRuntime } from '../temporal/worker';
-import { openDatabase, runMain } from './bootstrap';
+import { runMain } from './bootstrap';
+import { superviseNodeChild, type TSupervised } from './supervisor';
+
+/** What each pid file's process must still be running for a later start to stop it as an orphan. */
+const ORPHAN_MATCHERS: Record<string, (commandLine: string) => boolean> = {
+  postgres: (cmd) => /postgres/.test(cmd) && cmd.includes(' -D '),
+  temporal: (cmd) => cmd.includes('server start-dev'),
+  worker: (cmd) => cmd.includes('main/worker.ts'),
+  api: (cmd) => cmd.includes('main/api.ts'),
+};
 
 /** Signals this soon after the first are relays of the same Ctrl-C. */
 const RELAYED_SIGNAL_WINDOW_MS = 2000;
@@ -25,6 +36,21 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.log.level);
   const say = (message: string): void => console.log(`reprise: ${message}`);
+  const runDir = path.join(config.dataDir, 'run');
+  const logDir = path.join(config.dataDir, 'logs');
+  const startPidFile = path.join(runDir, 'start.pid');
+
+  // One npm start per data directory. A dead one's children are stopped first.
+  const previous = readPidFile(startPidFile);
+  if (previous && previous.pid !== process.pid && commandLineOf(previous.pid)?.includes('main/start.ts')) {
+    throw Object.assign(new Error(`Reprise is already running from ${config.dataDir} (npm start, pid ${previous.pid}). Stop it first (Ctrl-C in its terminal, or kill ${previous.pid}).`), {
+      code: 'ALREADY_RUNNING',
+    });
+  }
+  const orphans = await stopOrphans(runDir, (name, cmd) => ORPHAN_MATCHERS[name]?.(cmd) ?? false);
+  for (const o of orphans) say(`stopped the ${o.name} (pid ${o.pid}) an earlier npm start left running when it was killed`);
+  writePidFile(startPidFile, process.pid, 'start');
+  process.once('exit', () => rmSync(startPidFile, { force: true }));
 
   // Everything started so far, stopped in reverse order.
   const stops: { name: string; stop: () => Promise<void> }[] = [];
@@ -69,6 +95,8 @@ async function main(): Promise<void> {
         dataDir: config.dataDir,
         port: config.embeddedPostgresPort,
         log: say,
+        logFile: path.join(logDir, 'postgres.log'),
+        pidFile: path.join(runDir, 'postgres.pid'),
       });
       stops.push({ name: 'postgres', stop: pg.stop });
       databaseUrl = pg.url;
@@ -84,6 +112,8 @@ async function main(): Promise<void> {
         uiPort: config.temporal.uiPort,
         dbFile: path.join(config.dataDir, 'temporal.db'),
         namespace: config.temporal.namespace,
+        logFile: path.join(logDir, 'temporal.log'),
+        pidFile: path.join(runDir, 'temporal.pid'),
       });
       stops.push({ name: 'temporal', stop: devServer.stop });
     }
@@ -91,37 +121,48 @@ async function main(): Promise<void> {
     const added = await ensureSearchAttributes(temporalAddress(config), config.temporal.namespace);
     if (added.length) say(`registered search attributes on namespace ${config.temporal.namespace}: ${added.join(', ')}`);
 
-    const { prisma, migrations } = await openDatabase(config, databaseUrl, say);
+    const migrations = await migrate(databaseUrl, { log: say });
     if (!migrations.applied.length) say(`database schema is up to date (${migrations.alreadyApplied.length} migrations)`);
-    stops.push({ name: 'prisma', stop: () => prisma.$disconnect() });
 
-    installTemporalRuntime(logger, { ownSignals: true, metricsAddress: config.worker.metricsAddress });
-    const connection = await connectWorker(temporalAddress(config), logger);
-    stops.push({ name: 'temporal connection', stop: () => connection.close() });
-    const worker = await createWorker({ config, prisma, connection, logger });
-    const workerRun = worker.run();
-    stops.push({
-      name: 'worker (drain)',
-      stop: async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await workerRun.catch(() => undefined);
-      },
-    });
-    workerRun.catch((err: unknown) => {
-      logger.error({ err }, 'the worker stopped');
-      void shutdown('worker failed').then(() => process.exit(1));
-    });
-
-    const temporal = createTemporalClient(temporalAddress(config), config.temporal.namespace);
-    stops.push({ name: 'temporal client', stop: () => temporal.connection.close() });
-    const api: TRunningApi = await startApi({ config, prisma, temporal, logger });
-    stops.push({ name: 'api', stop: api.close });
-
+    if (await portInUse(config.api.port)) {
+      throw Object.assign(new Error(`API port ${config.api.port} is in use: set API_PORT to a free port (or stop what listens there)`), { code: 'CHILD_FAILED' });
+    }
+    // The worker and the API, each its own process, against what we started.
     const ui = devServer?.uiUrl ?? temporalUiUrl(config);
+    const childEnv: NodeJS.ProcessEnv = {
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress(config),
+      ...(ui ? { TEMPORAL_UI_URL: ui } : {}),
+    };
+    const children: TSupervised[] = [];
+    for (const [name, script] of [
+      ['worker', 'src/main/worker.ts'],
+      ['api', 'src/main/api.ts'],
+    ] as const) {
+      const child = superviseNodeChild(name, script, { env: childEnv, pidFile: path.join(runDir, `${name}.pid`), say });
+      children.push(child);
+      stops.push({ name, stop: () => child.stop() });
+    }
+    const [worker, api] = children as [TSupervised, TSupervised];
+    const apiHost = config.api.host === '0.0.0.0' || config.api.host === '::' ? 'localhost' : config.api.host;
+    const apiUrl = `http://${apiHost}:${config.api.port}`;
+    const apiUp = (async () => {
+      const deadline = Date.now() + 90_000;
+      while (Date.now() < deadline) {
+        // Any answer from /healthz (200, or 503 naming what is down) means the API listens.
+        if (await fetch(`${apiUrl}/healthz`).then(() => true, () => false)) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`the API did not answer at ${apiUrl} within 90s`);
+    })();
+    const failed = await Promise.race([apiUp.then(() => undefined), api.failedToStart, worker.failedToStart]);
+    if (failed) throw Object.assign(new Error(`${failed} (its output is above)`), { code: 'CHILD_FAILED' });
+    for (const child of children) child.ready();
+
     const rows: [string, string][] = [
-      ['API', api.url],
-      ['OpenAPI', `${api.url}/api/openapi.json`],
-      ['Health', `${api.url}/healthz`],
+      ['API', apiUrl],
+      ['OpenAPI', `${apiUrl}/api/openapi.json`],
+      ['Health', `${apiUrl}/healthz`],
       ['Temporal Web UI', ui ?? '(external Temporal: set TEMPORAL_UI_URL to show it here)'],
       ['Temporal frontend', temporalAddress(config)],
       ['Postgres', config.databaseUrl ? '(DATABASE_URL)' : `embedded on 127.0.0.1:${config.embeddedPostgresPort}`],

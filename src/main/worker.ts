@@ -3,7 +3,7 @@
 import { temporalAddress } from '../config';
 import { ensureSearchAttributes } from '../temporal/namespace';
 import { connectWorker, createWorker, installTemporalRuntime } from '../temporal/worker';
-import { bootstrap, runMain } from './bootstrap';
+import { bootstrap, exitWithParent, runMain } from './bootstrap';
 
 runMain(async () => {
   const { config, logger, prisma } = await bootstrap('reprise-worker');
@@ -13,8 +13,13 @@ runMain(async () => {
   if (added.length) logger.info({ added }, 'registered search attributes');
   const worker = await createWorker({ config, prisma, connection, logger });
   logger.info({ taskQueue: config.temporal.taskQueue, address: temporalAddress(config) }, 'worker running');
+  exitWithParent(() => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  });
   // Worker.run installs SIGINT/SIGTERM handlers that drain in-flight tasks.
   await worker.run();
   await connection.close();
   await prisma.$disconnect();
+  // stdin may still be open (exitWithParent): nothing else is left to do.
+  process.exit(0);
 });

@@ -86,10 +86,12 @@ export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Clien
           throw new DomainError('LEASE_CONFLICT', `worker ${input.worker} does not hold a live lease on goal ${id}`);
         }
       }
+      const updateId = goalUpdateId('complete', id, [input.outcome, input.output, input.reason]);
+      if (!isTerminal(goal.lifecycle)) await goals.keepCompletion(prisma, id, updateId, input.output);
       await message(goal, 'a completion', () =>
         temporal.workflow.getHandle(goal.temporalWorkflowId).executeUpdate(completeGoalUpdate, {
-          updateId: goalUpdateId('complete', id, [input.outcome, input.output, input.reason]),
-          args: [{ goalId: id, outcome: input.outcome, output: input.output, reason: input.reason }],
+          updateId,
+          args: [{ goalId: id, outcome: input.outcome, output: input.output, reason: input.reason, completionId: updateId }],
         }),
       );
       return owned(actor, id);

@@ -13,6 +13,12 @@ export interface TCompleteGoalInput {
   output?: Record<string, unknown>;
   /** Why it failed, when it did. */
   reason?: string;
+  /**
+   * The update id the API kept `output` under in Postgres (goal_completions):
+   * the end is recorded with that output, which so crosses history only once.
+   * Absent in updates sent before it existed.
+   */
+  completionId?: string;
 }
 
 export interface TJudgeGoalInput {

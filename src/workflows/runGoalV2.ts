@@ -32,6 +32,18 @@ import { bookkeeping, checks, leafRunner } from './proxies';
 import type { TRunGoalResult } from './v1/runGoal';
 import { walkLayer } from './walk';
 
+/** An end whose recorded outcome also sets the output (or names the kept completion it comes from). */
+function withOutcome(end: TEnd, recorded: { output?: unknown; completionId?: string }): TEnd {
+  return end.outcome.lifecycle === 'cancelled' ? end : { ...end, outcome: { ...end.outcome, ...recorded } };
+}
+
+/** What an earlier end recorded as output (its own, or a kept completion's), carried to a later one. */
+function recordedOf(end: TEnd): { output?: unknown; completionId?: string } {
+  const { outcome } = end;
+  if (outcome.lifecycle === 'cancelled') return {};
+  return { ...(outcome.output === undefined ? {} : { output: outcome.output }), ...(outcome.completionId === undefined ? {} : { completionId: outcome.completionId }) };
+}
+
 /**
  * runGoalV2: the Temporal workflow that carries one goal to its end, the
  * engine at scale. Every step is recorded in Postgres through activities.
@@ -71,7 +83,7 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
       if (!check.passed) {
         const why = check.timed_out ? 'timed out' : `exited with code ${check.exit_code}`;
         // The check's result is stored beside the action's output by the activity.
-        return failed('failed', `acceptance check failed: it ${why}`, { ...end.context, status: 'failed' }, end.outcome.output);
+        return withOutcome(failed('failed', `acceptance check failed: it ${why}`, { ...end.context, status: 'failed' }), recordedOf(end));
       }
     }
     if (flags.judgment) return judge(id, end);
@@ -82,7 +94,7 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
     const got = await inbox.waitForVerdict(id);
     if (!('message' in got)) return 'ended' in got ? endOfEarlier(got.ended) : cancelledEnd();
     if (got.message.verdict !== 'accept') {
-      return failed('failed', `rejected: ${got.message.reason || 'no reason given'}`, { ...end.context, status: 'failed' }, end.outcome.output);
+      return withOutcome(failed('failed', `rejected: ${got.message.reason || 'no reason given'}`, { ...end.context, status: 'failed' }), recordedOf(end));
     }
     return end;
   }
@@ -107,11 +119,13 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
         if ('ended' in got) return endOfEarlier(got.ended);
         if ('timedOut' in got) end = failed('timed_out', `not completed within ${leaf.timeoutS}s`, context('timed_out'));
         else {
-          const output = got.message.output ?? {};
+          const { output = {}, completionId } = got.message;
+          // The output is recorded from what the API kept under the completion's id (it crosses history once, in the update).
+          const recorded = completionId === undefined ? { output } : { completionId };
           end =
             got.message.outcome === 'failed'
-              ? failed('failed', got.message.reason ?? 'completed as failed', context('failed', { output }), output)
-              : succeeded(context('succeeded', { output }), output);
+              ? withOutcome(failed('failed', got.message.reason ?? 'completed as failed', context('failed', { output })), recorded)
+              : withOutcome(succeeded(context('succeeded', { output })), recorded);
           if (end.status === 'succeeded') end = await accept(id, leaf, end);
         }
       }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { http, testEnv, waitFor } from '../support/env';
@@ -56,6 +56,16 @@ function npmStart(env: NodeJS.ProcessEnv): TStarted {
     }),
   );
   return { proc, output: () => out, exited, hasExited: () => done };
+}
+
+/** True when the process is gone (or a zombie). */
+function processGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
 }
 
 /** Pids of live processes whose command line mentions `needle` (zombies excluded). */
@@ -125,6 +135,66 @@ describe('npm start', () => {
     await second.exited;
     await waitFor(async () => (second.output().includes('reprise: stopped') ? true : undefined), () => `a clean stop:\n${second.output()}`, 20_000);
     await waitFor(async () => (processesMentioning(dataDir).length === 0 ? true : undefined), 'no process left after the second stop', 20_000);
+  });
+
+  it('keeps the API up when the worker crashes, and a start after a SIGKILLed one stops what it left', async () => {
+    const dataDir = reachableTempDir('reprise-e2e-crash-');
+    const runDir = path.join(dataDir, 'run');
+    const ports = { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
+    const env = {
+      REPRISE_DATA_DIR: dataDir,
+      API_PORT: String(ports.api),
+      EMBEDDED_PG_PORT: String(ports.pg),
+      TEMPORAL_DEV_PORT: String(ports.temporal),
+      TEMPORAL_UI_PORT: String(ports.ui),
+      TEMPORAL_CLI: testEnv.temporalCli,
+      LOG_LEVEL: 'warn',
+    };
+    const api = `http://127.0.0.1:${ports.api}`;
+    const pidOf = (name: string): number => (JSON.parse(readFileSync(path.join(runDir, `${name}.pid`), 'utf8')) as { pid: number }).pid;
+    const goalDone = async (title: string) => {
+      const created = await http('POST', `${api}/api/goals`, { title, action: { runtime: 'shell', command: 'echo ok' } });
+      expect(created.status).toBe(201);
+      return waitFor(async () => ((await http('GET', `${api}/api/goals/${created.body.id}`)).body.lifecycle === 'done' ? true : undefined), `${title} to finish`, 60_000);
+    };
+
+    const first = npmStart(env);
+    await untilUp(first);
+    await goalDone('Before the crash');
+
+    // The worker dies as a sandbox overrun kills it: the API answers throughout, the worker comes back.
+    const crashed = pidOf('worker');
+    process.kill(crashed, 'SIGKILL');
+    for (let i = 0; i < 10; i++) {
+      expect((await http('GET', `${api}/healthz`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await waitFor(async () => (first.output().includes('the worker was killed by SIGKILL; starting it again in 1s') ? true : undefined), () => `the restart to be logged:\n${first.output()}`, 10_000);
+    await waitFor(async () => (existsSync(path.join(runDir, 'worker.pid')) && pidOf('worker') !== crashed ? true : undefined), 'a new worker', 20_000);
+    await goalDone('After the crash');
+
+    // npm start itself is killed: Postgres and Temporal outlive it (their output goes to files, not to a dead pipe).
+    const children = { postgres: pidOf('postgres'), temporal: pidOf('temporal'), worker: pidOf('worker'), api: pidOf('api') };
+    process.kill(pidOf('start'), 'SIGKILL');
+    await first.exited;
+    // The worker and the API notice their supervisor is gone and stop.
+    await waitFor(async () => (processGone(children.worker) && processGone(children.api) ? true : undefined), 'the worker and the API to stop with their supervisor', 30_000);
+    expect(processGone(children.postgres)).toBe(false);
+
+    const second = npmStart(env);
+    await untilUp(second);
+    expect(second.output()).toContain(`stopped the postgres (pid ${children.postgres}) an earlier npm start left running`);
+    expect(second.output()).toContain(`stopped the temporal (pid ${children.temporal})`);
+    expect(processGone(children.postgres) && processGone(children.temporal)).toBe(true);
+    await goalDone('After a killed start');
+    const running = ['postgres', 'temporal', 'worker', 'api'].map(pidOf);
+    process.kill(-(second.proc.pid as number), 'SIGINT');
+    await second.exited;
+    await waitFor(async () => (running.every(processGone) ? true : undefined), 'every child to stop', 30_000);
+    for (const [name, port] of Object.entries(ports)) {
+      expect([name, await portIsFree(port)]).toEqual([name, true]);
+    }
+    expect(readdirSync(runDir)).toEqual([]);
   });
 
   it('stops at start-up naming a bad variable', async () => {

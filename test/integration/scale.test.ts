@@ -111,6 +111,59 @@ describe('the engine at scale', () => {
     await expectFastWorkflowTasks();
   }, 300_000);
 
+  it('a completion storm: manual leaves completed by 50 concurrent callers are all done, none lost or applied twice', async () => {
+    const n = Number(process.env.SCALE_STORM_LEAVES ?? 500);
+    const children = Array.from({ length: n }, (_, i) => ({ key: `m${i}`, kind: 'leaf' as const, title: `Manual ${i}`, action: { runtime: 'manual' as const } }));
+    const goal = await goals.createGoal(actor, { kind: 'composite', title: 'Completion storm', plan: { parallelism: 100, children, edges: [] }, start: true });
+    const statuses: Record<number, number> = {};
+    const completed = new Set<string>();
+    let busy = 0;
+    const deadline = Date.now() + 300_000;
+    // Each caller completes waiting leaves it finds, backing off as Retry-After says when Temporal is busy.
+    const caller = async (c: number): Promise<void> => {
+      while (completed.size < n && Date.now() < deadline) {
+        const waiting = await prisma.goal.findMany({ where: { parentId: goal.id, waitingFor: 'completion' }, select: { id: true, key: true }, take: 200 });
+        const mine = waiting.filter((g, i) => i % 50 === c && !completed.has(g.id));
+        if (!mine.length) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        for (const leaf of mine) {
+          for (;;) {
+            const res = await fetch(`${api.url}/api/goals/${leaf.id}/complete`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ outcome: 'succeeded', output: { key: leaf.key } }),
+            });
+            statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+            if (res.status === 429 || res.status === 503) {
+              busy += 1;
+              expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+              await new Promise((r) => setTimeout(r, 200));
+              continue;
+            }
+            if (res.status === 200) completed.add(leaf.id);
+            break;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, (_, c) => caller(c)));
+    expect(await ended(goal.id, 120_000)).toMatchObject({ lifecycle: 'done' });
+    console.log(`completion storm: ${n} leaves, statuses ${JSON.stringify(statuses)}, ${busy} busy answers`);
+    expect(completed.size).toBe(n);
+    // Never a 500: a caller only ever saw success, "busy, retry", or (a stale list) "not waiting".
+    expect(Object.keys(statuses).filter((s) => !['200', '409', '429', '503'].includes(s))).toEqual([]);
+    const leaves = await prisma.goal.findMany({ where: { parentId: goal.id }, select: { key: true, lifecycle: true, output: true } });
+    expect(leaves.filter((l) => l.lifecycle === 'done')).toHaveLength(n);
+    for (const l of leaves) expect(l.output).toEqual({ key: l.key });
+    expect(await prisma.goalCompletion.count({ where: { goal: { parentId: goal.id } } })).toBe(0);
+    const stats = await treeHistoryStats(api.temporal, goal.id);
+    expect(stats.maxEvents).toBeLessThan(10_240);
+    await expectFastWorkflowTasks();
+    console.log(`completion storm: ${stats.executions} runs, max ${stats.maxEvents} events`);
+  }, 400_000);
+
   it('a composite waiting for its plan continues as new instead of growing its history, then runs the plan', async () => {
     const tinyLimit = { planRecheckS: 1, historyLimit: 60 };
     const waiting = createGoalService({ prisma, temporal: api.temporal, taskQueue, engine: tinyLimit });
