@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
+import { LOCAL_ACTOR } from '../../src/domain/actor';
+import { ZPlan } from '../../src/domain/plans';
+import { createGoalService } from '../../src/services/goals';
+import { treeHistoryStats } from '../support/historyStats';
 import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { recordHistories } from '../support/histories';
 
@@ -465,6 +469,46 @@ describe('parallelism', () => {
   it('refuses a parallelism outside 1-1000', async () => {
     const res = await call('POST', `${api.url}/api/goals`, { title: 'Too parallel', plan: { parallelism: 0, children: [leaf('a', sh('true'))] } });
     expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+});
+
+describe('bounded histories', () => {
+  it('a walk past its history limit continues as new, carrying its joins, skips and failures, and ends as one walk would', async () => {
+    // A tiny limit makes a 24-child layer continue as new several times.
+    const goals = createGoalService({ prisma, temporal: api.temporal, taskQueue, engine: { planRecheckS: 600, historyLimit: 60 } });
+    const name = `carry-${Date.now()}`;
+    const children = [
+      ...Array.from({ length: 20 }, (_, i) => leaf(`w${i}`, mark(`${name}-w${i}`))),
+      leaf('fails', sh('exit 3')),
+      leaf('after-all', mark(`${name}-after-all`), { join: 'all' }),
+      leaf('on-failure', mark(`${name}-on-failure`)),
+      leaf('skipped', mark(`${name}-skipped`)),
+    ];
+    const edges = [
+      ...Array.from({ length: 20 }, (_, i) => ({ from: `w${i}`, to: 'after-all' })),
+      { from: 'fails', to: 'on-failure', on: 'failed' },
+      { from: 'fails', to: 'skipped', on: 'succeeded' },
+    ];
+    const root = await goals.createGoal(LOCAL_ACTOR, { kind: 'composite', title: 'Carried walk', plan: ZPlan.parse({ parallelism: 3, children, edges }), start: true });
+    const end = await ended(root.id);
+    expect(end).toMatchObject({ lifecycle: 'failed', failure_reason: 'child "fails" failed: the command exited with code 3' });
+    const tree = states(await call('GET', `${api.url}/api/goals/${root.id}/tree`).then((r) => r.body));
+    expect(tree).toMatchObject({ 'after-all': 'done/accepted', 'on-failure': 'done/accepted', skipped: 'done/skipped', fails: 'failed' });
+    for (let i = 0; i < 20; i++) expect(count(`${name}-w${i}`)).toBe(1);
+    expect([count(`${name}-after-all`), count(`${name}-on-failure`), count(`${name}-skipped`)]).toEqual([1, 1, 0]);
+    const stats = await treeHistoryStats(api.temporal, root.id);
+    expect(stats.executions).toBeGreaterThan(2);
+    expect(stats.maxEvents).toBeLessThan(200);
+    await recordHistories(api.temporal, [{ name: 'engine-walk-continued', workflowId: root.temporalWorkflowId }]);
+  });
+
+  it('a plan wait past its history limit continues as new, then runs the plan', async () => {
+    const goals = createGoalService({ prisma, temporal: api.temporal, taskQueue, engine: { planRecheckS: 1, historyLimit: 50 } });
+    const root = await goals.createGoal(LOCAL_ACTOR, { kind: 'composite', title: 'Long plan wait', start: true });
+    await waitFor(async () => ((await treeHistoryStats(api.temporal, root.id)).executions >= 2 ? true : undefined), 'the plan wait to continue as new', 60_000);
+    await goals.installPlan(LOCAL_ACTOR, root.id, ZPlan.parse({ children: [leaf('late', sh('true'))] }));
+    expect((await ended(root.id)).lifecycle).toBe('done');
+    await recordHistories(api.temporal, [{ name: 'engine-plan-wait-continued', workflowId: root.temporalWorkflowId }]);
   });
 });
 
