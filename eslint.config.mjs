@@ -50,6 +50,7 @@ const workflowSandbox = (up, inside) => {
     {
       regex:
         '^(?!@temporalio/(workflow|common)(/|$)' +
+        '|@marcbachmann/cel-js$' +
         `|${inside}` +
         `|${toSrc}domain/(?!(ids|zod|plans|actions|cursor)$)[^/]+$` +
         `|${toSrc}temporal/starts$` +
@@ -58,7 +59,7 @@ const workflowSandbox = (up, inside) => {
         '|@prisma/)',
       allowTypeImports: true,
       message:
-        'Workflow sandbox: value imports only from @temporalio/workflow, @temporalio/common, src/workflows, pure src/domain modules (not ids, zod, plans, actions, cursor) and src/temporal/starts. Use `import type` for anything else.',
+        'Workflow sandbox: value imports only from @temporalio/workflow, @temporalio/common, @marcbachmann/cel-js, src/workflows, pure src/domain modules (not ids, zod, plans, actions, cursor) and src/temporal/starts. Use `import type` for anything else.',
     },
   ];
 };

@@ -38,6 +38,8 @@ export interface TLoadedPlan {
 
 /** How runGoalV2 runs a leaf child: from the layer, so no activity is needed to ask. */
 export interface TLayerLeaf extends TLeafRunOptions {
+  /** Set when its stored action no longer parses: the leaf fails with this reason; its siblings run on. */
+  invalid?: string;
   check: boolean;
   judgment: boolean;
   /** start-to-close of its runLeaf activity: the action's timeout, its check's, and a grace to kill and report. */
@@ -98,7 +100,12 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
   const { prisma } = deps;
 
   function layerLeaf(child: Goal): TLayerLeaf {
-    const options = leafRunOptions(actionOf(child), deps.leaf.defaultTimeoutS);
+    const parsed = ZAction.safeParse(child.action);
+    if (!parsed.success) {
+      const invalid = `its stored action is invalid: ${parsed.error.issues[0]?.message ?? 'unreadable'}`;
+      return { runtime: 'manual', timeoutS: 0, retries: 0, explicitTimeout: false, check: false, judgment: false, activityTimeoutS: 0, invalid };
+    }
+    const options = leafRunOptions(parsed.data, deps.leaf.defaultTimeoutS);
     const flags = acceptanceFlags(child);
     const checkS = flags.check ? Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S) : 0;
     return { ...options, ...flags, activityTimeoutS: options.timeoutS + checkS + KILL_GRACE_S };

@@ -207,6 +207,52 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     return { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
   }
 
+  /** runLeaf's body: start, action, check, end. */
+  async function runLeafOnce(goalId: string): Promise<TLeafRun> {
+    const goal = await goals.loadGoalForRun(prisma, goalId);
+    if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
+    if (isTerminal(goal.lifecycle)) return endedRun(goal);
+    const action = runnableAction(goal);
+    const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
+    let result: unknown = goal.output;
+    if (goal.actionEndedAt === null) {
+      const attempt = await attemptAction(goal, action);
+      result = attempt.result;
+      if (attempt.cancelled) {
+        await goals.storeLeafOutput(prisma, goalId, attempt.result);
+        throw cancelledFailure(edgeContextOf('failed', attempt.result));
+      }
+      if (attempt.failure) {
+        const retries = action.retries ?? 0;
+        const status: TEndStatus = attempt.failure.type === 'LeafTimedOut' ? 'timed_out' : 'failed';
+        if (Context.current().info.attempt <= retries) {
+          await goals.storeLeafOutput(prisma, goalId, attempt.result);
+          throw ApplicationFailure.retryable(attempt.failure.message, FAILURE_TYPES[attempt.failure.type]);
+        }
+        const reason = `${attempt.failure.message}${retries > 0 ? ` (after ${retries + 1} attempts)` : ''}`;
+        await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason, output: attempt.result });
+        return { status, context: edgeContextOf(status, attempt.result), recorded: true, failureReason: reason };
+      }
+      if (!acceptance.check && !acceptance.judgment) {
+        await goals.recordLeafDone(prisma, goalId, attempt.result);
+        return { status: 'succeeded', context: edgeContextOf('succeeded', attempt.result), recorded: true };
+      }
+      await goals.recordActionSucceeded(prisma, goalId, attempt.result);
+    }
+    if (acceptance.check) {
+      const check = await runCheck(goal, acceptance.check);
+      if (!check.passed) {
+        await goals.storeAcceptanceCheck(prisma, goalId, check);
+        const reason = `acceptance check failed: it ${check.timed_out ? 'timed out' : `exited with code ${check.exit_code}`}`;
+        await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason });
+        return { status: 'failed', context: edgeContextOf('failed', result), recorded: true, failureReason: reason };
+      }
+    }
+    if (acceptance.judgment) return { status: 'succeeded', context: edgeContextOf('succeeded', result), recorded: false };
+    await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'done', doneReason: 'accepted' });
+    return { status: 'succeeded', context: edgeContextOf('succeeded', result), recorded: true };
+  }
+
   return {
     /**
      * A shell or http leaf, whole (runGoalV2): marks it started, runs its
@@ -217,48 +263,15 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
      * Heartbeats every second, so a cancellation reaches a running command.
      */
     async runLeaf({ goalId }: { goalId: string }): Promise<TLeafRun> {
-      const goal = await goals.loadGoalForRun(prisma, goalId);
-      if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
-      if (isTerminal(goal.lifecycle)) return endedRun(goal);
-      const action = runnableAction(goal);
-      const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
-      let result: unknown = goal.output;
-      if (goal.actionEndedAt === null) {
-        const attempt = await attemptAction(goal, action);
-        result = attempt.result;
-        if (attempt.cancelled) {
-          await goals.storeLeafOutput(prisma, goalId, attempt.result);
-          throw cancelledFailure(edgeContextOf('failed', attempt.result));
-        }
-        if (attempt.failure) {
-          const retries = action.retries ?? 0;
-          const status: TEndStatus = attempt.failure.type === 'LeafTimedOut' ? 'timed_out' : 'failed';
-          if (Context.current().info.attempt <= retries) {
-            await goals.storeLeafOutput(prisma, goalId, attempt.result);
-            throw ApplicationFailure.retryable(attempt.failure.message, FAILURE_TYPES[attempt.failure.type]);
-          }
-          const reason = `${attempt.failure.message}${retries > 0 ? ` (after ${retries + 1} attempts)` : ''}`;
-          await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason, output: attempt.result });
-          return { status, context: edgeContextOf(status, attempt.result), recorded: true, failureReason: reason };
-        }
-        if (!acceptance.check && !acceptance.judgment) {
-          await goals.recordLeafDone(prisma, goalId, attempt.result);
-          return { status: 'succeeded', context: edgeContextOf('succeeded', attempt.result), recorded: true };
-        }
-        await goals.recordActionSucceeded(prisma, goalId, attempt.result);
+      // Heartbeats for the whole activity, not only while the command runs: a
+      // slow database write must not pass for a lost worker (a retry would run the action again).
+      const ctx = Context.current();
+      const ticker = setInterval(() => ctx.heartbeat(), 1000);
+      try {
+        return await runLeafOnce(goalId);
+      } finally {
+        clearInterval(ticker);
       }
-      if (acceptance.check) {
-        const check = await runCheck(goal, acceptance.check);
-        if (!check.passed) {
-          await goals.storeAcceptanceCheck(prisma, goalId, check);
-          const reason = `acceptance check failed: it ${check.timed_out ? 'timed out' : `exited with code ${check.exit_code}`}`;
-          await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason });
-          return { status: 'failed', context: edgeContextOf('failed', result), recorded: true, failureReason: reason };
-        }
-      }
-      if (acceptance.judgment) return { status: 'succeeded', context: edgeContextOf('succeeded', result), recorded: false };
-      await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'done', doneReason: 'accepted' });
-      return { status: 'succeeded', context: edgeContextOf('succeeded', result), recorded: true };
     },
 
     /**

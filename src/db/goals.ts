@@ -139,12 +139,23 @@ export async function loadPlanLayer(prisma: PrismaClient, parentId: string): Pro
   return { children, edges };
 }
 
-/** Cancels a never-started goal and its subtree in Postgres; the number of goals it ended (0: it had started). */
-export async function cancelDraftSubtree(prisma: PrismaClient, id: string): Promise<number> {
-  return prisma.$executeRaw`
-    ${subtree(id)}
-    UPDATE goals SET lifecycle = 'cancelled', finished_at = now(), updated_at = now()
-     WHERE id IN (SELECT id FROM subtree) AND lifecycle = 'draft'`;
+/**
+ * Cancels a never-started goal and its subtree in Postgres; false when the
+ * goal itself had started (then nothing changes: cancel it through Temporal).
+ * The goal's own row goes first, under its row lock, so a start racing this
+ * either wins (and the subtree is left to the running workflow) or finds the
+ * goal cancelled.
+ */
+export async function cancelDraftSubtree(prisma: PrismaClient, id: string): Promise<boolean> {
+  return prisma.$transaction(async (tx) => {
+    const own = await tx.goal.updateMany({ where: { id, lifecycle: 'draft' }, data: { lifecycle: 'cancelled', finishedAt: new Date() } });
+    if (own.count === 0) return false;
+    await tx.$executeRaw`
+      ${subtree(id, { includeRoot: false })}
+      UPDATE goals SET lifecycle = 'cancelled', finished_at = now(), updated_at = now()
+       WHERE id IN (SELECT id FROM subtree) AND lifecycle = 'draft'`;
+    return true;
+  }, TRANSACTION_OPTIONS);
 }
 
 /**
@@ -250,7 +261,7 @@ export async function storeAcceptanceCheck(prisma: PrismaClient, id: string, che
 export async function keepCompletion(prisma: PrismaClient, goalId: string, updateId: string, output: unknown): Promise<void> {
   await prisma.$executeRaw`
     INSERT INTO goal_completions (goal_id, update_id, output)
-    SELECT ${goalId}, ${updateId}, ${output === undefined ? null : JSON.stringify(output)}::jsonb
+    SELECT ${goalId}, ${updateId}, ${JSON.stringify(output ?? {})}::jsonb
      WHERE EXISTS (SELECT 1 FROM goals WHERE id = ${goalId} AND ${UNFINISHED} FOR SHARE)
     ON CONFLICT DO NOTHING`;
 }
@@ -269,6 +280,8 @@ export async function recordGoalEnd(prisma: PrismaClient, id: string, outcome: T
     return;
   }
   await endGoal(prisma, id, outcome);
+  // A completion kept for an update that was refused, or for a leaf that then timed out or was cancelled.
+  await prisma.goalCompletion.deleteMany({ where: { goalId: id } });
 }
 
 async function endGoal(prisma: TDb, id: string, outcome: TGoalOutcome): Promise<void> {

@@ -48,7 +48,7 @@ export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Clien
       if (isTerminal(goal.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${goal.lifecycle})`);
       const handle = temporal.workflow.getHandle(goal.temporalWorkflowId);
       if (goal.lifecycle === 'draft') {
-        if ((await goals.cancelDraftSubtree(prisma, id)) > 0) {
+        if (await goals.cancelDraftSubtree(prisma, id)) {
           // A start may have raced this; its workflow would find the goal ended, but stop it anyway.
           if (goal.parentId === null) await withDeadline(temporal, () => handle.cancel()).catch(() => undefined);
           return owned(actor, id);

@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   CancellationScope,
+  CancelledFailure,
   ChildWorkflowCancellationType,
   ChildWorkflowFailure,
   condition,
@@ -73,8 +74,11 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
     return info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested;
   };
   // The next run keeps this one's search attributes, so the Web UI and our queries find every run of the goal.
-  const carryOn = (carry: TGoalCarry): Promise<never> =>
-    makeContinueAsNewFunc<typeof runGoalV2>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ goalId, tuning, carry });
+  // A cancel requested meanwhile wins: Temporal would carry a continue-as-new past it.
+  const carryOn = (carry: TGoalCarry): Promise<never> => {
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the goal was cancelled');
+    return makeContinueAsNewFunc<typeof runGoalV2>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ goalId, tuning, carry });
+  };
 
   /** A goal whose own work succeeded passes its acceptance (check, then judgment) or fails. */
   async function accept(id: string, flags: { check: boolean; judgment: boolean }, end: TEnd): Promise<TEnd> {
@@ -147,7 +151,7 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
           ...runGoalV2Start({ id: child.id, rootId, title: child.composite.title, temporalWorkflowId: child.composite.temporalWorkflowId }, tuning),
           cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         });
-        if (result.status === 'already_ended') return endOfEarlier(result.lifecycle);
+        if (result.status === 'already_ended' || result.lifecycle !== 'done') return endOfEarlier(result.lifecycle);
         return succeeded();
       } catch (err) {
         if (CancellationScope.current().consideredCancelled) throw err;
@@ -164,10 +168,17 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
         return failed('failed', reason, context('failed'));
       }
     }
+    const leaf = child.leaf as TLayerLeaf;
+    if (leaf.invalid !== undefined) {
+      // Its stored action no longer parses: this leaf fails, naming why; its siblings run on.
+      const end = failed('failed', leaf.invalid, context('failed'));
+      await bookkeeping.finishGoal({ goalId: child.id, outcome: end.outcome });
+      return end;
+    }
     const scope = new CancellationScope();
     inbox.leafScopes.set(child.id, scope);
     try {
-      return await scope.run(() => runLeafGoal(child.id, child.leaf as TLayerLeaf, () => inbox.leafScopes.delete(child.id)));
+      return await scope.run(() => runLeafGoal(child.id, leaf, () => inbox.leafScopes.delete(child.id)));
     } catch (err) {
       // Only this leaf was cancelled (POST /api/goals/{id}/cancel): record it and go on.
       if (isCancellation(err) && !CancellationScope.current().consideredCancelled) {
@@ -224,14 +235,26 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
     const opened = await bookkeeping.openGoal({ goalId, start: carry === undefined });
     if (carry?.stage === 'walk') return { end: await runComposite(opened.layer as TLayer, carry.acceptance, carry), recorded: false };
     if (isTerminal(opened.lifecycle)) return { alreadyEnded: opened.lifecycle };
-    if (opened.kind === 'leaf') return { end: await runLeafGoal(goalId, opened.leaf as TLayerLeaf), recorded: true };
+    if (opened.kind === 'leaf') {
+      const leaf = opened.leaf as TLayerLeaf;
+      if (leaf.invalid !== undefined) return { end: failed('failed', leaf.invalid, context('failed')), recorded: false };
+      return { end: await runLeafGoal(goalId, leaf), recorded: true };
+    }
+    if (carry?.stage === 'plan' && opened.layer) await bookkeeping.setWaiting({ goalId, waitingFor: null });
     const layer = opened.layer ?? (await waitForPlan(carry?.stage === 'plan'));
     return { end: await runComposite(layer, opened.acceptance), recorded: false };
   }
 
   let own: Awaited<ReturnType<typeof runOwnGoal>>;
   try {
-    own = await runOwnGoal();
+    try {
+      own = await runOwnGoal();
+    } catch (err) {
+      if (err instanceof ContinueAsNew || isCancellation(err) || CancellationScope.current().consideredCancelled) throw err;
+      // Whatever went wrong (an activity out of retries, a plan that no longer loads) is written on the goal:
+      // no failure goes unexplained, and no goal stays active after its workflow ended.
+      own = { end: failed('failed', describeError(err), context('failed')), recorded: false };
+    }
     if ('end' in own && !own.recorded) {
       const outcome = own.end.outcome;
       await CancellationScope.nonCancellable(() => bookkeeping.finishGoal({ goalId, outcome }));

@@ -44,6 +44,8 @@ export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
   const running = new Map<number, Promise<void>>();
   const notDone: TWalkCarry['notDone'] = carry ? { ...carry.notDone } : { count: 0 };
   let resting = false;
+  /** Children that ended in this run: a run rests (continues as new) only after progress, never in a loop of empty runs. */
+  let endedHere = 0;
 
   const take = (decisions: TDecisions): void => {
     for (const i of decisions.start) ready.push(i);
@@ -69,7 +71,7 @@ export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
         for (const i of batch) take(graph.ended(i, { skipped: true }));
         await options.skip(goals);
       }
-      if (!resting && options.shouldRest()) resting = true;
+      if (!resting && endedHere > 0 && options.shouldRest()) resting = true;
       while (!resting && running.size < layer.parallelism && head < ready.length) start(ready[head++] as number);
       if (running.size === 0) {
         if (head < ready.length) return { finished: false, carry: { graph: graph.snapshot(), ready: ready.slice(head), notDone } };
@@ -78,6 +80,7 @@ export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
       await condition(() => ended.length > 0);
       for (const item of ended.splice(0)) {
         running.delete(item.index);
+        endedHere += 1;
         if ('error' in item) throw item.error;
         const { index, end } = item;
         if (end.outcome.lifecycle !== 'done') {

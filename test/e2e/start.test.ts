@@ -28,6 +28,22 @@ function reachableTempDir(prefix: string): string {
   return dir;
 }
 
+/** A fresh data directory and free ports for one `npm start`, as its environment. */
+async function freshStack(prefix: string) {
+  const dataDir = reachableTempDir(prefix);
+  const ports = { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
+  const env = {
+    REPRISE_DATA_DIR: dataDir,
+    API_PORT: String(ports.api),
+    EMBEDDED_PG_PORT: String(ports.pg),
+    TEMPORAL_DEV_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    TEMPORAL_CLI: testEnv.temporalCli,
+    LOG_LEVEL: 'warn',
+  };
+  return { dataDir, ports, env };
+}
+
 /** Waits for the start-up banner; fails at once, with the output, if start-up dies. */
 async function untilUp(run: TStarted): Promise<void> {
   await waitFor(
@@ -87,17 +103,7 @@ function processesMentioning(needle: string): number[] {
 
 describe('npm start', () => {
   it('brings up the stack, runs a goal, stops cleanly on Ctrl-C, and finds its data again', async () => {
-    const dataDir = reachableTempDir('reprise-e2e-');
-    const ports = { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
-    const env = {
-      REPRISE_DATA_DIR: dataDir,
-      API_PORT: String(ports.api),
-      EMBEDDED_PG_PORT: String(ports.pg),
-      TEMPORAL_DEV_PORT: String(ports.temporal),
-      TEMPORAL_UI_PORT: String(ports.ui),
-      TEMPORAL_CLI: testEnv.temporalCli,
-      LOG_LEVEL: 'warn',
-    };
+    const { dataDir, ports, env } = await freshStack('reprise-e2e-');
     const api = `http://127.0.0.1:${ports.api}`;
 
     const first = npmStart(env);
@@ -138,18 +144,8 @@ describe('npm start', () => {
   });
 
   it('keeps the API up when the worker crashes, and a start after a SIGKILLed one stops what it left', async () => {
-    const dataDir = reachableTempDir('reprise-e2e-crash-');
+    const { dataDir, ports, env } = await freshStack('reprise-e2e-crash-');
     const runDir = path.join(dataDir, 'run');
-    const ports = { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
-    const env = {
-      REPRISE_DATA_DIR: dataDir,
-      API_PORT: String(ports.api),
-      EMBEDDED_PG_PORT: String(ports.pg),
-      TEMPORAL_DEV_PORT: String(ports.temporal),
-      TEMPORAL_UI_PORT: String(ports.ui),
-      TEMPORAL_CLI: testEnv.temporalCli,
-      LOG_LEVEL: 'warn',
-    };
     const api = `http://127.0.0.1:${ports.api}`;
     const pidOf = (name: string): number => (JSON.parse(readFileSync(path.join(runDir, `${name}.pid`), 'utf8')) as { pid: number }).pid;
     const goalDone = async (title: string) => {

@@ -502,6 +502,15 @@ describe('bounded histories', () => {
     await recordHistories(api.temporal, [{ name: 'engine-walk-continued', workflowId: root.temporalWorkflowId }]);
   });
 
+  it('a child whose stored action no longer parses fails alone, naming why; the goal does not hang', async () => {
+    const root = await create({ start: false, plan: { children: [leaf('broken', sh('true')), leaf('fine', sh('true'))] } });
+    const broken = (await tree(root.id)).children[0];
+    await prisma.$executeRaw`UPDATE goals SET action = '{"runtime":"teleport"}'::jsonb WHERE id = ${broken.id}`;
+    expect((await call('POST', `${api.url}/api/goals/${root.id}/start`)).status).toBe(200);
+    expect(await ended(root.id)).toMatchObject({ lifecycle: 'failed', failure_reason: expect.stringMatching(/^child "broken" failed: its stored action is invalid/) });
+    expect(states(await tree(root.id))).toEqual({ broken: 'failed', fine: 'done/accepted' });
+  });
+
   it('a plan wait past its history limit continues as new, then runs the plan', async () => {
     const goals = createGoalService({ prisma, temporal: api.temporal, taskQueue, engine: { planRecheckS: 1, historyLimit: 50 } });
     const root = await goals.createGoal(LOCAL_ACTOR, { kind: 'composite', title: 'Long plan wait', start: true });

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { portInUse } from '../../src/dev/managedProcess';
 
 /** A TCP port that was free a moment ago (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -14,12 +15,5 @@ export async function freePort(): Promise<number> {
 
 /** True when nothing listens on the port. */
 export async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
+  return !(await portInUse(port));
 }

@@ -1,3 +1,6 @@
+// FROZEN: the first engine (runGoal), kept only so executions it started, and
+// their recorded histories (test/histories/v1*), still replay. New work goes
+// to runGoalV2; change this only to keep it compiling.
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { TActivities } from '../../activities';
 import { FAILURE_TYPES } from '../../domain/errors';

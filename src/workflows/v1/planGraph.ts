@@ -1,4 +1,8 @@
-import { evaluateWhen, type TEdgeContext } from '../../domain/expressions';
+// FROZEN: the first engine (runGoal), kept only so executions it started, and
+// their recorded histories (test/histories/v1*), still replay. New work goes
+// to runGoalV2; change this only to keep it compiling.
+import type { TEdgeContext } from '../../domain/expressions';
+import { evaluateWhen } from './evaluateWhen';
 import type { TEdgeOn } from '../../domain/plans';
 
 /**
