@@ -6,7 +6,8 @@ module.exports = {
   },
   // ESM-only dependencies jest must compile to CommonJS like our own code.
   transformIgnorePatterns: ['/node_modules/(?!@marcbachmann/cel-js/)'],
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // test/scale runs on its own, after these (jest.scale.config.js).
+  testMatch: ['<rootDir>/test/{unit,integration,e2e}/**/*.test.ts'],
   // One Temporal dev server, one migrated database and one workflow bundle for the whole run.
   globalSetup: '<rootDir>/test/setup/globalSetup.ts',
   globalTeardown: '<rootDir>/test/setup/globalTeardown.ts',
