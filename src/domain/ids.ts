@@ -100,3 +100,32 @@ export function slugify(text: string, max = 40): string {
 export function goalTemporalWorkflowId(goal: { id: string; title: string }): string {
   return `goal-${slugify(goal.title)}-${goal.id}`;
 }
+
+/**
+ * A run's id (SPEC §4): derived from (saved workflow id, idempotency key), so
+ * a replayed key lands on the same ledger row however often it is claimed.
+ */
+export function runId(savedWorkflowId: string, idempotencyKey: string): string {
+  return derivedId('run', savedWorkflowId, idempotencyKey);
+}
+
+/** A run's root goal id: derived from the run id, so a crash between claim and creation never mints a second root. */
+export function runRootGoalId(forRun: string): string {
+  return derivedId('goal', forRun, 'root');
+}
+
+/** Keys short and plain enough to appear as they are in a Temporal workflow id. */
+const PLAIN_KEY = /^[a-z0-9][a-z0-9._-]{0,39}$/;
+
+/**
+ * The Temporal workflow id of a run: `run-<workflow name>-v<version>-<key>-<hash>`,
+ * readable in the Web UI. The key appears as it is when it is short and
+ * plain, otherwise slugged; the hash of (saved workflow id, key) keeps the id
+ * unique across owners whose workflows share a name, and across keys that
+ * slug alike. Temporal refuses a second execution with this id.
+ */
+export function runTemporalWorkflowId(workflow: { id: string; name: string; version: number }, idempotencyKey: string): string {
+  const key = PLAIN_KEY.test(idempotencyKey) ? idempotencyKey : slugify(idempotencyKey, 24);
+  const hash = createHash('sha256').update(`${workflow.id}\u0000${idempotencyKey}`).digest('hex').slice(0, 10);
+  return `run-${slugify(workflow.name, 40)}-v${workflow.version}-${key}-${hash}`;
+}

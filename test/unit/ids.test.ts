@@ -1,4 +1,17 @@
-import { childGoalId, derivedId, GOAL_ID_EXAMPLE, GOAL_ID_PATTERN, goalTemporalWorkflowId, goalUpdateId, idPattern, newId, slugify } from '../../src/domain/ids';
+import {
+  childGoalId,
+  derivedId,
+  GOAL_ID_EXAMPLE,
+  GOAL_ID_PATTERN,
+  goalTemporalWorkflowId,
+  goalUpdateId,
+  idPattern,
+  newId,
+  runId,
+  runRootGoalId,
+  runTemporalWorkflowId,
+  slugify,
+} from '../../src/domain/ids';
 
 describe('ids', () => {
   it('mints 26-character, prefixed, time-ordered ids', () => {
@@ -34,5 +47,19 @@ describe('ids', () => {
     expect(slugify('!!!')).toBe('goal');
     expect(slugify('a'.repeat(100)).length).toBe(40);
     expect(goalTemporalWorkflowId({ id: 'goal_x', title: 'Say hello' })).toBe('goal-say-hello-goal_x');
+  });
+
+  it('derives run ids, their root goal ids and readable Temporal workflow ids from (workflow, key)', () => {
+    const wf = { id: 'wf_a', name: 'Nightly Report', version: 3 };
+    expect(runId('wf_a', 'k1')).toBe(runId('wf_a', 'k1'));
+    expect(runId('wf_a', 'k1')).not.toBe(runId('wf_b', 'k1'));
+    expect(idPattern('run').test(runId('wf_a', 'k1'))).toBe(true);
+    expect(runRootGoalId(runId('wf_a', 'k1'))).toMatch(GOAL_ID_PATTERN);
+    expect(runTemporalWorkflowId(wf, '2026-11-22')).toMatch(/^run-nightly-report-v3-2026-11-22-[0-9a-f]{10}$/);
+    // Unsafe or long keys are slugged; the hash keeps keys that slug alike apart, and owners' same-named workflows too.
+    const unsafe = runTemporalWorkflowId(wf, 'Key With Spaces/and/slashes and more text than fits');
+    expect(unsafe).toMatch(/^run-nightly-report-v3-key-with-spaces-and-slas-[0-9a-f]{10}$/);
+    expect(runTemporalWorkflowId(wf, 'A B')).not.toBe(runTemporalWorkflowId(wf, 'a-b'));
+    expect(runTemporalWorkflowId({ ...wf, id: 'wf_other' }, 'k1')).not.toBe(runTemporalWorkflowId(wf, 'k1'));
   });
 });
