@@ -319,6 +319,16 @@ describe('invalid plans are refused with the rule they break, and nothing is wri
     ],
     ['join_satisfiable', { children: [leaf('a', sh('true')), leaf('b', sh('true'), { join: 2 })], edges: [{ from: 'a', to: 'b' }] }, 'join_satisfiable'],
     ['expression_valid', { children: [leaf('a', sh('true')), leaf('b', sh('true'))], edges: [{ from: 'a', to: 'b', on: { when: 'exit_code ==' } }] }, 'expression_valid'],
+    [
+      'expression_valid (a catastrophic regex)',
+      { children: [leaf('a', sh('true')), leaf('b', sh('true'))], edges: [{ from: 'a', to: 'b', on: { when: 'stdout.matches("^(a+)+$")' } }] },
+      'expression_valid',
+    ],
+    [
+      'expression_valid (nested comprehensions)',
+      { children: [leaf('a', sh('true')), leaf('b', sh('true'))], edges: [{ from: 'a', to: 'b', on: { when: '[1,2].all(x, [3,4].all(y, x < y))' } }] },
+      'expression_valid',
+    ],
     ['max_children', { children: Array.from({ length: 101 }, (_, i) => leaf(`c${i}`, sh('true'))) }, 'max_children'],
   ];
 

@@ -218,6 +218,7 @@ describe('when Temporal is unreachable', () => {
       const res = await http('POST', `${down.url}/api/goals`, { title, action: { runtime: 'shell', command: 'true' } });
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('TEMPORAL_UNAVAILABLE');
+      expect(res.headers.get('retry-after')).toBe('2');
       expect(await prisma.goal.count({ where: { title } })).toBe(0);
     } finally {
       await down.close();

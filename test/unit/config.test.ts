@@ -11,6 +11,15 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe('/srv/reprise/.data');
   });
 
+  it('gives the engine and worker settings their defaults and bounds', () => {
+    const config = loadConfig({});
+    expect(config.engine).toEqual({ planRecheckS: 600, historyLimit: 4000 });
+    expect(config.worker).toEqual({ maxConcurrentActivities: 20, maxConcurrentWorkflowTasks: 4, metricsAddress: undefined });
+    expect(loadConfig({ ENGINE_HISTORY_LIMIT: '60', WORKER_METRICS_ADDRESS: '127.0.0.1:9464' })).toMatchObject({ engine: { historyLimit: 60 }, worker: { metricsAddress: '127.0.0.1:9464' } });
+    expect(() => loadConfig({ ENGINE_HISTORY_LIMIT: '9000' })).toThrow(/ENGINE_HISTORY_LIMIT: must be at most 5000/);
+    expect(() => loadConfig({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: must be at least 2/);
+  });
+
   it('uses external Temporal and Postgres when given', () => {
     const config = loadConfig({ DATABASE_URL: 'postgresql://u:p@db:5432/reprise', TEMPORAL_ADDRESS: 'temporal:7233' });
     expect(config.databaseUrl).toBe('postgresql://u:p@db:5432/reprise');
