@@ -32,15 +32,39 @@ export interface TPlanRows {
   edges: Prisma.GoalEdgeCreateManyInput[];
 }
 
+/** A plan child that names a saved workflow becomes the root of a nested run: its identity, by child goal id. */
+export interface TNestedRun {
+  runId: string;
+  savedWorkflowId: string;
+  savedWorkflowVersion: number;
+  /** Whether the named workflow's root has a plan (the child is then frozen: its run materializes it). */
+  planned: boolean;
+}
+
+export interface TPlanRowOptions {
+  /**
+   * Write only this plan's own children (a run materializes one layer per
+   * step). A composite child with a saved plan is then created unplanned but
+   * frozen: its own step installs that plan, and the API refuses any other.
+   */
+  layerOnly?: boolean;
+  /** Children that name a saved workflow, by child goal id (see TNestedRun). */
+  nestedRuns?: ReadonlyMap<string, TNestedRun>;
+}
+
 function acceptanceJson(acceptance: TAcceptance | undefined): Prisma.InputJsonValue | undefined {
   return acceptance && (acceptance.check !== undefined || acceptance.judgment !== undefined) ? (acceptance as Prisma.InputJsonValue) : undefined;
 }
 
-export function planRows(parent: TPlanParent, plan: TPlan, now: Date, into: TPlanRows = { goals: [], edges: [] }): TPlanRows {
+export function planRows(parent: TPlanParent, plan: TPlan, now: Date, options: TPlanRowOptions = {}, into: TPlanRows = { goals: [], edges: [] }): TPlanRows {
   const ids = new Map(plan.children.map((c) => [c.key, childGoalId(parent.id, c.key)]));
   plan.children.forEach((child, position) => {
     const id = ids.get(child.key) as string;
     const composite = child.kind === 'composite';
+    const nested = options.nestedRuns?.get(id);
+    // Installed now: a composite's plan given inline (not when only this layer is written).
+    const installed = composite && !nested && !!child.plan && !options.layerOnly;
+    const frozen = nested ? nested.planned : composite && !!child.plan && !!options.layerOnly;
     const temporalWorkflowId = composite ? goalTemporalWorkflowId({ id, title: child.key }) : parent.temporalWorkflowId;
     into.goals.push({
       id,
@@ -58,15 +82,16 @@ export function planRows(parent: TPlanParent, plan: TPlan, now: Date, into: TPla
       action: child.kind === 'leaf' ? (child.action as Prisma.InputJsonValue) : undefined,
       acceptance: acceptanceJson(child.acceptance),
       joinCount: typeof child.join === 'number' ? child.join : null,
-      plannedAt: composite && child.plan ? now : null,
-      parallelism: composite && child.plan ? (child.plan.parallelism ?? null) : null,
+      plannedAt: installed ? now : null,
+      parallelism: installed ? (child.plan?.parallelism ?? null) : null,
+      planFrozen: frozen,
       temporalWorkflowId,
-      savedWorkflowId: parent.savedWorkflowId ?? null,
-      savedWorkflowVersion: parent.savedWorkflowVersion ?? null,
-      runId: parent.runId ?? null,
+      savedWorkflowId: nested ? nested.savedWorkflowId : (parent.savedWorkflowId ?? null),
+      savedWorkflowVersion: nested ? nested.savedWorkflowVersion : (parent.savedWorkflowVersion ?? null),
+      runId: nested ? nested.runId : (parent.runId ?? null),
     });
-    if (child.kind === 'composite' && child.plan) {
-      planRows({ ...parent, id, depth: parent.depth + 1, temporalWorkflowId }, child.plan, now, into);
+    if (installed && child.kind === 'composite' && child.plan) {
+      planRows({ ...parent, id, depth: parent.depth + 1, temporalWorkflowId }, child.plan, now, options, into);
     }
   });
   plan.edges.forEach((edge, position) => {
@@ -86,8 +111,8 @@ export function planRows(parent: TPlanParent, plan: TPlan, now: Date, into: TPla
  * transaction's client: a second pooled connection could deadlock against
  * waiters holding the rest.
  */
-export async function insertPlanRows(tx: TDb, parent: TPlanParent, plan: TPlan, now: Date = new Date()): Promise<void> {
-  const rows = planRows(parent, plan, now);
+export async function insertPlanRows(tx: TDb, parent: TPlanParent, plan: TPlan, now: Date = new Date(), options: TPlanRowOptions = {}): Promise<void> {
+  const rows = planRows(parent, plan, now, options);
   await tx.goal.createMany({ data: rows.goals, skipDuplicates: true });
   await tx.goalEdge.createMany({ data: rows.edges, skipDuplicates: true });
   await tx.goal.update({ where: { id: parent.id }, data: { plannedAt: now, parallelism: plan.parallelism ?? null } });

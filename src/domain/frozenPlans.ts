@@ -8,7 +8,8 @@ import { z } from './zod';
  * an accepted goal tree, and what instantiating it needs: canonical JSON and
  * its hash, declared text inputs, and `{{inputs.name}}` substitution in
  * exactly four places (titles, intents, judgment prompts and rubrics), never
- * in commands, URLs or checks. Pure; the save and run services build on it.
+ * in commands, URLs or checks; and in the text inputs a child hands to a
+ * nested workflow, which that workflow substitutes in the same four places. Pure; the save and run services build on it.
  */
 
 export const FROZEN_FORMAT = 'frozen/v0';
@@ -48,10 +49,25 @@ export function contentHash(frozen: TFrozenPlan): string {
   return createHash('sha256').update(canonicalJson(frozen)).digest('hex');
 }
 
-/** True when every composite in the tree has its plan (a run then needs no planner). */
+/**
+ * True when every composite in the tree has its plan (a run then needs no
+ * planner). A child naming another workflow counts as planned here; the save
+ * also requires the workflows it names to be fully frozen.
+ */
 export function isFullyFrozen(plan: TPlan | null): boolean {
   if (!plan) return false;
-  return plan.children.every((c) => c.kind === 'leaf' || isFullyFrozen(c.plan ?? null));
+  return plan.children.every((c) => c.kind === 'leaf' || c.workflow !== undefined || isFullyFrozen(c.plan ?? null));
+}
+
+/** Every `name@version` the tree names, with where (for error messages). */
+export function workflowRefsIn(plan: TPlan | null, at = 'plan'): { path: string; ref: string; inputs: Record<string, string> }[] {
+  if (!plan) return [];
+  return plan.children.flatMap((c, i) => {
+    const here = `${at}.children[${i}]`;
+    if (c.kind !== 'composite') return [];
+    if (c.workflow !== undefined) return [{ path: here, ref: c.workflow, inputs: c.inputs ?? {} }];
+    return workflowRefsIn(c.plan ?? null, `${here}.plan`);
+  });
 }
 
 const PLACEHOLDER = /\{\{\s*inputs\.([^}\s]*)\s*\}\}/g;
@@ -84,7 +100,10 @@ function* planTexts(plan: TPlan, at: string): Generator<{ path: string; text: st
     yield { path: `${here}.title`, text: child.title };
     if (child.intent) yield { path: `${here}.intent`, text: child.intent };
     yield* acceptanceTexts(child.acceptance, here);
-    if (child.kind === 'composite' && child.plan) yield* planTexts(child.plan, `${here}.plan`);
+    if (child.kind === 'composite') {
+      for (const [name, value] of Object.entries(child.inputs ?? {})) yield { path: `${here}.inputs.${name}`, text: value };
+      if (child.plan) yield* planTexts(child.plan, `${here}.plan`);
+    }
   }
 }
 
@@ -143,20 +162,21 @@ function substituteAcceptance(acceptance: TAcceptance | undefined, values: Recor
   };
 }
 
-function substitutePlan(plan: TPlan, values: Record<string, string>, at: string): TPlan {
-  return {
-    ...plan,
-    children: plan.children.map((child, i): TPlanChild => {
-      const here = `${at}.children[${i}]`;
-      const common = {
-        title: substitute(child.title, values, `${here}.title`),
-        ...(child.intent === undefined ? {} : { intent: substitute(child.intent, values, `${here}.intent`) }),
-        ...(child.acceptance === undefined ? {} : { acceptance: substituteAcceptance(child.acceptance, values, `${here}.acceptance`) }),
-      };
-      if (child.kind === 'leaf') return { ...child, ...common };
-      return { ...child, ...common, ...(child.plan ? { plan: substitutePlan(child.plan, values, `${here}.plan`) } : {}) };
-    }),
+/** One child with its texts substituted; its nested plan too when `deep`, otherwise kept as saved. */
+function substituteChild(child: TPlanChild, values: Record<string, string>, here: string, deep: boolean): TPlanChild {
+  const common = {
+    title: substitute(child.title, values, `${here}.title`),
+    ...(child.intent === undefined ? {} : { intent: substitute(child.intent, values, `${here}.intent`) }),
+    ...(child.acceptance === undefined ? {} : { acceptance: substituteAcceptance(child.acceptance, values, `${here}.acceptance`) }),
   };
+  if (child.kind === 'leaf') return { ...child, ...common };
+  const inputs = child.inputs && Object.fromEntries(Object.entries(child.inputs).map(([k, v]) => [k, substitute(v, values, `${here}.inputs.${k}`)]));
+  const plan = deep && child.plan ? substitutePlan(child.plan, values, `${here}.plan`) : child.plan;
+  return { ...child, ...common, ...(inputs ? { inputs } : {}), ...(plan ? { plan } : {}) };
+}
+
+function substitutePlan(plan: TPlan, values: Record<string, string>, at: string): TPlan {
+  return { ...plan, children: plan.children.map((child, i) => substituteChild(child, values, `${at}.children[${i}]`, true)) };
 }
 
 /**
@@ -173,4 +193,29 @@ export function instantiate(frozen: TFrozenPlan, values: Record<string, string>)
     ...(root.acceptance === undefined ? {} : { acceptance: substituteAcceptance(root.acceptance, values, 'acceptance') }),
     plan: root.plan ? substitutePlan(root.plan, values, 'plan') : null,
   };
+}
+
+/**
+ * The frozen plan of the composite at `path` (child keys from the root), as
+ * saved: `null` when it was saved unplanned, `undefined` when the path does
+ * not lead to a composite of the frozen tree.
+ */
+export function frozenPlanAt(frozen: TFrozenPlan, path: readonly string[]): TPlan | null | undefined {
+  let plan: TPlan | null = frozen.root.plan;
+  for (const key of path) {
+    const child = plan?.children.find((c) => c.key === key);
+    if (!child || child.kind !== 'composite' || child.workflow !== undefined) return undefined;
+    plan = child.plan ?? null;
+  }
+  return plan;
+}
+
+/**
+ * One layer of a run's tree: the children of a frozen plan with inputs
+ * substituted (titles, intents, judgment texts, nested workflow inputs). A
+ * composite child keeps its frozen plan unsubstituted: it only says the child
+ * is frozen; its own layer is instantiated by its own materialization step.
+ */
+export function instantiateLayer(plan: TPlan, values: Record<string, string>, at = 'plan'): TPlan {
+  return { ...plan, children: plan.children.map((child, i) => substituteChild(child, values, `${at}.children[${i}]`, false)) };
 }

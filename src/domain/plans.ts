@@ -48,6 +48,17 @@ const ZLeafChild = z
   })
   .strict();
 
+/** A saved workflow's name: a slug, unique per owner (versions count up under it). */
+export const WORKFLOW_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** `name@version`: a plan child that runs a saved workflow as a nested run. */
+export const WORKFLOW_REF_PATTERN = /^([a-z0-9][a-z0-9_-]{0,63})@([1-9][0-9]{0,8})$/;
+
+/** A workflow reference's parts. */
+export function parseWorkflowRef(ref: string): { name: string; version: number } | undefined {
+  const m = WORKFLOW_REF_PATTERN.exec(ref);
+  return m ? { name: m[1] as string, version: Number(m[2]) } : undefined;
+}
+
 const ZCompositeChild = z
   .object({
     key: ZKey,
@@ -56,6 +67,14 @@ const ZCompositeChild = z
     intent: z.string().max(10_000).optional(),
     acceptance: ZAcceptance.optional(),
     join: ZJoin.optional(),
+    /** Runs this saved workflow (`name@version`, of the same owner) as a nested run; no `plan` then. */
+    workflow: z
+      .string()
+      .regex(WORKFLOW_REF_PATTERN, 'a workflow reference is "name@version", e.g. "nightly-report@3"')
+      .optional()
+      .openapi({ description: 'Run a saved workflow of the same owner here, as a nested run: `name@version`. The child then has no `plan`.' }),
+    /** The nested run's inputs (with `workflow`); `{{inputs.x}}` in them takes the enclosing run's values. */
+    inputs: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'input names are letters, digits, _ and -'), z.string().max(10_000)).optional(),
     /** The composite's own plan; null or absent leaves it unplanned (it waits for one). */
     get plan(): z.ZodOptional<z.ZodNullable<typeof ZPlan>> {
       return ZPlan.nullable().optional();
@@ -117,7 +136,8 @@ export type TPlanRule =
   | 'max_children'
   | 'max_depth'
   | 'max_goals'
-  | 'runtime_allowed';
+  | 'runtime_allowed'
+  | 'workflow_ref';
 
 export interface TPlanProblem {
   rule: TPlanRule;
@@ -176,6 +196,12 @@ function validateLayer(plan: TPlan, limits: TAgentLimits, depth: number, at: str
         path: here(`children[${i}].action.runtime`),
         message: `the agent may not run "${child.action.runtime}" actions (allowed: ${limits.allowedRuntimes.join(', ') || 'none'})`,
       });
+    }
+    if (child.kind === 'composite' && child.workflow === undefined && child.inputs !== undefined) {
+      problems.push({ rule: 'workflow_ref', path: here(`children[${i}].inputs`), message: 'inputs are given only with a `workflow` reference' });
+    }
+    if (child.kind === 'composite' && child.workflow !== undefined && child.plan) {
+      problems.push({ rule: 'workflow_ref', path: here(`children[${i}].plan`), message: `"${child.key}" runs workflow ${child.workflow}; it takes no plan of its own` });
     }
     if (child.kind === 'composite' && child.plan && !tooDeep) validateLayer(child.plan, limits, childDepth, here(`children[${i}].plan`), problems);
   });

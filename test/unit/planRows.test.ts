@@ -207,9 +207,37 @@ describe('planRows', () => {
 
   it('appends to the rows it is given', () => {
     const into: TPlanRows = { goals: [], edges: [] };
-    const out = planRows(ROOT, ZPlan.parse({ children: [leaf('a')] }), NOW, into);
+    const out = planRows(ROOT, ZPlan.parse({ children: [leaf('a')] }), NOW, {}, into);
     expect(out).toBe(into);
-    planRows(ROOT, ZPlan.parse({ children: [leaf('b')] }), NOW, into);
+    planRows(ROOT, ZPlan.parse({ children: [leaf('b')] }), NOW, {}, into);
     expect(into.goals.map((g) => g.key)).toEqual(['a', 'b']);
+  });
+});
+
+describe('planRows for a run layer', () => {
+  const nestedPlan = ZPlan.parse({
+    children: [
+      leaf('a'),
+      { key: 'frozen', kind: 'composite', title: 'Frozen', plan: { children: [leaf('x')] } },
+      { key: 'open', kind: 'composite', title: 'Open' },
+      { key: 'ref', kind: 'composite', title: 'Ref', workflow: 'other@2' },
+    ],
+  });
+
+  it('writes one layer: a composite with a saved plan is frozen and unplanned, one without stays open', () => {
+    const rows = planRows(ROOT, nestedPlan, NOW, { layerOnly: true });
+    expect(rows.goals.map((g) => [g.key, g.plannedAt ?? null, g.planFrozen])).toEqual([
+      ['a', null, false],
+      ['frozen', null, true],
+      ['open', null, false],
+      ['ref', null, false],
+    ]);
+  });
+
+  it('stamps a nested run root with the named workflow and its run', () => {
+    const refId = planRows(ROOT, nestedPlan, NOW).goals.find((g) => g.key === 'ref')?.id as string;
+    const nestedRuns = new Map([[refId, { runId: 'run_n', savedWorkflowId: 'wf_other', savedWorkflowVersion: 2, planned: true }]]);
+    const ref = planRows(ROOT, nestedPlan, NOW, { nestedRuns }).goals.find((g) => g.key === 'ref');
+    expect([ref?.runId, ref?.savedWorkflowId, ref?.savedWorkflowVersion, ref?.planFrozen, ref?.plannedAt ?? null]).toEqual(['run_n', 'wf_other', 2, true, null]);
   });
 });

@@ -1,0 +1,179 @@
+import type { TCursor } from '../domain/cursor';
+import { DomainError } from '../domain/errors';
+import type { TPlan } from '../domain/plans';
+import type { Goal, Run } from '../generated/prisma/client';
+import { TRANSACTION_OPTIONS, type Prisma, type PrismaClient, type TDb } from './client';
+import { insertPlanRows, type TNestedRun, type TPlanParent } from './planRows';
+import { ownerWhere, type TOwner } from './workflows';
+
+/**
+ * The run ledger (SPEC §4): one row per (workflow, idempotency key), forever.
+ * States move `claimed → materializing → done | failed` (or `skipped`), only
+ * forward. The row, not Temporal, is what makes a key idempotent: Temporal
+ * forgets closed executions after its retention period.
+ */
+
+export type { Run };
+
+export type TNewRun = Pick<Prisma.RunUncheckedCreateInput, 'id' | 'savedWorkflowId' | 'idempotencyKey' | 'inputs' | 'inputsHash' | 'temporalWorkflowId'> & {
+  scheduleId?: string | null;
+  parentRunId?: string | null;
+};
+
+/**
+ * Claims (workflow, key): inserts the ledger row unless it exists, then reads
+ * it. `created` is true for exactly one of any number of racing claims.
+ */
+export async function claimRun(prisma: PrismaClient, row: TNewRun): Promise<{ run: Run; created: boolean }> {
+  const { count } = await prisma.run.createMany({ data: [{ ...row, state: 'claimed' }], skipDuplicates: true });
+  const run = await prisma.run.findUniqueOrThrow({ where: { savedWorkflowId_idempotencyKey: { savedWorkflowId: row.savedWorkflowId, idempotencyKey: row.idempotencyKey } } });
+  return { run, created: count === 1 };
+}
+
+export async function findRunByKey(db: TDb, savedWorkflowId: string, idempotencyKey: string): Promise<Run | null> {
+  return db.run.findUnique({ where: { savedWorkflowId_idempotencyKey: { savedWorkflowId, idempotencyKey } } });
+}
+
+export async function findRun(db: TDb, id: string): Promise<Run | null> {
+  return db.run.findUnique({ where: { id } });
+}
+
+/** A run whose workflow the owner owns (404 otherwise), with its workflow's identity. */
+export async function findOwnedRun(db: TDb, owner: TOwner, id: string): Promise<Run & { savedWorkflow: { name: string; version: number } }> {
+  const run = await db.run.findFirst({ where: { id, savedWorkflow: ownerWhere(owner) }, include: { savedWorkflow: { select: { name: true, version: true } } } });
+  if (!run) throw new DomainError('NOT_FOUND', `run ${id} not found`);
+  return run;
+}
+
+/** One workflow's runs, newest first, and how many it has in all. */
+export async function listRuns(prisma: PrismaClient, savedWorkflowId: string, after: TCursor | undefined, take: number): Promise<{ runs: Run[]; total: number }> {
+  const [runs, total] = await Promise.all([
+    prisma.run.findMany({
+      where: { savedWorkflowId, ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take,
+    }),
+    prisma.run.count({ where: { savedWorkflowId } }),
+  ]);
+  return { runs, total };
+}
+
+/** What a run's shown status is derived from: its root goal, and the first of its goals that is blocked. */
+export interface TRunTreeState {
+  root: Pick<Goal, 'id' | 'lifecycle' | 'doneReason' | 'blockReason' | 'failureReason' | 'title'> | null;
+  blocked: Pick<Goal, 'id' | 'key' | 'blockReason'> | null;
+}
+
+/** The tree state of several runs in two queries (a page of runs, or one). */
+export async function runTreeStates(prisma: PrismaClient, runs: Pick<Run, 'id' | 'rootGoalId'>[]): Promise<Map<string, TRunTreeState>> {
+  const rootIds = runs.map((r) => r.rootGoalId).filter((id): id is string => id !== null);
+  const [roots, blocked] = await Promise.all([
+    prisma.goal.findMany({
+      where: { id: { in: rootIds } },
+      select: { id: true, lifecycle: true, doneReason: true, blockReason: true, failureReason: true, title: true },
+    }),
+    runs.length
+      ? prisma.$queryRaw<{ run_id: string; id: string; key: string | null; block_reason: string | null }[]>`
+          SELECT DISTINCT ON (run_id) run_id, id, key, block_reason FROM goals
+           WHERE run_id = ANY(${runs.map((r) => r.id)}) AND lifecycle = 'blocked'
+           ORDER BY run_id, depth, position`
+      : Promise.resolve([]),
+  ]);
+  const rootById = new Map(roots.map((g) => [g.id, g]));
+  const blockedByRun = new Map(blocked.map((b) => [b.run_id, { id: b.id, key: b.key, blockReason: b.block_reason }]));
+  return new Map(runs.map((r) => [r.id, { root: (r.rootGoalId && rootById.get(r.rootGoalId)) || null, blocked: blockedByRun.get(r.id) ?? null }]));
+}
+
+/** A run root's row: everything but what the run decides at materialization. */
+export type TRunRoot = Omit<Prisma.GoalCreateManyInput, 'parentId' | 'rootId' | 'kind' | 'depth'>;
+
+/**
+ * The start of materialization: creates the run's root goal unless it
+ * exists (its id derives from the run id, so a retry creates nothing twice),
+ * binds it to the run and moves `claimed → materializing`.
+ */
+export async function beginRun(prisma: PrismaClient, runId: string, root: TRunRoot | null): Promise<Run> {
+  return prisma.$transaction(async (tx) => {
+    if (root) {
+      await tx.goal.createMany({ data: [{ ...root, parentId: null, rootId: root.id, kind: 'composite', depth: 0 }], skipDuplicates: true });
+      await tx.run.updateMany({ where: { id: runId, rootGoalId: null }, data: { rootGoalId: root.id } });
+    }
+    await tx.run.updateMany({ where: { id: runId, state: 'claimed' }, data: { state: 'materializing' } });
+    return tx.run.findUniqueOrThrow({ where: { id: runId } });
+  }, TRANSACTION_OPTIONS);
+}
+
+/** The keys from a run's root down to one of its goals (the goal's place in the frozen plan). */
+export async function keyPathFrom(db: TDb, rootGoalId: string, goalId: string): Promise<string[] | undefined> {
+  const rows = await db.$queryRaw<{ id: string; parent_id: string | null; key: string | null }[]>`
+    WITH RECURSIVE up AS (
+      SELECT id, parent_id, key, 0 AS n FROM goals WHERE id = ${goalId}
+      UNION ALL
+      SELECT g.id, g.parent_id, g.key, up.n + 1 FROM goals g JOIN up ON g.id = up.parent_id WHERE up.id <> ${rootGoalId}
+    ) SELECT id, parent_id, key FROM up ORDER BY n DESC`;
+  if (rows[0]?.id !== rootGoalId) return undefined;
+  return rows.slice(1).map((r) => r.key ?? '');
+}
+
+/** A nested run to create with a layer: its ledger row and the child goal that is its root. */
+export interface TNestedRunRow {
+  run: TNewRun;
+  childGoalId: string;
+  rows: TNestedRun;
+}
+
+/**
+ * Writes one composite's layer of a run (or a live plan's rows with nested
+ * runs): nested runs' ledger rows first (their roots are goals of this
+ * layer), then the goals and edges through the one plan-row writer, then the
+ * nested runs' roots. One transaction, holding the composite's row lock; a
+ * layer already written is left as it is (`false`).
+ */
+export async function writeLayer(
+  prisma: PrismaClient,
+  parent: TPlanParent,
+  layer: TPlan,
+  nested: TNestedRunRow[],
+  options: { layerOnly: boolean },
+): Promise<boolean> {
+  return prisma.$transaction(async (tx) => {
+    const [locked] = await tx.$queryRaw<{ planned_at: Date | null }[]>`SELECT planned_at FROM goals WHERE id = ${parent.id} FOR UPDATE`;
+    if (!locked || locked.planned_at !== null) return false;
+    await writeNestedAndLayer(tx, parent, layer, nested, options);
+    return true;
+  }, TRANSACTION_OPTIONS);
+}
+
+/** The body of writeLayer, for callers already inside a transaction holding the parent's lock (a live plan install). */
+export async function writeNestedAndLayer(tx: TDb, parent: TPlanParent, layer: TPlan, nested: TNestedRunRow[], options: { layerOnly: boolean }): Promise<void> {
+  if (nested.length) await tx.run.createMany({ data: nested.map((n) => ({ ...n.run, state: 'claimed' as const })), skipDuplicates: true });
+  await insertPlanRows(tx, parent, layer, new Date(), { layerOnly: options.layerOnly, nestedRuns: new Map(nested.map((n) => [n.childGoalId, n.rows])) });
+  for (const n of nested) await tx.run.updateMany({ where: { id: n.run.id, rootGoalId: null }, data: { rootGoalId: n.childGoalId } });
+}
+
+/** The frozen composites of a written layer that this run materializes next (nested runs' roots are their own runs'). */
+export async function frozenChildren(db: TDb, parentId: string, runId: string): Promise<string[]> {
+  const rows = await db.goal.findMany({ where: { parentId, runId, planFrozen: true }, select: { id: true }, orderBy: { position: 'asc' } });
+  return rows.map((r) => r.id);
+}
+
+export async function markRunMaterialized(prisma: PrismaClient, runId: string): Promise<void> {
+  await prisma.run.updateMany({ where: { id: runId, state: { in: ['claimed', 'materializing'] } }, data: { state: 'done' } });
+}
+
+export async function markRunFailed(prisma: PrismaClient, runId: string, error: string): Promise<void> {
+  await prisma.run.updateMany({ where: { id: runId, state: { in: ['claimed', 'materializing'] } }, data: { state: 'failed', error } });
+}
+
+/** The runs of these goals that are nested runs' roots, keyed by goal (for the engine's layer). */
+export async function nestedRunsRootedAt(db: TDb, goalIds: string[]): Promise<Map<string, Pick<Run, 'id' | 'temporalWorkflowId'>>> {
+  if (!goalIds.length) return new Map();
+  const runs = await db.run.findMany({ where: { rootGoalId: { in: goalIds } }, select: { id: true, temporalWorkflowId: true, rootGoalId: true } });
+  return new Map(runs.map((r) => [r.rootGoalId as string, { id: r.id, temporalWorkflowId: r.temporalWorkflowId }]));
+}
+
+/** A run's resolved inputs (for a leaf's environment). */
+export async function runInputs(db: TDb, runId: string): Promise<Record<string, string>> {
+  const run = await db.run.findUnique({ where: { id: runId }, select: { inputs: true } });
+  return (run?.inputs ?? {}) as Record<string, string>;
+}
