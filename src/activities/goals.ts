@@ -2,6 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { findAgent } from '../db/agents';
 import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
+import type { TRunTarget } from '../temporal/starts';
+import { nestedRunTargets } from './nestedRuns';
 import { ZAction } from '../domain/actions';
 import { FAILURE_TYPES } from '../domain/errors';
 import { CHECK_COMMAND_MAX_S, KILL_GRACE_S, leafRunOptions, type TLeafRunOptions } from '../domain/execution';
@@ -54,7 +56,7 @@ export interface TLayerChild {
   /** Leaves: how to run it. */
   leaf?: TLayerLeaf;
   /** Composites: their child workflow's id and summary. */
-  composite?: { temporalWorkflowId: string; title: string };
+  composite?: { temporalWorkflowId: string; title: string; run?: TRunTarget };
 }
 
 export interface TLayer {
@@ -126,6 +128,8 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
       const opened = { kind: goal.kind, lifecycle: goal.lifecycle as string, acceptance: acceptanceFlags(goal) };
       if (goal.plannedAt === null) return { ...opened, layer: null };
       const [{ children, edges }, agent] = await Promise.all([goals.loadPlanLayer(prisma, goalId), findAgent(prisma, goal.agentId)]);
+      // Children that run another saved workflow start as that workflow's nested run.
+      const nested = await nestedRunTargets(prisma, children.filter((c) => c.kind === 'composite' && c.runId !== null && c.runId !== goal.runId));
       const keyOf = new Map(children.map((c) => [c.id, c.key ?? c.id]));
       return {
         ...opened,
@@ -135,7 +139,9 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
             id: c.id,
             key: keyOf.get(c.id) ?? c.id,
             joinCount: c.joinCount,
-            ...(c.kind === 'leaf' ? { leaf: layerLeaf(c) } : { composite: { temporalWorkflowId: c.temporalWorkflowId, title: c.title } }),
+            ...(c.kind === 'leaf'
+              ? { leaf: layerLeaf(c) }
+              : { composite: { temporalWorkflowId: c.temporalWorkflowId, title: c.title, ...(nested.has(c.id) ? { run: nested.get(c.id) } : {}) } }),
           })),
           edges: edges.map((e) => ({ from: keyOf.get(e.fromGoalId) ?? e.fromGoalId, to: keyOf.get(e.toGoalId) ?? e.toGoalId, on: ZEdgeOn.parse(e.on) })),
         },

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../db/client';
 import { createGoalActivities } from './goals';
 import { createLeafActivities } from './leaves';
+import { createRunActivities } from './runs';
 
 /**
  * Activities: all of Reprise's I/O on behalf of Temporal workflows, one
@@ -10,6 +11,7 @@ import { createLeafActivities } from './leaves';
 
 export type { TLayer, TLayerChild, TLayerLeaf, TLoadedPlan, TOpenedGoal, TPlanChildRef, TStartedGoal } from './goals';
 export type { TLeafRun } from './leaves';
+export type { TBegunRun } from './runs';
 
 export interface TActivityDeps {
   prisma: PrismaClient;
@@ -22,6 +24,7 @@ export function createActivities(deps: TActivityDeps) {
   return {
     ...createGoalActivities(deps),
     ...createLeafActivities(deps),
+    ...createRunActivities(deps),
   };
 }
 

@@ -12,6 +12,8 @@ import { ZAcceptance } from '../domain/plans';
 import { actionOf, loadGoal } from './goals';
 import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
+import { runInputs } from '../db/runs';
+import { inputEnvName } from '../domain/frozenPlans';
 
 /**
  * Leaf activities: they run a leaf's action (a shell command, an HTTP
@@ -87,14 +89,21 @@ function edgeContextOf(status: TEndStatus, result: unknown): TEdgeContext {
 }
 
 /** The environment a command sees: a minimal base (never the worker's secrets) plus the action's own. */
-function commandEnv(goal: { id: string; rootId: string }, actionEnv: Record<string, string> | undefined): Record<string, string> {
+function commandEnv(
+  goal: { id: string; rootId: string; runId?: string | null },
+  actionEnv: Record<string, string> | undefined,
+  runInputs: Record<string, string>,
+): Record<string, string> {
   const base: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: process.env.HOME ?? '/',
     LANG: process.env.LANG ?? 'C.UTF-8',
     REPRISE_GOAL_ID: goal.id,
     REPRISE_ROOT_GOAL_ID: goal.rootId,
+    ...(goal.runId ? { REPRISE_RUN_ID: goal.runId } : {}),
   };
+  // A run's inputs reach commands only here, as variables: never in a command's text.
+  for (const [name, value] of Object.entries(runInputs)) base[inputEnvName(name)] = value;
   return { ...base, ...(actionEnv ?? {}) };
 }
 
@@ -127,11 +136,12 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   }
 
   /** Runs a command for a leaf, heartbeating, killed on timeout or cancellation. */
-  async function runCommand(goal: { id: string; rootId: string }, command: string, env: Record<string, string> | undefined, timeoutS: number) {
+  async function runCommand(goal: { id: string; rootId: string; runId?: string | null }, command: string, env: Record<string, string> | undefined, timeoutS: number) {
     const ctx = Context.current();
+    const inputs = goal.runId ? await runInputs(prisma, goal.runId) : {};
     return runShellCommand({
       command,
-      env: commandEnv(goal, env),
+      env: commandEnv(goal, env, inputs),
       cwd: await workspace(goal.rootId),
       timeoutMs: timeoutS * 1000,
       maxOutputBytes: deps.leaf.outputMaxBytes,

@@ -11,6 +11,9 @@ import { createGoalService } from '../services/goals';
 import { localActor } from './actor';
 import { errorHandler, notFoundHandler } from './errors';
 import { goalRoutes } from './goals/routes';
+import { workflowRoutes } from './workflows/routes';
+import { createWorkflowService } from '../services/workflows';
+import { createRunService } from '../services/runs';
 import type { TTemporalUi } from './goals/serializers';
 import { healthRoutes } from './health/routes';
 import { inputGuard } from './inputGuard';
@@ -24,6 +27,8 @@ export interface TApiDeps {
   bodyLimit: string;
   temporalUi: TTemporalUi;
   engine?: TEngineTuning;
+  /** Tests only: runs stop right after their claim, as a crash between claim and start would. */
+  crashAfterClaim?: () => boolean;
 }
 
 export interface TApp {
@@ -37,6 +42,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 export function createApp(deps: TApiDeps): TApp {
   const registry = new OpenAPIRegistry();
   const goals = createGoalService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine });
+  const workflows = createWorkflowService({ prisma: deps.prisma });
+  const runs = createRunService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine, crashAfterClaim: deps.crashAfterClaim });
 
   let document: object | undefined;
   const openapi = (): object =>
@@ -52,6 +59,7 @@ export function createApp(deps: TApiDeps): TApp {
   const routes: TAnyRoute[] = [
     ...healthRoutes(deps),
     ...goalRoutes({ goals, temporalUi: deps.temporalUi }),
+    ...workflowRoutes({ workflows, runs, temporalUi: deps.temporalUi }),
     defineRoute({
       method: 'get',
       path: '/api/openapi.json',

@@ -102,6 +102,10 @@ export function registerRoute(registry: OpenAPIRegistry, router: Router, route: 
     const body = parsePart(route.body, req.body ?? {}, 'body');
     const ctx: TRequestContext = { actor: actorOf(req), requestId: String((req as { id?: unknown }).id ?? '') };
     const result = await route.handler({ params, query, body, ctx } as Parameters<TAnyRoute['handler']>[0]);
+    if (result.status === 204) {
+      res.status(204).end();
+      return;
+    }
     const schema = route.responses[result.status]?.schema;
     res.status(result.status).json(schema ? schema.parse(result.body) : result.body);
   });

@@ -4,7 +4,7 @@ import { isTerminal, TERMINAL_LIFECYCLES, WAIT_REASONS, type TGoalLifecycle, typ
 import type { TPlan } from '../domain/plans';
 import { findAgent } from './agents';
 import { type Prisma, TRANSACTION_OPTIONS, type Agent, type Goal, type GoalEdge, type PrismaClient, type TDb } from './client';
-import { insertPlanRows } from './planRows';
+import { writeNestedAndLayer, type TNestedRunRow } from './runs';
 import { subtree, UNFINISHED } from './subtree';
 
 /**
@@ -40,7 +40,7 @@ export async function findOwnedGoal(db: TDb, ownerUserId: string, id: string): P
 }
 
 /** Creates a root goal and, for a composite with one, its plan: all or nothing. */
-export async function createRootGoal(prisma: PrismaClient, goal: TNewRootGoal, plan?: TPlan | null): Promise<Goal> {
+export async function createRootGoal(prisma: PrismaClient, goal: TNewRootGoal, plan?: TPlan | null, nested: TNestedRunRow[] = []): Promise<Goal> {
   return prisma.$transaction(async (tx) => {
     const created = await tx.goal.create({
       data: {
@@ -56,14 +56,19 @@ export async function createRootGoal(prisma: PrismaClient, goal: TNewRootGoal, p
         temporalWorkflowId: goal.temporalWorkflowId,
       },
     });
-    if (plan) await insertPlanRows(tx, created, plan);
+    if (plan) await writeNestedAndLayer(tx, created, plan, nested, { layerOnly: false });
     return tx.goal.findUniqueOrThrow({ where: { id: goal.id } });
   }, TRANSACTION_OPTIONS);
 }
 
 /** Removes a root goal that could not start (its subtree goes with it). */
 export async function deleteGoal(prisma: PrismaClient, id: string): Promise<void> {
-  await prisma.goal.delete({ where: { id } });
+  await prisma.$transaction(async (tx) => {
+    // Nested runs its plan claimed go with it (they never started).
+    const nested = await tx.$queryRaw<{ id: string }[]>`${subtree(id)} SELECT r.id FROM workflow_runs r JOIN subtree s ON r.root_goal_id = s.id`;
+    await tx.goal.delete({ where: { id } });
+    if (nested.length) await tx.run.deleteMany({ where: { id: { in: nested.map((r) => r.id) } } });
+  }, TRANSACTION_OPTIONS);
 }
 
 /**
@@ -75,7 +80,7 @@ export async function deleteGoal(prisma: PrismaClient, id: string): Promise<void
  */
 export async function installPlanOnce(
   prisma: PrismaClient,
-  input: { id: string; ownerUserId: string; plan: TPlan; validate: (goal: Goal, agent: Agent, existingGoals: number) => void },
+  input: { id: string; ownerUserId: string; plan: TPlan; nested?: TNestedRunRow[]; validate: (goal: Goal, agent: Agent, existingGoals: number) => void },
 ): Promise<Goal> {
   const { id } = input;
   return prisma.$transaction(async (tx) => {
@@ -86,11 +91,12 @@ export async function installPlanOnce(
     const goal = await tx.goal.findUniqueOrThrow({ where: { id } });
     if (goal.kind !== 'composite') throw new DomainError('CONFLICT', `goal ${id} is a leaf; only composites take a plan`);
     if (goal.plannedAt !== null) throw new DomainError('PLAN_ALREADY_INSTALLED', `goal ${id} already has a plan (installed ${goal.plannedAt.toISOString()})`);
+    if (goal.planFrozen) throw new DomainError('PLAN_ALREADY_INSTALLED', `goal ${id} takes its plan from workflow ${goal.savedWorkflowId} v${goal.savedWorkflowVersion}; its run installs it, no other plan`);
     if (isTerminal(goal.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${goal.lifecycle})`);
     const agent = await findAgent(tx, goal.agentId);
     const existing = await tx.goal.count({ where: { rootId: goal.rootId } });
     input.validate(goal, agent, existing);
-    await insertPlanRows(tx, goal, input.plan);
+    await writeNestedAndLayer(tx, goal, input.plan, input.nested ?? [], { layerOnly: false });
     return tx.goal.findUniqueOrThrow({ where: { id } });
   }, TRANSACTION_OPTIONS);
 }

@@ -165,11 +165,11 @@ export async function markRunFailed(prisma: PrismaClient, runId: string, error: 
   await prisma.run.updateMany({ where: { id: runId, state: { in: ['claimed', 'materializing'] } }, data: { state: 'failed', error } });
 }
 
-/** The runs of these goals that are nested runs' roots, keyed by goal (for the engine's layer). */
-export async function nestedRunsRootedAt(db: TDb, goalIds: string[]): Promise<Map<string, Pick<Run, 'id' | 'temporalWorkflowId'>>> {
+/** The runs rooted at these goals (children that run another workflow), by root goal id, with their workflow's identity. */
+export async function nestedRunsRootedAt(db: TDb, goalIds: string[]): Promise<Map<string, Run & { savedWorkflow: { name: string; version: number } }>> {
   if (!goalIds.length) return new Map();
-  const runs = await db.run.findMany({ where: { rootGoalId: { in: goalIds } }, select: { id: true, temporalWorkflowId: true, rootGoalId: true } });
-  return new Map(runs.map((r) => [r.rootGoalId as string, { id: r.id, temporalWorkflowId: r.temporalWorkflowId }]));
+  const runs = await db.run.findMany({ where: { rootGoalId: { in: goalIds } }, include: { savedWorkflow: { select: { name: true, version: true } } } });
+  return new Map(runs.map((r) => [r.rootGoalId as string, r]));
 }
 
 /** A run's resolved inputs (for a leaf's environment). */

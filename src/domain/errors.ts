@@ -102,6 +102,8 @@ export const FAILURE_TYPES = {
   WorkerShutdown: 'WorkerShutdown',
   /** A goal failed: its Temporal workflow fails with the goal's reason. */
   GoalFailed: 'GoalFailed',
+  /** A run could not be instantiated (its row is gone, or a layer cannot be written as saved): never retried. */
+  RunInvalid: 'RunInvalid',
 } as const;
 
 export type TFailureType = keyof typeof FAILURE_TYPES;

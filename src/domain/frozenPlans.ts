@@ -70,6 +70,14 @@ export function workflowRefsIn(plan: TPlan | null, at = 'plan'): { path: string;
   });
 }
 
+/**
+ * The environment variable an input reaches a run's shell leaves as:
+ * `REPRISE_INPUT_<name>` with `-` as `_` (inputs never enter a command's text).
+ */
+export function inputEnvName(name: string): string {
+  return `REPRISE_INPUT_${name.replace(/-/g, '_')}`;
+}
+
 const PLACEHOLDER = /\{\{\s*inputs\.([^}\s]*)\s*\}\}/g;
 
 /** The input names a text refers to as `{{inputs.name}}` (a malformed name is returned as written, to be refused). */

@@ -16,6 +16,8 @@ import { planInstalledSignal } from '../workflows/messages';
 import type { runGoalV2 } from '../workflows/runGoalV2';
 import { createGoalMessages } from './goalMessages';
 import { createGoalReads } from './goalReads';
+import { nestedRunsFor } from './workflowRefs';
+import { actorOwner } from './owners';
 
 export type { TCompleteGoalRequest } from './goalMessages';
 export type { TGoalTree, TListGoalsQuery } from './goalReads';
@@ -74,6 +76,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
         if (problems.length) throw planInvalid(problems);
       }
       const id = newId('goal');
+      const nested = plan ? await nestedRunsFor(prisma, actorOwner(actor), { id, runId: null }, plan, { deep: true }) : [];
       const goal = await goals.createRootGoal(
         prisma,
         {
@@ -88,6 +91,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
           temporalWorkflowId: goalTemporalWorkflowId({ id, title: input.title }),
         },
         plan,
+        nested,
       );
       if (!input.start) return goal;
       try {
@@ -106,10 +110,13 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
      * submissions cannot both win (the loser gets PLAN_ALREADY_INSTALLED).
      */
     async installPlan(actor: TActor, id: string, plan: TPlan): Promise<Goal> {
+      const target = await goals.findOwnedGoal(prisma, actor.userId, id);
+      const nested = await nestedRunsFor(prisma, actorOwner(actor), { id, runId: target.runId }, plan, { deep: true });
       const goal = await goals.installPlanOnce(prisma, {
         id,
         ownerUserId: actor.userId,
         plan,
+        nested,
         validate: (parent, agent, existingGoals) => {
           const problems = validatePlan(plan, agent, parent.depth, existingGoals);
           if (problems.length) throw planInvalid(problems);

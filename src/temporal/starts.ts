@@ -1,7 +1,7 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import type { TEngineTuning } from '../domain/execution';
 import type { TGraphSnapshot } from '../domain/graph';
-import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
+import { SA_GOAL_ID, SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } from '../domain/searchAttributes';
 
 /**
  * The start options of each Temporal workflow type, built once: the API's
@@ -81,3 +81,57 @@ export const ROOT_GOAL_START_POLICY = {
   workflowIdConflictPolicy: 'USE_EXISTING',
   workflowIdReusePolicy: 'REJECT_DUPLICATE',
 } as const;
+
+/** The Temporal workflow type of a run (SPEC §4): claim, materialize, then the root goal's execution. */
+export const RUN_WORKFLOW_TYPE = 'runWorkflow';
+
+/** What a runWorkflow execution carries into its next run while it materializes. */
+export interface TRunCarry {
+  /** Frozen composites whose layers are still to be written, in order. */
+  pending: string[];
+  /** Layers written so far (for logs and the run's progress). */
+  layers: number;
+}
+
+export interface TRunWorkflowInput {
+  runId: string;
+  tuning: TEngineTuning;
+  carry?: TRunCarry;
+}
+
+/** What a run's start needs: its ledger row and its workflow's identity. */
+export interface TRunTarget {
+  id: string;
+  temporalWorkflowId: string;
+  rootGoalId: string;
+  workflow: { name: string; version: number };
+  /** runSummary's text. */
+  summary: string;
+}
+
+/** A run's summary in the Web UI: the workflow, its version, the inputs and the key (bounded). */
+export function runSummary(workflow: { name: string; version: number }, inputs: Record<string, string>, idempotencyKey: string): string {
+  const shown = Object.entries(inputs).map(([k, v]) => `${k}=${v.length > 40 ? `${v.slice(0, 39)}…` : v}`);
+  const text = `${workflow.name} v${workflow.version}${shown.length ? ` (${shown.join(', ')})` : ''} · key ${idempotencyKey}`;
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+/** The options shared by a run's client start (API) and its child start (a nested run inside a tree). */
+export function runWorkflowStart(run: TRunTarget, tuning: TEngineTuning): {
+  workflowId: string;
+  args: [TRunWorkflowInput];
+  typedSearchAttributes: SearchAttributePair[];
+  staticSummary: string;
+} {
+  return {
+    workflowId: run.temporalWorkflowId,
+    args: [{ runId: run.id, tuning }],
+    typedSearchAttributes: [
+      { key: SA_WORKFLOW_NAME, value: run.workflow.name },
+      { key: SA_WORKFLOW_VERSION, value: run.workflow.version },
+      { key: SA_RUN_ID, value: run.id },
+      { key: SA_ROOT_GOAL_ID, value: run.rootGoalId },
+    ],
+    staticSummary: run.summary,
+  };
+}

@@ -5,4 +5,5 @@
 // runGoalV2 runs every goal started now. runGoal (v1) stays registered,
 // frozen, so executions it started (and their recorded histories) still run.
 export { runGoalV2 } from './runGoalV2';
+export { runWorkflow } from './runWorkflow';
 export { runGoal } from './v1/runGoal';

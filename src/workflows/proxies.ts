@@ -43,3 +43,9 @@ export function leafRunner(leaf: TLayerLeaf) {
     },
   }).runLeaf;
 }
+
+/** A run's instantiation steps (runWorkflow): short, retried until Postgres answers; a run that cannot be written as saved is final. */
+export const instantiation = proxyActivities<TActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.RunInvalid] },
+});

@@ -15,7 +15,7 @@ import type { TLayer, TLayerChild, TLayerLeaf } from '../activities';
 import { HISTORY_BYTES_LIMIT, LEAF_HEARTBEAT_TIMEOUT_S } from '../domain/execution';
 import { isTerminal } from '../domain/goals';
 import { SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
-import { runGoalV2Start, type TGoalCarry, type TRunGoalV2Input } from '../temporal/starts';
+import { RUN_WORKFLOW_TYPE, runGoalV2Start, runWorkflowStart, type TGoalCarry, type TRunGoalV2Input } from '../temporal/starts';
 import {
   cancelledEnd,
   classifyActivityFailure,
@@ -31,6 +31,7 @@ import {
 import { openInbox } from './inbox';
 import { bookkeeping, checks, leafRunner } from './proxies';
 import type { TRunGoalResult } from './v1/runGoal';
+import type { runWorkflow } from './runWorkflow';
 import { walkLayer } from './walk';
 
 /** An end whose recorded outcome also sets the output (or names the kept completion it comes from). */
@@ -147,10 +148,16 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
   async function runChild(child: TLayerChild): Promise<TEnd> {
     if (child.composite) {
       try {
-        const result = await executeChild(runGoalV2, {
-          ...runGoalV2Start({ id: child.id, rootId, title: child.composite.title, temporalWorkflowId: child.composite.temporalWorkflowId }, tuning),
-          cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        });
+        // A child naming another saved workflow runs as that workflow's nested run (its own runWorkflow).
+        const result = child.composite.run
+          ? await executeChild<typeof runWorkflow>(RUN_WORKFLOW_TYPE, {
+              ...runWorkflowStart(child.composite.run, tuning),
+              cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+            })
+          : await executeChild(runGoalV2, {
+              ...runGoalV2Start({ id: child.id, rootId, title: child.composite.title, temporalWorkflowId: child.composite.temporalWorkflowId }, tuning),
+              cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+            });
         if (result.status === 'already_ended' || result.lifecycle !== 'done') return endOfEarlier(result.lifecycle);
         return succeeded();
       } catch (err) {

@@ -89,7 +89,11 @@ export async function startTestWorker(config: TConfig, prisma: PrismaClient, tas
 }
 
 /** The API app (in process) on a free port, with a real Temporal client. */
-export async function startTestApi(prisma: PrismaClient, taskQueue: string, options: { temporalAddress?: string; bodyLimit?: string; engine?: TEngineTuning } = {}) {
+export async function startTestApi(
+  prisma: PrismaClient,
+  taskQueue: string,
+  options: { temporalAddress?: string; bodyLimit?: string; engine?: TEngineTuning; crashAfterClaim?: () => boolean } = {},
+) {
   const temporal = createTemporalClient(options.temporalAddress ?? testEnv.temporalAddress, 'default');
   const connection = temporal.connection;
   const created = createApp({
@@ -100,6 +104,7 @@ export async function startTestApi(prisma: PrismaClient, taskQueue: string, opti
     bodyLimit: options.bodyLimit ?? '1mb',
     temporalUi: { baseUrl: 'http://localhost:8233', namespace: 'default' },
     engine: options.engine,
+    crashAfterClaim: options.crashAfterClaim,
   });
   const server = await new Promise<Server>((resolve) => {
     const s = created.app.listen(0, '127.0.0.1', () => resolve(s));

@@ -67,7 +67,15 @@ export const ZGoal = z
       workflow_id: z.string().nullable(),
       ui_url: z.string().nullable().openapi({ description: 'This goal in the Temporal Web UI, when the UI address is known.' }),
     }),
-    attribution: z.object({ workflow_id: z.string(), workflow_version: z.number().int().nullable(), run_id: z.string().nullable() }).nullable(),
+    attribution: z
+      .object({
+        workflow_id: z.string(),
+        workflow_version: z.number().int().nullable(),
+        run_id: z.string().nullable(),
+        plan_frozen: z.boolean().openapi({ description: 'Its plan comes from the workflow: its run installs it, the API takes no other.' }),
+      })
+      .nullable()
+      .openapi({ description: 'The workflow and run this goal came from.' }),
     created_at: timestamp,
     updated_at: timestamp,
     started_at: timestamp.nullable(),

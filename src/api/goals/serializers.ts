@@ -38,7 +38,9 @@ export function serializeGoal(goal: Goal, temporalUi: TTemporalUi): TGoalJson {
     planned_at: iso(goal.plannedAt),
     output: goal.output ?? null,
     temporal: { workflow_id: goal.temporalWorkflowId, ui_url: uiUrl },
-    attribution: goal.savedWorkflowId ? { workflow_id: goal.savedWorkflowId, workflow_version: goal.savedWorkflowVersion, run_id: goal.runId } : null,
+    attribution: goal.savedWorkflowId
+      ? { workflow_id: goal.savedWorkflowId, workflow_version: goal.savedWorkflowVersion, run_id: goal.runId, plan_frozen: goal.planFrozen }
+      : null,
     created_at: goal.createdAt.toISOString(),
     updated_at: goal.updatedAt.toISOString(),
     started_at: iso(goal.startedAt),

@@ -1,0 +1,144 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Goal, PrismaClient } from '../db/client';
+import * as goals from '../db/goals';
+import {
+  beginRun,
+  findRun,
+  frozenChildren,
+  keyPathFrom,
+  markRunFailed,
+  markRunMaterialized,
+  writeLayer,
+} from '../db/runs';
+import { findWorkflow, type SavedWorkflow } from '../db/workflows';
+import { FAILURE_TYPES, isDomainError } from '../domain/errors';
+import { frozenPlanAt, instantiate, instantiateLayer, type TFrozenPlan } from '../domain/frozenPlans';
+import { goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
+import type { TRunGoalTarget } from '../temporal/starts';
+import { nestedRunsFor } from '../services/workflowRefs';
+import { loadGoal } from './goals';
+
+/**
+ * A run's instantiation (SPEC §4), step by step for runWorkflow: begin
+ * (the root goal, derived from the run id), one layer per frozen composite
+ * (a batched, duplicate-skipping insert through the one plan-row writer, with
+ * frozen children stamped in the same transaction), then done or failed.
+ * Every step may run twice: ids are derived and layers written once.
+ */
+
+export interface TBegunRun {
+  root: TRunGoalTarget;
+  /** Frozen composites to materialize, starting with the root. */
+  pending: string[];
+  /** Set when the ledger already says failed. */
+  failed?: string;
+}
+
+/** Saved workflows never change: a worker keeps the parsed frozen plans it used last. */
+const FROZEN_CACHE_SIZE = 32;
+
+function runInvalid(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.RunInvalid);
+}
+
+export function createRunActivities(deps: { prisma: PrismaClient }) {
+  const { prisma } = deps;
+  const cache = new Map<string, { workflow: SavedWorkflow; frozen: TFrozenPlan }>();
+
+  async function savedWorkflow(id: string): Promise<{ workflow: SavedWorkflow; frozen: TFrozenPlan }> {
+    const hit = cache.get(id);
+    if (hit) {
+      cache.delete(id);
+      cache.set(id, hit);
+      return hit;
+    }
+    const workflow = await findWorkflow(prisma, id);
+    if (!workflow) throw runInvalid(`workflow ${id} no longer exists`);
+    const entry = { workflow, frozen: workflow.frozenPlan as unknown as TFrozenPlan };
+    cache.set(id, entry);
+    if (cache.size > FROZEN_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    return entry;
+  }
+
+  return {
+    /** Creates (or finds) the run's root goal and moves the ledger to `materializing`. */
+    async beginRun({ runId }: { runId: string }): Promise<TBegunRun> {
+      const run = await findRun(prisma, runId);
+      if (!run) throw runInvalid(`run ${runId} does not exist`);
+      const { workflow, frozen } = await savedWorkflow(run.savedWorkflowId);
+      let rootId = run.rootGoalId;
+      if (run.state === 'failed') {
+        const root = rootId ? await loadGoal(prisma, rootId) : undefined;
+        return { root: targetOf(root, runId), pending: [], failed: run.error ?? 'the run failed' };
+      }
+      if (!rootId) {
+        // The root's texts go through substitution like every child's.
+        const texts = instantiate({ ...frozen, root: { ...frozen.root, plan: null } }, run.inputs as Record<string, string>);
+        const id = runRootGoalId(runId);
+        await beginRun(prisma, runId, {
+          id,
+          agentId: workflow.agentId,
+          ownerUserId: workflow.ownerUserId,
+          ownerAgentId: workflow.ownerAgentId,
+          title: texts.title,
+          intent: texts.intent,
+          acceptance: texts.acceptance ?? undefined,
+          temporalWorkflowId: goalTemporalWorkflowId({ id, title: texts.title }),
+          savedWorkflowId: workflow.id,
+          savedWorkflowVersion: workflow.version,
+          runId,
+          planFrozen: frozen.root.plan !== null,
+        });
+        rootId = id;
+      } else {
+        await beginRun(prisma, runId, null);
+      }
+      const root = await loadGoal(prisma, rootId);
+      return { root: targetOf(root, runId), pending: root.planFrozen ? [root.id] : [] };
+    },
+
+    /**
+     * Writes one frozen composite's layer: its children (inputs substituted
+     * in their texts), edges and nested runs. Returns the frozen composites
+     * among the children, for the next steps. A layer already written is not
+     * written again; the same children are returned.
+     */
+    async materializeLayer({ goalId }: { goalId: string }): Promise<{ frozen: string[]; written: number }> {
+      const goal = await loadGoal(prisma, goalId);
+      if (!goal.runId || !goal.planFrozen) throw runInvalid(`goal ${goalId} is not a frozen composite of a run`);
+      if (goal.plannedAt) return { frozen: await frozenChildren(prisma, goal.id, goal.runId), written: 0 };
+      const run = await findRun(prisma, goal.runId);
+      if (!run?.rootGoalId) throw runInvalid(`goal ${goalId}'s run ${goal.runId} has no root`);
+      const { workflow, frozen } = await savedWorkflow(run.savedWorkflowId);
+      const path = await keyPathFrom(prisma, run.rootGoalId, goal.id);
+      const template = path && frozenPlanAt(frozen, path);
+      if (!template) throw runInvalid(`goal ${goalId} has no frozen plan in workflow ${workflow.name} v${workflow.version}`);
+      try {
+        const layer = instantiateLayer(template, run.inputs as Record<string, string>);
+        const nested = await nestedRunsFor(prisma, { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId }, { id: goal.id, runId: run.id }, layer, { deep: false });
+        const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true });
+        return { frozen: await frozenChildren(prisma, goal.id, run.id), written: written ? layer.children.length : 0 };
+      } catch (err) {
+        if (isDomainError(err)) throw runInvalid(`layer of goal ${goalId}: ${err.message}`);
+        throw err;
+      }
+    },
+
+    /** Every frozen layer is written: the ledger moves to `done` (the tree runs on). */
+    async finishMaterializing({ runId }: { runId: string }): Promise<void> {
+      await markRunMaterialized(prisma, runId);
+    },
+
+    /** The run could not be instantiated: the ledger says why, and its root (if any) fails with the same reason. */
+    async failRun({ runId, reason }: { runId: string; reason: string }): Promise<void> {
+      await markRunFailed(prisma, runId, reason);
+      const run = await findRun(prisma, runId);
+      if (run?.rootGoalId) await goals.failSubtree(prisma, run.rootGoalId, `the run could not be instantiated: ${reason}`);
+    },
+  };
+}
+
+function targetOf(root: Goal | undefined, runId: string): TRunGoalTarget {
+  if (!root) return { id: runRootGoalId(runId), rootId: runRootGoalId(runId), title: '', temporalWorkflowId: '' };
+  return { id: root.id, rootId: root.rootId, title: root.title, temporalWorkflowId: root.temporalWorkflowId };
+}

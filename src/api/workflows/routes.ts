@@ -1,0 +1,146 @@
+import type { TRunService } from '../../services/runs';
+import type { TWorkflowService } from '../../services/workflows';
+import { ZGoalIdParams } from '../goals/schemas';
+import type { TTemporalUi } from '../goals/serializers';
+import { defineRoute, type TAnyRoute } from '../route';
+import {
+  ZDiffQuery,
+  ZPageQuery,
+  ZRun,
+  ZRunCreate,
+  ZRunCreated,
+  ZRunIdParams,
+  ZRunList,
+  ZSaveAsWorkflow,
+  ZWorkflow,
+  ZWorkflowDiff,
+  ZWorkflowIdParams,
+  ZWorkflowList,
+  ZWorkflowListQuery,
+} from './schemas';
+import { serializeRun, serializeWorkflow, serializeWorkflowSummary } from './serializers';
+
+/** The workflow and run routes (SPEC §3-4): parse (schemas.ts), call a service, serialize (serializers.ts). */
+export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunService; temporalUi: TTemporalUi }): TAnyRoute[] {
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/api/goals/{id}/save-as-workflow',
+      operationId: 'saveGoalAsWorkflow',
+      summary: 'Save an accepted composite as the next version of a workflow',
+      description:
+        'A recursive structural snapshot of the goal\'s plan (`frozen/v0`); composites never planned are saved with `plan: null` (the workflow is then not fully frozen). Saving the root of a run keeps its workflow\'s placeholders and inputs, freezes plans installed during the run, and records the run as `source_run_id`.',
+      tags: ['workflows'],
+      params: ZGoalIdParams,
+      body: ZSaveAsWorkflow,
+      responses: { 201: { description: 'The new version.', schema: ZWorkflow } },
+      errors: ['NOT_FOUND', 'CONFLICT', 'PLAN_INVALID'],
+      handler: async ({ params, body, ctx }) => {
+        const saved = await deps.workflows.saveGoalAsWorkflow(ctx.actor, params.id, body);
+        return { status: 201, body: serializeWorkflow({ ...saved, runCount: 0 }) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/workflows',
+      operationId: 'listWorkflows',
+      summary: 'List workflows, newest first',
+      description: 'Summaries (no frozen plan); the whole workflow is one `GET /api/workflows/{id}` away.',
+      tags: ['workflows'],
+      query: ZWorkflowListQuery,
+      responses: { 200: { description: 'One page; pass `next_cursor` as `cursor` for the next.', schema: ZWorkflowList } },
+      handler: async ({ query, ctx }) => {
+        const page = await deps.workflows.listWorkflows(ctx.actor, query);
+        return { status: 200, body: { items: page.items.map(serializeWorkflowSummary), next_cursor: page.nextCursor } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/workflows/{id}',
+      operationId: 'getWorkflow',
+      summary: 'Get a workflow with its frozen plan',
+      tags: ['workflows'],
+      params: ZWorkflowIdParams,
+      responses: { 200: { description: 'The workflow.', schema: ZWorkflow } },
+      errors: ['NOT_FOUND'],
+      handler: async ({ params, ctx }) => ({ status: 200, body: serializeWorkflow(await deps.workflows.getWorkflow(ctx.actor, params.id)) }),
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/workflows/{id}',
+      operationId: 'deleteWorkflow',
+      summary: 'Delete a workflow that has no runs',
+      tags: ['workflows'],
+      params: ZWorkflowIdParams,
+      responses: { 204: { description: 'Deleted.' } },
+      errors: ['NOT_FOUND', 'CONFLICT'],
+      handler: async ({ params, ctx }) => {
+        await deps.workflows.deleteWorkflow(ctx.actor, params.id);
+        return { status: 204, body: undefined };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/workflows/{id}/diff',
+      operationId: 'diffWorkflows',
+      summary: 'What changed between two versions of one workflow',
+      description: 'Goals added, removed and changed (by key path, with the changed fields) and edges added and removed, from `against` to this version.',
+      tags: ['workflows'],
+      params: ZWorkflowIdParams,
+      query: ZDiffQuery,
+      responses: { 200: { description: 'The structural diff.', schema: ZWorkflowDiff } },
+      errors: ['NOT_FOUND'],
+      handler: async ({ params, query, ctx }) => {
+        const { workflow, against, diff } = await deps.workflows.diffWorkflows(ctx.actor, params.id, query.against);
+        return { status: 200, body: { workflow: { id: workflow.id, version: workflow.version }, against: { id: against.id, version: against.version }, ...diff } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/workflows/{id}/runs',
+      operationId: 'listWorkflowRuns',
+      summary: "List a workflow's runs, newest first",
+      tags: ['runs'],
+      params: ZWorkflowIdParams,
+      query: ZPageQuery,
+      responses: { 200: { description: 'One page, with `total` runs in all.', schema: ZRunList } },
+      errors: ['NOT_FOUND'],
+      handler: async ({ params, query, ctx }) => {
+        const page = await deps.workflows.listWorkflowRuns(ctx.actor, params.id, query);
+        return { status: 200, body: { items: page.items.map((r) => serializeRun(r, deps.temporalUi)), next_cursor: page.nextCursor, total: page.total } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/workflows/{id}/runs',
+      operationId: 'createRun',
+      summary: 'Run a workflow under an idempotency key',
+      description:
+        'First call: 201 `{run, created: true}`. The same key with the same inputs again: 200 `{run, created: false}`, whatever state the run is in, except a failed run (409: use a new key). The same key with other inputs: 409. Unknown or missing inputs and unresolved placeholders: 400, nothing written.',
+      tags: ['runs'],
+      params: ZWorkflowIdParams,
+      body: ZRunCreate,
+      responses: {
+        201: { description: 'A new run.', schema: ZRunCreated },
+        200: { description: 'The run this key already made.', schema: ZRunCreated },
+      },
+      errors: ['NOT_FOUND', 'CONFLICT', 'TEMPORAL_UNAVAILABLE', 'TEMPORAL_BUSY'],
+      handler: async ({ params, body, ctx }) => {
+        const { run, created } = await deps.runs.createRun(ctx.actor, params.id, { idempotencyKey: body.idempotency_key, inputs: body.inputs });
+        const view = await deps.runs.getRun(ctx.actor, run.id);
+        return { status: created ? 201 : 200, body: { run: serializeRun(view, deps.temporalUi), created } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/runs/{id}',
+      operationId: 'getRun',
+      summary: 'Get a run: its instantiation state and its tree\'s status',
+      tags: ['runs'],
+      params: ZRunIdParams,
+      responses: { 200: { description: 'The run.', schema: ZRun } },
+      errors: ['NOT_FOUND'],
+      handler: async ({ params, ctx }) => ({ status: 200, body: serializeRun(await deps.runs.getRun(ctx.actor, params.id), deps.temporalUi) }),
+    }),
+  ];
+}

@@ -1,0 +1,133 @@
+import { RUN_STATE_VALUES, RUN_STATUSES } from '../../domain/runs';
+import { ZWorkflowInput } from '../../domain/frozenPlans';
+import { idPattern } from '../../domain/ids';
+import { WORKFLOW_NAME_PATTERN } from '../../domain/plans';
+import { z } from '../../domain/zod';
+
+/**
+ * The workflow and run resources' request and response schemas (SPEC §3-4).
+ * Pure zod: routes validate with them and the OpenAPI document comes from them.
+ */
+
+const WORKFLOW_ID_EXAMPLE = 'wf_01jd3v8k2m7q9x4w5y6z7a8b9c';
+const RUN_ID_EXAMPLE = 'run_01jd3v8k2m7q9x4w5y6z7a8b9c';
+export const ZWorkflowId = z.string().regex(idPattern('wf'), `must be a workflow id like ${WORKFLOW_ID_EXAMPLE}`).openapi({ example: WORKFLOW_ID_EXAMPLE });
+export const ZRunId = z.string().regex(idPattern('run'), `must be a run id like ${RUN_ID_EXAMPLE}`).openapi({ example: RUN_ID_EXAMPLE });
+export const ZWorkflowIdParams = z.object({ id: ZWorkflowId });
+export const ZRunIdParams = z.object({ id: ZRunId });
+
+const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-21T08:00:00.000Z' });
+const ZLimit = z.coerce.number().int().min(1).max(200).default(50).openapi({ description: 'Page size (1-200, default 50).' });
+const ZCursor = z.string().max(200).optional().openapi({ description: 'The `next_cursor` of the previous page.' });
+
+export const MAX_DECLARED_INPUTS = 50;
+
+export const ZSaveAsWorkflow = z
+  .object({
+    name: z
+      .string()
+      .regex(WORKFLOW_NAME_PATTERN, 'a workflow name is a slug: 1-64 of a-z 0-9 _ - starting with a letter or digit')
+      .openapi({ example: 'nightly-report', description: 'A slug; saving the same name again makes its next version.' }),
+    description: z.string().max(2000).optional(),
+    inputs: z
+      .array(ZWorkflowInput)
+      .max(MAX_DECLARED_INPUTS, `at most ${MAX_DECLARED_INPUTS} inputs`)
+      .optional()
+      .openapi({ description: 'Declared text inputs, used as `{{inputs.name}}` in titles, intents and judgment texts. Saving a run root without `inputs` keeps its workflow\'s.' }),
+  })
+  .strict()
+  .openapi('SaveAsWorkflow');
+
+const ZOwner = z.object({ type: z.enum(['user', 'agent']), id: z.string() });
+
+const workflowCommon = {
+  id: z.string(),
+  name: z.string(),
+  version: z.number().int(),
+  description: z.string().nullable(),
+  owner: ZOwner,
+  agent_id: z.string(),
+  inputs: z.array(ZWorkflowInput),
+  format: z.string().openapi({ example: 'frozen/v0' }),
+  content_hash: z.string().openapi({ description: 'sha256 of the canonical frozen plan.' }),
+  fully_frozen: z.boolean().openapi({ description: 'Every composite has its plan: a run needs no planner.' }),
+  source_goal_id: z.string().nullable(),
+  source_run_id: z.string().nullable().openapi({ description: 'Lineage: the run whose root this version was saved from.' }),
+  run_count: z.number().int(),
+  created_at: timestamp,
+};
+
+export const ZWorkflowSummary = z.object(workflowCommon).openapi('WorkflowSummary');
+export const ZWorkflow = z
+  .object({ ...workflowCommon, frozen_plan: z.record(z.string(), z.unknown()).openapi({ description: 'The structural snapshot (`format`), root first.' }) })
+  .openapi('Workflow');
+
+export const ZWorkflowList = z.object({ items: z.array(ZWorkflowSummary), next_cursor: z.string().nullable() }).openapi('WorkflowList');
+
+export const ZWorkflowListQuery = z
+  .object({ cursor: ZCursor, limit: ZLimit, name: z.string().regex(WORKFLOW_NAME_PATTERN, 'name is a workflow name (a slug)').optional() })
+  .strict();
+
+export const ZPageQuery = z.object({ cursor: ZCursor, limit: ZLimit }).strict();
+
+export const ZDiffQuery = z.object({ against: ZWorkflowId.openapi({ description: 'The other version (the older side of the diff).' }) }).strict();
+
+const ZGoalRef = z.object({ path: z.string(), kind: z.string(), title: z.string() });
+const ZEdgeRef = z.object({ parent_path: z.string(), from: z.string(), to: z.string(), on: z.unknown() });
+export const ZWorkflowDiff = z
+  .object({
+    workflow: z.object({ id: z.string(), version: z.number().int() }),
+    against: z.object({ id: z.string(), version: z.number().int() }),
+    identical: z.boolean(),
+    goals: z.object({
+      added: z.array(ZGoalRef),
+      removed: z.array(ZGoalRef),
+      changed: z.array(z.object({ path: z.string(), fields: z.array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown() })) })),
+    }),
+    edges: z.object({ added: z.array(ZEdgeRef), removed: z.array(ZEdgeRef) }),
+  })
+  .openapi('WorkflowDiff');
+
+export const ZRunCreate = z
+  .object({
+    idempotency_key: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[\x21-\x7e]+$/, 'the key is 1-200 printable ASCII characters without spaces')
+      .openapi({ example: '2026-11-22', description: 'The same key with the same inputs is the same run, forever.' }),
+    inputs: z.record(z.string().max(64), z.string().max(10_000)).default({}).openapi({ description: 'Values for the declared inputs (defaults fill the rest).' }),
+  })
+  .strict()
+  .openapi('RunCreate');
+
+export const ZRun = z
+  .object({
+    id: z.string(),
+    workflow: z.object({ id: z.string(), name: z.string(), version: z.number().int() }),
+    idempotency_key: z.string(),
+    inputs: z.record(z.string(), z.string()),
+    state: z.enum(RUN_STATE_VALUES).openapi({ description: 'Instantiation: claimed → materializing → done | failed (or skipped).' }),
+    error: z.string().nullable().openapi({ description: 'Why instantiation failed.' }),
+    status: z
+      .object({
+        status: z.enum(RUN_STATUSES),
+        reason: z.string().nullable(),
+        goal_id: z.string().nullable().openapi({ description: 'The goal the reason is about (a blocked goal, or the root).' }),
+      })
+      .openapi({ description: "The tree's state, derived from its root goal (and any blocked goal)." }),
+    root_goal_id: z.string().nullable(),
+    parent_run_id: z.string().nullable().openapi({ description: 'A nested run: the run whose tree it is part of.' }),
+    schedule_id: z.string().nullable(),
+    temporal: z.object({ workflow_id: z.string(), ui_url: z.string().nullable() }),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .openapi('Run');
+
+export const ZRunCreated = z.object({ run: ZRun, created: z.boolean() }).openapi('RunCreated');
+export const ZRunList = z.object({ items: z.array(ZRun), next_cursor: z.string().nullable(), total: z.number().int() }).openapi('RunList');
+
+export type TWorkflowJson = z.infer<typeof ZWorkflow>;
+export type TWorkflowSummaryJson = z.infer<typeof ZWorkflowSummary>;
+export type TRunJson = z.infer<typeof ZRun>;

@@ -1,0 +1,39 @@
+/**
+ * Runs (SPEC §4): the instantiation states of the ledger, and the status a
+ * run shows, derived from its tree. One list each, used by the schema, the
+ * database enum and the derivation.
+ */
+
+export const RUN_STATE_VALUES = ['claimed', 'materializing', 'done', 'failed', 'skipped'] as const;
+export type TRunState = (typeof RUN_STATE_VALUES)[number];
+
+export const RUN_STATUSES = ['pending', 'running', 'blocked', 'done', 'failed', 'cancelled', 'skipped'] as const;
+export type TRunStatus = (typeof RUN_STATUSES)[number];
+
+export interface TRunStatusInput {
+  state: TRunState;
+  error: string | null;
+  root: { id: string; lifecycle: string; doneReason: string | null; blockReason: string | null; failureReason: string | null } | null;
+  blocked: { id: string; key: string | null; blockReason: string | null } | null;
+}
+
+/** What a run shows: the tree's state from its root goal, with the reason (SPEC §4). */
+export function deriveRunStatus(run: TRunStatusInput): { status: TRunStatus; reason: string | null; goalId: string | null } {
+  const { root, blocked } = run;
+  if (run.state === 'failed') return { status: 'failed', reason: `instantiation failed: ${run.error ?? 'no reason recorded'}`, goalId: root?.id ?? null };
+  if (run.state === 'skipped') return { status: 'skipped', reason: run.error, goalId: null };
+  if (!root) return { status: 'pending', reason: `instantiation ${run.state}`, goalId: null };
+  switch (root.lifecycle) {
+    case 'done':
+      return { status: 'done', reason: root.doneReason, goalId: root.id };
+    case 'failed':
+      return { status: 'failed', reason: root.failureReason, goalId: root.id };
+    case 'cancelled':
+      return { status: 'cancelled', reason: root.failureReason ?? 'cancelled', goalId: root.id };
+    case 'blocked':
+      return { status: 'blocked', reason: root.blockReason, goalId: root.id };
+  }
+  if (blocked) return { status: 'blocked', reason: `goal "${blocked.key ?? blocked.id}" ${blocked.blockReason ?? 'is blocked'}`, goalId: blocked.id };
+  if (root.lifecycle === 'draft') return { status: 'pending', reason: run.state === 'done' ? 'materialized; the tree is starting' : `instantiation ${run.state}`, goalId: root.id };
+  return { status: 'running', reason: null, goalId: root.id };
+}

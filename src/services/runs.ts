@@ -1,0 +1,118 @@
+import type { Client } from '@temporalio/client';
+import type { PrismaClient } from '../db/client';
+import { claimRun, findOwnedRun, findRunByKey, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
+import * as workflows from '../db/workflows';
+import type { SavedWorkflow } from '../db/workflows';
+import type { TActor } from '../domain/actor';
+import { DomainError } from '../domain/errors';
+import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
+import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
+import { runId as deriveRunId, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
+import { withDeadline } from '../temporal/client';
+import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
+import { ROOT_GOAL_START_POLICY, RUN_WORKFLOW_TYPE, runSummary, runWorkflowStart } from '../temporal/starts';
+import type { runWorkflow } from '../workflows/runWorkflow';
+import { actorOwner } from './owners';
+import { inputsHash } from './workflowRefs';
+import type { TRunView } from './workflows';
+
+/**
+ * Runs (SPEC §4): instantiating a saved workflow under an idempotency key.
+ *
+ * The ledger row is claimed first (unique (workflow, key)); the run's
+ * Temporal workflow id derives from (workflow id, key) and is started so
+ * that Temporal refuses a second execution. A crash between claim and start
+ * leaves the row `claimed`: the next request with the key starts it (the
+ * start is idempotent), so a replay heals it. Postgres, not Temporal, keeps a
+ * key idempotent forever.
+ */
+
+export interface TRunServiceDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+  taskQueue: string;
+  engine?: TEngineTuning;
+  /** Tests only: stop after the claim, as a crash between claim and start would. */
+  crashAfterClaim?: () => boolean;
+}
+
+export interface TCreateRunInput {
+  idempotencyKey: string;
+  inputs: Record<string, string>;
+}
+
+export function createRunService(deps: TRunServiceDeps) {
+  const { prisma, temporal } = deps;
+
+  /** Starts (or finds started) the run's Temporal workflow. */
+  async function startRun(run: Run, workflow: SavedWorkflow): Promise<void> {
+    try {
+      await withDeadline(temporal, () =>
+        temporal.workflow.start<typeof runWorkflow>(RUN_WORKFLOW_TYPE, {
+          taskQueue: deps.taskQueue,
+          ...runWorkflowStart(
+            {
+              id: run.id,
+              temporalWorkflowId: run.temporalWorkflowId,
+              rootGoalId: runRootGoalId(run.id),
+              workflow,
+              summary: runSummary(workflow, run.inputs as Record<string, string>, run.idempotencyKey),
+            },
+            deps.engine ?? DEFAULT_ENGINE_TUNING,
+          ),
+          ...ROOT_GOAL_START_POLICY,
+        }),
+      );
+    } catch (err) {
+      // Started before and closed since: it ran; the ledger tells the rest.
+      if (isAlreadyStarted(err)) return;
+      throw asTemporalError(err, `run ${run.id} is claimed but could not be started; repeat the request with the same key to start it`);
+    }
+  }
+
+  /** A key seen before: the same run (200), unless its inputs differ or it failed (409). Never resolves inputs again. */
+  async function replay(run: Run, workflow: SavedWorkflow, given: Record<string, string>): Promise<Run> {
+    if (run.inputsHash !== inputsHash(given)) {
+      throw new DomainError('CONFLICT', `idempotency key "${run.idempotencyKey}" was used for run ${run.id} with other inputs; use a new key for new inputs`);
+    }
+    if (run.state === 'failed') throw new DomainError('CONFLICT', `run ${run.id} under key "${run.idempotencyKey}" failed (${run.error ?? 'no reason recorded'}); use a new key`);
+    if (run.state === 'skipped') return run;
+    if (run.state === 'claimed') await startRun(run, workflow);
+    return run;
+  }
+
+  return {
+    async createRun(actor: TActor, workflowId: string, input: TCreateRunInput): Promise<{ run: Run; created: boolean }> {
+      const workflow = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), workflowId);
+      const seen = await findRunByKey(prisma, workflow.id, input.idempotencyKey);
+      if (seen) return { run: await replay(seen, workflow, input.inputs), created: false };
+
+      // Caller errors before anything is written: unknown or missing inputs, and placeholders left unresolved.
+      const values = resolveInputs(workflow.inputs as TWorkflowInput[], input.inputs);
+      instantiate(workflow.frozenPlan as unknown as TFrozenPlan, values);
+
+      const id = deriveRunId(workflow.id, input.idempotencyKey);
+      const { run, created } = await claimRun(prisma, {
+        id,
+        savedWorkflowId: workflow.id,
+        idempotencyKey: input.idempotencyKey,
+        inputs: values,
+        inputsHash: inputsHash(input.inputs),
+        temporalWorkflowId: runTemporalWorkflowId(workflow, input.idempotencyKey),
+      });
+      if (!created) return { run: await replay(run, workflow, input.inputs), created: false };
+      if (deps.crashAfterClaim?.()) return { run, created: true };
+      await startRun(run, workflow);
+      return { run, created: true };
+    },
+
+    async getRun(actor: TActor, id: string): Promise<TRunView> {
+      const run = await findOwnedRun(prisma, actorOwner(actor), id);
+      const states = await runTreeStates(prisma, [run]);
+      const { savedWorkflow, ...rest } = run;
+      return { ...rest, workflow: savedWorkflow, tree: states.get(run.id) as TRunTreeState };
+    },
+  };
+}
+
+export type TRunService = ReturnType<typeof createRunService>;

@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import type { TNestedRunRow } from '../db/runs';
+import { findWorkflowVersion, type TOwner } from '../db/workflows';
+import type { TDb } from '../db/client';
+import { DomainError } from '../domain/errors';
+import { canonicalJson, resolveInputs, workflowRefsIn, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
+import { childGoalId, runId as deriveRunId, runTemporalWorkflowId } from '../domain/ids';
+import { parseWorkflowRef, type TPlan, type TPlanChild } from '../domain/plans';
+
+/**
+ * Plan children that name a saved workflow (`"workflow": "name@version"`):
+ * resolved against the owner's workflows, with their inputs checked against
+ * what the named workflow declares, and turned into nested runs. Used when a
+ * plan is saved (checks only), installed live, and materialized by a run.
+ */
+
+/** The ledger key of a nested run: one per child goal, so a retried layer claims the same run. */
+export function nestedRunKey(childId: string): string {
+  return `nested:${childId}`;
+}
+
+/** sha256 of the canonical inputs a caller gave: a replayed key must give the same. */
+export function inputsHash(inputs: Record<string, string>): string {
+  return createHash('sha256').update(canonicalJson(inputs)).digest('hex');
+}
+
+export interface TResolvedRef {
+  path: string;
+  workflow: { id: string; name: string; version: number; inputs: TWorkflowInput[]; fullyFrozen: boolean; planned: boolean };
+  inputs: Record<string, string>;
+}
+
+/** Resolves every reference in a plan (nested plans included); unknown workflows and bad inputs are 400s naming where. */
+export async function resolveWorkflowRefs(db: TDb, owner: TOwner, plan: TPlan | null, at = 'plan'): Promise<TResolvedRef[]> {
+  const refs = workflowRefsIn(plan, at);
+  const cache = new Map<string, TResolvedRef['workflow'] | null>();
+  const resolved: TResolvedRef[] = [];
+  const problems: { path: string; message: string }[] = [];
+  for (const ref of refs) {
+    const parsed = parseWorkflowRef(ref.ref);
+    if (!parsed) continue; // the plan schema already refused it
+    if (!cache.has(ref.ref)) {
+      const row = await findWorkflowVersion(db, owner, parsed.name, parsed.version);
+      cache.set(
+        ref.ref,
+        row && {
+          id: row.id,
+          name: row.name,
+          version: row.version,
+          inputs: row.inputs as TWorkflowInput[],
+          fullyFrozen: row.fullyFrozen,
+          planned: (row.frozenPlan as unknown as TFrozenPlan).root.plan !== null,
+        },
+      );
+    }
+    const workflow = cache.get(ref.ref);
+    if (!workflow) {
+      problems.push({ path: `${ref.path}.workflow`, message: `no workflow ${ref.ref} (name@version among your saved workflows)` });
+      continue;
+    }
+    try {
+      // Placeholders are checked where they are declared; here only names and required inputs.
+      resolveInputs(workflow.inputs, ref.inputs);
+    } catch (err) {
+      problems.push({ path: `${ref.path}.inputs`, message: `${ref.ref}: ${(err as Error).message}` });
+      continue;
+    }
+    resolved.push({ path: ref.path, workflow, inputs: ref.inputs });
+  }
+  if (problems.length) {
+    throw new DomainError('VALIDATION_FAILED', `workflow references: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);
+  }
+  return resolved;
+}
+
+/**
+ * The nested runs a plan creates under `parent` (a live install writes the
+ * whole plan; a run's layer only its own children, `deep: false`). Inputs
+ * given to a nested run are resolved against its workflow's declarations.
+ */
+export async function nestedRunsFor(
+  db: TDb,
+  owner: TOwner,
+  parent: { id: string; runId: string | null },
+  plan: TPlan,
+  options: { deep: boolean },
+): Promise<TNestedRunRow[]> {
+  const shallow = options.deep ? plan : { ...plan, children: plan.children.map((c) => (c.kind === 'composite' ? { ...c, plan: undefined } : c)) };
+  const refs = await resolveWorkflowRefs(db, owner, shallow);
+  return refs.map((ref) => {
+    const childId = childIdAt(parent.id, plan, ref.path);
+    const key = nestedRunKey(childId);
+    const values = resolveInputs(ref.workflow.inputs, ref.inputs);
+    return {
+      childGoalId: childId,
+      run: {
+        id: deriveRunId(ref.workflow.id, key),
+        savedWorkflowId: ref.workflow.id,
+        idempotencyKey: key,
+        inputs: values,
+        inputsHash: inputsHash(ref.inputs),
+        temporalWorkflowId: runTemporalWorkflowId(ref.workflow, key),
+        parentRunId: parent.runId,
+      },
+      rows: { runId: deriveRunId(ref.workflow.id, key), savedWorkflowId: ref.workflow.id, savedWorkflowVersion: ref.workflow.version, planned: ref.workflow.planned },
+    };
+  });
+}
+
+/** The goal id of the child at `plan.children[i].plan.children[j]…` under `parentId`. */
+function childIdAt(parentId: string, plan: TPlan, path: string): string {
+  let id = parentId;
+  let layer: TPlan | null | undefined = plan;
+  for (const m of path.matchAll(/children\[(\d+)\]/g)) {
+    const child: TPlanChild | undefined = layer?.children[Number(m[1])];
+    if (!child) throw new Error(`no child at ${path}`);
+    id = childGoalId(id, child.key);
+    layer = child.kind === 'composite' ? child.plan : undefined;
+  }
+  return id;
+}

@@ -1,0 +1,76 @@
+import {
+  ApplicationFailure,
+  ChildWorkflowCancellationType,
+  ChildWorkflowFailure,
+  ContinueAsNew,
+  executeChild,
+  isCancellation,
+  makeContinueAsNewFunc,
+  ParentClosePolicy,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { HISTORY_BYTES_LIMIT } from '../domain/execution';
+import { FAILURE_TYPES } from '../domain/errors';
+import { runGoalV2Start, type TRunWorkflowInput } from '../temporal/starts';
+import { describeError } from './goalEnds';
+import { instantiation } from './proxies';
+import { runGoalV2 } from './runGoalV2';
+import type { TRunGoalResult } from './v1/runGoal';
+
+/** Layers written at once: each is one transaction of up to a plan's children. */
+const LAYERS_AT_ONCE = 8;
+
+/**
+ * runWorkflow: one run of a saved workflow (SPEC §4), the Temporal workflow
+ * whose id derives from (workflow id, idempotency key), so Temporal refuses a
+ * second execution for a key.
+ *
+ * 1. beginRun: the root goal (id derived from the run id), ledger `materializing`.
+ * 2. One materializeLayer per frozen composite, breadth first, a few at once;
+ *    only goal ids cross history (never plans). Past the history limit it
+ *    continues as new with the ids still to write.
+ * 3. finishMaterializing: ledger `done`; then the tree runs as the root goal's
+ *    runGoalV2 child, and this execution ends as the tree ends (failing with
+ *    the root's own reason when it fails), so the Web UI shows the run's fate.
+ *
+ * A run that cannot be written as saved (its workflow deleted, a nested
+ * workflow gone) ends `failed` in the ledger with the reason, and its root too.
+ */
+export async function runWorkflow(input: TRunWorkflowInput): Promise<TRunGoalResult> {
+  const { runId, tuning } = input;
+  const begun = await instantiation.beginRun({ runId });
+  if (begun.failed !== undefined) throw ApplicationFailure.nonRetryable(`run ${runId} failed: ${begun.failed}`, FAILURE_TYPES.RunInvalid);
+
+  const pending = [...(input.carry?.pending ?? begun.pending)];
+  let layers = input.carry?.layers ?? 0;
+  try {
+    while (pending.length) {
+      const batch = pending.splice(0, LAYERS_AT_ONCE);
+      const written = await Promise.all(batch.map((goalId) => instantiation.materializeLayer({ goalId })));
+      layers += batch.length;
+      for (const w of written) pending.push(...w.frozen);
+      const info = workflowInfo();
+      if (pending.length && (info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested)) {
+        await makeContinueAsNewFunc<typeof runWorkflow>({ typedSearchAttributes: info.typedSearchAttributes })({ runId, tuning, carry: { pending, layers } });
+      }
+    }
+    await instantiation.finishMaterializing({ runId });
+  } catch (err) {
+    if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
+    const reason = describeError(err);
+    await instantiation.failRun({ runId, reason });
+    throw ApplicationFailure.nonRetryable(`run ${runId} could not be instantiated: ${reason}`, FAILURE_TYPES.RunInvalid);
+  }
+
+  try {
+    return await executeChild(runGoalV2, {
+      ...runGoalV2Start(begun.root, tuning),
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    });
+  } catch (err) {
+    // The root recorded its own failure: end with that same failure, as a goal's execution would.
+    if (err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPES.GoalFailed) throw err.cause;
+    throw err;
+  }
+}
