@@ -145,3 +145,213 @@ describe('save, run, replay', () => {
     await recordHistories(api.temporal, [{ name: 'runWorkflow-simple', workflowId: run.temporal.workflow_id }]);
   });
 });
+
+describe('save: versions and refusals', () => {
+  it('gives concurrent saves of one name distinct versions', async () => {
+    const root = await acceptedTree('Concurrent saves', { children: [leaf('a', 'true')] });
+    const name = unique('concurrent');
+    const results = await Promise.all(Array.from({ length: 8 }, () => save(root.id, { name })));
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(201));
+    expect(results.map((r) => r.body.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(new Set(results.map((r) => r.body.content_hash)).size).toBe(1);
+    const listed = await get(`/api/workflows?name=${name}&limit=5`);
+    expect(listed.items.map((w: TJson) => w.version)).toHaveLength(5);
+    expect(listed.items[0].frozen_plan).toBeUndefined();
+    expect(listed.next_cursor).toEqual(expect.any(String));
+    const rest = await get(`/api/workflows?name=${name}&limit=5&cursor=${listed.next_cursor}`);
+    expect([...listed.items, ...rest.items].map((w: TJson) => w.version).sort((a: number, b: number) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('refuses what cannot be saved, naming the problem, and writes nothing', async () => {
+    const root = await acceptedTree('Refusals {{inputs.who}}', { children: [leaf('a', 'true')] });
+    const name = unique('refused');
+    const cases: [Record<string, unknown>, number, string, RegExp][] = [
+      [{ name, inputs: [{ name: 'bad name' }] }, 400, 'VALIDATION_FAILED', /input names/],
+      [{ name, inputs: [{ name: 'who' }, { name: 'who' }] }, 400, 'VALIDATION_FAILED', /declared twice/],
+      [{ name }, 400, 'VALIDATION_FAILED', /\{\{inputs\.who\}\} names no declared input/],
+      [{ name, inputs: [{ name: 'who' }, { name: 'a-b' }, { name: 'a_b' }] }, 400, 'VALIDATION_FAILED', /REPRISE_INPUT_a_b/],
+      [{ name: 'Not A Slug' }, 400, 'VALIDATION_FAILED', /slug/],
+    ];
+    for (const [body, status, code, message] of cases) {
+      const res = await save(root.id, body);
+      expect([JSON.stringify(body), res.status, res.body.error?.code]).toEqual([JSON.stringify(body), status, code]);
+      expect(res.body.error.message).toMatch(message);
+    }
+    expect(await prisma.savedWorkflow.count({ where: { name } })).toBe(0);
+
+    const draft = await call('POST', `${api.url}/api/goals`, { title: 'Draft', start: false, plan: { children: [leaf('a', 'true')] } });
+    const notAccepted = await save(draft.body.id, { name });
+    expect([notAccepted.status, notAccepted.body.error.code]).toEqual([409, 'CONFLICT']);
+    expect(notAccepted.body.error.message).toMatch(/only an accepted composite/);
+    const leafGoal = await call('POST', `${api.url}/api/goals`, { title: 'Leaf', start: false, action: sh('true') });
+    expect((await save(leafGoal.body.id, { name })).status).toBe(409);
+    expect((await save('goal_01jd3v8k2m7q9x4w5y6z7a8b9c', { name })).status).toBe(404);
+  });
+
+  it("checks the tree against its agent's stored limits", async () => {
+    const agentId = `agent_${unique('lim').replace(/-/g, '')}`.slice(0, 32);
+    await prisma.agent.create({ data: { id: agentId, name: agentId, ownerUserId: 'user_local', allowedRuntimes: ['shell'], maxDepth: 8, maxChildren: 100, maxGoals: 100 } });
+    const root = await acceptedTree('Limits', { children: [leaf('a', 'true'), leaf('b', 'true'), leaf('c', 'true')] });
+    // The tree was built under other limits; its agent's stored ones now allow two children.
+    await prisma.goal.updateMany({ where: { rootId: root.id }, data: { agentId } });
+    await prisma.agent.update({ where: { id: agentId }, data: { maxChildren: 2 } });
+    const res = await save(root.id, { name: unique('limits') });
+    expect([res.status, res.body.error.code]).toEqual([400, 'PLAN_INVALID']);
+    expect(res.body.error.message).toMatch(/max_children.*at most 2/);
+  });
+});
+
+describe('runs: inputs, keys and crashes', () => {
+  let wf: TJson;
+  beforeAll(async () => {
+    const root = await acceptedTree('Greet {{inputs.who}} ({{inputs.tone}})', { children: [leaf('say', 'printf "%s" "$REPRISE_INPUT_who"')] });
+    wf = (await save(root.id, { name: unique('greet'), inputs: [{ name: 'who', required: true }, { name: 'tone', default: 'warm' }] })).body;
+  });
+
+  it('answers caller mistakes with 400 and writes nothing', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ idempotency_key: 'x1', inputs: { who: 'a', nope: 'b' } }, /unknown input "nope"/],
+      [{ idempotency_key: 'x1', inputs: {} }, /input "who" is required/],
+      [{ idempotency_key: 'has space', inputs: { who: 'a' } }, /printable/],
+      [{ inputs: { who: 'a' } }, /idempotency_key/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await runWf(wf.id, body);
+      expect([JSON.stringify(body), res.status, res.body.error.code]).toEqual([JSON.stringify(body), 400, 'VALIDATION_FAILED']);
+      expect(res.body.error.message).toMatch(message);
+    }
+    expect(await prisma.run.count({ where: { savedWorkflowId: wf.id } })).toBe(0);
+    expect((await runWf('wf_01jd3v8k2m7q9x4w5y6z7a8b9c', { idempotency_key: 'x', inputs: {} })).status).toBe(404);
+  });
+
+  it('gives 50 concurrent requests with one key one run and one tree', async () => {
+    const results = await Promise.all(Array.from({ length: 50 }, () => runWf(wf.id, { idempotency_key: 'storm', inputs: { who: 'everyone' } })));
+    expect(results.map((r) => r.status).sort((a, b) => a - b)).toEqual([200, ...Array(48).fill(200), 201].sort((a, b) => a - b));
+    expect(new Set(results.map((r) => r.body.run.id)).size).toBe(1);
+    const run = await runEnds(results[0]?.body.run.id);
+    expect(run.status.status).toBe('done');
+    expect(await prisma.run.count({ where: { savedWorkflowId: wf.id, idempotencyKey: 'storm' } })).toBe(1);
+    expect(await prisma.goal.count({ where: { runId: run.id } })).toBe(2);
+    const root = await get(`/api/goals/${run.root_goal_id}`);
+    expect(root.title).toBe('Greet everyone (warm)');
+  });
+
+  it('heals a crash between claim and start when the key is replayed', async () => {
+    crashNextClaim = true;
+    const claimed = await runWf(wf.id, { idempotency_key: 'crash-1', inputs: { who: 'phoenix' } });
+    expect([claimed.status, claimed.body.run.state, claimed.body.run.status.status]).toEqual([201, 'claimed', 'pending']);
+    // Nothing started it: no Temporal workflow, no goals.
+    await expect(api.temporal.workflow.getHandle(claimed.body.run.temporal.workflow_id).describe()).rejects.toThrow(/not found/i);
+    const replay = await runWf(wf.id, { idempotency_key: 'crash-1', inputs: { who: 'phoenix' } });
+    expect([replay.status, replay.body.created, replay.body.run.id]).toEqual([200, false, claimed.body.run.id]);
+    const run = await runEnds(claimed.body.run.id);
+    expect([run.state, run.status.status]).toEqual(['done', 'done']);
+    expect(await prisma.goal.count({ where: { runId: run.id } })).toBe(2);
+  });
+
+  it('refuses to delete a workflow with runs, and deletes one without', async () => {
+    const res = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
+    expect([res.status, res.body.error.code]).toEqual([409, 'CONFLICT']);
+    const root = await acceptedTree('Disposable', { children: [leaf('a', 'true')] });
+    const other = (await save(root.id, { name: unique('disposable') })).body;
+    expect((await call('DELETE', `${api.url}/api/workflows/${other.id}`)).status).toBe(204);
+    expect((await call('GET', `${api.url}/api/workflows/${other.id}`)).status).toBe(404);
+  });
+});
+
+describe('partial freeze, lineage and diff', () => {
+  it('runs a workflow saved with an unplanned composite: it blocks, takes a plan, completes; its root saves as the next version', async () => {
+    const root = await acceptedTree('Audit {{inputs.mode}}', {
+      children: [leaf('probe', `printf '{"full":"%s"}' "$REPRISE_INPUT_mode"`), { key: 'deep', kind: 'composite', title: 'Deep audit ({{inputs.mode}})' }],
+      edges: [{ from: 'probe', to: 'deep', on: { when: 'output.full == "yes"' } }],
+    });
+    const name = unique('audit');
+    const v1 = (await save(root.id, { name, inputs: [{ name: 'mode', default: 'no' }] })).body;
+    expect([v1.version, v1.fully_frozen]).toEqual([1, false]);
+    expect(v1.frozen_plan.root.plan.children[1]).toMatchObject({ key: 'deep', kind: 'composite', plan: null });
+
+    const created = await runWf(v1.id, { idempotency_key: 'full-1', inputs: { mode: 'yes' } });
+    const blocked = await until(`/api/runs/${created.body.run.id}`, (r) => r.status.status === 'blocked', 'the run blocks on its unplanned composite');
+    expect(blocked.status.reason).toBe('goal "deep" needs a plan');
+    const deep = await get(`/api/goals/${blocked.status.goal_id}`);
+    expect([deep.title, deep.attribution.plan_frozen, deep.planned_at]).toEqual(['Deep audit (yes)', false, null]);
+    const planned = await call('POST', `${api.url}/api/goals/${deep.id}/plan`, { children: [leaf('scan', 'true'), leaf('report', 'true')], edges: [{ from: 'scan', to: 'report' }] });
+    expect([planned.status, planned.body.error]).toEqual([200, undefined]);
+    const run = await runEnds(created.body.run.id);
+    expect(run.status.status).toBe('done');
+    // Plans submitted during the run carry the run too.
+    expect(await prisma.goal.count({ where: { runId: run.id } })).toBe(5);
+
+    // A composite whose plan came from the workflow takes no other.
+    const frozenRun = await runWf(v1.id, { idempotency_key: 'frozen-check', inputs: {} });
+    const frozenDone = await runEnds(frozenRun.body.run.id);
+    const frozenRoot = await get(`/api/goals/${frozenDone.root_goal_id}`);
+    const again = await call('POST', `${api.url}/api/goals/${frozenRoot.id}/plan`, { children: [leaf('x', 'true')] });
+    expect([again.status, again.body.error.code]).toEqual([409, 'PLAN_ALREADY_INSTALLED']);
+    await prisma.goal.update({ where: { id: frozenRoot.id }, data: { plannedAt: null } });
+    const stamped = await call('POST', `${api.url}/api/goals/${frozenRoot.id}/plan`, { children: [leaf('x', 'true')] });
+    expect([stamped.status, stamped.body.error.message]).toEqual([409, expect.stringMatching(/takes its plan from workflow/)]);
+
+    const v2res = await save(run.root_goal_id, { name });
+    expect([v2res.status, v2res.body.error]).toEqual([201, undefined]);
+    const v2 = v2res.body;
+    expect(v2).toMatchObject({ version: 2, fully_frozen: true, source_run_id: run.id, inputs: [{ name: 'mode', default: 'no' }] });
+    expect(v2.frozen_plan.root.title).toBe('Audit {{inputs.mode}}');
+    expect(v2.frozen_plan.root.plan.children[1]).toMatchObject({ key: 'deep', title: 'Deep audit ({{inputs.mode}})', plan: { children: [{ key: 'scan' }, { key: 'report' }] } });
+
+    const diff = await get(`/api/workflows/${v2.id}/diff?against=${v1.id}`);
+    expect(diff).toMatchObject({ identical: false, workflow: { version: 2 }, against: { version: 1 } });
+    expect(diff.goals.added.map((g: TJson) => g.path)).toEqual(['deep/scan', 'deep/report'].sort());
+    expect(diff.goals.removed).toEqual([]);
+    expect(diff.goals.changed).toEqual([{ path: 'deep', fields: [{ field: 'planned', from: false, to: true }] }]);
+    expect(diff.edges.added).toEqual([{ parent_path: 'deep', from: 'scan', to: 'report', on: 'succeeded' }]);
+    const other = await acceptedTree('Other', { children: [leaf('a', 'true')] });
+    const otherWf = (await save(other.id, { name: unique('other') })).body;
+    expect((await call('GET', `${api.url}/api/workflows/${v2.id}/diff?against=${otherWf.id}`)).status).toBe(400);
+  });
+
+  it('derives a failed status, and refuses a failed key', async () => {
+    const root = await acceptedTree('Check {{inputs.ok}}', { children: [leaf('gate', 'test "$REPRISE_INPUT_ok" != "no"')] });
+    const wf = (await save(root.id, { name: unique('gate'), inputs: [{ name: 'ok', default: 'yes' }] })).body;
+    const created = await runWf(wf.id, { idempotency_key: 'bad', inputs: { ok: 'no' } });
+    const run = await runEnds(created.body.run.id);
+    expect(run.status).toMatchObject({ status: 'failed', reason: expect.stringMatching(/child "gate" failed/) });
+    expect(run.state).toBe('done');
+    // The tree failed; instantiation did not: the key still names this run.
+    expect((await runWf(wf.id, { idempotency_key: 'bad', inputs: { ok: 'no' } })).status).toBe(200);
+  });
+});
+
+describe('nested workflows', () => {
+  it('runs a child naming another workflow as a nested run, in live trees and in runs', async () => {
+    const inner = await acceptedTree('Hello {{inputs.who}}', { children: [leaf('say', 'printf "%s" "$REPRISE_INPUT_who"')] });
+    const innerName = unique('hello');
+    const innerWf = (await save(inner.id, { name: innerName, inputs: [{ name: 'who', required: true }] })).body;
+
+    const bad = await call('POST', `${api.url}/api/goals`, { title: 'Bad ref', plan: { children: [{ key: 'x', kind: 'composite', title: 'X', workflow: `${innerName}@9` }] } });
+    expect([bad.status, bad.body.error.message]).toEqual([400, expect.stringMatching(new RegExp(`no workflow ${innerName}@9`))]);
+    const missing = await call('POST', `${api.url}/api/goals`, { title: 'Bad inputs', plan: { children: [{ key: 'x', kind: 'composite', title: 'X', workflow: `${innerName}@1` }] } });
+    expect([missing.status, missing.body.error.message]).toEqual([400, expect.stringMatching(/input "who" is required/)]);
+
+    const outer = await acceptedTree('Outer {{inputs.team}}', {
+      children: [leaf('before', 'true'), { key: 'greet', kind: 'composite', title: 'Greet', workflow: `${innerName}@1`, inputs: { who: 'team {{inputs.team}}' } }],
+      edges: [{ from: 'before', to: 'greet' }],
+    });
+    const live = await get(`/api/goals/${outer.id}/tree`);
+    const liveGreet = live.children.find((c: TJson) => c.key === 'greet');
+    expect([liveGreet.lifecycle, liveGreet.attribution.workflow_id, liveGreet.children[0].output.stdout]).toEqual(['done', innerWf.id, 'team {{inputs.team}}']);
+
+    const outerWf = (await save(outer.id, { name: unique('outer'), inputs: [{ name: 'team', required: true }] })).body;
+    expect(outerWf.frozen_plan.root.plan.children[1]).toEqual({ key: 'greet', kind: 'composite', title: 'Greet', workflow: `${innerName}@1`, inputs: { who: 'team {{inputs.team}}' } });
+    const created = await runWf(outerWf.id, { idempotency_key: 'nest-1', inputs: { team: 'blue' } });
+    const run = await runEnds(created.body.run.id);
+    expect(run.status.status).toBe('done');
+    const tree = await get(`/api/goals/${run.root_goal_id}/tree`);
+    const greet = tree.children.find((c: TJson) => c.key === 'greet');
+    expect(greet.children[0].output.stdout).toBe('team blue');
+    const nested = await get(`/api/workflows/${innerWf.id}/runs`);
+    const nestedRun = nested.items.find((r: TJson) => r.parent_run_id === run.id);
+    expect(nestedRun).toMatchObject({ root_goal_id: greet.id, inputs: { who: 'team blue' }, status: { status: 'done' }, state: 'done' });
+    expect(nestedRun.temporal.workflow_id).toMatch(new RegExp(`^run-${innerName}-v1-`));
+  });
+});

@@ -1,14 +1,18 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { PrismaClient } from '../../src/db/client';
+import { randomBytes } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
+import type { Prisma, PrismaClient } from '../../src/db/client';
+import { insertWorkflowVersion } from '../../src/db/workflows';
 import type { TActor } from '../../src/domain/actor';
+import { contentHash, FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import { newId } from '../../src/domain/ids';
 import type { TPlan } from '../../src/domain/plans';
 import { createGoalService, type TGoalService } from '../../src/services/goals';
-import { treeHistoryStats } from '../support/historyStats';
+import { statsOf, treeHistoryStats } from '../support/historyStats';
 import { freePort } from '../support/ports';
-import { startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { http, startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { startWorkerProcess, workflowTaskLatency, type TWorkerProcess } from '../support/workerProcess';
 
 /**
@@ -218,4 +222,102 @@ describe('the engine at scale', () => {
     const stats = await treeHistoryStats(api.temporal, goal.id);
     expect(stats.maxEvents).toBeLessThan(200);
   }, 120_000);
+});
+
+const { EventType } = temporal.api.enums.v1;
+
+function eventMs(e: temporal.api.history.v1.IHistoryEvent | undefined): number {
+  return Number(e?.eventTime?.seconds ?? 0) * 1000 + Math.floor((e?.eventTime?.nanos ?? 0) / 1e6);
+}
+
+function goalsIn(plan: TPlan | null | undefined): number {
+  return (plan?.children ?? []).reduce((n, c) => n + 1 + (c.kind === 'composite' ? goalsIn(c.plan) : 0), 0);
+}
+
+describe('a saved workflow at scale', () => {
+  it('a 10,000-goal frozen plan instantiates and completes: each goal once, only ids in histories, none over 10,240 events', async () => {
+    // One 1,999-leaf layer (one layer's materialization in one batch, and a walk long enough to continue as new)
+    // beside 80 composites of 99 leaves: 1 + 1,999 + 80 × (1 + 99) = 10,000 goals under the run's root.
+    const file = path.join(effects, 'frozen.log');
+    const composite = (key: string, leaves: number) => ({ key, kind: 'composite' as const, title: key, plan: { children: appendingLeaves(`${key}-`, leaves, file), edges: [] } });
+    const plan: TPlan = { children: [composite('wide', 1999), ...Array.from({ length: 80 }, (_, g) => composite(`g${g}`, 99))], edges: [] };
+    expect(goalsIn(plan)).toBe(10_000);
+    const frozen: TFrozenPlan = { format: FROZEN_FORMAT, root: { title: 'Ten thousand goals', intent: null, plan } };
+    const planBytes = Buffer.byteLength(JSON.stringify(frozen));
+    // Written directly: saving through the API would first need an accepted live tree of the same size.
+    const workflow = await insertWorkflowVersion(prisma, {
+      id: newId('wf'),
+      ownerUserId: 'user_local',
+      ownerAgentId: null,
+      agentId: actor.agentId,
+      name: `scale-frozen-${randomBytes(4).toString('hex')}`,
+      description: null,
+      inputs: [],
+      format: FROZEN_FORMAT,
+      frozenPlan: frozen as unknown as Prisma.InputJsonValue,
+      contentHash: contentHash(frozen),
+      fullyFrozen: true,
+      sourceGoalId: null,
+      sourceRunId: null,
+    });
+
+    const started = Date.now();
+    const created = await http('POST', `${api.url}/api/workflows/${workflow.id}/runs`, { idempotency_key: 'scale-1', inputs: {} });
+    expect(created.status).toBe(201);
+    const runId: string = created.body.run.id;
+    // A poll once a second: this run saturates both cores, and a tighter poll would only compete with it.
+    const deadline = started + 420_000;
+    let run = created.body.run;
+    while (!['done', 'failed', 'cancelled', 'skipped'].includes(run.status.status) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      run = (await http('GET', `${api.url}/api/runs/${runId}`)).body;
+    }
+    const totalMs = Date.now() - started;
+    expect({ state: run.state, status: run.status }).toMatchObject({ state: 'done', status: { status: 'done' } });
+
+    const rootId: string = run.root_goal_id;
+    expect(await prisma.goal.count({ where: { runId } })).toBe(10_001);
+    expect(await prisma.goal.count({ where: { runId, lifecycle: 'done' } })).toBe(10_001);
+    expect(await prisma.goal.count({ where: { rootId } })).toBe(10_001);
+    // Ids derive from (parent, key): a second writer of any layer would show as a key twice under one parent.
+    const twice = await prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM (SELECT 1 FROM goals WHERE run_id = ${runId} GROUP BY parent_id, key HAVING count(*) > 1) d`;
+    expect(Number(twice[0]?.n)).toBe(0);
+    const byDepth = await prisma.goal.groupBy({ by: ['depth'], where: { runId }, _count: { _all: true }, orderBy: { depth: 'asc' } });
+    expect(byDepth.map((d) => [d.depth, d._count._all])).toEqual([[0, 1], [1, 81], [2, 9919]]);
+    const lines = linesOf(file);
+    expect(lines).toHaveLength(9919);
+    expect(new Set(lines).size).toBe(9919);
+
+    // Every execution of the run: the run's own workflow (search attributes name the run's root goal too),
+    // the root's and each composite's runGoalV2, every continue-as-new run of each.
+    const executions: { workflowId: string; type: string; history: temporal.api.history.v1.IHistory }[] = [];
+    for await (const e of api.temporal.workflow.list({ query: `RepriseRootGoalId = '${rootId}'` })) {
+      executions.push({ workflowId: e.workflowId, type: e.type, history: await api.temporal.workflow.getHandle(e.workflowId, e.runId).fetchHistory() });
+    }
+    const composites = await prisma.goal.findMany({ where: { runId, kind: 'composite' }, select: { temporalWorkflowId: true } });
+    expect(composites).toHaveLength(82);
+    expect(new Set(executions.map((e) => e.workflowId))).toEqual(new Set([run.temporal.workflow_id, ...composites.map((c) => c.temporalWorkflowId)]));
+    const runExecutions = executions.filter((e) => e.workflowId === run.temporal.workflow_id);
+    expect(runExecutions.every((e) => e.type === 'runWorkflow')).toBe(true);
+    const stats = statsOf(executions.map((e) => e.history));
+    expect(stats.maxEvents).toBeLessThanOrEqual(10_240);
+    // The wide layer's walk passed the history limit and continued as new.
+    expect(stats.executions).toBeGreaterThan(83);
+    // The plan (over a megabyte) never crossed a history: the run's workflow passed goal ids to its activities.
+    const runStats = statsOf(runExecutions.map((e) => e.history));
+    expect(runStats.maxBytes).toBeLessThan(planBytes / 10);
+
+    // Materialization: from the run's start to the root goal's start, by the server's clock.
+    const runEvents = runExecutions.flatMap((e) => e.history.events ?? []);
+    const begun = Math.min(...runEvents.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED).map(eventMs));
+    const rootStarted = eventMs(runEvents.find((e) => e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED));
+    console.log(
+      `10,000-goal run: materialized in ${((rootStarted - begun) / 1000).toFixed(1)} s (${runStats.executions} run execution(s), ` +
+        `max ${runStats.maxEvents} events / ${runStats.maxBytes} bytes; plan ${planBytes} bytes), done in ${(totalMs / 1000).toFixed(1)} s; ` +
+        `${stats.executions} executions, max ${stats.maxEvents} events / ${stats.maxBytes} bytes, max task ${stats.maxTaskMs} ms, ` +
+        `activities ${stats.activities.count} (queue ${stats.activities.meanQueueMs} ms + run ${stats.activities.meanRunMs} ms)`,
+    );
+    await expectFastWorkflowTasks(5000);
+  }, 480_000);
 });
