@@ -7,8 +7,13 @@
 // the time of each, their ratio, the longest history and the slowest
 // workflow task (WorkflowTaskStarted to WorkflowTaskCompleted, server clock).
 //
-// BENCH_SCENARIOS=small runs the scenarios up to 100 leaves; BENCH_REPEATS=n
-// takes the median of n runs (default 1).
+// Then the instantiation part (scripts/bench/instantiation.ts): frozen plans
+// materialized by runs against the same rows inserted through `pg`, and a
+// replayed idempotency key against GET /healthz.
+//
+// BENCH_SCENARIOS=small runs the scenarios up to 100 leaves (and plans up to
+// 100 goals); BENCH_REPEATS=n takes the median of n runs (default 1);
+// BENCH_PARTS=engine or BENCH_PARTS=instantiation runs one part only.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +21,7 @@ import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import pino from 'pino';
+import { startApi } from '../src/api/server';
 import { loadConfig } from '../src/config';
 import { createPrisma } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
@@ -31,9 +37,14 @@ import { createWorker, installTemporalRuntime } from '../src/temporal/worker';
 import { statsOf, treeHistoryStats, type THistoryStats } from '../test/support/historyStats';
 import { freePort } from '../test/support/ports';
 import { createBareActivities } from './bench/bareActivities';
+import { benchInstantiation } from './bench/instantiation';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 1);
 const SMALL_ONLY = process.env.BENCH_SCENARIOS === 'small';
+const ALL_PARTS = ['engine', 'instantiation'] as const;
+const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()));
+const unknownParts = [...PARTS].filter((p) => !(ALL_PARTS as readonly string[]).includes(p));
+if (unknownParts.length) throw new Error(`BENCH_PARTS: unknown part ${unknownParts.join(', ')} (parts: ${ALL_PARTS.join(', ')})`);
 
 type TBare = { workflow: 'bareFanOut' | 'bareChain'; args: [number] } | { workflow: 'bareNested'; args: [number, number] };
 
@@ -173,12 +184,13 @@ async function main(): Promise<void> {
       return { ms, stats: await bareHistories(temporal, workflowId, bare) };
     };
 
-    // Warm-up: bundles loaded, caches and pools filled.
-    await runReprise(SCENARIOS[0]!.reprise);
-    await runBare(SCENARIOS[0]!.bare);
-
     const rows: string[] = [];
-    const scenarios = SMALL_ONLY ? SCENARIOS.filter((s) => s.leaves <= 100) : SCENARIOS;
+    const scenarios = !PARTS.has('engine') ? [] : SMALL_ONLY ? SCENARIOS.filter((s) => s.leaves <= 100) : SCENARIOS;
+    if (scenarios.length) {
+      // Warm-up: bundles loaded, caches and pools filled.
+      await runReprise(SCENARIOS[0]!.reprise);
+      await runBare(SCENARIOS[0]!.bare);
+    }
     for (const s of scenarios) {
       const bare: TMeasure[] = [];
       const reprise: TMeasure[] = [];
@@ -201,14 +213,25 @@ async function main(): Promise<void> {
       rows.push(row);
       console.log(row);
     }
-    console.log(`\nengine: Reprise against bare Temporal, same server and worker settings (median of ${REPEATS})\n`);
-    console.log(
-      ['scenario'.padEnd(28), 'bare'.padStart(9), 'reprise'.padStart(9), 'ratio'.padStart(7), 'max events'.padStart(13), 'runs'.padStart(5), 'max task ms'.padStart(12), 'activity ms'.padStart(18)].join('  '),
-    );
-    console.log(
-      `${' '.repeat(28)}  ${' '.repeat(9)}  ${' '.repeat(9)}  ${' '.repeat(7)}  ${'bare / ours'.padStart(13)}  ${' '.repeat(5)}  ${'bare / ours'.padStart(12)}  ${'queue+run b / o'.padStart(18)}`,
-    );
-    for (const row of rows) console.log(row);
+
+    const instantiation: string[] = [];
+    if (PARTS.has('instantiation')) {
+      const api = await startApi({ config, prisma, temporal, logger, port: await freePort() });
+      stops.push(api.close);
+      instantiation.push(...(await benchInstantiation({ prisma, pool, temporal, apiUrl: api.url, repeats: REPEATS, small: SMALL_ONLY })));
+    }
+
+    if (rows.length) {
+      console.log(`\nengine: Reprise against bare Temporal, same server and worker settings (median of ${REPEATS})\n`);
+      console.log(
+        ['scenario'.padEnd(28), 'bare'.padStart(9), 'reprise'.padStart(9), 'ratio'.padStart(7), 'max events'.padStart(13), 'runs'.padStart(5), 'max task ms'.padStart(12), 'activity ms'.padStart(18)].join('  '),
+      );
+      console.log(
+        `${' '.repeat(28)}  ${' '.repeat(9)}  ${' '.repeat(9)}  ${' '.repeat(7)}  ${'bare / ours'.padStart(13)}  ${' '.repeat(5)}  ${'bare / ours'.padStart(12)}  ${'queue+run b / o'.padStart(18)}`,
+      );
+      for (const row of rows) console.log(row);
+    }
+    for (const line of instantiation) console.log(line);
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });

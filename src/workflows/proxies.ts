@@ -44,8 +44,13 @@ export function leafRunner(leaf: TLayerLeaf) {
   }).runLeaf;
 }
 
-/** A run's instantiation steps (runWorkflow): short, retried until Postgres answers; a run that cannot be written as saved is final. */
+/**
+ * A run's instantiation steps (runWorkflow): one transaction each, retried
+ * until Postgres answers; a run that cannot be written as saved is final.
+ * The timeout is also how long a step lost with its worker waits to be
+ * retried elsewhere: a 5,000-child layer takes a few seconds.
+ */
 export const instantiation = proxyActivities<TActivities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.RunInvalid] },
 });

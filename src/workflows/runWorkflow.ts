@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowCancellationType,
   ChildWorkflowFailure,
   ContinueAsNew,
@@ -71,6 +72,10 @@ export async function runWorkflow(input: TRunWorkflowInput): Promise<TRunGoalRes
   } catch (err) {
     // The root recorded its own failure: end with that same failure, as a goal's execution would.
     if (err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPES.GoalFailed) throw err.cause;
+    // The tree was cancelled (its root, through the API): the run ends with it, as runGoalV2 ends a cancelled goal.
+    if (err instanceof ChildWorkflowFailure && isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+      return { goalId: begun.root.id, status: 'failed', lifecycle: 'cancelled' };
+    }
     throw err;
   }
 }

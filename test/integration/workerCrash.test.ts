@@ -2,6 +2,10 @@ import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PrismaClient } from '../../src/db/client';
+import { insertWorkflowVersion } from '../../src/db/workflows';
+import { contentHash, FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
+import { newId } from '../../src/domain/ids';
+import { ZPlan } from '../../src/domain/plans';
 import { http, startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { startWorkerProcess, type TWorkerProcess } from '../support/workerProcess';
 
@@ -95,4 +99,63 @@ describe('a worker killed mid-tree', () => {
     expect(done).toMatchObject({ lifecycle: 'done', done_reason: 'accepted' });
     expect({ extract: count('extract'), clean: count('clean'), load: count('load') }).toEqual({ extract: 1, clean: 1, load: 1 });
   });
+
+  // A layer lost with the killed worker is retried after the step's 30 s timeout.
+  it('mid-materialization is replaced, and the same run completes with every goal written once', async () => {
+    // A run of 12 composites × 6 composites × 2 leaves: 85 layers written by
+    // one activity each, a few at once, so the kill lands among them.
+    const agentId = `agent_crash${Date.now().toString(36)}`;
+    await prisma.agent.create({ data: { id: agentId, name: agentId, ownerUserId: 'user_local', allowedRuntimes: ['shell'], maxDepth: 8, maxChildren: 100, maxGoals: 2000 } });
+    const leaves = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `l${i}`, kind: 'leaf', title: `Leaf ${i}`, action: { runtime: 'shell', command: 'true' } }));
+    const composites = (n: number, inner: () => unknown) => Array.from({ length: n }, (_, i) => ({ key: `c${i}`, kind: 'composite', title: `Part ${i}`, plan: inner() }));
+    const plan = ZPlan.parse({ children: composites(12, () => ({ children: composites(6, () => ({ children: leaves(2) })) })) });
+    const frozen: TFrozenPlan = { format: FROZEN_FORMAT, root: { title: 'Survives a crash mid-materialization', intent: null, plan } };
+    const wf = await insertWorkflowVersion(prisma, {
+      id: newId('wf'),
+      ownerUserId: 'user_local',
+      ownerAgentId: null,
+      agentId,
+      name: `crash-${Date.now().toString(36)}`,
+      description: null,
+      inputs: [],
+      format: FROZEN_FORMAT,
+      frozenPlan: frozen as object,
+      contentHash: contentHash(frozen),
+      fullyFrozen: true,
+      sourceGoalId: null,
+      sourceRunId: null,
+    });
+
+    const first = startWorkerProcess(workerEnv);
+    workers.push(first);
+    const created = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: 'crash', inputs: {} });
+    expect(created.status).toBe(201);
+    const runId: string = created.body.run.id;
+    await waitFor(
+      async () => ((await prisma.goal.count({ where: { runId } })) > 40 ? true : undefined),
+      () => `materialization to begin:\n${first.output()}`,
+      60_000,
+    );
+    first.proc.kill('SIGKILL');
+    await new Promise((r) => first.proc.once('exit', r));
+    const atKill = await prisma.goal.count({ where: { runId } });
+    expect(await prisma.run.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ state: 'materializing' });
+
+    const second = startWorkerProcess(workerEnv);
+    workers.push(second);
+    let last: unknown;
+    const run = await waitFor(
+      async () => {
+        const r = (await http('GET', `${api.url}/api/runs/${runId}`)).body;
+        last = { state: r.state, status: r.status, goals: await prisma.goal.groupBy({ by: ['lifecycle'], where: { runId }, _count: true }) };
+        return ['done', 'failed', 'cancelled'].includes(r.status.status) ? r : undefined;
+      },
+      () => `the run to finish (${JSON.stringify(last)}):\n${second.output()}`,
+      110_000,
+    );
+    expect([run.state, run.status.status, atKill < 229]).toEqual(['done', 'done', true]);
+    expect(await prisma.goal.count({ where: { runId } })).toBe(1 + 12 + 72 + 144);
+    const perParent = await prisma.goal.groupBy({ by: ['parentId'], where: { runId, kind: 'leaf' }, _count: true });
+    expect([perParent.length, perParent.every((p) => p._count === 2)]).toEqual([72, true]);
+  }, 240_000);
 });

@@ -322,7 +322,7 @@ describe('partial freeze, lineage and diff', () => {
   });
 });
 
-describe('nested workflows', () => {
+describe('nested workflows, failed instantiation, cancellation', () => {
   it('runs a child naming another workflow as a nested run, in live trees and in runs', async () => {
     const inner = await acceptedTree('Hello {{inputs.who}}', { children: [leaf('say', 'printf "%s" "$REPRISE_INPUT_who"')] });
     const innerName = unique('hello');
@@ -353,5 +353,48 @@ describe('nested workflows', () => {
     const nestedRun = nested.items.find((r: TJson) => r.parent_run_id === run.id);
     expect(nestedRun).toMatchObject({ root_goal_id: greet.id, inputs: { who: 'team blue' }, status: { status: 'done' }, state: 'done' });
     expect(nestedRun.temporal.workflow_id).toMatch(new RegExp(`^run-${innerName}-v1-`));
+    await recordHistories(api.temporal, [
+      { name: 'runWorkflow-nested-outer', workflowId: run.temporal.workflow_id },
+      { name: 'runWorkflow-nested-inner', workflowId: nestedRun.temporal.workflow_id },
+      { name: 'engine-nested-run-child', workflowId: live.temporal.workflow_id },
+    ]);
+
+    // A run whose nested workflow can no longer be found fails to instantiate, says why, and its key is spent.
+    await prisma.user.upsert({ where: { id: 'user_elsewhere' }, create: { id: 'user_elsewhere', name: 'elsewhere' }, update: {} });
+    await prisma.savedWorkflow.update({ where: { id: innerWf.id }, data: { ownerUserId: 'user_elsewhere' } });
+    try {
+      const doomed = await runWf(outerWf.id, { idempotency_key: 'nest-2', inputs: { team: 'red' } });
+      expect(doomed.status).toBe(201);
+      const failed = await until(`/api/runs/${doomed.body.run.id}`, (r) => r.state === 'failed', 'the run fails to instantiate');
+      expect(failed.status).toMatchObject({ status: 'failed', reason: expect.stringMatching(new RegExp(`instantiation failed: .*no workflow ${innerName}@1`)) });
+      const root = await get(`/api/goals/${failed.root_goal_id}`);
+      expect([root.lifecycle, root.failure_reason]).toEqual(['failed', expect.stringMatching(/could not be instantiated/)]);
+      const replay = await runWf(outerWf.id, { idempotency_key: 'nest-2', inputs: { team: 'red' } });
+      expect([replay.status, replay.body.error.message]).toEqual([409, expect.stringMatching(/failed .*use a new key/)]);
+    } finally {
+      await prisma.savedWorkflow.update({ where: { id: innerWf.id }, data: { ownerUserId: 'user_local' } });
+    }
+  });
+
+  it('ends a run whose tree is cancelled as cancelled', async () => {
+    // A workflow whose leaf waits for a person, so the run is still going when it is cancelled.
+    const manual = await call('POST', `${api.url}/api/goals`, { title: 'Manual', plan: { children: [{ key: 'ok', kind: 'leaf', title: 'OK', action: { runtime: 'manual' } }] } });
+    const ok = (await get(`/api/goals/${manual.body.id}/tree`)).children[0];
+    await until(`/api/goals/${ok.id}`, (g) => g.waiting_for === 'completion', 'the manual leaf waits');
+    await call('POST', `${api.url}/api/goals/${ok.id}/complete`, { outcome: 'succeeded' });
+    await until(`/api/goals/${manual.body.id}`, (g) => g.lifecycle === 'done', 'the manual tree ends');
+    const manualWf = (await save(manual.body.id, { name: unique('manual') })).body;
+    const created = await runWf(manualWf.id, { idempotency_key: 'c1', inputs: {} });
+    const blocked = await until(`/api/runs/${created.body.run.id}`, (r) => r.status.status === 'blocked', 'the run waits on its manual leaf');
+    expect(blocked.status.reason).toBe('goal "ok" waiting for someone to complete it');
+    const cancelled = await call('POST', `${api.url}/api/goals/${blocked.root_goal_id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    const run = await runEnds(created.body.run.id);
+    expect(run.status.status).toBe('cancelled');
+    const described = await waitFor(async () => {
+      const d = await api.temporal.workflow.getHandle(run.temporal.workflow_id).describe();
+      return d.status.name === 'RUNNING' ? undefined : d;
+    }, 'the run workflow closes');
+    expect(described.status.name).toBe('COMPLETED');
   });
 });

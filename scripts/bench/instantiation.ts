@@ -1,0 +1,358 @@
+// The instantiation part of `npm run bench`: how fast a run materializes a
+// frozen plan, against inserting the same goal rows straight through `pg`,
+// and how long a replayed idempotency key takes against GET /healthz. Both
+// baselines are measured in the same run, on the same Postgres and API.
+//
+// The frozen plans are saved directly (a save through the API needs an
+// accepted live tree, and building one is not what is measured). Their
+// leaves are manual and every plan runs one child at a time, so once a run
+// is materialized its tree only waits; it is cancelled before the next
+// measurement.
+import type { Client } from '@temporalio/client';
+import type { Pool, PoolClient } from 'pg';
+import { z } from 'zod';
+import type { Prisma, PrismaClient } from '../../src/db/client';
+import { planRows } from '../../src/db/planRows';
+import { insertWorkflowVersion } from '../../src/db/workflows';
+import { LOCAL_ACTOR } from '../../src/domain/actor';
+import { contentHash, FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
+import { isTerminal } from '../../src/domain/goals';
+import { goalTemporalWorkflowId, newId } from '../../src/domain/ids';
+import type { TPlan } from '../../src/domain/plans';
+import { withTimeout } from '../../src/lib/withTimeout';
+import { historiesOf, statsOf, type THistoryStats } from '../../test/support/historyStats';
+
+/** A frozen plan of `goals` goals under its root: `composites` composites of equal leaves (or only leaves). */
+interface TSize {
+  goals: number;
+  composites: number;
+}
+
+const SIZES: TSize[] = [
+  { goals: 10, composites: 2 },
+  { goals: 100, composites: 10 },
+  { goals: 1000, composites: 10 },
+  { goals: 10_000, composites: 100 },
+];
+
+const AGENT_ID = 'agent_bench_runs';
+/** Rows per multi-row INSERT in the pg baseline (22 columns: well under Postgres's 65,535 parameters). */
+const PG_CHUNK_ROWS = 1000;
+const REPLAYS = 200;
+const WARM_UP_REQUESTS = 20;
+const POLL_MS = 20;
+const MATERIALIZE_DEADLINE_MS = 120_000;
+const STOP_DEADLINE_MS = 60_000;
+
+/** Prisma field → column, for the fields planRows writes (`satisfies` catches a renamed field). */
+const GOAL_COLUMNS = {
+  id: 'id',
+  parentId: 'parent_id',
+  rootId: 'root_id',
+  agentId: 'agent_id',
+  ownerUserId: 'owner_user_id',
+  ownerAgentId: 'owner_agent_id',
+  kind: 'kind',
+  key: 'key',
+  position: 'position',
+  depth: 'depth',
+  title: 'title',
+  intent: 'intent',
+  action: 'action',
+  acceptance: 'acceptance',
+  joinCount: 'join_count',
+  plannedAt: 'planned_at',
+  parallelism: 'parallelism',
+  planFrozen: 'plan_frozen',
+  temporalWorkflowId: 'temporal_workflow_id',
+  savedWorkflowId: 'workflow_id',
+  savedWorkflowVersion: 'workflow_version',
+  runId: 'run_id',
+} satisfies Partial<Record<keyof Prisma.GoalCreateManyInput, string>>;
+
+const ZRunCreated = z.object({ run: z.object({ id: z.string() }), created: z.boolean() });
+
+export interface TInstantiationDeps {
+  prisma: PrismaClient;
+  pool: Pool;
+  temporal: Client;
+  apiUrl: string;
+  repeats: number;
+  small: boolean;
+}
+
+interface TSavedBench {
+  id: string;
+  version: number;
+  size: TSize;
+  plan: TPlan;
+}
+
+interface TMaterialized {
+  ms: number;
+  /** The POST's own time (claim and Temporal start), part of `ms`. */
+  requestMs: number;
+  /** The run's own executions (beginRun, one materializeLayer per layer, finishMaterializing), not the tree's. */
+  stats: THistoryStats;
+  goals: number;
+  runId: string;
+  key: string;
+}
+
+function frozenTree({ goals, composites }: TSize): TPlan {
+  const leaves = (n: number): TPlan['children'] =>
+    Array.from({ length: n }, (_, i) => ({ key: `leaf-${i}`, kind: 'leaf' as const, title: `Leaf ${i}`, action: { runtime: 'manual' as const } }));
+  return {
+    children: Array.from({ length: composites }, (_, g) => ({
+      key: `group-${g}`,
+      kind: 'composite' as const,
+      title: `Group ${g}`,
+      plan: { children: leaves(goals / composites - 1), edges: [], parallelism: 1 },
+    })),
+    edges: [],
+    parallelism: 1,
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+const median = (values: number[]): number => percentile(values, 50);
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+export async function benchInstantiation(deps: TInstantiationDeps): Promise<string[]> {
+  const { prisma, pool, temporal, apiUrl } = deps;
+
+  async function call(method: 'GET' | 'POST', route: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${apiUrl}${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  }
+
+  async function save(size: TSize): Promise<TSavedBench> {
+    const plan = frozenTree(size);
+    const frozen: TFrozenPlan = { format: FROZEN_FORMAT, root: { title: `Bench ${size.goals} goals`, intent: null, plan } };
+    const saved = await insertWorkflowVersion(prisma, {
+      id: newId('wf'),
+      ownerUserId: LOCAL_ACTOR.userId,
+      ownerAgentId: null,
+      agentId: AGENT_ID,
+      name: `bench-${size.goals}`,
+      description: `npm run bench: ${size.composites} composites under the root`,
+      inputs: [],
+      format: FROZEN_FORMAT,
+      frozenPlan: frozen as unknown as Prisma.InputJsonValue,
+      contentHash: contentHash(frozen),
+      fullyFrozen: true,
+      sourceGoalId: null,
+      sourceRunId: null,
+    });
+    return { id: saved.id, version: saved.version, size, plan };
+  }
+
+  let keys = 0;
+  /** POST to ledger `done`: the end is the row's own updated_at (set as it moved to done), so the 20 ms poll only notices it. */
+  async function materialize(workflow: TSavedBench): Promise<TMaterialized> {
+    const key = `bench-${++keys}`;
+    const started = Date.now();
+    const res = await call('POST', `/api/workflows/${workflow.id}/runs`, { idempotency_key: key, inputs: {} });
+    const requestMs = Date.now() - started;
+    const created = ZRunCreated.parse(res.body);
+    if (res.status !== 201 || !created.created) throw new Error(`run of ${workflow.size.goals} goals: ${res.status} ${JSON.stringify(res.body)}`);
+    const runId = created.run.id;
+    for (;;) {
+      const { rows } = await pool.query<{ state: string; error: string | null; updated_at: Date; root_goal_id: string | null; temporal_workflow_id: string }>(
+        'SELECT state, error, updated_at, root_goal_id, temporal_workflow_id FROM workflow_runs WHERE id = $1',
+        [runId],
+      );
+      const run = rows[0];
+      const seen = Date.now();
+      if (run?.state === 'done') {
+        const ended = run.updated_at.getTime();
+        const ms = ended >= started && ended <= seen ? ended - started : seen - started;
+        const goals = await countRunGoals(runId);
+        if (goals !== workflow.size.goals + 1) throw new Error(`run ${runId} has ${goals} goals, expected ${workflow.size.goals + 1}`);
+        await stopTree(run.root_goal_id as string, run.temporal_workflow_id);
+        const stats = statsOf(await historiesOf(temporal, `WorkflowId = '${run.temporal_workflow_id}'`));
+        return { ms: Math.max(ms, 1), requestMs, stats, goals, runId, key };
+      }
+      if (run?.state === 'failed') throw new Error(`run ${runId} failed: ${run.error}`);
+      if (seen - started > MATERIALIZE_DEADLINE_MS) throw new Error(`run ${runId} still ${run?.state} after ${MATERIALIZE_DEADLINE_MS} ms`);
+      await sleep(POLL_MS);
+    }
+  }
+
+  async function countRunGoals(runId: string): Promise<number> {
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM goals WHERE run_id = $1', [runId]);
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Cancels the run's tree and waits for its execution to close, so the next measurement has the worker to itself. */
+  async function stopTree(rootGoalId: string, temporalWorkflowId: string): Promise<void> {
+    const res = await call('POST', `/api/goals/${rootGoalId}/cancel`);
+    if (res.status !== 200 && res.status !== 409) throw new Error(`cancel of ${rootGoalId}: ${res.status} ${JSON.stringify(res.body)}`);
+    await withTimeout(
+      temporal.workflow
+        .getHandle(temporalWorkflowId)
+        .result()
+        .catch(() => undefined),
+      STOP_DEADLINE_MS,
+      `run ${temporalWorkflowId} did not close within ${STOP_DEADLINE_MS} ms of its cancel`,
+    );
+    const { rows } = await pool.query<{ lifecycle: string }>('SELECT lifecycle FROM goals WHERE id = $1', [rootGoalId]);
+    if (!isTerminal(rows[0]?.lifecycle ?? '')) throw new Error(`root ${rootGoalId} is ${rows[0]?.lifecycle} after its run closed`);
+  }
+
+  /**
+   * The baseline: the rows planRows gives for the same plan (plus a root like
+   * the run's), under a fresh root id so none collides, in multi-row INSERTs
+   * in one transaction; same table, indexes and foreign keys (they name the
+   * measured run and workflow). Deleted afterwards, outside the time.
+   */
+  async function insertThroughPg(workflow: TSavedBench, runId: string): Promise<number> {
+    const rootId = newId('goal');
+    const title = `Bench ${workflow.size.goals} goals`;
+    const parent = {
+      id: rootId,
+      rootId,
+      agentId: AGENT_ID,
+      ownerUserId: LOCAL_ACTOR.userId,
+      ownerAgentId: null,
+      depth: 0,
+      temporalWorkflowId: goalTemporalWorkflowId({ id: rootId, title }),
+      savedWorkflowId: workflow.id,
+      savedWorkflowVersion: workflow.version,
+      runId,
+    };
+    const root: Prisma.GoalCreateManyInput = { ...parent, parentId: null, kind: 'composite', position: 0, title, intent: null, planFrozen: true };
+    const { goals, edges } = planRows(parent, workflow.plan, new Date());
+    if (edges.length) throw new Error('the pg baseline inserts goals only; the bench plans have no edges');
+    const rows = [root, ...goals] as Record<string, unknown>[];
+    const fields = Object.keys(GOAL_COLUMNS) as (keyof typeof GOAL_COLUMNS)[];
+    const unmapped = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !(k in GOAL_COLUMNS));
+    if (unmapped.length) throw new Error(`planRows writes ${unmapped.join(', ')}: add their columns to GOAL_COLUMNS`);
+
+    const client: PoolClient = await pool.connect();
+    try {
+      const started = performance.now();
+      await client.query('BEGIN');
+      for (let at = 0; at < rows.length; at += PG_CHUNK_ROWS) {
+        const chunk = rows.slice(at, at + PG_CHUNK_ROWS);
+        const values = chunk.map((_, r) => `(${fields.map((_f, c) => `$${r * fields.length + c + 1}`).join(', ')})`);
+        await client.query(
+          `INSERT INTO goals (${fields.map((f) => GOAL_COLUMNS[f]).join(', ')}) VALUES ${values.join(', ')}`,
+          chunk.flatMap((row) => fields.map((f) => row[f] ?? null)),
+        );
+      }
+      await client.query('COMMIT');
+      const ms = performance.now() - started;
+      // The root's foreign key cascades to every row under it.
+      await client.query('DELETE FROM goals WHERE id = $1', [rootId]);
+      return ms;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function replayLatency(workflow: TSavedBench, key: string): Promise<{ health: number[]; replay: number[] }> {
+    const health: number[] = [];
+    const replay: number[] = [];
+    // Interleaved, so drift on the machine touches both alike.
+    for (let i = 0; i < WARM_UP_REQUESTS + REPLAYS; i++) {
+      let started = performance.now();
+      const h = await call('GET', '/healthz');
+      const healthMs = performance.now() - started;
+      if (h.status !== 200) throw new Error(`GET /healthz: ${h.status} ${JSON.stringify(h.body)}`);
+      started = performance.now();
+      const r = await call('POST', `/api/workflows/${workflow.id}/runs`, { idempotency_key: key, inputs: {} });
+      const replayMs = performance.now() - started;
+      if (r.status !== 200 || ZRunCreated.parse(r.body).created) throw new Error(`replay of ${key}: ${r.status} ${JSON.stringify(r.body)}`);
+      if (i >= WARM_UP_REQUESTS) {
+        health.push(healthMs);
+        replay.push(replayMs);
+      }
+    }
+    return { health, replay };
+  }
+
+  // The bench agent's stored limits allow the biggest plan; its leaves are manual.
+  await pool.query(
+    `INSERT INTO agents (id, name, owner_user_id, allowed_runtimes, max_depth, max_children, max_goals, default_parallelism)
+     VALUES ($1, 'bench-runs', $2, ARRAY['manual'], 4, 5000, 20000, 1)`,
+    [AGENT_ID, LOCAL_ACTOR.userId],
+  );
+  const sizes = deps.small ? SIZES.filter((s) => s.goals <= 100) : SIZES;
+  const workflows = [];
+  for (const size of sizes) workflows.push(await save(size));
+
+  // Warm-up: the run path's caches and pools, and the baseline's statements.
+  const warm = await materialize(workflows[0] as TSavedBench);
+  await insertThroughPg(workflows[0] as TSavedBench, warm.runId);
+
+  const rows: string[] = [];
+  const runs = new Map<TSavedBench, TMaterialized>();
+  for (const workflow of workflows) {
+    const ours: TMaterialized[] = [];
+    const pg: number[] = [];
+    for (let i = 0; i < deps.repeats; i++) {
+      const run = await materialize(workflow);
+      ours.push(run);
+      pg.push(await insertThroughPg(workflow, run.runId));
+      runs.set(workflow, run);
+    }
+    const mid = [...ours].sort((x, y) => x.ms - y.ms)[Math.floor(ours.length / 2)] as TMaterialized;
+    const { goals, stats } = mid;
+    const o = mid.ms;
+    const b = median(pg);
+    const { composites } = workflow.size;
+    const row = [
+      `${count(workflow.size.goals)} goals (${composites}x${workflow.size.goals / composites - 1})`.padEnd(24),
+      `${composites + 1}`.padStart(6),
+      `${(b / 1000).toFixed(3)} s`.padStart(9),
+      count((goals * 1000) / b).padStart(9),
+      `${(o / 1000).toFixed(3)} s`.padStart(9),
+      count((goals * 1000) / o).padStart(9),
+      `${mid.requestMs} ms`.padStart(9),
+      `${stats.activities.count} × ${stats.activities.meanQueueMs}+${stats.activities.meanRunMs}`.padStart(14),
+      `x${(b / o).toFixed(2)}`.padStart(7),
+    ].join('  ');
+    rows.push(row);
+    console.log(row);
+  }
+
+  const replayRows: string[] = [];
+  const replayed = workflows.length > 1 ? [workflows[0], workflows[workflows.length - 1]] : workflows;
+  for (const workflow of replayed as TSavedBench[]) {
+    const run = runs.get(workflow) as TMaterialized;
+    const { health, replay } = await replayLatency(workflow, run.key);
+    const row = [
+      `${count(workflow.size.goals)} goals`.padEnd(24),
+      `${percentile(health, 50).toFixed(1)} / ${percentile(health, 95).toFixed(1)} ms`.padStart(20),
+      `${percentile(replay, 50).toFixed(1)} / ${percentile(replay, 95).toFixed(1)} ms`.padStart(20),
+      `x${(percentile(replay, 50) / percentile(health, 50)).toFixed(2)}`.padStart(7),
+    ].join('  ');
+    replayRows.push(row);
+    console.log(row);
+  }
+
+  return [
+    `\ninstantiation: a frozen plan materialized (POST /api/workflows/{id}/runs to ledger \`done\`) against the same goal rows inserted through pg in one transaction, ${PG_CHUNK_ROWS} rows a statement (median of ${deps.repeats}; goals include the root; target ratio ≥ 0.5)\n`,
+    ['plan'.padEnd(24), 'layers'.padStart(6), 'pg'.padStart(9), 'goals/s'.padStart(9), 'reprise'.padStart(9), 'goals/s'.padStart(9), 'request'.padStart(9), 'activities ms'.padStart(14), 'ratio'.padStart(7)].join('  '),
+    [' '.repeat(24), ' '.repeat(6), ' '.repeat(9), ' '.repeat(9), ' '.repeat(9), ' '.repeat(9), 'POST only'.padStart(9), 'n × queue+run'.padStart(14), 'ours/pg'.padStart(7)].join('  '),
+    ...rows,
+    `\nreplay: the same key again (200, created: false) against GET /healthz, ${REPLAYS} of each, interleaved, after ${WARM_UP_REQUESTS} to warm up (target ratio ≤ 2)\n`,
+    ['workflow'.padEnd(24), 'healthz p50 / p95'.padStart(20), 'replay p50 / p95'.padStart(20), 'ratio'.padStart(7)].join('  '),
+    ...replayRows,
+  ];
+}
