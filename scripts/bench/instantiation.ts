@@ -180,7 +180,7 @@ export async function benchInstantiation(deps: TInstantiationDeps): Promise<stri
         const ms = ended >= started && ended <= seen ? ended - started : seen - started;
         const goals = await countRunGoals(runId);
         if (goals !== workflow.size.goals + 1) throw new Error(`run ${runId} has ${goals} goals, expected ${workflow.size.goals + 1}`);
-        await stopTree(run.root_goal_id as string, run.temporal_workflow_id);
+        await stopTree(runId, run.root_goal_id as string, run.temporal_workflow_id);
         const stats = statsOf(await historiesOf(temporal, `WorkflowId = '${run.temporal_workflow_id}'`));
         return { ms: Math.max(ms, 1), requestMs, stats, goals, runId, key };
       }
@@ -195,8 +195,20 @@ export async function benchInstantiation(deps: TInstantiationDeps): Promise<stri
     return rows[0]?.n ?? 0;
   }
 
-  /** Cancels the run's tree and waits for its execution to close, so the next measurement has the worker to itself. */
-  async function stopTree(rootGoalId: string, temporalWorkflowId: string): Promise<void> {
+  /**
+   * Cancels the run's tree and waits for its execution to close, so the next
+   * measurement has the worker to itself. It first lets the tree settle (its
+   * first manual leaf waiting): a cancel racing the root's opening activity
+   * only adds a worker warning about a completion nobody waits for.
+   */
+  async function stopTree(runId: string, rootGoalId: string, temporalWorkflowId: string): Promise<void> {
+    const deadline = Date.now() + STOP_DEADLINE_MS;
+    for (;;) {
+      const { rowCount } = await pool.query("SELECT 1 FROM goals WHERE run_id = $1 AND waiting_for = 'completion' LIMIT 1", [runId]);
+      if (rowCount) break;
+      if (Date.now() > deadline) throw new Error(`run ${runId}: no manual leaf waiting after ${STOP_DEADLINE_MS} ms`);
+      await sleep(POLL_MS);
+    }
     const res = await call('POST', `/api/goals/${rootGoalId}/cancel`);
     if (res.status !== 200 && res.status !== 409) throw new Error(`cancel of ${rootGoalId}: ${res.status} ${JSON.stringify(res.body)}`);
     await withTimeout(

@@ -128,9 +128,13 @@ describe('save, run, replay', () => {
 
     const second = await runWf(wf.id, { idempotency_key: 'k-2', inputs: { target: 'staging' } });
     expect(second.status).toBe(201);
+    await runEnds(second.body.run.id);
     const runs = await get(`/api/workflows/${wf.id}/runs`);
     expect(runs.total).toBe(2);
-    expect(runs.items.map((r: TJson) => r.idempotency_key)).toEqual(['k-2', 'k-1']);
+    expect(runs.items.map((r: TJson) => [r.idempotency_key, r.title])).toEqual([
+      ['k-2', 'Release staging'],
+      ['k-1', `Release ${nasty}`],
+    ]);
     expect(await prisma.goal.count({ where: { runId: run.id } })).toBe(5);
 
     const summary = await api.temporal.workflow.getHandle(run.temporal.workflow_id).describe();
@@ -141,7 +145,6 @@ describe('save, run, replay', () => {
       summary.typedSearchAttributes.get(SA_ROOT_GOAL_ID),
     ]).toEqual([name, 1, run.id, run.root_goal_id]);
     expect(await summary.staticSummary()).toContain(`${name} v1 (target=`);
-    await runEnds(second.body.run.id);
     await recordHistories(api.temporal, [{ name: 'runWorkflow-simple', workflowId: run.temporal.workflow_id }]);
   });
 });

@@ -285,6 +285,9 @@ describe('a saved workflow at scale', () => {
     const created = await http('POST', `${api.url}/api/workflows/${workflow.id}/runs`, { idempotency_key: 'scale-1', inputs: {} });
     expect(created.status).toBe(201);
     const runId: string = created.body.run.id;
+    // The same key again while it materializes: the same run, nothing started twice.
+    const replayed = await http('POST', `${api.url}/api/workflows/${workflow.id}/runs`, { idempotency_key: 'scale-1', inputs: {} });
+    expect([replayed.status, replayed.body.run.id, replayed.body.created]).toEqual([200, runId, false]);
     // A poll once a second: this run saturates both cores, and a tighter poll would only compete with it.
     const deadline = started + 420_000;
     let run = created.body.run;
@@ -331,12 +334,15 @@ describe('a saved workflow at scale', () => {
     const runEvents = runExecutions.flatMap((e) => e.history.events ?? []);
     const begun = Math.min(...runEvents.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED).map(eventMs));
     const rootStarted = eventMs(runEvents.find((e) => e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED));
+    const largest = executions.reduce((a, b) => ((b.history.events?.length ?? 0) > (a.history.events?.length ?? 0) ? b : a));
     console.log(
-      `10,000-goal run: materialized in ${((rootStarted - begun) / 1000).toFixed(1)} s (${runStats.executions} run execution(s), ` +
-        `max ${runStats.maxEvents} events / ${runStats.maxBytes} bytes; plan ${planBytes} bytes), done in ${(totalMs / 1000).toFixed(1)} s; ` +
-        `${stats.executions} executions, max ${stats.maxEvents} events / ${stats.maxBytes} bytes, max task ${stats.maxTaskMs} ms, ` +
-        `activities ${stats.activities.count} (queue ${stats.activities.meanQueueMs} ms + run ${stats.activities.meanRunMs} ms)`,
+      `10,000-goal run: materialized in ${((rootStarted - begun) / 1000).toFixed(1)} s (${runStats.executions} runWorkflow execution(s), ` +
+        `max ${runStats.maxEvents} events / ${runStats.maxBytes} bytes, for a plan of ${planBytes} bytes); done in ${(totalMs / 1000).toFixed(1)} s.\n` +
+        `${stats.executions} executions, max ${stats.maxEvents} events (${largest.type} ${largest.workflowId}), max ${stats.maxBytes} bytes; ` +
+        `slowest workflow task ${stats.maxTaskMs} ms (${stats.slowest?.workflowId ?? '-'}); ` +
+        `${stats.activities.count} activities, mean queue ${stats.activities.meanQueueMs} ms + run ${stats.activities.meanRunMs} ms`,
     );
+    // Like the storm, 10,000 leaves saturate both cores; the bound is the sandbox's 5 s, not the 1 s of the smaller trees.
     await expectFastWorkflowTasks(5000);
   }, 480_000);
 });

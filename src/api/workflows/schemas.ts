@@ -105,6 +105,7 @@ export const ZRun = z
   .object({
     id: z.string(),
     workflow: z.object({ id: z.string(), name: z.string(), version: z.number().int() }),
+    title: z.string().nullable().openapi({ description: "The root goal's title, inputs substituted (null until the root exists)." }),
     idempotency_key: z.string(),
     inputs: z.record(z.string(), z.string()),
     state: z.enum(RUN_STATE_VALUES).openapi({ description: 'Instantiation: claimed → materializing → done | failed (or skipped).' }),

@@ -36,6 +36,7 @@ export function serializeRun(run: TRunView, temporalUi: TTemporalUi): TRunJson {
   return {
     id: run.id,
     workflow: { id: run.savedWorkflowId, name: run.workflow.name, version: run.workflow.version },
+    title: run.tree.root?.title ?? null,
     idempotency_key: run.idempotencyKey,
     inputs: run.inputs as Record<string, string>,
     state: run.state,
