@@ -1,0 +1,100 @@
+import { FROZEN_FORMAT, frozenPlanAt, inputEnvName, instantiateLayer, isFullyFrozen, workflowRefsIn, type TFrozenPlan } from '../../src/domain/frozenPlans';
+import { parseWorkflowRef, validatePlan, ZPlan } from '../../src/domain/plans';
+import { deriveRunStatus } from '../../src/domain/runs';
+import { runSummary } from '../../src/temporal/starts';
+
+const LIMITS = { maxDepth: 8, maxChildren: 100, maxGoals: 1000, allowedRuntimes: ['shell', 'manual'] };
+
+function frozen(): TFrozenPlan {
+  return {
+    format: FROZEN_FORMAT,
+    root: {
+      title: 'Root {{inputs.team}}',
+      intent: null,
+      plan: ZPlan.parse({
+        children: [
+          { key: 'a', kind: 'leaf', title: 'A for {{inputs.team}}', action: { runtime: 'shell', command: 'echo "{{inputs.team}}"' } },
+          {
+            key: 'b',
+            kind: 'composite',
+            title: 'B {{inputs.team}}',
+            plan: { children: [{ key: 'c', kind: 'leaf', title: 'C {{inputs.team}}', action: { runtime: 'manual' } }] },
+          },
+          { key: 'open', kind: 'composite', title: 'Open' },
+          { key: 'ref', kind: 'composite', title: 'Ref', workflow: 'hello@2', inputs: { who: 'team {{inputs.team}}' } },
+        ],
+        edges: [{ from: 'a', to: 'b' }],
+      }),
+    },
+  };
+}
+
+describe('one layer of a frozen plan', () => {
+  it('finds the plan at a key path: saved, saved unplanned, or not a frozen composite', () => {
+    const f = frozen();
+    expect(frozenPlanAt(f, [])?.children).toHaveLength(4);
+    expect(frozenPlanAt(f, ['b'])?.children.map((c) => c.key)).toEqual(['c']);
+    expect(frozenPlanAt(f, ['open'])).toBeNull();
+    expect(frozenPlanAt(f, ['a'])).toBeUndefined();
+    expect(frozenPlanAt(f, ['ref'])).toBeUndefined();
+    expect(frozenPlanAt(f, ['nope'])).toBeUndefined();
+  });
+
+  it('substitutes only this layer, and only in texts and nested inputs', () => {
+    const layer = instantiateLayer(frozenPlanAt(frozen(), []) as NonNullable<TFrozenPlan['root']['plan']>, { team: 'x"; rm -rf /' });
+    const [a, b, , ref] = layer.children;
+    expect(a).toMatchObject({ title: 'A for x"; rm -rf /', action: { command: 'echo "{{inputs.team}}"' } });
+    // A frozen composite keeps its saved plan as it is: its own step substitutes it.
+    expect(b).toMatchObject({ title: 'B x"; rm -rf /', plan: { children: [{ title: 'C {{inputs.team}}' }] } });
+    expect(ref).toMatchObject({ workflow: 'hello@2', inputs: { who: 'team x"; rm -rf /' } });
+    expect(layer.edges).toEqual([{ from: 'a', to: 'b', on: 'succeeded' }]);
+  });
+
+  it('lists workflow references, and counts them as planned', () => {
+    expect(workflowRefsIn(frozen().root.plan)).toEqual([{ path: 'plan.children[3]', ref: 'hello@2', inputs: { who: 'team {{inputs.team}}' } }]);
+    expect(isFullyFrozen(frozen().root.plan)).toBe(false); // `open` has no plan
+    expect(parseWorkflowRef('hello@2')).toEqual({ name: 'hello', version: 2 });
+    expect(parseWorkflowRef('hello@0')).toBeUndefined();
+    expect(parseWorkflowRef('Hello@1')).toBeUndefined();
+  });
+
+  it('refuses a reference with a plan, and inputs without a reference', () => {
+    const plan = ZPlan.parse({
+      children: [
+        { key: 'x', kind: 'composite', title: 'X', workflow: 'hello@1', plan: { children: [{ key: 'y', kind: 'leaf', title: 'Y', action: { runtime: 'manual' } }] } },
+        { key: 'z', kind: 'composite', title: 'Z', inputs: { a: 'b' } },
+      ],
+    });
+    expect(validatePlan(plan, LIMITS, 0, 1).map((p) => [p.rule, p.path])).toEqual([
+      ['workflow_ref', 'children[0].plan'],
+      ['workflow_ref', 'children[1].inputs'],
+    ]);
+  });
+
+  it('names input variables', () => {
+    expect(inputEnvName('release-train')).toBe('REPRISE_INPUT_release_train');
+  });
+});
+
+describe('a run status, derived', () => {
+  const root = { id: 'goal_r', lifecycle: 'active', doneReason: null, blockReason: null, failureReason: null };
+  it.each([
+    [{ state: 'claimed', error: null, root: null, blocked: null }, 'pending', 'instantiation claimed'],
+    [{ state: 'failed', error: 'workflow gone', root: null, blocked: null }, 'failed', 'instantiation failed: workflow gone'],
+    [{ state: 'done', error: null, root: { ...root, lifecycle: 'done', doneReason: 'accepted' }, blocked: null }, 'done', 'accepted'],
+    [{ state: 'done', error: null, root: { ...root, lifecycle: 'failed', failureReason: 'child "a" failed' }, blocked: null }, 'failed', 'child "a" failed'],
+    [{ state: 'done', error: null, root: { ...root, lifecycle: 'cancelled' }, blocked: null }, 'cancelled', 'cancelled'],
+    [{ state: 'done', error: null, root, blocked: { id: 'goal_b', key: 'deep', blockReason: 'needs a plan' } }, 'blocked', 'goal "deep" needs a plan'],
+    [{ state: 'done', error: null, root, blocked: null }, 'running', null],
+    [{ state: 'materializing', error: null, root: { ...root, lifecycle: 'draft' }, blocked: null }, 'pending', 'instantiation materializing'],
+  ] as const)('%j → %s', (input, status, reason) => {
+    expect(deriveRunStatus(input)).toMatchObject({ status, reason });
+  });
+});
+
+describe('a run summary in the Web UI', () => {
+  it('names the workflow, version, inputs and key, bounded', () => {
+    expect(runSummary({ name: 'report', version: 3 }, { team: 'payments' }, 'k1')).toBe('report v3 (team=payments) · key k1');
+    expect(runSummary({ name: 'report', version: 3 }, { team: 'x'.repeat(500) }, 'k1').length).toBeLessThanOrEqual(200);
+  });
+});
