@@ -165,9 +165,8 @@ export async function benchInstantiation(deps: TInstantiationDeps): Promise<stri
     const started = Date.now();
     const res = await call('POST', `/api/workflows/${workflow.id}/runs`, { idempotency_key: key, inputs: {} });
     const requestMs = Date.now() - started;
-    const created = ZRunCreated.parse(res.body);
-    if (res.status !== 201 || !created.created) throw new Error(`run of ${workflow.size.goals} goals: ${res.status} ${JSON.stringify(res.body)}`);
-    const runId = created.run.id;
+    if (res.status !== 201 || !ZRunCreated.parse(res.body).created) throw new Error(`run of ${workflow.size.goals} goals: ${res.status} ${JSON.stringify(res.body)}`);
+    const runId = ZRunCreated.parse(res.body).run.id;
     for (;;) {
       const { rows } = await pool.query<{ state: string; error: string | null; updated_at: Date; root_goal_id: string | null; temporal_workflow_id: string }>(
         'SELECT state, error, updated_at, root_goal_id, temporal_workflow_id FROM workflow_runs WHERE id = $1',

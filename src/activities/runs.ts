@@ -13,7 +13,7 @@ import {
 import { findWorkflow, type SavedWorkflow } from '../db/workflows';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { frozenPlanAt, instantiate, instantiateLayer, type TFrozenPlan } from '../domain/frozenPlans';
-import { goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
+import { childGoalId, goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
 import type { TRunGoalTarget } from '../temporal/starts';
 import { nestedRunsFor } from '../services/workflowRefs';
 import { loadGoal } from './goals';
@@ -117,7 +117,10 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
         const layer = instantiateLayer(template, run.inputs as Record<string, string>);
         const nested = await nestedRunsFor(prisma, { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId }, { id: goal.id, runId: run.id }, layer, { deep: false });
         const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true });
-        return { frozen: await frozenChildren(prisma, goal.id, run.id), written: written ? layer.children.length : 0 };
+        if (!written) return { frozen: await frozenChildren(prisma, goal.id, run.id), written: 0 };
+        // What was just written: its frozen composites, in plan order (as frozenChildren would list them).
+        const frozenNow = layer.children.filter((c) => c.kind === 'composite' && c.workflow === undefined && c.plan).map((c) => childGoalId(goal.id, c.key));
+        return { frozen: frozenNow, written: layer.children.length };
       } catch (err) {
         if (isDomainError(err)) throw runInvalid(`layer of goal ${goalId}: ${err.message}`);
         throw err;

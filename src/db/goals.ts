@@ -325,26 +325,47 @@ export async function skipGoals(prisma: PrismaClient, goals: { goalId: string; b
         UPDATE goals SET lifecycle = 'done', done_reason = 'skipped', output = ${JSON.stringify({ skipped_because: ['its parent was skipped'] })}::jsonb,
                waiting_for = NULL, block_reason = NULL, finished_at = now(), updated_at = now()
          WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`,
+      settleUnstartedRuns(prisma, g.goalId, 'skipped', 'its goal was skipped before it ran'),
     ]),
   );
 }
 
+/**
+ * Nested runs whose root goal (a child naming another workflow) ended before
+ * the engine reached it never start: their ledger rows leave `claimed` for
+ * `skipped` (or `failed`), saying why, instead of looking stalled forever.
+ */
+function settleUnstartedRuns(prisma: PrismaClient, goalId: string, state: 'skipped' | 'failed', reason: string) {
+  return prisma.$executeRaw`
+    ${subtree(goalId)}
+    UPDATE workflow_runs SET state = ${state}::run_state, error = ${reason}, updated_at = now()
+     WHERE state = 'claimed' AND root_goal_id IN (SELECT id FROM subtree)`;
+}
+
 /** Fails a goal and everything unfinished below it; a goal that recorded its own end is left alone. */
 export async function failSubtree(prisma: PrismaClient, id: string, reason: string): Promise<number> {
-  return prisma.$executeRaw`
+  const [failed] = await prisma.$transaction([
+    prisma.$executeRaw`
     ${subtree(id)}
     UPDATE goals SET lifecycle = 'failed', failure_reason = CASE WHEN id = ${id} THEN ${reason} ELSE 'its parent ended: ' || ${reason} END,
            waiting_for = NULL, block_reason = NULL, claimed_by = NULL, lease_expires_at = NULL, done_reason = NULL,
            finished_at = now(), updated_at = now()
-     WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`;
+     WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`,
+    settleUnstartedRuns(prisma, id, 'failed', `its goal failed before it ran: ${reason}`),
+  ]);
+  return failed;
 }
 
 /** Marks a goal and every unfinished goal below it `cancelled`. */
 export async function cancelSubtree(prisma: PrismaClient, id: string): Promise<number> {
-  return prisma.$executeRaw`
+  const [cancelled] = await prisma.$transaction([
+    prisma.$executeRaw`
     ${subtree(id)}
     UPDATE goals SET lifecycle = 'cancelled', waiting_for = NULL, block_reason = NULL,
            claimed_by = NULL, lease_expires_at = NULL, done_reason = NULL,
            finished_at = now(), updated_at = now()
-     WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`;
+     WHERE id IN (SELECT id FROM subtree) AND ${UNFINISHED}`,
+    settleUnstartedRuns(prisma, id, 'skipped', 'its goal was cancelled before it ran'),
+  ]);
+  return cancelled;
 }

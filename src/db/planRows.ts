@@ -106,14 +106,71 @@ export function planRows(parent: TPlanParent, plan: TPlan, now: Date, options: T
   return into;
 }
 
+/** Rows per statement: one JSON parameter each, so no bind-parameter limit; a few MB at most. */
+const ROWS_PER_STATEMENT = 2000;
+
+function chunks<T>(rows: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) out.push(rows.slice(i, i + ROWS_PER_STATEMENT));
+  return out;
+}
+
+const iso = (d: unknown): string | null => (d instanceof Date ? d.toISOString() : null);
+
 /**
- * Writes a plan's rows under `parent` and marks the parent planned. Pass the
- * transaction's client: a second pooled connection could deadlock against
- * waiters holding the rest.
+ * Writes a plan's rows under `parent` and marks the parent planned. Each
+ * table's rows go in one statement (`INSERT … SELECT FROM
+ * jsonb_to_recordset($1) ON CONFLICT DO NOTHING`): one round trip and one
+ * parameter however many rows, duplicates skipped. Pass the transaction's
+ * client: a second pooled connection could deadlock against waiters holding
+ * the rest.
  */
 export async function insertPlanRows(tx: TDb, parent: TPlanParent, plan: TPlan, now: Date = new Date(), options: TPlanRowOptions = {}): Promise<void> {
   const rows = planRows(parent, plan, now, options);
-  await tx.goal.createMany({ data: rows.goals, skipDuplicates: true });
-  await tx.goalEdge.createMany({ data: rows.edges, skipDuplicates: true });
-  await tx.goal.update({ where: { id: parent.id }, data: { plannedAt: now, parallelism: plan.parallelism ?? null } });
+  for (const part of chunks(rows.goals)) {
+    const json = JSON.stringify(
+      part.map((g) => ({
+        id: g.id,
+        parent_id: g.parentId,
+        root_id: g.rootId,
+        agent_id: g.agentId,
+        owner_user_id: g.ownerUserId,
+        owner_agent_id: g.ownerAgentId,
+        kind: g.kind,
+        key: g.key,
+        position: g.position,
+        depth: g.depth,
+        title: g.title,
+        intent: g.intent,
+        action: g.action ?? null,
+        acceptance: g.acceptance ?? null,
+        join_count: g.joinCount,
+        planned_at: iso(g.plannedAt),
+        parallelism: g.parallelism,
+        plan_frozen: g.planFrozen ?? false,
+        temporal_workflow_id: g.temporalWorkflowId,
+        workflow_id: g.savedWorkflowId,
+        workflow_version: g.savedWorkflowVersion,
+        run_id: g.runId,
+      })),
+    );
+    await tx.$executeRaw`
+      INSERT INTO goals (id, parent_id, root_id, agent_id, owner_user_id, owner_agent_id, kind, key, position, depth, title, intent,
+                         action, acceptance, join_count, planned_at, parallelism, plan_frozen, temporal_workflow_id, workflow_id, workflow_version, run_id)
+      SELECT id, parent_id, root_id, agent_id, owner_user_id, owner_agent_id, kind::goal_kind, key, position, depth, title, intent,
+             action, acceptance, join_count, planned_at, parallelism, plan_frozen, temporal_workflow_id, workflow_id, workflow_version, run_id
+        FROM jsonb_to_recordset(${json}::jsonb) AS r(id text, parent_id text, root_id text, agent_id text, owner_user_id text, owner_agent_id text,
+             kind text, key text, position int, depth int, title text, intent text, action jsonb, acceptance jsonb, join_count int,
+             planned_at timestamptz, parallelism int, plan_frozen boolean, temporal_workflow_id text, workflow_id text, workflow_version int, run_id text)
+      ON CONFLICT DO NOTHING`;
+  }
+  for (const part of chunks(rows.edges)) {
+    const json = JSON.stringify(part.map((e) => ({ parent_id: e.parentId, from_goal_id: e.fromGoalId, to_goal_id: e.toGoalId, on: e.on, position: e.position })));
+    await tx.$executeRaw`
+      INSERT INTO goal_edges (parent_id, from_goal_id, to_goal_id, "on", position)
+      SELECT parent_id, from_goal_id, to_goal_id, "on", position
+        FROM jsonb_to_recordset(${json}::jsonb) AS r(parent_id text, from_goal_id text, to_goal_id text, "on" jsonb, position int)
+      ON CONFLICT DO NOTHING`;
+  }
+  await tx.$executeRaw`UPDATE goals SET planned_at = ${now}, parallelism = ${plan.parallelism ?? null}, updated_at = now() WHERE id = ${parent.id}`;
 }

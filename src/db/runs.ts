@@ -2,7 +2,7 @@ import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import type { TPlan } from '../domain/plans';
 import type { Goal, Run } from '../generated/prisma/client';
-import { TRANSACTION_OPTIONS, type Prisma, type PrismaClient, type TDb } from './client';
+import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
 import { insertPlanRows, type TNestedRun, type TPlanParent } from './planRows';
 import { ownerWhere, type TOwner } from './workflows';
 
@@ -25,13 +25,29 @@ export type TNewRun = Pick<Prisma.RunUncheckedCreateInput, 'id' | 'savedWorkflow
  * it. `created` is true for exactly one of any number of racing claims.
  */
 export async function claimRun(prisma: PrismaClient, row: TNewRun): Promise<{ run: Run; created: boolean }> {
-  const { count } = await prisma.run.createMany({ data: [{ ...row, state: 'claimed' }], skipDuplicates: true });
+  let count: number;
+  try {
+    ({ count } = await prisma.run.createMany({ data: [{ ...row, state: 'claimed' }], skipDuplicates: true }));
+  } catch (err) {
+    // The workflow was deleted while this claim waited for its row.
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') throw new DomainError('NOT_FOUND', `workflow ${row.savedWorkflowId} not found`);
+    throw err;
+  }
   const run = await prisma.run.findUniqueOrThrow({ where: { savedWorkflowId_idempotencyKey: { savedWorkflowId: row.savedWorkflowId, idempotencyKey: row.idempotencyKey } } });
   return { run, created: count === 1 };
 }
 
-export async function findRunByKey(db: TDb, savedWorkflowId: string, idempotencyKey: string): Promise<Run | null> {
-  return db.run.findUnique({ where: { savedWorkflowId_idempotencyKey: { savedWorkflowId, idempotencyKey } } });
+/** The run a key made, if the owner's workflow has one: one query, the replay's fast path (no frozen plan loaded). */
+export async function findOwnedRunByKey(
+  db: TDb,
+  owner: TOwner,
+  savedWorkflowId: string,
+  idempotencyKey: string,
+): Promise<(Run & { savedWorkflow: { name: string; version: number } }) | null> {
+  return db.run.findFirst({
+    where: { savedWorkflowId, idempotencyKey, savedWorkflow: ownerWhere(owner) },
+    include: { savedWorkflow: { select: { name: true, version: true } } },
+  });
 }
 
 export async function findRun(db: TDb, id: string): Promise<Run | null> {

@@ -1,6 +1,6 @@
 import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
-import { Prisma, type PrismaClient, type TDb } from './client';
+import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
 import type { SavedWorkflow } from '../generated/prisma/client';
 
 /**
@@ -38,7 +38,7 @@ export async function insertWorkflowVersion(prisma: PrismaClient, row: TNewWorkf
           _max: { version: true },
         });
         return tx.savedWorkflow.create({ data: { ...row, version: (latest._max.version ?? 0) + 1 } });
-      });
+      }, TRANSACTION_OPTIONS);
     } catch (err) {
       const unique = err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
       if (!unique) throw err;
@@ -90,9 +90,10 @@ export async function countRuns(db: TDb, savedWorkflowId: string): Promise<numbe
 }
 
 /**
- * Deletes a workflow that has no runs. The check and the delete share a row
- * lock with run claims (which lock the workflow row first), so a run claimed
- * meanwhile makes this a 409, never an orphan.
+ * Deletes a workflow that has no runs. The row lock it takes conflicts with
+ * the key-share lock a run claim's foreign key takes on the workflow row: a
+ * claim committed first makes this a 409; a claim waiting behind it fails as
+ * NOT_FOUND (see claimRun). Never an orphan run.
  */
 export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, id: string): Promise<void> {
   await prisma.$transaction(async (tx) => {
@@ -108,5 +109,5 @@ export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, i
       }
       throw err;
     }
-  });
+  }, TRANSACTION_OPTIONS);
 }

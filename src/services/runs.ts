@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/client';
-import { claimRun, findOwnedRun, findRunByKey, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
+import { claimRun, findOwnedRun, findOwnedRunByKey, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
 import * as workflows from '../db/workflows';
 import type { SavedWorkflow } from '../db/workflows';
 import type { TActor } from '../domain/actor';
@@ -71,21 +71,30 @@ export function createRunService(deps: TRunServiceDeps) {
   }
 
   /** A key seen before: the same run (200), unless its inputs differ or it failed (409). Never resolves inputs again. */
-  async function replay(run: Run, workflow: SavedWorkflow, given: Record<string, string>): Promise<Run> {
+  async function replay(run: Run, given: Record<string, string>, workflow: () => Promise<SavedWorkflow>): Promise<Run> {
     if (run.inputsHash !== inputsHash(given)) {
       throw new DomainError('CONFLICT', `idempotency key "${run.idempotencyKey}" was used for run ${run.id} with other inputs; use a new key for new inputs`);
     }
     if (run.state === 'failed') throw new DomainError('CONFLICT', `run ${run.id} under key "${run.idempotencyKey}" failed (${run.error ?? 'no reason recorded'}); use a new key`);
-    if (run.state === 'skipped') return run;
-    if (run.state === 'claimed') await startRun(run, workflow);
+    if (run.state === 'claimed') await startRun(run, await workflow());
     return run;
   }
 
+  async function view(run: Run, workflow: { name: string; version: number }): Promise<TRunView> {
+    const states = await runTreeStates(prisma, [run]);
+    return { ...run, workflow: { name: workflow.name, version: workflow.version }, tree: states.get(run.id) as TRunTreeState };
+  }
+
   return {
-    async createRun(actor: TActor, workflowId: string, input: TCreateRunInput): Promise<{ run: Run; created: boolean }> {
-      const workflow = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), workflowId);
-      const seen = await findRunByKey(prisma, workflow.id, input.idempotencyKey);
-      if (seen) return { run: await replay(seen, workflow, input.inputs), created: false };
+    async createRun(actor: TActor, workflowId: string, input: TCreateRunInput): Promise<{ run: TRunView; created: boolean }> {
+      const owner = actorOwner(actor);
+      // A replay reads one row (and its workflow's name): no frozen plan, no input resolution.
+      const seen = await findOwnedRunByKey(prisma, owner, workflowId, input.idempotencyKey);
+      if (seen) {
+        const run = await replay(seen, input.inputs, () => workflows.findOwnedWorkflow(prisma, owner, workflowId));
+        return { run: await view(run, seen.savedWorkflow), created: false };
+      }
+      const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
 
       // Caller errors before anything is written: unknown or missing inputs, and placeholders left unresolved.
       const values = resolveInputs(workflow.inputs as TWorkflowInput[], input.inputs);
@@ -100,10 +109,9 @@ export function createRunService(deps: TRunServiceDeps) {
         inputsHash: inputsHash(input.inputs),
         temporalWorkflowId: runTemporalWorkflowId(workflow, input.idempotencyKey),
       });
-      if (!created) return { run: await replay(run, workflow, input.inputs), created: false };
-      if (deps.crashAfterClaim?.()) return { run, created: true };
-      await startRun(run, workflow);
-      return { run, created: true };
+      if (!created) return { run: await view(await replay(run, input.inputs, async () => workflow), workflow), created: false };
+      if (!deps.crashAfterClaim?.()) await startRun(run, workflow);
+      return { run: await view(run, workflow), created: true };
     },
 
     async getRun(actor: TActor, id: string): Promise<TRunView> {

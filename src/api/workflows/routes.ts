@@ -127,8 +127,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
       errors: ['NOT_FOUND', 'CONFLICT', 'TEMPORAL_UNAVAILABLE', 'TEMPORAL_BUSY'],
       handler: async ({ params, body, ctx }) => {
         const { run, created } = await deps.runs.createRun(ctx.actor, params.id, { idempotencyKey: body.idempotency_key, inputs: body.inputs });
-        const view = await deps.runs.getRun(ctx.actor, run.id);
-        return { status: created ? 201 : 200, body: { run: serializeRun(view, deps.temporalUi), created } };
+        return { status: created ? 201 : 200, body: { run: serializeRun(run, deps.temporalUi), created } };
       },
     }),
     defineRoute({
