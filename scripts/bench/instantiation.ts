@@ -335,7 +335,7 @@ export async function benchInstantiation(deps: TInstantiationDeps): Promise<stri
       `${(o / 1000).toFixed(3)} s`.padStart(9),
       count((goals * 1000) / o).padStart(9),
       `${mid.requestMs} ms`.padStart(9),
-      `${stats.activities.count} × ${stats.activities.meanQueueMs}+${stats.activities.meanRunMs}`.padStart(14),
+      `${stats.totalEvents} / ${stats.maxTaskMs} ms`.padStart(14),
       `x${(b / o).toFixed(2)}`.padStart(7),
     ].join('  ');
     rows.push(row);
@@ -359,8 +359,8 @@ export async function benchInstantiation(deps: TInstantiationDeps): Promise<stri
 
   return [
     `\ninstantiation: a frozen plan materialized (POST /api/workflows/{id}/runs to ledger \`done\`) against the same goal rows inserted through pg in one transaction, ${PG_CHUNK_ROWS} rows a statement (median of ${deps.repeats}; goals include the root; target ratio ≥ 0.5)\n`,
-    ['plan'.padEnd(24), 'layers'.padStart(6), 'pg'.padStart(9), 'goals/s'.padStart(9), 'reprise'.padStart(9), 'goals/s'.padStart(9), 'request'.padStart(9), 'activities ms'.padStart(14), 'ratio'.padStart(7)].join('  '),
-    [' '.repeat(24), ' '.repeat(6), ' '.repeat(9), ' '.repeat(9), ' '.repeat(9), ' '.repeat(9), 'POST only'.padStart(9), 'n × queue+run'.padStart(14), 'ours/pg'.padStart(7)].join('  '),
+    ['plan'.padEnd(24), 'layers'.padStart(6), 'pg'.padStart(9), 'goals/s'.padStart(9), 'reprise'.padStart(9), 'goals/s'.padStart(9), 'request'.padStart(9), 'run history'.padStart(14), 'ratio'.padStart(7)].join('  '),
+    [' '.repeat(24), ' '.repeat(6), ' '.repeat(9), ' '.repeat(9), ' '.repeat(9), ' '.repeat(9), 'POST only'.padStart(9), 'events / task'.padStart(14), 'ours/pg'.padStart(7)].join('  '),
     ...rows,
     `\nreplay: the same key again (200, created: false) against GET /healthz, ${REPLAYS} of each, interleaved, after ${WARM_UP_REQUESTS} to warm up (target ratio ≤ 2)\n`,
     ['workflow'.padEnd(24), 'healthz p50 / p95'.padStart(20), 'replay p50 / p95'.padStart(20), 'ratio'.padStart(7)].join('  '),

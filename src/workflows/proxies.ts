@@ -1,4 +1,4 @@
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { TActivities, TLayerLeaf } from '../activities';
 import { FAILURE_TYPES } from '../domain/errors';
 import { CHECK_ACTIVITY_TIMEOUT_S, HEARTBEAT_TIMEOUT_S, INFRASTRUCTURE_ATTEMPTS, LEAF_HEARTBEAT_TIMEOUT_S } from '../domain/execution';
@@ -45,12 +45,13 @@ export function leafRunner(leaf: TLayerLeaf) {
 }
 
 /**
- * A run's instantiation steps (runWorkflow): one transaction each, retried
- * until Postgres answers; a run that cannot be written as saved is final.
- * The timeout is also how long a step lost with its worker waits to be
- * retried elsewhere: a 5,000-child layer takes a few seconds.
+ * A run's instantiation steps (runWorkflow): one transaction each, run as
+ * local activities (in the worker that runs the workflow, no task-queue hop
+ * per step), retried until Postgres answers; a run that cannot be written as
+ * saved is final. A step lost with its worker is run again by the worker that
+ * takes the workflow over; a 5,000-child layer takes a few seconds.
  */
-export const instantiation = proxyActivities<TActivities>({
+export const instantiation = proxyLocalActivities<TActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.RunInvalid] },
 });

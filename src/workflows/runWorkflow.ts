@@ -18,7 +18,7 @@ import { instantiation } from './proxies';
 import { runGoalV2 } from './runGoalV2';
 import type { TRunGoalResult } from './v1/runGoal';
 
-/** Layers written at once: each is one transaction of up to a plan's children. */
+/** Layers written at once: each is one transaction of up to a plan's children (the worker's pool is 10 connections by default). */
 const LAYERS_AT_ONCE = 8;
 
 /**

@@ -100,7 +100,7 @@ describe('a worker killed mid-tree', () => {
     expect({ extract: count('extract'), clean: count('clean'), load: count('load') }).toEqual({ extract: 1, clean: 1, load: 1 });
   });
 
-  // A layer lost with the killed worker is retried after the step's 30 s timeout.
+  // The workflow task lost with the killed worker times out (10 s) and the new worker runs the layer again.
   it('mid-materialization is replaced, and the same run completes with every goal written once', async () => {
     // A run of 12 composites × 6 composites × 2 leaves: 85 layers written by
     // one activity each, a few at once, so the kill lands among them.

@@ -343,9 +343,11 @@ describe('a saved workflow at scale', () => {
       `10,000-goal run: materialized in ${((rootStarted - begun) / 1000).toFixed(1)} s (${runStats.executions} runWorkflow execution(s), ` +
         `max ${runStats.maxEvents} events / ${runStats.maxBytes} bytes, for a plan of ${planBytes} bytes); done in ${(totalMs / 1000).toFixed(1)} s.\n` +
         `${stats.executions} executions, max ${stats.maxEvents} events (${largest.type} ${largest.workflowId}), max ${stats.maxBytes} bytes; ` +
-        `slowest workflow task ${stats.maxTaskMs} ms (${stats.slowest?.workflowId ?? '-'}); ` +
+        `slowest workflow task ${stats.maxTaskMs} ms (${stats.slowest?.workflowId ?? '-'}, event ${stats.slowest?.eventId ?? '-'}); ` +
         `${stats.activities.count} activities, mean queue ${stats.activities.meanQueueMs} ms + run ${stats.activities.meanRunMs} ms`,
     );
+    const DBG = runExecutions[0]?.history.events ?? [];
+    console.log('DBG', DBG.map((e) => `${e.eventId}:${EventType[e.eventType ?? 0]}@${eventMs(e) - begun}`).join('\n'));
     // Like the storm, 10,000 leaves saturate both cores; the bound is the sandbox's 5 s, not the 1 s of the smaller trees.
     await expectFastWorkflowTasks(5000);
   }, 480_000);
