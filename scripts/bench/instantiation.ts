@@ -13,13 +13,12 @@ import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import type { Prisma, PrismaClient } from '../../src/db/client';
 import { planRows } from '../../src/db/planRows';
-import { insertWorkflowVersion } from '../../src/db/workflows';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
-import { contentHash, FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import { isTerminal } from '../../src/domain/goals';
 import { goalTemporalWorkflowId, newId } from '../../src/domain/ids';
 import type { TPlan } from '../../src/domain/plans';
 import { withTimeout } from '../../src/lib/withTimeout';
+import { saveFrozenWorkflow } from '../../test/support/frozenWorkflows';
 import { historiesOf, statsOf, type THistoryStats } from '../../test/support/historyStats';
 
 /** A frozen plan of `goals` goals under its root: `composites` composites of equal leaves (or only leaves). */
@@ -139,21 +138,13 @@ export async function benchInstantiation(deps: TInstantiationDeps): Promise<stri
 
   async function save(size: TSize): Promise<TSavedBench> {
     const plan = frozenTree(size);
-    const frozen: TFrozenPlan = { format: FROZEN_FORMAT, root: { title: `Bench ${size.goals} goals`, intent: null, plan } };
-    const saved = await insertWorkflowVersion(prisma, {
-      id: newId('wf'),
-      ownerUserId: LOCAL_ACTOR.userId,
-      ownerAgentId: null,
+    const saved = await saveFrozenWorkflow(prisma, {
       agentId: AGENT_ID,
+      ownerUserId: LOCAL_ACTOR.userId,
       name: `bench-${size.goals}`,
+      title: `Bench ${size.goals} goals`,
       description: `npm run bench: ${size.composites} composites under the root`,
-      inputs: [],
-      format: FROZEN_FORMAT,
-      frozenPlan: frozen as unknown as Prisma.InputJsonValue,
-      contentHash: contentHash(frozen),
-      fullyFrozen: true,
-      sourceGoalId: null,
-      sourceRunId: null,
+      plan,
     });
     return { id: saved.id, version: saved.version, size, plan };
   }

@@ -2,11 +2,9 @@ import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PrismaClient } from '../../src/db/client';
-import { insertWorkflowVersion } from '../../src/db/workflows';
-import { contentHash, FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
-import { newId } from '../../src/domain/ids';
 import { ZPlan } from '../../src/domain/plans';
 import { http, startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { saveFrozenWorkflow } from '../support/frozenWorkflows';
 import { startWorkerProcess, type TWorkerProcess } from '../support/workerProcess';
 
 /**
@@ -109,22 +107,7 @@ describe('a worker killed mid-tree', () => {
     const leaves = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `l${i}`, kind: 'leaf', title: `Leaf ${i}`, action: { runtime: 'shell', command: 'true' } }));
     const composites = (n: number, inner: () => unknown) => Array.from({ length: n }, (_, i) => ({ key: `c${i}`, kind: 'composite', title: `Part ${i}`, plan: inner() }));
     const plan = ZPlan.parse({ children: composites(12, () => ({ children: composites(6, () => ({ children: leaves(2) })) })) });
-    const frozen: TFrozenPlan = { format: FROZEN_FORMAT, root: { title: 'Survives a crash mid-materialization', intent: null, plan } };
-    const wf = await insertWorkflowVersion(prisma, {
-      id: newId('wf'),
-      ownerUserId: 'user_local',
-      ownerAgentId: null,
-      agentId,
-      name: `crash-${Date.now().toString(36)}`,
-      description: null,
-      inputs: [],
-      format: FROZEN_FORMAT,
-      frozenPlan: frozen as object,
-      contentHash: contentHash(frozen),
-      fullyFrozen: true,
-      sourceGoalId: null,
-      sourceRunId: null,
-    });
+    const wf = await saveFrozenWorkflow(prisma, { agentId, name: `crash-${Date.now().toString(36)}`, title: 'Survives a crash mid-materialization', plan });
 
     const first = startWorkerProcess(workerEnv);
     workers.push(first);
