@@ -123,7 +123,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient }) {
     const edgeMap = new Map<string, GoalEdge[]>();
     for (const e of edges) edgeMap.set(e.parentId, [...(edgeMap.get(e.parentId) ?? []), e]);
     const nestedRuns = await prisma.run.findMany({
-      where: { rootGoalId: { in: rows.filter((r) => r.runId !== null && r.planFrozen).map((r) => r.id) } },
+      where: { rootGoalId: { in: rows.filter((r) => r.kind === 'composite' && r.runId !== null).map((r) => r.id) } },
       include: { savedWorkflow: { select: { name: true, version: true } } },
     });
     return { children, edges: edgeMap, nestedRuns: new Map(nestedRuns.map((r) => [r.rootGoalId as string, r])) };
