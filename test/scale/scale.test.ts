@@ -5,13 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { temporal } from '@temporalio/proto';
-import type { Prisma, PrismaClient } from '../../src/db/client';
-import { insertWorkflowVersion } from '../../src/db/workflows';
+import type { PrismaClient } from '../../src/db/client';
 import type { TActor } from '../../src/domain/actor';
-import { contentHash, FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import { newId } from '../../src/domain/ids';
 import type { TPlan } from '../../src/domain/plans';
 import { createGoalService, type TGoalService } from '../../src/services/goals';
+import { saveFrozenWorkflow } from '../support/frozenWorkflows';
 import { statsOf, treeHistoryStats } from '../support/historyStats';
 import { freePort } from '../support/ports';
 import { http, startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
@@ -289,24 +288,9 @@ describe('a saved workflow at scale', () => {
     const composite = (key: string, n: number) => ({ key, kind: 'composite' as const, title: key, plan: { children: leaves(`${key}-`, n), edges: [] } });
     const plan: TPlan = { children: [composite('wide', 1999), ...Array.from({ length: 80 }, (_, g) => composite(`g${g}`, 99))], edges: [] };
     expect(goalsIn(plan)).toBe(10_000);
-    const frozen: TFrozenPlan = { format: FROZEN_FORMAT, root: { title: 'Ten thousand goals', intent: null, plan } };
-    const planBytes = Buffer.byteLength(JSON.stringify(frozen));
-    // Written directly: saving through the API would first need an accepted live tree of the same size.
-    const workflow = await insertWorkflowVersion(prisma, {
-      id: newId('wf'),
-      ownerUserId: 'user_local',
-      ownerAgentId: null,
-      agentId: actor.agentId,
-      name: `scale-frozen-${randomBytes(4).toString('hex')}`,
-      description: null,
-      inputs: [],
-      format: FROZEN_FORMAT,
-      frozenPlan: frozen as unknown as Prisma.InputJsonValue,
-      contentHash: contentHash(frozen),
-      fullyFrozen: true,
-      sourceGoalId: null,
-      sourceRunId: null,
-    });
+    // Saved straight through the database: the API's save would first need an accepted live tree of the same size.
+    const workflow = await saveFrozenWorkflow(prisma, { agentId: actor.agentId, name: `scale-frozen-${randomBytes(4).toString('hex')}`, title: 'Ten thousand goals', plan });
+    const planBytes = Buffer.byteLength(JSON.stringify(workflow.frozenPlan));
 
     const started = Date.now();
     const created = await http('POST', `${api.url}/api/workflows/${workflow.id}/runs`, { idempotency_key: 'scale-1', inputs: {} });
