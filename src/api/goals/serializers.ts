@@ -11,16 +11,24 @@ export interface TTemporalUi {
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
+/** A Temporal workflow's page in the Web UI, when the UI's address is known. */
+export function temporalUiUrl(temporalUi: TTemporalUi, workflowId: string): string | null {
+  return temporalUi.baseUrl ? `${temporalUi.baseUrl}/namespaces/${encodeURIComponent(temporalUi.namespace)}/workflows/${encodeURIComponent(workflowId)}` : null;
+}
+
+/** Who owns a row: a user XOR an agent. */
+export function serializeOwner(row: { ownerUserId: string | null; ownerAgentId: string | null }): { type: 'user' | 'agent'; id: string } {
+  return row.ownerUserId ? { type: 'user', id: row.ownerUserId } : { type: 'agent', id: row.ownerAgentId ?? '' };
+}
+
 export function serializeGoal(goal: Goal, temporalUi: TTemporalUi): TGoalJson {
-  const uiUrl = temporalUi.baseUrl
-    ? `${temporalUi.baseUrl}/namespaces/${encodeURIComponent(temporalUi.namespace)}/workflows/${encodeURIComponent(goal.temporalWorkflowId)}`
-    : null;
+  const uiUrl = temporalUiUrl(temporalUi, goal.temporalWorkflowId);
   return {
     id: goal.id,
     parent_id: goal.parentId,
     root_id: goal.rootId,
     agent_id: goal.agentId,
-    owner: goal.ownerUserId ? { type: 'user', id: goal.ownerUserId } : { type: 'agent', id: goal.ownerAgentId ?? '' },
+    owner: serializeOwner(goal),
     kind: goal.kind,
     key: goal.key,
     depth: goal.depth,

@@ -2,7 +2,7 @@ import type { SavedWorkflow } from '../../db/workflows';
 import type { TWorkflowInput } from '../../domain/frozenPlans';
 import { deriveRunStatus, type TRunState } from '../../domain/runs';
 import type { TRunView } from '../../services/workflows';
-import type { TTemporalUi } from '../goals/serializers';
+import { serializeOwner, temporalUiUrl, type TTemporalUi } from '../goals/serializers';
 import type { TRunJson, TWorkflowJson, TWorkflowSummaryJson } from './schemas';
 
 export function serializeWorkflowSummary(wf: Omit<SavedWorkflow, 'frozenPlan'> & { runCount: number }): TWorkflowSummaryJson {
@@ -11,7 +11,7 @@ export function serializeWorkflowSummary(wf: Omit<SavedWorkflow, 'frozenPlan'> &
     name: wf.name,
     version: wf.version,
     description: wf.description,
-    owner: wf.ownerUserId ? { type: 'user', id: wf.ownerUserId } : { type: 'agent', id: wf.ownerAgentId ?? '' },
+    owner: serializeOwner(wf),
     agent_id: wf.agentId,
     inputs: wf.inputs as TWorkflowInput[],
     format: wf.format,
@@ -30,9 +30,7 @@ export function serializeWorkflow(wf: SavedWorkflow & { runCount: number }): TWo
 
 export function serializeRun(run: TRunView, temporalUi: TTemporalUi): TRunJson {
   const status = deriveRunStatus({ state: run.state as TRunState, error: run.error, root: run.tree.root, blocked: run.tree.blocked });
-  const uiUrl = temporalUi.baseUrl
-    ? `${temporalUi.baseUrl}/namespaces/${encodeURIComponent(temporalUi.namespace)}/workflows/${encodeURIComponent(run.temporalWorkflowId)}`
-    : null;
+  const uiUrl = temporalUiUrl(temporalUi, run.temporalWorkflowId);
   return {
     id: run.id,
     workflow: { id: run.savedWorkflowId, name: run.workflow.name, version: run.workflow.version },
