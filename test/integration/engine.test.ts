@@ -507,7 +507,8 @@ describe('bounded histories', () => {
     for (let i = 0; i < 20; i++) expect(count(`${name}-w${i}`)).toBe(1);
     expect([count(`${name}-after-all`), count(`${name}-on-failure`), count(`${name}-skipped`)]).toEqual([1, 1, 0]);
     const stats = await treeHistoryStats(api.temporal, root.id);
-    expect(stats.executions).toBeGreaterThan(2);
+    // At least one continue-as-new (how many depends on how many leaves end per activation, i.e. on load).
+    expect(stats.executions).toBeGreaterThanOrEqual(2);
     expect(stats.maxEvents).toBeLessThan(200);
     await recordHistories(api.temporal, [{ name: 'engine-walk-continued', workflowId: root.temporalWorkflowId }]);
   });
