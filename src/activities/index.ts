@@ -2,6 +2,7 @@ import type { PrismaClient } from '../db/client';
 import { createGoalActivities } from './goals';
 import { createLeafActivities } from './leaves';
 import { createRunActivities } from './runs';
+import { createScheduleActivities } from './schedules';
 
 /**
  * Activities: all of Reprise's I/O on behalf of Temporal workflows, one
@@ -25,6 +26,7 @@ export function createActivities(deps: TActivityDeps) {
     ...createGoalActivities(deps),
     ...createLeafActivities(deps),
     ...createRunActivities(deps),
+    ...createScheduleActivities(deps),
   };
 }
 

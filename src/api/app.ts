@@ -12,6 +12,8 @@ import { localActor } from './actor';
 import { errorHandler, notFoundHandler } from './errors';
 import { goalRoutes } from './goals/routes';
 import { workflowRoutes } from './workflows/routes';
+import { scheduleRoutes } from './schedules/routes';
+import { createScheduleService } from '../services/schedules';
 import { createWorkflowService } from '../services/workflows';
 import { createRunService } from '../services/runs';
 import type { TTemporalUi } from './goals/serializers';
@@ -60,6 +62,7 @@ export function createApp(deps: TApiDeps): TApp {
     ...healthRoutes(deps),
     ...goalRoutes({ goals, temporalUi: deps.temporalUi }),
     ...workflowRoutes({ workflows, runs, temporalUi: deps.temporalUi }),
+    ...scheduleRoutes({ schedules: createScheduleService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine }), temporalUi: deps.temporalUi }),
     defineRoute({
       method: 'get',
       path: '/api/openapi.json',

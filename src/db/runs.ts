@@ -193,3 +193,38 @@ export async function runInputs(db: TDb, runId: string): Promise<Record<string, 
   const run = await db.run.findUnique({ where: { id: runId }, select: { inputs: true } });
   return (run?.inputs ?? {}) as Record<string, string>;
 }
+
+/** The run (or skipped fire) a schedule's fire already made, whatever workflow version it ran. */
+export async function findScheduleFire(db: TDb, scheduleId: string, idempotencyKey: string): Promise<Run | null> {
+  return db.run.findFirst({ where: { scheduleId, idempotencyKey } });
+}
+
+/** A schedule's latest fire that made (or is making) a tree: what the overlap policy looks at. */
+export async function latestScheduleRun(db: TDb, scheduleId: string): Promise<(Run & { rootGoal: { lifecycle: string } | null }) | null> {
+  return db.run.findFirst({
+    where: { scheduleId, state: { not: 'skipped' } },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    include: { rootGoal: { select: { lifecycle: true } } },
+  });
+}
+
+/** Records a fire that made no tree, with its nominal time (in the key) and why. A duplicate fire records nothing twice. */
+export async function recordSkippedFire(prisma: PrismaClient, row: TNewRun & { reason: string }): Promise<Run> {
+  const { reason, ...rest } = row;
+  await prisma.run.createMany({ data: [{ ...rest, state: 'skipped', error: reason }], skipDuplicates: true });
+  return prisma.run.findUniqueOrThrow({ where: { savedWorkflowId_idempotencyKey: { savedWorkflowId: row.savedWorkflowId, idempotencyKey: row.idempotencyKey } } });
+}
+
+/** A schedule's fires, newest first (skipped ones included), and how many in all. */
+export async function listScheduleRuns(prisma: PrismaClient, scheduleId: string, take: number): Promise<{ runs: (Run & { savedWorkflow: { name: string; version: number } })[]; total: number }> {
+  const [runs, total] = await Promise.all([
+    prisma.run.findMany({
+      where: { scheduleId },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take,
+      include: { savedWorkflow: { select: { name: true, version: true } } },
+    }),
+    prisma.run.count({ where: { scheduleId } }),
+  ]);
+  return { runs, total };
+}

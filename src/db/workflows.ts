@@ -111,3 +111,8 @@ export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, i
     }
   }, TRANSACTION_OPTIONS);
 }
+
+/** The newest version of a name (a schedule that follows the latest runs it). */
+export async function latestWorkflowVersion(db: TDb, owner: TOwner, name: string): Promise<SavedWorkflow | null> {
+  return db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name }, orderBy: { version: 'desc' } });
+}

@@ -16,13 +16,14 @@ export function encodeCursor(row: TCursor): string {
   return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
 }
 
-/** Decodes a cursor of rows with ids of `prefix`; anything else is VALIDATION_FAILED. */
-export function decodeCursor(cursor: string, prefix: TIdPrefix): TCursor {
+/** Decodes a cursor of rows with ids of `prefix` (or matching `pattern`); anything else is VALIDATION_FAILED. */
+export function decodeCursor(cursor: string, prefix: TIdPrefix | RegExp): TCursor {
+  const pattern = prefix instanceof RegExp ? prefix : idPattern(prefix);
   const [at, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
   // Only what encodeCursor makes: an ISO timestamp that round-trips, and an id.
   const year = createdAt.getUTCFullYear();
-  if (rest.length || !id || !idPattern(prefix).test(id) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at || year < 2000 || year > 9999) {
+  if (rest.length || !id || !pattern.test(id) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at || year < 2000 || year > 9999) {
     throw new DomainError('VALIDATION_FAILED', 'cursor is not one this API returned');
   }
   return { createdAt, id };

@@ -129,3 +129,19 @@ export function runTemporalWorkflowId(workflow: { id: string; name: string; vers
   const hash = createHash('sha256').update(`${workflow.id}\u0000${idempotencyKey}`).digest('hex').slice(0, 10);
   return `run-${slugify(workflow.name, 40)}-v${workflow.version}-${key}-${hash}`;
 }
+
+/**
+ * A schedule's id, which is also its Temporal Schedule id:
+ * `sched-<workflow name>-<10 random characters>`, readable in
+ * `temporal schedule list` and the Web UI.
+ */
+export function scheduleId(workflowName: string): string {
+  return `sched-${slugify(workflowName, 40)}-${newId('run').slice(-10)}`;
+}
+
+export const SCHEDULE_ID_PATTERN = /^sched-[a-z0-9-]{1,40}-[0-9a-hjkmnp-tv-z]{10}$/;
+
+/** The Temporal workflow id prefix of a schedule's fires (Temporal appends each fire's time). */
+export function fireTemporalWorkflowId(forSchedule: string): string {
+  return `fire-${forSchedule}`;
+}

@@ -13,6 +13,9 @@ export const SA_WORKFLOW_VERSION = defineSearchAttributeKey('RepriseWorkflowVers
 export const SA_RUN_ID = defineSearchAttributeKey('RepriseRunId', SearchAttributeType.KEYWORD);
 export const SA_SCHEDULE_ID = defineSearchAttributeKey('RepriseScheduleId', SearchAttributeType.KEYWORD);
 
+/** Temporal's own, set on every execution a Schedule starts: the fire's nominal time (not registered by us). */
+export const SA_TEMPORAL_SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
 export const SEARCH_ATTRIBUTES = [
   SA_GOAL_ID,
   SA_ROOT_GOAL_ID,

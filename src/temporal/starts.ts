@@ -135,3 +135,27 @@ export function runWorkflowStart(run: TRunTarget, tuning: TEngineTuning): {
     staticSummary: run.summary,
   };
 }
+
+/** The Temporal workflow type a schedule's action starts: one fire, made into a run (or a recorded skip). */
+export const SCHEDULED_RUN_WORKFLOW_TYPE = 'scheduledRun';
+
+/** What a schedule's action passes to each fire: Temporal keeps it (PATCH updates it), the fire reads it. */
+export interface TScheduledRunInput {
+  scheduleId: string;
+  /** The version the schedule was created with (with followLatest: the name it follows). */
+  savedWorkflowId: string;
+  followLatest: boolean;
+  allowReplan: boolean;
+  /** skip is ours (status-aware); the others are Temporal's, applied by the Schedule itself. */
+  overlap: 'skip' | 'buffer_one' | 'buffer_all' | 'cancel_other' | 'allow_all';
+  inputs: Record<string, string>;
+  tuning: TEngineTuning;
+}
+
+/** What one fire came to. */
+export interface TScheduledRunResult {
+  runId: string;
+  /** Why the fire made no tree (also on its ledger row). */
+  skipped?: string;
+  lifecycle?: string;
+}

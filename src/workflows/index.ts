@@ -6,4 +6,5 @@
 // frozen, so executions it started (and their recorded histories) still run.
 export { runGoalV2 } from './runGoalV2';
 export { runWorkflow } from './runWorkflow';
+export { scheduledRun } from './scheduledRun';
 export { runGoal } from './v1/runGoal';

@@ -1,0 +1,96 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { PrismaClient } from '../db/client';
+import { claimRun, findScheduleFire, latestScheduleRun, recordSkippedFire, runTreeStates, type Run } from '../db/runs';
+import { findWorkflow, latestWorkflowVersion, type SavedWorkflow } from '../db/workflows';
+import { FAILURE_TYPES, isDomainError } from '../domain/errors';
+import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
+import { isTerminal } from '../domain/goals';
+import { runId as deriveRunId, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
+import { deriveRunStatus } from '../domain/runs';
+import { fireKey } from '../domain/schedules';
+import { runSummary, type TRunTarget, type TScheduledRunInput } from '../temporal/starts';
+import { inputsHash } from '../services/workflowRefs';
+
+/**
+ * One fire of a schedule (SPEC §5), decided in one activity: which version
+ * it runs (pinned, or the newest with follow_latest), whether the overlap
+ * policy lets it make a tree, and the run it claims under the key
+ * (schedule id, nominal time). A fire that makes no tree is recorded as a
+ * `skipped` ledger row saying why; a duplicate delivery of a fire finds what
+ * the first made.
+ */
+
+export type TFire = { kind: 'skipped'; runId: string; reason: string } | { kind: 'run'; target: TRunTarget; created: boolean };
+
+function targetOf(run: Run, workflow: { name: string; version: number }): TRunTarget {
+  return {
+    id: run.id,
+    temporalWorkflowId: run.temporalWorkflowId,
+    rootGoalId: runRootGoalId(run.id),
+    workflow: { name: workflow.name, version: workflow.version },
+    summary: runSummary(workflow, run.inputs as Record<string, string>, run.idempotencyKey),
+  };
+}
+
+export function createScheduleActivities(deps: { prisma: PrismaClient }) {
+  const { prisma } = deps;
+
+  return {
+    async fireSchedule(input: Omit<TScheduledRunInput, 'tuning'> & { nominalTime: string }): Promise<TFire> {
+      const key = fireKey(input.scheduleId, new Date(input.nominalTime));
+      const pinned = await findWorkflow(prisma, input.savedWorkflowId);
+      if (!pinned) throw ApplicationFailure.nonRetryable(`workflow ${input.savedWorkflowId} no longer exists`, FAILURE_TYPES.RunInvalid);
+      const owner = { ownerUserId: pinned.ownerUserId, ownerAgentId: pinned.ownerAgentId };
+      const workflow: SavedWorkflow = input.followLatest ? ((await latestWorkflowVersion(prisma, owner, pinned.name)) ?? pinned) : pinned;
+
+      const seen = await findScheduleFire(prisma, input.scheduleId, key);
+      if (seen) {
+        if (seen.state === 'skipped') return { kind: 'skipped', runId: seen.id, reason: seen.error ?? 'skipped' };
+        const ran = seen.savedWorkflowId === workflow.id ? workflow : ((await findWorkflow(prisma, seen.savedWorkflowId)) ?? workflow);
+        return { kind: 'run', target: targetOf(seen, ran), created: false };
+      }
+
+      const base = {
+        id: deriveRunId(workflow.id, key),
+        savedWorkflowId: workflow.id,
+        idempotencyKey: key,
+        inputs: input.inputs,
+        inputsHash: inputsHash(input.inputs),
+        temporalWorkflowId: runTemporalWorkflowId(workflow, key),
+        scheduleId: input.scheduleId,
+      };
+      const skip = async (reason: string): Promise<TFire> => {
+        const row = await recordSkippedFire(prisma, { ...base, reason });
+        return { kind: 'skipped', runId: row.id, reason };
+      };
+
+      if (!workflow.fullyFrozen && !input.allowReplan) {
+        return skip(`workflow ${workflow.name} v${workflow.version} is not fully frozen and the schedule does not allow replanning`);
+      }
+      if (input.overlap === 'skip') {
+        const previous = await latestScheduleRun(prisma, input.scheduleId);
+        if (previous && (previous.state === 'claimed' || previous.state === 'materializing')) {
+          // A stalled instantiation resumes under its own key instead of starting another tree.
+          await skip(`run ${previous.id} was still being instantiated; it resumes under its own key`);
+          const ran = (await findWorkflow(prisma, previous.savedWorkflowId)) ?? workflow;
+          return { kind: 'run', target: targetOf(previous, ran), created: false };
+        }
+        if (previous?.state === 'done' && previous.rootGoal && !isTerminal(previous.rootGoal.lifecycle as Parameters<typeof isTerminal>[0])) {
+          const tree = (await runTreeStates(prisma, [previous])).get(previous.id);
+          const status = deriveRunStatus({ state: previous.state, error: previous.error, root: tree?.root ?? null, blocked: tree?.blocked ?? null });
+          return skip(`run ${previous.id} is still active (${status.status}${status.reason ? `: ${status.reason}` : ''})`);
+        }
+      }
+      let values: Record<string, string>;
+      try {
+        values = resolveInputs(workflow.inputs as TWorkflowInput[], input.inputs);
+        instantiate(workflow.frozenPlan as unknown as TFrozenPlan, values);
+      } catch (err) {
+        if (!isDomainError(err)) throw err;
+        return skip(`the schedule's inputs do not fit workflow ${workflow.name} v${workflow.version}: ${err.message}`);
+      }
+      const { run, created } = await claimRun(prisma, { ...base, inputs: values });
+      return { kind: 'run', target: targetOf(run, workflow), created };
+    },
+  };
+}

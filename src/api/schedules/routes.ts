@@ -1,0 +1,105 @@
+import type { TScheduleService } from '../../services/schedules';
+import type { TTemporalUi } from '../goals/serializers';
+import { defineRoute, type TAnyRoute } from '../route';
+import { ZWorkflowIdParams } from '../workflows/schemas';
+import { ZSchedule, ZScheduleCreate, ZScheduleIdParams, ZScheduleList, ZScheduleListQuery, ZSchedulePatch } from './schemas';
+import { serializeSchedule } from './serializers';
+
+/** The schedule routes (SPEC §5): Temporal Schedules that run a saved workflow. */
+export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: TTemporalUi }): TAnyRoute[] {
+  const toJson = (v: Parameters<typeof serializeSchedule>[0]) => serializeSchedule(v, deps.temporalUi);
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/api/workflows/{id}/schedules',
+      operationId: 'createSchedule',
+      summary: 'Schedule a workflow',
+      description:
+        'Creates a Temporal Schedule whose fires run this workflow with these inputs, each under the key (schedule id, nominal fire time). `spec` is `{cron, timezone?}`, `{every}` or `{at}` (once).',
+      tags: ['schedules'],
+      params: ZWorkflowIdParams,
+      body: ZScheduleCreate,
+      responses: { 201: { description: 'The schedule, as Temporal now has it.', schema: ZSchedule } },
+      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      handler: async ({ params, body, ctx }) => {
+        const view = await deps.schedules.createSchedule(ctx.actor, params.id, {
+          spec: body.spec,
+          inputs: body.inputs,
+          overlap: body.overlap,
+          allowReplan: body.allow_replan,
+          followLatest: body.follow_latest,
+          paused: body.paused,
+          note: body.note,
+        });
+        return { status: 201, body: toJson(view) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/schedules',
+      operationId: 'listSchedules',
+      summary: 'List schedules, newest first',
+      description: "Each with Temporal's state (paused, note, next fires, recent fires).",
+      tags: ['schedules'],
+      query: ZScheduleListQuery,
+      responses: { 200: { description: 'One page.', schema: ZScheduleList } },
+      errors: ['TEMPORAL_UNAVAILABLE'],
+      handler: async ({ query, ctx }) => {
+        const page = await deps.schedules.listSchedules(ctx.actor, { cursor: query.cursor, limit: query.limit, workflowId: query.workflow_id });
+        return { status: 200, body: { items: page.items.map(toJson), next_cursor: page.nextCursor } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/schedules/{id}',
+      operationId: 'getSchedule',
+      summary: 'Get a schedule with the runs its fires made',
+      tags: ['schedules'],
+      params: ZScheduleIdParams,
+      responses: { 200: { description: 'The schedule.', schema: ZSchedule } },
+      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      handler: async ({ params, ctx }) => ({ status: 200, body: toJson(await deps.schedules.getSchedule(ctx.actor, params.id)) }),
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/api/schedules/{id}',
+      operationId: 'updateSchedule',
+      summary: 'Pause or resume a schedule',
+      tags: ['schedules'],
+      params: ZScheduleIdParams,
+      body: ZSchedulePatch,
+      responses: { 200: { description: 'The schedule.', schema: ZSchedule } },
+      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      handler: async ({ params, body, ctx }) => {
+        const view = body.paused === undefined ? await deps.schedules.getSchedule(ctx.actor, params.id) : await deps.schedules.pauseSchedule(ctx.actor, params.id, body.paused, body.note);
+        return { status: 200, body: toJson(view) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/schedules/{id}/trigger',
+      operationId: 'triggerSchedule',
+      summary: 'Fire a schedule now',
+      description: 'A fire like any other: keyed by its time, subject to the overlap policy.',
+      tags: ['schedules'],
+      params: ZScheduleIdParams,
+      responses: { 200: { description: 'The schedule.', schema: ZSchedule } },
+      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      handler: async ({ params, ctx }) => ({ status: 200, body: toJson(await deps.schedules.triggerSchedule(ctx.actor, params.id)) }),
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/api/schedules/{id}',
+      operationId: 'deleteSchedule',
+      summary: 'Delete a schedule (its runs stay)',
+      tags: ['schedules'],
+      params: ZScheduleIdParams,
+      responses: { 204: { description: 'Deleted.' } },
+      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      handler: async ({ params, ctx }) => {
+        await deps.schedules.deleteSchedule(ctx.actor, params.id);
+        return { status: 204, body: undefined };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,73 @@
+import { OVERLAP_POLICIES, ZScheduleSpec } from '../../domain/schedules';
+import { z } from '../../domain/zod';
+import { ZRun } from '../workflows/schemas';
+
+/** The schedule resource's request and response schemas (SPEC §5). */
+
+const SCHEDULE_ID_EXAMPLE = 'sched-weekly-report-7q9x4w5y6z';
+export const ZScheduleIdParams = z.object({
+  id: z
+    .string()
+    .regex(/^sched-[a-z0-9-]{1,40}-[0-9a-hjkmnp-tv-z]{10}$/, `must be a schedule id like ${SCHEDULE_ID_EXAMPLE}`)
+    .openapi({ example: SCHEDULE_ID_EXAMPLE }),
+});
+
+const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-21T08:00:00.000Z' });
+
+export const ZScheduleCreate = z
+  .object({
+    spec: ZScheduleSpec,
+    inputs: z.record(z.string().max(64), z.string().max(10_000)).default({}).openapi({ description: "Checked against the workflow's declared inputs now (400 otherwise)." }),
+    overlap: z
+      .enum(OVERLAP_POLICIES)
+      .default('skip')
+      .openapi({ description: "`skip` (default): a fire while the previous run's tree is still active makes no tree and is recorded as skipped with why. The others are Temporal's own policies." }),
+    allow_replan: z.boolean().default(false).openapi({ description: 'Required to schedule a workflow that is not fully frozen (its runs wait for plans).' }),
+    follow_latest: z.boolean().default(false).openapi({ description: "Each fire runs the newest version of the workflow's name (recorded on the run) instead of this one." }),
+    paused: z.boolean().default(false),
+    note: z.string().max(500).optional(),
+  })
+  .strict()
+  .openapi('ScheduleCreate');
+
+export const ZSchedulePatch = z
+  .object({
+    paused: z.boolean().optional().openapi({ description: 'Pause (true) or resume (false), with `note` as the reason.' }),
+    note: z.string().max(500).optional(),
+  })
+  .strict()
+  .openapi('SchedulePatch');
+
+export const ZSchedule = z
+  .object({
+    id: z.string(),
+    workflow: z.object({ id: z.string(), name: z.string(), version: z.number().int() }),
+    follow_latest: z.boolean(),
+    allow_replan: z.boolean(),
+    overlap: z.enum(OVERLAP_POLICIES),
+    inputs: z.record(z.string(), z.string()),
+    spec: z.unknown().openapi({ description: 'As given at creation (`cron`+`timezone`, `every` or `at`).' }),
+    paused: z.boolean(),
+    note: z.string().nullable(),
+    spent: z.boolean().openapi({ description: 'A one-shot (`at`) schedule that has fired: kept, with its runs, but fires no more.' }),
+    next_fire_times: z.array(timestamp),
+    recent_fires: z.array(z.object({ nominal_time: timestamp, taken_at: timestamp, temporal_workflow_id: z.string() })),
+    running_fires: z.array(z.string()).openapi({ description: 'Temporal workflow ids of fires still running.' }),
+    fires_taken: z.number().int(),
+    skipped_by_temporal_overlap: z.number().int().openapi({ description: "Fires Temporal itself skipped (its overlap policies); fires skipped by `skip` are runs with state `skipped`." }),
+    runs: z.object({ items: z.array(ZRun), total: z.number().int() }).optional().openapi({ description: 'The runs its fires made, newest first, skipped fires included (one GET of the schedule).' }),
+    temporal: z.object({ schedule_id: z.string(), ui_url: z.string().nullable() }),
+    created_at: timestamp,
+  })
+  .openapi('Schedule');
+
+export const ZScheduleList = z.object({ items: z.array(ZSchedule), next_cursor: z.string().nullable() }).openapi('ScheduleList');
+export const ZScheduleListQuery = z
+  .object({
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    workflow_id: z.string().max(100).optional(),
+  })
+  .strict();
+
+export type TScheduleJson = z.infer<typeof ZSchedule>;

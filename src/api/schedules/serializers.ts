@@ -1,0 +1,33 @@
+import type { TScheduleView } from '../../services/schedules';
+import { serializeRun } from '../workflows/serializers';
+import type { TTemporalUi } from '../goals/serializers';
+import type { TScheduleJson } from './schemas';
+
+export function serializeSchedule(view: TScheduleView, temporalUi: TTemporalUi): TScheduleJson {
+  const { row, temporal: t, config } = view;
+  const memo = (t.memo ?? {}) as { spec?: unknown };
+  const oneShot = typeof memo.spec === 'object' && memo.spec !== null && 'at' in memo.spec;
+  return {
+    id: row.id,
+    workflow: { id: row.savedWorkflowId, name: row.savedWorkflow.name, version: row.savedWorkflow.version },
+    follow_latest: config.followLatest ?? row.followLatest,
+    allow_replan: config.allowReplan ?? false,
+    overlap: config.overlap ?? 'skip',
+    inputs: config.inputs ?? {},
+    spec: memo.spec ?? null,
+    paused: t.state.paused,
+    note: t.state.note || null,
+    spent: oneShot && (t.state.remainingActions ?? 0) === 0,
+    next_fire_times: t.info.nextActionTimes.map((d) => d.toISOString()),
+    recent_fires: t.info.recentActions.map((a) => ({ nominal_time: a.scheduledAt.toISOString(), taken_at: a.takenAt.toISOString(), temporal_workflow_id: a.action.workflow.workflowId })),
+    running_fires: t.info.runningActions.map((a) => a.workflow.workflowId),
+    fires_taken: t.info.numActionsTaken,
+    skipped_by_temporal_overlap: t.info.numActionsSkippedOverlap,
+    ...(view.runs ? { runs: { items: view.runs.items.map((r) => serializeRun(r, temporalUi)), total: view.runs.total } } : {}),
+    temporal: {
+      schedule_id: row.id,
+      ui_url: temporalUi.baseUrl ? `${temporalUi.baseUrl}/namespaces/${encodeURIComponent(temporalUi.namespace)}/schedules/${encodeURIComponent(row.id)}` : null,
+    },
+    created_at: row.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,48 @@
+import type { TCursor } from '../domain/cursor';
+import { DomainError } from '../domain/errors';
+import type { Schedule } from '../generated/prisma/client';
+import type { PrismaClient, TDb } from './client';
+import { ownerWhere, type TOwner } from './workflows';
+
+/**
+ * What Postgres keeps of a schedule (its owner, its workflow, follow-latest);
+ * Temporal keeps the rest. Runs made by its fires carry its id.
+ */
+
+export type { Schedule };
+
+export async function insertSchedule(db: TDb, row: { id: string; owner: TOwner; savedWorkflowId: string; followLatest: boolean }): Promise<Schedule> {
+  return db.schedule.create({ data: { id: row.id, ...ownerWhere(row.owner), savedWorkflowId: row.savedWorkflowId, followLatest: row.followLatest } });
+}
+
+export async function findOwnedSchedule(db: TDb, owner: TOwner, id: string): Promise<Schedule & { savedWorkflow: { name: string; version: number } }> {
+  const found = await db.schedule.findFirst({ where: { id, ...ownerWhere(owner) }, include: { savedWorkflow: { select: { name: true, version: true } } } });
+  if (!found) throw new DomainError('NOT_FOUND', `schedule ${id} not found`);
+  return found;
+}
+
+export async function findSchedule(db: TDb, id: string): Promise<Schedule | null> {
+  return db.schedule.findUnique({ where: { id } });
+}
+
+export async function listOwnedSchedules(prisma: PrismaClient, owner: TOwner, filters: { savedWorkflowId?: string }, after: TCursor | undefined, take: number) {
+  return prisma.schedule.findMany({
+    where: {
+      ...ownerWhere(owner),
+      ...(filters.savedWorkflowId ? { savedWorkflowId: filters.savedWorkflowId } : {}),
+      ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+    },
+    include: { savedWorkflow: { select: { name: true, version: true } } },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take,
+  });
+}
+
+export async function deleteScheduleRow(db: TDb, id: string): Promise<void> {
+  await db.schedule.deleteMany({ where: { id } });
+}
+
+/** Schedules that run this workflow (pinned to it, or following its name). */
+export async function schedulesOfWorkflow(db: TDb, savedWorkflowId: string): Promise<Schedule[]> {
+  return db.schedule.findMany({ where: { savedWorkflowId } });
+}

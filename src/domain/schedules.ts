@@ -1,0 +1,63 @@
+import { msToNumber } from '@temporalio/common';
+import { z } from './zod';
+
+/**
+ * Schedules (SPEC §5), the pure part: how a schedule says when it fires, the
+ * overlap policies it offers, and the idempotency key of one fire. A
+ * schedule is a Temporal Schedule (the source of truth for its state); its
+ * fires become runs keyed by (schedule id, nominal fire time), so a retried
+ * or duplicated fire never mints a second tree.
+ */
+
+/** `skip` (ours, status-aware: a fire while the previous run's tree is active makes no tree, and says so), then Temporal's own. */
+export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'allow_all'] as const;
+export type TOverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+/** The shortest interval a schedule may fire at (Temporal's own minimum is one second). */
+export const MIN_INTERVAL_MS = 1000;
+
+/** An interval such as `15m`, `1h`, `90s` or `1d` (Temporal's duration syntax); an error message when it is not one. */
+export function intervalError(every: string): string | undefined {
+  let ms: number;
+  try {
+    ms = msToNumber(every as Parameters<typeof msToNumber>[0]);
+  } catch {
+    return `"${every}" is not an interval (try "30s", "15m", "1h" or "1d")`;
+  }
+  if (!Number.isFinite(ms) || ms < MIN_INTERVAL_MS) return `"${every}" is shorter than one second`;
+  return undefined;
+}
+
+/** An IANA time zone such as `Europe/Paris`; an error message when the runtime does not know it. */
+export function timeZoneError(timeZone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return undefined;
+  } catch {
+    return `"${timeZone}" is not a known time zone (an IANA name such as "Europe/Paris" or "UTC")`;
+  }
+}
+
+export const ZScheduleSpec = z
+  .union([
+    z
+      .object({
+        cron: z.string().min(1).max(200).openapi({ example: '0 8 * * 1-5', description: 'Five-field cron (minute hour day-of-month month day-of-week), or @daily, @hourly…' }),
+        timezone: z
+          .string()
+          .max(64)
+          .refine((tz) => timeZoneError(tz) === undefined, { message: 'not a known time zone (an IANA name such as "Europe/Paris" or "UTC")' })
+          .optional(),
+      })
+      .strict(),
+    z.object({ every: z.string().min(1).max(32).refine((e) => intervalError(e) === undefined, { message: 'not an interval of at least one second (e.g. "30s", "15m", "1h", "1d")' }) }).strict(),
+    z.object({ at: z.iso.datetime({ offset: true }).openapi({ example: '2026-12-01T08:00:00Z', description: 'Fires once at this time, then shows as spent.' }) }).strict(),
+  ])
+  .openapi('ScheduleSpec');
+
+export type TScheduleSpec = z.infer<typeof ZScheduleSpec>;
+
+/** The idempotency key of one fire: the schedule and its nominal time (Temporal gives a scheduled start both). */
+export function fireKey(scheduleId: string, nominalTime: Date): string {
+  return `${scheduleId}@${nominalTime.toISOString()}`;
+}

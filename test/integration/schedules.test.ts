@@ -1,0 +1,168 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createScheduleActivities } from '../../src/activities/schedules';
+import type { TConfig } from '../../src/config';
+import type { PrismaClient } from '../../src/db/client';
+import { recordHistories } from '../support/histories';
+import { http as call, startTestApi, startTestWorker, testConfig, testEnv, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+
+/**
+ * Schedules (SPEC §5) on the real Temporal dev server (schedules do not run
+ * on the time-skipping test server): fires become runs keyed by (schedule,
+ * nominal time), through our API and through the `temporal` CLI alike.
+ */
+
+const run = promisify(execFile);
+let prisma: PrismaClient;
+let config: TConfig;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+const taskQueue = uniqueTaskQueue('schedules');
+const created: string[] = [];
+
+beforeAll(async () => {
+  prisma = testPrisma();
+  config = testConfig();
+  worker = await startTestWorker(config, prisma, taskQueue);
+  api = await startTestApi(prisma, taskQueue);
+});
+
+afterAll(async () => {
+  for (const id of created) await call('DELETE', `${api.url}/api/schedules/${id}`).catch(() => undefined);
+  await api?.close();
+  await worker?.stop();
+  await prisma?.$disconnect();
+});
+
+type TJson = any;
+const unique = (name: string) => `${name}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+const leaf = (key: string, action: Record<string, unknown>) => ({ key, kind: 'leaf', title: key, action });
+
+async function temporalCli(...args: string[]): Promise<string> {
+  const { stdout } = await run(testEnv.temporalCli, [...args, '--address', testEnv.temporalAddress, '--namespace', 'default']);
+  return stdout;
+}
+
+async function until(path: string, predicate: (b: TJson) => boolean, what: string, timeoutMs = 30_000): Promise<TJson> {
+  let last: TJson;
+  return waitFor(
+    async () => {
+      last = (await call('GET', `${api.url}${path}`)).body;
+      return predicate(last) ? last : undefined;
+    },
+    () => `${what}; last: ${JSON.stringify(last).slice(0, 800)}`,
+    timeoutMs,
+  );
+}
+
+/** A workflow saved from an accepted tree of these leaves, with one input `who`. */
+async function savedWorkflow(children: unknown[]): Promise<TJson> {
+  const goal = await call('POST', `${api.url}/api/goals`, { title: 'Scheduled for {{inputs.who}}', plan: { children } });
+  if (children.some((c: TJson) => c.action?.runtime === 'manual')) {
+    for (const c of children as TJson[]) {
+      if (c.action?.runtime !== 'manual') continue;
+      const id = (await call('GET', `${api.url}/api/goals/${goal.body.id}/tree`)).body.children.find((g: TJson) => g.key === c.key).id;
+      await until(`/api/goals/${id}`, (g) => g.waiting_for === 'completion', 'the manual leaf waits');
+      await call('POST', `${api.url}/api/goals/${id}/complete`, { outcome: 'succeeded' });
+    }
+  }
+  await until(`/api/goals/${goal.body.id}`, (g) => g.lifecycle === 'done', 'the tree is accepted');
+  const saved = await call('POST', `${api.url}/api/goals/${goal.body.id}/save-as-workflow`, { name: unique('sched'), inputs: [{ name: 'who', required: true }] });
+  expect(saved.status).toBe(201);
+  return saved.body;
+}
+
+async function schedule(workflowId: string, body: Record<string, unknown>): Promise<TJson> {
+  const res = await call('POST', `${api.url}/api/workflows/${workflowId}/schedules`, body);
+  expect([res.status, res.body.error]).toEqual([201, undefined]);
+  created.push(res.body.id);
+  return res.body;
+}
+
+describe('schedules', () => {
+  it('creates a Temporal Schedule; fires from our API and from the temporal CLI become runs attributed to it', async () => {
+    const wf = await savedWorkflow([leaf('hello', { runtime: 'shell', command: 'printf "%s" "$REPRISE_INPUT_who"' })]);
+    const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'the team' }, note: 'hourly hello' });
+    expect(s).toMatchObject({ workflow: { id: wf.id, version: 1 }, overlap: 'skip', paused: false, spent: false, inputs: { who: 'the team' }, spec: { every: '1h' } });
+    expect(s.id).toMatch(new RegExp(`^sched-${wf.name}-`));
+    expect(s.next_fire_times.length).toBeGreaterThan(0);
+    expect(await temporalCli('schedule', 'list')).toContain(s.id);
+
+    await call('POST', `${api.url}/api/schedules/${s.id}/trigger`);
+    const first = await until(`/api/schedules/${s.id}`, (b) => b.runs?.items[0]?.status.status === 'done', 'the triggered fire runs to done');
+    const r1 = first.runs.items[0];
+    expect(r1).toMatchObject({ schedule_id: s.id, title: 'Scheduled for the team', inputs: { who: 'the team' } });
+    expect(r1.idempotency_key).toMatch(new RegExp(`^${s.id}@\\d{4}-\\d\\d-\\d\\dT`));
+
+    await temporalCli('schedule', 'trigger', '--schedule-id', s.id);
+    const second = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 2 && b.runs.items[0].status.status === 'done', 'the CLI fire runs to done');
+    expect(second.runs.items[0]).toMatchObject({ schedule_id: s.id, state: 'done' });
+    expect(second.runs.items[0].id).not.toBe(r1.id);
+
+    // Paused from Temporal's CLI: our API agrees at once, note included.
+    await temporalCli('schedule', 'toggle', '--schedule-id', s.id, '--pause', '--reason', 'maintenance window');
+    const paused = (await call('GET', `${api.url}/api/schedules/${s.id}`)).body;
+    expect([paused.paused, paused.note]).toEqual([true, 'maintenance window']);
+    const resumed = (await call('PATCH', `${api.url}/api/schedules/${s.id}`, { paused: false, note: 'back' })).body;
+    expect([resumed.paused, resumed.note]).toEqual([false, 'back']);
+
+    await recordHistories(api.temporal, [{ name: 'scheduledRun-fire', workflowId: second.recent_fires[0].temporal_workflow_id }]);
+    const listed = (await call('GET', `${api.url}/api/schedules?workflow_id=${wf.id}`)).body;
+    expect(listed.items.map((x: TJson) => x.id)).toEqual([s.id]);
+    expect((await call('DELETE', `${api.url}/api/schedules/${s.id}`)).status).toBe(204);
+    expect((await call('GET', `${api.url}/api/schedules/${s.id}`)).status).toBe(404);
+    expect(await prisma.run.count({ where: { scheduleId: s.id } })).toBe(2);
+  });
+
+  it('skips a fire while the previous run is still active, recording why; a duplicate fire makes nothing new', async () => {
+    const wf = await savedWorkflow([leaf('approve', { runtime: 'manual' })]);
+    const s = await schedule(wf.id, { spec: { cron: '0 3 * * *', timezone: 'Europe/Paris' }, inputs: { who: 'ops' }, paused: true });
+    await call('POST', `${api.url}/api/schedules/${s.id}/trigger`);
+    const blocked = await until(`/api/schedules/${s.id}`, (b) => b.runs?.items[0]?.status.status === 'blocked', 'the first fire blocks on its manual leaf');
+    const active = blocked.runs.items[0];
+    // Temporal names a fire by its second: two triggers within one second would be one fire.
+    await new Promise((r) => setTimeout(r, 1100));
+    await call('POST', `${api.url}/api/schedules/${s.id}/trigger`);
+    const skipped = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 2, 'the second fire is recorded');
+    expect(skipped.runs.items[0]).toMatchObject({ state: 'skipped', status: { status: 'skipped', reason: `run ${active.id} is still active (blocked: goal "approve" waiting for someone to complete it)` }, root_goal_id: null });
+    expect(await prisma.goal.count({ where: { runId: skipped.runs.items[0].id } })).toBe(0);
+
+    // The same fire delivered twice (same nominal time): the same decision, nothing new.
+    const fire = createScheduleActivities({ prisma }).fireSchedule;
+    const nominal = new Date(Date.now() - 60_000).toISOString();
+    const config = { scheduleId: s.id, savedWorkflowId: wf.id, followLatest: false, allowReplan: false, overlap: 'allow_all' as const, inputs: { who: 'ops' }, nominalTime: nominal };
+    const [a, b] = await Promise.all([fire(config), fire(config)]);
+    expect(a.kind).toBe('run');
+    expect(b).toEqual({ ...a, created: expect.any(Boolean) });
+    expect(await prisma.run.count({ where: { scheduleId: s.id } })).toBe(3);
+  });
+
+  it('refuses what cannot be scheduled, naming the problem, and creates nothing', async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ spec: { every: 'often' }, inputs: { who: 'x' } }, /interval/],
+      [{ spec: { every: '0s' }, inputs: { who: 'x' } }, /interval/],
+      [{ spec: { cron: '0 8 * * *', timezone: 'Mars/Olympus' }, inputs: { who: 'x' } }, /time zone/],
+      [{ spec: { cron: 'every morning' }, inputs: { who: 'x' } }, /Temporal refused the schedule's spec/],
+      [{ spec: { at: '2020-01-01T00:00:00Z' }, inputs: { who: 'x' } }, /in the past/],
+      [{ spec: { every: '1h' }, inputs: {} }, /input "who" is required/],
+      [{ spec: { every: '1h' }, inputs: { who: 'x', nope: 'y' } }, /unknown input "nope"/],
+      [{ spec: { every: '1h', cron: '* * * * *' }, inputs: { who: 'x' } }, /spec/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await call('POST', `${api.url}/api/workflows/${wf.id}/schedules`, body);
+      expect([JSON.stringify(body), res.status, res.body.error?.code]).toEqual([JSON.stringify(body), 400, 'VALIDATION_FAILED']);
+      expect(res.body.error.message).toMatch(message);
+    }
+    expect(await prisma.schedule.count({ where: { savedWorkflowId: wf.id } })).toBe(0);
+
+    const partial = await call('POST', `${api.url}/api/goals`, { title: 'Partial {{inputs.who}}', plan: { children: [leaf('probe', { runtime: 'shell', command: 'echo {}' }), { key: 'later', kind: 'composite', title: 'Later' }], edges: [{ from: 'probe', to: 'later', on: 'failed' }] } });
+    await until(`/api/goals/${partial.body.id}`, (g) => g.lifecycle === 'done', 'the partial tree is accepted');
+    const partialWf = (await call('POST', `${api.url}/api/goals/${partial.body.id}/save-as-workflow`, { name: unique('partial'), inputs: [{ name: 'who' }] })).body;
+    expect(partialWf.fully_frozen).toBe(false);
+    const refused = await call('POST', `${api.url}/api/workflows/${partialWf.id}/schedules`, { spec: { every: '1h' }, inputs: { who: 'x' } });
+    expect([refused.status, refused.body.error.message]).toEqual([400, expect.stringMatching(/not fully frozen.*allow_replan/)]);
+    const allowed = await schedule(partialWf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, allow_replan: true, paused: true });
+    expect(allowed.allow_replan).toBe(true);
+  });
+});
