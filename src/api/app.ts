@@ -44,7 +44,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 export function createApp(deps: TApiDeps): TApp {
   const registry = new OpenAPIRegistry();
   const goals = createGoalService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine });
-  const workflows = createWorkflowService({ prisma: deps.prisma });
+  const workflows = createWorkflowService({ prisma: deps.prisma, temporal: deps.temporal });
   const runs = createRunService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine, crashAfterClaim: deps.crashAfterClaim });
 
   let document: object | undefined;

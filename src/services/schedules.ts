@@ -81,6 +81,35 @@ function asScheduleError(err: unknown, what: string): unknown {
   return asTemporalError(err, what);
 }
 
+/** The Temporal Schedule's action: start a fire (scheduledRun) with this configuration. */
+function scheduleAction(config: TScheduledRunInput, workflow: { name: string; version: number }, taskQueue?: string) {
+  return {
+    type: 'startWorkflow' as const,
+    workflowType: SCHEDULED_RUN_WORKFLOW_TYPE,
+    args: [config] as Parameters<typeof scheduledRun>,
+    taskQueue: taskQueue ?? '',
+    workflowId: fireTemporalWorkflowId(config.scheduleId),
+    typedSearchAttributes: [
+      { key: SA_SCHEDULE_ID, value: config.scheduleId },
+      { key: SA_WORKFLOW_NAME, value: workflow.name },
+    ],
+    staticSummary: `fire of ${config.scheduleId} (${workflow.name}${config.followLatest ? ', newest version' : ` v${workflow.version}`})`,
+  };
+}
+
+/** A one-shot spec's time, when the schedule is one. */
+function oneShotAt(spec: unknown): Date | undefined {
+  return spec && typeof spec === 'object' && 'at' in spec ? new Date(String((spec as { at: unknown }).at)) : undefined;
+}
+
+export interface TUpdateScheduleInput {
+  spec?: TScheduleSpec;
+  inputs?: Record<string, string>;
+  overlap?: TOverlapPolicy;
+  paused?: boolean;
+  note?: string;
+}
+
 export function createScheduleService(deps: TScheduleServiceDeps) {
   const { prisma, temporal } = deps;
 
@@ -132,30 +161,20 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         overlap: input.overlap,
         inputs: input.inputs,
         tuning: deps.engine ?? DEFAULT_ENGINE_TUNING,
+        spec: input.spec,
       };
       const row = await insertSchedule(prisma, { id, owner, savedWorkflowId: workflow.id, followLatest: input.followLatest });
       const options: ScheduleOptions = {
         scheduleId: id,
         spec: temporalSpec(input.spec),
-        action: {
-          type: 'startWorkflow',
-          workflowType: SCHEDULED_RUN_WORKFLOW_TYPE,
-          args: [config] as Parameters<typeof scheduledRun>,
-          taskQueue: deps.taskQueue,
-          workflowId: fireTemporalWorkflowId(id),
-          typedSearchAttributes: [
-            { key: SA_SCHEDULE_ID, value: id },
-            { key: SA_WORKFLOW_NAME, value: workflow.name },
-          ],
-          staticSummary: `fire of ${id} (${workflow.name}${input.followLatest ? ', newest version' : ` v${workflow.version}`})`,
-        },
+        action: scheduleAction(config, workflow, deps.taskQueue),
         policies: { overlap: TEMPORAL_OVERLAP[input.overlap], catchupWindow: '1 minute' },
         state: {
           paused: input.paused,
           ...(input.note ? { note: input.note } : {}),
           ...('at' in input.spec ? { remainingActions: 1 } : {}),
         },
-        memo: { spec: input.spec, workflow_id: workflow.id, workflow_name: workflow.name, workflow_version: workflow.version, overlap: input.overlap, follow_latest: input.followLatest },
+        memo: { workflow_id: workflow.id, workflow_name: workflow.name, workflow_version: workflow.version },
         typedSearchAttributes: [
           { key: SA_SCHEDULE_ID, value: id },
           { key: SA_WORKFLOW_NAME, value: workflow.name },
@@ -184,20 +203,72 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
     },
 
-    async pauseSchedule(actor: TActor, id: string, paused: boolean, note?: string): Promise<TScheduleView> {
-      const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
-      const handle = temporal.schedule.getHandle(id);
-      await withDeadline(temporal, () => (paused ? handle.pause(note ?? 'paused through the API') : handle.unpause(note ?? 'resumed through the API'))).catch((err: unknown) => {
-        throw asTemporalError(err, `schedule ${id} could not be ${paused ? 'paused' : 'resumed'}`);
-      });
-      return view(row, 20);
-    },
-
     async triggerSchedule(actor: TActor, id: string): Promise<TScheduleView> {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
       // The fire's own overlap decision applies: the Temporal Schedule's policy lets it start.
       await withDeadline(temporal, () => temporal.schedule.getHandle(id).trigger('ALLOW_ALL')).catch((err: unknown) => {
         throw asTemporalError(err, `schedule ${id} could not be triggered`);
+      });
+      return view(row, 20);
+    },
+
+    /**
+     * Changes spec, inputs, overlap, or paused (with a note), in one update
+     * of the Temporal Schedule. A one-shot schedule whose time has passed
+     * (spent, or never fired while paused) is re-armed only with a new time.
+     */
+    async updateSchedule(actor: TActor, id: string, patch: TUpdateScheduleInput): Promise<TScheduleView> {
+      const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
+      const current = await describe(id);
+      const config = (current.action.args?.[0] ?? {}) as TScheduledRunInput;
+      const workflow = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), row.savedWorkflowId);
+      if (patch.inputs !== undefined) {
+        const values = resolveInputs(workflow.inputs as TWorkflowInput[], patch.inputs);
+        instantiate(workflow.frozenPlan as unknown as TFrozenPlan, values);
+      }
+      const newAt = patch.spec && oneShotAt(patch.spec);
+      if (newAt && newAt.getTime() <= Date.now()) throw new DomainError('VALIDATION_FAILED', `spec.at ${newAt.toISOString()} is in the past; give a future time`);
+      const oldAt = oneShotAt(config.spec);
+      const spent = oldAt !== undefined && ((current.state.remainingActions ?? 0) === 0 || oldAt.getTime() <= Date.now());
+      if (!patch.spec && oldAt && spent && patch.paused === false) {
+        throw new DomainError('VALIDATION_FAILED', `schedule ${id} was a one-shot for ${oldAt.toISOString()}, which has passed; give it a new time ("spec": {"at": …}) to re-arm it`);
+      }
+      const next: TScheduledRunInput = {
+        ...config,
+        ...(patch.inputs !== undefined ? { inputs: patch.inputs } : {}),
+        ...(patch.overlap !== undefined ? { overlap: patch.overlap } : {}),
+        ...(patch.spec !== undefined ? { spec: patch.spec } : {}),
+      };
+      const spec = (patch.spec ?? config.spec) as TScheduleSpec | undefined;
+      try {
+        await withDeadline(temporal, () =>
+          temporal.schedule.getHandle(id).update((previous) => ({
+            spec: patch.spec ? temporalSpec(patch.spec) : previous.spec,
+            action: scheduleAction(next, row.savedWorkflow, deps.taskQueue),
+            policies: { ...previous.policies, overlap: TEMPORAL_OVERLAP[next.overlap] },
+            state: {
+              paused: patch.paused ?? previous.state.paused,
+              note: patch.note ?? previous.state.note,
+              // A one-shot fires once: a new time re-arms it; any other spec fires without limit.
+              ...(spec && 'at' in spec ? { remainingActions: newAt ? 1 : (previous.state.remainingActions ?? 0) } : {}),
+            },
+          })),
+        );
+      } catch (err) {
+        throw asScheduleError(err, `schedule ${id} could not be updated`);
+      }
+      return view(row, 20);
+    },
+
+    /** Runs the fires of a past range, each keyed by its nominal time: backfilling a range twice mints nothing new. */
+    async backfillSchedule(actor: TActor, id: string, range: { start: Date; end: Date; overlap?: TOverlapPolicy }): Promise<TScheduleView> {
+      const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
+      if (range.start.getTime() >= range.end.getTime()) throw new DomainError('VALIDATION_FAILED', 'backfill start must be before end');
+      if (range.end.getTime() > Date.now()) throw new DomainError('VALIDATION_FAILED', 'backfill end is in the future: a backfill runs the fires of a past range');
+      // Default: one after another (each fire waits for its run), so the status-aware skip sees each run end.
+      const overlap = range.overlap ? TEMPORAL_OVERLAP[range.overlap] : 'BUFFER_ALL';
+      await withDeadline(temporal, () => temporal.schedule.getHandle(id).backfill({ start: range.start, end: range.end, overlap })).catch((err: unknown) => {
+        throw asScheduleError(err, `schedule ${id} could not be backfilled`);
       });
       return view(row, 20);
     },

@@ -1,4 +1,8 @@
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { findAgent } from '../db/agents';
+import { schedulesOfWorkflow } from '../db/schedules';
+import { withDeadline } from '../temporal/client';
+import { asTemporalError } from '../temporal/errors';
 import type { Goal, GoalEdge, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import { findRun, keyPathFrom, listRuns, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
@@ -99,7 +103,7 @@ function snapshotPlan(goal: Goal, template: TPlan | null | undefined, tree: TTre
   return { children, edges, ...(parallelism === undefined ? {} : { parallelism }) };
 }
 
-export function createWorkflowService(deps: { prisma: PrismaClient }) {
+export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: Client }) {
   const { prisma } = deps;
 
   /** What the saved goal's tree came from, if it is (part of) a run: the run, and the frozen plan at its place. */
@@ -208,8 +212,36 @@ export function createWorkflowService(deps: { prisma: PrismaClient }) {
       return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
     },
 
+    /**
+     * Deletes a workflow with no runs. A schedule that runs it and is enabled
+     * (not paused, not a spent one-shot) makes this a 409; paused ones go
+     * with it, in Postgres and in Temporal.
+     */
     async deleteWorkflow(actor: TActor, id: string): Promise<void> {
-      await workflows.deleteOwnedWorkflow(prisma, actorOwner(actor), id);
+      const owner = actorOwner(actor);
+      await workflows.findOwnedWorkflow(prisma, owner, id);
+      const schedules = await schedulesOfWorkflow(prisma, id);
+      const temporal = deps.temporal;
+      if (schedules.length && temporal) {
+        for (const schedule of schedules) {
+          const description = await withDeadline(temporal, () => temporal.schedule.getHandle(schedule.id).describe()).catch((err: unknown) => {
+            if (err instanceof ScheduleNotFoundError) return undefined;
+            throw asTemporalError(err, `schedule ${schedule.id} could not be read from Temporal`);
+          });
+          const config = (description?.action.args?.[0] ?? {}) as { spec?: unknown };
+          const oneShot = typeof config.spec === 'object' && config.spec !== null && 'at' in config.spec;
+          const spent = oneShot && (description?.state.remainingActions ?? 0) === 0;
+          if (description && !description.state.paused && !spent) {
+            throw new DomainError('CONFLICT', `schedule ${schedule.id} is enabled and runs workflow ${id}; pause or delete it first`);
+          }
+        }
+      }
+      await workflows.deleteOwnedWorkflow(prisma, owner, id);
+      if (temporal) {
+        for (const schedule of schedules) {
+          await withDeadline(temporal, () => temporal.schedule.getHandle(schedule.id).delete()).catch(() => undefined);
+        }
+      }
     },
 
     /** A structural diff of two versions of one name (`id` is the newer side, `against` the older). */

@@ -150,6 +150,8 @@ export interface TScheduledRunInput {
   overlap: 'skip' | 'buffer_one' | 'buffer_all' | 'cancel_other' | 'allow_all';
   inputs: Record<string, string>;
   tuning: TEngineTuning;
+  /** The spec as the user gave it (`cron`+`timezone`, `every` or `at`), for display: Temporal keeps it compiled. */
+  spec?: unknown;
 }
 
 /** What one fire came to. */

@@ -94,6 +94,8 @@ describe('schedules', () => {
     expect(r1).toMatchObject({ schedule_id: s.id, title: 'Scheduled for the team', inputs: { who: 'the team' } });
     expect(r1.idempotency_key).toMatch(new RegExp(`^${s.id}@\\d{4}-\\d\\d-\\d\\dT`));
 
+    // Temporal names a fire by its second: two triggers within one second would be one fire.
+    await new Promise((r) => setTimeout(r, 1100));
     await temporalCli('schedule', 'trigger', '--schedule-id', s.id);
     const second = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 2 && b.runs.items[0].status.status === 'done', 'the CLI fire runs to done');
     expect(second.runs.items[0]).toMatchObject({ schedule_id: s.id, state: 'done' });
@@ -164,5 +166,76 @@ describe('schedules', () => {
     expect([refused.status, refused.body.error.message]).toEqual([400, expect.stringMatching(/not fully frozen.*allow_replan/)]);
     const allowed = await schedule(partialWf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, allow_replan: true, paused: true });
     expect(allowed.allow_replan).toBe(true);
+  });
+
+  it('backfills a past range one fire per nominal time; the same range again mints nothing new', async () => {
+    const wf = await savedWorkflow([leaf('tick', { runtime: 'shell', command: 'true' })]);
+    const s = await schedule(wf.id, { spec: { every: '1m' }, inputs: { who: 'history' }, paused: true });
+    const end = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 1000);
+    const start = new Date(end.getTime() - 3 * 60_000);
+    const first = await call('POST', `${api.url}/api/schedules/${s.id}/backfill`, { start: start.toISOString(), end: end.toISOString() });
+    expect(first.status).toBe(200);
+    const done = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 3 && b.runs.items.every((r: TJson) => r.status.status === 'done'), 'three backfilled runs');
+    const keys = done.runs.items.map((r: TJson) => r.idempotency_key).sort();
+    expect(keys.map((k: string) => k.slice(-24))).toEqual(keys.map((k: string) => k.slice(-24)).sort());
+    for (const k of keys) expect(k).toMatch(/:00\.000Z$/);
+
+    const taken = done.fires_taken;
+    await call('POST', `${api.url}/api/schedules/${s.id}/backfill`, { start: start.toISOString(), end: end.toISOString() });
+    const again = await until(`/api/schedules/${s.id}`, (b) => b.fires_taken >= taken + 3 && b.running_fires.length === 0, 'the second backfill is taken');
+    expect(again.runs.total).toBe(3);
+    expect((await call('POST', `${api.url}/api/schedules/${s.id}/backfill`, { start: end.toISOString(), end: start.toISOString() })).status).toBe(400);
+  });
+
+  it('follows the newest version when asked; a failed run never blocks the next fire', async () => {
+    const wf = await savedWorkflow([leaf('gate', { runtime: 'shell', command: 'test "$REPRISE_INPUT_who" != "nobody"' })]);
+    const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'nobody' }, follow_latest: true, paused: true });
+    await call('POST', `${api.url}/api/schedules/${s.id}/trigger`);
+    const failed = await until(`/api/schedules/${s.id}`, (b) => b.runs?.items[0]?.status.status === 'failed', 'the first fire fails');
+    expect(failed.runs.items[0].workflow.version).toBe(1);
+
+    // A new version of the same name: the next fire runs it.
+    const tree = await call('POST', `${api.url}/api/goals`, { title: 'Scheduled v2 for {{inputs.who}}', plan: { children: [leaf('gate', { runtime: 'shell', command: 'true' })] } });
+    await until(`/api/goals/${tree.body.id}`, (g) => g.lifecycle === 'done', 'the v2 tree is accepted');
+    const v2 = await call('POST', `${api.url}/api/goals/${tree.body.id}/save-as-workflow`, { name: wf.name, inputs: [{ name: 'who', required: true }] });
+    expect(v2.body.version).toBe(2);
+    await new Promise((r) => setTimeout(r, 1100));
+    await call('POST', `${api.url}/api/schedules/${s.id}/trigger`);
+    const next = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 2 && b.runs.items[0].status.status === 'done', 'the second fire runs v2');
+    expect(next.runs.items[0]).toMatchObject({ workflow: { id: v2.body.id, version: 2 }, title: 'Scheduled v2 for nobody' });
+  });
+
+  it('fires a one-shot once, shows it spent, and re-arms it only with a new time', async () => {
+    const wf = await savedWorkflow([leaf('once', { runtime: 'shell', command: 'true' })]);
+    const at = new Date(Math.ceil((Date.now() + 2500) / 1000) * 1000).toISOString();
+    const s = await schedule(wf.id, { spec: { at }, inputs: { who: 'once' } });
+    expect([s.spent, s.next_fire_times]).toEqual([false, [at.replace('.000Z', '.000Z')]]);
+    const spent = await until(`/api/schedules/${s.id}`, (b) => b.spent && b.runs?.items[0]?.status.status === 'done', 'the one-shot fires and is spent', 20_000);
+    expect([spent.runs.total, spent.next_fire_times]).toEqual([1, []]);
+    const reenable = await call('PATCH', `${api.url}/api/schedules/${s.id}`, { paused: false });
+    expect([reenable.status, reenable.body.error.message]).toEqual([400, expect.stringMatching(/has passed; give it a new time/)]);
+    const later = new Date(Math.ceil((Date.now() + 2500) / 1000) * 1000).toISOString();
+    const rearmed = await call('PATCH', `${api.url}/api/schedules/${s.id}`, { spec: { at: later } });
+    expect([rearmed.status, rearmed.body.spent, rearmed.body.spec]).toEqual([200, false, { at: later }]);
+    const twice = await until(
+      `/api/schedules/${s.id}`,
+      (b) => b.spent && b.runs?.total === 2 && b.runs.items.every((r: TJson) => r.status.status === 'done'),
+      'the re-armed one-shot fires again',
+      20_000,
+    );
+    expect(twice.runs.items.map((r: TJson) => r.status.status)).toEqual(['done', 'done']);
+  });
+
+  it('keeps a workflow while an enabled schedule runs it; a paused one goes with it', async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    const s = await schedule(wf.id, { spec: { cron: '0 0 1 1 *' }, inputs: { who: 'x' } });
+    const refused = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
+    expect([refused.status, refused.body.error.message]).toEqual([409, expect.stringMatching(new RegExp(`schedule ${s.id} is enabled`))]);
+    const paused = await call('PATCH', `${api.url}/api/schedules/${s.id}`, { paused: true, note: 'retiring', inputs: { who: 'y' } });
+    expect([paused.body.paused, paused.body.note, paused.body.inputs]).toEqual([true, 'retiring', { who: 'y' }]);
+    expect((await call('PATCH', `${api.url}/api/schedules/${s.id}`, { inputs: { nope: '1' } })).status).toBe(400);
+    expect((await call('DELETE', `${api.url}/api/workflows/${wf.id}`)).status).toBe(204);
+    expect((await call('GET', `${api.url}/api/schedules/${s.id}`)).status).toBe(404);
+    await expect(temporalCli('schedule', 'describe', '--schedule-id', s.id)).rejects.toThrow();
   });
 });

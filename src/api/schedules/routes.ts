@@ -2,7 +2,7 @@ import type { TScheduleService } from '../../services/schedules';
 import type { TTemporalUi } from '../goals/serializers';
 import { defineRoute, type TAnyRoute } from '../route';
 import { ZWorkflowIdParams } from '../workflows/schemas';
-import { ZSchedule, ZScheduleCreate, ZScheduleIdParams, ZScheduleList, ZScheduleListQuery, ZSchedulePatch } from './schemas';
+import { ZSchedule, ZScheduleBackfill, ZScheduleCreate, ZScheduleIdParams, ZScheduleList, ZScheduleListQuery, ZSchedulePatch } from './schemas';
 import { serializeSchedule } from './serializers';
 
 /** The schedule routes (SPEC §5): Temporal Schedules that run a saved workflow. */
@@ -64,16 +64,30 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       method: 'patch',
       path: '/api/schedules/{id}',
       operationId: 'updateSchedule',
-      summary: 'Pause or resume a schedule',
+      summary: 'Change a schedule: spec, inputs, overlap, pause or resume',
+      description: 'One update of the Temporal Schedule. A spent one-shot is re-enabled only with a new `spec.at` (400 otherwise).',
       tags: ['schedules'],
       params: ZScheduleIdParams,
       body: ZSchedulePatch,
       responses: { 200: { description: 'The schedule.', schema: ZSchedule } },
       errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
-      handler: async ({ params, body, ctx }) => {
-        const view = body.paused === undefined ? await deps.schedules.getSchedule(ctx.actor, params.id) : await deps.schedules.pauseSchedule(ctx.actor, params.id, body.paused, body.note);
-        return { status: 200, body: toJson(view) };
-      },
+      handler: async ({ params, body, ctx }) => ({ status: 200, body: toJson(await deps.schedules.updateSchedule(ctx.actor, params.id, body)) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/schedules/{id}/backfill',
+      operationId: 'backfillSchedule',
+      summary: 'Run the fires of a past range',
+      description: 'Each fire is keyed by its nominal time, so backfilling a range twice mints nothing new.',
+      tags: ['schedules'],
+      params: ZScheduleIdParams,
+      body: ZScheduleBackfill,
+      responses: { 200: { description: 'The schedule.', schema: ZSchedule } },
+      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      handler: async ({ params, body, ctx }) => ({
+        status: 200,
+        body: toJson(await deps.schedules.backfillSchedule(ctx.actor, params.id, { start: new Date(body.start), end: new Date(body.end), overlap: body.overlap })),
+      }),
     }),
     defineRoute({
       method: 'post',

@@ -32,11 +32,26 @@ export const ZScheduleCreate = z
 
 export const ZSchedulePatch = z
   .object({
+    spec: ZScheduleSpec.optional().openapi({ description: 'A new spec; for a spent one-shot, a new `at` re-arms it.' }),
+    inputs: z.record(z.string().max(64), z.string().max(10_000)).optional(),
+    overlap: z.enum(OVERLAP_POLICIES).optional(),
     paused: z.boolean().optional().openapi({ description: 'Pause (true) or resume (false), with `note` as the reason.' }),
     note: z.string().max(500).optional(),
   })
   .strict()
   .openapi('SchedulePatch');
+
+export const ZScheduleBackfill = z
+  .object({
+    start: z.iso.datetime({ offset: true }),
+    end: z.iso.datetime({ offset: true }),
+    overlap: z
+      .enum(OVERLAP_POLICIES)
+      .optional()
+      .openapi({ description: "How the range's fires overlap each other; default: one after another (Temporal's buffer_all)." }),
+  })
+  .strict()
+  .openapi('ScheduleBackfill');
 
 export const ZSchedule = z
   .object({

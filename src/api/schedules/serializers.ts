@@ -5,8 +5,8 @@ import type { TScheduleJson } from './schemas';
 
 export function serializeSchedule(view: TScheduleView, temporalUi: TTemporalUi): TScheduleJson {
   const { row, temporal: t, config } = view;
-  const memo = (t.memo ?? {}) as { spec?: unknown };
-  const oneShot = typeof memo.spec === 'object' && memo.spec !== null && 'at' in memo.spec;
+  const spec = config.spec ?? null;
+  const oneShot = typeof spec === 'object' && spec !== null && 'at' in spec;
   return {
     id: row.id,
     workflow: { id: row.savedWorkflowId, name: row.savedWorkflow.name, version: row.savedWorkflow.version },
@@ -14,7 +14,7 @@ export function serializeSchedule(view: TScheduleView, temporalUi: TTemporalUi):
     allow_replan: config.allowReplan ?? false,
     overlap: config.overlap ?? 'skip',
     inputs: config.inputs ?? {},
-    spec: memo.spec ?? null,
+    spec,
     paused: t.state.paused,
     note: t.state.note || null,
     spent: oneShot && (t.state.remainingActions ?? 0) === 0,
