@@ -216,8 +216,12 @@ export async function recordSkippedFire(prisma: PrismaClient, row: TNewRun & { r
 }
 
 /** A schedule's fires, newest first (skipped ones included), and how many in all. */
-export async function listScheduleRuns(prisma: PrismaClient, scheduleId: string, take: number): Promise<{ runs: (Run & { savedWorkflow: { name: string; version: number } })[]; total: number }> {
-  const [runs, total] = await Promise.all([
+export async function listScheduleRuns(
+  prisma: PrismaClient,
+  scheduleId: string,
+  take: number,
+): Promise<{ runs: (Run & { savedWorkflow: { name: string; version: number } })[]; total: number; skipped: number }> {
+  const [runs, total, skipped] = await Promise.all([
     prisma.run.findMany({
       where: { scheduleId },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -225,6 +229,7 @@ export async function listScheduleRuns(prisma: PrismaClient, scheduleId: string,
       include: { savedWorkflow: { select: { name: true, version: true } } },
     }),
     prisma.run.count({ where: { scheduleId } }),
+    prisma.run.count({ where: { scheduleId, state: 'skipped' } }),
   ]);
-  return { runs, total };
+  return { runs, total, skipped };
 }

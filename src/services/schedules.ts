@@ -47,7 +47,7 @@ export interface TScheduleView {
   row: Schedule & { savedWorkflow: { name: string; version: number } };
   temporal: ScheduleDescription;
   config: TScheduledRunInput;
-  runs?: { items: TRunView[]; total: number };
+  runs?: { items: TRunView[]; total: number; skipped: number };
 }
 
 /** Our overlap names → the policy the Temporal Schedule applies (ours, `skip`, is applied by each fire). */
@@ -122,12 +122,13 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     }
   }
 
-  async function runsOf(id: string, take: number): Promise<{ items: TRunView[]; total: number }> {
-    const { runs, total } = await listScheduleRuns(prisma, id, take);
+  async function runsOf(id: string, take: number): Promise<{ items: TRunView[]; total: number; skipped: number }> {
+    const { runs, total, skipped } = await listScheduleRuns(prisma, id, take);
     const states = await runTreeStates(prisma, runs);
     return {
       items: runs.map(({ savedWorkflow, ...run }) => ({ ...run, workflow: savedWorkflow, tree: states.get(run.id) as TRunTreeState })),
       total,
+      skipped,
     };
   }
 

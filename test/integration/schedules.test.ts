@@ -128,6 +128,7 @@ describe('schedules', () => {
     const skipped = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 2, 'the second fire is recorded');
     expect(skipped.runs.items[0]).toMatchObject({ state: 'skipped', status: { status: 'skipped', reason: `run ${active.id} is still active (blocked: goal "approve" waiting for someone to complete it)` }, root_goal_id: null });
     expect(await prisma.goal.count({ where: { runId: skipped.runs.items[0].id } })).toBe(0);
+    expect(skipped.runs.skipped).toBe(1);
 
     // The same fire delivered twice (same nominal time): the same decision, nothing new.
     const fire = createScheduleActivities({ prisma }).fireSchedule;
@@ -237,5 +238,33 @@ describe('schedules', () => {
     expect((await call('DELETE', `${api.url}/api/workflows/${wf.id}`)).status).toBe(204);
     expect((await call('GET', `${api.url}/api/schedules/${s.id}`)).status).toBe(404);
     await expect(temporalCli('schedule', 'describe', '--schedule-id', s.id)).rejects.toThrow();
+  });
+
+  it('resumes a stalled instantiation under its own key instead of starting another tree', async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'stalled' }, paused: true });
+    // A fire claimed its run and was lost before starting it (as a crash would leave it).
+    const fire = createScheduleActivities({ prisma }).fireSchedule;
+    const nominal = new Date(Date.now() - 120_000).toISOString();
+    const lost = await fire({ scheduleId: s.id, savedWorkflowId: wf.id, followLatest: false, allowReplan: false, overlap: 'skip', inputs: { who: 'stalled' }, nominalTime: nominal });
+    expect(lost.kind).toBe('run');
+    const stalledId = lost.kind === 'run' ? lost.target.id : '';
+    expect((await prisma.run.findUniqueOrThrow({ where: { id: stalledId } })).state).toBe('claimed');
+
+    await call('POST', `${api.url}/api/schedules/${s.id}/trigger`);
+    const resumed = await until(`/api/runs/${stalledId}`, (r) => r.status.status === 'done', 'the stalled run resumes and completes');
+    expect(resumed.idempotency_key).toBe(`${s.id}@${nominal}`);
+    const view = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 2, 'the resuming fire is recorded');
+    expect(view.runs.items[0]).toMatchObject({ state: 'skipped', status: { reason: `run ${stalledId} was still being instantiated; it resumes under its own key` } });
+    expect(await prisma.run.count({ where: { scheduleId: s.id, state: { not: 'skipped' } } })).toBe(1);
+  });
+
+  it("offers Temporal's own overlap policies", async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    for (const [overlap, temporal] of [['buffer_one', 'BUFFER_ONE'], ['cancel_other', 'CANCEL_OTHER'], ['allow_all', 'ALLOW_ALL'], ['skip', 'ALLOW_ALL']] as const) {
+      const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, overlap, paused: true });
+      expect(s.overlap).toBe(overlap);
+      expect((await api.temporal.schedule.getHandle(s.id).describe()).policies.overlap).toBe(temporal);
+    }
   });
 });

@@ -70,7 +70,9 @@ export const ZSchedule = z
     running_fires: z.array(z.string()).openapi({ description: 'Temporal workflow ids of fires still running.' }),
     fires_taken: z.number().int(),
     skipped_by_temporal_overlap: z.number().int().openapi({ description: "Fires Temporal itself skipped (its overlap policies); fires skipped by `skip` are runs with state `skipped`." }),
-    runs: z.object({ items: z.array(ZRun), total: z.number().int() }).optional().openapi({ description: 'The runs its fires made, newest first, skipped fires included (one GET of the schedule).' }),
+    runs: z
+      .object({ items: z.array(ZRun), total: z.number().int(), skipped: z.number().int().openapi({ description: 'Fires that made no tree (state `skipped`, each with why).' }) })
+      .optional().openapi({ description: 'The runs its fires made, newest first, skipped fires included (one GET of the schedule).' }),
     temporal: z.object({ schedule_id: z.string(), ui_url: z.string().nullable() }),
     created_at: timestamp,
   })

@@ -23,7 +23,7 @@ export function serializeSchedule(view: TScheduleView, temporalUi: TTemporalUi):
     running_fires: t.info.runningActions.map((a) => a.workflow.workflowId),
     fires_taken: t.info.numActionsTaken,
     skipped_by_temporal_overlap: t.info.numActionsSkippedOverlap,
-    ...(view.runs ? { runs: { items: view.runs.items.map((r) => serializeRun(r, temporalUi)), total: view.runs.total } } : {}),
+    ...(view.runs ? { runs: { items: view.runs.items.map((r) => serializeRun(r, temporalUi)), total: view.runs.total, skipped: view.runs.skipped } } : {}),
     temporal: {
       schedule_id: row.id,
       ui_url: temporalUi.baseUrl ? `${temporalUi.baseUrl}/namespaces/${encodeURIComponent(temporalUi.namespace)}/schedules/${encodeURIComponent(row.id)}` : null,

@@ -1,0 +1,37 @@
+import { fireKey, intervalError, timeZoneError, ZScheduleSpec } from '../../src/domain/schedules';
+import { fireTemporalWorkflowId, scheduleId, SCHEDULE_ID_PATTERN } from '../../src/domain/ids';
+
+describe('schedule specs', () => {
+  it.each([['30s'], ['15m'], ['1h'], ['1d'], ['90 minutes']])('takes the interval %s', (every) => {
+    expect(intervalError(every)).toBeUndefined();
+  });
+  it.each([['often'], ['0s'], ['500ms'], ['-5m']])('refuses the interval %s', (every) => {
+    expect(intervalError(every)).toEqual(expect.any(String));
+  });
+  it('knows time zones by their IANA names', () => {
+    expect(timeZoneError('Europe/Paris')).toBeUndefined();
+    expect(timeZoneError('UTC')).toBeUndefined();
+    expect(timeZoneError('Mars/Olympus')).toMatch(/not a known time zone/);
+  });
+  it('is exactly one of cron (with a time zone), every and at', () => {
+    expect(ZScheduleSpec.safeParse({ cron: '0 8 * * 1-5', timezone: 'Europe/Paris' }).success).toBe(true);
+    expect(ZScheduleSpec.safeParse({ every: '15m' }).success).toBe(true);
+    expect(ZScheduleSpec.safeParse({ at: '2026-12-01T08:00:00Z' }).success).toBe(true);
+    expect(ZScheduleSpec.safeParse({ every: '15m', cron: '* * * * *' }).success).toBe(false);
+    expect(ZScheduleSpec.safeParse({ at: 'tomorrow' }).success).toBe(false);
+    expect(ZScheduleSpec.safeParse({}).success).toBe(false);
+  });
+});
+
+describe('schedule ids and fire keys', () => {
+  it('names the workflow in the schedule id, readable in `temporal schedule list`', () => {
+    const id = scheduleId('Weekly Report!');
+    expect(id).toMatch(/^sched-weekly-report-[0-9a-z]{10}$/);
+    expect(SCHEDULE_ID_PATTERN.test(id)).toBe(true);
+    expect(scheduleId('Weekly Report!')).not.toBe(id);
+    expect(fireTemporalWorkflowId(id)).toBe(`fire-${id}`);
+  });
+  it('keys a fire by its schedule and nominal time', () => {
+    expect(fireKey('sched-x-0123456789', new Date('2026-11-22T08:00:00Z'))).toBe('sched-x-0123456789@2026-11-22T08:00:00.000Z');
+  });
+});
