@@ -117,7 +117,11 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     try {
       return await withDeadline(temporal, () => temporal.schedule.getHandle(id).describe());
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) throw new DomainError('NOT_FOUND', `schedule ${id} not found in Temporal (deleted there?)`);
+      if (err instanceof ScheduleNotFoundError) {
+        // Temporal is the source of truth: a schedule deleted there (`temporal schedule delete`) is gone here too; its runs stay.
+        await deleteScheduleRow(prisma, id);
+        throw new DomainError('NOT_FOUND', `schedule ${id} not found (it was deleted in Temporal)`);
+      }
       throw asTemporalError(err, `schedule ${id} could not be read from Temporal`);
     }
   }
@@ -199,7 +203,15 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       const after = query.cursor ? decodeCursor(query.cursor, SCHEDULE_ID_PATTERN) : undefined;
       const rows = await listOwnedSchedules(prisma, actorOwner(actor), { savedWorkflowId: query.workflowId }, after, query.limit + 1);
       const page = rows.slice(0, query.limit);
-      const items = await Promise.all(page.map((row) => view(row, 0)));
+      const views = await Promise.all(
+        page.map((row) =>
+          view(row, 0).catch((err: unknown) => {
+            if (err instanceof DomainError && err.code === 'NOT_FOUND') return undefined;
+            throw err;
+          }),
+        ),
+      );
+      const items = views.filter((v): v is TScheduleView => v !== undefined);
       const last = page[page.length - 1];
       return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
     },

@@ -113,6 +113,12 @@ describe('schedules', () => {
     expect(listed.items.map((x: TJson) => x.id)).toEqual([s.id]);
     expect((await call('DELETE', `${api.url}/api/schedules/${s.id}`)).status).toBe(204);
     expect((await call('GET', `${api.url}/api/schedules/${s.id}`)).status).toBe(404);
+
+    // Deleted with the temporal CLI: gone from our API too, its runs kept.
+    const other = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, paused: true });
+    await temporalCli('schedule', 'delete', '--schedule-id', other.id);
+    expect((await call('GET', `${api.url}/api/schedules?workflow_id=${wf.id}`)).body.items).toEqual([]);
+    expect((await call('GET', `${api.url}/api/schedules/${other.id}`)).status).toBe(404);
     expect(await prisma.run.count({ where: { scheduleId: s.id } })).toBe(2);
   });
 
