@@ -1,6 +1,6 @@
 import { OVERLAP_POLICIES, ZScheduleSpec } from '../../domain/schedules';
 import { z } from '../../domain/zod';
-import { ZRun } from '../workflows/schemas';
+import { ZInputValues, ZRun } from '../workflows/schemas';
 
 /** The schedule resource's request and response schemas (SPEC §5). */
 
@@ -17,7 +17,7 @@ const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-21
 export const ZScheduleCreate = z
   .object({
     spec: ZScheduleSpec,
-    inputs: z.record(z.string().max(64), z.string().max(10_000)).default({}).openapi({ description: "Checked against the workflow's declared inputs now (400 otherwise)." }),
+    inputs: ZInputValues.default({}).openapi({ description: "Checked against the workflow's declared inputs now (400 otherwise)." }),
     overlap: z
       .enum(OVERLAP_POLICIES)
       .default('skip')
@@ -33,7 +33,7 @@ export const ZScheduleCreate = z
 export const ZSchedulePatch = z
   .object({
     spec: ZScheduleSpec.optional().openapi({ description: 'A new spec; for a spent one-shot, a new `at` re-arms it.' }),
-    inputs: z.record(z.string().max(64), z.string().max(10_000)).optional(),
+    inputs: ZInputValues.optional(),
     overlap: z.enum(OVERLAP_POLICIES).optional(),
     paused: z.boolean().optional().openapi({ description: 'Pause (true) or resume (false), with `note` as the reason.' }),
     note: z.string().max(500).optional(),

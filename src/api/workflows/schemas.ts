@@ -88,6 +88,9 @@ export const ZWorkflowDiff = z
   })
   .openapi('WorkflowDiff');
 
+/** Values for a workflow's declared inputs, by name. */
+export const ZInputValues = z.record(z.string().max(64), z.string().max(10_000));
+
 export const ZRunCreate = z
   .object({
     idempotency_key: z
@@ -96,7 +99,7 @@ export const ZRunCreate = z
       .max(200)
       .regex(/^[\x21-\x7e]+$/, 'the key is 1-200 printable ASCII characters without spaces')
       .openapi({ example: '2026-11-22', description: 'The same key with the same inputs is the same run, forever.' }),
-    inputs: z.record(z.string().max(64), z.string().max(10_000)).default({}).openapi({ description: 'Values for the declared inputs (defaults fill the rest).' }),
+    inputs: ZInputValues.default({}).openapi({ description: 'Values for the declared inputs (defaults fill the rest).' }),
   })
   .strict()
   .openapi('RunCreate');
