@@ -18,7 +18,7 @@ import { createWorkflowService } from '../services/workflows';
 import { createRunService } from '../services/runs';
 import type { TTemporalUi } from './goals/serializers';
 import { healthRoutes } from './health/routes';
-import { inputGuard } from './inputGuard';
+import { inputGuard, jsonOnly } from './inputGuard';
 import { defineRoute, registerRoute, type TAnyRoute } from './route';
 
 export interface TApiDeps {
@@ -93,7 +93,8 @@ export function createApp(deps: TApiDeps): TApp {
       redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
     }),
   );
-  app.use(express.json({ limit: deps.bodyLimit }));
+  app.use(jsonOnly);
+  app.use(express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
   app.use(inputGuard);
   app.use(router);
   app.use(notFoundHandler);

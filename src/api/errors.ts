@@ -31,6 +31,32 @@ export function validationDetails(err: ZodError, prefix: string): { path: string
   }));
 }
 
+/** At most this many problems are listed per error (then a count), and messages are cut to this many characters. */
+export const MAX_ERROR_DETAILS = 50;
+export const MAX_ERROR_MESSAGE = 2000;
+
+/**
+ * An error body is never much larger than what a person reads: the first
+ * MAX_ERROR_DETAILS distinct problems, then how many more, and a message cut
+ * at MAX_ERROR_MESSAGE characters, however many problems the input had.
+ */
+export function boundError(message: string, details: unknown): { message: string; details: unknown } {
+  const cut = message.length > MAX_ERROR_MESSAGE ? `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length - MAX_ERROR_MESSAGE} more characters)` : message;
+  if (!Array.isArray(details)) return { message: cut, details };
+  const seen = new Set<string>();
+  const distinct: unknown[] = [];
+  let total = 0;
+  for (const d of details) {
+    const key = JSON.stringify(d);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    total++;
+    if (distinct.length < MAX_ERROR_DETAILS) distinct.push(d);
+  }
+  if (total > distinct.length) distinct.push({ path: '', message: `and ${total - distinct.length} more problems` });
+  return { message: cut, details: distinct };
+}
+
 export function toDomainError(err: unknown): DomainError | undefined {
   if (isDomainError(err)) return err;
   const database = asDatabaseError(err);
@@ -59,7 +85,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       if (status >= 500) logger.warn({ err, requestId }, known.message);
       const retryAfter = retryAfterFor(known.code);
       if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
-      res.status(status).json(body(known.code, known.message, requestId, known.details));
+      const bounded = boundError(known.message, known.details);
+      res.status(status).json(body(known.code, bounded.message, requestId, bounded.details));
       return;
     }
     // A 5xx never echoes internal text; the log has it, keyed by request id.

@@ -39,3 +39,16 @@ export const inputGuard: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/** A request with a body that is not JSON (text, a form, multipart) is a 415 naming the type expected, not a 400 about missing fields. */
+export const jsonOnly: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  const type = req.headers['content-type'];
+  if (hasBody && !JSON_TYPE.test(type ?? '')) {
+    next(new DomainError('UNSUPPORTED_MEDIA_TYPE', `the request body must be JSON (Content-Type: application/json); got ${type ? `"${type.slice(0, 100)}"` : 'no Content-Type'}`));
+    return;
+  }
+  next();
+};

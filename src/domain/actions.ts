@@ -16,13 +16,17 @@ const common = {
   retries: z.number().int().min(0).max(20).optional(),
 };
 
+/** Environment variables or headers one action may set: bounded, so a request (and its error) stays small. */
+const MAX_ENTRIES = 100;
+
 export const ZShellAction = z
   .object({
     runtime: z.literal('shell'),
     command: z.string().min(1, 'command must not be empty').max(16_384),
     /** Environment variables for the command: the only way inputs reach it. */
     env: z
-      .record(z.string().regex(ENV_NAME, 'environment variable names must match [A-Za-z_][A-Za-z0-9_]*'), z.string().max(16_384))
+      .record(z.string().max(128).regex(ENV_NAME, 'environment variable names must match [A-Za-z_][A-Za-z0-9_]*'), z.string().max(16_384))
+      .refine((env) => Object.keys(env).length <= MAX_ENTRIES, `at most ${MAX_ENTRIES} environment variables`)
       .optional(),
     ...common,
   })
@@ -34,13 +38,17 @@ export const ZHttpAction = z
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
     url: z
       .string()
+      .max(8192, 'url is at most 8192 characters')
       .url('url must be an absolute http(s) URL')
       .refine((u) => /^https?:\/\//i.test(u), 'url must be an absolute http(s) URL'),
-    headers: z.record(z.string().regex(HEADER_NAME, 'header names must be HTTP tokens'), z.string().max(8192)).optional(),
+    headers: z
+      .record(z.string().max(256).regex(HEADER_NAME, 'header names must be HTTP tokens'), z.string().max(8192))
+      .refine((h) => Object.keys(h).length <= MAX_ENTRIES, `at most ${MAX_ENTRIES} headers`)
+      .optional(),
     /** A string is sent as is; anything else as JSON. */
     body: z.unknown().optional(),
     /** Statuses that count as success; default: any 2xx. */
-    success_status: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+    success_status: z.array(z.number().int().min(100).max(599)).min(1).max(100).optional(),
     ...common,
   })
   .strict();

@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   LEASE_CONFLICT: 409,
   /** The request body exceeds API_BODY_LIMIT. */
   PAYLOAD_TOO_LARGE: 413,
+  /** A request body that is not JSON (text, a form, multipart). */
+  UNSUPPORTED_MEDIA_TYPE: 415,
   /** Temporal refused the call for load (e.g. too many updates in flight on one workflow); retry after `Retry-After` seconds. */
   TEMPORAL_BUSY: 429,
   /** Postgres could not be reached. */

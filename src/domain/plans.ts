@@ -25,10 +25,10 @@ export const ZAcceptance = z
 
 export const ZEdgeOn = z.union([
   z.enum([...END_STATUSES, 'always']),
-  z.object({ when: z.string().min(1) }).strict(),
+  z.object({ when: z.string().min(1).max(2000) }).strict(),
 ]);
 
-export const ZEdge = z.object({ from: z.string(), to: z.string(), on: ZEdgeOn.default('succeeded') }).strict();
+export const ZEdge = z.object({ from: z.string().max(64), to: z.string().max(64), on: ZEdgeOn.default('succeeded') }).strict();
 
 export const ZJoin = z.union([z.literal('all'), z.number().int().positive()]);
 

@@ -3,6 +3,7 @@ import { GOAL_KINDS, GOAL_LIFECYCLES, DONE_REASONS, WAIT_KINDS } from '../../dom
 import { GOAL_ID_EXAMPLE, GOAL_ID_PATTERN } from '../../domain/ids';
 import { ZAcceptance, ZEdgeOn, ZPlan } from '../../domain/plans';
 import { z } from '../../domain/zod';
+import { ZLimit } from '../query';
 
 /**
  * The goal resource's request and response schemas. Pure zod (no Express):
@@ -104,7 +105,7 @@ export const ZGoalList = z.object({ items: z.array(ZGoal), next_cursor: z.string
 export const ZGoalListQuery = z
   .object({
     cursor: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
+    limit: ZLimit(200, 50),
     lifecycle: z.enum(GOAL_LIFECYCLES).optional(),
     root_only: z.enum(['true', 'false']).optional().openapi({ description: 'Only goals without a parent.' }),
     workflow_id: z.string().max(100).optional(),

@@ -1,5 +1,6 @@
 import { OVERLAP_POLICIES, ZScheduleSpec } from '../../domain/schedules';
 import { z } from '../../domain/zod';
+import { ZLimit } from '../query';
 import { ZInputValues, ZRun } from '../workflows/schemas';
 
 /** The schedule resource's request and response schemas (SPEC §5). */
@@ -82,7 +83,7 @@ export const ZScheduleList = z.object({ items: z.array(ZSchedule), next_cursor: 
 export const ZScheduleListQuery = z
   .object({
     cursor: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
+    limit: ZLimit(100, 20),
     workflow_id: z.string().max(100).optional(),
   })
   .strict();

@@ -3,6 +3,7 @@ import { ZWorkflowInput } from '../../domain/frozenPlans';
 import { idPattern } from '../../domain/ids';
 import { WORKFLOW_NAME_PATTERN } from '../../domain/plans';
 import { z } from '../../domain/zod';
+import { ZCursorParam, ZLimit } from '../query';
 
 /**
  * The workflow and run resources' request and response schemas (SPEC §3-4).
@@ -17,8 +18,8 @@ export const ZWorkflowIdParams = z.object({ id: ZWorkflowId });
 export const ZRunIdParams = z.object({ id: ZRunId });
 
 const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-21T08:00:00.000Z' });
-const ZLimit = z.coerce.number().int().min(1).max(200).default(50).openapi({ description: 'Page size (1-200, default 50).' });
-const ZCursor = z.string().max(200).optional().openapi({ description: 'The `next_cursor` of the previous page.' });
+const ZPageLimit = ZLimit(200, 50);
+const ZCursor = ZCursorParam;
 
 export const MAX_DECLARED_INPUTS = 50;
 
@@ -65,10 +66,10 @@ export const ZWorkflow = z
 export const ZWorkflowList = z.object({ items: z.array(ZWorkflowSummary), next_cursor: z.string().nullable() }).openapi('WorkflowList');
 
 export const ZWorkflowListQuery = z
-  .object({ cursor: ZCursor, limit: ZLimit, name: z.string().regex(WORKFLOW_NAME_PATTERN, 'name is a workflow name (a slug)').optional() })
+  .object({ cursor: ZCursor, limit: ZPageLimit, name: z.string().regex(WORKFLOW_NAME_PATTERN, 'name is a workflow name (a slug)').optional() })
   .strict();
 
-export const ZPageQuery = z.object({ cursor: ZCursor, limit: ZLimit }).strict();
+export const ZPageQuery = z.object({ cursor: ZCursor, limit: ZPageLimit }).strict();
 
 export const ZDiffQuery = z.object({ against: ZWorkflowId.openapi({ description: 'The other version (the older side of the diff).' }) }).strict();
 

@@ -1,0 +1,72 @@
+import type { PrismaClient } from '../../src/db/client';
+import { http as call, startTestApi, testPrisma, uniqueTaskQueue } from '../support/env';
+
+/**
+ * Hostile input found by a hostile run against the API: bodies that are not
+ * JSON, numbers JavaScript reads too kindly, and inputs whose error would be
+ * far larger than the request. Each is a small 4xx naming the problem.
+ */
+
+let prisma: PrismaClient;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+
+beforeAll(async () => {
+  prisma = testPrisma();
+  api = await startTestApi(prisma, uniqueTaskQueue('limits'));
+});
+
+afterAll(async () => {
+  await api?.close();
+  await prisma?.$disconnect();
+});
+
+async function raw(body: string, contentType: string | undefined) {
+  const res = await fetch(`${api.url}/api/goals`, { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body });
+  return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+}
+
+describe('request limits', () => {
+  it.each([
+    ['text/plain', '{"title": "x", "action": {"runtime": "manual"}}'],
+    ['application/x-www-form-urlencoded', 'title=x'],
+    ['multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="title"\r\n\r\nx\r\n--b--'],
+    [undefined, '{"title": "x"}'],
+  ])('answers a %s body with 415 naming the type expected', async (type, body) => {
+    const res = await raw(body, type);
+    expect([res.status, res.body.error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    expect(res.body.error.message).toMatch(/must be JSON \(Content-Type: application\/json\)/);
+  });
+
+  it('takes application/json with a charset, and vendor +json types', async () => {
+    expect((await raw('{"title": "x", "start": false, "action": {"runtime": "manual"}}', 'application/json; charset=utf-8')).status).toBe(201);
+    expect((await raw('{"title": "x", "start": false, "action": {"runtime": "manual"}}', 'application/vnd.reprise+json')).status).toBe(201);
+  });
+
+  it.each([['2e2'], ['0x10'], ['5.0'], [' 5'], ['0'], ['201'], ['-1']])('refuses limit=%s', async (limit) => {
+    const res = await call('GET', `${api.url}/api/goals?limit=${encodeURIComponent(limit)}`);
+    expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(res.body.error.message).toMatch(/limit/);
+  });
+
+  it('takes a plain limit on every list', async () => {
+    for (const path of ['/api/goals', '/api/workflows', '/api/schedules']) {
+      expect([path, (await call('GET', `${api.url}${path}?limit=5`)).status]).toEqual([path, 200]);
+      expect([path, (await call('GET', `${api.url}${path}?limit=1e1`)).status]).toEqual([path, 400]);
+    }
+  });
+
+  it('keeps errors small however many problems the input has', async () => {
+    const env = Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`${i}bad name`, 'x']));
+    const manyEnv = await call('POST', `${api.url}/api/goals`, { title: 'x', action: { runtime: 'shell', command: 'true', env } });
+    expect([manyEnv.status, manyEnv.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(JSON.stringify(manyEnv.body).length).toBeLessThan(20_000);
+    expect(manyEnv.body.error.details.length).toBeLessThanOrEqual(51);
+
+    const key = 'k'.repeat(100);
+    const edges = Array.from({ length: 4300 }, () => ({ from: key, to: key }));
+    const selfEdges = await call('POST', `${api.url}/api/goals`, { title: 'x', plan: { children: [{ key: 'a', kind: 'leaf', title: 'a', action: { runtime: 'manual' } }], edges } });
+    expect(selfEdges.status).toBe(400);
+    expect(JSON.stringify(selfEdges.body).length).toBeLessThan(20_000);
+    expect(selfEdges.body.error.details.at(-1)).toEqual({ path: '', message: expect.stringMatching(/^and \d+ more problems$/) });
+  });
+});
