@@ -29,6 +29,11 @@ export async function startApi(deps: { config: TConfig; prisma: PrismaClient; te
       reject(err.code === 'EADDRINUSE' ? new Error(`API port ${config.api.port} is in use: set API_PORT to a free port`) : err),
     );
   });
+  // The server's own limits: a slow or idle client cannot hold a connection (or the process) forever.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = 1000;
   const { port } = server.address() as AddressInfo;
   const host = config.api.host === '0.0.0.0' || config.api.host === '::' ? 'localhost' : config.api.host;
   return {

@@ -53,9 +53,9 @@ export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Clien
           if (goal.parentId === null) await withDeadline(temporal, () => handle.cancel()).catch(() => undefined);
           return owned(actor, id);
         }
-        // It started meanwhile: cancel it as a running goal.
+        // It started meanwhile: cancel it as a running goal. Ended meanwhile (a racing cancel won): one request wins, the rest are 409.
         const now = await owned(actor, id);
-        if (isTerminal(now.lifecycle)) return now;
+        if (isTerminal(now.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${now.lifecycle})`);
       }
       try {
         if (goal.parentId === null || goal.kind === 'composite') await withDeadline(temporal, () => handle.cancel());

@@ -27,7 +27,8 @@ describe('GET /healthz', () => {
       const res = await http('GET', `${api.url}/healthz`);
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({ status: 'unavailable', message: 'unreachable: temporal', checks: { postgres: { ok: true }, temporal: { ok: false } } });
-      expect(res.body.checks.temporal.error).toEqual(expect.any(String));
+      // What is down, never the driver's own error text.
+      expect(['unreachable', 'no answer within 2000ms']).toContain(res.body.checks.temporal.error);
     } finally {
       await api.close();
     }

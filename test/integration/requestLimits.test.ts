@@ -69,4 +69,13 @@ describe('request limits', () => {
     expect(JSON.stringify(selfEdges.body).length).toBeLessThan(20_000);
     expect(selfEdges.body.error.details.at(-1)).toEqual({ path: '', message: expect.stringMatching(/^and \d+ more problems$/) });
   });
+
+  it('lets exactly one of 20 concurrent cancels of a draft goal win; the others are 409', async () => {
+    const draft = await call('POST', `${api.url}/api/goals`, { title: 'Cancel race', start: false, plan: { children: [{ key: 'a', kind: 'leaf', title: 'a', action: { runtime: 'manual' } }] } });
+    const results = await Promise.all(Array.from({ length: 20 }, () => call('POST', `${api.url}/api/goals/${draft.body.id}/cancel`)));
+    const statuses = results.map((r) => r.status).sort((a, b) => a - b);
+    expect(statuses).toEqual([200, ...Array(19).fill(409)]);
+    expect(results.filter((r) => r.status === 409).every((r) => r.body.error.code === 'GOAL_ENDED')).toBe(true);
+    expect((await call('GET', `${api.url}/api/goals/${draft.body.id}`)).body.lifecycle).toBe('cancelled');
+  });
 });
