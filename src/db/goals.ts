@@ -111,7 +111,7 @@ export interface TGoalFilters {
 }
 
 /** One page of the owner's goals, newest first, after `after`; `take` rows at most. */
-export async function listOwnedGoals(prisma: PrismaClient, ownerUserId: string, filters: TGoalFilters, after: TCursor | undefined, take: number): Promise<Goal[]> {
+export async function listOwnedGoals(prisma: PrismaClient, ownerUserId: string, filters: TGoalFilters, after: TCursor | undefined, take: number): Promise<TGoalSummaryRow[]> {
   return prisma.goal.findMany({
     where: {
       ownerUserId,
@@ -125,8 +125,13 @@ export async function listOwnedGoals(prisma: PrismaClient, ownerUserId: string, 
     },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take,
+    // Lists show summaries: a page never carries actions or outputs (each can be a megabyte).
+    omit: { action: true, output: true },
   });
 }
+
+/** A goal as lists show it: no action or output. */
+export type TGoalSummaryRow = Omit<Goal, 'action' | 'output'>;
 
 /** Every goal of a tree from `minDepth` down (in plan order per depth) and every edge of the tree. */
 export async function loadTreeRows(prisma: PrismaClient, rootId: string, minDepth: number): Promise<{ goals: Goal[]; edges: GoalEdge[] }> {

@@ -30,7 +30,7 @@ export function createGoalReads(deps: { prisma: PrismaClient }) {
       return goals.findOwnedGoal(prisma, actor.userId, id);
     },
 
-    async listGoals(actor: TActor, query: TListGoalsQuery): Promise<{ items: Goal[]; nextCursor: string | null }> {
+    async listGoals(actor: TActor, query: TListGoalsQuery): Promise<{ items: goals.TGoalSummaryRow[]; nextCursor: string | null }> {
       const after = query.cursor ? decodeCursor(query.cursor, 'goal') : undefined;
       const filters = { ...query, savedWorkflowId: query.workflowId };
       const items = await goals.listOwnedGoals(prisma, actor.userId, filters, after, query.limit + 1);

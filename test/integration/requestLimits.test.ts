@@ -78,4 +78,14 @@ describe('request limits', () => {
     expect(results.filter((r) => r.status === 409).every((r) => r.body.error.code === 'GOAL_ENDED')).toBe(true);
     expect((await call('GET', `${api.url}/api/goals/${draft.body.id}`)).body.lifecycle).toBe('cancelled');
   });
+
+  it('lists summaries: no action or output in a page, the whole goal one GET away', async () => {
+    const big = 'x'.repeat(200_000);
+    const created = await call('POST', `${api.url}/api/goals`, { title: 'Big action', start: false, action: { runtime: 'shell', command: 'true', env: { BIG: big.slice(0, 16_000) } } });
+    const page = await call('GET', `${api.url}/api/goals?limit=5`);
+    const item = page.body.items.find((g: { id: string }) => g.id === created.body.id);
+    expect(item).toBeDefined();
+    expect(['action' in item, 'output' in item, 'acceptance' in item]).toEqual([false, false, false]);
+    expect((await call('GET', `${api.url}/api/goals/${created.body.id}`)).body.action.env.BIG).toHaveLength(16_000);
+  });
 });

@@ -38,6 +38,7 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       path: '/api/goals',
       operationId: 'listGoals',
       summary: 'List goals, newest first',
+      description: 'Summaries: no action, acceptance or output (`GET /api/goals/{id}` has them).',
       tags: ['goals'],
       query: ZGoalListQuery,
       responses: { 200: { description: 'One page; pass `next_cursor` as `cursor` for the next.', schema: ZGoalList } },
@@ -51,7 +52,8 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
           waitingFor: query.waiting_for,
           claimable: query.claimable === 'true',
         });
-        return { status: 200, body: { items: page.items.map(toJson), next_cursor: page.nextCursor } };
+        // Summaries: the route's schema drops actions, acceptance and outputs (the query never loads the large ones).
+        return { status: 200, body: { items: page.items.map((g) => toJson({ ...g, action: null, output: null })), next_cursor: page.nextCursor } };
       },
     }),
     defineRoute({

@@ -100,7 +100,11 @@ export const ZGoalTree: z.ZodType<TGoalTreeJson> = ZGoal.extend({
   edges: z.array(ZEdgeJson),
 }).openapi('GoalTree');
 
-export const ZGoalList = z.object({ items: z.array(ZGoal), next_cursor: z.string().nullable() }).openapi('GoalList');
+/** A goal in a list: everything but its action, acceptance and output (each can be large); `GET /api/goals/{id}` has them. */
+export const ZGoalSummary = ZGoal.omit({ action: true, acceptance: true, output: true }).openapi('GoalSummary');
+export type TGoalSummaryJson = z.infer<typeof ZGoalSummary>;
+
+export const ZGoalList = z.object({ items: z.array(ZGoalSummary), next_cursor: z.string().nullable() }).openapi('GoalList');
 
 export const ZGoalListQuery = z
   .object({
