@@ -1,3 +1,4 @@
+import { compileErrors, validate } from '@readme/openapi-parser';
 import type { PrismaClient } from '../../src/db/client';
 import { http, startTestApi, testPrisma, uniqueTaskQueue } from '../support/env';
 
@@ -54,5 +55,15 @@ describe('GET /api/openapi.json', () => {
     expect(create.responses['400'].description).toMatch(/VALIDATION_FAILED.*MALFORMED_JSON/);
     expect(doc.components.schemas.Error.properties.error.required).toEqual(expect.arrayContaining(['code', 'message']));
     expect(doc.paths['/api/goals/{id}'].get.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true });
+  });
+
+  it('passes an independent OpenAPI 3.1 validator (@readme/openapi-parser)', async () => {
+    const doc = (await http('GET', `${api.url}/api/openapi.json`)).body;
+    const result = await validate(structuredClone(doc));
+    expect(result.valid ? [] : compileErrors(result)).toEqual([]);
+    // The validator does refuse a broken document (a response without its required description).
+    const broken = structuredClone(doc);
+    delete broken.paths['/api/goals'].post.responses['201'].description;
+    expect((await validate(broken)).valid).toBe(false);
   });
 });
