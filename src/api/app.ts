@@ -18,6 +18,7 @@ import { createWorkflowService } from '../services/workflows';
 import { createRunService } from '../services/runs';
 import type { TTemporalUi } from './goals/serializers';
 import { healthRoutes } from './health/routes';
+import { docsRouter } from './docs';
 import { inputGuard, jsonOnly } from './inputGuard';
 import { defineRoute, registerRoute, type TAnyRoute } from './route';
 
@@ -96,6 +97,7 @@ export function createApp(deps: TApiDeps): TApp {
   app.use(jsonOnly);
   app.use(express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
   app.use(inputGuard);
+  app.use(docsRouter());
   app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -66,4 +66,17 @@ describe('GET /api/openapi.json', () => {
     delete broken.paths['/api/goals'].post.responses['201'].description;
     expect((await validate(broken)).valid).toBe(false);
   });
+
+  it('renders the document at /api/docs, offline (no CDN)', async () => {
+    const page = await fetch(`${api.url}/api/docs`);
+    const html = await page.text();
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, expect.stringMatching(/^text\/html/)]);
+    expect(html).not.toMatch(/https?:\/\//);
+    const init = await (await fetch(`${api.url}/api/docs/init.js`)).text();
+    expect(init).toContain("url: '/api/openapi.json'");
+    for (const asset of html.match(/\/api\/docs\/assets\/[\w.-]+/g) ?? []) {
+      const res = await fetch(`${api.url}${asset}`);
+      expect([asset, res.status]).toEqual([asset, 200]);
+    }
+  });
 });
