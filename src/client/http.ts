@@ -1,0 +1,71 @@
+import type { paths } from '../generated/api';
+
+/**
+ * A typed client of the HTTP API, on the types generated from its OpenAPI
+ * document (scripts/apiTypes.ts): paths, params, query, bodies and 2xx
+ * answers all come from the document, so a route that drifts from it breaks
+ * the type check of whatever uses this client (the CLI is built on it).
+ */
+
+export type TMethod = 'get' | 'post' | 'patch' | 'delete';
+type TOp<P extends keyof paths, M extends TMethod> = NonNullable<paths[P][M]>;
+type TBody<T> = T extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+type TPathParams<T> = T extends { parameters: { path: infer P } } ? P : never;
+type TQuery<T> = T extends { parameters: { query?: infer Q } } ? Q : never;
+type TJson<R> = R extends { content: { 'application/json': infer J } } ? J : undefined;
+/** What a 200, 201 or 204 answer carries. */
+export type TSuccess<T> = T extends { responses: infer R }
+  ? (R extends { 200: infer A } ? TJson<A> : never) | (R extends { 201: infer A } ? TJson<A> : never) | (R extends { 204: unknown } ? undefined : never)
+  : never;
+
+/** An error answer, as the API sent it (`{error: {code, message, details?}}`). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface TApiClientOptions {
+  baseUrl: string;
+  token?: string;
+}
+
+export function createApiClient(options: TApiClientOptions) {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  return {
+    async call<P extends keyof paths, M extends TMethod & keyof paths[P]>(
+      method: M,
+      path: P,
+      input: { params?: TPathParams<TOp<P, M>>; query?: TQuery<TOp<P, M>>; body?: TBody<TOp<P, M>> } = {},
+    ): Promise<{ status: number; body: TSuccess<TOp<P, M>> }> {
+      const filled = String(path).replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => encodeURIComponent(String((input.params as Record<string, unknown> | undefined)?.[name] ?? '')));
+      const query = new URLSearchParams();
+      for (const [k, v] of Object.entries((input.query ?? {}) as Record<string, unknown>)) if (v !== undefined) query.set(k, String(v));
+      const qs = query.toString();
+      const res = await fetch(`${base}${filled}${qs ? `?${qs}` : ''}`, {
+        method: method.toUpperCase(),
+        headers: {
+          accept: 'application/json',
+          ...(input.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        },
+        body: input.body === undefined ? undefined : JSON.stringify(input.body),
+      });
+      const text = await res.text();
+      const json: unknown = text ? JSON.parse(text) : undefined;
+      if (!res.ok) {
+        const error = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+        throw new ApiError(res.status, error?.code ?? 'HTTP_ERROR', error?.message ?? `HTTP ${res.status}`, error?.details);
+      }
+      return { status: res.status, body: json as TSuccess<TOp<P, M>> };
+    },
+  };
+}
+
+export type TApiClient = ReturnType<typeof createApiClient>;
