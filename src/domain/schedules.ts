@@ -61,3 +61,13 @@ export type TScheduleSpec = z.infer<typeof ZScheduleSpec>;
 export function fireKey(scheduleId: string, nominalTime: Date): string {
   return `${scheduleId}@${nominalTime.toISOString()}`;
 }
+
+/** A one-shot spec's time (`{at}`), or undefined for a recurring spec. */
+export function oneShotAt(spec: unknown): Date | undefined {
+  return spec !== null && typeof spec === 'object' && 'at' in spec ? new Date(String((spec as { at: unknown }).at)) : undefined;
+}
+
+/** A one-shot that has fired (Temporal's remaining actions are used up): kept with its runs, it fires no more. */
+export function isSpent(spec: unknown, remainingActions: number | undefined): boolean {
+  return oneShotAt(spec) !== undefined && (remainingActions ?? 0) === 0;
+}

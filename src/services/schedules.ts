@@ -9,7 +9,7 @@ import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
 import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
 import { fireTemporalWorkflowId, scheduleId as newScheduleId, SCHEDULE_ID_PATTERN } from '../domain/ids';
-import type { TOverlapPolicy, TScheduleSpec } from '../domain/schedules';
+import { isSpent, oneShotAt, type TOverlapPolicy, type TScheduleSpec } from '../domain/schedules';
 import { SA_SCHEDULE_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } from '../domain/searchAttributes';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
@@ -95,11 +95,6 @@ function scheduleAction(config: TScheduledRunInput, workflow: { name: string; ve
     ],
     staticSummary: `fire of ${config.scheduleId} (${workflow.name}${config.followLatest ? ', newest version' : ` v${workflow.version}`})`,
   };
-}
-
-/** A one-shot spec's time, when the schedule is one. */
-function oneShotAt(spec: unknown): Date | undefined {
-  return spec && typeof spec === 'object' && 'at' in spec ? new Date(String((spec as { at: unknown }).at)) : undefined;
 }
 
 export interface TUpdateScheduleInput {
@@ -242,7 +237,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       const newAt = patch.spec && oneShotAt(patch.spec);
       if (newAt && newAt.getTime() <= Date.now()) throw new DomainError('VALIDATION_FAILED', `spec.at ${newAt.toISOString()} is in the past; give a future time`);
       const oldAt = oneShotAt(config.spec);
-      const spent = oldAt !== undefined && ((current.state.remainingActions ?? 0) === 0 || oldAt.getTime() <= Date.now());
+      const spent = isSpent(config.spec, current.state.remainingActions) || (oldAt !== undefined && oldAt.getTime() <= Date.now());
       if (!patch.spec && oldAt && spent && patch.paused === false) {
         throw new DomainError('VALIDATION_FAILED', `schedule ${id} was a one-shot for ${oldAt.toISOString()}, which has passed; give it a new time ("spec": {"at": …}) to re-arm it`);
       }

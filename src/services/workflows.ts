@@ -24,6 +24,7 @@ import {
 import { newId } from '../domain/ids';
 import { validatePlan, ZPlan, ZAcceptance, type TAcceptance, type TPlan, type TPlanChild } from '../domain/plans';
 import { ZEdgeOn } from '../domain/plans';
+import { isSpent } from '../domain/schedules';
 import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
 import { resolveWorkflowRefs } from './workflowRefs';
@@ -229,9 +230,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
             throw asTemporalError(err, `schedule ${schedule.id} could not be read from Temporal`);
           });
           const config = (description?.action.args?.[0] ?? {}) as { spec?: unknown };
-          const oneShot = typeof config.spec === 'object' && config.spec !== null && 'at' in config.spec;
-          const spent = oneShot && (description?.state.remainingActions ?? 0) === 0;
-          if (description && !description.state.paused && !spent) {
+          if (description && !description.state.paused && !isSpent(config.spec, description.state.remainingActions)) {
             throw new DomainError('CONFLICT', `schedule ${schedule.id} is enabled and runs workflow ${id}; pause or delete it first`);
           }
         }

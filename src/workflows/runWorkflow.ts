@@ -42,17 +42,20 @@ export async function runWorkflow(input: TRunWorkflowInput): Promise<TRunGoalRes
   const begun = await instantiation.beginRun({ runId });
   if (begun.failed !== undefined) throw ApplicationFailure.nonRetryable(`run ${runId} failed: ${begun.failed}`, FAILURE_TYPES.RunInvalid);
 
+  // A queue read from `next` on: each step's work is its batch, never the whole queue.
   const pending = [...(input.carry?.pending ?? begun.pending)];
+  let next = 0;
   let layers = input.carry?.layers ?? 0;
   try {
-    while (pending.length) {
-      const batch = pending.splice(0, LAYERS_AT_ONCE);
+    while (next < pending.length) {
+      const batch = pending.slice(next, next + LAYERS_AT_ONCE);
+      next += batch.length;
       const written = await Promise.all(batch.map((goalId) => instantiation.materializeLayer({ goalId })));
       layers += batch.length;
-      for (const w of written) pending.push(...w.frozen);
+      for (const w of written) for (const id of w.frozen) pending.push(id);
       const info = workflowInfo();
-      if (pending.length && (info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested)) {
-        await makeContinueAsNewFunc<typeof runWorkflow>({ typedSearchAttributes: info.typedSearchAttributes })({ runId, tuning, carry: { pending, layers } });
+      if (next < pending.length && (info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested)) {
+        await makeContinueAsNewFunc<typeof runWorkflow>({ typedSearchAttributes: info.typedSearchAttributes })({ runId, tuning, carry: { pending: pending.slice(next), layers } });
       }
     }
     await instantiation.finishMaterializing({ runId });

@@ -1,4 +1,4 @@
-import { fireKey, intervalError, timeZoneError, ZScheduleSpec } from '../../src/domain/schedules';
+import { fireKey, intervalError, isSpent, oneShotAt, timeZoneError, ZScheduleSpec } from '../../src/domain/schedules';
 import { fireTemporalWorkflowId, scheduleId, SCHEDULE_ID_PATTERN } from '../../src/domain/ids';
 
 describe('schedule specs', () => {
@@ -33,5 +33,13 @@ describe('schedule ids and fire keys', () => {
   });
   it('keys a fire by its schedule and nominal time', () => {
     expect(fireKey('sched-x-0123456789', new Date('2026-11-22T08:00:00Z'))).toBe('sched-x-0123456789@2026-11-22T08:00:00.000Z');
+  });
+});
+
+describe('one-shot schedules', () => {
+  it('are spent once Temporal has no action left for them; recurring ones never are', () => {
+    expect(oneShotAt({ at: '2026-12-01T08:00:00Z' })?.toISOString()).toBe('2026-12-01T08:00:00.000Z');
+    expect(oneShotAt({ every: '1h' })).toBeUndefined();
+    expect([isSpent({ at: '2026-12-01T08:00:00Z' }, 0), isSpent({ at: '2026-12-01T08:00:00Z' }, 1), isSpent({ every: '1h' }, 0), isSpent(undefined, undefined)]).toEqual([true, false, false, false]);
   });
 });

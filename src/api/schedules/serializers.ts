@@ -1,3 +1,4 @@
+import { isSpent } from '../../domain/schedules';
 import type { TScheduleView } from '../../services/schedules';
 import { serializeRun } from '../workflows/serializers';
 import type { TTemporalUi } from '../goals/serializers';
@@ -6,7 +7,6 @@ import type { TScheduleJson } from './schemas';
 export function serializeSchedule(view: TScheduleView, temporalUi: TTemporalUi): TScheduleJson {
   const { row, temporal: t, config } = view;
   const spec = config.spec ?? null;
-  const oneShot = typeof spec === 'object' && spec !== null && 'at' in spec;
   return {
     id: row.id,
     workflow: { id: row.savedWorkflowId, name: row.savedWorkflow.name, version: row.savedWorkflow.version },
@@ -17,7 +17,7 @@ export function serializeSchedule(view: TScheduleView, temporalUi: TTemporalUi):
     spec,
     paused: t.state.paused,
     note: t.state.note || null,
-    spent: oneShot && (t.state.remainingActions ?? 0) === 0,
+    spent: isSpent(spec, t.state.remainingActions),
     next_fire_times: t.info.nextActionTimes.map((d) => d.toISOString()),
     recent_fires: t.info.recentActions.map((a) => ({ nominal_time: a.scheduledAt.toISOString(), taken_at: a.takenAt.toISOString(), temporal_workflow_id: a.action.workflow.workflowId })),
     running_fires: t.info.runningActions.map((a) => a.workflow.workflowId),
