@@ -8,7 +8,6 @@ import type { Logger } from '../logger';
 import type { TEngineTuning } from '../domain/execution';
 import { z } from '../domain/zod';
 import { createGoalService } from '../services/goals';
-import { localActor } from './actor';
 import { errorHandler, notFoundHandler } from './errors';
 import { goalRoutes } from './goals/routes';
 import { workflowRoutes } from './workflows/routes';
@@ -18,9 +17,11 @@ import { createWorkflowService } from '../services/workflows';
 import { createRunService } from '../services/runs';
 import type { TTemporalUi } from './goals/serializers';
 import { healthRoutes } from './health/routes';
+import { tokenRoutes } from './tokens/routes';
+import { createTokenService } from '../services/tokens';
 import { docsRouter } from './docs';
 import { inputGuard, jsonOnly } from './inputGuard';
-import { defineRoute, registerRoute, type TAnyRoute } from './route';
+import { BEARER_SCHEME, defineRoute, registerRoute, type TAnyRoute, type TCaller } from './route';
 
 export interface TApiDeps {
   prisma: PrismaClient;
@@ -46,6 +47,13 @@ export function createApp(deps: TApiDeps): TApp {
   const registry = new OpenAPIRegistry();
   const goals = createGoalService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine });
   const workflows = createWorkflowService({ prisma: deps.prisma, temporal: deps.temporal });
+  const tokens = createTokenService({ prisma: deps.prisma });
+  registry.registerComponent('securitySchemes', BEARER_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A Reprise token (`rpr_…`): `npm start` writes a local admin one to `.data/local-admin-token.json`; `reprise token create` makes more.',
+  });
+  const authenticate = async (req: express.Request): Promise<TCaller> => tokens.authenticate(req.headers.authorization);
   const runs = createRunService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine, crashAfterClaim: deps.crashAfterClaim });
 
   let document: object | undefined;
@@ -63,6 +71,7 @@ export function createApp(deps: TApiDeps): TApp {
     ...healthRoutes(deps),
     ...goalRoutes({ goals, temporalUi: deps.temporalUi }),
     ...workflowRoutes({ workflows, runs, temporalUi: deps.temporalUi }),
+    ...tokenRoutes({ tokens }),
     ...scheduleRoutes({ schedules: createScheduleService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine }), temporalUi: deps.temporalUi }),
     defineRoute({
       method: 'get',
@@ -70,13 +79,14 @@ export function createApp(deps: TApiDeps): TApp {
       operationId: 'getOpenApi',
       summary: 'This API as an OpenAPI 3.1 document',
       tags: ['meta'],
+      scope: 'public',
       responses: { 200: { description: 'The OpenAPI document.', schema: z.record(z.string(), z.unknown()) } },
       handler: async () => ({ status: 200, body: openapi() }),
     }),
   ];
 
   const router = Router();
-  for (const route of routes) registerRoute(registry, router, route, localActor);
+  for (const route of routes) registerRoute(registry, router, route, authenticate);
 
   const app = express();
   app.disable('x-powered-by');

@@ -3,7 +3,8 @@ import { type Router, type Request } from 'express';
 import type { ZodObject, ZodType } from 'zod';
 import { DomainError, ERROR_CODES, type TErrorCode } from '../domain/errors';
 import { ZErrorBody, validationDetails } from './errors';
-import type { TActor } from './actor';
+import { grants, type TScope } from '../domain/scopes';
+import type { TActor } from '../domain/actor';
 
 /**
  * One route, defined once: its zod schemas validate the request, describe
@@ -13,9 +14,19 @@ import type { TActor } from './actor';
  */
 
 export interface TRequestContext {
+  /** Who the request acts for (from its bearer token). Public routes have none: reading it throws. */
   actor: TActor;
   requestId: string;
 }
+
+/** What a bearer token says of its caller. */
+export interface TCaller {
+  actor: TActor;
+  scopes: readonly string[];
+}
+
+/** A route's access: the scope its token needs, or `public` (no token: health, the API's own document). */
+export type TRouteAccess = TScope | 'public';
 
 export interface TRouteResponse {
   description: string;
@@ -30,6 +41,8 @@ export interface TRouteDef<P extends ZodObject | undefined, Q extends ZodObject 
   summary: string;
   description?: string;
   tags: string[];
+  /** The scope a caller's token needs (SPEC §6), or `public`. Every route says which. */
+  scope: TRouteAccess;
   params?: P;
   query?: Q;
   body?: B;
@@ -68,13 +81,26 @@ function parsePart<T extends ZodType>(schema: T | undefined, value: unknown, par
 }
 
 const STANDARD_ERRORS: TErrorCode[] = ['VALIDATION_FAILED', 'INTERNAL'];
+const AUTH_ERRORS: TErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN'];
 
-export function registerRoute(registry: OpenAPIRegistry, router: Router, route: TAnyRoute, actorOf: (req: Request) => TActor): void {
+/** The OpenAPI security scheme every non-public route names. */
+export const BEARER_SCHEME = 'bearerAuth';
+
+function publicContext(requestId: string): TRequestContext {
+  return Object.defineProperty({ requestId } as TRequestContext, 'actor', {
+    get() {
+      throw new Error('a public route has no actor');
+    },
+  });
+}
+
+export function registerRoute(registry: OpenAPIRegistry, router: Router, route: TAnyRoute, authenticate: (req: Request) => Promise<TCaller>): void {
   const responses: Record<string, { description: string; content?: { 'application/json': { schema: ZodType } } }> = {};
   for (const [status, r] of Object.entries(route.responses)) {
     responses[status] = r.schema ? { description: r.description, content: { 'application/json': { schema: r.schema } } } : { description: r.description };
   }
-  for (const code of [...STANDARD_ERRORS, ...(route.errors ?? [])]) {
+  const isPublic = route.scope === 'public';
+  for (const code of [...STANDARD_ERRORS, ...(isPublic ? [] : AUTH_ERRORS), ...(route.errors ?? [])]) {
     const status = String(ERROR_CODES[code]);
     const existing = responses[status];
     if (!existing) responses[status] = { description: `Error: ${code}`, content: { 'application/json': { schema: ZErrorBody } } };
@@ -85,8 +111,9 @@ export function registerRoute(registry: OpenAPIRegistry, router: Router, route: 
     path: route.path,
     operationId: route.operationId,
     summary: route.summary,
-    description: route.description,
+    description: [route.description, isPublic ? 'No token needed.' : `Needs a bearer token with scope \`${route.scope}\` (or \`admin\`).`].filter(Boolean).join('\n\n'),
     tags: route.tags,
+    ...(isPublic ? { security: [] } : { security: [{ [BEARER_SCHEME]: [] }] }),
     request: {
       ...(route.params ? { params: route.params } : {}),
       ...(route.query ? { query: route.query } : {}),
@@ -96,11 +123,20 @@ export function registerRoute(registry: OpenAPIRegistry, router: Router, route: 
   });
 
   router[route.method](expressPath(route.path), async (req, res) => {
+    const requestId = String((req as { id?: unknown }).id ?? '');
+    let ctx: TRequestContext = publicContext(requestId);
+    // Who first (401), then may they (403), then what they asked (400/404).
+    if (route.scope !== 'public') {
+      const caller = await authenticate(req);
+      if (!grants(caller.scopes, route.scope)) {
+        throw new DomainError('FORBIDDEN', `this token lacks the scope ${route.scope} (it has: ${caller.scopes.join(', ') || 'none'})`);
+      }
+      ctx = { actor: caller.actor, requestId };
+    }
     const params = parsePart(route.params, req.params, 'params');
     const query = parsePart(route.query, req.query, 'query');
     // No body at all reads as `{}`: a route whose body is all optional needs none.
     const body = parsePart(route.body, req.body ?? {}, 'body');
-    const ctx: TRequestContext = { actor: actorOf(req), requestId: String((req as { id?: unknown }).id ?? '') };
     const result = await route.handler({ params, query, body, ctx } as Parameters<TAnyRoute['handler']>[0]);
     if (result.status === 204) {
       res.status(204).end();

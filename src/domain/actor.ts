@@ -1,13 +1,15 @@
-/** Who a request acts for: the owner of what it creates, and the agent its goals run under. */
+/**
+ * Who a request acts for (from its bearer token): the user that owns what it
+ * creates and sees (a token's user, or its agent's owner), and the agent its
+ * goals run under (the token's agent, or the user's first).
+ */
 export interface TActor {
   userId: string;
   agentId: string;
 }
 
 /**
- * Until API tokens arrive (SPEC §6: bearer tokens with scopes), every request
- * acts as the bootstrap local user and its default agent, both created by the
- * initial migration. Ownership is recorded on every row from day one, so
- * enforcing tokens later needs no data migration.
+ * The local user and its default agent, created by the initial migration:
+ * `npm start`'s admin token acts for them (services/tokens.ts).
  */
 export const LOCAL_ACTOR: TActor = { userId: 'user_local', agentId: 'agent_default' };

@@ -145,3 +145,28 @@ export const SCHEDULE_ID_PATTERN = /^sched-[a-z0-9-]{1,40}-[0-9a-hjkmnp-tv-z]{10
 export function fireTemporalWorkflowId(forSchedule: string): string {
   return `fire-${forSchedule}`;
 }
+
+export const TOKEN_ID_PATTERN = idPattern('tok');
+
+/** Every bearer token starts with this, so secret scanners and people can tell one at a glance. */
+export const TOKEN_SECRET_PREFIX = 'rpr_';
+/** `rpr_` then 43 base64url characters (256 random bits). */
+export const TOKEN_SECRET_PATTERN = /^rpr_[A-Za-z0-9_-]{43}$/;
+
+/** A new bearer token's secret. Shown once; only its hash is stored. */
+export function newTokenSecret(): string {
+  return `${TOKEN_SECRET_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * What is stored of a token: its sha256. The secret is 256 random bits, so a
+ * plain hash is enough (there is nothing to guess); lookup is one indexed read.
+ */
+export function tokenHash(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** The part of a secret lists show, so people can tell their tokens apart. */
+export function tokenDisplayPrefix(secret: string): string {
+  return secret.slice(0, TOKEN_SECRET_PREFIX.length + 8);
+}

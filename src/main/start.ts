@@ -7,7 +7,9 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, temporalAddress, temporalUiUrl } from '../config';
+import { createPrisma } from '../db/client';
 import { migrate } from '../db/migrate';
+import { ensureLocalAdminToken } from '../services/tokens';
 import { startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
 import { commandLineOf, portInUse, readPidFile, stopOrphans, writePidFile } from '../dev/managedProcess';
 import { ensureTemporalCli } from '../dev/temporalCli';
@@ -124,6 +126,13 @@ async function main(): Promise<void> {
     const migrations = await migrate(databaseUrl, { log: say });
     if (!migrations.applied.length) say(`database schema is up to date (${migrations.alreadyApplied.length} migrations)`);
 
+    const apiHost = config.api.host === '0.0.0.0' || config.api.host === '::' ? 'localhost' : config.api.host;
+    const apiUrl = `http://${apiHost}:${config.api.port}`;
+    // The quickstart's token: made once, kept under the data directory (0600), found by the CLI.
+    const prisma = createPrisma(databaseUrl, 1);
+    const localToken = await ensureLocalAdminToken(prisma, config.dataDir, apiUrl).finally(() => prisma.$disconnect());
+    if (localToken.created) say(`created a local admin token in ${localToken.file} (mode 0600); the reprise CLI uses it for ${apiUrl}`);
+
     if (await portInUse(config.api.port)) {
       throw Object.assign(new Error(`API port ${config.api.port} is in use: set API_PORT to a free port (or stop what listens there)`), { code: 'CHILD_FAILED' });
     }
@@ -144,8 +153,6 @@ async function main(): Promise<void> {
       stops.push({ name, stop: () => child.stop() });
     }
     const [worker, api] = children as [TSupervised, TSupervised];
-    const apiHost = config.api.host === '0.0.0.0' || config.api.host === '::' ? 'localhost' : config.api.host;
-    const apiUrl = `http://${apiHost}:${config.api.port}`;
     const apiUp = (async () => {
       const deadline = Date.now() + 90_000;
       while (Date.now() < deadline) {
@@ -161,7 +168,8 @@ async function main(): Promise<void> {
 
     const rows: [string, string][] = [
       ['API', apiUrl],
-      ['OpenAPI', `${apiUrl}/api/openapi.json`],
+      ['OpenAPI', `${apiUrl}/api/openapi.json` + ` (docs: ${apiUrl}/api/docs)`],
+      ['Token', `${localToken.file} (export REPRISE_TOKEN=$(node -p "require('./${path.relative(process.cwd(), localToken.file)}').token"))`],
       ['Health', `${apiUrl}/healthz`],
       ['Temporal Web UI', ui ?? '(external Temporal: set TEMPORAL_UI_URL to show it here)'],
       ['Temporal frontend', temporalAddress(config)],

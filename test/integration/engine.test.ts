@@ -9,7 +9,7 @@ import { LOCAL_ACTOR } from '../../src/domain/actor';
 import { ZPlan } from '../../src/domain/plans';
 import { createGoalService } from '../../src/services/goals';
 import { treeHistoryStats } from '../support/historyStats';
-import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { authFor, http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { recordHistories } from '../support/histories';
 
 /**
@@ -665,7 +665,7 @@ describe('after review: edge cases that used to go wrong', () => {
   it('takes an accept with no body at all', async () => {
     const root = await create({ title: 'Bodiless accept', action: sh('true'), acceptance: { judgment: { prompt: 'OK?' } } });
     await until(root.id, (g) => g.waiting_for === 'judgment', 'judgment');
-    const res = await fetch(`${api.url}/api/goals/${root.id}/accept`, { method: 'POST' });
+    const res = await fetch(`${api.url}/api/goals/${root.id}/accept`, { method: 'POST', headers: authFor(api.url) });
     expect(res.status).toBe(200);
     expect((await ended(root.id)).lifecycle).toBe('done');
   });

@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../../src/db/client';
-import { http as call, startTestApi, testPrisma, uniqueTaskQueue } from '../support/env';
+import { authFor, http as call, startTestApi, testPrisma, uniqueTaskQueue } from '../support/env';
 
 /**
  * Hostile input found by a hostile run against the API: bodies that are not
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 async function raw(body: string, contentType: string | undefined) {
-  const res = await fetch(`${api.url}/api/goals`, { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body });
+  const res = await fetch(`${api.url}/api/goals`, { method: 'POST', headers: { ...authFor(api.url), ...(contentType ? { 'content-type': contentType } : {}) }, body });
   return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
 }
 

@@ -13,7 +13,7 @@ import { createGoalService, type TGoalService } from '../../src/services/goals';
 import { saveFrozenWorkflow } from '../support/frozenWorkflows';
 import { statsOf, treeHistoryStats } from '../support/historyStats';
 import { freePort } from '../support/ports';
-import { http, startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { authFor, http, startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { startWorkerProcess, workflowTaskLatency, type TWorkerProcess } from '../support/workerProcess';
 
 /**
@@ -171,7 +171,7 @@ describe('the engine at scale', () => {
         for (;;) {
           const res = await fetch(`${api.url}/api/goals/${leaf.id}/complete`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...authFor(api.url) },
             body: JSON.stringify({ outcome: 'succeeded', output: { key: leaf.key } }),
           });
           statuses[res.status] = (statuses[res.status] ?? 0) + 1;

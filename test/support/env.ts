@@ -13,6 +13,7 @@ import { createPrisma, type PrismaClient } from '../../src/db/client';
 import type { TEngineTuning } from '../../src/domain/execution';
 import { createTemporalClient } from '../../src/temporal/client';
 import { createWorker } from '../../src/temporal/worker';
+import { createTokenDirect } from '../../src/services/tokens';
 
 /** What globalSetup started, for test files. */
 export const testEnv = {
@@ -110,12 +111,18 @@ export async function startTestApi(
     const s = created.app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  // The local user's admin token: `http()` sends it to this API unless a test passes its own Authorization.
+  const { secret: token } = await createTokenDirect(prisma, { user: 'local' }, { name: `test api ${port}`, scopes: ['admin'] });
+  API_TOKENS.set(url, token);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    token,
     temporal,
     openapi: created.openapi,
     app: created.app,
     async close() {
+      API_TOKENS.delete(url);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await connection.close();
@@ -163,11 +170,23 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
   throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}${last ? `: ${String(last)}` : ''}`);
 }
 
-/** JSON over HTTP. */
+/** Each test API's token (by its base URL), sent by `http()` unless a test gives its own Authorization. */
+const API_TOKENS = new Map<string, string>();
+
+/** The Authorization header of the test API a URL belongs to ({} for any other). */
+export function authFor(url: string): Record<string, string> {
+  const token = API_TOKENS.get(new URL(url).origin);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** JSON over HTTP; to a test API, with its token unless `headers` carry an `authorization` (empty: none). */
 export async function http(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+  const given = Object.keys(headers).find((h) => h.toLowerCase() === 'authorization');
+  const auth = given === undefined ? authFor(url) : headers[given] ? { authorization: headers[given] } : {};
+  const rest = Object.fromEntries(Object.entries(headers).filter(([h]) => h.toLowerCase() !== 'authorization'));
   const res = await fetch(url, {
     method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...rest, ...auth },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();

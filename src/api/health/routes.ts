@@ -31,6 +31,7 @@ export function healthRoutes(deps: { prisma: PrismaClient; temporal: Client; log
       operationId: 'getHealth',
       summary: 'Reachability of Postgres and Temporal',
       tags: ['health'],
+      scope: 'public',
       responses: {
         200: { description: 'Both reachable.', schema: ZHealth },
         503: { description: 'Something is down; `message` and `checks` say what.', schema: ZHealth },

@@ -31,6 +31,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
       description:
         'A recursive structural snapshot of the goal\'s plan (`frozen/v0`); composites never planned are saved with `plan: null` (the workflow is then not fully frozen). Saving the root of a run keeps its workflow\'s placeholders and inputs, freezes plans installed during the run, and records the run as `source_run_id`.',
       tags: ['workflows'],
+      scope: 'workflows:write',
       params: ZGoalIdParams,
       body: ZSaveAsWorkflow,
       responses: { 201: { description: 'The new version.', schema: ZWorkflow } },
@@ -47,6 +48,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
       summary: 'List workflows, newest first',
       description: 'Summaries (no frozen plan); the whole workflow is one `GET /api/workflows/{id}` away.',
       tags: ['workflows'],
+      scope: 'workflows:read',
       query: ZWorkflowListQuery,
       responses: { 200: { description: 'One page; pass `next_cursor` as `cursor` for the next.', schema: ZWorkflowList } },
       handler: async ({ query, ctx }) => {
@@ -60,6 +62,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
       operationId: 'getWorkflow',
       summary: 'Get a workflow with its frozen plan',
       tags: ['workflows'],
+      scope: 'workflows:read',
       params: ZWorkflowIdParams,
       responses: { 200: { description: 'The workflow.', schema: ZWorkflow } },
       errors: ['NOT_FOUND'],
@@ -71,6 +74,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
       operationId: 'deleteWorkflow',
       summary: 'Delete a workflow that has no runs',
       tags: ['workflows'],
+      scope: 'workflows:write',
       params: ZWorkflowIdParams,
       responses: { 204: { description: 'Deleted.' } },
       errors: ['NOT_FOUND', 'CONFLICT'],
@@ -86,6 +90,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
       summary: 'What changed between two versions of one workflow',
       description: 'Goals added, removed and changed (by key path, with the changed fields) and edges added and removed, from `against` to this version.',
       tags: ['workflows'],
+      scope: 'workflows:read',
       params: ZWorkflowIdParams,
       query: ZDiffQuery,
       responses: { 200: { description: 'The structural diff.', schema: ZWorkflowDiff } },
@@ -101,6 +106,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
       operationId: 'listWorkflowRuns',
       summary: "List a workflow's runs, newest first",
       tags: ['runs'],
+      scope: 'workflows:read',
       params: ZWorkflowIdParams,
       query: ZPageQuery,
       responses: { 200: { description: 'One page, with `total` runs in all.', schema: ZRunList } },
@@ -118,6 +124,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
       description:
         'First call: 201 `{run, created: true}`. The same key with the same inputs again: 200 `{run, created: false}`, whatever state the run is in, except a failed run (409: use a new key). The same key with other inputs: 409. Unknown or missing inputs and unresolved placeholders: 400, nothing written.',
       tags: ['runs'],
+      scope: 'workflows:write',
       params: ZWorkflowIdParams,
       body: ZRunCreate,
       responses: {
@@ -136,6 +143,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
       operationId: 'getRun',
       summary: 'Get a run: its instantiation state and its tree\'s status',
       tags: ['runs'],
+      scope: 'workflows:read',
       params: ZRunIdParams,
       responses: { 200: { description: 'The run.', schema: ZRun } },
       errors: ['NOT_FOUND'],

@@ -1,0 +1,140 @@
+import type { PrismaClient, TDb } from '../db/client';
+import { TRANSACTION_OPTIONS } from '../db/client';
+import * as tokens from '../db/tokens';
+import type { TActor } from '../domain/actor';
+import { LOCAL_ACTOR } from '../domain/actor';
+import { decodeCursor, encodeCursor } from '../domain/cursor';
+import { DomainError } from '../domain/errors';
+import { newId, newTokenSecret, tokenDisplayPrefix, tokenHash, TOKEN_SECRET_PATTERN } from '../domain/ids';
+import { localTokenPath, readLocalTokenFile, writeLocalTokenFile } from '../dev/localToken';
+import { AGENT_DEFAULT_SCOPES, isScope, SCOPES, USER_DEFAULT_SCOPES, type TScope } from '../domain/scopes';
+
+/**
+ * Bearer tokens (SPEC §6): minted here, stored as a hash, shown once. A
+ * token acts for a user, or for an agent on behalf of the agent's owner.
+ */
+
+export type TApiToken = tokens.ApiToken;
+
+export interface TAuthenticated {
+  actor: TActor;
+  tokenId: string;
+  scopes: readonly string[];
+}
+
+export interface TMintedToken {
+  token: TApiToken;
+  /** The secret itself: returned once, never stored. */
+  secret: string;
+}
+
+export interface TNewTokenRequest {
+  name: string;
+  /** Scopes to grant; the owner's defaults when absent. */
+  scopes?: readonly string[];
+  expiresAt?: Date | null;
+}
+
+function checkScopes(scopes: readonly string[]): TScope[] {
+  const unknown = scopes.filter((s) => !isScope(s));
+  if (unknown.length) throw new DomainError('VALIDATION_FAILED', `unknown scope ${unknown.map((s) => JSON.stringify(s)).join(', ')} (scopes: ${SCOPES.join(', ')})`);
+  if (!scopes.length) throw new DomainError('VALIDATION_FAILED', 'a token needs at least one scope');
+  return [...new Set(scopes)] as TScope[];
+}
+
+async function mint(db: TDb, owner: { userId: string } | { agentId: string }, request: TNewTokenRequest, defaults: readonly TScope[]): Promise<TMintedToken> {
+  if (request.expiresAt && request.expiresAt.getTime() <= Date.now()) throw new DomainError('VALIDATION_FAILED', 'expires_at must be in the future');
+  const secret = newTokenSecret();
+  const token = await tokens.insertToken(db, {
+    id: newId('tok'),
+    name: request.name,
+    tokenHash: tokenHash(secret),
+    prefix: tokenDisplayPrefix(secret),
+    scopes: checkScopes(request.scopes ?? defaults),
+    userId: 'userId' in owner ? owner.userId : null,
+    agentId: 'agentId' in owner ? owner.agentId : null,
+    expiresAt: request.expiresAt ?? null,
+  });
+  return { token, secret };
+}
+
+/**
+ * The operator's path (`reprise token create`, straight to the database):
+ * a token for a user by name (created, with a default agent, if new) or for
+ * an existing agent by id or name.
+ */
+export async function createTokenDirect(prisma: PrismaClient, target: { user: string } | { agent: string }, request: TNewTokenRequest): Promise<TMintedToken & { userCreated: boolean }> {
+  return prisma.$transaction(async (tx) => {
+    if ('agent' in target) {
+      const agent = await tokens.findAgentByIdOrName(tx, target.agent);
+      if (!agent) throw new DomainError('NOT_FOUND', `agent ${target.agent} not found`);
+      if (!agent.ownerUserId) throw new DomainError('VALIDATION_FAILED', `agent ${agent.name} has no owner user, so a token for it would see nothing`);
+      return { ...(await mint(tx, { agentId: agent.id }, request, AGENT_DEFAULT_SCOPES)), userCreated: false };
+    }
+    const user = await tokens.ensureUser(tx, target.user);
+    return { ...(await mint(tx, { userId: user.id }, request, USER_DEFAULT_SCOPES)), userCreated: user.created };
+  }, TRANSACTION_OPTIONS);
+}
+
+export function createTokenService({ prisma }: { prisma: PrismaClient }) {
+  return {
+    /** The caller behind an `Authorization` header; UNAUTHENTICATED (401) for none, a malformed one, or a dead token. */
+    async authenticate(header: string | undefined): Promise<TAuthenticated> {
+      if (!header?.trim()) throw new DomainError('UNAUTHENTICATED', 'send a bearer token: Authorization: Bearer rpr_… (npm start prints where the local one is)');
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!match) throw new DomainError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
+      const secret = match[1]!;
+      const now = new Date();
+      const found = TOKEN_SECRET_PATTERN.test(secret) ? await tokens.findLiveTokenByHash(prisma, tokenHash(secret), now) : null;
+      if (!found) throw new DomainError('UNAUTHENTICATED', 'the bearer token is not valid (unknown, revoked or expired)');
+      if (!found.agentId) throw new DomainError('UNAUTHENTICATED', 'the token\'s user has no agent to run goals under');
+      await tokens.touchToken(prisma, found.token.id, now);
+      return { actor: { userId: found.userId, agentId: found.agentId }, tokenId: found.token.id, scopes: found.token.scopes };
+    },
+
+    /** A token for the caller's user, or for one of its agents (`agentId`). */
+    async createToken(actor: TActor, request: TNewTokenRequest & { agentId?: string }): Promise<TMintedToken> {
+      if (request.agentId) {
+        const agent = await tokens.findAgentByIdOrName(prisma, request.agentId);
+        if (!agent || agent.ownerUserId !== actor.userId) throw new DomainError('NOT_FOUND', `agent ${request.agentId} not found`);
+        return mint(prisma, { agentId: agent.id }, request, AGENT_DEFAULT_SCOPES);
+      }
+      return mint(prisma, { userId: actor.userId }, request, USER_DEFAULT_SCOPES);
+    },
+
+    async listTokens(actor: TActor, query: { cursor?: string; limit: number }) {
+      const after = query.cursor ? decodeCursor(query.cursor, 'tok') : undefined;
+      const rows = await tokens.listTenantTokens(prisma, actor.userId, after, query.limit + 1);
+      const page = rows.slice(0, query.limit);
+      return { items: page, nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1]!) : null };
+    },
+
+    async getToken(actor: TActor, id: string): Promise<TApiToken> {
+      return tokens.findTenantToken(prisma, actor.userId, id);
+    },
+
+    async revokeToken(actor: TActor, id: string): Promise<TApiToken> {
+      return tokens.revokeTenantToken(prisma, actor.userId, id, new Date());
+    },
+  };
+}
+
+export type TTokenService = ReturnType<typeof createTokenService>;
+
+/**
+ * The quickstart's token: on a fresh `npm start`, one admin token for the
+ * local user, written to `<data dir>/local-admin-token.json` (mode 0600) with
+ * the API URL it is for. Later starts keep it while it is still live (a
+ * revoked or lost one is replaced).
+ */
+export async function ensureLocalAdminToken(prisma: PrismaClient, dataDir: string, apiUrl: string): Promise<{ file: string; created: boolean }> {
+  const file = localTokenPath(dataDir);
+  const existing = readLocalTokenFile(file);
+  if (existing && (await tokens.findLiveTokenByHash(prisma, tokenHash(existing.token), new Date()))) {
+    if (existing.url !== apiUrl) writeLocalTokenFile(file, { ...existing, url: apiUrl });
+    return { file, created: false };
+  }
+  const minted = await mint(prisma, { userId: LOCAL_ACTOR.userId }, { name: 'local admin (npm start)', scopes: ['admin'] }, ['admin']);
+  writeLocalTokenFile(file, { url: apiUrl, token: minted.secret, token_id: minted.token.id, created_at: minted.token.createdAt.toISOString() });
+  return { file, created: true };
+}
