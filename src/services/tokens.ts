@@ -76,6 +76,9 @@ export async function createTokenDirect(prisma: PrismaClient, target: { user: st
   }, TRANSACTION_OPTIONS);
 }
 
+/** How stale `last_used_at` may get: a busy token costs one write a minute, not one per request. */
+const TOUCH_EVERY_MS = 60_000;
+
 export function createTokenService({ prisma }: { prisma: PrismaClient }) {
   return {
     /** The caller behind an `Authorization` header; UNAUTHENTICATED (401) for none, a malformed one, or a dead token. */
@@ -88,7 +91,8 @@ export function createTokenService({ prisma }: { prisma: PrismaClient }) {
       const found = TOKEN_SECRET_PATTERN.test(secret) ? await tokens.findLiveTokenByHash(prisma, tokenHash(secret), now) : null;
       if (!found) throw new DomainError('UNAUTHENTICATED', 'the bearer token is not valid (unknown, revoked or expired)');
       if (!found.agentId) throw new DomainError('UNAUTHENTICATED', 'the token\'s user has no agent to run goals under');
-      await tokens.touchToken(prisma, found.token.id, now);
+      const lastUsed = found.token.lastUsedAt?.getTime() ?? 0;
+      if (now.getTime() - lastUsed > TOUCH_EVERY_MS) await tokens.touchToken(prisma, found.token.id, now);
       return { actor: { userId: found.userId, agentId: found.agentId }, tokenId: found.token.id, scopes: found.token.scopes };
     },
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { http, testEnv, waitFor } from '../support/env';
@@ -114,10 +114,19 @@ describe('npm start', () => {
     const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
     expect(ui.status).toBe(200);
 
-    const created = await http('POST', `${api}/api/goals`, { title: 'E2E hello', action: { runtime: 'shell', command: 'echo e2e' } });
+    // The quickstart's token: made once, 0600, for this API; nothing is reachable without it.
+    const tokenFile = path.join(dataDir, 'local-admin-token.json');
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const local = JSON.parse(readFileSync(tokenFile, 'utf8')) as { url: string; token: string };
+    expect(local.url).toBe(`http://127.0.0.1:${ports.api}`);
+    expect(first.output()).toContain('created a local admin token');
+    const auth = { authorization: `Bearer ${local.token}` };
+    expect((await http('GET', `${api}/api/goals`, undefined, { authorization: '' })).status).toBe(401);
+
+    const created = await http('POST', `${api}/api/goals`, { title: 'E2E hello', action: { runtime: 'shell', command: 'echo e2e' } }, auth);
     expect(created.status).toBe(201);
     const done = await waitFor(async () => {
-      const g = await http('GET', `${api}/api/goals/${created.body.id}`);
+      const g = await http('GET', `${api}/api/goals/${created.body.id}`, undefined, auth);
       return g.body.lifecycle === 'done' ? g.body : undefined;
     }, 'the goal to finish');
     expect(done.output.stdout).toBe('e2e\n');
@@ -135,7 +144,9 @@ describe('npm start', () => {
     const second = npmStart(env);
     await untilUp(second);
     expect(second.output()).toContain('database schema is up to date');
-    const again = await http('GET', `${api}/api/goals/${created.body.id}`);
+    expect(second.output()).not.toContain('created a local admin token');
+    expect(JSON.parse(readFileSync(tokenFile, 'utf8')).token).toBe(local.token);
+    const again = await http('GET', `${api}/api/goals/${created.body.id}`, undefined, auth);
     expect(again.body).toMatchObject({ lifecycle: 'done', output: { stdout: 'e2e\n' } });
     process.kill(-(second.proc.pid as number), 'SIGINT');
     await second.exited;
@@ -149,9 +160,10 @@ describe('npm start', () => {
     const api = `http://127.0.0.1:${ports.api}`;
     const pidOf = (name: string): number => (JSON.parse(readFileSync(path.join(runDir, `${name}.pid`), 'utf8')) as { pid: number }).pid;
     const goalDone = async (title: string) => {
-      const created = await http('POST', `${api}/api/goals`, { title, action: { runtime: 'shell', command: 'echo ok' } });
+      const auth = { authorization: `Bearer ${(JSON.parse(readFileSync(path.join(dataDir, 'local-admin-token.json'), 'utf8')) as { token: string }).token}` };
+      const created = await http('POST', `${api}/api/goals`, { title, action: { runtime: 'shell', command: 'echo ok' } }, auth);
       expect(created.status).toBe(201);
-      return waitFor(async () => ((await http('GET', `${api}/api/goals/${created.body.id}`)).body.lifecycle === 'done' ? true : undefined), `${title} to finish`, 60_000);
+      return waitFor(async () => ((await http('GET', `${api}/api/goals/${created.body.id}`, undefined, auth)).body.lifecycle === 'done' ? true : undefined), `${title} to finish`, 60_000);
     };
 
     const first = npmStart(env);

@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe('the typed API client', () => {
   it('creates, reads and lists with documented types', async () => {
-    const client = createApiClient({ baseUrl: api.url });
+    const client = createApiClient({ baseUrl: api.url, token: api.token });
     const created = await client.call('post', '/api/goals', { body: { title: 'Typed', start: false, kind: 'leaf', action: { runtime: 'manual' } } });
     expect(created.status).toBe(201);
     const id: string = created.body.id;
@@ -36,12 +36,13 @@ describe('the typed API client', () => {
   });
 
   it('raises the API error with its code and message', async () => {
-    const client = createApiClient({ baseUrl: api.url });
+    const client = createApiClient({ baseUrl: api.url, token: api.token });
     await expect(client.call('get', '/api/goals/{id}', { params: { id: 'goal_01jd3v8k2m7q9x4w5y6z7a8b9c' } })).rejects.toMatchObject({
       status: 404,
       code: 'NOT_FOUND',
       message: 'goal goal_01jd3v8k2m7q9x4w5y6z7a8b9c not found',
     });
     await expect(client.call('get', '/api/goals', { query: { limit: 0 } })).rejects.toBeInstanceOf(ApiError);
+    await expect(createApiClient({ baseUrl: api.url }).call('get', '/api/goals', {})).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
   });
 });

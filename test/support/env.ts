@@ -113,13 +113,16 @@ export async function startTestApi(
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   // The local user's admin token: `http()` sends it to this API unless a test passes its own Authorization.
-  const { secret: token } = await createTokenDirect(prisma, { user: 'local' }, { name: `test api ${port}`, scopes: ['admin'] });
+  // Made through its own client: some tests give the API a Prisma that cannot reach Postgres.
+  const tokenPrisma = testPrisma();
+  const { secret: token } = await createTokenDirect(tokenPrisma, { user: 'local' }, { name: `test api ${port}`, scopes: ['admin'] }).finally(() => tokenPrisma.$disconnect());
   API_TOKENS.set(url, token);
   return {
     url,
     token,
     temporal,
     openapi: created.openapi,
+    routes: created.routes,
     app: created.app,
     async close() {
       API_TOKENS.delete(url);
