@@ -1,0 +1,108 @@
+import type { PrismaClient } from '../../src/db/client';
+import { tokenHash } from '../../src/domain/ids';
+import { AGENT_DEFAULT_SCOPES } from '../../src/domain/scopes';
+import { createTokenDirect } from '../../src/services/tokens';
+import { http, startTestApi, testPrisma, uniqueTaskQueue } from '../support/env';
+
+/** Tokens (SPEC §6): stored hashed, revocable, expiring, for a user or an agent acting for its user. */
+
+type TJson = any;
+
+let prisma: PrismaClient;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+const unique = (name: string) => `${name}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+beforeAll(async () => {
+  prisma = testPrisma();
+  api = await startTestApi(prisma, uniqueTaskQueue('tokens'));
+});
+
+afterAll(async () => {
+  await api?.close();
+  await prisma?.$disconnect();
+});
+
+const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+
+describe('tokens', () => {
+  it('stores only the hash; the secret is shown once and works until revoked', async () => {
+    const created = await http('POST', `${api.url}/api/tokens`, { name: 'ci', scopes: ['goals:read'] });
+    expect(created.status).toBe(201);
+    const { token, secret } = created.body;
+    expect(secret).toMatch(/^rpr_[A-Za-z0-9_-]{43}$/);
+    expect(token).toMatchObject({ name: 'ci', scopes: ['goals:read'], owner: { type: 'user', id: 'user_local' }, revoked_at: null, last_used_at: null });
+    expect(secret.startsWith(token.prefix)).toBe(true);
+
+    const row = await prisma.apiToken.findUniqueOrThrow({ where: { id: token.id } });
+    expect(row.tokenHash).toBe(tokenHash(secret));
+    expect(JSON.stringify(row)).not.toContain(secret);
+    // Nothing the API answers afterwards carries it.
+    expect(JSON.stringify((await http('GET', `${api.url}/api/tokens/${token.id}`)).body)).not.toContain(secret.slice(12));
+
+    expect((await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(secret))).status).toBe(200);
+    expect((await http('GET', `${api.url}/api/tokens/${token.id}`)).body.last_used_at).not.toBeNull();
+
+    const revoked = await http('DELETE', `${api.url}/api/tokens/${token.id}`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revoked_at).not.toBeNull();
+    // Idempotent by design: revoking again answers the same.
+    expect((await http('DELETE', `${api.url}/api/tokens/${token.id}`)).body.revoked_at).toBe(revoked.body.revoked_at);
+    const after = await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(secret));
+    expect([after.status, after.body.error.code]).toEqual([401, 'UNAUTHENTICATED']);
+    expect(after.body.error.message).toContain('revoked');
+  });
+
+  it('refuses an expired token, a malformed header and a bad request to mint one', async () => {
+    const soon = new Date(Date.now() + 1500).toISOString();
+    const created = await http('POST', `${api.url}/api/tokens`, { name: 'short', expires_at: soon });
+    expect(created.status).toBe(201);
+    expect(created.body.token.expires_at).toBe(soon);
+    expect((await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(created.body.secret))).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1600));
+    expect((await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(created.body.secret))).status).toBe(401);
+
+    const basic = await http('GET', `${api.url}/api/goals`, undefined, { authorization: 'Basic dXNlcjpwYXNz' });
+    expect([basic.status, basic.body.error.message]).toEqual([401, 'the Authorization header must be "Bearer <token>"']);
+
+    const past = await http('POST', `${api.url}/api/tokens`, { name: 'old', expires_at: '2020-01-01T00:00:00Z' });
+    expect([past.status, past.body.error.message]).toEqual([400, 'expires_at must be in the future']);
+    const badScope = await http('POST', `${api.url}/api/tokens`, { name: 'x', scopes: ['root'] });
+    expect(badScope.status).toBe(400);
+    expect(badScope.body.error.details[0].path).toBe('body.scopes.0');
+    const before = await prisma.apiToken.count();
+    expect((await http('POST', `${api.url}/api/tokens`, { name: 'x', agent_id: 'agent_nobody' })).status).toBe(404);
+    expect(await prisma.apiToken.count()).toBe(before);
+  });
+
+  it('an agent token acts for its owner: it sees the user\'s goals, and its own run under the agent', async () => {
+    const agentId = unique('agent_tok');
+    await prisma.agent.create({ data: { id: agentId, name: agentId, ownerUserId: 'user_local', allowedRuntimes: ['manual'], maxDepth: 3, maxChildren: 10, maxGoals: 50 } });
+    const minted = await http('POST', `${api.url}/api/tokens`, { name: 'agent', agent_id: agentId });
+    expect(minted.status).toBe(201);
+    expect(minted.body.token).toMatchObject({ owner: { type: 'agent', id: agentId }, scopes: [...AGENT_DEFAULT_SCOPES] });
+    const asAgent = bearer(minted.body.secret);
+
+    const mine = (await http('POST', `${api.url}/api/goals`, { title: 'By the user', action: { runtime: 'manual' }, start: false })).body;
+    expect((await http('GET', `${api.url}/api/goals/${mine.id}`, undefined, asAgent)).status).toBe(200);
+    const its = await http('POST', `${api.url}/api/goals`, { title: 'By the agent', action: { runtime: 'manual' }, start: false }, asAgent);
+    expect(its.status).toBe(201);
+    expect(its.body).toMatchObject({ agent_id: agentId, owner: { type: 'user', id: 'user_local' } });
+    // The agent's runtimes bind its goals.
+    const shell = await http('POST', `${api.url}/api/goals`, { title: 'Shell', action: { runtime: 'shell', command: 'true' }, start: false }, asAgent);
+    expect([shell.status, shell.body.error.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    // Its default scopes leave schedules:write and admin out.
+    expect((await http('GET', `${api.url}/api/tokens`, undefined, asAgent)).status).toBe(403);
+  });
+
+  it('another user sees none of it: the local user\'s tokens are 404 to them', async () => {
+    const other = await createTokenDirect(prisma, { user: unique('someone') }, { name: 'theirs', scopes: ['admin'] });
+    expect(other.userCreated).toBe(true);
+    const listed = await http('GET', `${api.url}/api/tokens?limit=200`, undefined, bearer(other.secret));
+    expect(listed.body.items.map((t: TJson) => t.id)).toEqual([other.token.id]);
+    const localToken = (await http('GET', `${api.url}/api/tokens?limit=1`)).body.items[0];
+    expect((await http('DELETE', `${api.url}/api/tokens/${localToken.id}`, undefined, bearer(other.secret))).status).toBe(404);
+    // Their own goals run under the agent made with the user, which may not run shell commands.
+    const g = await http('POST', `${api.url}/api/goals`, { title: 'Theirs', action: { runtime: 'shell', command: 'true' }, start: false }, bearer(other.secret));
+    expect([g.status, g.body.error.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+  });
+});
