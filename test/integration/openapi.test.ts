@@ -2,6 +2,8 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import type { PrismaClient } from '../../src/db/client';
 import { http, startTestApi, testPrisma, uniqueTaskQueue } from '../support/env';
 
+type TJson = any;
+
 /** Every route Express serves is in the OpenAPI document, and nothing else is. */
 describe('GET /api/openapi.json', () => {
   let prisma: PrismaClient;
@@ -55,6 +57,22 @@ describe('GET /api/openapi.json', () => {
     expect(create.responses['400'].description).toMatch(/VALIDATION_FAILED.*MALFORMED_JSON/);
     expect(doc.components.schemas.Error.properties.error.required).toEqual(expect.arrayContaining(['code', 'message']));
     expect(doc.paths['/api/goals/{id}'].get.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true });
+  });
+
+  it('says which routes need a bearer token and with which scope', async () => {
+    const doc = (await http('GET', `${api.url}/api/openapi.json`)).body;
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const ops = Object.entries(doc.paths as Record<string, Record<string, TJson>>).flatMap(([p, byMethod]) => Object.entries(byMethod).map(([m, op]) => ({ key: `${m} ${p}`, op })));
+    for (const { key, op } of ops) {
+      if (key === 'get /healthz' || key === 'get /api/openapi.json') {
+        expect([key, op.security]).toEqual([key, []]);
+        continue;
+      }
+      expect([key, op.security]).toEqual([key, [{ bearerAuth: [] }]]);
+      expect([key, op.description]).toEqual([key, expect.stringMatching(/Needs a bearer token with scope `[a-z:]+`/)]);
+      expect([key, op.responses['401']?.description, op.responses['403']?.description]).toEqual([key, expect.stringContaining('UNAUTHENTICATED'), expect.stringContaining('FORBIDDEN')]);
+    }
+    expect(doc.paths['/api/goals/{id}/save-as-workflow'].post.description).toContain('`workflows:write`');
   });
 
   it('passes an independent OpenAPI 3.1 validator (@readme/openapi-parser)', async () => {
