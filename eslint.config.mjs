@@ -70,7 +70,13 @@ const restrictedImports = (...patterns) => ['error', { patterns }];
 
 export default tseslint.config(
   {
-    ignores: ['src/generated/**', 'dist/**', 'node_modules/**', '.data/**', 'coverage/**', '**/*.js', '**/*.cjs', '**/*.mjs'],
+    ignores: ['src/generated/**', 'dist/**', 'node_modules/**', '.data/**', 'coverage/**', '**/*.js', '**/*.cjs', '**/*.mjs', '!bin/*.cjs'],
+  },
+  {
+    // The CLI's launcher (bin/reprise.cjs): plain CommonJS that node runs before tsx is registered.
+    files: ['bin/*.cjs'],
+    extends: [js.configs.recommended],
+    languageOptions: { sourceType: 'commonjs', globals: { process: 'readonly', __dirname: 'readonly' } },
   },
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },

@@ -34,6 +34,10 @@ export class ApiError extends Error {
 export interface TApiClientOptions {
   baseUrl: string;
   token?: string;
+  /** Sent as `user-agent`, so the API's logs tell the CLI from other callers. */
+  userAgent?: string;
+  /** Give up on a request after this long (a TimeoutError); no limit when absent. */
+  timeoutMs?: number;
 }
 
 export function createApiClient(options: TApiClientOptions) {
@@ -54,11 +58,19 @@ export function createApiClient(options: TApiClientOptions) {
           accept: 'application/json',
           ...(input.body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...(options.userAgent ? { 'user-agent': options.userAgent } : {}),
         },
         body: input.body === undefined ? undefined : JSON.stringify(input.body),
+        signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
       });
       const text = await res.text();
-      const json: unknown = text ? JSON.parse(text) : undefined;
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        // Not the API (a proxy's error page, another server on the port): say so with the status instead of a SyntaxError.
+        throw new ApiError(res.status, 'NOT_JSON', `${base} answered HTTP ${res.status} with a body that is not JSON (is this the Reprise API?)`);
+      }
       if (!res.ok) {
         const error = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
         throw new ApiError(res.status, error?.code ?? 'HTTP_ERROR', error?.message ?? `HTTP ${res.status}`, error?.details);

@@ -100,6 +100,18 @@ export async function runTreeStates(prisma: PrismaClient, runs: Pick<Run, 'id' |
   return new Map(runs.map((r) => [r.id, { root: (r.rootGoalId && rootById.get(r.rootGoalId)) || null, blocked: blockedByRun.get(r.id) ?? null }]));
 }
 
+/** A run tree's goals counted by lifecycle and depth (one grouped, indexed read: cheap enough to poll). */
+export interface TRunProgressRow {
+  lifecycle: string;
+  depth: number;
+  goals: number;
+}
+
+export async function runProgressRows(prisma: PrismaClient, rootGoalId: string): Promise<TRunProgressRow[]> {
+  return prisma.$queryRaw<TRunProgressRow[]>`
+    SELECT lifecycle::text AS lifecycle, depth, count(*)::int AS goals FROM goals WHERE root_id = ${rootGoalId} GROUP BY lifecycle, depth`;
+}
+
 /** A run root's row: everything but what the run decides at materialization. */
 export type TRunRoot = Omit<Prisma.GoalCreateManyInput, 'parentId' | 'rootId' | 'kind' | 'depth'>;
 

@@ -37,3 +37,32 @@ export function deriveRunStatus(run: TRunStatusInput): { status: TRunStatus; rea
   if (root.lifecycle === 'draft') return { status: 'pending', reason: run.state === 'done' ? 'materialized; the tree is starting' : `instantiation ${run.state}`, goalId: root.id };
   return { status: 'running', reason: null, goalId: root.id };
 }
+
+/** A run tree's progress, for `GET /api/runs/{id}` and `reprise workflow run --wait`. */
+export interface TRunProgress {
+  /** Goals in the tree so far (it grows while the run materializes). */
+  goals: number;
+  /** Goals that ended (done, failed or cancelled). */
+  ended: number;
+  byLifecycle: Record<string, number>;
+  /** The deepest layer (depth, the root is 0) where a goal is active or blocked: where the work is now. Null when none is. */
+  currentLayer: number | null;
+  /** Layers the tree has (its deepest depth + 1). */
+  layers: number;
+}
+
+export function summarizeRunProgress(rows: readonly { lifecycle: string; depth: number; goals: number }[]): TRunProgress {
+  const byLifecycle: Record<string, number> = {};
+  let goals = 0;
+  let ended = 0;
+  let currentLayer: number | null = null;
+  let layers = 0;
+  for (const r of rows) {
+    goals += r.goals;
+    byLifecycle[r.lifecycle] = (byLifecycle[r.lifecycle] ?? 0) + r.goals;
+    if (r.lifecycle === 'done' || r.lifecycle === 'failed' || r.lifecycle === 'cancelled') ended += r.goals;
+    if ((r.lifecycle === 'active' || r.lifecycle === 'blocked') && (currentLayer === null || r.depth > currentLayer)) currentLayer = r.depth;
+    layers = Math.max(layers, r.depth + 1);
+  }
+  return { goals, ended, byLifecycle, currentLayer, layers };
+}

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/client';
-import { claimRun, findOwnedRun, findOwnedRunByKey, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
+import { claimRun, findOwnedRun, findOwnedRunByKey, runProgressRows, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
+import { summarizeRunProgress } from '../domain/runs';
 import * as workflows from '../db/workflows';
 import type { SavedWorkflow } from '../db/workflows';
 import type { TActor } from '../domain/actor';
@@ -116,9 +117,9 @@ export function createRunService(deps: TRunServiceDeps) {
 
     async getRun(actor: TActor, id: string): Promise<TRunView> {
       const run = await findOwnedRun(prisma, actorOwner(actor), id);
-      const states = await runTreeStates(prisma, [run]);
+      const [states, progress] = await Promise.all([runTreeStates(prisma, [run]), run.rootGoalId ? runProgressRows(prisma, run.rootGoalId) : Promise.resolve([])]);
       const { savedWorkflow, ...rest } = run;
-      return { ...rest, workflow: savedWorkflow, tree: states.get(run.id) as TRunTreeState };
+      return { ...rest, workflow: savedWorkflow, tree: states.get(run.id) as TRunTreeState, progress: summarizeRunProgress(progress) };
     },
   };
 }

@@ -24,6 +24,7 @@ import {
 import { newId } from '../domain/ids';
 import { validatePlan, ZPlan, ZAcceptance, type TAcceptance, type TPlan, type TPlanChild } from '../domain/plans';
 import { ZEdgeOn } from '../domain/plans';
+import type { TRunProgress } from '../domain/runs';
 import { isSpent } from '../domain/schedules';
 import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
@@ -47,7 +48,8 @@ export interface TPage<T> {
 }
 
 /** A run as the API shows it: the ledger row, its workflow's identity and its tree's state. */
-export type TRunView = Run & { workflow: { name: string; version: number }; tree: TRunTreeState };
+/** A run as the API shows it; `progress` only where one run is read (lists leave it out). */
+export type TRunView = Run & { workflow: { name: string; version: number }; tree: TRunTreeState; progress?: TRunProgress };
 
 function invalidInputs(problems: { path: string; message: string }[]): DomainError {
   return new DomainError('VALIDATION_FAILED', `invalid workflow: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);

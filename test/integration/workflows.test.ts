@@ -111,6 +111,9 @@ describe('save, run, replay', () => {
     const run = await runEnds(first.body.run.id);
     expect(run).toMatchObject({ state: 'done', status: { status: 'done', reason: 'accepted' }, inputs: { target: nasty }, workflow: { id: wf.id, name, version: 1 } });
     expect(run.temporal.workflow_id).toMatch(new RegExp(`^run-${name}-v1-k-1-[0-9a-f]{10}$`));
+    // One run read carries its tree's progress (root, build, compile, test, ship); lists do not.
+    expect(run.progress).toEqual({ goals: 5, ended: 5, by_lifecycle: { done: 5 }, current_layer: null, layers: 3 });
+    expect((await get(`/api/workflows/${wf.id}/runs`)).items[0].progress).toBeUndefined();
     const tree = await get(`/api/goals/${run.root_goal_id}/tree`);
     expect(tree.title).toBe(`Release ${nasty}`);
     const ship = tree.children.find((c: TJson) => c.key === 'ship');

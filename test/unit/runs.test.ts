@@ -1,6 +1,6 @@
 import { FROZEN_FORMAT, frozenPlanAt, inputEnvName, instantiateLayer, isFullyFrozen, workflowRefsIn, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import { parseWorkflowRef, validatePlan, ZPlan } from '../../src/domain/plans';
-import { deriveRunStatus } from '../../src/domain/runs';
+import { deriveRunStatus, summarizeRunProgress } from '../../src/domain/runs';
 import { runSummary } from '../../src/temporal/starts';
 
 const LIMITS = { maxDepth: 8, maxChildren: 100, maxGoals: 1000, allowedRuntimes: ['shell', 'manual'] };
@@ -96,5 +96,20 @@ describe('a run summary in the Web UI', () => {
   it('names the workflow, version, inputs and key, bounded', () => {
     expect(runSummary({ name: 'report', version: 3 }, { team: 'payments' }, 'k1')).toBe('report v3 (team=payments) · key k1');
     expect(runSummary({ name: 'report', version: 3 }, { team: 'x'.repeat(500) }, 'k1').length).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('summarizeRunProgress', () => {
+  it('counts goals, ended ones, and finds the deepest layer with work', () => {
+    const p = summarizeRunProgress([
+      { lifecycle: 'active', depth: 0, goals: 1 },
+      { lifecycle: 'active', depth: 1, goals: 1 },
+      { lifecycle: 'done', depth: 1, goals: 2 },
+      { lifecycle: 'blocked', depth: 2, goals: 1 },
+      { lifecycle: 'draft', depth: 3, goals: 4 },
+      { lifecycle: 'failed', depth: 2, goals: 1 },
+    ]);
+    expect(p).toEqual({ goals: 10, ended: 3, byLifecycle: { active: 2, done: 2, blocked: 1, draft: 4, failed: 1 }, currentLayer: 2, layers: 4 });
+    expect(summarizeRunProgress([])).toEqual({ goals: 0, ended: 0, byLifecycle: {}, currentLayer: null, layers: 0 });
   });
 });

@@ -125,6 +125,16 @@ export const ZRun = z
     parent_run_id: z.string().nullable().openapi({ description: 'A nested run: the run whose tree it is part of.' }),
     schedule_id: z.string().nullable(),
     temporal: z.object({ workflow_id: z.string(), ui_url: z.string().nullable() }),
+    progress: z
+      .object({
+        goals: z.number().int().openapi({ description: 'Goals in the tree so far (it grows while the run materializes).' }),
+        ended: z.number().int().openapi({ description: 'Goals that ended: done, failed or cancelled.' }),
+        by_lifecycle: z.record(z.string(), z.number().int()),
+        current_layer: z.number().int().nullable().openapi({ description: 'The deepest layer (root = 0) with an active or blocked goal: where the work is now.' }),
+        layers: z.number().int(),
+      })
+      .optional()
+      .openapi({ description: 'Only when one run is read (`GET /api/runs/{id}`); lists leave it out.' }),
     created_at: timestamp,
     updated_at: timestamp,
   })

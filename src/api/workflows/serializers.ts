@@ -44,6 +44,17 @@ export function serializeRun(run: TRunView, temporalUi: TTemporalUi): TRunJson {
     parent_run_id: run.parentRunId,
     schedule_id: run.scheduleId,
     temporal: { workflow_id: run.temporalWorkflowId, ui_url: uiUrl },
+    ...(run.progress
+      ? {
+          progress: {
+            goals: run.progress.goals,
+            ended: run.progress.ended,
+            by_lifecycle: run.progress.byLifecycle,
+            current_layer: run.progress.currentLayer,
+            layers: run.progress.layers,
+          },
+        }
+      : {}),
     created_at: run.createdAt.toISOString(),
     updated_at: run.updatedAt.toISOString(),
   };

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { localTokenPath, readLocalTokenFile, type TLocalTokenFile } from '../dev/localToken';
+import { UsageError } from './output';
+
+/**
+ * Where the CLI sends its requests and with which token. In order:
+ *   url:   --url, REPRISE_URL, the local token file's url, http://127.0.0.1:3000
+ *   token: --token, REPRISE_TOKEN, the local token file's token
+ * The file's token is sent only to the URL it was written for, so pointing
+ * the CLI at another server never hands it the local admin secret.
+ */
+
+export const DEFAULT_URL = 'http://127.0.0.1:3000';
+
+/** The package root, from this file (src/cli/config.ts): the CLI finds `npm start`'s token from any directory. */
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+
+const ZUrl = z
+  .string()
+  .trim()
+  .url('must be a URL like http://127.0.0.1:3000')
+  .refine((u) => /^https?:\/\//i.test(u), 'must start with http:// or https://');
+
+export interface TConnection {
+  url: string;
+  token: string | undefined;
+  /** Where the token came from, for messages: a 401 reads differently without one. */
+  tokenSource: 'flag or REPRISE_TOKEN' | 'local token file' | 'none';
+  /** The local token file that was read, if any. */
+  tokenFile: string | undefined;
+  /** A local token file written for another URL (its token not sent): named in a 401's hint. */
+  otherUrlTokenFile?: { file: string; url: string };
+}
+
+/**
+ * The local token file: `<REPRISE_DATA_DIR>/local-admin-token.json`
+ * (relative to the working directory, like `npm start` reads it). When
+ * REPRISE_DATA_DIR is not set and `./.data` has none, the package's own
+ * `.data` (the repository the CLI runs from).
+ */
+export function findLocalTokenFile(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): { file: string; content: TLocalTokenFile } | undefined {
+  const candidates = env.REPRISE_DATA_DIR ? [path.resolve(cwd, env.REPRISE_DATA_DIR)] : [path.resolve(cwd, '.data'), path.join(PACKAGE_ROOT, '.data')];
+  for (const dir of new Set(candidates)) {
+    const file = localTokenPath(dir);
+    if (!existsSync(file)) continue;
+    const content = readLocalTokenFile(file);
+    if (content) return { file, content };
+  }
+  return undefined;
+}
+
+/** A URL without its trailing slashes, origin lower-cased: the form two URLs are compared in. */
+export function normalizeUrl(url: string): string {
+  const parsed = new URL(url);
+  const rest = `${parsed.pathname}${parsed.search}`.replace(/\/+$/, '');
+  return `${parsed.origin}${rest}`;
+}
+
+function sameUrl(a: string, b: string): boolean {
+  try {
+    return normalizeUrl(a) === normalizeUrl(b);
+  } catch {
+    return false;
+  }
+}
+
+/** `given` holds --url/--token, already merged with REPRISE_URL/REPRISE_TOKEN by commander. */
+export function resolveConnection(given: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): TConnection {
+  const local = findLocalTokenFile(env, cwd);
+  const rawUrl = given.url?.trim() || local?.content.url || DEFAULT_URL;
+  const parsed = ZUrl.safeParse(rawUrl);
+  if (!parsed.success) throw new UsageError(`--url / REPRISE_URL ${JSON.stringify(rawUrl)} ${parsed.error.issues[0]?.message ?? 'is not a URL'}`);
+  const url = normalizeUrl(parsed.data);
+  const flagToken = given.token?.trim();
+  if (flagToken) return { url, token: flagToken, tokenSource: 'flag or REPRISE_TOKEN', tokenFile: undefined };
+  if (local && sameUrl(local.content.url, url)) return { url, token: local.content.token, tokenSource: 'local token file', tokenFile: local.file };
+  return { url, token: undefined, tokenSource: 'none', tokenFile: undefined, ...(local ? { otherUrlTokenFile: { file: local.file, url: local.content.url } } : {}) };
+}

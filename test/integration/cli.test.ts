@@ -1,0 +1,244 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { PrismaClient } from '../../src/db/client';
+import { freePort } from '../support/ports';
+import { startTestApi, startTestWorker, testConfig, testEnv, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+
+/**
+ * The `reprise` CLI (SPEC §7) as a user runs it: `node bin/reprise.cjs …`
+ * in a child process (no shell), from an empty directory, against a live
+ * API on the real Temporal dev server and Postgres. REPRISE_DATA_DIR points
+ * at an empty directory so a developer's own `.data` token is never read.
+ */
+
+const BIN = path.resolve(__dirname, '../../bin/reprise.cjs');
+let prisma: PrismaClient;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+const taskQueue = uniqueTaskQueue('cli');
+const workDir = mkdtempSync(path.join(tmpdir(), 'reprise-cli-'));
+const emptyDataDir = mkdtempSync(path.join(tmpdir(), 'reprise-cli-data-'));
+const schedules: string[] = [];
+
+beforeAll(async () => {
+  prisma = testPrisma();
+  worker = await startTestWorker(testConfig(), prisma, taskQueue);
+  api = await startTestApi(prisma, taskQueue);
+});
+
+afterAll(async () => {
+  for (const id of schedules) await cli(['schedule', 'delete', id]).catch(() => undefined);
+  await api?.close();
+  await worker?.stop();
+  await prisma?.$disconnect();
+});
+
+type TJson = any;
+
+interface TResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment a child gets: ours without any Reprise or database settings, then `env`. */
+function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(REPRISE_|DATABASE_URL$|API_|TEMPORAL_)/.test(k)));
+  const merged: NodeJS.ProcessEnv = { ...base, REPRISE_DATA_DIR: emptyDataDir, REPRISE_URL: api.url, REPRISE_TOKEN: api.token, ...env };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  return merged;
+}
+
+/** Runs the CLI; never rejects on a non-zero exit (the test looks at `code`). */
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<TResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: workDir, env: childEnv(env), timeout: 45_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(new Error(`reprise ${args.join(' ')}: ${err.message}\n${stderr}`));
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the CLI with --json and expects exit 0 and one JSON document on stdout. */
+async function json(args: string[], env: Record<string, string | undefined> = {}): Promise<TJson> {
+  const res = await cli(['--json', ...args], env);
+  if (res.code !== 0) throw new Error(`reprise --json ${args.join(' ')} exited ${res.code}:\n${res.stderr}`);
+  return JSON.parse(res.stdout);
+}
+
+function writeJson(name: string, value: unknown): string {
+  const file = path.join(workDir, name);
+  writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
+const unique = (name: string) => `${name}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+const leaf = (key: string, command: string) => ({ key, kind: 'leaf', title: key, action: { runtime: 'shell', command } });
+
+/** Creates a tree with the CLI, waits (polling `goal show`) for it to be accepted, and saves it with one required input. */
+async function savedWorkflow(title: string, plan: unknown, input: string): Promise<TJson> {
+  const goal = await json(['goal', 'create', '--file', writeJson(`${unique('goal')}.json`, { title, plan })]);
+  expect([goal.kind, goal.title]).toEqual(['composite', title]);
+  const done = await waitFor(
+    async () => {
+      const g = await json(['goal', 'show', goal.id]);
+      return ['done', 'failed', 'cancelled'].includes(g.lifecycle) ? g : undefined;
+    },
+    `goal ${goal.id} ends`,
+    20_000,
+  );
+  expect([done.lifecycle, done.done_reason]).toEqual(['done', 'accepted']);
+  const wf = await json(['workflow', 'save', goal.id, '--name', unique('cli'), '--input', `${input}:required`]);
+  expect(wf).toMatchObject({ version: 1, fully_frozen: true, source_goal_id: goal.id, inputs: [{ name: input, required: true }] });
+  return wf;
+}
+
+describe('the README story with --json', () => {
+  it('creates a tree, saves it, runs it with --wait, schedules it, pauses, resumes, triggers and deletes', async () => {
+    const wf = await savedWorkflow(
+      'Greet {{inputs.who}}',
+      { children: [leaf('hello', 'printf "hello %s" "$REPRISE_INPUT_who"'), leaf('bye', 'true')], edges: [{ from: 'hello', to: 'bye' }] },
+      'who',
+    );
+
+    // A missing required input is the API's 400, printed with its code.
+    const refused = await cli(['workflow', 'run', wf.id, '--key', 'k0']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^reprise: .*who.* \(\w+, HTTP 400\)\n$/);
+
+    const run = await cli(['--json', 'workflow', 'run', wf.id, '--key', 'k1', '--input', 'who=world', '--wait']);
+    expect([run.code, run.stderr]).toEqual([0, expect.stringMatching(/goals done/)]);
+    const ended = JSON.parse(run.stdout);
+    expect(ended).toMatchObject({ state: 'done', status: { status: 'done', reason: 'accepted' }, inputs: { who: 'world' }, title: 'Greet world', workflow: { id: wf.id } });
+    const tree = await json(['goal', 'tree', ended.root_goal_id]);
+    expect(tree.children.find((c: TJson) => c.key === 'hello').output.stdout).toBe('hello world');
+
+    // The same key again is the same run: --wait returns at once.
+    const replay = await json(['workflow', 'run', wf.id, '--key', 'k1', '--input', 'who=world']);
+    expect([replay.created, replay.run.id]).toEqual([false, ended.id]);
+    expect((await json(['run', 'show', ended.id])).id).toBe(ended.id);
+    const runs = await json(['workflow', 'runs', wf.id]);
+    expect([runs.total, runs.items.map((r: TJson) => r.id)]).toEqual([1, [ended.id]]);
+
+    const every = await json(['schedule', 'add', '--workflow', wf.id, '--every', '1h', '--input', 'who=hourly', '--note', 'from the cli']);
+    schedules.push(every.id);
+    expect(every).toMatchObject({ workflow: { id: wf.id }, spec: { every: '1h' }, inputs: { who: 'hourly' }, paused: false, overlap: 'skip', note: 'from the cli' });
+    const cron = await json(['schedule', 'add', '--workflow', wf.id, '--cron', '0 8 * * 1-5', '--timezone', 'Europe/Paris', '--input', 'who=team', '--overlap', 'buffer_one', '--paused']);
+    schedules.push(cron.id);
+    expect(cron).toMatchObject({ spec: { cron: '0 8 * * 1-5', timezone: 'Europe/Paris' }, overlap: 'buffer_one', paused: true });
+    const listed = await json(['schedule', 'list', '--workflow', wf.id]);
+    expect(listed.items.map((s: TJson) => s.id).sort()).toEqual([every.id, cron.id].sort());
+
+    expect(await json(['schedule', 'pause', every.id, '--note', 'holiday'])).toMatchObject({ id: every.id, paused: true, note: 'holiday' });
+    expect(await json(['schedule', 'resume', every.id])).toMatchObject({ id: every.id, paused: false });
+    await json(['schedule', 'trigger', every.id]);
+    const fired = await waitFor(
+      async () => {
+        const s = await json(['schedule', 'show', every.id]);
+        return s.runs?.items.some((r: TJson) => r.status.status === 'done') ? s : undefined;
+      },
+      'the triggered fire becomes a finished run',
+      20_000,
+    );
+    expect(fired.runs.items[0]).toMatchObject({ schedule_id: every.id, inputs: { who: 'hourly' }, title: 'Greet hourly' });
+
+    for (const id of [every.id, cron.id]) expect(await json(['schedule', 'delete', id])).toEqual({ deleted: id });
+    schedules.length = 0;
+    const gone = await cli(['schedule', 'show', every.id]);
+    expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/\(NOT_FOUND, HTTP 404\)/)]);
+  });
+});
+
+describe('run --wait', () => {
+  it('exits 1 with the reason when the run fails', async () => {
+    // Passes while saved (no input), fails when run with mode=fail.
+    const wf = await savedWorkflow('Check {{inputs.mode}}', { children: [leaf('check', 'test "$REPRISE_INPUT_mode" != fail')] }, 'mode');
+    const res = await cli(['workflow', 'run', wf.id, '--key', 'bad', '--input', 'mode=fail', '--wait']);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/^state\s+failed/m);
+    expect(res.stderr).toMatch(/goals done/);
+    expect(res.stderr).toMatch(/^reprise: run run_\w+ failed: .+$/m);
+  });
+});
+
+describe('human output and errors', () => {
+  it('prints a list as an aligned table', async () => {
+    const goal = await json(['goal', 'create', '--title', 'Table me', '--command', 'true', '--no-start']);
+    expect(goal).toMatchObject({ kind: 'leaf', lifecycle: 'draft', action: { runtime: 'shell', command: 'true' } });
+    const res = await cli(['goal', 'list', '--lifecycle', 'draft', '--limit', '200']);
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+KIND\s+STATE\s+TITLE\s+CREATED$/);
+    const row = lines.find((l) => l.startsWith(goal.id));
+    expect(row).toMatch(new RegExp(`^${goal.id}\\s+leaf\\s+draft\\s+Table me\\s+\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}Z$`));
+    // Columns line up: each header starts where its cells do.
+    expect(row!.indexOf('leaf')).toBe(lines[0]!.indexOf('KIND'));
+    expect(row!.indexOf('Table me')).toBe(lines[0]!.indexOf('TITLE'));
+  });
+
+  it('prints the API error with its code and status, and exits 1', async () => {
+    const res = await cli(['goal', 'show', 'goal_01jd3v8k2m7q9x4w5y6z7a8b9c']);
+    expect(res).toEqual({ code: 1, stdout: '', stderr: 'reprise: goal goal_01jd3v8k2m7q9x4w5y6z7a8b9c not found (NOT_FOUND, HTTP 404)\n' });
+  });
+
+  it('says what to do without a token (401), and names an unreachable URL', async () => {
+    const res = await cli(['goal', 'list'], { REPRISE_TOKEN: undefined });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^reprise: .+ \(UNAUTHENTICATED, HTTP 401\)\nhint: no token was sent to http:\/\/127\.0\.0\.1:\d+: set REPRISE_TOKEN/);
+    const closed = await freePort();
+    const down = await cli(['goal', 'list', '--url', `http://127.0.0.1:${closed}`]);
+    expect([down.code, down.stderr]).toEqual([1, expect.stringContaining(`cannot reach the Reprise API at http://127.0.0.1:${closed} (ECONNREFUSED)`)]);
+  });
+
+  it("uses the local token file's token only for the URL it was written for", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-cli-local-'));
+    writeFileSync(path.join(dataDir, 'local-admin-token.json'), JSON.stringify({ url: `${api.url}/`, token: api.token, token_id: 'tok_x', created_at: new Date().toISOString() }));
+    const local = { REPRISE_DATA_DIR: dataDir, REPRISE_URL: undefined, REPRISE_TOKEN: undefined };
+    expect((await json(['goal', 'list', '--limit', '1'], local)).items).toHaveLength(1);
+    // The same server under another name is another URL: the secret is not sent there.
+    const other = api.url.replace('127.0.0.1', 'localhost');
+    const refused = await cli(['goal', 'list', '--url', other], local);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining(`(UNAUTHENTICATED, HTTP 401)\nhint: no token was sent to ${other}: the local token file ${dataDir}/local-admin-token.json is for ${api.url}/`)]);
+  });
+
+  it('exits 2 on a usage error and shows examples in --help', async () => {
+    const usage = await cli(['schedule', 'add', '--workflow', 'wf_01jd3v8k2m7q9x4w5y6z7a8b9c', '--every', '1h', '--cron', '* * * * *']);
+    expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining("option '--cron <expr>' cannot be used with option '--every <interval>'")]);
+    const help = await cli(['workflow', 'run', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Examples:\n  $ reprise workflow run wf_');
+    expect(help.stdout).toContain('--json');
+    const root = await cli(['--help']);
+    expect(root.stdout).toMatch(/Exit codes:\n\s+0\s+success/);
+  });
+});
+
+describe('token create (straight to the database) and revoke', () => {
+  it('mints a working secret, which stops working once revoked', async () => {
+    const db = { DATABASE_URL: testEnv.databaseUrl, REPRISE_TOKEN: undefined, REPRISE_URL: undefined };
+    const user = unique('cli-user');
+    const admin = await json(['token', 'create', '--user', user, '--name', 'cli admin', '--scope', 'admin'], db);
+    expect(admin.token).toMatchObject({ name: 'cli admin', scopes: ['admin'], owner: { type: 'user' }, revoked_at: null });
+    expect(admin.secret).toMatch(/^rpr_/);
+    // Without --json: the secret alone on stdout, the warning on stderr.
+    const reader = await cli(['token', 'create', '--user', user, '--scope', 'goals:read'], db);
+    expect(reader.code).toBe(0);
+    expect(reader.stdout).toMatch(/^rpr_[A-Za-z0-9_-]{43}\n$/);
+    expect(reader.stderr).toContain('will not be shown again');
+    const readerSecret = reader.stdout.trim();
+
+    expect((await json(['goal', 'list'], { REPRISE_TOKEN: readerSecret })).items).toEqual([]);
+    const forbidden = await cli(['workflow', 'list'], { REPRISE_TOKEN: readerSecret });
+    expect([forbidden.code, forbidden.stderr]).toEqual([1, expect.stringMatching(/\(FORBIDDEN, HTTP 403\)/)]);
+
+    const tokens = await json(['token', 'list'], { REPRISE_TOKEN: admin.secret });
+    const readerToken = tokens.items.find((t: TJson) => t.scopes.join() === 'goals:read');
+    expect(readerToken).toMatchObject({ owner: { type: 'user', id: admin.token.owner.id }, revoked_at: null });
+    const revoked = await json(['token', 'revoke', readerToken.id], { REPRISE_TOKEN: admin.secret });
+    expect(revoked.revoked_at).not.toBeNull();
+    const dead = await cli(['goal', 'list'], { REPRISE_TOKEN: readerSecret });
+    expect([dead.code, dead.stderr]).toEqual([1, expect.stringMatching(/\(UNAUTHENTICATED, HTTP 401\)/)]);
+  });
+});
