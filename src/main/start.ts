@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     const rows: [string, string][] = [
       ['API', apiUrl],
       ['OpenAPI', `${apiUrl}/api/openapi.json` + ` (docs: ${apiUrl}/api/docs)`],
-      ['Token', `${localToken.file} (export REPRISE_TOKEN=$(node -p "require('./${path.relative(process.cwd(), localToken.file)}').token"))`],
+      ['Token', `${localToken.file} (the reprise CLI reads it; for curl: export REPRISE_TOKEN=$(node -p 'require(${JSON.stringify(path.resolve(localToken.file))}).token'))`],
       ['Health', `${apiUrl}/healthz`],
       ['Temporal Web UI', ui ?? '(external Temporal: set TEMPORAL_UI_URL to show it here)'],
       ['Temporal frontend', temporalAddress(config)],
