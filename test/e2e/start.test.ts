@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -130,6 +130,16 @@ describe('npm start', () => {
       return g.body.lifecycle === 'done' ? g.body : undefined;
     }, 'the goal to finish');
     expect(done.output.stdout).toBe('e2e\n');
+
+    // The CLI finds the local stack and its token with no setup but the data directory (from another cwd).
+    const cli = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REPRISE_DATA_DIR: dataDir };
+      execFile(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'reprise.cjs'), '--json', 'goal', 'show', created.body.id], { cwd: tmpdir(), env, timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect([cli.code, cli.stderr]).toEqual([0, '']);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ id: created.body.id, lifecycle: 'done' });
 
     // Ctrl-C: SIGINT to the whole process group, as a terminal does.
     process.kill(-(first.proc.pid as number), 'SIGINT');
