@@ -1,4 +1,6 @@
+import { fetch } from 'undici';
 import type { THttpAction } from '../domain/actions';
+import { publicOnlyDispatcher } from './addressGuard';
 import { storable } from './shellCommand';
 
 /** One HTTP request for an `http` leaf, with a timeout, cancellation and a bounded body. */
@@ -22,6 +24,8 @@ export async function runHttpRequest(options: {
   maxBodyBytes: number;
   signal?: AbortSignal;
   onProgress?: (elapsedMs: number) => void;
+  /** May it connect to loopback, private and link-local addresses? (The agent may run shell: addressGuard.ts.) */
+  internalAddresses: boolean;
 }): Promise<THttpResult> {
   const { action } = options;
   const started = Date.now();
@@ -50,7 +54,14 @@ export async function runHttpRequest(options: {
   }
   const base = { url: action.url, method: action.method };
   try {
-    const res = await fetch(action.url, { method: action.method, headers, body, signal: controller.signal, redirect: 'follow' });
+    const res = await fetch(action.url, {
+      method: action.method,
+      headers,
+      body,
+      signal: controller.signal,
+      redirect: 'follow',
+      ...(options.internalAddresses ? {} : { dispatcher: publicOnlyDispatcher }),
+    });
     const chunks: Buffer[] = [];
     let held = 0;
     let truncated = false;

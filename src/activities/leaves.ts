@@ -10,6 +10,7 @@ import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
 import { isTerminal, type TEndStatus } from '../domain/goals';
 import { ZAcceptance } from '../domain/plans';
 import { actionOf, loadGoal } from './goals';
+import { findAgent } from '../db/agents';
 import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
 import { runInputs } from '../db/runs';
@@ -171,8 +172,10 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       return { result, cancelled: false };
     }
     const ctx = Context.current();
+    const agent = await findAgent(prisma, goal.agentId);
     const result = await runHttpRequest({
       action,
+      internalAddresses: agent.allowedRuntimes.includes('shell'),
       timeoutMs: timeoutS * 1000,
       maxBodyBytes: deps.leaf.outputMaxBytes,
       signal: ctx.cancellationSignal,

@@ -197,6 +197,13 @@ function validateLayer(plan: TPlan, limits: TAgentLimits, depth: number, at: str
         message: `the agent may not run "${child.action.runtime}" actions (allowed: ${limits.allowedRuntimes.join(', ') || 'none'})`,
       });
     }
+    if (child.acceptance?.check !== undefined && !limits.allowedRuntimes.includes('shell')) {
+      problems.push({
+        rule: 'runtime_allowed',
+        path: here(`children[${i}].acceptance.check`),
+        message: 'an acceptance check runs as a shell command, and the agent may not run "shell" actions',
+      });
+    }
     if (child.kind === 'composite' && child.workflow === undefined && child.inputs !== undefined) {
       problems.push({ rule: 'workflow_ref', path: here(`children[${i}].inputs`), message: 'inputs are given only with a `workflow` reference' });
     }

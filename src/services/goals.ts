@@ -46,9 +46,9 @@ function planInvalid(problems: TPlanProblem[]): DomainError {
 }
 
 /** Refuses a leaf runtime the agent may not use (SPEC §6: running commands is a privilege). */
-function checkRuntime(agent: Agent, runtime: string): void {
+function checkRuntime(agent: Agent, runtime: string, why = ''): void {
   if (!agent.allowedRuntimes.includes(runtime)) {
-    throw new DomainError('RUNTIME_NOT_ALLOWED', `agent ${agent.name} may not run "${runtime}" actions (allowed: ${agent.allowedRuntimes.join(', ') || 'none'})`);
+    throw new DomainError('RUNTIME_NOT_ALLOWED', `${why}agent ${agent.name} may not run "${runtime}" actions (allowed: ${agent.allowedRuntimes.join(', ') || 'none'})`);
   }
 }
 
@@ -70,6 +70,8 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
     async createGoal(actor: TActor, input: TCreateGoalInput): Promise<Goal> {
       const agent = await findAgent(prisma, actor.agentId);
       if (input.kind === 'leaf') checkRuntime(agent, input.action.runtime);
+      // An acceptance check is a shell command too, wherever it sits.
+      if (input.acceptance?.check !== undefined) checkRuntime(agent, 'shell', 'an acceptance check runs as a shell command: ');
       const plan = input.kind === 'composite' ? input.plan : undefined;
       if (plan) {
         const problems = validatePlan(plan, agent, 0, 1);
