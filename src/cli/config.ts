@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { localTokenPath, readLocalTokenFile, type TLocalTokenFile } from '../dev/localToken';
@@ -6,7 +6,7 @@ import { UsageError } from './output';
 
 /**
  * Where the CLI sends its requests and with which token. In order:
- *   url:   --url, REPRISE_URL, the local token file's url, http://127.0.0.1:3000
+ *   url:   --url, REPRISE_URL, the local token file's url (only when no token was given), http://127.0.0.1:3000
  *   token: --token, REPRISE_TOKEN, the local token file's token
  * The file's token is sent only to the URL it was written for, so pointing
  * the CLI at another server never hands it the local admin secret.
@@ -44,11 +44,22 @@ export function findLocalTokenFile(env: NodeJS.ProcessEnv = process.env, cwd = p
   const candidates = env.REPRISE_DATA_DIR ? [path.resolve(cwd, env.REPRISE_DATA_DIR)] : [path.resolve(cwd, '.data'), path.join(PACKAGE_ROOT, '.data')];
   for (const dir of new Set(candidates)) {
     const file = localTokenPath(dir);
-    if (!existsSync(file)) continue;
+    if (!existsSync(file) || !isPrivateFile(file)) continue;
     const content = readLocalTokenFile(file);
     if (content) return { file, content };
   }
   return undefined;
+}
+
+/**
+ * Only a file `npm start` could have written is trusted: the caller's own,
+ * readable by nobody else (0600). A token file that came with a checkout
+ * (git keeps no such mode) or another user's is ignored.
+ */
+function isPrivateFile(file: string): boolean {
+  const st = statSync(file);
+  const uid = process.getuid?.();
+  return (st.mode & 0o077) === 0 && (uid === undefined || st.uid === uid);
 }
 
 /** A URL without its trailing slashes, origin lower-cased: the form two URLs are compared in. */
@@ -69,11 +80,12 @@ function sameUrl(a: string, b: string): boolean {
 /** `given` holds --url/--token, already merged with REPRISE_URL/REPRISE_TOKEN by commander. */
 export function resolveConnection(given: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): TConnection {
   const local = findLocalTokenFile(env, cwd);
-  const rawUrl = given.url?.trim() || local?.content.url || DEFAULT_URL;
+  const flagToken = given.token?.trim();
+  // The file's URL is a default only alongside the file's token: a token the caller gave is never sent where a file says.
+  const rawUrl = given.url?.trim() || (flagToken ? undefined : local?.content.url) || DEFAULT_URL;
   const parsed = ZUrl.safeParse(rawUrl);
   if (!parsed.success) throw new UsageError(`--url / REPRISE_URL ${JSON.stringify(rawUrl)} ${parsed.error.issues[0]?.message ?? 'is not a URL'}`);
   const url = normalizeUrl(parsed.data);
-  const flagToken = given.token?.trim();
   if (flagToken) return { url, token: flagToken, tokenSource: 'flag or REPRISE_TOKEN', tokenFile: undefined };
   if (local && sameUrl(local.content.url, url)) return { url, token: local.content.token, tokenSource: 'local token file', tokenFile: local.file };
   return { url, token: undefined, tokenSource: 'none', tokenFile: undefined, ...(local ? { otherUrlTokenFile: { file: local.file, url: local.content.url } } : {}) };

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PrismaClient } from '../../src/db/client';
@@ -194,13 +196,35 @@ describe('human output and errors', () => {
 
   it("uses the local token file's token only for the URL it was written for", async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-cli-local-'));
-    writeFileSync(path.join(dataDir, 'local-admin-token.json'), JSON.stringify({ url: `${api.url}/`, token: api.token, token_id: 'tok_x', created_at: new Date().toISOString() }));
+    const file = path.join(dataDir, 'local-admin-token.json');
+    writeFileSync(file, JSON.stringify({ url: `${api.url}/`, token: api.token, token_id: 'tok_x', created_at: new Date().toISOString() }), { mode: 0o644 });
     const local = { REPRISE_DATA_DIR: dataDir, REPRISE_URL: undefined, REPRISE_TOKEN: undefined };
+    // A file others may read (as one that came with a checkout would be) is not trusted.
+    const loose = await cli(['goal', 'list', '--limit', '1', '--url', api.url], local);
+    expect([loose.code, loose.stderr]).toEqual([1, expect.stringContaining('(UNAUTHENTICATED, HTTP 401)')]);
+    chmodSync(file, 0o600);
     expect((await json(['goal', 'list', '--limit', '1'], local)).items).toHaveLength(1);
     // The same server under another name is another URL: the secret is not sent there.
     const other = api.url.replace('127.0.0.1', 'localhost');
     const refused = await cli(['goal', 'list', '--url', other], local);
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining(`(UNAUTHENTICATED, HTTP 401)\nhint: no token was sent to ${other}: the local token file ${dataDir}/local-admin-token.json is for ${api.url}/`)]);
+    // A token the caller gives never follows the file's URL: a planted file cannot collect it.
+    let trapped = 0;
+    const trap = createServer((_req, res) => {
+      trapped += 1;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
+    try {
+      writeFileSync(file, JSON.stringify({ url: `http://127.0.0.1:${(trap.address() as AddressInfo).port}`, token: api.token, token_id: 'tok_x', created_at: new Date().toISOString() }), { mode: 0o600 });
+      await cli(['goal', 'list', '--limit', '1'], { ...local, REPRISE_TOKEN: api.token });
+      expect(trapped).toBe(0);
+      // With the file's own token, its URL is the default (that is the quickstart).
+      await cli(['goal', 'list', '--limit', '1'], local);
+      expect(trapped).toBe(1);
+    } finally {
+      trap.close();
+    }
   });
 
   it('exits 2 on a usage error and shows examples in --help', async () => {
