@@ -104,6 +104,13 @@ export function createApp(deps: TApiDeps): TApp {
       redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
     }),
   );
+  // Who is asking comes first: a request without a valid token is a 401 before its body is read or parsed.
+  const publicApiPaths = new Set(routes.filter((r) => r.scope === 'public').map((r) => r.path));
+  app.use(async (req, res, next) => {
+    const isPublic = !req.path.startsWith('/api/') || publicApiPaths.has(req.path) || req.path === '/api/docs' || req.path.startsWith('/api/docs/');
+    if (!isPublic) res.locals.caller = await authenticate(req);
+    next();
+  });
   app.use(jsonOnly);
   app.use(express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
   app.use(inputGuard);

@@ -127,7 +127,8 @@ export function registerRoute(registry: OpenAPIRegistry, router: Router, route: 
     let ctx: TRequestContext = publicContext(requestId);
     // Who first (401), then may they (403), then what they asked (400/404).
     if (route.scope !== 'public') {
-      const caller = await authenticate(req);
+      // Normally the app's auth middleware already knows (before the body was read).
+      const caller = (res.locals.caller as TCaller | undefined) ?? (await authenticate(req));
       if (!grants(caller.scopes, route.scope)) {
         throw new DomainError('FORBIDDEN', `this token lacks the scope ${route.scope} (it has: ${caller.scopes.join(', ') || 'none'})`);
       }

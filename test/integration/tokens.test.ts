@@ -61,6 +61,14 @@ describe('tokens', () => {
     await new Promise((r) => setTimeout(r, 1600));
     expect((await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(created.body.secret))).status).toBe(401);
 
+    // Who comes before what: without a token, nothing of the request is read or parsed.
+    for (const [body, type] of [['{', 'application/json'], ['title=x', 'text/plain'], ['x'.repeat(2_000_000), 'application/json']] as const) {
+      const res = await fetch(`${api.url}/api/goals`, { method: 'POST', headers: { 'content-type': type }, body });
+      expect([type, body.length, res.status]).toEqual([type, body.length, 401]);
+    }
+    expect((await http('GET', `${api.url}/api/no-such-route`, undefined, { authorization: '' })).status).toBe(401);
+    expect((await http('GET', `${api.url}/api/no-such-route`)).status).toBe(404);
+
     const basic = await http('GET', `${api.url}/api/goals`, undefined, { authorization: 'Basic dXNlcjpwYXNz' });
     expect([basic.status, basic.body.error.message]).toEqual([401, 'the Authorization header must be "Bearer <token>"']);
 
