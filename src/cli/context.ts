@@ -103,3 +103,9 @@ export function positiveInt(value: string): number {
   if (!/^[0-9]{1,6}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
   return Number(value);
 }
+
+/** An id argument: what every Reprise id looks like (goal_…, wf_…, run_…, tok_…, sched-…), so `.`, `..` or '' never reach a URL. */
+export function idArg(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/.test(value)) throw new InvalidArgumentError('expected an id such as goal_01jd3v8k2m7q9x4w5y6z7a8b9c or sched-nightly-0a1b2c3d4e.');
+  return value;
+}

@@ -54,6 +54,7 @@ Exit codes:
      not be reached, or a run waited for with --wait failed or was cancelled
   2  usage error (unknown command or option, missing or invalid argument)
   3  --wait --timeout ran out before the run ended (the run goes on)
+  130  Ctrl-C while waiting (the run goes on)
 `,
   );
 

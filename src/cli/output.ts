@@ -144,5 +144,7 @@ export function describeError(err: unknown, ctx: TErrorContext): { message: stri
     // A domain or start-up error (token create's database path): its message is the story.
     return { message: `reprise: ${err.message} (${explained})`, exitCode: EXIT.failed };
   }
-  return { message: `reprise: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, exitCode: EXIT.failed };
+  // A bug of ours, or an answer that is not the API's: the message, and the stack only when asked for.
+  const detail = err instanceof Error ? (process.env.REPRISE_DEBUG ? (err.stack ?? err.message) : err.message) : String(err);
+  return { message: `reprise: unexpected error: ${detail}${process.env.REPRISE_DEBUG ? '' : ' (REPRISE_DEBUG=1 shows where)'}`, exitCode: EXIT.failed };
 }

@@ -48,7 +48,9 @@ export function createApiClient(options: TApiClientOptions) {
       path: P,
       input: { params?: TPathParams<TOp<P, M>>; query?: TQuery<TOp<P, M>>; body?: TBody<TOp<P, M>> } = {},
     ): Promise<{ status: number; body: TSuccess<TOp<P, M>> }> {
-      const filled = String(path).replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => encodeURIComponent(String((input.params as Record<string, unknown> | undefined)?.[name] ?? '')));
+      // `.` and `..` survive encodeURIComponent and would be resolved away by fetch (`/api/goals/.` is the list): escape them too.
+      const segment = (value: unknown) => encodeURIComponent(String(value ?? '')).replace(/\./g, '%2E');
+      const filled = String(path).replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => segment((input.params as Record<string, unknown> | undefined)?.[name]));
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries((input.query ?? {}) as Record<string, unknown>)) if (v !== undefined) query.set(k, String(v));
       const qs = query.toString();

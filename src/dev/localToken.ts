@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TOKEN_SECRET_PATTERN } from '../domain/ids';
 
@@ -30,8 +30,18 @@ export function readLocalTokenFile(file: string): TLocalTokenFile | undefined {
   return undefined;
 }
 
+/**
+ * Written whole and private from its first byte: a new file created 0600
+ * (`wx`: never through an existing file or link), then renamed over the old
+ * one, so the secret is never readable by others, even for a moment.
+ */
 export function writeLocalTokenFile(file: string, content: TLocalTokenFile): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600); // an existing file keeps its old mode through writeFileSync
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    writeFileSync(temp, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(temp, file);
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }

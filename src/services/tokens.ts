@@ -58,6 +58,9 @@ async function mint(db: TDb, owner: { userId: string } | { agentId: string }, re
   return { token, secret };
 }
 
+/** What a user's name may be (the name `reprise token create --user` takes). */
+const USER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
 /**
  * The operator's path (`reprise token create`, straight to the database):
  * a token for a user by name (created, with a default agent, if new) or for
@@ -70,6 +73,9 @@ export async function createTokenDirect(prisma: PrismaClient, target: { user: st
       if (!agent) throw new DomainError('NOT_FOUND', `agent ${target.agent} not found`);
       if (!agent.ownerUserId) throw new DomainError('VALIDATION_FAILED', `agent ${agent.name} has no owner user, so a token for it would see nothing`);
       return { ...(await mint(tx, { agentId: agent.id }, request, AGENT_DEFAULT_SCOPES)), userCreated: false };
+    }
+    if (!USER_NAME_PATTERN.test(target.user)) {
+      throw new DomainError('VALIDATION_FAILED', `user name ${JSON.stringify(target.user)} must be 1-64 letters, digits, or . _ @ - (starting with a letter or digit)`);
     }
     const user = await tokens.ensureUser(tx, target.user);
     return { ...(await mint(tx, { userId: user.id }, request, USER_DEFAULT_SCOPES)), userCreated: user.created };

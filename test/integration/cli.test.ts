@@ -230,6 +230,13 @@ describe('human output and errors', () => {
   it('exits 2 on a usage error and shows examples in --help', async () => {
     const usage = await cli(['schedule', 'add', '--workflow', 'wf_01jd3v8k2m7q9x4w5y6z7a8b9c', '--every', '1h', '--cron', '* * * * *']);
     expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining("option '--cron <expr>' cannot be used with option '--every <interval>'")]);
+    // Ids are checked before any request: `.` would otherwise reach the list route.
+    for (const id of ['.', '..', '']) {
+      const bad = await cli(['--json', 'goal', 'show', id]);
+      expect([id, bad.code, bad.stdout]).toEqual([id, 2, '']);
+    }
+    const past = await cli(['token', 'create', '--user', 'x', '--expires', '2001-01-01T00:00:00Z']);
+    expect([past.code, past.stderr]).toEqual([2, expect.stringContaining('expected a time in the future')]);
     const help = await cli(['workflow', 'run', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Examples:\n  $ reprise workflow run wf_');

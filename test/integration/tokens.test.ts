@@ -103,6 +103,9 @@ describe('tokens', () => {
   });
 
   it('another user sees none of it: the local user\'s tokens are 404 to them', async () => {
+    for (const blank of ['', ' ', ' x', 'a b', '../x']) {
+      await expect(createTokenDirect(prisma, { user: blank }, { name: 'bad' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
     const other = await createTokenDirect(prisma, { user: unique('someone') }, { name: 'theirs', scopes: ['admin'] });
     expect(other.userCreated).toBe(true);
     const listed = await http('GET', `${api.url}/api/tokens?limit=200`, undefined, bearer(other.secret));

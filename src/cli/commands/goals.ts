@@ -3,7 +3,7 @@ import { ZGoalAccept, ZGoalCompletion, ZGoalCreate, ZGoalReject } from '../../ap
 import type { components } from '../../generated/api';
 import { GOAL_LIFECYCLES, WAIT_KINDS } from '../../domain/goals';
 import { ZPlan } from '../../domain/plans';
-import { cliContext, parseJsonText, parseWith, positiveInt, readJsonFile } from '../context';
+import { cliContext, idArg, parseJsonText, parseWith, positiveInt, readJsonFile } from '../context';
 import { clip, example, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
 
 /** `reprise goal …`: goals over /api/goals (SPEC §2, §6). */
@@ -188,7 +188,7 @@ export function registerGoalCommands(program: Command): void {
   goal
     .command('show')
     .description('Show one goal (with its action and output)')
-    .argument('<id>', 'goal id')
+    .argument('<id>', 'goal id', idArg)
     .addHelpText('after', example(['reprise goal show goal_01jd3v8k2m7q9x4w5y6z7a8b9c']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -200,7 +200,7 @@ export function registerGoalCommands(program: Command): void {
   goal
     .command('tree')
     .description('Show a goal and everything under it')
-    .argument('<id>', 'goal id')
+    .argument('<id>', 'goal id', idArg)
     .addHelpText('after', example(['reprise goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -212,7 +212,7 @@ export function registerGoalCommands(program: Command): void {
   goal
     .command('plan')
     .description('Install the plan of an unplanned composite (once: a second plan is refused)')
-    .argument('<id>', 'goal id')
+    .argument('<id>', 'goal id', idArg)
     .requiredOption('-f, --file <file>', 'the plan as JSON: {children, edges?, parallelism?} (`-` reads stdin)')
     .addHelpText('after', example(['reprise goal plan goal_01jd3v8k2m7q9x4w5y6z7a8b9c --file plan.json']))
     .action(async (id: string, opts: { file: string }, cmd: Command) => {
@@ -226,7 +226,7 @@ export function registerGoalCommands(program: Command): void {
   goal
     .command('start')
     .description('Start a draft goal')
-    .argument('<id>', 'goal id')
+    .argument('<id>', 'goal id', idArg)
     .addHelpText('after', example(['reprise goal start goal_01jd3v8k2m7q9x4w5y6z7a8b9c']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -238,7 +238,7 @@ export function registerGoalCommands(program: Command): void {
   goal
     .command('complete')
     .description('Report the result of a leaf carried out by a person or an agent')
-    .argument('<id>', 'goal id')
+    .argument('<id>', 'goal id', idArg)
     .option('--failed', 'it failed (default: it succeeded)')
     .option('--output <json>', 'the result, a JSON object (at most 64 KiB); `when` edges read it')
     .option('--reason <text>', 'why it failed')
@@ -264,7 +264,7 @@ export function registerGoalCommands(program: Command): void {
   goal
     .command('accept')
     .description('Accept a goal waiting for judgment')
-    .argument('<id>', 'goal id')
+    .argument('<id>', 'goal id', idArg)
     .option('--reason <text>', 'why (kept with the goal)')
     .addHelpText('after', example(['reprise goal accept goal_01jd3v8k2m7q9x4w5y6z7a8b9c --reason "looks right"']))
     .action(async (id: string, opts: { reason?: string }, cmd: Command) => {
@@ -278,7 +278,7 @@ export function registerGoalCommands(program: Command): void {
   goal
     .command('reject')
     .description('Reject a goal waiting for judgment (it fails with your reason)')
-    .argument('<id>', 'goal id')
+    .argument('<id>', 'goal id', idArg)
     .requiredOption('--reason <text>', 'why it is rejected')
     .addHelpText('after', example(['reprise goal reject goal_01jd3v8k2m7q9x4w5y6z7a8b9c --reason "numbers are off"']))
     .action(async (id: string, opts: { reason: string }, cmd: Command) => {
@@ -292,7 +292,7 @@ export function registerGoalCommands(program: Command): void {
   goal
     .command('cancel')
     .description('Cancel a goal and everything under it')
-    .argument('<id>', 'goal id')
+    .argument('<id>', 'goal id', idArg)
     .addHelpText('after', example(['reprise goal cancel goal_01jd3v8k2m7q9x4w5y6z7a8b9c']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { ZScheduleBackfill, ZScheduleCreate, ZSchedulePatch } from '../../api/schedules/schemas';
 import type { components } from '../../generated/api';
 import { OVERLAP_POLICIES } from '../../domain/schedules';
-import { cliContext, collectKeyValue, parseWith, positiveInt } from '../context';
+import { cliContext, collectKeyValue, idArg, parseWith, positiveInt } from '../context';
 import { clip, example, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
 import { printRunTable } from './workflows';
 
@@ -56,7 +56,7 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('add')
     .description('Create a schedule for a workflow: exactly one of --cron, --every or --at')
-    .requiredOption('--workflow <id>', 'the workflow version it runs')
+    .requiredOption('--workflow <id>', 'the workflow version it runs', idArg)
     .addOption(new Option('--cron <expr>', 'five-field cron (minute hour day-of-month month day-of-week), or @daily, @hourly…').conflicts(['every', 'at']))
     .option('--timezone <tz>', 'with --cron: an IANA time zone (default UTC)')
     .addOption(new Option('--every <interval>', 'an interval: 30s, 15m, 1h, 1d').conflicts(['cron', 'at']))
@@ -144,7 +144,7 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('show')
     .description('Show a schedule, its next fires and the runs it made')
-    .argument('<id>', 'schedule id')
+    .argument('<id>', 'schedule id', idArg)
     .addHelpText('after', example(['reprise schedule show sched-nightly-report-7q9x4w5y6z']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -164,7 +164,7 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('pause')
     .description('Pause a schedule (no fires until resumed)')
-    .argument('<id>', 'schedule id')
+    .argument('<id>', 'schedule id', idArg)
     .option('--note <text>', 'why (shown with the schedule)')
     .addHelpText('after', example(['reprise schedule pause sched-nightly-report-7q9x4w5y6z --note "holiday freeze"']))
     .action(patch('Paused', true));
@@ -172,7 +172,7 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('resume')
     .description('Resume a paused schedule')
-    .argument('<id>', 'schedule id')
+    .argument('<id>', 'schedule id', idArg)
     .option('--note <text>', 'a note to replace the pause reason')
     .addHelpText('after', example(['reprise schedule resume sched-nightly-report-7q9x4w5y6z']))
     .action(patch('Resumed', false));
@@ -180,7 +180,7 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('trigger')
     .description('Fire a schedule now (its overlap policy applies; the run is attributed to the schedule)')
-    .argument('<id>', 'schedule id')
+    .argument('<id>', 'schedule id', idArg)
     .addHelpText('after', example(['reprise schedule trigger sched-nightly-report-7q9x4w5y6z']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -192,7 +192,7 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('backfill')
     .description('Run the fires a schedule would have made in a past range, each keyed by its nominal time')
-    .argument('<id>', 'schedule id')
+    .argument('<id>', 'schedule id', idArg)
     .requiredOption('--start <time>', 'range start (ISO-8601)')
     .requiredOption('--end <time>', 'range end (ISO-8601)')
     .addOption(new Option('--overlap <policy>', "how the range's fires overlap each other (default: one after another)").choices(OVERLAP_POLICIES))
@@ -208,7 +208,7 @@ export function registerScheduleCommands(program: Command): void {
   schedule
     .command('delete')
     .description('Delete a schedule (its runs stay)')
-    .argument('<id>', 'schedule id')
+    .argument('<id>', 'schedule id', idArg)
     .addHelpText('after', example(['reprise schedule delete sched-nightly-report-7q9x4w5y6z']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);

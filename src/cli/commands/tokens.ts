@@ -8,7 +8,7 @@ import type * as TBootstrap from '../../main/bootstrap';
 import type * as TTokenServices from '../../services/tokens';
 import { isScope, SCOPES } from '../../domain/scopes';
 import { PACKAGE_ROOT } from '../config';
-import { cliContext, jsonMode, positiveInt } from '../context';
+import { cliContext, idArg, jsonMode, positiveInt } from '../context';
 import { clip, example, note, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
 
 /**
@@ -40,6 +40,7 @@ function collectScope(value: string, previous: string[] = []): string[] {
 function parseExpiry(value: string): Date {
   const at = new Date(value);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) throw new InvalidArgumentError('expected an ISO-8601 time such as 2027-01-01T00:00:00Z.');
+  if (at.getTime() <= Date.now()) throw new InvalidArgumentError('expected a time in the future.');
   return at;
 }
 
@@ -149,7 +150,7 @@ everything else to stderr.
   token
     .command('show')
     .description('Show a token (never its secret; admin scope)')
-    .argument('<id>', 'token id')
+    .argument('<id>', 'token id', idArg)
     .addHelpText('after', example(['reprise token show tok_01jd3v8k2m7q9x4w5y6z7a8b9c']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -161,7 +162,7 @@ everything else to stderr.
   token
     .command('revoke')
     .description('Revoke a token: it stops working at once (admin scope)')
-    .argument('<id>', 'token id')
+    .argument('<id>', 'token id', idArg)
     .addHelpText('after', example(['reprise token revoke tok_01jd3v8k2m7q9x4w5y6z7a8b9c']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);

@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ZRunCreate, ZSaveAsWorkflow } from '../../api/workflows/schemas';
 import { ApiError } from '../../client/http';
 import type { components } from '../../generated/api';
-import { cliContext, collectKeyValue, parseWith, positiveInt, type TCliContext } from '../context';
+import { cliContext, collectKeyValue, idArg, parseWith, positiveInt, type TCliContext } from '../context';
 import { CliError, clip, example, EXIT, networkErrorCode, note, printFields, printJson, printNextPage, printTable, println, time } from '../output';
 
 /** `reprise workflow …` and `reprise run …`: saved workflows and their runs (SPEC §3-4). */
@@ -210,7 +210,7 @@ export function registerWorkflowCommands(program: Command): void {
   workflow
     .command('save')
     .description('Save a finished (accepted) goal tree as a new workflow, or the next version of NAME')
-    .argument('<goal-id>', 'the root of the accepted tree')
+    .argument('<goal-id>', 'the root of the accepted tree', idArg)
     .requiredOption('--name <name>', 'the workflow name (a slug: a-z 0-9 _ -); saving it again makes its next version')
     .option('--description <text>', 'what it does')
     .option('--input <decl>', 'a declared input, used as {{inputs.NAME}}: NAME, NAME:required or NAME=default (repeatable)', parseInputDeclaration)
@@ -249,7 +249,7 @@ export function registerWorkflowCommands(program: Command): void {
   workflow
     .command('show')
     .description('Show a workflow version and its declared inputs (--json has the frozen plan)')
-    .argument('<id>', 'workflow id')
+    .argument('<id>', 'workflow id', idArg)
     .addHelpText('after', example(['reprise workflow show wf_01jd3v8k2m7q9x4w5y6z7a8b9c']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -261,7 +261,7 @@ export function registerWorkflowCommands(program: Command): void {
   workflow
     .command('runs')
     .description("List a workflow's runs, newest first")
-    .argument('<id>', 'workflow id')
+    .argument('<id>', 'workflow id', idArg)
     .option('--limit <n>', 'page size (1-200, default 50)', positiveInt)
     .option('--cursor <cursor>', 'the next page, as the previous one printed it')
     .addHelpText('after', example(['reprise workflow runs wf_01jd3v8k2m7q9x4w5y6z7a8b9c']))
@@ -277,7 +277,7 @@ export function registerWorkflowCommands(program: Command): void {
   workflow
     .command('run')
     .description('Run a workflow under an idempotency key: the same key and inputs is the same run, forever')
-    .argument('<id>', 'workflow id')
+    .argument('<id>', 'workflow id', idArg)
     .requiredOption('--key <key>', 'the idempotency key (e.g. the date it is for)')
     .option('--input <name=value>', 'a value for a declared input (repeatable)', collectKeyValue)
     .option('--wait', 'wait for the run to end, with progress on stderr; exit 1 unless it succeeds')
@@ -307,7 +307,7 @@ export function registerWorkflowCommands(program: Command): void {
   workflow
     .command('delete')
     .description('Delete a workflow version (refused while schedules use it)')
-    .argument('<id>', 'workflow id')
+    .argument('<id>', 'workflow id', idArg)
     .addHelpText('after', example(['reprise workflow delete wf_01jd3v8k2m7q9x4w5y6z7a8b9c']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -319,8 +319,8 @@ export function registerWorkflowCommands(program: Command): void {
   workflow
     .command('diff')
     .description('Compare two versions of one workflow name, goal by goal and edge by edge')
-    .argument('<id>', 'workflow id (the newer side)')
-    .requiredOption('--against <id>', 'the other version (the older side)')
+    .argument('<id>', 'workflow id (the newer side)', idArg)
+    .requiredOption('--against <id>', 'the other version (the older side)', idArg)
     .addHelpText('after', example(['reprise workflow diff wf_01jd3v8k2m7q9x4w5y6z7a8b9c --against wf_01jd3v8k2m7q9x4w5y6z7a8b9d']))
     .action(async (id: string, opts: { against: string }, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -342,7 +342,7 @@ export function registerWorkflowCommands(program: Command): void {
   run
     .command('show')
     .description('Show a run: its state, root goal and where to see it in Temporal')
-    .argument('<id>', 'run id')
+    .argument('<id>', 'run id', idArg)
     .addHelpText('after', example(['reprise run show run_01jd3v8k2m7q9x4w5y6z7a8b9c', 'reprise goal tree "$(reprise --json run show run_01jd3v8k2m7q9x4w5y6z7a8b9c | jq -r .root_goal_id)"']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
@@ -354,7 +354,7 @@ export function registerWorkflowCommands(program: Command): void {
   run
     .command('wait')
     .description('Wait for a run to end, with progress on stderr; exit 1 unless it succeeds')
-    .argument('<id>', 'run id')
+    .argument('<id>', 'run id', idArg)
     .option('--timeout <duration>', 'give up waiting after this long (e.g. 10m; exit 3, the run goes on)', parseDuration)
     .addHelpText('after', example(['reprise run wait run_01jd3v8k2m7q9x4w5y6z7a8b9c --timeout 30m']))
     .action(async (id: string, opts: { timeout?: number }, cmd: Command) => {
