@@ -114,13 +114,16 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
     async installPlan(actor: TActor, id: string, plan: TPlan): Promise<Goal> {
       const target = await goals.findOwnedGoal(prisma, actor.userId, id);
       const nested = await nestedRunsFor(prisma, actorOwner(actor), { id, runId: target.runId }, plan, { deep: true });
+      // A plan's commands are the caller's: submitted for another agent's goal, they need both agents' runtimes.
+      const caller = target.agentId === actor.agentId ? undefined : await findAgent(prisma, actor.agentId);
       const goal = await goals.installPlanOnce(prisma, {
         id,
         ownerUserId: actor.userId,
         plan,
         nested,
         validate: (parent, agent, existingGoals) => {
-          const problems = validatePlan(plan, agent, parent.depth, existingGoals);
+          const runtimes = caller ? agent.allowedRuntimes.filter((r) => caller.allowedRuntimes.includes(r)) : agent.allowedRuntimes;
+          const problems = validatePlan(plan, { ...agent, allowedRuntimes: runtimes }, parent.depth, existingGoals);
           if (problems.length) throw planInvalid(problems);
         },
       });

@@ -98,6 +98,12 @@ describe('tokens', () => {
     // The agent's runtimes bind its goals.
     const shell = await http('POST', `${api.url}/api/goals`, { title: 'Shell', action: { runtime: 'shell', command: 'true' }, start: false }, asAgent);
     expect([shell.status, shell.body.error.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    // Nor can it plant shell commands in a plan of a goal that runs under a shell agent.
+    const composite = (await http('POST', `${api.url}/api/goals`, { title: 'Planned by the agent', kind: 'composite', start: false })).body;
+    const planned = await http('POST', `${api.url}/api/goals/${composite.id}/plan`, { children: [{ key: 'x', kind: 'leaf', title: 'X', action: { runtime: 'shell', command: 'id' } }] }, asAgent);
+    expect([planned.status, planned.body.error.code, planned.body.error.details[0].rule]).toEqual([400, 'PLAN_INVALID', 'runtime_allowed']);
+    const manualPlan = await http('POST', `${api.url}/api/goals/${composite.id}/plan`, { children: [{ key: 'x', kind: 'leaf', title: 'X', action: { runtime: 'manual' } }] }, asAgent);
+    expect(manualPlan.status).toBe(200);
     // Its default scopes leave schedules:write and admin out.
     expect((await http('GET', `${api.url}/api/tokens`, undefined, asAgent)).status).toBe(403);
   });
