@@ -14,6 +14,7 @@ import { z } from 'zod';
 import type { Prisma, PrismaClient } from '../../src/db/client';
 import { planRows } from '../../src/db/planRows';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
+import { createTokenDirect } from '../../src/services/tokens';
 import { isTerminal } from '../../src/domain/goals';
 import { goalTemporalWorkflowId, newId } from '../../src/domain/ids';
 import type { TPlan } from '../../src/domain/plans';
@@ -125,11 +126,13 @@ const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 export async function benchInstantiation(deps: TInstantiationDeps): Promise<string[]> {
   const { prisma, pool, temporal, apiUrl } = deps;
+  // Every /api route needs a token: the local user's, as npm start's would be.
+  const { secret } = await createTokenDirect(prisma, { user: 'local' }, { name: 'bench', scopes: ['admin'] });
 
   async function call(method: 'GET' | 'POST', route: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const res = await fetch(`${apiUrl}${route}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
