@@ -14,26 +14,31 @@ export type { ApiToken };
  */
 
 export interface TTokenPrincipal {
-  token: ApiToken;
+  tokenId: string;
+  scopes: string[];
+  lastUsedAt: Date | null;
   /** The user the token acts for. */
   userId: string;
   /** The agent its goals run under: the token's agent, or the user's first agent. */
   agentId: string | null;
 }
 
-/** A live (not revoked, not expired) token by the hash of its secret, with whom it acts for; null if none. */
+/**
+ * A live (not revoked, not expired) token by the hash of its secret, with
+ * whom it acts for; null if none. Every request asks this, so it is one
+ * statement (one round trip), not a query per relation.
+ */
 export async function findLiveTokenByHash(db: TDb, hash: string, now: Date): Promise<TTokenPrincipal | null> {
-  const token = await db.apiToken.findUnique({
-    where: { tokenHash: hash },
-    include: {
-      user: { select: { id: true, agents: { select: { id: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: 1 } } },
-      agent: { select: { id: true, ownerUserId: true } },
-    },
-  });
-  if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) return null;
-  const { user, agent, ...row } = token;
-  if (agent) return agent.ownerUserId ? { token: row, userId: agent.ownerUserId, agentId: agent.id } : null;
-  if (user) return { token: row, userId: user.id, agentId: user.agents[0]?.id ?? null };
+  const rows = await db.$queryRaw<{ id: string; scopes: string[]; last_used_at: Date | null; user_id: string | null; agent_id: string | null; agent_owner: string | null; user_agent: string | null }[]>`
+    SELECT t.id, t.scopes, t.last_used_at, t.user_id, t.agent_id, a.owner_user_id AS agent_owner,
+           (SELECT ua.id FROM agents ua WHERE ua.owner_user_id = t.user_id ORDER BY ua.created_at, ua.id LIMIT 1) AS user_agent
+      FROM api_tokens t LEFT JOIN agents a ON a.id = t.agent_id
+     WHERE t.token_hash = ${hash} AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ${now})`;
+  const t = rows[0];
+  if (!t) return null;
+  const base = { tokenId: t.id, scopes: t.scopes, lastUsedAt: t.last_used_at };
+  if (t.agent_id) return t.agent_owner ? { ...base, userId: t.agent_owner, agentId: t.agent_id } : null;
+  if (t.user_id) return { ...base, userId: t.user_id, agentId: t.user_agent };
   return null;
 }
 
@@ -92,10 +97,6 @@ export async function revokeTenantToken(db: TDb, userId: string, id: string, now
 
 export async function findUserByName(db: TDb, name: string) {
   return db.user.findUnique({ where: { name } });
-}
-
-export async function findUserById(db: TDb, id: string) {
-  return db.user.findUnique({ where: { id } });
 }
 
 /**

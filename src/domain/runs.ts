@@ -1,3 +1,4 @@
+import { isTerminal } from './goals';
 /**
  * Runs (SPEC §4): the instantiation states of the ledger, and the status a
  * run shows, derived from its tree. One list each, used by the schema, the
@@ -60,7 +61,7 @@ export function summarizeRunProgress(rows: readonly { lifecycle: string; depth: 
   for (const r of rows) {
     goals += r.goals;
     byLifecycle[r.lifecycle] = (byLifecycle[r.lifecycle] ?? 0) + r.goals;
-    if (r.lifecycle === 'done' || r.lifecycle === 'failed' || r.lifecycle === 'cancelled') ended += r.goals;
+    if (isTerminal(r.lifecycle)) ended += r.goals;
     if ((r.lifecycle === 'active' || r.lifecycle === 'blocked') && (currentLayer === null || r.depth > currentLayer)) currentLayer = r.depth;
     layers = Math.max(layers, r.depth + 1);
   }

@@ -44,10 +44,12 @@ function checkScopes(scopes: readonly string[]): TScope[] {
 
 async function mint(db: TDb, owner: { userId: string } | { agentId: string }, request: TNewTokenRequest, defaults: readonly TScope[]): Promise<TMintedToken> {
   if (request.expiresAt && request.expiresAt.getTime() <= Date.now()) throw new DomainError('VALIDATION_FAILED', 'expires_at must be in the future');
+  const name = request.name.trim();
+  if (!name || name.length > 100) throw new DomainError('VALIDATION_FAILED', 'a token name is 1-100 characters');
   const secret = newTokenSecret();
   const token = await tokens.insertToken(db, {
     id: newId('tok'),
-    name: request.name,
+    name,
     tokenHash: tokenHash(secret),
     prefix: tokenDisplayPrefix(secret),
     scopes: checkScopes(request.scopes ?? defaults),
@@ -97,9 +99,9 @@ export function createTokenService({ prisma }: { prisma: PrismaClient }) {
       const found = TOKEN_SECRET_PATTERN.test(secret) ? await tokens.findLiveTokenByHash(prisma, tokenHash(secret), now) : null;
       if (!found) throw new DomainError('UNAUTHENTICATED', 'the bearer token is not valid (unknown, revoked or expired)');
       if (!found.agentId) throw new DomainError('UNAUTHENTICATED', 'the token\'s user has no agent to run goals under');
-      const lastUsed = found.token.lastUsedAt?.getTime() ?? 0;
-      if (now.getTime() - lastUsed > TOUCH_EVERY_MS) await tokens.touchToken(prisma, found.token.id, now);
-      return { actor: { userId: found.userId, agentId: found.agentId }, tokenId: found.token.id, scopes: found.token.scopes };
+      const lastUsed = found.lastUsedAt?.getTime() ?? 0;
+      if (now.getTime() - lastUsed > TOUCH_EVERY_MS) await tokens.touchToken(prisma, found.tokenId, now);
+      return { actor: { userId: found.userId, agentId: found.agentId }, tokenId: found.tokenId, scopes: found.scopes };
     },
 
     /** A token for the caller's user, or for one of its agents (`agentId`). */

@@ -112,6 +112,7 @@ describe('tokens', () => {
     for (const blank of ['', ' ', ' x', 'a b', '../x']) {
       await expect(createTokenDirect(prisma, { user: blank }, { name: 'bad' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     }
+    await expect(createTokenDirect(prisma, { user: 'local' }, { name: '  ' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: 'a token name is 1-100 characters' });
     const other = await createTokenDirect(prisma, { user: unique('someone') }, { name: 'theirs', scopes: ['admin'] });
     expect(other.userCreated).toBe(true);
     const listed = await http('GET', `${api.url}/api/tokens?limit=200`, undefined, bearer(other.secret));
