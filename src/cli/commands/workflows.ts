@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { ZRunCreate, ZSaveAsWorkflow } from '../../api/workflows/schemas';
+import { ZRunCreate } from '../../api/runs/schemas';
+import { ZSaveAsWorkflow } from '../../api/workflows/schemas';
 import { ApiError } from '../../client/http';
 import type { components } from '../../generated/api';
 import { cliContext, collectKeyValue, idArg, parseWith, positiveInt, type TCliContext } from '../context';
