@@ -5,7 +5,7 @@ import { isTerminal } from './goals';
  * database enum and the derivation.
  */
 
-export const RUN_STATE_VALUES = ['claimed', 'materializing', 'done', 'failed', 'skipped'] as const;
+export const RUN_STATE_VALUES = ['claimed', 'materializing', 'materialized', 'failed', 'skipped'] as const;
 export type TRunState = (typeof RUN_STATE_VALUES)[number];
 
 export const RUN_STATUSES = ['pending', 'running', 'blocked', 'done', 'failed', 'cancelled', 'skipped'] as const;
@@ -58,7 +58,7 @@ export function deriveRunStatus(run: TRunStatusInput): { status: TRunStatus; rea
       return { status: 'blocked', reason: root.blockReason, goalId: root.id };
   }
   if (blocked) return { status: 'blocked', reason: `goal "${blocked.key ?? blocked.id}" ${blocked.blockReason ?? 'is blocked'}`, goalId: blocked.id };
-  if (root.lifecycle === 'draft') return { status: 'pending', reason: run.state === 'done' ? 'materialized; the tree is starting' : `instantiation ${run.state}`, goalId: root.id };
+  if (root.lifecycle === 'draft') return { status: 'pending', reason: run.state === 'materialized' ? 'materialized; the tree is starting' : `instantiation ${run.state}`, goalId: root.id };
   return { status: 'running', reason: null, goalId: root.id };
 }
 

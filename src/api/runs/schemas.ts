@@ -39,7 +39,7 @@ export const ZRun = z
     title: z.string().nullable().openapi({ description: "The root goal's title, inputs substituted (null until the root exists)." }),
     idempotency_key: z.string(),
     inputs: z.record(z.string(), z.string()),
-    state: z.enum(RUN_STATE_VALUES).openapi({ description: 'Instantiation: claimed → materializing → done | failed (or skipped).' }),
+    state: z.enum(RUN_STATE_VALUES).openapi({ description: 'Instantiation: claimed → materializing → materialized | failed (or skipped). `materialized` means the tree exists, not that it ended: `status` says that.' }),
     error: z.string().nullable().openapi({ description: 'Why instantiation failed.' }),
     status: z
       .object({
