@@ -168,7 +168,7 @@ export async function benchInstantiation(deps: TInstantiationDeps): Promise<stri
       );
       const run = rows[0];
       const seen = Date.now();
-      if (run?.state === 'done') {
+      if (run?.state === 'materialized') {
         const ended = run.updated_at.getTime();
         const ms = ended >= started && ended <= seen ? ended - started : seen - started;
         const goals = await countRunGoals(runId);
@@ -352,7 +352,7 @@ export async function benchInstantiation(deps: TInstantiationDeps): Promise<stri
   }
 
   return [
-    `\ninstantiation: a frozen plan materialized (POST /api/workflows/{id}/runs to ledger \`done\`) against the same goal rows inserted through pg in one transaction, ${PG_CHUNK_ROWS} rows a statement (median of ${deps.repeats}; goals include the root; target ratio ≥ 0.5)\n`,
+    `\ninstantiation: a frozen plan materialized (POST /api/workflows/{id}/runs to ledger \`materialized\`) against the same goal rows inserted through pg in one transaction, ${PG_CHUNK_ROWS} rows a statement (median of ${deps.repeats}; goals include the root; target ratio ≥ 0.5)\n`,
     ['plan'.padEnd(24), 'layers'.padStart(6), 'pg'.padStart(9), 'goals/s'.padStart(9), 'reprise'.padStart(9), 'goals/s'.padStart(9), 'request'.padStart(9), 'run history'.padStart(14), 'ratio'.padStart(7)].join('  '),
     [' '.repeat(24), ' '.repeat(6), ' '.repeat(9), ' '.repeat(9), ' '.repeat(9), ' '.repeat(9), 'POST only'.padStart(9), 'events / task'.padStart(14), 'ours/pg'.padStart(7)].join('  '),
     ...rows,

@@ -22,7 +22,7 @@ import { loadGoal } from './goals';
  * A run's instantiation (SPEC §4), step by step for runWorkflow: begin
  * (the root goal, derived from the run id), one layer per frozen composite
  * (a batched, duplicate-skipping insert through the one plan-row writer, with
- * frozen children stamped in the same transaction), then done or failed.
+ * frozen children stamped in the same transaction), then materialized or failed.
  * Every step may run twice: ids are derived and layers written once.
  */
 
@@ -127,7 +127,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       }
     },
 
-    /** Every frozen layer is written: the ledger moves to `done` (the tree runs on). */
+    /** Every frozen layer is written: the ledger moves to `materialized` (the tree runs on). */
     async finishMaterializing({ runId }: { runId: string }): Promise<void> {
       await markRunMaterialized(prisma, runId);
     },

@@ -75,7 +75,7 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
           const ran = (await findWorkflow(prisma, previous.savedWorkflowId)) ?? workflow;
           return { kind: 'run', target: targetOf(previous, ran), created: false };
         }
-        if (previous?.state === 'done' && previous.rootGoal && !isTerminal(previous.rootGoal.lifecycle as Parameters<typeof isTerminal>[0])) {
+        if (previous?.state === 'materialized' && previous.rootGoal && !isTerminal(previous.rootGoal.lifecycle as Parameters<typeof isTerminal>[0])) {
           const tree = (await runTreeStates(prisma, [previous])).get(previous.id);
           const status = deriveRunStatus({ state: previous.state, error: previous.error, root: tree?.root ?? null, blocked: tree?.blocked ?? null });
           return skip(`run ${previous.id} is still active (${status.status}${status.reason ? `: ${status.reason}` : ''})`);

@@ -11,6 +11,7 @@ import { createGoalService } from '../services/goals';
 import { errorHandler, notFoundHandler } from './errors';
 import { goalRoutes } from './goals/routes';
 import { workflowRoutes } from './workflows/routes';
+import { runRoutes } from './runs/routes';
 import { scheduleRoutes } from './schedules/routes';
 import { createScheduleService } from '../services/schedules';
 import { createWorkflowService } from '../services/workflows';
@@ -70,7 +71,8 @@ export function createApp(deps: TApiDeps): TApp {
   const routes: TAnyRoute[] = [
     ...healthRoutes(deps),
     ...goalRoutes({ goals, temporalUi: deps.temporalUi }),
-    ...workflowRoutes({ workflows, runs, temporalUi: deps.temporalUi }),
+    ...workflowRoutes({ workflows }),
+    ...runRoutes({ runs, temporalUi: deps.temporalUi }),
     ...tokenRoutes({ tokens }),
     ...scheduleRoutes({ schedules: createScheduleService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine }), temporalUi: deps.temporalUi }),
     defineRoute({

@@ -1,5 +1,6 @@
 import { Command, Option, type CommanderError } from 'commander';
 import { registerGoalCommands } from './commands/goals';
+import { registerRunCommands, registerWorkflowRunCommands } from './commands/runs';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerTokenCommands } from './commands/tokens';
 import { registerWorkflowCommands } from './commands/workflows';
@@ -59,7 +60,8 @@ Exit codes:
   );
 
   registerGoalCommands(program);
-  registerWorkflowCommands(program);
+  registerWorkflowCommands(program, registerWorkflowRunCommands);
+  registerRunCommands(program);
   registerScheduleCommands(program);
   registerTokenCommands(program);
   return program;

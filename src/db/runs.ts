@@ -186,7 +186,7 @@ export async function frozenChildren(db: TDb, parentId: string, runId: string): 
 }
 
 export async function markRunMaterialized(prisma: PrismaClient, runId: string): Promise<void> {
-  await prisma.run.updateMany({ where: { id: runId, state: { in: ['claimed', 'materializing'] } }, data: { state: 'done' } });
+  await prisma.run.updateMany({ where: { id: runId, state: { in: ['claimed', 'materializing'] } }, data: { state: 'materialized' } });
 }
 
 export async function markRunFailed(prisma: PrismaClient, runId: string, error: string): Promise<void> {

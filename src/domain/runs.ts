@@ -5,11 +5,34 @@ import { isTerminal } from './goals';
  * database enum and the derivation.
  */
 
-export const RUN_STATE_VALUES = ['claimed', 'materializing', 'done', 'failed', 'skipped'] as const;
+export const RUN_STATE_VALUES = ['claimed', 'materializing', 'materialized', 'failed', 'skipped'] as const;
 export type TRunState = (typeof RUN_STATE_VALUES)[number];
 
 export const RUN_STATUSES = ['pending', 'running', 'blocked', 'done', 'failed', 'cancelled', 'skipped'] as const;
 export type TRunStatus = (typeof RUN_STATUSES)[number];
+
+/**
+ * Whether a run in each status has ended for good: its tree ended, or
+ * instantiation failed or was skipped (deriveRunStatus folds those states
+ * into the status). A Record, so a new status fails tsc until it is decided
+ * here. Only `done` is a success.
+ */
+const RUN_STATUS_ENDED: Record<TRunStatus, boolean> = {
+  pending: false,
+  running: false,
+  blocked: false,
+  done: true,
+  failed: true,
+  cancelled: true,
+  skipped: true,
+};
+
+/** The statuses a run never leaves: what a wait for a run waits for. */
+export const TERMINAL_RUN_STATUSES: readonly TRunStatus[] = RUN_STATUSES.filter((s) => RUN_STATUS_ENDED[s]);
+
+export function isTerminalRunStatus(status: TRunStatus): boolean {
+  return RUN_STATUS_ENDED[status];
+}
 
 export interface TRunStatusInput {
   state: TRunState;
@@ -35,7 +58,7 @@ export function deriveRunStatus(run: TRunStatusInput): { status: TRunStatus; rea
       return { status: 'blocked', reason: root.blockReason, goalId: root.id };
   }
   if (blocked) return { status: 'blocked', reason: `goal "${blocked.key ?? blocked.id}" ${blocked.blockReason ?? 'is blocked'}`, goalId: blocked.id };
-  if (root.lifecycle === 'draft') return { status: 'pending', reason: run.state === 'done' ? 'materialized; the tree is starting' : `instantiation ${run.state}`, goalId: root.id };
+  if (root.lifecycle === 'draft') return { status: 'pending', reason: run.state === 'materialized' ? 'materialized; the tree is starting' : `instantiation ${run.state}`, goalId: root.id };
   return { status: 'running', reason: null, goalId: root.id };
 }
 

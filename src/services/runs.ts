@@ -1,10 +1,11 @@
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/client';
-import { claimRun, findOwnedRun, findOwnedRunByKey, runProgressRows, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
-import { summarizeRunProgress } from '../domain/runs';
+import { claimRun, findOwnedRun, findOwnedRunByKey, listRuns, runProgressRows, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
+import { summarizeRunProgress, type TRunProgress } from '../domain/runs';
 import * as workflows from '../db/workflows';
 import type { SavedWorkflow } from '../db/workflows';
 import type { TActor } from '../domain/actor';
+import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
 import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
@@ -15,10 +16,10 @@ import { ROOT_GOAL_START_POLICY, RUN_WORKFLOW_TYPE, runSummary, runWorkflowStart
 import type { runWorkflow } from '../workflows/runWorkflow';
 import { actorOwner } from './owners';
 import { inputsHash } from './workflowRefs';
-import type { TRunView } from './workflows';
 
 /**
- * Runs (SPEC §4): instantiating a saved workflow under an idempotency key.
+ * Runs (SPEC §4): instantiating a saved workflow under an idempotency key,
+ * and reading runs back (one, or a workflow's page of them).
  *
  * The ledger row is claimed first (unique (workflow, key)); the run's
  * Temporal workflow id derives from (workflow id, key) and is started so
@@ -27,6 +28,9 @@ import type { TRunView } from './workflows';
  * start is idempotent), so a replay heals it. Postgres, not Temporal, keeps a
  * key idempotent forever.
  */
+
+/** A run as the API shows it: the ledger row, its workflow's identity and its tree's state; `progress` only where one run is read (lists leave it out). */
+export type TRunView = Run & { workflow: { name: string; version: number }; tree: TRunTreeState; progress?: TRunProgress };
 
 export interface TRunServiceDeps {
   prisma: PrismaClient;
@@ -120,6 +124,20 @@ export function createRunService(deps: TRunServiceDeps) {
       const [states, progress] = await Promise.all([runTreeStates(prisma, [run]), run.rootGoalId ? runProgressRows(prisma, run.rootGoalId) : Promise.resolve([])]);
       const { savedWorkflow, ...rest } = run;
       return { ...rest, workflow: savedWorkflow, tree: states.get(run.id) as TRunTreeState, progress: summarizeRunProgress(progress) };
+    },
+
+    async listWorkflowRuns(actor: TActor, id: string, query: { cursor?: string; limit: number }): Promise<{ items: TRunView[]; nextCursor: string | null; total: number }> {
+      const wf = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), id);
+      const after = query.cursor ? decodeCursor(query.cursor, 'run') : undefined;
+      const { runs, total } = await listRuns(prisma, id, after, query.limit + 1);
+      const page = runs.slice(0, query.limit);
+      const states = await runTreeStates(prisma, page);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((run) => ({ ...run, workflow: { name: wf.name, version: wf.version }, tree: states.get(run.id) as TRunTreeState })),
+        nextCursor: runs.length > query.limit && last ? encodeCursor(last) : null,
+        total,
+      };
     },
   };
 }

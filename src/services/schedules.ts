@@ -16,7 +16,7 @@ import { asTemporalError } from '../temporal/errors';
 import { SCHEDULED_RUN_WORKFLOW_TYPE, type TScheduledRunInput } from '../temporal/starts';
 import type { scheduledRun } from '../workflows/scheduledRun';
 import { actorOwner } from './owners';
-import type { TRunView } from './workflows';
+import type { TRunView } from './runs';
 
 /**
  * Schedules (SPEC §5) over Temporal Schedules. Temporal is the source of

@@ -5,7 +5,7 @@ import { withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
 import type { Goal, GoalEdge, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
-import { findRun, keyPathFrom, listRuns, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
+import { findRun, keyPathFrom, type Run } from '../db/runs';
 import * as workflows from '../db/workflows';
 import type { SavedWorkflow } from '../db/workflows';
 import type { TActor } from '../domain/actor';
@@ -24,7 +24,6 @@ import {
 import { newId } from '../domain/ids';
 import { validatePlan, ZPlan, ZAcceptance, type TAcceptance, type TPlan, type TPlanChild } from '../domain/plans';
 import { ZEdgeOn } from '../domain/plans';
-import type { TRunProgress } from '../domain/runs';
 import { isSpent } from '../domain/schedules';
 import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
@@ -32,8 +31,8 @@ import { resolveWorkflowRefs } from './workflowRefs';
 
 /**
  * Saved workflows (SPEC §3): save an accepted composite as the next version
- * of a name, read, list, delete, diff, and list a workflow's runs. Knows
- * nothing of HTTP or Temporal.
+ * of a name, read, list, delete, diff (a workflow's runs are services/runs.ts).
+ * Knows nothing of HTTP or Temporal.
  */
 
 export interface TSaveWorkflowInput {
@@ -41,15 +40,6 @@ export interface TSaveWorkflowInput {
   description?: string;
   inputs?: TWorkflowInput[];
 }
-
-export interface TPage<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-/** A run as the API shows it: the ledger row, its workflow's identity and its tree's state. */
-/** A run as the API shows it; `progress` only where one run is read (lists leave it out). */
-export type TRunView = Run & { workflow: { name: string; version: number }; tree: TRunTreeState; progress?: TRunProgress };
 
 function invalidInputs(problems: { path: string; message: string }[]): DomainError {
   return new DomainError('VALIDATION_FAILED', `invalid workflow: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);
@@ -253,20 +243,6 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         throw new DomainError('VALIDATION_FAILED', `workflow ${againstId} is "${against.name}", not "${workflow.name}": a diff compares two versions of one name`);
       }
       return { workflow, against, diff: diffFrozenPlans(against.frozenPlan as unknown as TFrozenPlan, workflow.frozenPlan as unknown as TFrozenPlan) };
-    },
-
-    async listWorkflowRuns(actor: TActor, id: string, query: { cursor?: string; limit: number }): Promise<TPage<TRunView> & { total: number }> {
-      const wf = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), id);
-      const after = query.cursor ? decodeCursor(query.cursor, 'run') : undefined;
-      const { runs, total } = await listRuns(prisma, id, after, query.limit + 1);
-      const page = runs.slice(0, query.limit);
-      const states = await runTreeStates(prisma, page);
-      const last = page[page.length - 1];
-      return {
-        items: page.map((run) => ({ ...run, workflow: { name: wf.name, version: wf.version }, tree: states.get(run.id) as TRunTreeState })),
-        nextCursor: runs.length > query.limit && last ? encodeCursor(last) : null,
-        total,
-      };
     },
   };
 }

@@ -30,7 +30,7 @@ const LAYERS_AT_ONCE = 8;
  * 2. One materializeLayer per frozen composite, breadth first, a few at once;
  *    only goal ids cross history (never plans). Past the history limit it
  *    continues as new with the ids still to write.
- * 3. finishMaterializing: ledger `done`; then the tree runs as the root goal's
+ * 3. finishMaterializing: ledger `materialized`; then the tree runs as the root goal's
  *    runGoalV2 child, and this execution ends as the tree ends (failing with
  *    the root's own reason when it fails), so the Web UI shows the run's fate.
  *

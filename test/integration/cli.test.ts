@@ -113,7 +113,7 @@ describe('the README story with --json', () => {
     const run = await cli(['--json', 'workflow', 'run', wf.id, '--key', 'k1', '--input', 'who=world', '--wait']);
     expect([run.code, run.stderr]).toEqual([0, expect.stringMatching(/goals done/)]);
     const ended = JSON.parse(run.stdout);
-    expect(ended).toMatchObject({ state: 'done', status: { status: 'done', reason: 'accepted' }, inputs: { who: 'world' }, title: 'Greet world', workflow: { id: wf.id } });
+    expect(ended).toMatchObject({ state: 'materialized', status: { status: 'done', reason: 'accepted' }, inputs: { who: 'world' }, title: 'Greet world', workflow: { id: wf.id } });
     const tree = await json(['goal', 'tree', ended.root_goal_id]);
     expect(tree.children.find((c: TJson) => c.key === 'hello').output.stdout).toBe('hello world');
 

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -22,6 +22,15 @@ async function migrationsWith(extra: Record<string, string>): Promise<string> {
     await mkdir(path.join(dir, name));
     await writeFile(path.join(dir, name, 'migration.sql'), sql);
   }
+  return dir;
+}
+
+/** The migrations as they were before `name`: the database an older release left behind. */
+async function migrationsBefore(name: string): Promise<string> {
+  const dir = await migrationsWith({});
+  const later = (await readMigrations(dir)).filter((m) => m.name >= name);
+  expect(later.map((m) => m.name)).toContain(name);
+  for (const m of later) await rm(path.join(dir, m.name), { recursive: true });
   return dir;
 }
 
@@ -92,6 +101,33 @@ describe('migrate', () => {
     try {
       const results = await Promise.all([migrate(db.url), migrate(db.url), migrate(db.url)]);
       expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, (await readMigrations()).length]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it("renames a stored run's instantiation state done to materialized, leaving the other states as they were", async () => {
+    const db = await scratchDatabase('migrunstate');
+    try {
+      const MIGRATION = '20261203000000_run_state_materialized';
+      await migrate(db.url, { migrationsDir: await migrationsBefore(MIGRATION) });
+      await query(
+        db.url,
+        `INSERT INTO workflows (id, owner_agent_id, agent_id, name, version, inputs, format, frozen_plan, content_hash, fully_frozen)
+           VALUES ('wf_old', 'agent_default', 'agent_default', 'old', 1, '[]', 'frozen/v0', '{}', 'h', true);
+         INSERT INTO workflow_runs (id, workflow_id, idempotency_key, inputs, inputs_hash, state, temporal_workflow_id)
+           VALUES ('run_done', 'wf_old', 'k1', '{}', 'h', 'done', 't1'), ('run_claimed', 'wf_old', 'k2', '{}', 'h', 'claimed', 't2'),
+                  ('run_failed', 'wf_old', 'k3', '{}', 'h', 'failed', 't3');`,
+      );
+      expect((await migrate(db.url)).applied).toEqual([MIGRATION]);
+      const rows = await query<{ id: string; state: string }>(db.url, 'SELECT id, state::text AS state FROM workflow_runs ORDER BY id');
+      expect(rows).toEqual([
+        { id: 'run_claimed', state: 'claimed' },
+        { id: 'run_done', state: 'materialized' },
+        { id: 'run_failed', state: 'failed' },
+      ]);
+      const labels = await query<{ label: string }>(db.url, "SELECT unnest(enum_range(NULL::run_state))::text AS label");
+      expect(labels.map((l) => l.label)).toEqual(['claimed', 'materializing', 'materialized', 'failed', 'skipped']);
     } finally {
       await db.drop();
     }

@@ -98,7 +98,7 @@ describe('schedules', () => {
     await new Promise((r) => setTimeout(r, 1100));
     await temporalCli('schedule', 'trigger', '--schedule-id', s.id);
     const second = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 2 && b.runs.items[0].status.status === 'done', 'the CLI fire runs to done');
-    expect(second.runs.items[0]).toMatchObject({ schedule_id: s.id, state: 'done' });
+    expect(second.runs.items[0]).toMatchObject({ schedule_id: s.id, state: 'materialized' });
     expect(second.runs.items[0].id).not.toBe(r1.id);
 
     // Paused from Temporal's CLI: our API agrees at once, note included.

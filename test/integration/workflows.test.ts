@@ -1,6 +1,7 @@
 import type { TConfig } from '../../src/config';
 import { SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } from '../../src/domain/searchAttributes';
 import type { PrismaClient } from '../../src/db/client';
+import { isTerminalRunStatus } from '../../src/domain/runs';
 import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { recordHistories } from '../support/histories';
 
@@ -79,7 +80,7 @@ async function runWf(workflowId: string, body: Record<string, unknown>) {
 }
 
 async function runEnds(runId: string): Promise<TJson> {
-  return until(`/api/runs/${runId}`, (r) => ['done', 'failed', 'cancelled'].includes(r.status.status), `run ${runId} ends`);
+  return until(`/api/runs/${runId}`, (r) => isTerminalRunStatus(r.status.status), `run ${runId} ends`);
 }
 
 const simplePlan = {
@@ -109,7 +110,7 @@ describe('save, run, replay', () => {
     expect([again.status, again.body.created, again.body.run.id]).toEqual([200, false, first.body.run.id]);
 
     const run = await runEnds(first.body.run.id);
-    expect(run).toMatchObject({ state: 'done', status: { status: 'done', reason: 'accepted' }, inputs: { target: nasty }, workflow: { id: wf.id, name, version: 1 } });
+    expect(run).toMatchObject({ state: 'materialized', status: { status: 'done', reason: 'accepted' }, inputs: { target: nasty }, workflow: { id: wf.id, name, version: 1 } });
     expect(run.temporal.workflow_id).toMatch(new RegExp(`^run-${name}-v1-k-1-[0-9a-f]{10}$`));
     // One run read carries its tree's progress (root, build, compile, test, ship); lists do not.
     expect(run.progress).toEqual({ goals: 5, ended: 5, by_lifecycle: { done: 5 }, current_layer: null, layers: 3 });
@@ -251,7 +252,7 @@ describe('runs: inputs, keys and crashes', () => {
     const replay = await runWf(wf.id, { idempotency_key: 'crash-1', inputs: { who: 'phoenix' } });
     expect([replay.status, replay.body.created, replay.body.run.id]).toEqual([200, false, claimed.body.run.id]);
     const run = await runEnds(claimed.body.run.id);
-    expect([run.state, run.status.status]).toEqual(['done', 'done']);
+    expect([run.state, run.status.status]).toEqual(['materialized', 'done']);
     expect(await prisma.goal.count({ where: { runId: run.id } })).toBe(2);
   });
 
@@ -322,7 +323,7 @@ describe('partial freeze, lineage and diff', () => {
     const created = await runWf(wf.id, { idempotency_key: 'bad', inputs: { ok: 'no' } });
     const run = await runEnds(created.body.run.id);
     expect(run.status).toMatchObject({ status: 'failed', reason: expect.stringMatching(/child "gate" failed/) });
-    expect(run.state).toBe('done');
+    expect(run.state).toBe('materialized');
     // The tree failed; instantiation did not: the key still names this run.
     expect((await runWf(wf.id, { idempotency_key: 'bad', inputs: { ok: 'no' } })).status).toBe(200);
   });
@@ -357,7 +358,7 @@ describe('nested workflows, failed instantiation, cancellation', () => {
     expect(greet.children[0].output.stdout).toBe('team blue');
     const nested = await get(`/api/workflows/${innerWf.id}/runs`);
     const nestedRun = nested.items.find((r: TJson) => r.parent_run_id === run.id);
-    expect(nestedRun).toMatchObject({ root_goal_id: greet.id, inputs: { who: 'team blue' }, status: { status: 'done' }, state: 'done' });
+    expect(nestedRun).toMatchObject({ root_goal_id: greet.id, inputs: { who: 'team blue' }, status: { status: 'done' }, state: 'materialized' });
     expect(nestedRun.temporal.workflow_id).toMatch(new RegExp(`^run-${innerName}-v1-`));
     await recordHistories(api.temporal, [
       { name: 'runWorkflow-nested-outer', workflowId: run.temporal.workflow_id },

@@ -9,6 +9,7 @@ import type { PrismaClient } from '../../src/db/client';
 import type { TActor } from '../../src/domain/actor';
 import { newId } from '../../src/domain/ids';
 import type { TPlan } from '../../src/domain/plans';
+import { isTerminalRunStatus } from '../../src/domain/runs';
 import { createGoalService, type TGoalService } from '../../src/services/goals';
 import { saveFrozenWorkflow } from '../support/frozenWorkflows';
 import { statsOf, treeHistoryStats } from '../support/historyStats';
@@ -302,12 +303,12 @@ describe('a saved workflow at scale', () => {
     // A poll once a second: this run saturates both cores, and a tighter poll would only compete with it.
     const deadline = started + 420_000;
     let run = created.body.run;
-    while (!['done', 'failed', 'cancelled', 'skipped'].includes(run.status.status) && Date.now() < deadline) {
+    while (!isTerminalRunStatus(run.status.status) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
       run = (await http('GET', `${api.url}/api/runs/${runId}`)).body;
     }
     const totalMs = Date.now() - started;
-    expect({ state: run.state, status: run.status }).toMatchObject({ state: 'done', status: { status: 'done' } });
+    expect({ state: run.state, status: run.status }).toMatchObject({ state: 'materialized', status: { status: 'done' } });
 
     const rootId: string = run.root_goal_id;
     expect(await prisma.goal.count({ where: { runId } })).toBe(10_001);

@@ -1,6 +1,6 @@
 import { FROZEN_FORMAT, frozenPlanAt, inputEnvName, instantiateLayer, isFullyFrozen, workflowRefsIn, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import { parseWorkflowRef, validatePlan, ZPlan } from '../../src/domain/plans';
-import { deriveRunStatus, summarizeRunProgress } from '../../src/domain/runs';
+import { deriveRunStatus, isTerminalRunStatus, RUN_STATUSES, summarizeRunProgress, TERMINAL_RUN_STATUSES } from '../../src/domain/runs';
 import { runSummary } from '../../src/temporal/starts';
 
 const LIMITS = { maxDepth: 8, maxChildren: 100, maxGoals: 1000, allowedRuntimes: ['shell', 'manual'] };
@@ -81,14 +81,25 @@ describe('a run status, derived', () => {
   it.each([
     [{ state: 'claimed', error: null, root: null, blocked: null }, 'pending', 'instantiation claimed'],
     [{ state: 'failed', error: 'workflow gone', root: null, blocked: null }, 'failed', 'instantiation failed: workflow gone'],
-    [{ state: 'done', error: null, root: { ...root, lifecycle: 'done', doneReason: 'accepted' }, blocked: null }, 'done', 'accepted'],
-    [{ state: 'done', error: null, root: { ...root, lifecycle: 'failed', failureReason: 'child "a" failed' }, blocked: null }, 'failed', 'child "a" failed'],
-    [{ state: 'done', error: null, root: { ...root, lifecycle: 'cancelled' }, blocked: null }, 'cancelled', 'cancelled'],
-    [{ state: 'done', error: null, root, blocked: { id: 'goal_b', key: 'deep', blockReason: 'needs a plan' } }, 'blocked', 'goal "deep" needs a plan'],
-    [{ state: 'done', error: null, root, blocked: null }, 'running', null],
+    [{ state: 'materialized', error: null, root: { ...root, lifecycle: 'done', doneReason: 'accepted' }, blocked: null }, 'done', 'accepted'],
+    [{ state: 'materialized', error: null, root: { ...root, lifecycle: 'failed', failureReason: 'child "a" failed' }, blocked: null }, 'failed', 'child "a" failed'],
+    [{ state: 'materialized', error: null, root: { ...root, lifecycle: 'cancelled' }, blocked: null }, 'cancelled', 'cancelled'],
+    [{ state: 'materialized', error: null, root, blocked: { id: 'goal_b', key: 'deep', blockReason: 'needs a plan' } }, 'blocked', 'goal "deep" needs a plan'],
+    [{ state: 'materialized', error: null, root, blocked: null }, 'running', null],
     [{ state: 'materializing', error: null, root: { ...root, lifecycle: 'draft' }, blocked: null }, 'pending', 'instantiation materializing'],
+    [{ state: 'materialized', error: null, root: { ...root, lifecycle: 'draft' }, blocked: null }, 'pending', 'materialized; the tree is starting'],
+    [{ state: 'skipped', error: 'the previous run is still active', root: null, blocked: null }, 'skipped', 'the previous run is still active'],
   ] as const)('%j → %s', (input, status, reason) => {
     expect(deriveRunStatus(input)).toMatchObject({ status, reason });
+  });
+
+  it('has ended exactly in the terminal statuses, and a failed or skipped instantiation shows as one', () => {
+    expect(TERMINAL_RUN_STATUSES).toEqual(['done', 'failed', 'cancelled', 'skipped']);
+    expect(RUN_STATUSES.filter(isTerminalRunStatus)).toEqual(TERMINAL_RUN_STATUSES);
+    // A materialized run whose tree still runs has not ended; one whose instantiation failed has, whatever its root says.
+    expect(isTerminalRunStatus(deriveRunStatus({ state: 'materialized', error: null, root, blocked: null }).status)).toBe(false);
+    expect(isTerminalRunStatus(deriveRunStatus({ state: 'failed', error: 'gone', root, blocked: null }).status)).toBe(true);
+    expect(isTerminalRunStatus(deriveRunStatus({ state: 'skipped', error: 'overlap', root: null, blocked: null }).status)).toBe(true);
   });
 });
 

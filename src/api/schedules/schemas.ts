@@ -1,7 +1,7 @@
 import { OVERLAP_POLICIES, ZScheduleSpec } from '../../domain/schedules';
 import { z } from '../../domain/zod';
 import { ZLimit } from '../query';
-import { ZInputValues, ZRun } from '../workflows/schemas';
+import { ZInputValues, ZRun } from '../runs/schemas';
 
 /** The schedule resource's request and response schemas (SPEC §5). */
 

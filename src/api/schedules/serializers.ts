@@ -1,6 +1,6 @@
 import { isSpent } from '../../domain/schedules';
 import type { TScheduleView } from '../../services/schedules';
-import { serializeRun } from '../workflows/serializers';
+import { serializeRun } from '../runs/serializers';
 import type { TTemporalUi } from '../goals/serializers';
 import type { TScheduleJson } from './schemas';
 

@@ -1,27 +1,11 @@
-import type { TRunService } from '../../services/runs';
 import type { TWorkflowService } from '../../services/workflows';
 import { ZGoalIdParams } from '../goals/schemas';
-import type { TTemporalUi } from '../goals/serializers';
 import { defineRoute, type TAnyRoute } from '../route';
-import {
-  ZDiffQuery,
-  ZPageQuery,
-  ZRun,
-  ZRunCreate,
-  ZRunCreated,
-  ZRunIdParams,
-  ZRunList,
-  ZSaveAsWorkflow,
-  ZWorkflow,
-  ZWorkflowDiff,
-  ZWorkflowIdParams,
-  ZWorkflowList,
-  ZWorkflowListQuery,
-} from './schemas';
-import { serializeRun, serializeWorkflow, serializeWorkflowSummary } from './serializers';
+import { ZDiffQuery, ZSaveAsWorkflow, ZWorkflow, ZWorkflowDiff, ZWorkflowIdParams, ZWorkflowList, ZWorkflowListQuery } from './schemas';
+import { serializeWorkflow, serializeWorkflowSummary } from './serializers';
 
-/** The workflow and run routes (SPEC §3-4): parse (schemas.ts), call a service, serialize (serializers.ts). */
-export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunService; temporalUi: TTemporalUi }): TAnyRoute[] {
+/** The workflow routes (SPEC §3): parse (schemas.ts), call a service, serialize (serializers.ts). A workflow's runs are in ../runs. */
+export function workflowRoutes(deps: { workflows: TWorkflowService }): TAnyRoute[] {
   return [
     defineRoute({
       method: 'post',
@@ -99,55 +83,6 @@ export function workflowRoutes(deps: { workflows: TWorkflowService; runs: TRunSe
         const { workflow, against, diff } = await deps.workflows.diffWorkflows(ctx.actor, params.id, query.against);
         return { status: 200, body: { workflow: { id: workflow.id, version: workflow.version }, against: { id: against.id, version: against.version }, ...diff } };
       },
-    }),
-    defineRoute({
-      method: 'get',
-      path: '/api/workflows/{id}/runs',
-      operationId: 'listWorkflowRuns',
-      summary: "List a workflow's runs, newest first",
-      tags: ['runs'],
-      scope: 'workflows:read',
-      params: ZWorkflowIdParams,
-      query: ZPageQuery,
-      responses: { 200: { description: 'One page, with `total` runs in all.', schema: ZRunList } },
-      errors: ['NOT_FOUND'],
-      handler: async ({ params, query, ctx }) => {
-        const page = await deps.workflows.listWorkflowRuns(ctx.actor, params.id, query);
-        return { status: 200, body: { items: page.items.map((r) => serializeRun(r, deps.temporalUi)), next_cursor: page.nextCursor, total: page.total } };
-      },
-    }),
-    defineRoute({
-      method: 'post',
-      path: '/api/workflows/{id}/runs',
-      operationId: 'createRun',
-      summary: 'Run a workflow under an idempotency key',
-      description:
-        'First call: 201 `{run, created: true}`. The same key with the same inputs again: 200 `{run, created: false}`, whatever state the run is in, except a failed run (409: use a new key). The same key with other inputs: 409. Unknown or missing inputs and unresolved placeholders: 400, nothing written.',
-      tags: ['runs'],
-      scope: 'workflows:write',
-      params: ZWorkflowIdParams,
-      body: ZRunCreate,
-      responses: {
-        201: { description: 'A new run.', schema: ZRunCreated },
-        200: { description: 'The run this key already made.', schema: ZRunCreated },
-      },
-      errors: ['NOT_FOUND', 'CONFLICT', 'TEMPORAL_UNAVAILABLE', 'TEMPORAL_BUSY'],
-      handler: async ({ params, body, ctx }) => {
-        const { run, created } = await deps.runs.createRun(ctx.actor, params.id, { idempotencyKey: body.idempotency_key, inputs: body.inputs });
-        return { status: created ? 201 : 200, body: { run: serializeRun(run, deps.temporalUi), created } };
-      },
-    }),
-    defineRoute({
-      method: 'get',
-      path: '/api/runs/{id}',
-      operationId: 'getRun',
-      summary: 'Get a run: its instantiation state and its tree\'s status',
-      tags: ['runs'],
-      scope: 'workflows:read',
-      params: ZRunIdParams,
-      responses: { 200: { description: 'The run.', schema: ZRun } },
-      errors: ['NOT_FOUND'],
-      handler: async ({ params, ctx }) => ({ status: 200, body: serializeRun(await deps.runs.getRun(ctx.actor, params.id), deps.temporalUi) }),
     }),
   ];
 }

@@ -1,4 +1,3 @@
-import { RUN_STATE_VALUES, RUN_STATUSES } from '../../domain/runs';
 import { ZWorkflowInput } from '../../domain/frozenPlans';
 import { idPattern } from '../../domain/ids';
 import { WORKFLOW_NAME_PATTERN } from '../../domain/plans';
@@ -6,16 +5,13 @@ import { z } from '../../domain/zod';
 import { ZCursorParam, ZLimit } from '../query';
 
 /**
- * The workflow and run resources' request and response schemas (SPEC §3-4).
+ * The workflow resource's request and response schemas (SPEC §3); a run's are in ../runs/schemas.ts.
  * Pure zod: routes validate with them and the OpenAPI document comes from them.
  */
 
 const WORKFLOW_ID_EXAMPLE = 'wf_01jd3v8k2m7q9x4w5y6z7a8b9c';
-const RUN_ID_EXAMPLE = 'run_01jd3v8k2m7q9x4w5y6z7a8b9c';
 export const ZWorkflowId = z.string().regex(idPattern('wf'), `must be a workflow id like ${WORKFLOW_ID_EXAMPLE}`).openapi({ example: WORKFLOW_ID_EXAMPLE });
-export const ZRunId = z.string().regex(idPattern('run'), `must be a run id like ${RUN_ID_EXAMPLE}`).openapi({ example: RUN_ID_EXAMPLE });
 export const ZWorkflowIdParams = z.object({ id: ZWorkflowId });
-export const ZRunIdParams = z.object({ id: ZRunId });
 
 const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-21T08:00:00.000Z' });
 const ZPageLimit = ZLimit(200, 50);
@@ -69,8 +65,6 @@ export const ZWorkflowListQuery = z
   .object({ cursor: ZCursor, limit: ZPageLimit, name: z.string().regex(WORKFLOW_NAME_PATTERN, 'name is a workflow name (a slug)').optional() })
   .strict();
 
-export const ZPageQuery = z.object({ cursor: ZCursor, limit: ZPageLimit }).strict();
-
 export const ZDiffQuery = z.object({ against: ZWorkflowId.openapi({ description: 'The other version (the older side of the diff).' }) }).strict();
 
 const ZGoalRef = z.object({ path: z.string(), kind: z.string(), title: z.string() });
@@ -89,60 +83,5 @@ export const ZWorkflowDiff = z
   })
   .openapi('WorkflowDiff');
 
-/** Values for a workflow's declared inputs, by name. */
-export const ZInputValues = z.record(z.string().max(64), z.string().max(10_000));
-
-export const ZRunCreate = z
-  .object({
-    idempotency_key: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[\x21-\x7e]+$/, 'the key is 1-200 printable ASCII characters without spaces')
-      .openapi({ example: '2026-11-22', description: 'The same key with the same inputs is the same run, forever.' }),
-    inputs: ZInputValues.default({}).openapi({ description: 'Values for the declared inputs (defaults fill the rest).' }),
-  })
-  .strict()
-  .openapi('RunCreate');
-
-export const ZRun = z
-  .object({
-    id: z.string(),
-    workflow: z.object({ id: z.string(), name: z.string(), version: z.number().int() }),
-    title: z.string().nullable().openapi({ description: "The root goal's title, inputs substituted (null until the root exists)." }),
-    idempotency_key: z.string(),
-    inputs: z.record(z.string(), z.string()),
-    state: z.enum(RUN_STATE_VALUES).openapi({ description: 'Instantiation: claimed → materializing → done | failed (or skipped).' }),
-    error: z.string().nullable().openapi({ description: 'Why instantiation failed.' }),
-    status: z
-      .object({
-        status: z.enum(RUN_STATUSES),
-        reason: z.string().nullable(),
-        goal_id: z.string().nullable().openapi({ description: 'The goal the reason is about (a blocked goal, or the root).' }),
-      })
-      .openapi({ description: "The tree's state, derived from its root goal (and any blocked goal)." }),
-    root_goal_id: z.string().nullable(),
-    parent_run_id: z.string().nullable().openapi({ description: 'A nested run: the run whose tree it is part of.' }),
-    schedule_id: z.string().nullable(),
-    temporal: z.object({ workflow_id: z.string(), ui_url: z.string().nullable() }),
-    progress: z
-      .object({
-        goals: z.number().int().openapi({ description: 'Goals in the tree so far (it grows while the run materializes).' }),
-        ended: z.number().int().openapi({ description: 'Goals that ended: done, failed or cancelled.' }),
-        by_lifecycle: z.record(z.string(), z.number().int()),
-        current_layer: z.number().int().nullable().openapi({ description: 'The deepest layer (root = 0) with an active or blocked goal: where the work is now.' }),
-        layers: z.number().int(),
-      })
-      .optional()
-      .openapi({ description: 'Only when one run is read (`GET /api/runs/{id}`); lists leave it out.' }),
-    created_at: timestamp,
-    updated_at: timestamp,
-  })
-  .openapi('Run');
-
-export const ZRunCreated = z.object({ run: ZRun, created: z.boolean() }).openapi('RunCreated');
-export const ZRunList = z.object({ items: z.array(ZRun), next_cursor: z.string().nullable(), total: z.number().int() }).openapi('RunList');
-
 export type TWorkflowJson = z.infer<typeof ZWorkflow>;
 export type TWorkflowSummaryJson = z.infer<typeof ZWorkflowSummary>;
-export type TRunJson = z.infer<typeof ZRun>;

@@ -1,9 +1,7 @@
 import type { SavedWorkflow } from '../../db/workflows';
 import type { TWorkflowInput } from '../../domain/frozenPlans';
-import { deriveRunStatus, type TRunState } from '../../domain/runs';
-import type { TRunView } from '../../services/workflows';
-import { serializeOwner, temporalUiUrl, type TTemporalUi } from '../goals/serializers';
-import type { TRunJson, TWorkflowJson, TWorkflowSummaryJson } from './schemas';
+import { serializeOwner } from '../goals/serializers';
+import type { TWorkflowJson, TWorkflowSummaryJson } from './schemas';
 
 export function serializeWorkflowSummary(wf: Omit<SavedWorkflow, 'frozenPlan'> & { runCount: number }): TWorkflowSummaryJson {
   return {
@@ -26,36 +24,4 @@ export function serializeWorkflowSummary(wf: Omit<SavedWorkflow, 'frozenPlan'> &
 
 export function serializeWorkflow(wf: SavedWorkflow & { runCount: number }): TWorkflowJson {
   return { ...serializeWorkflowSummary(wf), frozen_plan: wf.frozenPlan as Record<string, unknown> };
-}
-
-export function serializeRun(run: TRunView, temporalUi: TTemporalUi): TRunJson {
-  const status = deriveRunStatus({ state: run.state as TRunState, error: run.error, root: run.tree.root, blocked: run.tree.blocked });
-  const uiUrl = temporalUiUrl(temporalUi, run.temporalWorkflowId);
-  return {
-    id: run.id,
-    workflow: { id: run.savedWorkflowId, name: run.workflow.name, version: run.workflow.version },
-    title: run.tree.root?.title ?? null,
-    idempotency_key: run.idempotencyKey,
-    inputs: run.inputs as Record<string, string>,
-    state: run.state,
-    error: run.error,
-    status: { status: status.status, reason: status.reason, goal_id: status.goalId },
-    root_goal_id: run.rootGoalId,
-    parent_run_id: run.parentRunId,
-    schedule_id: run.scheduleId,
-    temporal: { workflow_id: run.temporalWorkflowId, ui_url: uiUrl },
-    ...(run.progress
-      ? {
-          progress: {
-            goals: run.progress.goals,
-            ended: run.progress.ended,
-            by_lifecycle: run.progress.byLifecycle,
-            current_layer: run.progress.currentLayer,
-            layers: run.progress.layers,
-          },
-        }
-      : {}),
-    created_at: run.createdAt.toISOString(),
-    updated_at: run.updatedAt.toISOString(),
-  };
 }

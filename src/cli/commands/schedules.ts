@@ -4,7 +4,7 @@ import type { components } from '../../generated/api';
 import { OVERLAP_POLICIES } from '../../domain/schedules';
 import { cliContext, collectKeyValue, idArg, parseWith, positiveInt } from '../context';
 import { clip, example, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
-import { printRunTable } from './workflows';
+import { printRunTable } from './runs';
 
 /** `reprise schedule …`: Temporal Schedules that run one workflow with fixed inputs (SPEC §5). */
 
