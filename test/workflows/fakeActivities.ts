@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TActivities, TLayerChild, TLayerLeaf, TOpenedGoal } from '../../src/activities';
-import type { TLeafRun } from '../../src/activities';
+import type { TActivities, TLayerChild, TLayerLeaf, TLeafRun, TOpenedGoal } from '../../src/activities';
 import type { TEdgeContext } from '../../src/domain/expressions';
 import { isTerminal, type TGoalOutcome, type TWaitKind } from '../../src/domain/goals';
 import type { TEdgeOn } from '../../src/domain/plans';
