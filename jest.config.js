@@ -13,8 +13,10 @@ const base = require('./test/setup/jestBase');
 /** @type {import('jest').Config} */
 module.exports = {
   maxWorkers: 2,
+  // Read from here only: jest ignores a project's own testTimeout.
+  testTimeout: base.testTimeout,
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], testTimeout: 20_000 },
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
       ...base,
       displayName: 'workflows',
