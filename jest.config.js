@@ -1,16 +1,37 @@
+/**
+ * The test tiers, each a jest project (`npm test` runs them in order, see
+ * scripts/test.ts; `npx jest <file>` picks the project a file belongs to):
+ * - unit: pure logic, no service at all (no globalSetup): seconds.
+ * - workflows: workflow logic on the Temporal dev server with in-memory
+ *   activities (no Postgres), fast through the engine's tuning knobs.
+ * - integration: HTTP → Postgres → Temporal → activities, and the e2e start.
+ * test/scale runs on its own, after these (jest.scale.config.js).
+ * A project's globalSetup runs only when one of its files is selected.
+ */
+const base = require('./test/setup/jestBase');
+
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
-  transform: {
-    '^.+\\.(ts|js)$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
-  },
-  // ESM-only dependencies jest must compile to CommonJS like our own code.
-  transformIgnorePatterns: ['/node_modules/(?!@marcbachmann/cel-js/)'],
-  // test/scale runs on its own, after these (jest.scale.config.js).
-  testMatch: ['<rootDir>/test/{unit,integration,e2e}/**/*.test.ts'],
-  // One Temporal dev server, one migrated database and one workflow bundle for the whole run.
-  globalSetup: '<rootDir>/test/setup/globalSetup.ts',
-  globalTeardown: '<rootDir>/test/setup/globalTeardown.ts',
-  testTimeout: 60_000,
   maxWorkers: 2,
+  // Read from here only: jest ignores a project's own testTimeout.
+  testTimeout: base.testTimeout,
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...base,
+      displayName: 'workflows',
+      testMatch: ['<rootDir>/test/workflows/**/*.test.ts'],
+      // A Temporal dev server and the workflow bundle; no Postgres.
+      globalSetup: '<rootDir>/test/setup/workflowsSetup.ts',
+      globalTeardown: '<rootDir>/test/setup/globalTeardown.ts',
+    },
+    {
+      ...base,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/{integration,e2e}/**/*.test.ts'],
+      // One Temporal dev server, one migrated database and one workflow bundle for the whole run.
+      globalSetup: '<rootDir>/test/setup/globalSetup.ts',
+      globalTeardown: '<rootDir>/test/setup/globalTeardown.ts',
+    },
+  ],
 };

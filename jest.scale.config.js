@@ -6,6 +6,12 @@
  * machine's two cores.
  * @type {import('jest').Config}
  */
-const base = require('./jest.config');
+const base = require('./test/setup/jestBase');
 
-module.exports = { ...base, testMatch: ['<rootDir>/test/scale/**/*.test.ts'], maxWorkers: 1 };
+module.exports = {
+  ...base,
+  testMatch: ['<rootDir>/test/scale/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/setup/globalSetup.ts',
+  globalTeardown: '<rootDir>/test/setup/globalTeardown.ts',
+  maxWorkers: 1,
+};

@@ -87,7 +87,8 @@ export async function createTokenDirect(prisma: PrismaClient, target: { user: st
 /** How stale `last_used_at` may get: a busy token costs one write a minute, not one per request. */
 const TOUCH_EVERY_MS = 60_000;
 
-export function createTokenService({ prisma }: { prisma: PrismaClient }) {
+/** `now` is the clock expiry and the last-use throttle read (tests pass their own: no waiting out a window). */
+export function createTokenService({ prisma, now: clock = () => new Date() }: { prisma: PrismaClient; now?: () => Date }) {
   return {
     /** The caller behind an `Authorization` header; UNAUTHENTICATED (401) for none, a malformed one, or a dead token. */
     async authenticate(header: string | undefined): Promise<TAuthenticated> {
@@ -95,7 +96,7 @@ export function createTokenService({ prisma }: { prisma: PrismaClient }) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (!match) throw new DomainError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
       const secret = match[1]!;
-      const now = new Date();
+      const now = clock();
       const found = TOKEN_SECRET_PATTERN.test(secret) ? await tokens.findLiveTokenByHash(prisma, tokenHash(secret), now) : null;
       if (!found) throw new DomainError('UNAUTHENTICATED', 'the bearer token is not valid (unknown, revoked or expired)');
       if (!found.agentId) throw new DomainError('UNAUTHENTICATED', 'the token\'s user has no agent to run goals under');

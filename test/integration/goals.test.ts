@@ -2,6 +2,7 @@ import path from 'node:path';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../../src/domain/searchAttributes';
 import { newId } from '../../src/domain/ids';
 import { createGoalService } from '../../src/services/goals';
+import { GOAL_WORKFLOW_TYPE } from '../../src/temporal/starts';
 import type { PrismaClient } from '../../src/db/client';
 import type { TConfig } from '../../src/config';
 import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
@@ -109,8 +110,14 @@ describe('POST /api/goals with a shell leaf', () => {
 
   it('keeps a goal as draft when start is false', async () => {
     const created = await createGoal({ title: 'Later', action: { runtime: 'shell', command: 'true' }, start: false });
-    await new Promise((r) => setTimeout(r, 300));
+    // A start happens inside the create request, before its answer: no execution now means none was started
+    // (a wrong start cannot hide behind a late one, as it could behind a sleep and a look at the lifecycle).
+    await expect(api.temporal.workflow.getHandle(created.temporal.workflow_id).describe()).rejects.toMatchObject({ name: 'WorkflowNotFoundError' });
     expect((await http('GET', `${api.url}/api/goals/${created.id}`)).body.lifecycle).toBe('draft');
+    // The same id finds the execution once it is started: the look above was at the right place.
+    expect((await http('POST', `${api.url}/api/goals/${created.id}/start`)).status).toBe(200);
+    expect((await api.temporal.workflow.getHandle(created.temporal.workflow_id).describe()).type).toBe(GOAL_WORKFLOW_TYPE);
+    expect((await finished(created.id)).lifecycle).toBe('done');
   });
 });
 

@@ -73,15 +73,29 @@ function appendingLeaves(prefix: string, n: number, file: string): TPlan['childr
 let latencyBefore: Awaited<ReturnType<typeof workflowTaskLatency>>;
 
 /**
- * No workflow task the worker ran since `latencyBefore` took longer than
- * `boundMs` (a bucket bound of the SDK's own task latency histogram; 1 s unless said).
+ * The workflow tasks the worker ran since `latencyBefore` (from the SDK's own
+ * task latency histogram, whose bucket bounds include 1 s and 5 s) were fast:
+ * - p99 (nearest rank) within `p99Ms` (1 s where asked): the engine's own work
+ *   per activation. A bound on every task would fail on a machine that is
+ *   merely busy (a GC pause, another process on the two cores, the OS
+ *   scheduler can each stall one task past a second); a regression in the
+ *   engine (work growing with the layer rather than with what ended) slows
+ *   most of the big layer's tasks, which the p99 still catches.
+ * - every task within `maxMs`, the sandbox's 5 s: past it a task is a
+ *   deadlock failure, however loaded the machine.
  */
-async function expectFastWorkflowTasks(boundMs = 1000): Promise<void> {
+async function expectFastWorkflowTasks({ p99Ms, maxMs = 5000 }: { p99Ms?: number; maxMs?: number }): Promise<void> {
   const latency = await workflowTaskLatency(metricsUrl);
-  expect(latency.count - latencyBefore.count).toBeGreaterThan(0);
-  const within = (l: typeof latency) => l.buckets[String(boundMs)] ?? 0;
-  const slower = latency.count - within(latency) - (latencyBefore.count - within(latencyBefore));
-  expect({ slower, boundMs, buckets: latency.buckets }).toEqual({ slower: 0, boundMs, buckets: latency.buckets });
+  const since = (bound: string) => (latency.buckets[bound] ?? 0) - (latencyBefore.buckets[bound] ?? 0);
+  const count = latency.count - latencyBefore.count;
+  expect(count).toBeGreaterThan(0);
+  const report = { count, buckets: Object.fromEntries(Object.keys(latency.buckets).map((b) => [b, since(b)])) };
+  if (p99Ms !== undefined) {
+    // p99 ≤ bound ⇔ at least ceil(0.99 × count) tasks within it, i.e. at most floor(1%) over it.
+    const allowedOver = count - Math.ceil(count * 0.99);
+    expect({ overP99Bound: Math.max(0, count - since(String(p99Ms)) - allowedOver), p99Ms, ...report }).toEqual({ overP99Bound: 0, p99Ms, ...report });
+  }
+  expect({ overMax: count - since(String(maxMs)), maxMs, ...report }).toEqual({ overMax: 0, maxMs, ...report });
 }
 
 async function ended(id: string, timeoutMs: number) {
@@ -112,7 +126,7 @@ describe('the engine at scale', () => {
     // The layer's events pass the history limit, so the walk continued as new at least once.
     expect(stats.executions).toBeGreaterThan(1);
     expect(stats.maxEvents).toBeLessThan(10_240);
-    await expectFastWorkflowTasks();
+    await expectFastWorkflowTasks({ p99Ms: 1000 });
   }, 300_000);
 
   it('a nested tree (20 composites x 100 leaves) completes with bounded histories', async () => {
@@ -129,7 +143,7 @@ describe('the engine at scale', () => {
     const stats = await treeHistoryStats(api.temporal, goal.id);
     expect(stats.executions).toBeGreaterThanOrEqual(21);
     expect(stats.maxEvents).toBeLessThan(10_240);
-    await expectFastWorkflowTasks();
+    await expectFastWorkflowTasks({ p99Ms: 1000 });
   }, 300_000);
 
   it('a completion storm: manual leaves completed by 50 concurrent callers are all done, none lost or applied twice', async () => {
@@ -205,7 +219,7 @@ describe('the engine at scale', () => {
     // The storm saturates this 2-core machine (the API, 50 callers, Temporal, Postgres and the worker at
     // once; Temporal answers some callers 429/503), and a few tasks wait for CPU past 1 s (at most 2 of
     // ~180 measured, all under 2.5 s at 500 leaves). What must never happen is a task reaching the sandbox's 5 s.
-    await expectFastWorkflowTasks(5000);
+    await expectFastWorkflowTasks({ maxMs: 5000 });
     console.log(`completion storm: ${stats.executions} runs, max ${stats.maxEvents} events`);
   }, 400_000);
 

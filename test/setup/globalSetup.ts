@@ -23,12 +23,45 @@ import { freePort } from '../support/ports';
 
 const root = path.resolve(__dirname, '../..');
 
+export type TStops = (() => Promise<void>)[];
+
+/**
+ * The Temporal dev server (or TEMPORAL_ADDRESS) and the workflow bundle:
+ * what the workflows tier needs (test/setup/workflowsSetup.ts) and the
+ * integration tier too.
+ */
+export async function startTemporalAndBundle(dataDir: string, stops: TStops): Promise<{ cliPath: string; temporalAddress: string; bundlePath: string }> {
+  const cliPath = await ensureTemporalCli();
+  let temporalAddress = process.env.TEMPORAL_ADDRESS;
+  if (!temporalAddress) {
+    const server = await startTemporalDevServer({
+      cliPath,
+      port: await freePort(),
+      httpPort: await freePort(),
+      metricsPort: await freePort(),
+      namespace: 'default',
+      synchronous: 'OFF',
+    });
+    stops.push(server.stop);
+    temporalAddress = server.address;
+  }
+
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: path.join(root, 'src/workflows/index.ts'),
+    logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error, log: () => undefined },
+  });
+  const bundlePath = path.join(dataDir, `workflow-bundle-${process.pid}.js`);
+  await writeFile(bundlePath, bundle.code);
+  return { cliPath, temporalAddress, bundlePath };
+}
+
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const dataDir = path.join(root, '.data', 'test');
   await mkdir(dataDir, { recursive: true });
-  const state = globalThis as unknown as { __repriseStops?: (() => Promise<void>)[] };
-  state.__repriseStops = [];
+  const state = globalThis as unknown as { __repriseStops?: TStops };
+  // Another tier's setup may have run first in this jest process (`npx jest` with no path): keep its stops.
+  state.__repriseStops ??= [];
 
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
@@ -54,27 +87,7 @@ export default async function globalSetup(): Promise<void> {
     await c.end();
   });
 
-  const cliPath = await ensureTemporalCli();
-  let temporalAddress = process.env.TEMPORAL_ADDRESS;
-  if (!temporalAddress) {
-    const server = await startTemporalDevServer({
-      cliPath,
-      port: await freePort(),
-      httpPort: await freePort(),
-      metricsPort: await freePort(),
-      namespace: 'default',
-      synchronous: 'OFF',
-    });
-    state.__repriseStops.push(server.stop);
-    temporalAddress = server.address;
-  }
-
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: path.join(root, 'src/workflows/index.ts'),
-    logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: console.warn, error: console.error, log: () => undefined },
-  });
-  const bundlePath = path.join(dataDir, `workflow-bundle-${process.pid}.js`);
-  await writeFile(bundlePath, bundle.code);
+  const { cliPath, temporalAddress, bundlePath } = await startTemporalAndBundle(dataDir, state.__repriseStops);
 
   process.env.REPRISE_TEST_ADMIN_DATABASE_URL = adminUrl;
   process.env.REPRISE_TEST_DATABASE_URL = testUrl.toString();
