@@ -16,28 +16,6 @@ import { ZAcceptance, ZEdgeOn, type TEdgeOn } from '../domain/plans';
  * mid-call), so each is a guarded transition (src/db/goals.ts).
  */
 
-export interface TStartedGoal {
-  kind: TGoalKind;
-  lifecycle: string;
-  leaf?: TLeafRunOptions;
-  acceptance: { check: boolean; judgment: boolean };
-}
-
-export interface TPlanChildRef {
-  id: string;
-  key: string;
-  kind: TGoalKind;
-  title: string;
-  temporalWorkflowId: string;
-  joinCount: number | null;
-  lifecycle: string;
-}
-
-export interface TLoadedPlan {
-  children: TPlanChildRef[];
-  edges: { from: string; to: string; on: TEdgeOn }[];
-}
-
 /** How runGoalV2 runs a leaf child: from the layer, so no activity is needed to ask. */
 export interface TLayerLeaf extends TLeafRunOptions {
   /** Set when its stored action no longer parses: the leaf fails with this reason; its siblings run on. */
@@ -159,37 +137,6 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
       if (goal.lifecycle === 'draft') goal = (await goals.markGoalStarted(prisma, goalId)) ?? goal;
       await goals.setGoalWaiting(prisma, goalId, waitingFor);
       return { lifecycle: goal.lifecycle };
-    },
-
-    /** Marks a goal active (once) and tells the workflow how to run it. */
-    async startGoal({ goalId }: { goalId: string }): Promise<TStartedGoal> {
-      let goal = await loadGoal(prisma, goalId);
-      if (goal.lifecycle === 'draft') goal = (await goals.markGoalStarted(prisma, goalId)) ?? (await loadGoal(prisma, goalId));
-      const lifecycle: string = goal.lifecycle;
-      const flags = acceptanceFlags(goal);
-      if (goal.kind === 'composite') return { kind: 'composite', lifecycle, acceptance: flags };
-      return { kind: 'leaf', lifecycle, leaf: leafRunOptions(actionOf(goal), deps.leaf.defaultTimeoutS), acceptance: flags };
-    },
-
-    /** One layer of a composite's plan: its children (ids, not trees) and edges by key. Null when unplanned. */
-    async loadPlan({ goalId }: { goalId: string }): Promise<TLoadedPlan | null> {
-      const goal = await loadGoal(prisma, goalId);
-      if (goal.plannedAt === null) return null;
-      const { children, edges } = await goals.loadPlanLayer(prisma, goalId);
-      // Plan children always have a key (a database CHECK).
-      const keyOf = new Map(children.map((c) => [c.id, c.key ?? c.id]));
-      return {
-        children: children.map((c) => ({
-          id: c.id,
-          key: keyOf.get(c.id) ?? c.id,
-          kind: c.kind,
-          title: c.title,
-          temporalWorkflowId: c.temporalWorkflowId,
-          joinCount: c.joinCount,
-          lifecycle: c.lifecycle,
-        })),
-        edges: edges.map((e) => ({ from: keyOf.get(e.fromGoalId) ?? e.fromGoalId, to: keyOf.get(e.toGoalId) ?? e.toGoalId, on: ZEdgeOn.parse(e.on) })),
-      };
     },
 
     /**

@@ -10,7 +10,7 @@ import { createScheduleActivities } from './schedules';
  * names are part of recorded histories: renaming one breaks running workflows.
  */
 
-export type { TLayer, TLayerChild, TLayerLeaf, TLoadedPlan, TOpenedGoal, TPlanChildRef, TStartedGoal } from './goals';
+export type { TLayer, TLayerChild, TLayerLeaf, TOpenedGoal } from './goals';
 export type { TLeafRun } from './leaves';
 export type { TBegunRun } from './runs';
 

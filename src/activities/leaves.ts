@@ -24,8 +24,7 @@ import { inputEnvName } from '../domain/frozenPlans';
  *
  * `runLeaf` (runGoalV2) is a shell or http leaf in one activity: it marks the
  * goal started, runs the action and its acceptance check, and records the
- * end. `runShellAction`, `runHttpAction` and `runAcceptanceCheck` serve
- * runs of the first runGoal, which bookkept a leaf in three activities.
+ * end. `runAcceptanceCheck` is a manual leaf's or a composite's check.
  */
 
 /** What came of a leaf run by `runLeaf`, as its parent's walk needs it. */
@@ -108,16 +107,6 @@ function commandEnv(
   return { ...base, ...(actionEnv ?? {}) };
 }
 
-/**
- * How a failed attempt is reported: the leaf's own `retries` are enforced
- * here (the activity knows its attempt number); Temporal's attempt cap also
- * leaves room for retries after infrastructure failures.
- */
-function attemptFailure(retries: number, message: string, type: TFailureType, details: unknown): ApplicationFailure {
-  const lastAttempt = Context.current().info.attempt > retries;
-  return ApplicationFailure.create({ message, type: FAILURE_TYPES[type], details: [details], nonRetryable: lastAttempt });
-}
-
 function cancelledFailure(details: unknown): ApplicationFailure | CancelledFailure {
   // A worker shutting down is not the leaf's fault: another worker retries it.
   if (Context.current().cancellationDetails?.workerShutdown) {
@@ -191,24 +180,12 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   }
 
   /** The shell or http action of a leaf; anything else is a permanent failure. */
-  function runnableAction(goal: Goal, runtime?: 'shell' | 'http'): TShellAction | THttpAction {
+  function runnableAction(goal: Goal): TShellAction | THttpAction {
     const action = actionOf(goal);
-    if ((action.runtime !== 'shell' && action.runtime !== 'http') || (runtime && action.runtime !== runtime)) {
-      throw ApplicationFailure.nonRetryable(`goal ${goal.id} is not a ${runtime ?? 'shell or http'} leaf`, FAILURE_TYPES.InvalidAction);
+    if (action.runtime !== 'shell' && action.runtime !== 'http') {
+      throw ApplicationFailure.nonRetryable(`goal ${goal.id} is not a shell or http leaf`, FAILURE_TYPES.InvalidAction);
     }
     return action;
-  }
-
-  /** The v1 shape of an action activity: the digest, or the attempt's failure thrown. */
-  async function actionActivity(goalId: string, runtime: 'shell' | 'http') {
-    const goal = await loadGoal(prisma, goalId);
-    const action = runnableAction(goal, runtime);
-    const attempt = await attemptAction(goal, action);
-    await goals.storeLeafOutput(prisma, goalId, attempt.result);
-    const digest = digestOf(attempt.result);
-    if (attempt.cancelled) throw cancelledFailure(digest);
-    if (attempt.failure) throw attemptFailure(action.retries ?? 0, attempt.failure.message, attempt.failure.type, digest);
-    return digest;
   }
 
   /** Runs a goal's acceptance check command in the tree's workspace. */
@@ -285,20 +262,6 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       } finally {
         clearInterval(ticker);
       }
-    },
-
-    /**
-     * Runs a shell leaf's command. Returns the result when it exits 0; throws
-     * CommandFailed on a non-zero exit and LeafTimedOut when its timeout
-     * killed it. Heartbeats every second, so cancellation reaches it.
-     */
-    async runShellAction({ goalId }: { goalId: string }): Promise<ReturnType<typeof digestOf<TCommandResult>>> {
-      return (await actionActivity(goalId, 'shell')) as ReturnType<typeof digestOf<TCommandResult>>;
-    },
-
-    /** Runs an http leaf's request: success is a 2xx (or a listed) status. */
-    async runHttpAction({ goalId }: { goalId: string }): Promise<ReturnType<typeof digestOf<THttpResult>>> {
-      return (await actionActivity(goalId, 'http')) as ReturnType<typeof digestOf<THttpResult>>;
     },
 
     /** Runs a goal's acceptance check command in the tree's workspace: exit 0 passes. */

@@ -1,5 +1,6 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import type { TEngineTuning } from '../domain/execution';
+import type { TEndStatus } from '../domain/goals';
 import type { TGraphSnapshot } from '../domain/graph';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } from '../domain/searchAttributes';
 
@@ -12,11 +13,7 @@ import { SA_GOAL_ID, SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_V
  * pure domain modules here.
  */
 
-/**
- * The Temporal workflow type that runs goals. `runGoal` (src/workflows/v1)
- * stays registered, frozen, for executions started before runGoalV2; every
- * new start is runGoalV2.
- */
+/** The Temporal workflow type that runs goals. */
 export const GOAL_WORKFLOW_TYPE = 'runGoalV2';
 
 /** What a runGoalV2 execution carries into the next run when it continues as new. */
@@ -38,6 +35,14 @@ export interface TRunGoalV2Input {
   goalId: string;
   tuning: TEngineTuning;
   carry?: TGoalCarry;
+}
+
+/** What a goal's execution (and so a run's) ends with. */
+export interface TRunGoalResult {
+  goalId: string;
+  /** How it ended; `already_ended` when the goal was terminal before this execution started. */
+  status: TEndStatus | 'already_ended';
+  lifecycle: string;
 }
 
 /** What any start of `runGoal` needs from the goal it runs. */

@@ -15,7 +15,7 @@ import type { TLayer, TLayerChild, TLayerLeaf } from '../activities';
 import { HISTORY_BYTES_LIMIT, LEAF_HEARTBEAT_TIMEOUT_S } from '../domain/execution';
 import { isTerminal } from '../domain/goals';
 import { SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
-import { RUN_WORKFLOW_TYPE, runGoalV2Start, runWorkflowStart, type TGoalCarry, type TRunGoalV2Input } from '../temporal/starts';
+import { RUN_WORKFLOW_TYPE, runGoalV2Start, runWorkflowStart, type TGoalCarry, type TRunGoalResult, type TRunGoalV2Input } from '../temporal/starts';
 import {
   cancelledEnd,
   classifyActivityFailure,
@@ -30,7 +30,6 @@ import {
 } from './goalEnds';
 import { openInbox } from './inbox';
 import { bookkeeping, checks, leafRunner } from './proxies';
-import type { TRunGoalResult } from './v1/runGoal';
 import type { runWorkflow } from './runWorkflow';
 import { walkLayer } from './walk';
 
@@ -59,9 +58,6 @@ function recordedOf(end: TEnd): { output?: unknown; completionId?: string } {
  *   plan wait) continues as new, carrying only what the walk needs.
  * - When the goal fails, the Temporal workflow fails too, with the goal's
  *   reason, so the Web UI tells the same story as the API.
- *
- * The first version, `runGoal` (src/workflows/v1), stays registered and
- * unchanged for executions it started; new starts use this one.
  */
 export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult> {
   const { goalId, tuning } = input;

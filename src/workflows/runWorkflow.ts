@@ -12,11 +12,10 @@ import {
 } from '@temporalio/workflow';
 import { HISTORY_BYTES_LIMIT } from '../domain/execution';
 import { FAILURE_TYPES } from '../domain/errors';
-import { runGoalV2Start, type TRunWorkflowInput } from '../temporal/starts';
+import { runGoalV2Start, type TRunGoalResult, type TRunWorkflowInput } from '../temporal/starts';
 import { describeError } from './goalEnds';
 import { instantiation } from './proxies';
 import { runGoalV2 } from './runGoalV2';
-import type { TRunGoalResult } from './v1/runGoal';
 
 /** Layers written at once: each is one transaction of up to a plan's children (the worker's pool is 10 connections by default). */
 const LAYERS_AT_ONCE = 8;
