@@ -16,7 +16,7 @@ import { ZAcceptance, ZEdgeOn, type TEdgeOn } from '../domain/plans';
  * mid-call), so each is a guarded transition (src/db/goals.ts).
  */
 
-/** How runGoalV2 runs a leaf child: from the layer, so no activity is needed to ask. */
+/** How pursueGoal runs a leaf child: from the layer, so no activity is needed to ask. */
 export interface TLayerLeaf extends TLeafRunOptions {
   /** Set when its stored action no longer parses: the leaf fails with this reason; its siblings run on. */
   invalid?: string;
@@ -44,7 +44,7 @@ export interface TLayer {
   edges: { from: string; to: string; on: TEdgeOn }[];
 }
 
-/** A goal as runGoalV2 opens it: its state and acceptance; a leaf's run options, or a composite's layer (null while unplanned). */
+/** A goal as pursueGoal opens it: its state and acceptance; a leaf's run options, or a composite's layer (null while unplanned). */
 export interface TOpenedGoal {
   kind: TGoalKind;
   lifecycle: string;
@@ -93,7 +93,7 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
 
   return {
     /**
-     * Opens the goal a runGoalV2 execution runs: marks a composite active
+     * Opens the goal a pursueGoal execution runs: marks a composite active
      * (once; a leaf is marked by the activity that runs it) and returns a
      * leaf's run options, or a composite's layer: the children with what the
      * walk needs to run each, the edges by key, and its parallelism. No layer
@@ -128,7 +128,7 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
 
     /**
      * A manual or agent leaf (or one waiting for judgment) starts waiting
-     * (runGoalV2): marks it started if it was a draft and records what it
+     * (pursueGoal): marks it started if it was a draft and records what it
      * waits for. Returns its lifecycle: a terminal one means it ended before
      * (cancelled as a draft), and the walk does not wait for it.
      */

@@ -22,7 +22,7 @@ import { inputEnvName } from '../domain/frozenPlans';
  * and hand the workflow a bounded digest. Failures the workflow must tell
  * apart carry a FAILURE_TYPES string.
  *
- * `runLeaf` (runGoalV2) is a shell or http leaf in one activity: it marks the
+ * `runLeaf` (pursueGoal) is a shell or http leaf in one activity: it marks the
  * goal started, runs the action and its acceptance check, and records the
  * end. `runAcceptanceCheck` is a manual leaf's or a composite's check.
  */
@@ -245,7 +245,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
 
   return {
     /**
-     * A shell or http leaf, whole (runGoalV2): marks it started, runs its
+     * A shell or http leaf, whole (pursueGoal): marks it started, runs its
      * action (throwing a retryable failure while the leaf's own retries
      * last), runs its acceptance check, and records its end. Each step is
      * idempotent: a leaf that already ended is only reported, and an action

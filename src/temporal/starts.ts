@@ -14,9 +14,9 @@ import { SA_GOAL_ID, SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_V
  */
 
 /** The Temporal workflow type that runs goals. */
-export const GOAL_WORKFLOW_TYPE = 'runGoalV2';
+export const PURSUE_GOAL_TYPE = 'pursueGoal';
 
-/** What a runGoalV2 execution carries into the next run when it continues as new. */
+/** What a pursueGoal execution carries into the next run when it continues as new. */
 export type TGoalCarry =
   | { stage: 'plan' }
   | {
@@ -31,22 +31,22 @@ export type TGoalCarry =
       runs: number;
     };
 
-export interface TRunGoalV2Input {
+export interface TPursueGoalInput {
   goalId: string;
   tuning: TEngineTuning;
   carry?: TGoalCarry;
 }
 
-/** What a goal's execution (and so a run's) ends with. */
-export interface TRunGoalResult {
+/** What a pursueGoal execution ends with (and so a performRun, which ends as its root goal ends). */
+export interface TPursueGoalResult {
   goalId: string;
   /** How it ended; `already_ended` when the goal was terminal before this execution started. */
   status: TEndStatus | 'already_ended';
   lifecycle: string;
 }
 
-/** What any start of `runGoal` needs from the goal it runs. */
-export interface TRunGoalTarget {
+/** What a start of pursueGoal needs from the goal it pursues. */
+export interface TPursueGoalTarget {
   id: string;
   rootId: string;
   title: string;
@@ -54,27 +54,25 @@ export interface TRunGoalTarget {
   temporalWorkflowId: string;
 }
 
-/** The options shared by a root start and a child start of `runGoal`. */
-export function runGoalStart(goal: TRunGoalTarget): {
+/** The options shared by a root start (API) and a child start (a parent pursueGoal or performRun) of pursueGoal. */
+export function pursueGoalStart(
+  goal: TPursueGoalTarget,
+  tuning: TEngineTuning,
+): {
   workflowId: string;
-  args: [{ goalId: string }];
+  args: [TPursueGoalInput];
   typedSearchAttributes: SearchAttributePair[];
   staticSummary: string;
 } {
   return {
     workflowId: goal.temporalWorkflowId,
-    args: [{ goalId: goal.id }],
+    args: [{ goalId: goal.id, tuning }],
     typedSearchAttributes: [
       { key: SA_GOAL_ID, value: goal.id },
       { key: SA_ROOT_GOAL_ID, value: goal.rootId },
     ],
     staticSummary: goal.title,
   };
-}
-
-/** The options shared by a root start and a child start of runGoalV2. */
-export function runGoalV2Start(goal: TRunGoalTarget, tuning: TEngineTuning): Omit<ReturnType<typeof runGoalStart>, 'args'> & { args: [TRunGoalV2Input] } {
-  return { ...runGoalStart(goal), args: [{ goalId: goal.id, tuning }] };
 }
 
 /**
@@ -88,9 +86,9 @@ export const ROOT_GOAL_START_POLICY = {
 } as const;
 
 /** The Temporal workflow type of a run (SPEC §4): claim, materialize, then the root goal's execution. */
-export const RUN_WORKFLOW_TYPE = 'runWorkflow';
+export const PERFORM_RUN_TYPE = 'performRun';
 
-/** What a runWorkflow execution carries into its next run while it materializes. */
+/** What a performRun execution carries into its next execution (continue-as-new) while it materializes. */
 export interface TRunCarry {
   /** Frozen composites whose layers are still to be written, in order. */
   pending: string[];
@@ -98,7 +96,7 @@ export interface TRunCarry {
   layers: number;
 }
 
-export interface TRunWorkflowInput {
+export interface TPerformRunInput {
   runId: string;
   tuning: TEngineTuning;
   carry?: TRunCarry;
@@ -122,9 +120,9 @@ export function runSummary(workflow: { name: string; version: number }, inputs: 
 }
 
 /** The options shared by a run's client start (API) and its child start (a nested run inside a tree). */
-export function runWorkflowStart(run: TRunTarget, tuning: TEngineTuning): {
+export function performRunStart(run: TRunTarget, tuning: TEngineTuning): {
   workflowId: string;
-  args: [TRunWorkflowInput];
+  args: [TPerformRunInput];
   typedSearchAttributes: SearchAttributePair[];
   staticSummary: string;
 } {
@@ -142,10 +140,10 @@ export function runWorkflowStart(run: TRunTarget, tuning: TEngineTuning): {
 }
 
 /** The Temporal workflow type a schedule's action starts: one fire, made into a run (or a recorded skip). */
-export const SCHEDULED_RUN_WORKFLOW_TYPE = 'scheduledRun';
+export const FIRE_SCHEDULE_TYPE = 'fireSchedule';
 
 /** What a schedule's action passes to each fire: Temporal keeps it (PATCH updates it), the fire reads it. */
-export interface TScheduledRunInput {
+export interface TFireScheduleInput {
   scheduleId: string;
   /** The version the schedule was created with (with followLatest: the name it follows). */
   savedWorkflowId: string;
@@ -160,7 +158,7 @@ export interface TScheduledRunInput {
 }
 
 /** What one fire came to. */
-export interface TScheduledRunResult {
+export interface TFireScheduleResult {
   runId: string;
   /** Why the fire made no tree (also on its ledger row). */
   skipped?: string;

@@ -5,7 +5,7 @@ import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
 import type { TEndStatus, TGoalOutcome } from '../domain/goals';
 
 /**
- * How a goal ended, as runGoalV2 reasons about it: the edge context its
+ * How a goal ended, as pursueGoal reasons about it: the edge context its
  * successors see and the outcome recorded in Postgres. Pure functions over
  * results and failures (no activities, no timers).
  */

@@ -4,7 +4,7 @@ import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate, planInstalledSig
 import { bookkeeping } from './proxies';
 
 /**
- * The messages one runGoalV2 execution takes from the API, keyed by goal id
+ * The messages one pursueGoal execution takes from the API, keyed by goal id
  * (the execution runs its own goal and, for a composite, its leaf children).
  * A message is taken once: the handler ends the wait at once, so a second
  * update for the same goal (even in the same activation) is refused by its

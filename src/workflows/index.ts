@@ -1,6 +1,6 @@
 // Every Temporal workflow the worker registers. Workflow code runs in
 // Temporal's deterministic sandbox: it imports @temporalio/workflow, pure
 // src/domain code, and only *types* from src/activities.
-export { runGoalV2 } from './runGoalV2';
-export { runWorkflow } from './runWorkflow';
-export { scheduledRun } from './scheduledRun';
+export { pursueGoal } from './pursueGoal';
+export { performRun } from './performRun';
+export { fireSchedule } from './fireSchedule';

@@ -5,7 +5,7 @@ import type { TGoalCarry } from '../temporal/starts';
 import type { TEnd } from './goalEnds';
 
 /**
- * The walk of one composite's layer (runGoalV2): start children as their
+ * The walk of one composite's layer (pursueGoal): start children as their
  * joins are met, at most `parallelism` at once; skip what can no longer run;
  * record how each ended. Each activation does work in proportion to the
  * children that ended in it (a completion queue, never a race over every

@@ -59,7 +59,7 @@ describe('POST /api/goals with a shell leaf', () => {
     const handle = api.temporal.workflow.getHandle(created.temporal.workflow_id);
     await expect(handle.result()).resolves.toMatchObject({ goalId: created.id, status: 'succeeded', lifecycle: 'done' });
     const description = await handle.describe();
-    expect(description.type).toBe('runGoalV2');
+    expect(description.type).toBe('pursueGoal');
     expect(description.status.name).toBe('COMPLETED');
     expect(description.typedSearchAttributes.get(SA_GOAL_ID)).toBe(created.id);
     expect(description.typedSearchAttributes.get(SA_ROOT_GOAL_ID)).toBe(created.id);

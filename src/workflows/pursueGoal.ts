@@ -15,7 +15,7 @@ import type { TLayer, TLayerChild, TLayerLeaf } from '../activities';
 import { HISTORY_BYTES_LIMIT, LEAF_HEARTBEAT_TIMEOUT_S } from '../domain/execution';
 import { isTerminal } from '../domain/goals';
 import { SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
-import { RUN_WORKFLOW_TYPE, runGoalV2Start, runWorkflowStart, type TGoalCarry, type TRunGoalResult, type TRunGoalV2Input } from '../temporal/starts';
+import { PERFORM_RUN_TYPE, pursueGoalStart, performRunStart, type TGoalCarry, type TPursueGoalResult, type TPursueGoalInput } from '../temporal/starts';
 import {
   cancelledEnd,
   classifyActivityFailure,
@@ -30,7 +30,7 @@ import {
 } from './goalEnds';
 import { openInbox } from './inbox';
 import { bookkeeping, checks, leafRunner } from './proxies';
-import type { runWorkflow } from './runWorkflow';
+import type { performRun } from './performRun';
 import { walkLayer } from './walk';
 
 /** An end whose recorded outcome also sets the output (or names the kept completion it comes from). */
@@ -46,7 +46,7 @@ function recordedOf(end: TEnd): { output?: unknown; completionId?: string } {
 }
 
 /**
- * runGoalV2: the Temporal workflow that carries one goal to its end, the
+ * pursueGoal: the Temporal workflow that carries one goal to its end, the
  * engine at scale. Every step is recorded in Postgres through activities.
  *
  * - A shell or http leaf is one activity (runLeaf: start, action, check,
@@ -59,7 +59,7 @@ function recordedOf(end: TEnd): { output?: unknown; completionId?: string } {
  * - When the goal fails, the Temporal workflow fails too, with the goal's
  *   reason, so the Web UI tells the same story as the API.
  */
-export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult> {
+export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalResult> {
   const { goalId, tuning } = input;
   const inbox = openInbox();
   // The root goal id travels in the start's search attributes.
@@ -74,7 +74,7 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
   // A cancel requested meanwhile wins: Temporal would carry a continue-as-new past it.
   const carryOn = (carry: TGoalCarry): Promise<never> => {
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the goal was cancelled');
-    return makeContinueAsNewFunc<typeof runGoalV2>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ goalId, tuning, carry });
+    return makeContinueAsNewFunc<typeof pursueGoal>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ goalId, tuning, carry });
   };
 
   /** A goal whose own work succeeded passes its acceptance (check, then judgment) or fails. */
@@ -144,14 +144,14 @@ export async function runGoalV2(input: TRunGoalV2Input): Promise<TRunGoalResult>
   async function runChild(child: TLayerChild): Promise<TEnd> {
     if (child.composite) {
       try {
-        // A child naming another saved workflow runs as that workflow's nested run (its own runWorkflow).
+        // A child naming another saved workflow runs as that workflow's nested run (its own performRun).
         const result = child.composite.run
-          ? await executeChild<typeof runWorkflow>(RUN_WORKFLOW_TYPE, {
-              ...runWorkflowStart(child.composite.run, tuning),
+          ? await executeChild<typeof performRun>(PERFORM_RUN_TYPE, {
+              ...performRunStart(child.composite.run, tuning),
               cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
             })
-          : await executeChild(runGoalV2, {
-              ...runGoalV2Start({ id: child.id, rootId, title: child.composite.title, temporalWorkflowId: child.composite.temporalWorkflowId }, tuning),
+          : await executeChild(pursueGoal, {
+              ...pursueGoalStart({ id: child.id, rootId, title: child.composite.title, temporalWorkflowId: child.composite.temporalWorkflowId }, tuning),
               cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
             });
         if (result.status === 'already_ended' || result.lifecycle !== 'done') return endOfEarlier(result.lifecycle);
