@@ -11,7 +11,7 @@ import { createScheduleActivities } from './schedules';
  */
 
 export type { TLayer, TLayerChild, TLayerLeaf, TOpenedGoal } from './goals';
-export type { TLeafRun } from './leaves';
+export type { TLeafResult } from './leaves';
 export type { TBegunRun } from './runs';
 
 export interface TActivityDeps {

@@ -28,7 +28,7 @@ import { inputEnvName } from '../domain/frozenPlans';
  */
 
 /** What came of a leaf run by `runLeaf`, as its parent's walk needs it. */
-export interface TLeafRun {
+export interface TLeafResult {
   /** How it ended (`cancelled`: before it ran, or while it ran). */
   status: TEndStatus | 'cancelled';
   /** Its edge context: a bounded digest of the result (the full result is on the goal row). */
@@ -198,10 +198,10 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   }
 
   /** runLeaf's body: start, action, check, end. */
-  async function runLeafOnce(goalId: string): Promise<TLeafRun> {
+  async function runLeafOnce(goalId: string): Promise<TLeafResult> {
     const goal = await goals.loadGoalForRun(prisma, goalId);
     if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
-    if (isTerminal(goal.lifecycle)) return endedRun(goal);
+    if (isTerminal(goal.lifecycle)) return endedLeafResult(goal);
     const action = runnableAction(goal);
     const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
     let result: unknown = goal.output;
@@ -252,7 +252,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
      * that already succeeded (`action_ended_at`) is never run again.
      * Heartbeats every second, so a cancellation reaches a running command.
      */
-    async runLeaf({ goalId }: { goalId: string }): Promise<TLeafRun> {
+    async runLeaf({ goalId }: { goalId: string }): Promise<TLeafResult> {
       // Heartbeats for the whole activity, not only while the command runs: a
       // slow database write must not pass for a lost worker (a retry would run the action again).
       const ctx = Context.current();
@@ -277,7 +277,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
 }
 
 /** A leaf that had already ended, reported as it ended (a re-delivered activity, or a goal cancelled before it ran). */
-function endedRun(goal: Goal): TLeafRun {
+function endedLeafResult(goal: Goal): TLeafResult {
   if (goal.lifecycle === 'cancelled') return { status: 'cancelled', context: edgeContextOf('failed', goal.output), recorded: true };
   if (goal.lifecycle === 'done') return { status: 'succeeded', context: edgeContextOf('succeeded', goal.output), recorded: true };
   const status: TEndStatus = (goal.output as { timed_out?: unknown } | null)?.timed_out === true ? 'timed_out' : 'failed';

@@ -11,7 +11,7 @@ import { validatePlan, type TAcceptance, type TPlan, type TPlanProblem } from '.
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
-import { PURSUE_GOAL_TYPE, ROOT_GOAL_START_POLICY, pursueGoalStart } from '../temporal/starts';
+import { PURSUE_GOAL_TYPE, ROOT_AND_RUN_START_POLICY, pursueGoalStart } from '../temporal/starts';
 import { planInstalledSignal } from '../workflows/messages';
 import type { pursueGoal } from '../workflows/pursueGoal';
 import { createGoalMessages } from './goalMessages';
@@ -61,7 +61,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
       temporal.workflow.start<typeof pursueGoal>(PURSUE_GOAL_TYPE, {
         taskQueue: deps.taskQueue,
         ...pursueGoalStart(goal, deps.engine ?? DEFAULT_ENGINE_TUNING),
-        ...ROOT_GOAL_START_POLICY,
+        ...ROOT_AND_RUN_START_POLICY,
       }),
     );
   }

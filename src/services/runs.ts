@@ -11,7 +11,7 @@ import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } fro
 import { runId as deriveRunId, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
-import { ROOT_GOAL_START_POLICY, PERFORM_RUN_TYPE, runSummary, performRunStart } from '../temporal/starts';
+import { ROOT_AND_RUN_START_POLICY, PERFORM_RUN_TYPE, runSummary, performRunStart } from '../temporal/starts';
 import type { performRun } from '../workflows/performRun';
 import { actorOwner } from './owners';
 import { inputsHash } from './workflowRefs';
@@ -61,7 +61,7 @@ export function createRunService(deps: TRunServiceDeps) {
             },
             deps.engine ?? DEFAULT_ENGINE_TUNING,
           ),
-          ...ROOT_GOAL_START_POLICY,
+          ...ROOT_AND_RUN_START_POLICY,
         }),
       );
     } catch (err) {

@@ -16,7 +16,7 @@ import { SA_GOAL_ID, SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_V
 /** The Temporal workflow type that runs goals. */
 export const PURSUE_GOAL_TYPE = 'pursueGoal';
 
-/** What a pursueGoal execution carries into the next run when it continues as new. */
+/** What a pursueGoal execution carries into the next execution of its goal when it continues as new. */
 export type TGoalCarry =
   | { stage: 'plan' }
   | {
@@ -27,8 +27,8 @@ export type TGoalCarry =
       ready: number[];
       /** Children that ended other than done: how many, and the first in plan order with what happened to it. */
       notDone: { count: number; first?: { index: number; what: string } };
-      /** How many runs this goal's execution has had (for logs and the Web UI). */
-      runs: number;
+      /** How many executions (the first and each continue-as-new) this goal's walk has had, this one included (for logs and the Web UI). */
+      executions: number;
     };
 
 export interface TPursueGoalInput {
@@ -76,11 +76,12 @@ export function pursueGoalStart(
 }
 
 /**
- * A root goal started from the API: a repeated start of the same goal attaches
- * to the running execution; a closed one is never run again (a goal runs once).
+ * A client start from the API, of a root goal's pursueGoal or of a run's
+ * performRun: a repeated start of the same id attaches to the running
+ * execution; a closed one is never started again (a goal, or a run, runs once).
  * Client starts only: child workflows take no conflict policy.
  */
-export const ROOT_GOAL_START_POLICY = {
+export const ROOT_AND_RUN_START_POLICY = {
   workflowIdConflictPolicy: 'USE_EXISTING',
   workflowIdReusePolicy: 'REJECT_DUPLICATE',
 } as const;

@@ -27,6 +27,7 @@ import {
   recordedFailureReason,
   succeeded,
   type TEnd,
+  type TWorkEnd,
 } from './goalEnds';
 import { openInbox } from './inbox';
 import { bookkeeping, checks, leafRunner } from './proxies';
@@ -34,14 +35,13 @@ import type { performRun } from './performRun';
 import { walkLayer } from './walk';
 
 /** An end whose recorded outcome also sets the output (or names the kept completion it comes from). */
-function withOutcome(end: TEnd, recorded: { output?: unknown; completionId?: string }): TEnd {
-  return end.outcome.lifecycle === 'cancelled' ? end : { ...end, outcome: { ...end.outcome, ...recorded } };
+function withOutcome(end: TWorkEnd, recorded: { output?: unknown; completionId?: string }): TWorkEnd {
+  return { ...end, outcome: { ...end.outcome, ...recorded } };
 }
 
 /** What an earlier end recorded as output (its own, or a kept completion's), carried to a later one. */
-function recordedOf(end: TEnd): { output?: unknown; completionId?: string } {
+function recordedOf(end: TWorkEnd): { output?: unknown; completionId?: string } {
   const { outcome } = end;
-  if (outcome.lifecycle === 'cancelled') return {};
   return { ...(outcome.output === undefined ? {} : { output: outcome.output }), ...(outcome.completionId === undefined ? {} : { completionId: outcome.completionId }) };
 }
 
@@ -66,19 +66,19 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
   const rootId = workflowInfo().typedSearchAttributes.get(SA_ROOT_GOAL_ID) ?? goalId;
 
   /** Whether this execution's history is big enough to continue as new. */
-  const shouldRest = (): boolean => {
+  const shouldContinueAsNew = (): boolean => {
     const info = workflowInfo();
     return info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested;
   };
-  // The next run keeps this one's search attributes, so the Web UI and our queries find every run of the goal.
+  // The next execution keeps this one's search attributes, so the Web UI and our queries find every execution of the goal.
   // A cancel requested meanwhile wins: Temporal would carry a continue-as-new past it.
-  const carryOn = (carry: TGoalCarry): Promise<never> => {
+  const continueAsNew = (carry: TGoalCarry): Promise<never> => {
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the goal was cancelled');
     return makeContinueAsNewFunc<typeof pursueGoal>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ goalId, tuning, carry });
   };
 
   /** A goal whose own work succeeded passes its acceptance (check, then judgment) or fails. */
-  async function accept(id: string, flags: { check: boolean; judgment: boolean }, end: TEnd): Promise<TEnd> {
+  async function accept(id: string, flags: { check: boolean; judgment: boolean }, end: TWorkEnd): Promise<TEnd> {
     if (flags.check) {
       const check = await checks.runAcceptanceCheck({ goalId: id });
       if (!check.passed) {
@@ -91,7 +91,7 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
     return end;
   }
 
-  async function judge(id: string, end: TEnd): Promise<TEnd> {
+  async function judge(id: string, end: TWorkEnd): Promise<TEnd> {
     const got = await inbox.waitForVerdict(id);
     if (!('message' in got)) return 'ended' in got ? endOfEarlier(got.ended) : cancelledEnd();
     if (got.message.verdict !== 'accept') {
@@ -109,10 +109,10 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
     let end: TEnd;
     try {
       if (leaf.runtime === 'shell' || leaf.runtime === 'http') {
-        const run = await leafRunner(leaf)({ goalId: id });
-        if (run.status === 'cancelled') return cancelledEnd();
-        end = run.status === 'succeeded' ? succeeded(run.context) : failed(run.status, run.failureReason ?? 'it failed', run.context);
-        if (run.recorded) return end;
+        const result = await leafRunner(leaf)({ goalId: id });
+        if (result.status === 'cancelled') return cancelledEnd();
+        end = result.status === 'succeeded' ? succeeded(result.context) : failed(result.status, result.failureReason ?? 'it failed', result.context);
+        if (result.recorded) return end;
         end = await judge(id, end);
       } else {
         // manual and agent: someone outside finishes it through the API.
@@ -205,7 +205,7 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
         await bookkeeping.setWaiting({ goalId, waitingFor: null });
         return layer;
       }
-      if (shouldRest()) await carryOn({ stage: 'plan' });
+      if (shouldContinueAsNew()) await continueAsNew({ stage: 'plan' });
     }
   }
 
@@ -216,9 +216,9 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
       carry,
       runChild,
       skip: (goals) => bookkeeping.skipGoals({ goals }),
-      shouldRest,
+      shouldContinueAsNew,
     });
-    if (!result.finished) return carryOn({ stage: 'walk', acceptance, ...result.carry, runs: (carry?.runs ?? 1) + 1 });
+    if (!result.finished) return continueAsNew({ stage: 'walk', acceptance, ...result.carry, executions: (carry?.executions ?? 1) + 1 });
     if (result.faults.length) {
       const more = result.faults.length > 1 ? ` (and ${result.faults.length - 1} more)` : '';
       return failed('failed', `${result.faults[0]}${more}`, context('failed'));
@@ -273,6 +273,7 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
   if ('alreadyEnded' in own) return { goalId, status: 'already_ended', lifecycle: own.alreadyEnded };
   const { end } = own;
   if (end.outcome.lifecycle === 'failed') throw goalFailure(goalId, end.outcome.failureReason);
-  if (end.outcome.lifecycle === 'cancelled') return { goalId, status: 'failed', lifecycle: 'cancelled' };
+  // The execution's result keeps its shape (status: the goal's work did not succeed; lifecycle: it was cancelled).
+  if (end.status === 'cancelled') return { goalId, status: 'failed', lifecycle: 'cancelled' };
   return { goalId, status: end.status, lifecycle: end.outcome.lifecycle };
 }
