@@ -3,7 +3,8 @@ import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
-import type { THttpAction, TShellAction } from '../domain/actions';
+import { isWorkerAction, type TAction, type THttpAction, type TShellAction, type TWorkerAction } from '../domain/actions';
+import { assertNever } from '../domain/assertNever';
 import { FAILURE_TYPES, type TFailureType } from '../domain/errors';
 import { CHECK_COMMAND_MAX_S } from '../domain/execution';
 import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
@@ -147,19 +148,31 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     failure?: { message: string; type: Extract<TFailureType, 'CommandFailed' | 'HttpFailed' | 'LeafTimedOut'> };
   }
 
-  /** Runs a leaf's shell or http action once, heartbeating, killed on timeout or cancellation. */
-  async function attemptAction(goal: Goal, action: TShellAction | THttpAction): Promise<TAttempt> {
+  /** Runs a leaf's action once (a runtime the worker runs), heartbeating, killed on timeout or cancellation. */
+  async function attemptAction(goal: Goal, action: TWorkerAction): Promise<TAttempt> {
     const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
-    if (action.runtime === 'shell') {
-      const result = await runCommand(goal, action.command, action.env, timeoutS);
-      if (result.cancelled) return { result, cancelled: true };
-      if (result.timed_out) return { result, cancelled: false, failure: { message: `the command timed out after ${timeoutS}s and was killed`, type: 'LeafTimedOut' } };
-      if (result.exit_code !== 0) {
-        const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
-        return { result, cancelled: false, failure: { message: `the command ${how}`, type: 'CommandFailed' } };
-      }
-      return { result, cancelled: false };
+    switch (action.runtime) {
+      case 'shell':
+        return attemptShell(goal, action, timeoutS);
+      case 'http':
+        return attemptHttp(goal, action, timeoutS);
+      default:
+        return assertNever(action, 'worker action');
     }
+  }
+
+  async function attemptShell(goal: Goal, action: TShellAction, timeoutS: number): Promise<TAttempt> {
+    const result = await runCommand(goal, action.command, action.env, timeoutS);
+    if (result.cancelled) return { result, cancelled: true };
+    if (result.timed_out) return { result, cancelled: false, failure: { message: `the command timed out after ${timeoutS}s and was killed`, type: 'LeafTimedOut' } };
+    if (result.exit_code !== 0) {
+      const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
+      return { result, cancelled: false, failure: { message: `the command ${how}`, type: 'CommandFailed' } };
+    }
+    return { result, cancelled: false };
+  }
+
+  async function attemptHttp(goal: Goal, action: THttpAction, timeoutS: number): Promise<TAttempt> {
     const ctx = Context.current();
     const agent = await findAgent(prisma, goal.agentId);
     const result = await runHttpRequest({
@@ -179,10 +192,10 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     return { result, cancelled: false };
   }
 
-  /** The shell or http action of a leaf; anything else is a permanent failure. */
-  function runnableAction(goal: Goal): TShellAction | THttpAction {
+  /** The action of a leaf the worker runs (domain/runtimes); anything else is a permanent failure. */
+  function runnableAction(goal: Goal): TWorkerAction {
     const action = actionOf(goal);
-    if (action.runtime !== 'shell' && action.runtime !== 'http') {
+    if (!isWorkerAction(action)) {
       throw ApplicationFailure.nonRetryable(`goal ${goal.id} is not a shell or http leaf`, FAILURE_TYPES.InvalidAction);
     }
     return action;
@@ -191,7 +204,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   /** Runs a goal's acceptance check command in the tree's workspace. */
   async function runCheck(goal: Goal, check: string) {
     const action = goal.kind === 'leaf' ? actionOf(goal) : undefined;
-    const env = action?.runtime === 'shell' ? action.env : undefined;
+    const env = action ? checkEnv(action) : undefined;
     const result = await runCommand(goal, check, env, Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S));
     if (result.cancelled) throw cancelledFailure(digestOf(result));
     return { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
@@ -274,6 +287,20 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       return { ...check, stdout: tail(check.stdout, DIGEST_TEXT_BYTES), stderr: tail(check.stderr, DIGEST_TEXT_BYTES) };
     },
   };
+}
+
+/** The variables a leaf's acceptance check runs with: a shell leaf's own (the check sees its command's world). */
+function checkEnv(action: TAction): Record<string, string> | undefined {
+  switch (action.runtime) {
+    case 'shell':
+      return action.env;
+    case 'http':
+    case 'manual':
+    case 'agent':
+      return undefined;
+    default:
+      return assertNever(action, 'action');
+  }
 }
 
 /** A leaf that had already ended, reported as it ended (a re-delivered activity, or a goal cancelled before it ran). */

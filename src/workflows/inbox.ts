@@ -1,5 +1,6 @@
 import { type CancellationScope, condition, setHandler } from '@temporalio/workflow';
 import { isTerminal, type TWaitKind } from '../domain/goals';
+import type { TOutsideWait } from '../domain/runtimes';
 import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate, planInstalledSignal, type TCompleteGoalInput, type TJudgeGoalInput } from './messages';
 import { bookkeeping } from './proxies';
 
@@ -94,7 +95,7 @@ export function openInbox() {
     leafScopes,
     state,
     /** A manual leaf's completion, or an agent leaf's (`agent`: it waits in the pool). */
-    waitForCompletion: (id: string, waitingFor: 'completion' | 'agent', timeoutS?: number) => waitForMessage(id, 'completion', completions, waitingFor, timeoutS),
+    waitForCompletion: (id: string, waitingFor: TOutsideWait, timeoutS?: number) => waitForMessage(id, 'completion', completions, waitingFor, timeoutS),
     /** An accept or reject for a goal waiting for judgment. */
     waitForVerdict: (id: string) => waitForMessage(id, 'judgment', verdicts, 'judgment'),
   };

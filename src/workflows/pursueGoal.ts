@@ -12,8 +12,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { TLayer, TLayerChild, TLayerLeaf } from '../activities';
+import { assertNever } from '../domain/assertNever';
 import { HISTORY_BYTES_LIMIT, LEAF_HEARTBEAT_TIMEOUT_S } from '../domain/execution';
 import { isTerminal } from '../domain/goals';
+import { RUNTIMES } from '../domain/runtimes';
 import { SA_ROOT_GOAL_ID } from '../domain/searchAttributes';
 import { PERFORM_RUN_TYPE, pursueGoalStart, performRunStart, type TGoalCarry, type TPursueGoalResult, type TPursueGoalInput } from '../temporal/starts';
 import {
@@ -49,8 +51,9 @@ function recordedOf(end: TWorkEnd): { output?: unknown; completionId?: string } 
  * pursueGoal: the Temporal workflow that carries one goal to its end, the
  * engine at scale. Every step is recorded in Postgres through activities.
  *
- * - A shell or http leaf is one activity (runLeaf: start, action, check,
- *   end); manual and agent leaves wait for a message from the API.
+ * - A leaf the worker runs (shell, http: domain/runtimes) is one activity
+ *   (runLeaf: start, action, check, end); one completed from outside
+ *   (manual, agent) waits for a message from the API.
  * - A composite walks its plan layer (walk.ts): at most `parallelism`
  *   children at once, leaves as activities in this workflow, composite
  *   children as child workflows (ids stored on their rows).
@@ -108,27 +111,35 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
   async function runLeafGoal(id: string, leaf: TLayerLeaf, decided: () => void = () => undefined): Promise<TEnd> {
     let end: TEnd;
     try {
-      if (leaf.runtime === 'shell' || leaf.runtime === 'http') {
-        const result = await leafRunner(leaf)({ goalId: id });
-        if (result.status === 'cancelled') return cancelledEnd();
-        end = result.status === 'succeeded' ? succeeded(result.context) : failed(result.status, result.failureReason ?? 'it failed', result.context);
-        if (result.recorded) return end;
-        end = await judge(id, end);
-      } else {
-        // manual and agent: someone outside finishes it through the API.
-        const got = await inbox.waitForCompletion(id, leaf.runtime === 'agent' ? 'agent' : 'completion', leaf.explicitTimeout ? leaf.timeoutS : undefined);
-        if ('ended' in got) return endOfEarlier(got.ended);
-        if ('timedOut' in got) end = failed('timed_out', `not completed within ${leaf.timeoutS}s`, context('timed_out'));
-        else {
-          const { output = {}, completionId } = got.message;
-          // The output is recorded from what the API kept under the completion's id (it crosses history once, in the update).
-          const recorded = completionId === undefined ? { output } : { completionId };
-          end =
-            got.message.outcome === 'failed'
-              ? withOutcome(failed('failed', got.message.reason ?? 'completed as failed', context('failed', { output })), recorded)
-              : withOutcome(succeeded(context('succeeded', { output })), recorded);
-          if (end.status === 'succeeded') end = await accept(id, leaf, end);
+      const runtime = RUNTIMES[leaf.runtime];
+      switch (runtime.executedBy) {
+        case 'worker': {
+          const result = await leafRunner(leaf)({ goalId: id });
+          if (result.status === 'cancelled') return cancelledEnd();
+          end = result.status === 'succeeded' ? succeeded(result.context) : failed(result.status, result.failureReason ?? 'it failed', result.context);
+          if (result.recorded) return end;
+          end = await judge(id, end);
+          break;
         }
+        case 'outside': {
+          // Someone outside finishes it through the API (a manual leaf: anyone; an agent leaf: an agent from the pool).
+          const got = await inbox.waitForCompletion(id, runtime.waitingFor, leaf.explicitTimeout ? leaf.timeoutS : undefined);
+          if ('ended' in got) return endOfEarlier(got.ended);
+          if ('timedOut' in got) end = failed('timed_out', `not completed within ${leaf.timeoutS}s`, context('timed_out'));
+          else {
+            const { output = {}, completionId } = got.message;
+            // The output is recorded from what the API kept under the completion's id (it crosses history once, in the update).
+            const recorded = completionId === undefined ? { output } : { completionId };
+            end =
+              got.message.outcome === 'failed'
+                ? withOutcome(failed('failed', got.message.reason ?? 'completed as failed', context('failed', { output })), recorded)
+                : withOutcome(succeeded(context('succeeded', { output })), recorded);
+            if (end.status === 'succeeded') end = await accept(id, leaf, end);
+          }
+          break;
+        }
+        default:
+          return assertNever(runtime, 'runtime');
       }
     } catch (err) {
       if (isCancellation(err) || CancellationScope.current().consideredCancelled) throw err;
