@@ -242,10 +242,10 @@ describe('a workspace per tree', () => {
 if (recordingHistories) {
   describe('record histories for replay tests', () => {
     it.each([
-      ['runGoal-succeeded', { title: 'History ok', action: { runtime: 'shell', command: 'echo ok' } }],
-      ['runGoal-failed', { title: 'History failed', action: { runtime: 'shell', command: 'exit 2' } }],
-      ['runGoal-timed-out', { title: 'History timeout', action: { runtime: 'shell', command: 'sleep 5', timeout_s: 1 } }],
-      ['runGoal-retried', { title: 'History retried', action: { runtime: 'shell', command: 'exit 4', retries: 1 } }],
+      ['pursueGoal-succeeded', { title: 'History ok', action: { runtime: 'shell', command: 'echo ok' } }],
+      ['pursueGoal-failed', { title: 'History failed', action: { runtime: 'shell', command: 'exit 2' } }],
+      ['pursueGoal-timed-out', { title: 'History timeout', action: { runtime: 'shell', command: 'sleep 5', timeout_s: 1 } }],
+      ['pursueGoal-retried', { title: 'History retried', action: { runtime: 'shell', command: 'exit 4', retries: 1 } }],
     ])('%s', async (name, body) => {
       const created = await createGoal(body);
       await finished(created.id);

@@ -362,7 +362,7 @@ describe('nested workflows, failed instantiation, cancellation', () => {
     await recordHistories(api.temporal, [
       { name: 'performRun-nested-outer', workflowId: run.temporal.workflow_id },
       { name: 'performRun-nested-inner', workflowId: nestedRun.temporal.workflow_id },
-      { name: 'engine-nested-run-child', workflowId: live.temporal.workflow_id },
+      { name: 'pursueGoal-nested-run-child', workflowId: live.temporal.workflow_id },
     ]);
 
     // A run whose nested workflow can no longer be found fails to instantiate, says why, and its key is spent.
