@@ -36,8 +36,8 @@ const DOMAIN_PURE = [
  * Type-only imports are free (they vanish at compile time).
  * activities is matched by its own group; Prisma paths by PRISMA_ONLY_IN_DB
  * (which refuses type imports too, so they must not match an allowTypeImports group).
- * `up` is the way from the file's folder up to src/ ('../' in src/workflows,
- * '../../' in src/workflows/v1); `inside` matches modules of src/workflows.
+ * `up` is the way from the file's folder up to src/ ('../' in src/workflows);
+ * `inside` matches modules of src/workflows.
  */
 const workflowSandbox = (up, inside) => {
   const toSrc = up.replace(/\./g, '\\.');
@@ -64,7 +64,6 @@ const workflowSandbox = (up, inside) => {
   ];
 };
 const WORKFLOW_SANDBOX = workflowSandbox('../', '\\./(?!.*\\.\\./)');
-const WORKFLOW_SANDBOX_V1 = workflowSandbox('../../', '\\./(?!.*\\.\\./)|\\.\\./[^./][^/]*$');
 
 const restrictedImports = (...patterns) => ['error', { patterns }];
 
@@ -137,10 +136,5 @@ export default tseslint.config(
         { selector: 'ImportExpression', message: 'Workflow sandbox: no dynamic import().' },
       ],
     },
-  },
-  {
-    // The frozen first version of runGoal, one folder down (see src/workflows/v1/runGoal.ts).
-    files: ['src/workflows/v1/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB, ...WORKFLOW_SANDBOX_V1) },
   },
 );

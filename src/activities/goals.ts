@@ -16,29 +16,7 @@ import { ZAcceptance, ZEdgeOn, type TEdgeOn } from '../domain/plans';
  * mid-call), so each is a guarded transition (src/db/goals.ts).
  */
 
-export interface TStartedGoal {
-  kind: TGoalKind;
-  lifecycle: string;
-  leaf?: TLeafRunOptions;
-  acceptance: { check: boolean; judgment: boolean };
-}
-
-export interface TPlanChildRef {
-  id: string;
-  key: string;
-  kind: TGoalKind;
-  title: string;
-  temporalWorkflowId: string;
-  joinCount: number | null;
-  lifecycle: string;
-}
-
-export interface TLoadedPlan {
-  children: TPlanChildRef[];
-  edges: { from: string; to: string; on: TEdgeOn }[];
-}
-
-/** How runGoalV2 runs a leaf child: from the layer, so no activity is needed to ask. */
+/** How pursueGoal runs a leaf child: from the layer, so no activity is needed to ask. */
 export interface TLayerLeaf extends TLeafRunOptions {
   /** Set when its stored action no longer parses: the leaf fails with this reason; its siblings run on. */
   invalid?: string;
@@ -66,7 +44,7 @@ export interface TLayer {
   edges: { from: string; to: string; on: TEdgeOn }[];
 }
 
-/** A goal as runGoalV2 opens it: its state and acceptance; a leaf's run options, or a composite's layer (null while unplanned). */
+/** A goal as pursueGoal opens it: its state and acceptance; a leaf's run options, or a composite's layer (null while unplanned). */
 export interface TOpenedGoal {
   kind: TGoalKind;
   lifecycle: string;
@@ -115,7 +93,7 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
 
   return {
     /**
-     * Opens the goal a runGoalV2 execution runs: marks a composite active
+     * Opens the goal a pursueGoal execution runs: marks a composite active
      * (once; a leaf is marked by the activity that runs it) and returns a
      * leaf's run options, or a composite's layer: the children with what the
      * walk needs to run each, the edges by key, and its parallelism. No layer
@@ -150,7 +128,7 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
 
     /**
      * A manual or agent leaf (or one waiting for judgment) starts waiting
-     * (runGoalV2): marks it started if it was a draft and records what it
+     * (pursueGoal): marks it started if it was a draft and records what it
      * waits for. Returns its lifecycle: a terminal one means it ended before
      * (cancelled as a draft), and the walk does not wait for it.
      */
@@ -159,37 +137,6 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
       if (goal.lifecycle === 'draft') goal = (await goals.markGoalStarted(prisma, goalId)) ?? goal;
       await goals.setGoalWaiting(prisma, goalId, waitingFor);
       return { lifecycle: goal.lifecycle };
-    },
-
-    /** Marks a goal active (once) and tells the workflow how to run it. */
-    async startGoal({ goalId }: { goalId: string }): Promise<TStartedGoal> {
-      let goal = await loadGoal(prisma, goalId);
-      if (goal.lifecycle === 'draft') goal = (await goals.markGoalStarted(prisma, goalId)) ?? (await loadGoal(prisma, goalId));
-      const lifecycle: string = goal.lifecycle;
-      const flags = acceptanceFlags(goal);
-      if (goal.kind === 'composite') return { kind: 'composite', lifecycle, acceptance: flags };
-      return { kind: 'leaf', lifecycle, leaf: leafRunOptions(actionOf(goal), deps.leaf.defaultTimeoutS), acceptance: flags };
-    },
-
-    /** One layer of a composite's plan: its children (ids, not trees) and edges by key. Null when unplanned. */
-    async loadPlan({ goalId }: { goalId: string }): Promise<TLoadedPlan | null> {
-      const goal = await loadGoal(prisma, goalId);
-      if (goal.plannedAt === null) return null;
-      const { children, edges } = await goals.loadPlanLayer(prisma, goalId);
-      // Plan children always have a key (a database CHECK).
-      const keyOf = new Map(children.map((c) => [c.id, c.key ?? c.id]));
-      return {
-        children: children.map((c) => ({
-          id: c.id,
-          key: keyOf.get(c.id) ?? c.id,
-          kind: c.kind,
-          title: c.title,
-          temporalWorkflowId: c.temporalWorkflowId,
-          joinCount: c.joinCount,
-          lifecycle: c.lifecycle,
-        })),
-        edges: edges.map((e) => ({ from: keyOf.get(e.fromGoalId) ?? e.fromGoalId, to: keyOf.get(e.toGoalId) ?? e.toGoalId, on: ZEdgeOn.parse(e.on) })),
-      };
     },
 
     /**

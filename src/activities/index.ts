@@ -10,8 +10,8 @@ import { createScheduleActivities } from './schedules';
  * names are part of recorded histories: renaming one breaks running workflows.
  */
 
-export type { TLayer, TLayerChild, TLayerLeaf, TLoadedPlan, TOpenedGoal, TPlanChildRef, TStartedGoal } from './goals';
-export type { TLeafRun } from './leaves';
+export type { TLayer, TLayerChild, TLayerLeaf, TOpenedGoal } from './goals';
+export type { TLeafResult } from './leaves';
 export type { TBegunRun } from './runs';
 
 export interface TActivityDeps {

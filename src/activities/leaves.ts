@@ -3,7 +3,8 @@ import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
-import type { THttpAction, TShellAction } from '../domain/actions';
+import { isWorkerAction, type TAction, type THttpAction, type TShellAction, type TWorkerAction } from '../domain/actions';
+import { assertNever } from '../domain/assertNever';
 import { FAILURE_TYPES, type TFailureType } from '../domain/errors';
 import { CHECK_COMMAND_MAX_S } from '../domain/execution';
 import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
@@ -22,14 +23,13 @@ import { inputEnvName } from '../domain/frozenPlans';
  * and hand the workflow a bounded digest. Failures the workflow must tell
  * apart carry a FAILURE_TYPES string.
  *
- * `runLeaf` (runGoalV2) is a shell or http leaf in one activity: it marks the
+ * `runLeaf` (pursueGoal) is a shell or http leaf in one activity: it marks the
  * goal started, runs the action and its acceptance check, and records the
- * end. `runShellAction`, `runHttpAction` and `runAcceptanceCheck` serve
- * runs of the first runGoal, which bookkept a leaf in three activities.
+ * end. `runAcceptanceCheck` is a manual leaf's or a composite's check.
  */
 
 /** What came of a leaf run by `runLeaf`, as its parent's walk needs it. */
-export interface TLeafRun {
+export interface TLeafResult {
   /** How it ended (`cancelled`: before it ran, or while it ran). */
   status: TEndStatus | 'cancelled';
   /** Its edge context: a bounded digest of the result (the full result is on the goal row). */
@@ -108,16 +108,6 @@ function commandEnv(
   return { ...base, ...(actionEnv ?? {}) };
 }
 
-/**
- * How a failed attempt is reported: the leaf's own `retries` are enforced
- * here (the activity knows its attempt number); Temporal's attempt cap also
- * leaves room for retries after infrastructure failures.
- */
-function attemptFailure(retries: number, message: string, type: TFailureType, details: unknown): ApplicationFailure {
-  const lastAttempt = Context.current().info.attempt > retries;
-  return ApplicationFailure.create({ message, type: FAILURE_TYPES[type], details: [details], nonRetryable: lastAttempt });
-}
-
 function cancelledFailure(details: unknown): ApplicationFailure | CancelledFailure {
   // A worker shutting down is not the leaf's fault: another worker retries it.
   if (Context.current().cancellationDetails?.workerShutdown) {
@@ -158,19 +148,31 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     failure?: { message: string; type: Extract<TFailureType, 'CommandFailed' | 'HttpFailed' | 'LeafTimedOut'> };
   }
 
-  /** Runs a leaf's shell or http action once, heartbeating, killed on timeout or cancellation. */
-  async function attemptAction(goal: Goal, action: TShellAction | THttpAction): Promise<TAttempt> {
+  /** Runs a leaf's action once (a runtime the worker runs), heartbeating, killed on timeout or cancellation. */
+  async function attemptAction(goal: Goal, action: TWorkerAction): Promise<TAttempt> {
     const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
-    if (action.runtime === 'shell') {
-      const result = await runCommand(goal, action.command, action.env, timeoutS);
-      if (result.cancelled) return { result, cancelled: true };
-      if (result.timed_out) return { result, cancelled: false, failure: { message: `the command timed out after ${timeoutS}s and was killed`, type: 'LeafTimedOut' } };
-      if (result.exit_code !== 0) {
-        const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
-        return { result, cancelled: false, failure: { message: `the command ${how}`, type: 'CommandFailed' } };
-      }
-      return { result, cancelled: false };
+    switch (action.runtime) {
+      case 'shell':
+        return attemptShell(goal, action, timeoutS);
+      case 'http':
+        return attemptHttp(goal, action, timeoutS);
+      default:
+        return assertNever(action, 'worker action');
     }
+  }
+
+  async function attemptShell(goal: Goal, action: TShellAction, timeoutS: number): Promise<TAttempt> {
+    const result = await runCommand(goal, action.command, action.env, timeoutS);
+    if (result.cancelled) return { result, cancelled: true };
+    if (result.timed_out) return { result, cancelled: false, failure: { message: `the command timed out after ${timeoutS}s and was killed`, type: 'LeafTimedOut' } };
+    if (result.exit_code !== 0) {
+      const how = result.exit_code === null ? `was killed by ${result.signal}` : `exited with code ${result.exit_code}`;
+      return { result, cancelled: false, failure: { message: `the command ${how}`, type: 'CommandFailed' } };
+    }
+    return { result, cancelled: false };
+  }
+
+  async function attemptHttp(goal: Goal, action: THttpAction, timeoutS: number): Promise<TAttempt> {
     const ctx = Context.current();
     const agent = await findAgent(prisma, goal.agentId);
     const result = await runHttpRequest({
@@ -190,41 +192,29 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     return { result, cancelled: false };
   }
 
-  /** The shell or http action of a leaf; anything else is a permanent failure. */
-  function runnableAction(goal: Goal, runtime?: 'shell' | 'http'): TShellAction | THttpAction {
+  /** The action of a leaf the worker runs (domain/runtimes); anything else is a permanent failure. */
+  function runnableAction(goal: Goal): TWorkerAction {
     const action = actionOf(goal);
-    if ((action.runtime !== 'shell' && action.runtime !== 'http') || (runtime && action.runtime !== runtime)) {
-      throw ApplicationFailure.nonRetryable(`goal ${goal.id} is not a ${runtime ?? 'shell or http'} leaf`, FAILURE_TYPES.InvalidAction);
+    if (!isWorkerAction(action)) {
+      throw ApplicationFailure.nonRetryable(`goal ${goal.id} is not a shell or http leaf`, FAILURE_TYPES.InvalidAction);
     }
     return action;
-  }
-
-  /** The v1 shape of an action activity: the digest, or the attempt's failure thrown. */
-  async function actionActivity(goalId: string, runtime: 'shell' | 'http') {
-    const goal = await loadGoal(prisma, goalId);
-    const action = runnableAction(goal, runtime);
-    const attempt = await attemptAction(goal, action);
-    await goals.storeLeafOutput(prisma, goalId, attempt.result);
-    const digest = digestOf(attempt.result);
-    if (attempt.cancelled) throw cancelledFailure(digest);
-    if (attempt.failure) throw attemptFailure(action.retries ?? 0, attempt.failure.message, attempt.failure.type, digest);
-    return digest;
   }
 
   /** Runs a goal's acceptance check command in the tree's workspace. */
   async function runCheck(goal: Goal, check: string) {
     const action = goal.kind === 'leaf' ? actionOf(goal) : undefined;
-    const env = action?.runtime === 'shell' ? action.env : undefined;
+    const env = action ? checkEnv(action) : undefined;
     const result = await runCommand(goal, check, env, Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S));
     if (result.cancelled) throw cancelledFailure(digestOf(result));
     return { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
   }
 
   /** runLeaf's body: start, action, check, end. */
-  async function runLeafOnce(goalId: string): Promise<TLeafRun> {
+  async function runLeafOnce(goalId: string): Promise<TLeafResult> {
     const goal = await goals.loadGoalForRun(prisma, goalId);
     if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
-    if (isTerminal(goal.lifecycle)) return endedRun(goal);
+    if (isTerminal(goal.lifecycle)) return endedLeafResult(goal);
     const action = runnableAction(goal);
     const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
     let result: unknown = goal.output;
@@ -268,14 +258,14 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
 
   return {
     /**
-     * A shell or http leaf, whole (runGoalV2): marks it started, runs its
+     * A shell or http leaf, whole (pursueGoal): marks it started, runs its
      * action (throwing a retryable failure while the leaf's own retries
      * last), runs its acceptance check, and records its end. Each step is
      * idempotent: a leaf that already ended is only reported, and an action
      * that already succeeded (`action_ended_at`) is never run again.
      * Heartbeats every second, so a cancellation reaches a running command.
      */
-    async runLeaf({ goalId }: { goalId: string }): Promise<TLeafRun> {
+    async runLeaf({ goalId }: { goalId: string }): Promise<TLeafResult> {
       // Heartbeats for the whole activity, not only while the command runs: a
       // slow database write must not pass for a lost worker (a retry would run the action again).
       const ctx = Context.current();
@@ -285,20 +275,6 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       } finally {
         clearInterval(ticker);
       }
-    },
-
-    /**
-     * Runs a shell leaf's command. Returns the result when it exits 0; throws
-     * CommandFailed on a non-zero exit and LeafTimedOut when its timeout
-     * killed it. Heartbeats every second, so cancellation reaches it.
-     */
-    async runShellAction({ goalId }: { goalId: string }): Promise<ReturnType<typeof digestOf<TCommandResult>>> {
-      return (await actionActivity(goalId, 'shell')) as ReturnType<typeof digestOf<TCommandResult>>;
-    },
-
-    /** Runs an http leaf's request: success is a 2xx (or a listed) status. */
-    async runHttpAction({ goalId }: { goalId: string }): Promise<ReturnType<typeof digestOf<THttpResult>>> {
-      return (await actionActivity(goalId, 'http')) as ReturnType<typeof digestOf<THttpResult>>;
     },
 
     /** Runs a goal's acceptance check command in the tree's workspace: exit 0 passes. */
@@ -313,8 +289,22 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   };
 }
 
+/** The variables a leaf's acceptance check runs with: a shell leaf's own (the check sees its command's world). */
+function checkEnv(action: TAction): Record<string, string> | undefined {
+  switch (action.runtime) {
+    case 'shell':
+      return action.env;
+    case 'http':
+    case 'manual':
+    case 'agent':
+      return undefined;
+    default:
+      return assertNever(action, 'action');
+  }
+}
+
 /** A leaf that had already ended, reported as it ended (a re-delivered activity, or a goal cancelled before it ran). */
-function endedRun(goal: Goal): TLeafRun {
+function endedLeafResult(goal: Goal): TLeafResult {
   if (goal.lifecycle === 'cancelled') return { status: 'cancelled', context: edgeContextOf('failed', goal.output), recorded: true };
   if (goal.lifecycle === 'done') return { status: 'succeeded', context: edgeContextOf('succeeded', goal.output), recorded: true };
   const status: TEndStatus = (goal.output as { timed_out?: unknown } | null)?.timed_out === true ? 'timed_out' : 'failed';

@@ -14,12 +14,12 @@ import { findWorkflow, type SavedWorkflow } from '../db/workflows';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { frozenPlanAt, instantiate, instantiateLayer, type TFrozenPlan } from '../domain/frozenPlans';
 import { childGoalId, goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
-import type { TRunGoalTarget } from '../temporal/starts';
+import type { TPursueGoalTarget } from '../temporal/starts';
 import { nestedRunsFor } from '../services/workflowRefs';
 import { loadGoal } from './goals';
 
 /**
- * A run's instantiation (SPEC §4), step by step for runWorkflow: begin
+ * A run's instantiation (SPEC §4), step by step for performRun: begin
  * (the root goal, derived from the run id), one layer per frozen composite
  * (a batched, duplicate-skipping insert through the one plan-row writer, with
  * frozen children stamped in the same transaction), then materialized or failed.
@@ -27,7 +27,7 @@ import { loadGoal } from './goals';
  */
 
 export interface TBegunRun {
-  root: TRunGoalTarget;
+  root: TPursueGoalTarget;
   /** Frozen composites to materialize, starting with the root. */
   pending: string[];
   /** Set when the ledger already says failed. */
@@ -141,7 +141,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
   };
 }
 
-function targetOf(root: Goal | undefined, runId: string): TRunGoalTarget {
+function targetOf(root: Goal | undefined, runId: string): TPursueGoalTarget {
   if (!root) return { id: runRootGoalId(runId), rootId: runRootGoalId(runId), title: '', temporalWorkflowId: '' };
   return { id: root.id, rootId: root.rootId, title: root.title, temporalWorkflowId: root.temporalWorkflowId };
 }

@@ -8,7 +8,7 @@ import { isTerminal } from '../domain/goals';
 import { runId as deriveRunId, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { deriveRunStatus } from '../domain/runs';
 import { fireKey } from '../domain/schedules';
-import { runSummary, type TRunTarget, type TScheduledRunInput } from '../temporal/starts';
+import { runSummary, type TRunTarget, type TFireScheduleInput } from '../temporal/starts';
 import { inputsHash } from '../services/workflowRefs';
 
 /**
@@ -36,7 +36,7 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
   const { prisma } = deps;
 
   return {
-    async fireSchedule(input: Omit<TScheduledRunInput, 'tuning'> & { nominalTime: string }): Promise<TFire> {
+    async decideFire(input: Omit<TFireScheduleInput, 'tuning'> & { nominalTime: string }): Promise<TFire> {
       const key = fireKey(input.scheduleId, new Date(input.nominalTime));
       const pinned = await findWorkflow(prisma, input.savedWorkflowId);
       if (!pinned) throw ApplicationFailure.nonRetryable(`workflow ${input.savedWorkflowId} no longer exists`, FAILURE_TYPES.RunInvalid);

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { RUNTIMES, type TRuntime, type TWorkerRuntime } from './runtimes';
+
+export { isRuntime, RUNTIME_NAMES, RUNTIMES, type TOutsideWait, type TRuntime, type TRuntimeTraits, type TWorkerRuntime } from './runtimes';
 
 /**
  * What a leaf does: a runtime and its parameters (SPEC §2 "Leaves").
@@ -78,5 +81,16 @@ export const ZAction = z.discriminatedUnion('runtime', [ZShellAction, ZHttpActio
 export type TShellAction = z.infer<typeof ZShellAction>;
 export type THttpAction = z.infer<typeof ZHttpAction>;
 export type TAction = z.infer<typeof ZAction>;
-export type TRuntime = TAction['runtime'];
+export type TAgentAction = z.infer<typeof ZAgentAction>;
+
+/** The schemas and the runtime registry (domain/runtimes) name the same runtimes: a new one needs both. */
+const _sameRuntimes: [TAction['runtime'], TRuntime] extends [TRuntime, TAction['runtime']] ? true : false = true;
+
+/** An action the worker runs (shell, http: as registered in RUNTIMES). */
+export type TWorkerAction = Extract<TAction, { runtime: TWorkerRuntime }>;
+
+export function isWorkerAction(action: TAction): action is TWorkerAction {
+  const runtime = RUNTIMES[action.runtime];
+  return runtime.executedBy === 'worker';
+}
 export const DEFAULT_AGENT_LEASE_S = 300;

@@ -42,7 +42,7 @@ export function leafRunOptions(action: TAction, defaultTimeoutS: number): TLeafR
   };
 }
 
-/** How long runGoalV2 waits for a heartbeat before it presumes a leaf's worker lost. */
+/** How long pursueGoal waits for a heartbeat before it presumes a leaf's worker lost. */
 export const LEAF_HEARTBEAT_TIMEOUT_S = 10;
 
 /**

@@ -2,7 +2,8 @@ import type { Client } from '@temporalio/client';
 import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import type { TActor } from '../domain/actor';
-import { DEFAULT_AGENT_LEASE_S, ZAction } from '../domain/actions';
+import { DEFAULT_AGENT_LEASE_S, RUNTIMES, type TAction, ZAction } from '../domain/actions';
+import { assertNever } from '../domain/assertNever';
 import { DomainError } from '../domain/errors';
 import { isTerminal } from '../domain/goals';
 import { goalUpdateId } from '../domain/ids';
@@ -21,6 +22,20 @@ export interface TCompleteGoalRequest {
  * Messages to goals that are running or waiting: cancel, complete, judge,
  * and agent leases. Knows nothing of HTTP.
  */
+/** An agent leaf's own default lease: agent leaves are the only ones claimed (from the pool); any other leaf is refused. */
+function agentLease(id: string, action: TAction): number | undefined {
+  switch (action.runtime) {
+    case 'agent':
+      return action.lease_s;
+    case 'shell':
+    case 'http':
+    case 'manual':
+      throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not an agent leaf`);
+    default:
+      return assertNever(action, 'action');
+  }
+}
+
 export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Client }) {
   const { prisma, temporal } = deps;
   const owned = (actor: TActor, id: string): Promise<Goal> => goals.findOwnedGoal(prisma, actor.userId, id);
@@ -77,14 +92,29 @@ export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Clien
     async completeGoal(actor: TActor, id: string, input: TCompleteGoalRequest): Promise<Goal> {
       const goal = await owned(actor, id);
       const action = ZAction.safeParse(goal.action);
-      if (goal.kind !== 'leaf' || !action.success || (action.data.runtime !== 'manual' && action.data.runtime !== 'agent')) {
-        throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not a manual or agent leaf`);
-      }
-      if (action.data.runtime === 'agent') {
-        if (!input.worker) throw new DomainError('VALIDATION_FAILED', 'completing an agent leaf needs `worker`: the id the lease was claimed with');
-        if (goal.claimedBy !== input.worker || !goal.leaseExpiresAt || goal.leaseExpiresAt < new Date()) {
-          throw new DomainError('LEASE_CONFLICT', `worker ${input.worker} does not hold a live lease on goal ${id}`);
-        }
+      const notCompletable = () => new DomainError('GOAL_NOT_WAITING', `goal ${id} is not a manual or agent leaf`);
+      if (goal.kind !== 'leaf' || !action.success) throw notCompletable();
+      // Only a leaf completed from outside takes a completion; one that waits in the agent pool, only from its lease holder.
+      const runtime = RUNTIMES[action.data.runtime];
+      switch (runtime.executedBy) {
+        case 'worker':
+          throw notCompletable();
+        case 'outside':
+          switch (runtime.waitingFor) {
+            case 'agent':
+              if (!input.worker) throw new DomainError('VALIDATION_FAILED', 'completing an agent leaf needs `worker`: the id the lease was claimed with');
+              if (goal.claimedBy !== input.worker || !goal.leaseExpiresAt || goal.leaseExpiresAt < new Date()) {
+                throw new DomainError('LEASE_CONFLICT', `worker ${input.worker} does not hold a live lease on goal ${id}`);
+              }
+              break;
+            case 'completion':
+              break;
+            default:
+              return assertNever(runtime, 'runtime');
+          }
+          break;
+        default:
+          return assertNever(runtime, 'runtime');
       }
       const updateId = goalUpdateId('complete', id, [input.outcome, input.output, input.reason]);
       if (!isTerminal(goal.lifecycle)) await goals.keepCompletion(prisma, id, updateId, input.output);
@@ -114,8 +144,8 @@ export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Clien
     async claimGoal(actor: TActor, id: string, input: { worker: string; lease_s?: number }): Promise<Goal> {
       const goal = await owned(actor, id);
       const action = ZAction.safeParse(goal.action);
-      if (!action.success || action.data.runtime !== 'agent') throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not an agent leaf`);
-      const leaseS = input.lease_s ?? action.data.lease_s ?? DEFAULT_AGENT_LEASE_S;
+      if (!action.success) throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not an agent leaf`);
+      const leaseS = input.lease_s ?? agentLease(id, action.data) ?? DEFAULT_AGENT_LEASE_S;
       const now = new Date();
       if (!(await goals.claimAgentLease(prisma, { id, worker: input.worker, now, until: new Date(now.getTime() + leaseS * 1000) }))) {
         const fresh = await owned(actor, id);

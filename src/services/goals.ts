@@ -11,9 +11,9 @@ import { validatePlan, type TAcceptance, type TPlan, type TPlanProblem } from '.
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
-import { GOAL_WORKFLOW_TYPE, ROOT_GOAL_START_POLICY, runGoalV2Start } from '../temporal/starts';
+import { PURSUE_GOAL_TYPE, ROOT_AND_RUN_START_POLICY, pursueGoalStart } from '../temporal/starts';
 import { planInstalledSignal } from '../workflows/messages';
-import type { runGoalV2 } from '../workflows/runGoalV2';
+import type { pursueGoal } from '../workflows/pursueGoal';
 import { createGoalMessages } from './goalMessages';
 import { createGoalReads } from './goalReads';
 import { nestedRunsFor } from './workflowRefs';
@@ -58,10 +58,10 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
 
   async function startExecution(goal: Goal): Promise<void> {
     await withDeadline(temporal, () =>
-      temporal.workflow.start<typeof runGoalV2>(GOAL_WORKFLOW_TYPE, {
+      temporal.workflow.start<typeof pursueGoal>(PURSUE_GOAL_TYPE, {
         taskQueue: deps.taskQueue,
-        ...runGoalV2Start(goal, deps.engine ?? DEFAULT_ENGINE_TUNING),
-        ...ROOT_GOAL_START_POLICY,
+        ...pursueGoalStart(goal, deps.engine ?? DEFAULT_ENGINE_TUNING),
+        ...ROOT_AND_RUN_START_POLICY,
       }),
     );
   }

@@ -12,8 +12,8 @@ import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } fro
 import { runId as deriveRunId, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
-import { ROOT_GOAL_START_POLICY, RUN_WORKFLOW_TYPE, runSummary, runWorkflowStart } from '../temporal/starts';
-import type { runWorkflow } from '../workflows/runWorkflow';
+import { ROOT_AND_RUN_START_POLICY, PERFORM_RUN_TYPE, runSummary, performRunStart } from '../temporal/starts';
+import type { performRun } from '../workflows/performRun';
 import { actorOwner } from './owners';
 import { inputsHash } from './workflowRefs';
 
@@ -53,9 +53,9 @@ export function createRunService(deps: TRunServiceDeps) {
   async function startRun(run: Run, workflow: SavedWorkflow): Promise<void> {
     try {
       await withDeadline(temporal, () =>
-        temporal.workflow.start<typeof runWorkflow>(RUN_WORKFLOW_TYPE, {
+        temporal.workflow.start<typeof performRun>(PERFORM_RUN_TYPE, {
           taskQueue: deps.taskQueue,
-          ...runWorkflowStart(
+          ...performRunStart(
             {
               id: run.id,
               temporalWorkflowId: run.temporalWorkflowId,
@@ -65,7 +65,7 @@ export function createRunService(deps: TRunServiceDeps) {
             },
             deps.engine ?? DEFAULT_ENGINE_TUNING,
           ),
-          ...ROOT_GOAL_START_POLICY,
+          ...ROOT_AND_RUN_START_POLICY,
         }),
       );
     } catch (err) {

@@ -13,8 +13,8 @@ import { isSpent, oneShotAt, type TOverlapPolicy, type TScheduleSpec } from '../
 import { SA_SCHEDULE_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } from '../domain/searchAttributes';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
-import { SCHEDULED_RUN_WORKFLOW_TYPE, type TScheduledRunInput } from '../temporal/starts';
-import type { scheduledRun } from '../workflows/scheduledRun';
+import { FIRE_SCHEDULE_TYPE, type TFireScheduleInput } from '../temporal/starts';
+import type { fireSchedule } from '../workflows/fireSchedule';
 import { actorOwner } from './owners';
 import type { TRunView } from './runs';
 
@@ -46,7 +46,7 @@ export interface TCreateScheduleInput {
 export interface TScheduleView {
   row: Schedule & { savedWorkflow: { name: string; version: number } };
   temporal: ScheduleDescription;
-  config: TScheduledRunInput;
+  config: TFireScheduleInput;
   runs?: { items: TRunView[]; total: number; skipped: number };
 }
 
@@ -81,12 +81,12 @@ function asScheduleError(err: unknown, what: string): unknown {
   return asTemporalError(err, what);
 }
 
-/** The Temporal Schedule's action: start a fire (scheduledRun) with this configuration. */
-function scheduleAction(config: TScheduledRunInput, workflow: { name: string; version: number }, taskQueue?: string) {
+/** The Temporal Schedule's action: start a fire (fireSchedule) with this configuration. */
+function scheduleAction(config: TFireScheduleInput, workflow: { name: string; version: number }, taskQueue?: string) {
   return {
     type: 'startWorkflow' as const,
-    workflowType: SCHEDULED_RUN_WORKFLOW_TYPE,
-    args: [config] as Parameters<typeof scheduledRun>,
+    workflowType: FIRE_SCHEDULE_TYPE,
+    args: [config] as Parameters<typeof fireSchedule>,
     taskQueue: taskQueue ?? '',
     workflowId: fireTemporalWorkflowId(config.scheduleId),
     typedSearchAttributes: [
@@ -133,7 +133,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
 
   async function view(row: TScheduleView['row'], withRuns: number): Promise<TScheduleView> {
     const [description, runs] = await Promise.all([describe(row.id), withRuns > 0 ? runsOf(row.id, withRuns) : Promise.resolve(undefined)]);
-    const config = (description.action.args?.[0] ?? {}) as TScheduledRunInput;
+    const config = (description.action.args?.[0] ?? {}) as TFireScheduleInput;
     return { row, temporal: description, config, ...(runs ? { runs } : {}) };
   }
 
@@ -153,7 +153,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         throw new DomainError('VALIDATION_FAILED', `spec.at ${input.spec.at} is in the past; give a future time`);
       }
       const id = newScheduleId(workflow.name);
-      const config: TScheduledRunInput = {
+      const config: TFireScheduleInput = {
         scheduleId: id,
         savedWorkflowId: workflow.id,
         followLatest: input.followLatest,
@@ -228,7 +228,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     async updateSchedule(actor: TActor, id: string, patch: TUpdateScheduleInput): Promise<TScheduleView> {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
       const current = await describe(id);
-      const config = (current.action.args?.[0] ?? {}) as TScheduledRunInput;
+      const config = (current.action.args?.[0] ?? {}) as TFireScheduleInput;
       const workflow = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), row.savedWorkflowId);
       if (patch.inputs !== undefined) {
         const values = resolveInputs(workflow.inputs as TWorkflowInput[], patch.inputs);
@@ -241,7 +241,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       if (!patch.spec && oldAt && spent && patch.paused === false) {
         throw new DomainError('VALIDATION_FAILED', `schedule ${id} was a one-shot for ${oldAt.toISOString()}, which has passed; give it a new time ("spec": {"at": …}) to re-arm it`);
       }
-      const next: TScheduledRunInput = {
+      const next: TFireScheduleInput = {
         ...config,
         ...(patch.inputs !== undefined ? { inputs: patch.inputs } : {}),
         ...(patch.overlap !== undefined ? { overlap: patch.overlap } : {}),

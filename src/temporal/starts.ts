@@ -1,5 +1,6 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import type { TEngineTuning } from '../domain/execution';
+import type { TEndStatus } from '../domain/goals';
 import type { TGraphSnapshot } from '../domain/graph';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } from '../domain/searchAttributes';
 
@@ -12,14 +13,10 @@ import { SA_GOAL_ID, SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_V
  * pure domain modules here.
  */
 
-/**
- * The Temporal workflow type that runs goals. `runGoal` (src/workflows/v1)
- * stays registered, frozen, for executions started before runGoalV2; every
- * new start is runGoalV2.
- */
-export const GOAL_WORKFLOW_TYPE = 'runGoalV2';
+/** The Temporal workflow type that runs goals. */
+export const PURSUE_GOAL_TYPE = 'pursueGoal';
 
-/** What a runGoalV2 execution carries into the next run when it continues as new. */
+/** What a pursueGoal execution carries into the next execution of its goal when it continues as new. */
 export type TGoalCarry =
   | { stage: 'plan' }
   | {
@@ -30,18 +27,26 @@ export type TGoalCarry =
       ready: number[];
       /** Children that ended other than done: how many, and the first in plan order with what happened to it. */
       notDone: { count: number; first?: { index: number; what: string } };
-      /** How many runs this goal's execution has had (for logs and the Web UI). */
-      runs: number;
+      /** How many executions (the first and each continue-as-new) this goal's walk has had, this one included (for logs and the Web UI). */
+      executions: number;
     };
 
-export interface TRunGoalV2Input {
+export interface TPursueGoalInput {
   goalId: string;
   tuning: TEngineTuning;
   carry?: TGoalCarry;
 }
 
-/** What any start of `runGoal` needs from the goal it runs. */
-export interface TRunGoalTarget {
+/** What a pursueGoal execution ends with (and so a performRun, which ends as its root goal ends). */
+export interface TPursueGoalResult {
+  goalId: string;
+  /** How it ended; `already_ended` when the goal was terminal before this execution started. */
+  status: TEndStatus | 'already_ended';
+  lifecycle: string;
+}
+
+/** What a start of pursueGoal needs from the goal it pursues. */
+export interface TPursueGoalTarget {
   id: string;
   rootId: string;
   title: string;
@@ -49,16 +54,19 @@ export interface TRunGoalTarget {
   temporalWorkflowId: string;
 }
 
-/** The options shared by a root start and a child start of `runGoal`. */
-export function runGoalStart(goal: TRunGoalTarget): {
+/** The options shared by a root start (API) and a child start (a parent pursueGoal or performRun) of pursueGoal. */
+export function pursueGoalStart(
+  goal: TPursueGoalTarget,
+  tuning: TEngineTuning,
+): {
   workflowId: string;
-  args: [{ goalId: string }];
+  args: [TPursueGoalInput];
   typedSearchAttributes: SearchAttributePair[];
   staticSummary: string;
 } {
   return {
     workflowId: goal.temporalWorkflowId,
-    args: [{ goalId: goal.id }],
+    args: [{ goalId: goal.id, tuning }],
     typedSearchAttributes: [
       { key: SA_GOAL_ID, value: goal.id },
       { key: SA_ROOT_GOAL_ID, value: goal.rootId },
@@ -67,25 +75,21 @@ export function runGoalStart(goal: TRunGoalTarget): {
   };
 }
 
-/** The options shared by a root start and a child start of runGoalV2. */
-export function runGoalV2Start(goal: TRunGoalTarget, tuning: TEngineTuning): Omit<ReturnType<typeof runGoalStart>, 'args'> & { args: [TRunGoalV2Input] } {
-  return { ...runGoalStart(goal), args: [{ goalId: goal.id, tuning }] };
-}
-
 /**
- * A root goal started from the API: a repeated start of the same goal attaches
- * to the running execution; a closed one is never run again (a goal runs once).
+ * A client start from the API, of a root goal's pursueGoal or of a run's
+ * performRun: a repeated start of the same id attaches to the running
+ * execution; a closed one is never started again (a goal, or a run, runs once).
  * Client starts only: child workflows take no conflict policy.
  */
-export const ROOT_GOAL_START_POLICY = {
+export const ROOT_AND_RUN_START_POLICY = {
   workflowIdConflictPolicy: 'USE_EXISTING',
   workflowIdReusePolicy: 'REJECT_DUPLICATE',
 } as const;
 
 /** The Temporal workflow type of a run (SPEC §4): claim, materialize, then the root goal's execution. */
-export const RUN_WORKFLOW_TYPE = 'runWorkflow';
+export const PERFORM_RUN_TYPE = 'performRun';
 
-/** What a runWorkflow execution carries into its next run while it materializes. */
+/** What a performRun execution carries into its next execution (continue-as-new) while it materializes. */
 export interface TRunCarry {
   /** Frozen composites whose layers are still to be written, in order. */
   pending: string[];
@@ -93,7 +97,7 @@ export interface TRunCarry {
   layers: number;
 }
 
-export interface TRunWorkflowInput {
+export interface TPerformRunInput {
   runId: string;
   tuning: TEngineTuning;
   carry?: TRunCarry;
@@ -117,9 +121,9 @@ export function runSummary(workflow: { name: string; version: number }, inputs: 
 }
 
 /** The options shared by a run's client start (API) and its child start (a nested run inside a tree). */
-export function runWorkflowStart(run: TRunTarget, tuning: TEngineTuning): {
+export function performRunStart(run: TRunTarget, tuning: TEngineTuning): {
   workflowId: string;
-  args: [TRunWorkflowInput];
+  args: [TPerformRunInput];
   typedSearchAttributes: SearchAttributePair[];
   staticSummary: string;
 } {
@@ -137,10 +141,10 @@ export function runWorkflowStart(run: TRunTarget, tuning: TEngineTuning): {
 }
 
 /** The Temporal workflow type a schedule's action starts: one fire, made into a run (or a recorded skip). */
-export const SCHEDULED_RUN_WORKFLOW_TYPE = 'scheduledRun';
+export const FIRE_SCHEDULE_TYPE = 'fireSchedule';
 
 /** What a schedule's action passes to each fire: Temporal keeps it (PATCH updates it), the fire reads it. */
-export interface TScheduledRunInput {
+export interface TFireScheduleInput {
   scheduleId: string;
   /** The version the schedule was created with (with followLatest: the name it follows). */
   savedWorkflowId: string;
@@ -155,7 +159,7 @@ export interface TScheduledRunInput {
 }
 
 /** What one fire came to. */
-export interface TScheduledRunResult {
+export interface TFireScheduleResult {
   runId: string;
   /** Why the fire made no tree (also on its ledger row). */
   skipped?: string;

@@ -37,7 +37,7 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
     // every second (the SDK's default throttle is most of the heartbeat timeout).
     maxHeartbeatThrottleInterval: '1 second',
     // Running commands get this long to finish on shutdown; then they are
-    // cancelled and retried by another worker (see runShellAction).
+    // cancelled and retried by another worker (see runLeaf).
     shutdownGraceTime: '10 seconds',
   });
 }

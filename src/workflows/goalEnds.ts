@@ -5,34 +5,41 @@ import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
 import type { TEndStatus, TGoalOutcome } from '../domain/goals';
 
 /**
- * How a goal ended, as runGoal and runGoalV2 reason about it: the edge context its
+ * How a goal ended, as pursueGoal reasons about it: the edge context its
  * successors see and the outcome recorded in Postgres. Pure functions over
  * results and failures (no activities, no timers).
  */
 
-export interface TEnd {
+/** A goal's own work ended (succeeded, failed or timed out): its edges fire on this context. */
+export interface TWorkEnd {
   status: TEndStatus;
-  /** Cancelled: fires no edges at all. */
-  cancelled?: boolean;
   context: TEdgeContext;
-  outcome: TGoalOutcome;
+  outcome: Exclude<TGoalOutcome, { lifecycle: 'cancelled' }>;
 }
+
+/** A goal was cancelled: it counts as not done and fires none of its edges, so it has no edge context (a cancel is not a failure). */
+export interface TCancelledEnd {
+  status: 'cancelled';
+  outcome: Extract<TGoalOutcome, { lifecycle: 'cancelled' }>;
+}
+
+export type TEnd = TWorkEnd | TCancelledEnd;
 
 export function context(status: TEndStatus, fields: Partial<TEdgeContext> = {}): TEdgeContext {
   return { status, exit_code: null, stdout: '', stderr: '', http_status: null, output: {}, ...fields };
 }
 
-export function succeeded(ctx: TEdgeContext = context('succeeded'), output?: unknown): TEnd {
+export function succeeded(ctx: TEdgeContext = context('succeeded'), output?: unknown): TWorkEnd {
   return { status: 'succeeded', context: ctx, outcome: { lifecycle: 'done', doneReason: 'accepted', ...(output === undefined ? {} : { output }) } };
 }
 
-export function failed(status: TEndStatus, reason: string, ctx: TEdgeContext, output?: unknown): TEnd {
+export function failed(status: TEndStatus, reason: string, ctx: TEdgeContext, output?: unknown): TWorkEnd {
   return { status, context: ctx, outcome: { lifecycle: 'failed', failureReason: reason, ...(output === undefined ? {} : { output }) } };
 }
 
-/** A cancelled child: it counts as not done, and fires none of its edges (a cancel is not a failure). */
-export function cancelledEnd(): TEnd {
-  return { status: 'failed', cancelled: true, context: context('failed'), outcome: { lifecycle: 'cancelled' } };
+/** A cancelled goal: it counts as not done, and fires none of its edges (a cancel is not a failure). */
+export function cancelledEnd(): TCancelledEnd {
+  return { status: 'cancelled', outcome: { lifecycle: 'cancelled' } };
 }
 
 /** How a goal that ended earlier counts for its parent: done as done, anything else as not done. */

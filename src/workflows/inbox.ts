@@ -1,10 +1,11 @@
 import { type CancellationScope, condition, setHandler } from '@temporalio/workflow';
 import { isTerminal, type TWaitKind } from '../domain/goals';
+import type { TOutsideWait } from '../domain/runtimes';
 import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate, planInstalledSignal, type TCompleteGoalInput, type TJudgeGoalInput } from './messages';
 import { bookkeeping } from './proxies';
 
 /**
- * The messages one runGoalV2 execution takes from the API, keyed by goal id
+ * The messages one pursueGoal execution takes from the API, keyed by goal id
  * (the execution runs its own goal and, for a composite, its leaf children).
  * A message is taken once: the handler ends the wait at once, so a second
  * update for the same goal (even in the same activation) is refused by its
@@ -94,7 +95,7 @@ export function openInbox() {
     leafScopes,
     state,
     /** A manual leaf's completion, or an agent leaf's (`agent`: it waits in the pool). */
-    waitForCompletion: (id: string, waitingFor: 'completion' | 'agent', timeoutS?: number) => waitForMessage(id, 'completion', completions, waitingFor, timeoutS),
+    waitForCompletion: (id: string, waitingFor: TOutsideWait, timeoutS?: number) => waitForMessage(id, 'completion', completions, waitingFor, timeoutS),
     /** An accept or reject for a goal waiting for judgment. */
     waitForVerdict: (id: string) => waitForMessage(id, 'judgment', verdicts, 'judgment'),
   };

@@ -1,7 +1,7 @@
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /**
- * Messages into a running runGoal workflow. The API sends them to the
+ * Messages into a running pursueGoal workflow. The API sends them to the
  * workflow that runs the goal (a leaf's is its parent composite's). Updates
  * carry validators: a goal that is not waiting for the message is refused
  * before anything changes, and the API answers 409.

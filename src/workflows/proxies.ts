@@ -4,7 +4,7 @@ import { FAILURE_TYPES } from '../domain/errors';
 import { CHECK_ACTIVITY_TIMEOUT_S, HEARTBEAT_TIMEOUT_S, INFRASTRUCTURE_ATTEMPTS, LEAF_HEARTBEAT_TIMEOUT_S } from '../domain/execution';
 
 /**
- * How runGoalV2 calls activities: timeouts, heartbeats, retries. The
+ * How pursueGoal calls activities: timeouts, heartbeats, retries. The
  * non-retryable failure types come from the one closed list (FAILURE_TYPES).
  */
 
@@ -45,7 +45,7 @@ export function leafRunner(leaf: TLayerLeaf) {
 }
 
 /**
- * A run's instantiation steps (runWorkflow): one transaction each, run as
+ * A run's instantiation steps (performRun): one transaction each, run as
  * local activities (in the worker that runs the workflow, no task-queue hop
  * per step), retried until Postgres answers; a run that cannot be written as
  * saved is final. A step lost with its worker is run again by the worker that

@@ -5,15 +5,15 @@ import type { TGoalCarry } from '../temporal/starts';
 import type { TEnd } from './goalEnds';
 
 /**
- * The walk of one composite's layer (runGoalV2): start children as their
+ * The walk of one composite's layer (pursueGoal): start children as their
  * joins are met, at most `parallelism` at once; skip what can no longer run;
  * record how each ended. Each activation does work in proportion to the
  * children that ended in it (a completion queue, never a race over every
  * running promise; the graph settles only the ended children's edges).
  *
- * When `shouldRest` says the history has grown enough, the walk stops
- * starting children, lets the running ones finish, and returns what the next
- * run needs (`carry`): the execution then continues as new.
+ * When `shouldContinueAsNew` says the history has grown enough, the walk
+ * stops starting children, lets the running ones finish, and returns what the
+ * next execution needs (`carry`): the execution then continues as new.
  */
 
 type TWalkCarry = Extract<TGoalCarry, { stage: 'walk' }>;
@@ -27,7 +27,7 @@ export interface TWalkOptions {
   carry?: TWalkCarry;
   runChild: (child: TLayerChild) => Promise<TEnd>;
   skip: (goals: { goalId: string; because: string[] }[]) => Promise<void>;
-  shouldRest: () => boolean;
+  shouldContinueAsNew: () => boolean;
 }
 
 /** Skips recorded by one activity at most (each carries its reasons). */
@@ -43,8 +43,8 @@ export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
   const ended: ({ index: number; end: TEnd } | { index: number; error: unknown })[] = [];
   const running = new Map<number, Promise<void>>();
   const notDone: TWalkCarry['notDone'] = carry ? { ...carry.notDone } : { count: 0 };
-  let resting = false;
-  /** Children that ended in this run: a run rests (continues as new) only after progress, never in a loop of empty runs. */
+  let continuingAsNew = false;
+  /** Children that ended in this execution: it continues as new only after progress, never in a loop of empty executions. */
   let endedHere = 0;
 
   const take = (decisions: TDecisions): void => {
@@ -71,8 +71,8 @@ export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
         for (const i of batch) take(graph.ended(i, { skipped: true }));
         await options.skip(goals);
       }
-      if (!resting && endedHere > 0 && options.shouldRest()) resting = true;
-      while (!resting && running.size < layer.parallelism && head < ready.length) start(ready[head++] as number);
+      if (!continuingAsNew && endedHere > 0 && options.shouldContinueAsNew()) continuingAsNew = true;
+      while (!continuingAsNew && running.size < layer.parallelism && head < ready.length) start(ready[head++] as number);
       if (running.size === 0) {
         if (head < ready.length) return { finished: false, carry: { graph: graph.snapshot(), ready: ready.slice(head), notDone } };
         return { finished: true, notDone, faults: graph.faults };
@@ -89,7 +89,7 @@ export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
             notDone.first = { index, what: end.outcome.lifecycle === 'failed' ? `failed: ${end.outcome.failureReason}` : 'was cancelled' };
           }
         }
-        take(graph.ended(index, end.cancelled ? { skipped: true, cancelled: true } : { skipped: false, context: end.context }));
+        take(graph.ended(index, end.status === 'cancelled' ? { skipped: true, cancelled: true } : { skipped: false, context: end.context }));
       }
     }
   } catch (err) {

@@ -161,9 +161,9 @@ describe('composite goals', () => {
     expect(description.status.name).toBe('COMPLETED');
     const ship = publish.children.find((c: TJson) => c.key === 'ship');
     await recordHistories(api.temporal, [
-      { name: 'engine-nested-root', workflowId: root.temporal.workflow_id },
-      { name: 'engine-nested-publish', workflowId: publish.temporal.workflow_id },
-      { name: 'engine-nested-ship', workflowId: ship.temporal.workflow_id },
+      { name: 'pursueGoal-engine-nested-root', workflowId: root.temporal.workflow_id },
+      { name: 'pursueGoal-engine-nested-publish', workflowId: publish.temporal.workflow_id },
+      { name: 'pursueGoal-engine-nested-ship', workflowId: ship.temporal.workflow_id },
     ]);
   });
 
@@ -190,7 +190,7 @@ describe('composite goals', () => {
     expect(states(t)).toEqual({ build: 'failed', notify: 'done/accepted', deploy: 'done/skipped', announce: 'done/skipped' });
     const deploy = t.children.find((c: TJson) => c.key === 'deploy');
     expect(deploy.output.skipped_because).toEqual(['build → deploy: fires on succeeded, but it failed']);
-    await recordHistories(api.temporal, [{ name: 'engine-failure-branch', workflowId: root.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-failure-branch', workflowId: root.temporal.workflow_id }]);
   });
 
   it('starts a child with join N once N edges fired', async () => {
@@ -246,7 +246,7 @@ describe('composite goals', () => {
     const t = await tree(root.id);
     expect(states(t)).toEqual({ count: 'done/accepted', big: 'done/accepted', small: 'done/skipped', 'missing-field': 'done/skipped' });
     expect(t.children[3].output.skipped_because[0]).toMatch(/^count → missing-field: when "output.nope == 1": /);
-    await recordHistories(api.temporal, [{ name: 'engine-when', workflowId: root.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-when', workflowId: root.temporal.workflow_id }]);
   });
 
   it('waits blocked for a plan, then continues as soon as one is installed', async () => {
@@ -261,7 +261,7 @@ describe('composite goals', () => {
 
     const again = await call('POST', `${api.url}/api/goals/${root.id}/plan`, { children: [leaf('other', sh('true'))] });
     expect([again.status, again.body.error.code]).toEqual([409, 'PLAN_ALREADY_INSTALLED']);
-    await recordHistories(api.temporal, [{ name: 'engine-plan-later', workflowId: root.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-plan-later', workflowId: root.temporal.workflow_id }]);
   });
 
   it('runs an unplanned composite child once its plan arrives, inside a running tree', async () => {
@@ -377,7 +377,7 @@ describe('leaf runtimes', () => {
     expect(t.children[0].output).toMatchObject({ http_status: 200, body: '{"items":3,"method":"GET"}' });
     expect(t.children[1].failure_reason).toBe('the request answered HTTP 503');
     expect(t.children[1].output).toMatchObject({ http_status: 503, body: 'down for maintenance' });
-    await recordHistories(api.temporal, [{ name: 'engine-http', workflowId: root.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-http', workflowId: root.temporal.workflow_id }]);
   });
 
   it('manual: blocked until completed through the API; 409 when it is not waiting', async () => {
@@ -395,7 +395,7 @@ describe('leaf runtimes', () => {
 
     const late = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded' });
     expect([late.status, late.body.error.code]).toEqual([409, 'GOAL_ENDED']);
-    await recordHistories(api.temporal, [{ name: 'engine-manual', workflowId: root.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-manual', workflowId: root.temporal.workflow_id }]);
   });
 
   it('judgment: waits blocked for accept or reject; a rejection fails it with the reason', async () => {
@@ -420,8 +420,8 @@ describe('leaf runtimes', () => {
     expect((await call('POST', `${api.url}/api/goals/${second.id}/accept`, {})).status).toBe(200);
     expect((await ended(second.id)).lifecycle).toBe('done');
     await recordHistories(api.temporal, [
-      { name: 'engine-judgment-rejected', workflowId: root.temporal.workflow_id },
-      { name: 'engine-judgment-accepted', workflowId: second.temporal.workflow_id },
+      { name: 'pursueGoal-engine-judgment-rejected', workflowId: root.temporal.workflow_id },
+      { name: 'pursueGoal-engine-judgment-accepted', workflowId: second.temporal.workflow_id },
     ]);
   });
 
@@ -460,7 +460,7 @@ describe('leaf runtimes', () => {
     const done = await call('POST', `${api.url}/api/goals/${root.id}/complete`, { outcome: 'succeeded', worker: 'agent-2', output: { summary: 'fine' } });
     expect(done.status).toBe(200);
     expect(await ended(root.id)).toMatchObject({ lifecycle: 'done', output: { summary: 'fine' }, lease: null });
-    await recordHistories(api.temporal, [{ name: 'engine-agent', workflowId: root.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-agent', workflowId: root.temporal.workflow_id }]);
   });
 });
 
@@ -510,7 +510,7 @@ describe('bounded histories', () => {
     // At least one continue-as-new (how many depends on how many leaves end per activation, i.e. on load).
     expect(stats.executions).toBeGreaterThanOrEqual(2);
     expect(stats.maxEvents).toBeLessThan(200);
-    await recordHistories(api.temporal, [{ name: 'engine-walk-continued', workflowId: root.temporalWorkflowId }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-walk-continued', workflowId: root.temporalWorkflowId }]);
   });
 
   it('a child whose stored action no longer parses fails alone, naming why; the goal does not hang', async () => {
@@ -528,7 +528,7 @@ describe('bounded histories', () => {
     await waitFor(async () => ((await treeHistoryStats(api.temporal, root.id)).executions >= 2 ? true : undefined), 'the plan wait to continue as new', 60_000);
     await goals.installPlan(LOCAL_ACTOR, root.id, ZPlan.parse({ children: [leaf('late', sh('true'))] }));
     expect((await ended(root.id)).lifecycle).toBe('done');
-    await recordHistories(api.temporal, [{ name: 'engine-plan-wait-continued', workflowId: root.temporalWorkflowId }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-plan-wait-continued', workflowId: root.temporalWorkflowId }]);
   });
 });
 
@@ -550,7 +550,7 @@ describe('cancel', () => {
     await waitFor(async () => (isGone(pid) ? true : undefined), 'the command to be killed');
     const again = await call('POST', `${api.url}/api/goals/${root.id}/cancel`, {});
     expect([again.status, again.body.error.code]).toEqual([409, 'GOAL_ENDED']);
-    await recordHistories(api.temporal, [{ name: 'engine-cancel-tree', workflowId: root.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-cancel-tree', workflowId: root.temporal.workflow_id }]);
   });
 
   it('a cancel stops a command shorter than the heartbeat timeout within about a second, and nothing after it runs', async () => {
@@ -583,7 +583,7 @@ describe('cancel', () => {
     expect((await call('POST', `${api.url}/api/goals/${waitHere.id}/cancel`, {})).status).toBe(200);
     expect(await ended(root.id)).toMatchObject({ lifecycle: 'failed', failure_reason: 'child "wait-here" was cancelled' });
     expect(states(await tree(root.id))).toEqual({ 'wait-here': 'cancelled', sibling: 'done/accepted' });
-    await recordHistories(api.temporal, [{ name: 'engine-cancel-leaf', workflowId: root.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-cancel-leaf', workflowId: root.temporal.workflow_id }]);
   });
 });
 

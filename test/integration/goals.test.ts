@@ -2,7 +2,7 @@ import path from 'node:path';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../../src/domain/searchAttributes';
 import { newId } from '../../src/domain/ids';
 import { createGoalService } from '../../src/services/goals';
-import { GOAL_WORKFLOW_TYPE } from '../../src/temporal/starts';
+import { PURSUE_GOAL_TYPE } from '../../src/temporal/starts';
 import type { PrismaClient } from '../../src/db/client';
 import type { TConfig } from '../../src/config';
 import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
@@ -60,7 +60,7 @@ describe('POST /api/goals with a shell leaf', () => {
     const handle = api.temporal.workflow.getHandle(created.temporal.workflow_id);
     await expect(handle.result()).resolves.toMatchObject({ goalId: created.id, status: 'succeeded', lifecycle: 'done' });
     const description = await handle.describe();
-    expect(description.type).toBe('runGoalV2');
+    expect(description.type).toBe('pursueGoal');
     expect(description.status.name).toBe('COMPLETED');
     expect(description.typedSearchAttributes.get(SA_GOAL_ID)).toBe(created.id);
     expect(description.typedSearchAttributes.get(SA_ROOT_GOAL_ID)).toBe(created.id);
@@ -116,7 +116,7 @@ describe('POST /api/goals with a shell leaf', () => {
     expect((await http('GET', `${api.url}/api/goals/${created.id}`)).body.lifecycle).toBe('draft');
     // The same id finds the execution once it is started: the look above was at the right place.
     expect((await http('POST', `${api.url}/api/goals/${created.id}/start`)).status).toBe(200);
-    expect((await api.temporal.workflow.getHandle(created.temporal.workflow_id).describe()).type).toBe(GOAL_WORKFLOW_TYPE);
+    expect((await api.temporal.workflow.getHandle(created.temporal.workflow_id).describe()).type).toBe(PURSUE_GOAL_TYPE);
     expect((await finished(created.id)).lifecycle).toBe('done');
   });
 });
@@ -249,10 +249,10 @@ describe('a workspace per tree', () => {
 if (recordingHistories) {
   describe('record histories for replay tests', () => {
     it.each([
-      ['runGoal-succeeded', { title: 'History ok', action: { runtime: 'shell', command: 'echo ok' } }],
-      ['runGoal-failed', { title: 'History failed', action: { runtime: 'shell', command: 'exit 2' } }],
-      ['runGoal-timed-out', { title: 'History timeout', action: { runtime: 'shell', command: 'sleep 5', timeout_s: 1 } }],
-      ['runGoal-retried', { title: 'History retried', action: { runtime: 'shell', command: 'exit 4', retries: 1 } }],
+      ['pursueGoal-succeeded', { title: 'History ok', action: { runtime: 'shell', command: 'echo ok' } }],
+      ['pursueGoal-failed', { title: 'History failed', action: { runtime: 'shell', command: 'exit 2' } }],
+      ['pursueGoal-timed-out', { title: 'History timeout', action: { runtime: 'shell', command: 'sleep 5', timeout_s: 1 } }],
+      ['pursueGoal-retried', { title: 'History retried', action: { runtime: 'shell', command: 'exit 4', retries: 1 } }],
     ])('%s', async (name, body) => {
       const created = await createGoal(body);
       await finished(created.id);

@@ -108,7 +108,7 @@ describe('schedules', () => {
     const resumed = (await call('PATCH', `${api.url}/api/schedules/${s.id}`, { paused: false, note: 'back' })).body;
     expect([resumed.paused, resumed.note]).toEqual([false, 'back']);
 
-    await recordHistories(api.temporal, [{ name: 'scheduledRun-fire', workflowId: second.recent_fires[0].temporal_workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'fireSchedule-fire', workflowId: second.recent_fires[0].temporal_workflow_id }]);
     const listed = (await call('GET', `${api.url}/api/schedules?workflow_id=${wf.id}`)).body;
     expect(listed.items.map((x: TJson) => x.id)).toEqual([s.id]);
     expect((await call('DELETE', `${api.url}/api/schedules/${s.id}`)).status).toBe(204);
@@ -137,7 +137,7 @@ describe('schedules', () => {
     expect(skipped.runs.skipped).toBe(1);
 
     // The same fire delivered twice (same nominal time): the same decision, nothing new.
-    const fire = createScheduleActivities({ prisma }).fireSchedule;
+    const fire = createScheduleActivities({ prisma }).decideFire;
     const nominal = new Date(Date.now() - 60_000).toISOString();
     const config = { scheduleId: s.id, savedWorkflowId: wf.id, followLatest: false, allowReplan: false, overlap: 'allow_all' as const, inputs: { who: 'ops' }, nominalTime: nominal };
     const [a, b] = await Promise.all([fire(config), fire(config)]);
@@ -250,7 +250,7 @@ describe('schedules', () => {
     const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
     const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'stalled' }, paused: true });
     // A fire claimed its run and was lost before starting it (as a crash would leave it).
-    const fire = createScheduleActivities({ prisma }).fireSchedule;
+    const fire = createScheduleActivities({ prisma }).decideFire;
     const nominal = new Date(Date.now() - 120_000).toISOString();
     const lost = await fire({ scheduleId: s.id, savedWorkflowId: wf.id, followLatest: false, allowReplan: false, overlap: 'skip', inputs: { who: 'stalled' }, nominalTime: nominal });
     expect(lost.kind).toBe('run');

@@ -149,7 +149,7 @@ describe('save, run, replay', () => {
       summary.typedSearchAttributes.get(SA_ROOT_GOAL_ID),
     ]).toEqual([name, 1, run.id, run.root_goal_id]);
     expect(await summary.staticSummary()).toContain(`${name} v1 (target=`);
-    await recordHistories(api.temporal, [{ name: 'runWorkflow-simple', workflowId: run.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'performRun-simple', workflowId: run.temporal.workflow_id }]);
   });
 });
 
@@ -361,9 +361,9 @@ describe('nested workflows, failed instantiation, cancellation', () => {
     expect(nestedRun).toMatchObject({ root_goal_id: greet.id, inputs: { who: 'team blue' }, status: { status: 'done' }, state: 'materialized' });
     expect(nestedRun.temporal.workflow_id).toMatch(new RegExp(`^run-${innerName}-v1-`));
     await recordHistories(api.temporal, [
-      { name: 'runWorkflow-nested-outer', workflowId: run.temporal.workflow_id },
-      { name: 'runWorkflow-nested-inner', workflowId: nestedRun.temporal.workflow_id },
-      { name: 'engine-nested-run-child', workflowId: live.temporal.workflow_id },
+      { name: 'performRun-nested-outer', workflowId: run.temporal.workflow_id },
+      { name: 'performRun-nested-inner', workflowId: nestedRun.temporal.workflow_id },
+      { name: 'pursueGoal-nested-run-child', workflowId: live.temporal.workflow_id },
     ]);
 
     // A run whose nested workflow can no longer be found fails to instantiate, says why, and its key is spent.

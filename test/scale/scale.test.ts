@@ -338,7 +338,7 @@ describe('a saved workflow at scale', () => {
     expect([...hits.values()].filter((n) => n !== 1)).toEqual([]);
 
     // Every execution of the run: the run's own workflow (search attributes name the run's root goal too),
-    // the root's and each composite's runGoalV2, every continue-as-new run of each.
+    // the root's and each composite's pursueGoal, every continue-as-new run of each.
     const executions: { workflowId: string; type: string; history: temporal.api.history.v1.IHistory }[] = [];
     for await (const e of api.temporal.workflow.list({ query: `RepriseRootGoalId = '${rootId}'` })) {
       executions.push({ workflowId: e.workflowId, type: e.type, history: await api.temporal.workflow.getHandle(e.workflowId, e.runId).fetchHistory() });
@@ -347,7 +347,7 @@ describe('a saved workflow at scale', () => {
     expect(composites).toHaveLength(82);
     expect(new Set(executions.map((e) => e.workflowId))).toEqual(new Set([run.temporal.workflow_id, ...composites.map((c) => c.temporalWorkflowId)]));
     const runExecutions = executions.filter((e) => e.workflowId === run.temporal.workflow_id);
-    expect(runExecutions.every((e) => e.type === 'runWorkflow')).toBe(true);
+    expect(runExecutions.every((e) => e.type === 'performRun')).toBe(true);
     const stats = statsOf(executions.map((e) => e.history));
     expect(stats.maxEvents).toBeLessThanOrEqual(10_240);
     // The wide layer's walk passed the history limit and continued as new.
@@ -365,7 +365,7 @@ describe('a saved workflow at scale', () => {
     const rootStarted = eventMs(rootStart);
     const largest = executions.reduce((a, b) => ((b.history.events?.length ?? 0) > (a.history.events?.length ?? 0) ? b : a));
     console.log(
-      `10,000-goal run: materialized in ${((rootStarted - begun) / 1000).toFixed(1)} s (${runStats.executions} runWorkflow execution(s), ` +
+      `10,000-goal run: materialized in ${((rootStarted - begun) / 1000).toFixed(1)} s (${runStats.executions} performRun execution(s), ` +
         `max ${runStats.maxEvents} events / ${runStats.maxBytes} bytes, for a plan of ${planBytes} bytes); done in ${(totalMs / 1000).toFixed(1)} s.\n` +
         `${stats.executions} executions, max ${stats.maxEvents} events (${largest.type} ${largest.workflowId}), max ${stats.maxBytes} bytes; ` +
         `slowest workflow task ${stats.maxTaskMs} ms (${stats.slowest?.workflowId ?? '-'}, event ${stats.slowest?.eventId ?? '-'}); ` +
@@ -375,7 +375,7 @@ describe('a saved workflow at scale', () => {
     // heartbeats a task that outlives its timeout), so that task lasts as long as the materialization, which is
     // no sandbox time. The tree's own tasks are held to the sandbox's 5 s: like the storm, 10,000 leaves saturate both cores.
     const slowTasks = await tasksOver(5000);
-    expect(Object.keys(slowTasks).filter((type) => type !== 'runWorkflow' && slowTasks[type])).toEqual([]);
+    expect(Object.keys(slowTasks).filter((type) => type !== 'performRun' && slowTasks[type])).toEqual([]);
     console.log(`worker: workflow tasks over 1 s by type ${JSON.stringify(await tasksOver(1000))}, over 5 s ${JSON.stringify(slowTasks)}`);
   }, 480_000);
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TActivities, TLayerChild, TLayerLeaf, TLeafRun, TOpenedGoal } from '../../src/activities';
+import type { TActivities, TLayerChild, TLayerLeaf, TLeafResult, TOpenedGoal } from '../../src/activities';
 import type { TEdgeContext } from '../../src/domain/expressions';
 import { isTerminal, type TGoalOutcome, type TWaitKind } from '../../src/domain/goals';
 import type { TEdgeOn } from '../../src/domain/plans';
@@ -127,7 +127,7 @@ export function createFakeGoals() {
       for (const g of open) end(g, { lifecycle: 'cancelled' });
       return open.length;
     },
-    async runLeaf({ goalId }): Promise<TLeafRun> {
+    async runLeaf({ goalId }): Promise<TLeafResult> {
       calls.push(`runLeaf ${goalId}`);
       const goal = get(goalId);
       start(goal);

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { FAILURE_TYPES } from '../../src/domain/errors';
 import type { TEngineTuning } from '../../src/domain/execution';
-import { runGoalV2Start } from '../../src/temporal/starts';
+import { pursueGoalStart } from '../../src/temporal/starts';
 import * as workflows from '../../src/workflows';
 import { completeGoalUpdate, planInstalledSignal } from '../../src/workflows/messages';
 import { quietTemporalRuntime, testEnv, uniqueTaskQueue, waitFor } from '../support/env';
@@ -18,8 +18,8 @@ import { createFakeGoals, manualLeaf, shellLeaf, type TFakeGoal } from './fakeAc
  */
 
 /** The goal workflow, and the builder of its start options: the one place that names them. */
-const goalWorkflow = workflows.runGoalV2;
-const goalStart = runGoalV2Start;
+const goalWorkflow = workflows.pursueGoal;
+const goalStart = pursueGoalStart;
 
 const fakes = createFakeGoals();
 const taskQueue = uniqueTaskQueue('workflows');

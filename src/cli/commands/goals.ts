@@ -1,8 +1,10 @@
 import { Option, type Command } from 'commander';
 import { ZGoalAccept, ZGoalCompletion, ZGoalCreate, ZGoalReject } from '../../api/goals/schemas';
 import type { components } from '../../generated/api';
+import { assertNever } from '../../domain/assertNever';
 import { GOAL_LIFECYCLES, WAIT_KINDS } from '../../domain/goals';
 import { ZPlan } from '../../domain/plans';
+import { isRuntime } from '../../domain/runtimes';
 import { cliContext, idArg, parseJsonText, parseWith, positiveInt, readJsonFile } from '../context';
 import { clip, example, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
 
@@ -35,10 +37,20 @@ export function goalState(g: TGoalView): string {
 
 function describeAction(action: Record<string, unknown> | null): string | null {
   if (!action) return null;
-  const runtime = String(action.runtime);
-  if (runtime === 'shell') return `shell: ${clip(String(action.command), 100)}`;
-  if (runtime === 'http') return `http: ${String(action.method ?? 'GET')} ${String(action.url)}`;
-  return runtime;
+  const runtime = action.runtime;
+  // A runtime this CLI does not know (a newer server's) is shown by name.
+  if (!isRuntime(runtime)) return String(runtime);
+  switch (runtime) {
+    case 'shell':
+      return `shell: ${clip(String(action.command), 100)}`;
+    case 'http':
+      return `http: ${String(action.method ?? 'GET')} ${String(action.url)}`;
+    case 'manual':
+    case 'agent':
+      return runtime;
+    default:
+      return assertNever(runtime, 'runtime');
+  }
 }
 
 function describeOutput(output: unknown): string | null {

@@ -1,0 +1,83 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  ChildWorkflowFailure,
+  ContinueAsNew,
+  executeChild,
+  isCancellation,
+  makeContinueAsNewFunc,
+  ParentClosePolicy,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { HISTORY_BYTES_LIMIT } from '../domain/execution';
+import { FAILURE_TYPES } from '../domain/errors';
+import { pursueGoalStart, type TPursueGoalResult, type TPerformRunInput } from '../temporal/starts';
+import { describeError } from './goalEnds';
+import { instantiation } from './proxies';
+import { pursueGoal } from './pursueGoal';
+
+/** Layers written at once: each is one transaction of up to a plan's children (the worker's pool is 10 connections by default). */
+const LAYERS_AT_ONCE = 8;
+
+/**
+ * performRun: one run of a saved workflow (SPEC §4), the Temporal workflow
+ * whose id derives from (workflow id, idempotency key), so Temporal refuses a
+ * second execution for a key.
+ *
+ * 1. beginRun: the root goal (id derived from the run id), ledger `materializing`.
+ * 2. One materializeLayer per frozen composite, breadth first, a few at once;
+ *    only goal ids cross history (never plans). Past the history limit it
+ *    continues as new with the ids still to write.
+ * 3. finishMaterializing: ledger `materialized`; then the tree runs as the root goal's
+ *    pursueGoal child, and this execution ends as the tree ends (failing with
+ *    the root's own reason when it fails), so the Web UI shows the run's fate.
+ *
+ * A run that cannot be written as saved (its workflow deleted, a nested
+ * workflow gone) ends `failed` in the ledger with the reason, and its root too.
+ */
+export async function performRun(input: TPerformRunInput): Promise<TPursueGoalResult> {
+  const { runId, tuning } = input;
+  const begun = await instantiation.beginRun({ runId });
+  if (begun.failed !== undefined) throw ApplicationFailure.nonRetryable(`run ${runId} failed: ${begun.failed}`, FAILURE_TYPES.RunInvalid);
+
+  // A queue read from `next` on: each step's work is its batch, never the whole queue.
+  const pending = [...(input.carry?.pending ?? begun.pending)];
+  let next = 0;
+  let layers = input.carry?.layers ?? 0;
+  try {
+    while (next < pending.length) {
+      const batch = pending.slice(next, next + LAYERS_AT_ONCE);
+      next += batch.length;
+      const written = await Promise.all(batch.map((goalId) => instantiation.materializeLayer({ goalId })));
+      layers += batch.length;
+      for (const w of written) for (const id of w.frozen) pending.push(id);
+      const info = workflowInfo();
+      if (next < pending.length && (info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested)) {
+        await makeContinueAsNewFunc<typeof performRun>({ typedSearchAttributes: info.typedSearchAttributes })({ runId, tuning, carry: { pending: pending.slice(next), layers } });
+      }
+    }
+    await instantiation.finishMaterializing({ runId });
+  } catch (err) {
+    if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
+    const reason = describeError(err);
+    await instantiation.failRun({ runId, reason });
+    throw ApplicationFailure.nonRetryable(`run ${runId} could not be instantiated: ${reason}`, FAILURE_TYPES.RunInvalid);
+  }
+
+  try {
+    return await executeChild(pursueGoal, {
+      ...pursueGoalStart(begun.root, tuning),
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    });
+  } catch (err) {
+    // The root recorded its own failure: end with that same failure, as a goal's execution would.
+    if (err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE_TYPES.GoalFailed) throw err.cause;
+    // The tree was cancelled (its root, through the API): the run ends with it, as pursueGoal ends a cancelled goal.
+    if (err instanceof ChildWorkflowFailure && isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+      return { goalId: begun.root.id, status: 'failed', lifecycle: 'cancelled' };
+    }
+    throw err;
+  }
+}
