@@ -5,11 +5,9 @@ import { findWorkflow, latestWorkflowVersion, type SavedWorkflow } from '../db/w
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
 import { isTerminal } from '../domain/goals';
-import { runId as deriveRunId, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
+import { runId as deriveRunId, fireKey, inputsHash, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { deriveRunStatus } from '../domain/runs';
-import { fireKey } from '../domain/schedules';
 import { runSummary, type TRunTarget, type TScheduledRunInput } from '../temporal/starts';
-import { inputsHash } from '../services/workflowRefs';
 
 /**
  * One fire of a schedule (SPEC §5), decided in one activity: which version

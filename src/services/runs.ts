@@ -8,13 +8,12 @@ import type { TActor } from '../domain/actor';
 import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
 import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
-import { runId as deriveRunId, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
+import { runId as deriveRunId, inputsHash, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
 import { ROOT_GOAL_START_POLICY, RUN_WORKFLOW_TYPE, runSummary, runWorkflowStart } from '../temporal/starts';
 import type { runWorkflow } from '../workflows/runWorkflow';
 import { actorOwner } from './owners';
-import { inputsHash } from './workflowRefs';
 import type { TRunView } from './workflows';
 
 /**
