@@ -66,6 +66,12 @@ const workflowSandbox = (up, inside) => {
 const WORKFLOW_SANDBOX = workflowSandbox('../', '\\./(?!.*\\.\\./)');
 const WORKFLOW_SANDBOX_V1 = workflowSandbox('../../', '\\./(?!.*\\.\\./)|\\.\\./[^./][^/]*$');
 
+/** Activities do I/O through db/ and pure domain/ code: never through use cases (services) or an edge (api, cli, main). */
+const ACTIVITIES_BELOW_SERVICES = {
+  regex: '^\\.\\./(services|api|cli|main)(/|$)',
+  message: 'src/activities import db/, domain/ and temporal/ only, never services/, api/, cli/ or main/: move what they share into db/ or domain/.',
+};
+
 const restrictedImports = (...patterns) => ['error', { patterns }];
 
 export default tseslint.config(
@@ -137,6 +143,10 @@ export default tseslint.config(
         { selector: 'ImportExpression', message: 'Workflow sandbox: no dynamic import().' },
       ],
     },
+  },
+  {
+    files: ['src/activities/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB, ACTIVITIES_BELOW_SERVICES) },
   },
   {
     // The frozen first version of runGoal, one folder down (see src/workflows/v1/runGoal.ts).

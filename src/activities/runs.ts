@@ -15,7 +15,7 @@ import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { frozenPlanAt, instantiate, instantiateLayer, type TFrozenPlan } from '../domain/frozenPlans';
 import { childGoalId, goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
 import type { TRunGoalTarget } from '../temporal/starts';
-import { nestedRunsFor } from '../services/workflowRefs';
+import { nestedRunsFor } from '../db/workflowRefs';
 import { loadGoal } from './goals';
 
 /**

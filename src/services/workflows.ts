@@ -28,7 +28,7 @@ import type { TRunProgress } from '../domain/runs';
 import { isSpent } from '../domain/schedules';
 import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
-import { resolveWorkflowRefs } from './workflowRefs';
+import { resolveWorkflowRefs } from '../db/workflowRefs';
 
 /**
  * Saved workflows (SPEC §3): save an accepted composite as the next version

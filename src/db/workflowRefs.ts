@@ -1,6 +1,6 @@
-import type { TNestedRunRow } from '../db/runs';
-import { findWorkflowVersion, type TOwner } from '../db/workflows';
-import type { TDb } from '../db/client';
+import type { TNestedRunRow } from './runs';
+import { findWorkflowVersion, type TOwner } from './workflows';
+import type { TDb } from './client';
 import { DomainError } from '../domain/errors';
 import { resolveInputs, workflowRefsIn, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
 import { childGoalIdAt, runId as deriveRunId, inputsHash, nestedRunKey, runTemporalWorkflowId } from '../domain/ids';
