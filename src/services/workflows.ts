@@ -3,6 +3,7 @@ import { findAgent } from '../db/agents';
 import { schedulesOfWorkflow } from '../db/schedules';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
+import { scheduleConfig } from '../temporal/schedules';
 import type { Goal, GoalEdge, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import { findRun, keyPathFrom, listRuns, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
@@ -231,8 +232,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
             if (err instanceof ScheduleNotFoundError) return undefined;
             throw asTemporalError(err, `schedule ${schedule.id} could not be read from Temporal`);
           });
-          const config = (description?.action.args?.[0] ?? {}) as { spec?: unknown };
-          if (description && !description.state.paused && !isSpent(config.spec, description.state.remainingActions)) {
+          if (description && !description.state.paused && !isSpent(scheduleConfig(description).spec, description.state.remainingActions)) {
             throw new DomainError('CONFLICT', `schedule ${schedule.id} is enabled and runs workflow ${id}; pause or delete it first`);
           }
         }
