@@ -6,7 +6,7 @@ import { asTemporalError } from '../temporal/errors';
 import { scheduleConfig } from '../temporal/schedules';
 import type { Goal, GoalEdge, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
-import { findRun, keyPathFrom, listRuns, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
+import { findRun, keyPathFrom, listRuns, nestedRunsRootedAt, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
 import * as workflows from '../db/workflows';
 import type { SavedWorkflow } from '../db/workflows';
 import type { TActor } from '../domain/actor';
@@ -130,11 +130,11 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
     for (const list of children.values()) list.sort((a, b) => a.position - b.position);
     const edgeMap = new Map<string, GoalEdge[]>();
     for (const e of edges) edgeMap.set(e.parentId, [...(edgeMap.get(e.parentId) ?? []), e]);
-    const nestedRuns = await prisma.run.findMany({
-      where: { rootGoalId: { in: rows.filter((r) => r.kind === 'composite' && r.runId !== null).map((r) => r.id) } },
-      include: { savedWorkflow: { select: { name: true, version: true } } },
-    });
-    return { children, edges: edgeMap, nestedRuns: new Map(nestedRuns.map((r) => [r.rootGoalId as string, r])) };
+    const nestedRuns = await nestedRunsRootedAt(
+      prisma,
+      rows.filter((r) => r.kind === 'composite' && r.runId !== null).map((r) => r.id),
+    );
+    return { children, edges: edgeMap, nestedRuns };
   }
 
   return {
