@@ -52,9 +52,12 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       cache.set(id, hit);
       return hit;
     }
-    const workflow = await findWorkflow(prisma, id);
+    // A frozen plan that no longer reads (an old row) fails the run, never retried.
+    const workflow = await findWorkflow(prisma, id).catch((err: unknown) => {
+      throw isDomainError(err) ? runInvalid(err.message) : err;
+    });
     if (!workflow) throw runInvalid(`workflow ${id} no longer exists`);
-    const entry = { workflow, frozen: workflow.frozenPlan as unknown as TFrozenPlan };
+    const entry = { workflow, frozen: workflow.frozenPlan };
     cache.set(id, entry);
     if (cache.size > FROZEN_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     return entry;

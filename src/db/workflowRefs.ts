@@ -2,7 +2,7 @@ import type { TNestedRunRow } from './runs';
 import { findWorkflowVersion, type TOwner } from './workflows';
 import type { TDb } from './client';
 import { DomainError } from '../domain/errors';
-import { resolveInputs, workflowRefsIn, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
+import { resolveInputs, workflowRefsIn, type TWorkflowInput } from '../domain/frozenPlans';
 import { childGoalIdAt, runId as deriveRunId, inputsHash, nestedRunKey, runTemporalWorkflowId } from '../domain/ids';
 import { parseWorkflowRef, type TPlan } from '../domain/plans';
 
@@ -36,9 +36,9 @@ export async function resolveWorkflowRefs(db: TDb, owner: TOwner, plan: TPlan | 
           id: row.id,
           name: row.name,
           version: row.version,
-          inputs: row.inputs as TWorkflowInput[],
+          inputs: row.inputs,
           fullyFrozen: row.fullyFrozen,
-          planned: (row.frozenPlan as unknown as TFrozenPlan).root.plan !== null,
+          planned: row.frozenPlan.root.plan !== null,
         },
       );
     }

@@ -7,7 +7,7 @@ import type { SavedWorkflow } from '../db/workflows';
 import type { TActor } from '../domain/actor';
 import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
-import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
+import { instantiate, resolveInputs } from '../domain/frozenPlans';
 import { runId as deriveRunId, inputsHash, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
@@ -97,8 +97,8 @@ export function createRunService(deps: TRunServiceDeps) {
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
 
       // Caller errors before anything is written: unknown or missing inputs, and placeholders left unresolved.
-      const values = resolveInputs(workflow.inputs as TWorkflowInput[], input.inputs);
-      instantiate(workflow.frozenPlan as unknown as TFrozenPlan, values);
+      const values = resolveInputs(workflow.inputs, input.inputs);
+      instantiate(workflow.frozenPlan, values);
 
       const id = deriveRunId(workflow.id, input.idempotencyKey);
       const { run, created } = await claimRun(prisma, {

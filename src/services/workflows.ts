@@ -116,7 +116,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
     const run = await findRun(prisma, goal.runId);
     const workflow = run && (await workflows.findWorkflow(prisma, run.savedWorkflowId));
     if (!run?.rootGoalId || !workflow) return undefined;
-    const frozen = workflow.frozenPlan as unknown as TFrozenPlan;
+    const frozen = workflow.frozenPlan;
     const path = await keyPathFrom(prisma, run.rootGoalId, goal.id);
     return { run, workflow, frozen, template: path && frozenPlanAt(frozen, path), isRoot: run.rootGoalId === goal.id };
   }
@@ -164,7 +164,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
           plan,
         },
       };
-      const declared = input.inputs ?? (source?.isRoot ? (source.workflow.inputs as TWorkflowInput[]) : []);
+      const declared = input.inputs ?? (source?.isRoot ? source.workflow.inputs : []);
 
       const problems = inputProblems(frozen, declared);
       const envNames = new Map<string, string>();
@@ -195,7 +195,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         description: input.description ?? null,
         inputs: declared,
         format: FROZEN_FORMAT,
-        frozenPlan: frozen as object,
+        frozenPlan: frozen,
         contentHash: contentHash(frozen),
         fullyFrozen: isFullyFrozen(plan) && refs.every((r) => r.workflow.fullyFrozen),
         sourceGoalId: goal.id,
@@ -252,7 +252,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
       if (workflow.name !== against.name) {
         throw new DomainError('VALIDATION_FAILED', `workflow ${againstId} is "${against.name}", not "${workflow.name}": a diff compares two versions of one name`);
       }
-      return { workflow, against, diff: diffFrozenPlans(against.frozenPlan as unknown as TFrozenPlan, workflow.frozenPlan as unknown as TFrozenPlan) };
+      return { workflow, against, diff: diffFrozenPlans(against.frozenPlan, workflow.frozenPlan) };
     },
 
     async listWorkflowRuns(actor: TActor, id: string, query: { cursor?: string; limit: number }): Promise<TPage<TRunView> & { total: number }> {

@@ -1,5 +1,4 @@
 import type { SavedWorkflow } from '../../db/workflows';
-import type { TWorkflowInput } from '../../domain/frozenPlans';
 import { deriveRunStatus, type TRunState } from '../../domain/runs';
 import type { TRunView } from '../../services/workflows';
 import { serializeOwner, temporalUiUrl, type TTemporalUi } from '../goals/serializers';
@@ -13,7 +12,7 @@ export function serializeWorkflowSummary(wf: Omit<SavedWorkflow, 'frozenPlan'> &
     description: wf.description,
     owner: serializeOwner(wf),
     agent_id: wf.agentId,
-    inputs: wf.inputs as TWorkflowInput[],
+    inputs: wf.inputs,
     format: wf.format,
     content_hash: wf.contentHash,
     fully_frozen: wf.fullyFrozen,
@@ -25,7 +24,7 @@ export function serializeWorkflowSummary(wf: Omit<SavedWorkflow, 'frozenPlan'> &
 }
 
 export function serializeWorkflow(wf: SavedWorkflow & { runCount: number }): TWorkflowJson {
-  return { ...serializeWorkflowSummary(wf), frozen_plan: wf.frozenPlan as Record<string, unknown> };
+  return { ...serializeWorkflowSummary(wf), frozen_plan: wf.frozenPlan };
 }
 
 export function serializeRun(run: TRunView, temporalUi: TTemporalUi): TRunJson {
