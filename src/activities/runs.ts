@@ -76,7 +76,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       }
       if (!rootId) {
         // The root's texts go through substitution like every child's.
-        const texts = instantiate({ ...frozen, root: { ...frozen.root, plan: null } }, run.inputs as Record<string, string>);
+        const texts = instantiate({ ...frozen, root: { ...frozen.root, plan: null } }, run.inputs);
         const id = runRootGoalId(runId);
         await beginRun(prisma, runId, {
           id,
@@ -117,7 +117,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       const template = path && frozenPlanAt(frozen, path);
       if (!template) throw runInvalid(`goal ${goalId} has no frozen plan in workflow ${workflow.name} v${workflow.version}`);
       try {
-        const layer = instantiateLayer(template, run.inputs as Record<string, string>);
+        const layer = instantiateLayer(template, run.inputs);
         const nested = await nestedRunsFor(prisma, { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId }, { id: goal.id, runId: run.id }, layer, { deep: false });
         const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true });
         if (!written) return { frozen: await frozenChildren(prisma, goal.id, run.id), written: 0 };

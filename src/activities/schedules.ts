@@ -26,7 +26,7 @@ function targetOf(run: Run, workflow: { name: string; version: number }): TRunTa
     temporalWorkflowId: run.temporalWorkflowId,
     rootGoalId: runRootGoalId(run.id),
     workflow: { name: workflow.name, version: workflow.version },
-    summary: runSummary(workflow, run.inputs as Record<string, string>, run.idempotencyKey),
+    summary: runSummary(workflow, run.inputs, run.idempotencyKey),
   };
 }
 

@@ -56,7 +56,7 @@ export function createRunService(deps: TRunServiceDeps) {
               temporalWorkflowId: run.temporalWorkflowId,
               rootGoalId: runRootGoalId(run.id),
               workflow,
-              summary: runSummary(workflow, run.inputs as Record<string, string>, run.idempotencyKey),
+              summary: runSummary(workflow, run.inputs, run.idempotencyKey),
             },
             deps.engine ?? DEFAULT_ENGINE_TUNING,
           ),

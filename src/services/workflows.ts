@@ -91,7 +91,7 @@ function snapshotPlan(goal: Goal, template: TPlan | null | undefined, tree: TTre
     const nested = tree.nestedRuns.get(row.id);
     if (nested) {
       if (saved?.kind === 'composite' && saved.workflow !== undefined) return saved;
-      return { ...(childOf(row) as Extract<TPlanChild, { kind: 'composite' }>), workflow: `${nested.savedWorkflow.name}@${nested.savedWorkflow.version}`, inputs: nested.inputs as Record<string, string> };
+      return { ...(childOf(row) as Extract<TPlanChild, { kind: 'composite' }>), workflow: `${nested.savedWorkflow.name}@${nested.savedWorkflow.version}`, inputs: nested.inputs };
     }
     if (saved && saved.kind === row.kind) {
       if (saved.kind === 'leaf') return saved;
