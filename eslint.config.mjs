@@ -2,7 +2,8 @@
 // architectural boundaries, enforced rather than remembered:
 //   - workflow code (src/workflows) reaches only deterministic modules as values;
 //   - domain code (src/domain) stays pure;
-//   - Prisma (generated client, @prisma/*) is used only under src/db;
+//   - Prisma (generated client, @prisma/*) is used only under src/db, imported
+//     or called (no `prisma.<model>`, `$queryRaw`, `$transaction` elsewhere);
 //   - no import cycles inside src.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -65,7 +66,54 @@ const workflowSandbox = (up, inside) => {
 };
 const WORKFLOW_SANDBOX = workflowSandbox('../', '\\./(?!.*\\.\\./)');
 
+/** Activities do I/O through db/ and pure domain/ code: never through use cases (services) or an edge (api, cli, main). */
+const ACTIVITIES_BELOW_SERVICES = {
+  regex: '^\\.\\./(services|api|cli|main)(/|$)',
+  message: 'src/activities import db/, domain/ and temporal/ only, never services/, api/, cli/ or main/: move what they share into db/ or domain/.',
+};
+
 const restrictedImports = (...patterns) => ['error', { patterns }];
+
+/**
+ * `reprise/prisma-calls-only-in-db`: outside src/db, no member of the Prisma
+ * client itself: model delegates (`prisma.goal`, `tx.run`, `deps.prisma.user`,
+ * any alias), `$queryRaw*`, `$executeRaw*`, `$transaction`, `$extends`.
+ * Type-aware: a member counts when the checker finds it declared on the
+ * generated PrismaClient (so a new model is covered, and `temporal.schedule`
+ * or a row's `run.savedWorkflow` is not). Services call named queries in
+ * src/db (and `inTransaction` to group them); `$connect`/`$disconnect` stay
+ * open to entry points. The import rule above only sees import paths.
+ */
+const PRISMA_CLIENT_DECLARATION = /[\\/]generated[\\/]prisma[\\/]internal[\\/]class\.ts$/;
+const PRISMA_LIFECYCLE = new Set(['$connect', '$disconnect', '$on']);
+const repriseRules = {
+  rules: {
+    'prisma-calls-only-in-db': {
+      meta: {
+        type: 'problem',
+        schema: [],
+        messages: {
+          query: '`{{name}}` is Prisma\'s: outside src/db, call a named query (or guarded transition) in src/db/<area>.ts, and `inTransaction` from db/client to group them.',
+        },
+      },
+      create(context) {
+        const services = context.sourceCode.parserServices;
+        if (!services?.program) return {};
+        const checker = services.program.getTypeChecker();
+        return {
+          MemberExpression(node) {
+            if (node.computed || node.property.type !== 'Identifier' || PRISMA_LIFECYCLE.has(node.property.name)) return;
+            const symbol = checker.getSymbolAtLocation(services.esTreeNodeToTSNodeMap.get(node.property));
+            const declarations = symbol?.getDeclarations() ?? [];
+            if (declarations.some((d) => PRISMA_CLIENT_DECLARATION.test(d.getSourceFile().fileName))) {
+              context.report({ node: node.property, messageId: 'query', data: { name: node.property.name } });
+            }
+          },
+        };
+      },
+    },
+  },
+};
 
 export default tseslint.config(
   {
@@ -124,6 +172,12 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB) },
   },
   {
+    files: ['src/**/*.ts'],
+    ignores: ['src/db/**', 'src/generated/**'],
+    plugins: { reprise: repriseRules },
+    rules: { 'reprise/prisma-calls-only-in-db': 'error' },
+  },
+  {
     files: ['src/domain/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB, ...DOMAIN_PURE) },
   },
@@ -136,5 +190,9 @@ export default tseslint.config(
         { selector: 'ImportExpression', message: 'Workflow sandbox: no dynamic import().' },
       ],
     },
+  },
+  {
+    files: ['src/activities/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB, ACTIVITIES_BELOW_SERVICES) },
   },
 );

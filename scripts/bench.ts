@@ -33,7 +33,7 @@ import { ensureTemporalCli } from '../src/dev/temporalCli';
 import { startTemporalDevServer } from '../src/dev/temporalDevServer';
 import { createGoalService, type TCreateGoalInput } from '../src/services/goals';
 import { createTemporalClient } from '../src/temporal/client';
-import { createWorker, installTemporalRuntime } from '../src/temporal/worker';
+import { createWorker, installTemporalRuntime } from '../src/main/composeWorker';
 import { statsOf, treeHistoryStats, type THistoryStats } from '../test/support/historyStats';
 import { freePort } from '../test/support/ports';
 import { createBareActivities } from './bench/bareActivities';

@@ -19,7 +19,7 @@ export async function nestedRunTargets(prisma: PrismaClient, children: Goal[]): 
       temporalWorkflowId: run.temporalWorkflowId,
       rootGoalId: child.rootId,
       workflow,
-      summary: runSummary(workflow, run.inputs as Record<string, string>, run.idempotencyKey),
+      summary: runSummary(workflow, run.inputs, run.idempotencyKey),
     });
   }
   return targets;

@@ -15,7 +15,7 @@ import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { frozenPlanAt, instantiate, instantiateLayer, type TFrozenPlan } from '../domain/frozenPlans';
 import { childGoalId, goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
 import type { TPursueGoalTarget } from '../temporal/starts';
-import { nestedRunsFor } from '../services/workflowRefs';
+import { nestedRunsFor } from '../db/workflowRefs';
 import { loadGoal } from './goals';
 
 /**
@@ -52,9 +52,12 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       cache.set(id, hit);
       return hit;
     }
-    const workflow = await findWorkflow(prisma, id);
+    // A frozen plan that no longer reads (an old row) fails the run, never retried.
+    const workflow = await findWorkflow(prisma, id).catch((err: unknown) => {
+      throw isDomainError(err) ? runInvalid(err.message) : err;
+    });
     if (!workflow) throw runInvalid(`workflow ${id} no longer exists`);
-    const entry = { workflow, frozen: workflow.frozenPlan as unknown as TFrozenPlan };
+    const entry = { workflow, frozen: workflow.frozenPlan };
     cache.set(id, entry);
     if (cache.size > FROZEN_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     return entry;
@@ -73,7 +76,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       }
       if (!rootId) {
         // The root's texts go through substitution like every child's.
-        const texts = instantiate({ ...frozen, root: { ...frozen.root, plan: null } }, run.inputs as Record<string, string>);
+        const texts = instantiate({ ...frozen, root: { ...frozen.root, plan: null } }, run.inputs);
         const id = runRootGoalId(runId);
         await beginRun(prisma, runId, {
           id,
@@ -114,7 +117,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       const template = path && frozenPlanAt(frozen, path);
       if (!template) throw runInvalid(`goal ${goalId} has no frozen plan in workflow ${workflow.name} v${workflow.version}`);
       try {
-        const layer = instantiateLayer(template, run.inputs as Record<string, string>);
+        const layer = instantiateLayer(template, run.inputs);
         const nested = await nestedRunsFor(prisma, { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId }, { id: goal.id, runId: run.id }, layer, { deep: false });
         const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true });
         if (!written) return { frozen: await frozenChildren(prisma, goal.id, run.id), written: 0 };

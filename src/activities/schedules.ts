@@ -3,13 +3,11 @@ import type { PrismaClient } from '../db/client';
 import { claimRun, findScheduleFire, latestScheduleRun, recordSkippedFire, runTreeStates, type Run } from '../db/runs';
 import { findWorkflow, latestWorkflowVersion, type SavedWorkflow } from '../db/workflows';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
-import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
+import { instantiate, resolveInputs } from '../domain/frozenPlans';
 import { isTerminal } from '../domain/goals';
-import { runId as deriveRunId, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
+import { runId as deriveRunId, fireKey, inputsHash, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { deriveRunStatus } from '../domain/runs';
-import { fireKey } from '../domain/schedules';
 import { runSummary, type TRunTarget, type TFireScheduleInput } from '../temporal/starts';
-import { inputsHash } from '../services/workflowRefs';
 
 /**
  * One fire of a schedule (SPEC §5), decided in one activity: which version
@@ -28,8 +26,15 @@ function targetOf(run: Run, workflow: { name: string; version: number }): TRunTa
     temporalWorkflowId: run.temporalWorkflowId,
     rootGoalId: runRootGoalId(run.id),
     workflow: { name: workflow.name, version: workflow.version },
-    summary: runSummary(workflow, run.inputs as Record<string, string>, run.idempotencyKey),
+    summary: runSummary(workflow, run.inputs, run.idempotencyKey),
   };
+}
+
+/** A workflow row that no longer reads (an old row, a CONFLICT from db/) fails the fire, never retried. */
+function readable<T>(read: Promise<T>): Promise<T> {
+  return read.catch((err: unknown) => {
+    throw isDomainError(err) && err.code === 'CONFLICT' ? ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.RunInvalid) : err;
+  });
 }
 
 export function createScheduleActivities(deps: { prisma: PrismaClient }) {
@@ -38,15 +43,15 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
   return {
     async decideFire(input: Omit<TFireScheduleInput, 'tuning'> & { nominalTime: string }): Promise<TFire> {
       const key = fireKey(input.scheduleId, new Date(input.nominalTime));
-      const pinned = await findWorkflow(prisma, input.savedWorkflowId);
+      const pinned = await readable(findWorkflow(prisma, input.savedWorkflowId));
       if (!pinned) throw ApplicationFailure.nonRetryable(`workflow ${input.savedWorkflowId} no longer exists`, FAILURE_TYPES.RunInvalid);
       const owner = { ownerUserId: pinned.ownerUserId, ownerAgentId: pinned.ownerAgentId };
-      const workflow: SavedWorkflow = input.followLatest ? ((await latestWorkflowVersion(prisma, owner, pinned.name)) ?? pinned) : pinned;
+      const workflow: SavedWorkflow = input.followLatest ? ((await readable(latestWorkflowVersion(prisma, owner, pinned.name))) ?? pinned) : pinned;
 
       const seen = await findScheduleFire(prisma, input.scheduleId, key);
       if (seen) {
         if (seen.state === 'skipped') return { kind: 'skipped', runId: seen.id, reason: seen.error ?? 'skipped' };
-        const ran = seen.savedWorkflowId === workflow.id ? workflow : ((await findWorkflow(prisma, seen.savedWorkflowId)) ?? workflow);
+        const ran = seen.savedWorkflowId === workflow.id ? workflow : ((await readable(findWorkflow(prisma, seen.savedWorkflowId))) ?? workflow);
         return { kind: 'run', target: targetOf(seen, ran), created: false };
       }
 
@@ -72,7 +77,7 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
         if (previous && (previous.state === 'claimed' || previous.state === 'materializing')) {
           // A stalled instantiation resumes under its own key instead of starting another tree.
           await skip(`run ${previous.id} was still being instantiated; it resumes under its own key`);
-          const ran = (await findWorkflow(prisma, previous.savedWorkflowId)) ?? workflow;
+          const ran = (await readable(findWorkflow(prisma, previous.savedWorkflowId))) ?? workflow;
           return { kind: 'run', target: targetOf(previous, ran), created: false };
         }
         if (previous?.state === 'materialized' && previous.rootGoal && !isTerminal(previous.rootGoal.lifecycle as Parameters<typeof isTerminal>[0])) {
@@ -83,8 +88,8 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
       }
       let values: Record<string, string>;
       try {
-        values = resolveInputs(workflow.inputs as TWorkflowInput[], input.inputs);
-        instantiate(workflow.frozenPlan as unknown as TFrozenPlan, values);
+        values = resolveInputs(workflow.inputs, input.inputs);
+        instantiate(workflow.frozenPlan, values);
       } catch (err) {
         if (!isDomainError(err)) throw err;
         return skip(`the schedule's inputs do not fit workflow ${workflow.name} v${workflow.version}: ${err.message}`);

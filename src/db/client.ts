@@ -26,6 +26,15 @@ export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
 export const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 20_000 } as const;
 
 /**
+ * Runs `work` in one interactive transaction: how a service makes several
+ * named queries commit together without touching Prisma itself. `work` hands
+ * `tx` only to db functions.
+ */
+export async function inTransaction<T>(prisma: PrismaClient, work: (tx: TDb) => Promise<T>): Promise<T> {
+  return prisma.$transaction((tx) => work(tx), TRANSACTION_OPTIONS);
+}
+
+/**
  * A Postgres that is unreachable or too busy to answer in time is
  * DATABASE_UNAVAILABLE (503, retry later), never a 500. Anything else is
  * returned as it was.

@@ -1,9 +1,11 @@
 import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import type { TPlan } from '../domain/plans';
-import type { Goal, Run } from '../generated/prisma/client';
+import { z } from '../domain/zod';
+import type { Goal, Run as TRunRow } from '../generated/prisma/client';
 import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
 import { insertPlanRows, type TNestedRun, type TPlanParent } from './planRows';
+import { parseStored } from './stored';
 import { ownerWhere, type TOwner } from './workflows';
 
 /**
@@ -13,7 +15,15 @@ import { ownerWhere, type TOwner } from './workflows';
  * forgets closed executions after its retention period.
  */
 
-export type { Run };
+/** A ledger row with its stored inputs parsed. */
+export type Run = Omit<TRunRow, 'inputs'> & { inputs: Record<string, string> };
+
+const ZRunInputs = z.record(z.string(), z.string());
+
+/** Parses a run row's inputs once per read (any row shape that carries them). */
+function runOf<R extends { id: string; inputs: TRunRow['inputs'] }>(row: R): Omit<R, 'inputs'> & { inputs: Record<string, string> } {
+  return { ...row, inputs: parseStored(ZRunInputs, row.inputs, `run ${row.id}'s inputs`) };
+}
 
 export type TNewRun = Pick<Prisma.RunUncheckedCreateInput, 'id' | 'savedWorkflowId' | 'idempotencyKey' | 'inputs' | 'inputsHash' | 'temporalWorkflowId'> & {
   scheduleId?: string | null;
@@ -34,7 +44,7 @@ export async function claimRun(prisma: PrismaClient, row: TNewRun): Promise<{ ru
     throw err;
   }
   const run = await prisma.run.findUniqueOrThrow({ where: { savedWorkflowId_idempotencyKey: { savedWorkflowId: row.savedWorkflowId, idempotencyKey: row.idempotencyKey } } });
-  return { run, created: count === 1 };
+  return { run: runOf(run), created: count === 1 };
 }
 
 /** The run a key made, if the owner's workflow has one: one query, the replay's fast path (no frozen plan loaded). */
@@ -44,21 +54,23 @@ export async function findOwnedRunByKey(
   savedWorkflowId: string,
   idempotencyKey: string,
 ): Promise<(Run & { savedWorkflow: { name: string; version: number } }) | null> {
-  return db.run.findFirst({
+  const run = await db.run.findFirst({
     where: { savedWorkflowId, idempotencyKey, savedWorkflow: ownerWhere(owner) },
     include: { savedWorkflow: { select: { name: true, version: true } } },
   });
+  return run && runOf(run);
 }
 
 export async function findRun(db: TDb, id: string): Promise<Run | null> {
-  return db.run.findUnique({ where: { id } });
+  const run = await db.run.findUnique({ where: { id } });
+  return run && runOf(run);
 }
 
 /** A run whose workflow the owner owns (404 otherwise), with its workflow's identity. */
 export async function findOwnedRun(db: TDb, owner: TOwner, id: string): Promise<Run & { savedWorkflow: { name: string; version: number } }> {
   const run = await db.run.findFirst({ where: { id, savedWorkflow: ownerWhere(owner) }, include: { savedWorkflow: { select: { name: true, version: true } } } });
   if (!run) throw new DomainError('NOT_FOUND', `run ${id} not found`);
-  return run;
+  return runOf(run);
 }
 
 /** One workflow's runs, newest first, and how many it has in all. */
@@ -71,7 +83,7 @@ export async function listRuns(prisma: PrismaClient, savedWorkflowId: string, af
     }),
     prisma.run.count({ where: { savedWorkflowId } }),
   ]);
-  return { runs, total };
+  return { runs: runs.map(runOf), total };
 }
 
 /** What a run's shown status is derived from: its root goal, and the first of its goals that is blocked. */
@@ -127,7 +139,7 @@ export async function beginRun(prisma: PrismaClient, runId: string, root: TRunRo
       await tx.run.updateMany({ where: { id: runId, rootGoalId: null }, data: { rootGoalId: root.id } });
     }
     await tx.run.updateMany({ where: { id: runId, state: 'claimed' }, data: { state: 'materializing' } });
-    return tx.run.findUniqueOrThrow({ where: { id: runId } });
+    return runOf(await tx.run.findUniqueOrThrow({ where: { id: runId } }));
   }, TRANSACTION_OPTIONS);
 }
 
@@ -197,34 +209,36 @@ export async function markRunFailed(prisma: PrismaClient, runId: string, error: 
 export async function nestedRunsRootedAt(db: TDb, goalIds: string[]): Promise<Map<string, Run & { savedWorkflow: { name: string; version: number } }>> {
   if (!goalIds.length) return new Map();
   const runs = await db.run.findMany({ where: { rootGoalId: { in: goalIds } }, include: { savedWorkflow: { select: { name: true, version: true } } } });
-  return new Map(runs.map((r) => [r.rootGoalId as string, r]));
+  return new Map(runs.map((r) => [r.rootGoalId as string, runOf(r)]));
 }
 
 /** A run's resolved inputs (for a leaf's environment). */
 export async function runInputs(db: TDb, runId: string): Promise<Record<string, string>> {
-  const run = await db.run.findUnique({ where: { id: runId }, select: { inputs: true } });
-  return (run?.inputs ?? {}) as Record<string, string>;
+  const run = await db.run.findUnique({ where: { id: runId }, select: { id: true, inputs: true } });
+  return run ? runOf(run).inputs : {};
 }
 
 /** The run (or skipped fire) a schedule's fire already made, whatever workflow version it ran. */
 export async function findScheduleFire(db: TDb, scheduleId: string, idempotencyKey: string): Promise<Run | null> {
-  return db.run.findFirst({ where: { scheduleId, idempotencyKey } });
+  const run = await db.run.findFirst({ where: { scheduleId, idempotencyKey } });
+  return run && runOf(run);
 }
 
 /** A schedule's latest fire that made (or is making) a tree: what the overlap policy looks at. */
 export async function latestScheduleRun(db: TDb, scheduleId: string): Promise<(Run & { rootGoal: { lifecycle: string } | null }) | null> {
-  return db.run.findFirst({
+  const run = await db.run.findFirst({
     where: { scheduleId, state: { not: 'skipped' } },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     include: { rootGoal: { select: { lifecycle: true } } },
   });
+  return run && runOf(run);
 }
 
 /** Records a fire that made no tree, with its nominal time (in the key) and why. A duplicate fire records nothing twice. */
 export async function recordSkippedFire(prisma: PrismaClient, row: TNewRun & { reason: string }): Promise<Run> {
   const { reason, ...rest } = row;
   await prisma.run.createMany({ data: [{ ...rest, state: 'skipped', error: reason }], skipDuplicates: true });
-  return prisma.run.findUniqueOrThrow({ where: { savedWorkflowId_idempotencyKey: { savedWorkflowId: row.savedWorkflowId, idempotencyKey: row.idempotencyKey } } });
+  return runOf(await prisma.run.findUniqueOrThrow({ where: { savedWorkflowId_idempotencyKey: { savedWorkflowId: row.savedWorkflowId, idempotencyKey: row.idempotencyKey } } }));
 }
 
 /** A schedule's fires, newest first (skipped ones included), and how many in all. */
@@ -243,5 +257,5 @@ export async function listScheduleRuns(
     prisma.run.count({ where: { scheduleId } }),
     prisma.run.count({ where: { scheduleId, state: 'skipped' } }),
   ]);
-  return { runs, total, skipped };
+  return { runs: runs.map(runOf), total, skipped };
 }

@@ -1,7 +1,10 @@
 import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
+import { ZFrozenPlan, ZWorkflowInput, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
+import { z } from '../domain/zod';
 import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
-import type { SavedWorkflow } from '../generated/prisma/client';
+import type { SavedWorkflow as TSavedWorkflowRow } from '../generated/prisma/client';
+import { parseStored } from './stored';
 
 /**
  * Saved workflows (SPEC §3): immutable version rows. Versions count up per
@@ -10,7 +13,23 @@ import type { SavedWorkflow } from '../generated/prisma/client';
  * (which the lock makes unexpected) is retried a bounded number of times.
  */
 
-export type { SavedWorkflow };
+/** A saved workflow with its stored JSON parsed (frozen plan, declared inputs). */
+export type SavedWorkflow = Omit<TSavedWorkflowRow, 'frozenPlan' | 'inputs'> & { frozenPlan: TFrozenPlan; inputs: TWorkflowInput[] };
+/** A saved workflow without its frozen plan (lists). */
+export type TWorkflowSummary = Omit<SavedWorkflow, 'frozenPlan'>;
+
+const ZDeclaredInputs = z.array(ZWorkflowInput);
+
+const described = (row: { id: string; name: string; version: number }) => `workflow ${row.id} (${row.name} v${row.version})`;
+
+function summaryOf<R extends Omit<TSavedWorkflowRow, 'frozenPlan'>>(row: R): Omit<R, 'inputs'> & { inputs: TWorkflowInput[] } {
+  return { ...row, inputs: parseStored(ZDeclaredInputs, row.inputs, `${described(row)}'s inputs`) };
+}
+
+/** Parses a row's JSON once per read (a big frozen plan included: callers that read one often keep it, see activities/runs.ts). */
+function savedWorkflowOf(row: TSavedWorkflowRow): SavedWorkflow {
+  return { ...summaryOf(row), frozenPlan: parseStored(ZFrozenPlan, row.frozenPlan, `${described(row)}'s frozen plan`) };
+}
 
 /** Who owns a workflow: a user XOR an agent (a CHECK in the migration). */
 export interface TOwner {
@@ -22,7 +41,10 @@ export function ownerWhere(owner: TOwner): { ownerUserId: string | null; ownerAg
   return { ownerUserId: owner.ownerUserId, ownerAgentId: owner.ownerAgentId };
 }
 
-export type TNewWorkflowVersion = Omit<Prisma.SavedWorkflowUncheckedCreateInput, 'version' | 'createdAt'>;
+export type TNewWorkflowVersion = Omit<Prisma.SavedWorkflowUncheckedCreateInput, 'version' | 'createdAt' | 'frozenPlan' | 'inputs'> & {
+  frozenPlan: TFrozenPlan;
+  inputs: TWorkflowInput[];
+};
 
 const SAVE_ATTEMPTS = 3;
 
@@ -37,7 +59,9 @@ export async function insertWorkflowVersion(prisma: PrismaClient, row: TNewWorkf
           where: { ownerUserId: row.ownerUserId ?? null, ownerAgentId: row.ownerAgentId ?? null, name: row.name },
           _max: { version: true },
         });
-        return tx.savedWorkflow.create({ data: { ...row, version: (latest._max.version ?? 0) + 1 } });
+        // Written from typed values: returned as they are, not parsed back.
+        const created = await tx.savedWorkflow.create({ data: { ...row, frozenPlan: row.frozenPlan as Prisma.InputJsonObject, version: (latest._max.version ?? 0) + 1 } });
+        return { ...created, frozenPlan: row.frozenPlan, inputs: row.inputs };
       }, TRANSACTION_OPTIONS);
     } catch (err) {
       const unique = err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
@@ -50,17 +74,19 @@ export async function insertWorkflowVersion(prisma: PrismaClient, row: TNewWorkf
 export async function findOwnedWorkflow(db: TDb, owner: TOwner, id: string): Promise<SavedWorkflow> {
   const found = await db.savedWorkflow.findFirst({ where: { id, ...ownerWhere(owner) } });
   if (!found) throw new DomainError('NOT_FOUND', `workflow ${id} not found`);
-  return found;
+  return savedWorkflowOf(found);
 }
 
 /** Any workflow by id (activities act for whoever owns it). */
 export async function findWorkflow(db: TDb, id: string): Promise<SavedWorkflow | null> {
-  return db.savedWorkflow.findUnique({ where: { id } });
+  const found = await db.savedWorkflow.findUnique({ where: { id } });
+  return found && savedWorkflowOf(found);
 }
 
 /** `name@version` of one owner, or null. */
 export async function findWorkflowVersion(db: TDb, owner: TOwner, name: string, version: number): Promise<SavedWorkflow | null> {
-  return db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name, version } });
+  const found = await db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name, version } });
+  return found && savedWorkflowOf(found);
 }
 
 /** Workflow summaries (no frozen plan), newest first, with how many runs each has. */
@@ -70,7 +96,7 @@ export async function listOwnedWorkflows(
   filters: { name?: string },
   after: TCursor | undefined,
   take: number,
-): Promise<(Omit<SavedWorkflow, 'frozenPlan'> & { runCount: number })[]> {
+): Promise<(TWorkflowSummary & { runCount: number })[]> {
   const rows = await prisma.savedWorkflow.findMany({
     where: {
       ...ownerWhere(owner),
@@ -82,7 +108,7 @@ export async function listOwnedWorkflows(
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take,
   });
-  return rows.map(({ _count, ...row }) => ({ ...row, runCount: _count.runs }));
+  return rows.map(({ _count, ...row }) => ({ ...summaryOf(row), runCount: _count.runs }));
 }
 
 export async function countRuns(db: TDb, savedWorkflowId: string): Promise<number> {
@@ -114,5 +140,6 @@ export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, i
 
 /** The newest version of a name (a schedule that follows the latest runs it). */
 export async function latestWorkflowVersion(db: TDb, owner: TOwner, name: string): Promise<SavedWorkflow | null> {
-  return db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name }, orderBy: { version: 'desc' } });
+  const found = await db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name }, orderBy: { version: 'desc' } });
+  return found && savedWorkflowOf(found);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from './errors';
-import type { TAcceptance, TPlan, TPlanChild } from './plans';
+import { ZAcceptance, ZPlan, type TAcceptance, type TPlan, type TPlanChild } from './plans';
 import { z } from './zod';
 
 /**
@@ -29,10 +29,14 @@ export const ZWorkflowInput = z
 export type TWorkflowInput = z.infer<typeof ZWorkflowInput>;
 
 /** The root of a frozen tree: what its run root is made of (its plan null while it was never planned). */
-export interface TFrozenPlan {
-  format: typeof FROZEN_FORMAT;
-  root: { title: string; intent: string | null; acceptance?: TAcceptance; plan: TPlan | null };
-}
+export const ZFrozenPlan = z
+  .object({
+    format: z.literal(FROZEN_FORMAT),
+    root: z.object({ title: z.string(), intent: z.string().nullable(), acceptance: ZAcceptance.optional(), plan: ZPlan.nullable() }).strict(),
+  })
+  .strict();
+
+export type TFrozenPlan = z.infer<typeof ZFrozenPlan>;
 
 /** JSON with object keys sorted at every level (undefined members left out): equal content, equal text. */
 export function canonicalJson(value: unknown): string {

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJson } from './frozenPlans';
+import type { TPlan, TPlanChild } from './plans';
 
 /**
  * Every id Reprise mints, in one place: database ids, Temporal workflow ids,
@@ -70,6 +72,19 @@ export function childGoalId(parentId: string, key: string): string {
   return derivedId('goal', parentId, key);
 }
 
+/** The goal id of the child at `plan.children[i].plan.children[j]…` (a plan path such as a workflow reference's) under `parentId`. */
+export function childGoalIdAt(parentId: string, plan: TPlan, path: string): string {
+  let id = parentId;
+  let layer: TPlan | null | undefined = plan;
+  for (const m of path.matchAll(/children\[(\d+)\]/g)) {
+    const child: TPlanChild | undefined = layer?.children[Number(m[1])];
+    if (!child) throw new Error(`no child at ${path}`);
+    id = childGoalId(id, child.key);
+    layer = child.kind === 'composite' ? child.plan : undefined;
+  }
+  return id;
+}
+
 /**
  * The Temporal update id of a message to a running goal: the same request
  * retried (a lost response) is the same update and is not applied twice; a
@@ -139,7 +154,24 @@ export function scheduleId(workflowName: string): string {
   return `sched-${slugify(workflowName, 40)}-${newId('run').slice(-10)}`;
 }
 
-export const SCHEDULE_ID_PATTERN = /^sched-[a-z0-9-]{1,40}-[0-9a-hjkmnp-tv-z]{10}$/;
+export const SCHEDULE_ID_PATTERN = new RegExp(`^sched-[a-z0-9-]{1,40}-[${ALPHABET_CLASS}]{10}$`);
+/** A schedule id as people see it in examples and error messages. */
+export const SCHEDULE_ID_EXAMPLE = 'sched-weekly-report-7q9x4w5y6z';
+
+/** The idempotency key of one fire: the schedule and its nominal time (Temporal gives a scheduled start both). */
+export function fireKey(forSchedule: string, nominalTime: Date): string {
+  return `${forSchedule}@${nominalTime.toISOString()}`;
+}
+
+/** The idempotency key of a nested run: one per child goal, so a retried layer claims the same run. */
+export function nestedRunKey(childId: string): string {
+  return `nested:${childId}`;
+}
+
+/** sha256 of the canonical inputs a caller gave to a run: a replayed key must give the same. */
+export function inputsHash(inputs: Record<string, string>): string {
+  return createHash('sha256').update(canonicalJson(inputs)).digest('hex');
+}
 
 /** The Temporal workflow id prefix of a schedule's fires (Temporal appends each fire's time). */
 export function fireTemporalWorkflowId(forSchedule: string): string {

@@ -2,11 +2,11 @@ import { msToNumber } from '@temporalio/common';
 import { z } from './zod';
 
 /**
- * Schedules (SPEC §5), the pure part: how a schedule says when it fires, the
- * overlap policies it offers, and the idempotency key of one fire. A
- * schedule is a Temporal Schedule (the source of truth for its state); its
- * fires become runs keyed by (schedule id, nominal fire time), so a retried
- * or duplicated fire never mints a second tree.
+ * Schedules (SPEC §5), the pure part: how a schedule says when it fires and
+ * the overlap policies it offers. A schedule is a Temporal Schedule (the
+ * source of truth for its state); its fires become runs keyed by (schedule
+ * id, nominal fire time) (`fireKey` in ids.ts), so a retried or duplicated
+ * fire never mints a second tree.
  */
 
 /** `skip` (ours, status-aware: a fire while the previous run's tree is active makes no tree, and says so), then Temporal's own. */
@@ -56,11 +56,6 @@ export const ZScheduleSpec = z
   .openapi('ScheduleSpec');
 
 export type TScheduleSpec = z.infer<typeof ZScheduleSpec>;
-
-/** The idempotency key of one fire: the schedule and its nominal time (Temporal gives a scheduled start both). */
-export function fireKey(scheduleId: string, nominalTime: Date): string {
-  return `${scheduleId}@${nominalTime.toISOString()}`;
-}
 
 /** A one-shot spec's time (`{at}`), or undefined for a recurring spec. */
 export function oneShotAt(spec: unknown): Date | undefined {

@@ -2,7 +2,7 @@
 // Temporal, so more can be added beside `npm start`'s.
 import { temporalAddress } from '../config';
 import { ensureSearchAttributes } from '../temporal/namespace';
-import { connectWorker, createWorker, installTemporalRuntime } from '../temporal/worker';
+import { connectWorker, createWorker, installTemporalRuntime } from './composeWorker';
 import { bootstrap, exitWithParent, runMain } from './bootstrap';
 
 runMain(async () => {

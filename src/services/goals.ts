@@ -16,7 +16,7 @@ import { planInstalledSignal } from '../workflows/messages';
 import type { pursueGoal } from '../workflows/pursueGoal';
 import { createGoalMessages } from './goalMessages';
 import { createGoalReads } from './goalReads';
-import { nestedRunsFor } from './workflowRefs';
+import { nestedRunsFor } from '../db/workflowRefs';
 import { actorOwner } from './owners';
 
 export type { TCompleteGoalRequest } from './goalMessages';

@@ -8,14 +8,13 @@ import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
-import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
-import { runId as deriveRunId, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
+import { instantiate, resolveInputs } from '../domain/frozenPlans';
+import { runId as deriveRunId, inputsHash, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
 import { ROOT_AND_RUN_START_POLICY, PERFORM_RUN_TYPE, runSummary, performRunStart } from '../temporal/starts';
 import type { performRun } from '../workflows/performRun';
 import { actorOwner } from './owners';
-import { inputsHash } from './workflowRefs';
 
 /**
  * Runs (SPEC §4): instantiating a saved workflow under an idempotency key,
@@ -61,7 +60,7 @@ export function createRunService(deps: TRunServiceDeps) {
               temporalWorkflowId: run.temporalWorkflowId,
               rootGoalId: runRootGoalId(run.id),
               workflow,
-              summary: runSummary(workflow, run.inputs as Record<string, string>, run.idempotencyKey),
+              summary: runSummary(workflow, run.inputs, run.idempotencyKey),
             },
             deps.engine ?? DEFAULT_ENGINE_TUNING,
           ),
@@ -102,8 +101,8 @@ export function createRunService(deps: TRunServiceDeps) {
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
 
       // Caller errors before anything is written: unknown or missing inputs, and placeholders left unresolved.
-      const values = resolveInputs(workflow.inputs as TWorkflowInput[], input.inputs);
-      instantiate(workflow.frozenPlan as unknown as TFrozenPlan, values);
+      const values = resolveInputs(workflow.inputs, input.inputs);
+      instantiate(workflow.frozenPlan, values);
 
       const id = deriveRunId(workflow.id, input.idempotencyKey);
       const { run, created } = await claimRun(prisma, {

@@ -1,4 +1,4 @@
-import { MONTHS, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { PrismaClient } from '../db/client';
 import { listScheduleRuns, runTreeStates, type TRunTreeState } from '../db/runs';
 import { deleteScheduleRow, findOwnedSchedule, insertSchedule, listOwnedSchedules, type Schedule } from '../db/schedules';
@@ -7,14 +7,13 @@ import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
-import { instantiate, resolveInputs, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
-import { fireTemporalWorkflowId, scheduleId as newScheduleId, SCHEDULE_ID_PATTERN } from '../domain/ids';
+import { instantiate, resolveInputs } from '../domain/frozenPlans';
+import { scheduleId as newScheduleId, SCHEDULE_ID_PATTERN } from '../domain/ids';
 import { isSpent, oneShotAt, type TOverlapPolicy, type TScheduleSpec } from '../domain/schedules';
-import { SA_SCHEDULE_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } from '../domain/searchAttributes';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
-import { FIRE_SCHEDULE_TYPE, type TFireScheduleInput } from '../temporal/starts';
-import type { fireSchedule } from '../workflows/fireSchedule';
+import { asScheduleError, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
+import type { TFireScheduleInput } from '../temporal/starts';
 import { actorOwner } from './owners';
 import type { TRunView } from './runs';
 
@@ -48,53 +47,6 @@ export interface TScheduleView {
   temporal: ScheduleDescription;
   config: TFireScheduleInput;
   runs?: { items: TRunView[]; total: number; skipped: number };
-}
-
-/** Our overlap names → the policy the Temporal Schedule applies (ours, `skip`, is applied by each fire). */
-const TEMPORAL_OVERLAP = { skip: 'ALLOW_ALL', buffer_one: 'BUFFER_ONE', buffer_all: 'BUFFER_ALL', cancel_other: 'CANCEL_OTHER', allow_all: 'ALLOW_ALL' } as const;
-
-function temporalSpec(spec: TScheduleSpec): ScheduleSpec {
-  if ('cron' in spec) return { cronExpressions: [spec.cron], ...(spec.timezone ? { timezone: spec.timezone } : {}) };
-  if ('every' in spec) return { intervals: [{ every: spec.every as `${number}${'s' | 'm' | 'h' | 'd'}` }] };
-  const at = new Date(spec.at);
-  return {
-    calendars: [
-      {
-        year: at.getUTCFullYear(),
-        month: MONTHS[at.getUTCMonth()] as (typeof MONTHS)[number],
-        dayOfMonth: at.getUTCDate(),
-        hour: at.getUTCHours(),
-        minute: at.getUTCMinutes(),
-        second: at.getUTCSeconds(),
-      },
-    ],
-  };
-}
-
-/** Temporal refuses a bad cron expression: the caller's mistake (400), in Temporal's words. */
-function asScheduleError(err: unknown, what: string): unknown {
-  const message = err instanceof Error ? err.message : String(err);
-  // A cron string Temporal cannot read fails as a TypeError (or INVALID_ARGUMENT from the server).
-  if (err instanceof TypeError || (/INVALID_ARGUMENT|invalid|parse/i.test(message) && !/unavailable|deadline/i.test(message))) {
-    return new DomainError('VALIDATION_FAILED', `Temporal refused the schedule's spec: ${message.replace(/^\d+ INVALID_ARGUMENT: /, '')}`);
-  }
-  return asTemporalError(err, what);
-}
-
-/** The Temporal Schedule's action: start a fire (fireSchedule) with this configuration. */
-function scheduleAction(config: TFireScheduleInput, workflow: { name: string; version: number }, taskQueue?: string) {
-  return {
-    type: 'startWorkflow' as const,
-    workflowType: FIRE_SCHEDULE_TYPE,
-    args: [config] as Parameters<typeof fireSchedule>,
-    taskQueue: taskQueue ?? '',
-    workflowId: fireTemporalWorkflowId(config.scheduleId),
-    typedSearchAttributes: [
-      { key: SA_SCHEDULE_ID, value: config.scheduleId },
-      { key: SA_WORKFLOW_NAME, value: workflow.name },
-    ],
-    staticSummary: `fire of ${config.scheduleId} (${workflow.name}${config.followLatest ? ', newest version' : ` v${workflow.version}`})`,
-  };
 }
 
 export interface TUpdateScheduleInput {
@@ -133,16 +85,15 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
 
   async function view(row: TScheduleView['row'], withRuns: number): Promise<TScheduleView> {
     const [description, runs] = await Promise.all([describe(row.id), withRuns > 0 ? runsOf(row.id, withRuns) : Promise.resolve(undefined)]);
-    const config = (description.action.args?.[0] ?? {}) as TFireScheduleInput;
-    return { row, temporal: description, config, ...(runs ? { runs } : {}) };
+    return { row, temporal: description, config: scheduleConfig(description), ...(runs ? { runs } : {}) };
   }
 
   return {
     async createSchedule(actor: TActor, workflowId: string, input: TCreateScheduleInput): Promise<TScheduleView> {
       const owner = actorOwner(actor);
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
-      const values = resolveInputs(workflow.inputs as TWorkflowInput[], input.inputs);
-      instantiate(workflow.frozenPlan as unknown as TFrozenPlan, values);
+      const values = resolveInputs(workflow.inputs, input.inputs);
+      instantiate(workflow.frozenPlan, values);
       if (!workflow.fullyFrozen && !input.allowReplan) {
         throw new DomainError(
           'VALIDATION_FAILED',
@@ -153,7 +104,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         throw new DomainError('VALIDATION_FAILED', `spec.at ${input.spec.at} is in the past; give a future time`);
       }
       const id = newScheduleId(workflow.name);
-      const config: TFireScheduleInput = {
+      const config = {
         scheduleId: id,
         savedWorkflowId: workflow.id,
         followLatest: input.followLatest,
@@ -162,25 +113,9 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         inputs: input.inputs,
         tuning: deps.engine ?? DEFAULT_ENGINE_TUNING,
         spec: input.spec,
-      };
+      } satisfies TFireScheduleInput;
       const row = await insertSchedule(prisma, { id, owner, savedWorkflowId: workflow.id, followLatest: input.followLatest });
-      const options: ScheduleOptions = {
-        scheduleId: id,
-        spec: temporalSpec(input.spec),
-        action: scheduleAction(config, workflow, deps.taskQueue),
-        policies: { overlap: TEMPORAL_OVERLAP[input.overlap], catchupWindow: '1 minute' },
-        state: {
-          paused: input.paused,
-          ...(input.note ? { note: input.note } : {}),
-          ...('at' in input.spec ? { remainingActions: 1 } : {}),
-        },
-        memo: { workflow_id: workflow.id, workflow_name: workflow.name, workflow_version: workflow.version },
-        typedSearchAttributes: [
-          { key: SA_SCHEDULE_ID, value: id },
-          { key: SA_WORKFLOW_NAME, value: workflow.name },
-          { key: SA_WORKFLOW_VERSION, value: workflow.version },
-        ],
-      };
+      const options = scheduleOptions(config, workflow, { taskQueue: deps.taskQueue, paused: input.paused, note: input.note });
       try {
         await withDeadline(temporal, () => temporal.schedule.create(options));
       } catch (err) {
@@ -228,11 +163,11 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     async updateSchedule(actor: TActor, id: string, patch: TUpdateScheduleInput): Promise<TScheduleView> {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
       const current = await describe(id);
-      const config = (current.action.args?.[0] ?? {}) as TFireScheduleInput;
+      const config = scheduleConfig(current);
       const workflow = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), row.savedWorkflowId);
       if (patch.inputs !== undefined) {
-        const values = resolveInputs(workflow.inputs as TWorkflowInput[], patch.inputs);
-        instantiate(workflow.frozenPlan as unknown as TFrozenPlan, values);
+        const values = resolveInputs(workflow.inputs, patch.inputs);
+        instantiate(workflow.frozenPlan, values);
       }
       const newAt = patch.spec && oneShotAt(patch.spec);
       if (newAt && newAt.getTime() <= Date.now()) throw new DomainError('VALIDATION_FAILED', `spec.at ${newAt.toISOString()} is in the past; give a future time`);
@@ -247,20 +182,11 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         ...(patch.overlap !== undefined ? { overlap: patch.overlap } : {}),
         ...(patch.spec !== undefined ? { spec: patch.spec } : {}),
       };
-      const spec = (patch.spec ?? config.spec) as TScheduleSpec | undefined;
       try {
         await withDeadline(temporal, () =>
-          temporal.schedule.getHandle(id).update((previous) => ({
-            spec: patch.spec ? temporalSpec(patch.spec) : previous.spec,
-            action: scheduleAction(next, row.savedWorkflow, deps.taskQueue),
-            policies: { ...previous.policies, overlap: TEMPORAL_OVERLAP[next.overlap] },
-            state: {
-              paused: patch.paused ?? previous.state.paused,
-              note: patch.note ?? previous.state.note,
-              // A one-shot fires once: a new time re-arms it; any other spec fires without limit.
-              ...(spec && 'at' in spec ? { remainingActions: newAt ? 1 : (previous.state.remainingActions ?? 0) } : {}),
-            },
-          })),
+          temporal.schedule
+            .getHandle(id)
+            .update((previous) => scheduleUpdate(previous, next, row.savedWorkflow, { spec: patch.spec, paused: patch.paused, note: patch.note, rearm: Boolean(newAt), taskQueue: deps.taskQueue })),
         );
       } catch (err) {
         throw asScheduleError(err, `schedule ${id} could not be updated`);
@@ -274,7 +200,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       if (range.start.getTime() >= range.end.getTime()) throw new DomainError('VALIDATION_FAILED', 'backfill start must be before end');
       if (range.end.getTime() > Date.now()) throw new DomainError('VALIDATION_FAILED', 'backfill end is in the future: a backfill runs the fires of a past range');
       // Default: one after another (each fire waits for its run), so the status-aware skip sees each run end.
-      const overlap = range.overlap ? TEMPORAL_OVERLAP[range.overlap] : 'BUFFER_ALL';
+      const overlap = range.overlap ? temporalOverlap(range.overlap) : 'BUFFER_ALL';
       await withDeadline(temporal, () => temporal.schedule.getHandle(id).backfill({ start: range.start, end: range.end, overlap })).catch((err: unknown) => {
         throw asScheduleError(err, `schedule ${id} could not be backfilled`);
       });

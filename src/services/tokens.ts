@@ -1,5 +1,5 @@
 import type { PrismaClient, TDb } from '../db/client';
-import { TRANSACTION_OPTIONS } from '../db/client';
+import { inTransaction } from '../db/client';
 import * as tokens from '../db/tokens';
 import type { TActor } from '../domain/actor';
 import { LOCAL_ACTOR } from '../domain/actor';
@@ -69,7 +69,7 @@ const USER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
  * an existing agent by id or name.
  */
 export async function createTokenDirect(prisma: PrismaClient, target: { user: string } | { agent: string }, request: TNewTokenRequest): Promise<TMintedToken & { userCreated: boolean }> {
-  return prisma.$transaction(async (tx) => {
+  return inTransaction(prisma, async (tx) => {
     if ('agent' in target) {
       const agent = await tokens.findAgentByIdOrName(tx, target.agent);
       if (!agent) throw new DomainError('NOT_FOUND', `agent ${target.agent} not found`);
@@ -81,7 +81,7 @@ export async function createTokenDirect(prisma: PrismaClient, target: { user: st
     }
     const user = await tokens.ensureUser(tx, target.user);
     return { ...(await mint(tx, { userId: user.id }, request, USER_DEFAULT_SCOPES)), userCreated: user.created };
-  }, TRANSACTION_OPTIONS);
+  });
 }
 
 /** How stale `last_used_at` may get: a busy token costs one write a minute, not one per request. */

@@ -3,9 +3,10 @@ import { findAgent } from '../db/agents';
 import { schedulesOfWorkflow } from '../db/schedules';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
+import { scheduleConfig } from '../temporal/schedules';
 import type { Goal, GoalEdge, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
-import { findRun, keyPathFrom, type Run } from '../db/runs';
+import { findRun, keyPathFrom, nestedRunsRootedAt, type Run } from '../db/runs';
 import * as workflows from '../db/workflows';
 import type { SavedWorkflow } from '../db/workflows';
 import type { TActor } from '../domain/actor';
@@ -27,7 +28,7 @@ import { ZEdgeOn } from '../domain/plans';
 import { isSpent } from '../domain/schedules';
 import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
-import { resolveWorkflowRefs } from './workflowRefs';
+import { resolveWorkflowRefs } from '../db/workflowRefs';
 
 /**
  * Saved workflows (SPEC §3): save an accepted composite as the next version
@@ -80,7 +81,7 @@ function snapshotPlan(goal: Goal, template: TPlan | null | undefined, tree: TTre
     const nested = tree.nestedRuns.get(row.id);
     if (nested) {
       if (saved?.kind === 'composite' && saved.workflow !== undefined) return saved;
-      return { ...(childOf(row) as Extract<TPlanChild, { kind: 'composite' }>), workflow: `${nested.savedWorkflow.name}@${nested.savedWorkflow.version}`, inputs: nested.inputs as Record<string, string> };
+      return { ...(childOf(row) as Extract<TPlanChild, { kind: 'composite' }>), workflow: `${nested.savedWorkflow.name}@${nested.savedWorkflow.version}`, inputs: nested.inputs };
     }
     if (saved && saved.kind === row.kind) {
       if (saved.kind === 'leaf') return saved;
@@ -105,7 +106,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
     const run = await findRun(prisma, goal.runId);
     const workflow = run && (await workflows.findWorkflow(prisma, run.savedWorkflowId));
     if (!run?.rootGoalId || !workflow) return undefined;
-    const frozen = workflow.frozenPlan as unknown as TFrozenPlan;
+    const frozen = workflow.frozenPlan;
     const path = await keyPathFrom(prisma, run.rootGoalId, goal.id);
     return { run, workflow, frozen, template: path && frozenPlanAt(frozen, path), isRoot: run.rootGoalId === goal.id };
   }
@@ -119,11 +120,11 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
     for (const list of children.values()) list.sort((a, b) => a.position - b.position);
     const edgeMap = new Map<string, GoalEdge[]>();
     for (const e of edges) edgeMap.set(e.parentId, [...(edgeMap.get(e.parentId) ?? []), e]);
-    const nestedRuns = await prisma.run.findMany({
-      where: { rootGoalId: { in: rows.filter((r) => r.kind === 'composite' && r.runId !== null).map((r) => r.id) } },
-      include: { savedWorkflow: { select: { name: true, version: true } } },
-    });
-    return { children, edges: edgeMap, nestedRuns: new Map(nestedRuns.map((r) => [r.rootGoalId as string, r])) };
+    const nestedRuns = await nestedRunsRootedAt(
+      prisma,
+      rows.filter((r) => r.kind === 'composite' && r.runId !== null).map((r) => r.id),
+    );
+    return { children, edges: edgeMap, nestedRuns };
   }
 
   return {
@@ -153,7 +154,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
           plan,
         },
       };
-      const declared = input.inputs ?? (source?.isRoot ? (source.workflow.inputs as TWorkflowInput[]) : []);
+      const declared = input.inputs ?? (source?.isRoot ? source.workflow.inputs : []);
 
       const problems = inputProblems(frozen, declared);
       const envNames = new Map<string, string>();
@@ -184,7 +185,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         description: input.description ?? null,
         inputs: declared,
         format: FROZEN_FORMAT,
-        frozenPlan: frozen as object,
+        frozenPlan: frozen,
         contentHash: contentHash(frozen),
         fullyFrozen: isFullyFrozen(plan) && refs.every((r) => r.workflow.fullyFrozen),
         sourceGoalId: goal.id,
@@ -221,8 +222,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
             if (err instanceof ScheduleNotFoundError) return undefined;
             throw asTemporalError(err, `schedule ${schedule.id} could not be read from Temporal`);
           });
-          const config = (description?.action.args?.[0] ?? {}) as { spec?: unknown };
-          if (description && !description.state.paused && !isSpent(config.spec, description.state.remainingActions)) {
+          if (description && !description.state.paused && !isSpent(scheduleConfig(description).spec, description.state.remainingActions)) {
             throw new DomainError('CONFLICT', `schedule ${schedule.id} is enabled and runs workflow ${id}; pause or delete it first`);
           }
         }
@@ -242,7 +242,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
       if (workflow.name !== against.name) {
         throw new DomainError('VALIDATION_FAILED', `workflow ${againstId} is "${against.name}", not "${workflow.name}": a diff compares two versions of one name`);
       }
-      return { workflow, against, diff: diffFrozenPlans(against.frozenPlan as unknown as TFrozenPlan, workflow.frozenPlan as unknown as TFrozenPlan) };
+      return { workflow, against, diff: diffFrozenPlans(against.frozenPlan, workflow.frozenPlan) };
     },
   };
 }

@@ -12,7 +12,7 @@ import { loadConfig, type TConfig } from '../../src/config';
 import { createPrisma, type PrismaClient } from '../../src/db/client';
 import type { TEngineTuning } from '../../src/domain/execution';
 import { createTemporalClient } from '../../src/temporal/client';
-import { createWorker } from '../../src/temporal/worker';
+import { createWorker } from '../../src/main/composeWorker';
 import { createTokenDirect } from '../../src/services/tokens';
 
 /** What globalSetup started, for test files. */

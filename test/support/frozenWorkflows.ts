@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from '../../src/db/client';
+import type { PrismaClient } from '../../src/db/client';
 import { insertWorkflowVersion, type SavedWorkflow } from '../../src/db/workflows';
 import { contentHash, FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import { newId } from '../../src/domain/ids';
@@ -23,7 +23,7 @@ export async function saveFrozenWorkflow(
     description: input.description ?? null,
     inputs: [],
     format: FROZEN_FORMAT,
-    frozenPlan: frozen as unknown as Prisma.InputJsonValue,
+    frozenPlan: frozen,
     contentHash: contentHash(frozen),
     fullyFrozen: true,
     sourceGoalId: null,

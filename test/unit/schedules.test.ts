@@ -1,4 +1,5 @@
-import { fireKey, intervalError, isSpent, oneShotAt, timeZoneError, ZScheduleSpec } from '../../src/domain/schedules';
+import { fireKey } from '../../src/domain/ids';
+import { intervalError, isSpent, oneShotAt, timeZoneError, ZScheduleSpec } from '../../src/domain/schedules';
 import { fireTemporalWorkflowId, scheduleId, SCHEDULE_ID_PATTERN } from '../../src/domain/ids';
 
 describe('schedule specs', () => {

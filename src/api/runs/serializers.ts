@@ -11,7 +11,7 @@ export function serializeRun(run: TRunView, temporalUi: TTemporalUi): TRunJson {
     workflow: { id: run.savedWorkflowId, name: run.workflow.name, version: run.workflow.version },
     title: run.tree.root?.title ?? null,
     idempotency_key: run.idempotencyKey,
-    inputs: run.inputs as Record<string, string>,
+    inputs: run.inputs,
     state: run.state,
     error: run.error,
     status: { status: status.status, reason: status.reason, goal_id: status.goalId },

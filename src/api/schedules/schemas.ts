@@ -1,3 +1,4 @@
+import { SCHEDULE_ID_EXAMPLE, SCHEDULE_ID_PATTERN } from '../../domain/ids';
 import { OVERLAP_POLICIES, ZScheduleSpec } from '../../domain/schedules';
 import { z } from '../../domain/zod';
 import { ZLimit } from '../query';
@@ -5,11 +6,10 @@ import { ZInputValues, ZRun } from '../runs/schemas';
 
 /** The schedule resource's request and response schemas (SPEC §5). */
 
-const SCHEDULE_ID_EXAMPLE = 'sched-weekly-report-7q9x4w5y6z';
 export const ZScheduleIdParams = z.object({
   id: z
     .string()
-    .regex(/^sched-[a-z0-9-]{1,40}-[0-9a-hjkmnp-tv-z]{10}$/, `must be a schedule id like ${SCHEDULE_ID_EXAMPLE}`)
+    .regex(SCHEDULE_ID_PATTERN, `must be a schedule id like ${SCHEDULE_ID_EXAMPLE}`)
     .openapi({ example: SCHEDULE_ID_EXAMPLE }),
 });
 

@@ -1,5 +1,4 @@
 import type { SavedWorkflow } from '../../db/workflows';
-import type { TWorkflowInput } from '../../domain/frozenPlans';
 import { serializeOwner } from '../goals/serializers';
 import type { TWorkflowJson, TWorkflowSummaryJson } from './schemas';
 
@@ -11,7 +10,7 @@ export function serializeWorkflowSummary(wf: Omit<SavedWorkflow, 'frozenPlan'> &
     description: wf.description,
     owner: serializeOwner(wf),
     agent_id: wf.agentId,
-    inputs: wf.inputs as TWorkflowInput[],
+    inputs: wf.inputs,
     format: wf.format,
     content_hash: wf.contentHash,
     fully_frozen: wf.fullyFrozen,
@@ -23,5 +22,5 @@ export function serializeWorkflowSummary(wf: Omit<SavedWorkflow, 'frozenPlan'> &
 }
 
 export function serializeWorkflow(wf: SavedWorkflow & { runCount: number }): TWorkflowJson {
-  return { ...serializeWorkflowSummary(wf), frozen_plan: wf.frozenPlan as Record<string, unknown> };
+  return { ...serializeWorkflowSummary(wf), frozen_plan: wf.frozenPlan };
 }

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
-import type { TNestedRunRow } from '../db/runs';
-import { findWorkflowVersion, type TOwner } from '../db/workflows';
-import type { TDb } from '../db/client';
+import type { TNestedRunRow } from './runs';
+import { findWorkflowVersion, type TOwner } from './workflows';
+import type { TDb } from './client';
 import { DomainError } from '../domain/errors';
-import { canonicalJson, resolveInputs, workflowRefsIn, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
-import { childGoalId, runId as deriveRunId, runTemporalWorkflowId } from '../domain/ids';
-import { parseWorkflowRef, type TPlan, type TPlanChild } from '../domain/plans';
+import { resolveInputs, workflowRefsIn, type TWorkflowInput } from '../domain/frozenPlans';
+import { childGoalIdAt, runId as deriveRunId, inputsHash, nestedRunKey, runTemporalWorkflowId } from '../domain/ids';
+import { parseWorkflowRef, type TPlan } from '../domain/plans';
 
 /**
  * Plan children that name a saved workflow (`"workflow": "name@version"`):
@@ -13,16 +12,6 @@ import { parseWorkflowRef, type TPlan, type TPlanChild } from '../domain/plans';
  * what the named workflow declares, and turned into nested runs. Used when a
  * plan is saved (checks only), installed live, and materialized by a run.
  */
-
-/** The ledger key of a nested run: one per child goal, so a retried layer claims the same run. */
-export function nestedRunKey(childId: string): string {
-  return `nested:${childId}`;
-}
-
-/** sha256 of the canonical inputs a caller gave: a replayed key must give the same. */
-export function inputsHash(inputs: Record<string, string>): string {
-  return createHash('sha256').update(canonicalJson(inputs)).digest('hex');
-}
 
 export interface TResolvedRef {
   path: string;
@@ -47,9 +36,9 @@ export async function resolveWorkflowRefs(db: TDb, owner: TOwner, plan: TPlan | 
           id: row.id,
           name: row.name,
           version: row.version,
-          inputs: row.inputs as TWorkflowInput[],
+          inputs: row.inputs,
           fullyFrozen: row.fullyFrozen,
-          planned: (row.frozenPlan as unknown as TFrozenPlan).root.plan !== null,
+          planned: row.frozenPlan.root.plan !== null,
         },
       );
     }
@@ -88,7 +77,7 @@ export async function nestedRunsFor(
   const shallow = options.deep ? plan : { ...plan, children: plan.children.map((c) => (c.kind === 'composite' ? { ...c, plan: undefined } : c)) };
   const refs = await resolveWorkflowRefs(db, owner, shallow);
   return refs.map((ref) => {
-    const childId = childIdAt(parent.id, plan, ref.path);
+    const childId = childGoalIdAt(parent.id, plan, ref.path);
     const key = nestedRunKey(childId);
     const values = resolveInputs(ref.workflow.inputs, ref.inputs);
     return {
@@ -105,17 +94,4 @@ export async function nestedRunsFor(
       rows: { runId: deriveRunId(ref.workflow.id, key), savedWorkflowId: ref.workflow.id, savedWorkflowVersion: ref.workflow.version, planned: ref.workflow.planned },
     };
   });
-}
-
-/** The goal id of the child at `plan.children[i].plan.children[j]…` under `parentId`. */
-function childIdAt(parentId: string, plan: TPlan, path: string): string {
-  let id = parentId;
-  let layer: TPlan | null | undefined = plan;
-  for (const m of path.matchAll(/children\[(\d+)\]/g)) {
-    const child: TPlanChild | undefined = layer?.children[Number(m[1])];
-    if (!child) throw new Error(`no child at ${path}`);
-    id = childGoalId(id, child.key);
-    layer = child.kind === 'composite' ? child.plan : undefined;
-  }
-  return id;
 }

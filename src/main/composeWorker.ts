@@ -5,9 +5,11 @@ import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logger';
 
 /**
- * The Temporal worker: runs our workflows and activities on one task queue.
- * `npm start` runs it beside the API; `npm run worker` (src/main/worker.ts)
- * runs it alone, so more can be added against the same Temporal and Postgres.
+ * The Temporal worker's composition: our workflows and activities on one
+ * task queue, with the worker-side connection and runtime. A composition
+ * root, so it lives with the entry points: `npm run worker`
+ * (src/main/worker.ts, which `npm start` runs beside the API) and tests and
+ * benchmarks that run a worker in-process. src/temporal keeps the client side.
  */
 
 export interface TWorkerDeps {

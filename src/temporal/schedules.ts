@@ -1,0 +1,128 @@
+import { MONTHS, type ScheduleDescription, type ScheduleOptions, type ScheduleOverlapPolicy, type ScheduleSpec, type ScheduleUpdateOptions } from '@temporalio/client';
+import { DomainError } from '../domain/errors';
+import { fireTemporalWorkflowId } from '../domain/ids';
+import type { TOverlapPolicy, TScheduleSpec } from '../domain/schedules';
+import { SA_SCHEDULE_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } from '../domain/searchAttributes';
+import type { fireSchedule } from '../workflows/fireSchedule';
+import { asTemporalError } from './errors';
+import { FIRE_SCHEDULE_TYPE, type TFireScheduleInput } from './starts';
+
+/**
+ * Our schedules ↔ Temporal Schedules, both ways: a spec and a fire's
+ * configuration become a Temporal Schedule's options (and updates), and a
+ * Temporal Schedule's description becomes the configuration we gave it. The
+ * Temporal Schedule is the source of truth for a schedule's state; its
+ * action's one argument is the configuration each fire (fireSchedule) gets.
+ */
+
+/** Our overlap names → the policy the Temporal Schedule applies (ours, `skip`, is applied by each fire). */
+const TEMPORAL_OVERLAP = {
+  skip: 'ALLOW_ALL',
+  buffer_one: 'BUFFER_ONE',
+  buffer_all: 'BUFFER_ALL',
+  cancel_other: 'CANCEL_OTHER',
+  allow_all: 'ALLOW_ALL',
+} as const satisfies Record<TOverlapPolicy, ScheduleOverlapPolicy>;
+
+export function temporalOverlap(overlap: TOverlapPolicy): ScheduleOverlapPolicy {
+  return TEMPORAL_OVERLAP[overlap];
+}
+
+export function temporalSpec(spec: TScheduleSpec): ScheduleSpec {
+  if ('cron' in spec) return { cronExpressions: [spec.cron], ...(spec.timezone ? { timezone: spec.timezone } : {}) };
+  if ('every' in spec) return { intervals: [{ every: spec.every as `${number}${'s' | 'm' | 'h' | 'd'}` }] };
+  const at = new Date(spec.at);
+  return {
+    calendars: [
+      {
+        year: at.getUTCFullYear(),
+        month: MONTHS[at.getUTCMonth()] as (typeof MONTHS)[number],
+        dayOfMonth: at.getUTCDate(),
+        hour: at.getUTCHours(),
+        minute: at.getUTCMinutes(),
+        second: at.getUTCSeconds(),
+      },
+    ],
+  };
+}
+
+/** Temporal refuses a bad cron expression: the caller's mistake (400), in Temporal's words. */
+export function asScheduleError(err: unknown, what: string): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  // A cron string Temporal cannot read fails as a TypeError (or INVALID_ARGUMENT from the server).
+  if (err instanceof TypeError || (/INVALID_ARGUMENT|invalid|parse/i.test(message) && !/unavailable|deadline/i.test(message))) {
+    return new DomainError('VALIDATION_FAILED', `Temporal refused the schedule's spec: ${message.replace(/^\d+ INVALID_ARGUMENT: /, '')}`);
+  }
+  return asTemporalError(err, what);
+}
+
+/** The Temporal Schedule's action: start a fire (fireSchedule) with this configuration. */
+function scheduleAction(config: TFireScheduleInput, workflow: { name: string; version: number }, taskQueue: string) {
+  return {
+    type: 'startWorkflow' as const,
+    workflowType: FIRE_SCHEDULE_TYPE,
+    args: [config] as Parameters<typeof fireSchedule>,
+    taskQueue,
+    workflowId: fireTemporalWorkflowId(config.scheduleId),
+    typedSearchAttributes: [
+      { key: SA_SCHEDULE_ID, value: config.scheduleId },
+      { key: SA_WORKFLOW_NAME, value: workflow.name },
+    ],
+    staticSummary: `fire of ${config.scheduleId} (${workflow.name}${config.followLatest ? ', newest version' : ` v${workflow.version}`})`,
+  };
+}
+
+/** A new schedule's Temporal Schedule (its id is the schedule's): a one-shot (`{at}`) fires once. */
+export function scheduleOptions(
+  config: TFireScheduleInput & { spec: TScheduleSpec },
+  workflow: { id: string; name: string; version: number },
+  options: { taskQueue: string; paused: boolean; note?: string },
+): ScheduleOptions {
+  return {
+    scheduleId: config.scheduleId,
+    spec: temporalSpec(config.spec),
+    action: scheduleAction(config, workflow, options.taskQueue),
+    policies: { overlap: temporalOverlap(config.overlap), catchupWindow: '1 minute' },
+    state: {
+      paused: options.paused,
+      ...(options.note ? { note: options.note } : {}),
+      ...('at' in config.spec ? { remainingActions: 1 } : {}),
+    },
+    memo: { workflow_id: workflow.id, workflow_name: workflow.name, workflow_version: workflow.version },
+    typedSearchAttributes: [
+      { key: SA_SCHEDULE_ID, value: config.scheduleId },
+      { key: SA_WORKFLOW_NAME, value: workflow.name },
+      { key: SA_WORKFLOW_VERSION, value: workflow.version },
+    ],
+  };
+}
+
+/**
+ * The update of a Temporal Schedule to a new configuration (`next`), from
+ * its previous state: a new spec replaces the old; paused and note change
+ * only when given. A one-shot fires once: a new time (`rearm`) re-arms it;
+ * any other spec fires without limit.
+ */
+export function scheduleUpdate(
+  previous: ScheduleDescription,
+  next: TFireScheduleInput,
+  workflow: { name: string; version: number },
+  patch: { spec?: TScheduleSpec; paused?: boolean; note?: string; rearm: boolean; taskQueue: string },
+): ScheduleUpdateOptions {
+  const spec = next.spec as TScheduleSpec | undefined;
+  return {
+    spec: patch.spec ? temporalSpec(patch.spec) : previous.spec,
+    action: scheduleAction(next, workflow, patch.taskQueue),
+    policies: { ...previous.policies, overlap: temporalOverlap(next.overlap) },
+    state: {
+      paused: patch.paused ?? previous.state.paused,
+      note: patch.note ?? previous.state.note,
+      ...(spec && 'at' in spec ? { remainingActions: patch.rearm ? 1 : (previous.state.remainingActions ?? 0) } : {}),
+    },
+  };
+}
+
+/** The configuration a Temporal Schedule's fires get (its action's argument), as we gave it. */
+export function scheduleConfig(description: ScheduleDescription): TFireScheduleInput {
+  return (description.action.args?.[0] ?? {}) as TFireScheduleInput;
+}
