@@ -10,7 +10,7 @@ import { ownerWhere, type TOwner } from './workflows';
 
 /**
  * The run ledger (SPEC §4): one row per (workflow, idempotency key), forever.
- * States move `claimed → materializing → done | failed` (or `skipped`), only
+ * States move `claimed → materializing → materialized | failed` (or `skipped`), only
  * forward. The row, not Temporal, is what makes a key idempotent: Temporal
  * forgets closed executions after its retention period.
  */
