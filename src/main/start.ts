@@ -55,11 +55,13 @@ async function main(): Promise<void> {
   process.once('exit', () => rmSync(startPidFile, { force: true }));
 
   // Everything started so far, stopped in reverse order.
-  const stops: { name: string; stop: () => Promise<void> }[] = [];
+  const stops: { name: string; stop: () => Promise<void>; hold?: () => void }[] = [];
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
       say(`stopping (${reason})…`);
+      // Nothing is started again once a stop has begun (Postgres, stopped last, must not come back meanwhile).
+      for (const { hold } of stops) hold?.();
       for (const { name, stop } of [...stops].reverse()) {
         const t = Date.now();
         try {
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
         onFatal: fatal,
         logFile: pgOptions.logFile,
       });
-      stops.push({ name: 'postgres', stop: supervised.stop });
+      stops.push({ name: 'postgres', ...supervised });
       databaseUrl = pg.url;
     }
 
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
         onFatal: fatal,
         logFile: devOptions.logFile,
       });
-      stops.push({ name: 'temporal', stop: supervised.stop });
+      stops.push({ name: 'temporal', ...supervised });
     }
 
     const added = await ensureSearchAttributes(temporalAddress(config), config.temporal.namespace);
@@ -171,7 +173,11 @@ async function main(): Promise<void> {
       children.push(superviseNodeChild(name, script, { env: childEnv, pidFile: path.join(runDir, `${name}.pid`), say, onFatal: fatal }));
     }
     // Neither needs the other to stop: both at once, so a stop waits for the slower, not the sum.
-    stops.push({ name: 'worker and api', stop: () => Promise.all(children.map((child) => child.stop())).then(() => undefined) });
+    stops.push({
+      name: 'worker and api',
+      hold: () => children.forEach((child) => child.hold()),
+      stop: () => Promise.all(children.map((child) => child.stop())).then(() => undefined),
+    });
     const [worker, api] = children as [TSupervised, TSupervised];
     const apiUp = (async () => {
       const deadline = Date.now() + 90_000;

@@ -77,6 +77,8 @@ export interface TSupervised {
   readonly failedToStart: Promise<string>;
   /** Marks start-up done: later exits are crashes to restart. */
   ready(): void;
+  /** No more restarts (a shutdown has begun); the live process keeps running until `stop`. */
+  hold(): void;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -150,6 +152,10 @@ export function superviseNodeChild(
     ready: () => {
       started = true;
     },
+    hold: () => {
+      stopping = true;
+      if (restartTimer) clearTimeout(restartTimer);
+    },
     async stop(graceMs = 25_000): Promise<void> {
       stopping = true;
       if (restartTimer) clearTimeout(restartTimer);
@@ -198,7 +204,7 @@ export function superviseService(
   first: TServiceRun,
   restart: () => Promise<TServiceRun>,
   options: TSuperviseOptions & { logFile?: string; tailLines?: number },
-): { stop(): Promise<void> } {
+): { hold(): void; stop(): Promise<void> } {
   let current: TServiceRun | undefined;
   let stopping = false;
   let state = FRESH_RESTART_STATE;
@@ -262,10 +268,14 @@ export function superviseService(
   };
   watch(first);
 
+  const hold = (): void => {
+    stopping = true;
+    if (timer) clearTimeout(timer);
+  };
   return {
+    hold,
     async stop(): Promise<void> {
-      stopping = true;
-      if (timer) clearTimeout(timer);
+      hold();
       // A start under way finishes (bounded by its own readiness timeout), then stops at once (see attempt).
       await restarting;
       await current?.stop();
