@@ -59,7 +59,7 @@ export function runMain(main: () => Promise<void>, prefix = ''): void {
   main().catch((err: unknown) => {
     const code = err instanceof ConfigError ? 'CONFIG_INVALID' : String((err as { code?: unknown })?.code);
     const known = EXPLAINED.includes(code);
-    console.error(`${prefix}${err instanceof Error ? (known ? err.message : err.stack) : String(err)}`);
+    console.error(`${prefix}${err instanceof Error ? (known ? err.message : (err.stack ?? `${err.name}: ${err.message}`)) : String(err)}`);
     process.exit(NOT_RETRYABLE.includes(code) ? EXIT_NOT_RETRYABLE : 1);
   });
 }

@@ -104,6 +104,29 @@ function processesMentioning(needle: string): number[] {
     .map(Number);
 }
 
+/** A fresh data directory and free low ports for one `npm start`, and what to read back from it. */
+async function freshStack(temporalCli: string) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-faults-'));
+  chmodSync(dataDir, 0o755); // the `postgres` user must reach it when we run as root
+  const taken = new Set<number>();
+  const ports = { api: await freeLowPort(taken), pg: await freeLowPort(taken), temporal: await freeLowPort(taken), ui: await freeLowPort(taken) };
+  const env = {
+    REPRISE_DATA_DIR: dataDir,
+    API_PORT: String(ports.api),
+    EMBEDDED_PG_PORT: String(ports.pg),
+    TEMPORAL_DEV_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    TEMPORAL_CLI: temporalCli,
+    LOG_LEVEL: 'error',
+  };
+  const runDir = path.join(dataDir, 'run');
+  const pidOf = (name: string): number | undefined => {
+    const file = path.join(runDir, `${name}.pid`);
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pid: number }).pid : undefined;
+  };
+  return { dataDir, ports, env, api: `http://127.0.0.1:${ports.api}`, pidOf };
+}
+
 /** npm start's lines (not the children's JSON logs), for failure messages. */
 const ownLines = (output: string): string => output.split('\n').filter((line) => !line.startsWith('{')).join('\n');
 
@@ -114,25 +137,7 @@ describe('npm start supervision', () => {
   });
 
   it('restarts each of Postgres, Temporal, the worker and the API after a SIGKILL, and stops within a bound with Postgres dead', async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-faults-'));
-    chmodSync(dataDir, 0o755); // the `postgres` user must reach it when we run as root
-    const taken = new Set<number>();
-    const ports = { api: await freeLowPort(taken), pg: await freeLowPort(taken), temporal: await freeLowPort(taken), ui: await freeLowPort(taken) };
-    const env = {
-      REPRISE_DATA_DIR: dataDir,
-      API_PORT: String(ports.api),
-      EMBEDDED_PG_PORT: String(ports.pg),
-      TEMPORAL_DEV_PORT: String(ports.temporal),
-      TEMPORAL_UI_PORT: String(ports.ui),
-      TEMPORAL_CLI: temporalCli,
-      LOG_LEVEL: 'error',
-    };
-    const api = `http://127.0.0.1:${ports.api}`;
-    const runDir = path.join(dataDir, 'run');
-    const pidOf = (name: string): number | undefined => {
-      const file = path.join(runDir, `${name}.pid`);
-      return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pid: number }).pid : undefined;
-    };
+    const { dataDir, ports, env, api, pidOf } = await freshStack(temporalCli);
     const healthy = async (): Promise<true | undefined> => ((await http('GET', `${api}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined);
 
     const first = npmStart(env);
@@ -201,5 +206,36 @@ describe('npm start supervision', () => {
 
     // Measured here, reported in the test's output (time from SIGKILL to /healthz 200 with the new process).
     console.log(`supervision: restart ms ${JSON.stringify(restartMs)}; stop with Postgres dead ${stopMs} ms`);
+  });
+
+  it('stops everything and exits non-zero, naming why, when a server cannot be started again', async () => {
+    const { dataDir, ports, env, pidOf } = await freshStack(temporalCli);
+    const run = npmStart(env);
+    await untilUp(run);
+    const children = ['postgres', 'worker', 'api'].map((name) => pidOf(name) as number);
+
+    // Temporal dies and something else takes its port before the restart (1 s later) can.
+    const killedAt = Date.now();
+    process.kill(pidOf('temporal') as number, 'SIGKILL');
+    // It hangs up on whoever calls (the API and worker reconnect to this port), so its close never waits on them.
+    const squatter = net.createServer((socket) => socket.destroy());
+    await waitFor(
+      () => new Promise<true | undefined>((resolve) => {
+        squatter.once('error', () => resolve(undefined));
+        squatter.listen(ports.temporal, '127.0.0.1', () => resolve(true));
+      }),
+      'the Temporal port to be free to take',
+      5000,
+    );
+    try {
+      expect(await waitFor(async () => (run.hasExited() ? run.exited : undefined), () => `npm start to give up:\n${ownLines(run.output())}`, STOP_BOUND_MS)).toBe(1);
+      expect(ownLines(run.output())).toContain(`reprise: giving up: the temporal cannot be started again: The Temporal dev server cannot use port ${ports.temporal}`);
+      const exitMs = Date.now() - killedAt;
+      expect(ownLines(run.output())).toContain('reprise: stopped');
+      await waitFor(async () => (children.every(processGone) && processesMentioning(dataDir).length === 0 ? true : undefined), 'every process to stop', STOP_BOUND_MS);
+      console.log(`supervision: gave up and exited ${exitMs} ms after Temporal died with its port taken:\n${ownLines(run.output()).split('Reprise is up')[1]}`);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 });
