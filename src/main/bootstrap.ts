@@ -54,13 +54,15 @@ const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING',
 export const EXIT_NOT_RETRYABLE = 78; // EX_CONFIG in sysexits.h
 const NOT_RETRYABLE = ['CONFIG_INVALID', 'PORT_IN_USE'];
 
-/** Runs an entry point's main; a failure prints what went wrong (`prefix` first) and exits 1 (or EXIT_NOT_RETRYABLE). */
+/** Runs an entry point's main; a failure prints what went wrong (`prefix` first) and exits 1 (or, under npm start, EXIT_NOT_RETRYABLE). */
 export function runMain(main: () => Promise<void>, prefix = ''): void {
   main().catch((err: unknown) => {
     const code = err instanceof ConfigError ? 'CONFIG_INVALID' : String((err as { code?: unknown })?.code);
     const known = EXPLAINED.includes(code);
     console.error(`${prefix}${err instanceof Error ? (known ? err.message : (err.stack ?? `${err.name}: ${err.message}`)) : String(err)}`);
-    process.exit(NOT_RETRYABLE.includes(code) ? EXIT_NOT_RETRYABLE : 1);
+    // Only a supervised child says so; for a user, any failed start is exit 1.
+    const supervised = process.env.REPRISE_EXIT_WITH_PARENT === '1';
+    process.exit(supervised && NOT_RETRYABLE.includes(code) ? EXIT_NOT_RETRYABLE : 1);
   });
 }
 
