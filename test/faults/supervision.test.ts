@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -206,6 +206,7 @@ describe('npm start supervision', () => {
 
     // Measured here, reported in the test's output (time from SIGKILL to /healthz 200 with the new process).
     console.log(`supervision: restart ms ${JSON.stringify(restartMs)}; stop with Postgres dead ${stopMs} ms`);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('stops everything and exits non-zero, naming why, when a server cannot be started again', async () => {
@@ -234,6 +235,7 @@ describe('npm start supervision', () => {
       expect(ownLines(run.output())).toContain('reprise: stopped');
       await waitFor(async () => (children.every(processGone) && processesMentioning(dataDir).length === 0 ? true : undefined), 'every process to stop', STOP_BOUND_MS);
       console.log(`supervision: gave up and exited ${exitMs} ms after Temporal died with its port taken:\n${ownLines(run.output()).split('Reprise is up')[1]}`);
+      rmSync(dataDir, { recursive: true, force: true });
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
