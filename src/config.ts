@@ -27,7 +27,10 @@ const postgresUrl = z
 const ZEnv = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: positiveInt.max(500).default(10),
-  EMBEDDED_PG_PORT: port.default(54329),
+  // Below Linux's ephemeral range (32768-60999): a client reconnecting to a
+  // dead server on a port inside it can be given that same port as its own
+  // source port, connect to itself, and hold the port against the restart.
+  EMBEDDED_PG_PORT: port.default(15432),
 
   TEMPORAL_ADDRESS: hostPort.optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

@@ -26,7 +26,7 @@ export async function startApi(deps: { config: TConfig; prisma: PrismaClient; te
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(deps.port ?? config.api.port, config.api.host, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`API port ${config.api.port} is in use: set API_PORT to a free port`) : err),
+      reject(err.code === 'EADDRINUSE' ? Object.assign(new Error(`API port ${config.api.port} is in use: set API_PORT to a free port`), { code: 'PORT_IN_USE' }) : err),
     );
   });
   // The server's own limits: a slow or idle client cannot hold a connection (or the process) forever.

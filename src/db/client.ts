@@ -9,13 +9,19 @@ export type { Agent, Goal, GoalEdge } from '../generated/prisma/client';
 /** A client or an interactive transaction's client: named queries take either. */
 export type TDb = PrismaClient | Prisma.TransactionClient;
 
+/** How long one connection attempt to Postgres may take. */
+const CONNECT_TIMEOUT_MS = 5000;
+
 /**
  * A Prisma client over the `pg` driver adapter (no query-engine binary).
  * Size the pool with the worker's activity concurrency: activities that wait
  * for a connection look like slow activities.
  */
 export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
+  // A connect attempt is bounded (pg's default waits forever): one that never
+  // gets an answer, such as a TCP self-connection to a dead server's port,
+  // must fail and be retried rather than hold a pool slot and the port.
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
   return new PrismaClient({ adapter });
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { TConfig } from '../config';
-import { portInUse, spawnManaged, waitUntilReady } from './managedProcess';
+import { portInUse, spawnManaged, waitUntilReady, type TManagedProcess } from './managedProcess';
 
 /**
  * The embedded Postgres `npm start` runs when DATABASE_URL is not set: the
@@ -30,11 +30,19 @@ const SUPERUSER = 'postgres';
 
 export interface TEmbeddedPostgres {
   url: string;
+  process: TManagedProcess;
   stop(): Promise<void>;
 }
 
 export class EmbeddedPostgresError extends Error {
   readonly code = 'EMBEDDED_POSTGRES_FAILED';
+  /** `permanent`: starting again cannot help (its port is taken, its cluster is gone); a supervisor gives up. */
+  constructor(
+    message: string,
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
 }
 
 function packageDir(): { dir: string; version: string } {
@@ -174,6 +182,12 @@ export async function startEmbeddedPostgres(options: {
   /** Its output goes here instead of a pipe (npm start: it must survive us). */
   logFile?: string;
   pidFile?: string;
+  /**
+   * A restart of a cluster that ran: it must exist. Never initdb a new one in
+   * its place: the data would be lost silently and the password would change
+   * under every client still holding the old URL.
+   */
+  existing?: boolean;
 }): Promise<TEmbeddedPostgres> {
   const log = options.log ?? (() => undefined);
   const database = options.database ?? EMBEDDED_DATABASE;
@@ -189,6 +203,9 @@ export async function startEmbeddedPostgres(options: {
   }
   const bin = await binDir(user);
   if (!(await exists(path.join(dir, 'PG_VERSION')))) {
+    if (options.existing) {
+      throw new EmbeddedPostgresError(`The embedded Postgres cluster in ${dir} is gone or damaged (no PG_VERSION): it was not recreated, so as not to lose data silently.`, true);
+    }
     await initialise(bin, dir, options.dataDir, user, log);
   }
   const password = await readFile(passwordFile(options.dataDir), 'utf8').then(
@@ -204,6 +221,7 @@ export async function startEmbeddedPostgres(options: {
     throw new EmbeddedPostgresError(
       `Embedded Postgres cannot use port ${options.port}: something already listens there. Is another Reprise running? ` +
         'Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing Postgres.',
+      true,
     );
   }
   const proc = spawnManaged(
@@ -233,6 +251,7 @@ export async function startEmbeddedPostgres(options: {
       throw new EmbeddedPostgresError(
         `Embedded Postgres could not listen on port ${options.port}: it is in use. Is another Reprise running? ` +
           'Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing Postgres.',
+        true,
       );
     }
     throw new EmbeddedPostgresError((err as Error).message);
@@ -252,6 +271,7 @@ export async function startEmbeddedPostgres(options: {
 
   return {
     url: urlFor(password, options.port, database),
+    process: proc,
     // SIGINT is Postgres' "fast shutdown": roll back open transactions, then exit cleanly.
     stop: () => proc.stop('SIGINT', 20_000),
   };

@@ -28,6 +28,13 @@ export interface TDevServerOptions {
 
 export class DevServerError extends Error {
   readonly code = 'DEV_SERVER_FAILED';
+  /** `permanent`: starting again cannot help (its port is taken); a supervisor gives up. */
+  constructor(
+    message: string,
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
 }
 
 export interface TDevServer {
@@ -81,6 +88,7 @@ export async function startTemporalDevServer(options: TDevServerOptions): Promis
         `The Temporal dev server cannot use port ${port}: something already listens there. ` +
           'Is another Reprise (or Temporal server) running? Stop it, set TEMPORAL_DEV_PORT/TEMPORAL_UI_PORT to free ports, ' +
           'or use the running server with TEMPORAL_ADDRESS=host:port.',
+        true,
       );
     }
   }
@@ -94,6 +102,7 @@ export async function startTemporalDevServer(options: TDevServerOptions): Promis
         `The Temporal dev server could not bind port ${options.port}: it is in use. ` +
           'Is another Reprise (or Temporal server) running? Stop it, set TEMPORAL_DEV_PORT/TEMPORAL_UI_PORT to free ports, ' +
           'or use the running server with TEMPORAL_ADDRESS=host:port.',
+        true,
       );
     }
     throw new DevServerError((err as Error).message);

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, type TConfig } from '../config';
 import { createPrisma, type PrismaClient } from '../db/client';
 import { migrate, type TMigrationResult } from '../db/migrate';
 import { embeddedDatabaseUrl } from '../dev/embeddedPostgres';
+import { withTimeout } from '../lib/withTimeout';
 import { createLogger, type Logger } from '../logger';
 
 /**
@@ -43,15 +44,75 @@ export async function bootstrap(service: string): Promise<TBootstrapped> {
 }
 
 /** Error codes whose message is the whole story; anything else is printed with its stack. */
-const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING', 'EMBEDDED_POSTGRES_FAILED', 'DEV_SERVER_FAILED', 'ALREADY_RUNNING', 'CHILD_FAILED'];
+const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING', 'EMBEDDED_POSTGRES_FAILED', 'DEV_SERVER_FAILED', 'ALREADY_RUNNING', 'CHILD_FAILED', 'PORT_IN_USE'];
 
-/** Runs an entry point's main; a failure prints what went wrong (`prefix` first) and exits 1. */
+/**
+ * Exit code of a process whose start failed for a reason starting it again
+ * cannot fix (a bad setting, its port taken by something else): `npm start`'s
+ * supervisor then stops everything instead of restarting it (supervisor.ts).
+ */
+export const EXIT_NOT_RETRYABLE = 78; // EX_CONFIG in sysexits.h
+const NOT_RETRYABLE = ['CONFIG_INVALID', 'PORT_IN_USE'];
+
+/** Runs an entry point's main; a failure prints what went wrong (`prefix` first) and exits 1 (or, under npm start, EXIT_NOT_RETRYABLE). */
 export function runMain(main: () => Promise<void>, prefix = ''): void {
   main().catch((err: unknown) => {
-    const known = err instanceof ConfigError || EXPLAINED.includes(String((err as { code?: unknown })?.code));
-    console.error(`${prefix}${err instanceof Error ? (known ? err.message : err.stack) : String(err)}`);
-    process.exit(1);
+    const code = err instanceof ConfigError ? 'CONFIG_INVALID' : String((err as { code?: unknown })?.code);
+    const known = EXPLAINED.includes(code);
+    console.error(`${prefix}${err instanceof Error ? (known ? err.message : (err.stack ?? `${err.name}: ${err.message}`)) : String(err)}`);
+    // Only a supervised child says so; for a user, any failed start is exit 1.
+    const supervised = process.env.REPRISE_EXIT_WITH_PARENT === '1';
+    process.exit(supervised && NOT_RETRYABLE.includes(code) ? EXIT_NOT_RETRYABLE : 1);
   });
+}
+
+/** Signals this soon after the first are relays of the same Ctrl-C (terminal group signal, npm and tsx). */
+export const RELAYED_SIGNAL_WINDOW_MS = 2000;
+
+/**
+ * How a long-running child (worker, API) stops, whatever is down: `stop`
+ * runs once, on the first SIGINT/SIGTERM or when the supervisor goes away
+ * (exitWithParent), and the process exits when it is done, or after
+ * `deadlineMs` whether or not it is (code 1), so a stop that waits on a dead
+ * Postgres or Temporal still ends. A signal after the relay window is a
+ * second Ctrl-C: exit at once. A signal is never left to Node's default
+ * handler, which would kill us mid-stop.
+ */
+export function stopOnSignal(stop: () => Promise<void>, options: { deadlineMs: number; log: (message: string) => void }): void {
+  let firstAt = 0;
+  const begin = (why: string): void => {
+    if (firstAt) {
+      if (why !== 'parent' && Date.now() - firstAt > RELAYED_SIGNAL_WINDOW_MS) {
+        options.log(`${why} again while stopping: exiting now`);
+        process.exit(130);
+      }
+      return;
+    }
+    firstAt = Date.now();
+    setTimeout(() => {
+      options.log(`stop did not finish within ${options.deadlineMs / 1000}s: exiting anyway`);
+      process.exit(1);
+    }, options.deadlineMs);
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        options.log(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => begin('SIGINT'));
+  process.on('SIGTERM', () => begin('SIGTERM'));
+  exitWithParent(() => begin('parent'));
+}
+
+/** Runs one stop step with a deadline; a step that fails or overruns is logged, and the stop goes on. */
+export async function boundedStep(name: string, work: () => Promise<unknown>, ms: number, log: (message: string) => void): Promise<void> {
+  try {
+    await withTimeout(Promise.resolve().then(work), ms, `${name}: no end within ${ms / 1000}s`);
+  } catch (err) {
+    log(`${name} failed (going on): ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /**

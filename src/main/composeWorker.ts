@@ -55,7 +55,8 @@ export async function connectWorker(address: string, logger: Logger, timeoutMs =
         throw new Error(`cannot reach Temporal at ${address}: ${(err as Error).message}`, { cause: err });
       }
       if (attempt === 1) logger.warn({ address }, 'waiting for Temporal');
-      await new Promise((r) => setTimeout(r, 1000));
+      // Backs off (0.5 s doubling to 5 s): a down server is not hammered.
+      await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** (attempt - 1), 5000)));
     }
   }
 }

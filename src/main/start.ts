@@ -1,8 +1,10 @@
 // `npm start`: the whole stack on one machine. Postgres (embedded unless
 // DATABASE_URL is set), the Temporal dev server with its Web UI (unless
 // TEMPORAL_ADDRESS is set), migrations, then the worker and the API, each in
-// its own process, kept running (supervisor.ts). Ctrl-C stops everything in
-// order and waits for every child to exit. Pid files under
+// its own process, every one of them kept running (supervisor.ts): one that
+// dies is started again; one that cannot be stops everything (exit 1).
+// Ctrl-C stops everything in order, each step bounded, and waits for every
+// child to exit. Pid files under
 // <data dir>/run let the next start stop whatever a killed one left behind.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -17,8 +19,8 @@ import { startTemporalDevServer, type TDevServer } from '../dev/temporalDevServe
 import { withTimeout } from '../lib/withTimeout';
 import { createLogger } from '../logger';
 import { ensureSearchAttributes } from '../temporal/namespace';
-import { runMain } from './bootstrap';
-import { superviseNodeChild, type TSupervised } from './supervisor';
+import { RELAYED_SIGNAL_WINDOW_MS, runMain } from './bootstrap';
+import { superviseNodeChild, superviseService, type TSupervised } from './supervisor';
 
 /** What each pid file's process must still be running for a later start to stop it as an orphan. */
 const ORPHAN_MATCHERS: Record<string, (commandLine: string) => boolean> = {
@@ -28,8 +30,6 @@ const ORPHAN_MATCHERS: Record<string, (commandLine: string) => boolean> = {
   api: (cmd) => cmd.includes('main/api.ts'),
 };
 
-/** Signals this soon after the first are relays of the same Ctrl-C. */
-const RELAYED_SIGNAL_WINDOW_MS = 2000;
 /** Longest any one shutdown step may take before we move on to the next. */
 const STOP_STEP_TIMEOUT_MS = 30_000; // above every child's own stop grace (Postgres: 20s)
 
@@ -55,11 +55,13 @@ async function main(): Promise<void> {
   process.once('exit', () => rmSync(startPidFile, { force: true }));
 
   // Everything started so far, stopped in reverse order.
-  const stops: { name: string; stop: () => Promise<void> }[] = [];
+  const stops: { name: string; stop: () => Promise<void>; hold?: () => void }[] = [];
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
       say(`stopping (${reason})…`);
+      // Nothing is started again once a stop has begun (Postgres, stopped last, must not come back meanwhile).
+      for (const { hold } of stops) hold?.();
       for (const { name, stop } of [...stops].reverse()) {
         const t = Date.now();
         try {
@@ -72,6 +74,14 @@ async function main(): Promise<void> {
       }
       say('stopped');
     })());
+  // A process that cannot be started again: stop the rest rather than run half a stack.
+  let fatalReason: string | undefined;
+  const fatal = (reason: string): void => {
+    if (fatalReason) return;
+    fatalReason = reason;
+    console.error(`reprise: giving up: ${reason}`);
+    void shutdown(`giving up: ${reason}`).then(() => process.exit(1));
+  };
   // One Ctrl-C reaches us several times (the terminal signals the whole group,
   // and npm and tsx relay it again), so a signal is never left to Node's
   // default handler, which would kill us mid-shutdown and orphan the children.
@@ -93,14 +103,20 @@ async function main(): Promise<void> {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       say(`starting embedded Postgres (data in ${path.join(config.dataDir, 'postgres')}, port ${config.embeddedPostgresPort})`);
-      const pg: TEmbeddedPostgres = await startEmbeddedPostgres({
+      const pgOptions = {
         dataDir: config.dataDir,
         port: config.embeddedPostgresPort,
         log: say,
         logFile: path.join(logDir, 'postgres.log'),
         pidFile: path.join(runDir, 'postgres.pid'),
+      };
+      const pg: TEmbeddedPostgres = await startEmbeddedPostgres(pgOptions);
+      const supervised = superviseService('postgres', pg, () => startEmbeddedPostgres({ ...pgOptions, existing: true }), {
+        say,
+        onFatal: fatal,
+        logFile: pgOptions.logFile,
       });
-      stops.push({ name: 'postgres', stop: pg.stop });
+      stops.push({ name: 'postgres', ...supervised });
       databaseUrl = pg.url;
     }
 
@@ -108,7 +124,7 @@ async function main(): Promise<void> {
     if (!config.temporal.address) {
       const cliPath = await ensureTemporalCli({ env: { ...process.env, ...(config.temporal.cliPath ? { TEMPORAL_CLI: config.temporal.cliPath } : {}) }, log: say });
       say(`starting the Temporal dev server (${cliPath}; state in ${path.join(config.dataDir, 'temporal.db')})`);
-      devServer = await startTemporalDevServer({
+      const devOptions = {
         cliPath,
         port: config.temporal.devPort,
         uiPort: config.temporal.uiPort,
@@ -116,8 +132,14 @@ async function main(): Promise<void> {
         namespace: config.temporal.namespace,
         logFile: path.join(logDir, 'temporal.log'),
         pidFile: path.join(runDir, 'temporal.pid'),
+      };
+      devServer = await startTemporalDevServer(devOptions);
+      const supervised = superviseService('temporal', devServer, () => startTemporalDevServer(devOptions), {
+        say,
+        onFatal: fatal,
+        logFile: devOptions.logFile,
       });
-      stops.push({ name: 'temporal', stop: devServer.stop });
+      stops.push({ name: 'temporal', ...supervised });
     }
 
     const added = await ensureSearchAttributes(temporalAddress(config), config.temporal.namespace);
@@ -148,10 +170,14 @@ async function main(): Promise<void> {
       ['worker', 'src/main/worker.ts'],
       ['api', 'src/main/api.ts'],
     ] as const) {
-      const child = superviseNodeChild(name, script, { env: childEnv, pidFile: path.join(runDir, `${name}.pid`), say });
-      children.push(child);
-      stops.push({ name, stop: () => child.stop() });
+      children.push(superviseNodeChild(name, script, { env: childEnv, pidFile: path.join(runDir, `${name}.pid`), say, onFatal: fatal }));
     }
+    // Neither needs the other to stop: both at once, so a stop waits for the slower, not the sum.
+    stops.push({
+      name: 'worker and api',
+      hold: () => children.forEach((child) => child.hold()),
+      stop: () => Promise.all(children.map((child) => child.stop())).then(() => undefined),
+    });
     const [worker, api] = children as [TSupervised, TSupervised];
     const apiUp = (async () => {
       const deadline = Date.now() + 90_000;

@@ -1,0 +1,243 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureTemporalCli } from '../../src/dev/temporalCli';
+import { http, waitFor } from '../support/env';
+import { portIsFree } from '../support/ports';
+
+/**
+ * `npm start` keeps what it started running, and every stop ends. Real
+ * processes, as a user runs them: each of Postgres, Temporal, the worker and
+ * the API is SIGKILLed once and must be started again by npm start itself,
+ * with /healthz back to 200 and a goal completing afterwards; then npm start
+ * is stopped right after Postgres died, and everything must be gone within a
+ * bound, with the next start coming up on the same ports.
+ */
+
+const root = path.resolve(__dirname, '../..');
+jest.setTimeout(240_000);
+
+/** How long a stop may take whatever is down (the API's and worker's own deadlines are ~20 s). */
+const STOP_BOUND_MS = 45_000;
+
+interface TStarted {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  hasExited: () => boolean;
+}
+
+/**
+ * A free port below Linux's ephemeral range (32768-60999), as npm start's
+ * defaults are: on one inside it, a client reconnecting to a killed server
+ * can be handed that port as its own source port and connect to itself,
+ * holding the port against the restart.
+ */
+async function freeLowPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+}
+
+function npmStart(env: NodeJS.ProcessEnv): TStarted {
+  const clean = { ...process.env };
+  delete clean.DATABASE_URL;
+  delete clean.TEMPORAL_ADDRESS;
+  const proc = spawn('npm', ['start'], { cwd: root, env: { ...clean, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      done = true;
+      resolve(code);
+    }),
+  );
+  return { proc, output: () => out, exited, hasExited: () => done };
+}
+
+async function untilUp(run: TStarted): Promise<void> {
+  await waitFor(
+    async () => {
+      if (run.hasExited()) throw new Error(`npm start exited during start-up:\n${run.output()}`);
+      return run.output().includes('Reprise is up') ? true : undefined;
+    },
+    () => `npm start to come up:\n${run.output()}`,
+    120_000,
+  );
+}
+
+/** True when the process is gone (or a zombie). */
+function processGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** Pids of live processes whose command line mentions `needle` (zombies excluded). */
+function processesMentioning(needle: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle) && !processGone(Number(entry));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** A fresh data directory and free low ports for one `npm start`, and what to read back from it. */
+async function freshStack(temporalCli: string) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-faults-'));
+  chmodSync(dataDir, 0o755); // the `postgres` user must reach it when we run as root
+  const taken = new Set<number>();
+  const ports = { api: await freeLowPort(taken), pg: await freeLowPort(taken), temporal: await freeLowPort(taken), ui: await freeLowPort(taken) };
+  const env = {
+    REPRISE_DATA_DIR: dataDir,
+    API_PORT: String(ports.api),
+    EMBEDDED_PG_PORT: String(ports.pg),
+    TEMPORAL_DEV_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    TEMPORAL_CLI: temporalCli,
+    LOG_LEVEL: 'error',
+  };
+  const runDir = path.join(dataDir, 'run');
+  const pidOf = (name: string): number | undefined => {
+    const file = path.join(runDir, `${name}.pid`);
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pid: number }).pid : undefined;
+  };
+  return { dataDir, ports, env, api: `http://127.0.0.1:${ports.api}`, pidOf };
+}
+
+/** npm start's lines (not the children's JSON logs), for failure messages. */
+const ownLines = (output: string): string => output.split('\n').filter((line) => !line.startsWith('{')).join('\n');
+
+describe('npm start supervision', () => {
+  let temporalCli: string;
+  beforeAll(async () => {
+    temporalCli = await ensureTemporalCli();
+  });
+
+  it('restarts each of Postgres, Temporal, the worker and the API after a SIGKILL, and stops within a bound with Postgres dead', async () => {
+    const { dataDir, ports, env, api, pidOf } = await freshStack(temporalCli);
+    const healthy = async (): Promise<true | undefined> => ((await http('GET', `${api}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined);
+
+    const first = npmStart(env);
+    await untilUp(first);
+    const auth = { authorization: `Bearer ${(JSON.parse(readFileSync(path.join(dataDir, 'local-admin-token.json'), 'utf8')) as { token: string }).token}` };
+    const goalDone = async (title: string): Promise<void> => {
+      const created = await http('POST', `${api}/api/goals`, { title, action: { runtime: 'shell', command: 'echo ok' } }, auth);
+      expect(created.status).toBe(201);
+      await waitFor(
+        async () => ((await http('GET', `${api}/api/goals/${created.body.id}`, undefined, auth)).body.lifecycle === 'done' ? true : undefined),
+        () => `${title} to finish:\n${ownLines(first.output())}`,
+        90_000,
+      );
+    };
+
+    // Each killed once; npm start must notice, say so, and start it again on the same data and port.
+    const restartMs: Record<string, number> = {};
+    const saysRestarted: Record<string, RegExp> = {
+      postgres: /the postgres \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the postgres is running again/,
+      temporal: /the temporal \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the temporal is running again/,
+      worker: /the worker was killed by SIGKILL; starting it again in 1s\nreprise: started the worker again/,
+      api: /the api was killed by SIGKILL; starting it again in 1s\nreprise: started the api again/,
+    };
+    for (const name of ['postgres', 'temporal', 'worker', 'api']) {
+      const victim = pidOf(name) as number;
+      const from = first.output().length;
+      const killedAt = Date.now();
+      process.kill(victim, 'SIGKILL');
+      await waitFor(
+        async () => (saysRestarted[name]?.test(ownLines(first.output().slice(from))) ? true : undefined),
+        () => `npm start to restart the ${name}:\n${ownLines(first.output().slice(from))}`,
+        60_000,
+      );
+      await waitFor(async () => ((pidOf(name) ?? victim) !== victim ? healthy() : undefined), () => `/healthz to be 200 after the ${name} restarted:\n${ownLines(first.output())}`, 60_000);
+      restartMs[name] = Date.now() - killedAt;
+      expect(first.hasExited()).toBe(false);
+    }
+    await goalDone('After every restart');
+
+    // Postgres dies, and npm start is stopped at once: the stop must not wait on the database.
+    const children = ['start', 'temporal', 'worker', 'api'].map((name) => pidOf(name) as number);
+    process.kill(pidOf('postgres') as number, 'SIGKILL');
+    const stopAt = Date.now();
+    process.kill(-(first.proc.pid as number), 'SIGINT');
+    await waitFor(
+      async () => (children.every(processGone) && processesMentioning(dataDir).length === 0 ? true : undefined),
+      () => `every process to stop:\n${ownLines(first.output())}`,
+      STOP_BOUND_MS,
+    );
+    const stopMs = Date.now() - stopAt;
+    await first.exited;
+    expect(ownLines(first.output())).toContain('reprise: stopped');
+    for (const [name, port] of Object.entries(ports)) {
+      expect([name, await portIsFree(port)]).toEqual([name, true]);
+    }
+
+    // The next start finds its data and its ports.
+    const second = npmStart(env);
+    await untilUp(second);
+    expect(second.output()).toContain('database schema is up to date');
+    await waitFor(healthy, '/healthz to be 200 after the second start', 30_000);
+    const running = ['start', 'postgres', 'temporal', 'worker', 'api'].map((name) => pidOf(name) as number);
+    process.kill(-(second.proc.pid as number), 'SIGINT');
+    await second.exited;
+    await waitFor(async () => (running.every(processGone) ? true : undefined), 'every process to stop after the second start', STOP_BOUND_MS);
+
+    // Measured here, reported in the test's output (time from SIGKILL to /healthz 200 with the new process).
+    console.log(`supervision: restart ms ${JSON.stringify(restartMs)}; stop with Postgres dead ${stopMs} ms`);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stops everything and exits non-zero, naming why, when a server cannot be started again', async () => {
+    const { dataDir, ports, env, pidOf } = await freshStack(temporalCli);
+    const run = npmStart(env);
+    await untilUp(run);
+    const children = ['postgres', 'worker', 'api'].map((name) => pidOf(name) as number);
+
+    // Temporal dies and something else takes its port before the restart (1 s later) can.
+    const killedAt = Date.now();
+    process.kill(pidOf('temporal') as number, 'SIGKILL');
+    // It hangs up on whoever calls (the API and worker reconnect to this port), so its close never waits on them.
+    const squatter = net.createServer((socket) => socket.destroy());
+    await waitFor(
+      () => new Promise<true | undefined>((resolve) => {
+        squatter.once('error', () => resolve(undefined));
+        squatter.listen(ports.temporal, '127.0.0.1', () => resolve(true));
+      }),
+      'the Temporal port to be free to take',
+      5000,
+    );
+    try {
+      expect(await waitFor(async () => (run.hasExited() ? run.exited : undefined), () => `npm start to give up:\n${ownLines(run.output())}`, STOP_BOUND_MS)).toBe(1);
+      expect(ownLines(run.output())).toContain(`reprise: giving up: the temporal cannot be started again: The Temporal dev server cannot use port ${ports.temporal}`);
+      const exitMs = Date.now() - killedAt;
+      expect(ownLines(run.output())).toContain('reprise: stopped');
+      await waitFor(async () => (children.every(processGone) && processesMentioning(dataDir).length === 0 ? true : undefined), 'every process to stop', STOP_BOUND_MS);
+      console.log(`supervision: gave up and exited ${exitMs} ms after Temporal died with its port taken:\n${ownLines(run.output()).split('Reprise is up')[1]}`);
+      rmSync(dataDir, { recursive: true, force: true });
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+});
