@@ -1,10 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { DomainError } from '../domain/errors';
-import { Prisma, PrismaClient } from '../generated/prisma/client';
+import { Prisma, PrismaClient } from './generated/prisma/client';
 
 export { Prisma, PrismaClient };
 /** Row types other layers may name (read-only shapes; they never query with them). */
-export type { Agent, Goal, GoalEdge } from '../generated/prisma/client';
+export type { Agent, Goal, GoalEdge } from './generated/prisma/client';
 
 /** A client or an interactive transaction's client: named queries take either. */
 export type TDb = PrismaClient | Prisma.TransactionClient;

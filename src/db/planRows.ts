@@ -1,4 +1,4 @@
-import type { Prisma } from '../generated/prisma/client';
+import type { Prisma } from './generated/prisma/client';
 import { childGoalId, goalTemporalWorkflowId } from '../domain/ids';
 import type { TAcceptance, TPlan } from '../domain/plans';
 import type { TDb } from './client';

@@ -2,7 +2,7 @@ import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import type { TPlan } from '../domain/plans';
 import { z } from '../domain/zod';
-import type { Goal, Run as TRunRow } from '../generated/prisma/client';
+import type { Goal, Run as TRunRow } from './generated/prisma/client';
 import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
 import { insertPlanRows, type TNestedRun, type TPlanParent } from './planRows';
 import { parseStored } from './stored';

@@ -1,6 +1,6 @@
 import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
-import type { Schedule } from '../generated/prisma/client';
+import type { Schedule } from './generated/prisma/client';
 import type { PrismaClient, TDb } from './client';
 import { ownerWhere, type TOwner } from './workflows';
 

@@ -1,5 +1,5 @@
 import { TERMINAL_LIFECYCLES } from '../domain/goals';
-import { Prisma } from '../generated/prisma/client';
+import { Prisma } from './generated/prisma/client';
 
 /**
  * `WITH RECURSIVE subtree AS (…)`: the goal and every goal below it, for

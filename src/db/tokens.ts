@@ -2,7 +2,7 @@ import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { TDb } from './client';
-import type { ApiToken } from '../generated/prisma/client';
+import type { ApiToken } from './generated/prisma/client';
 
 export type { ApiToken };
 

@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors';
 import { ZFrozenPlan, ZWorkflowInput, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
 import { z } from '../domain/zod';
 import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
-import type { SavedWorkflow as TSavedWorkflowRow } from '../generated/prisma/client';
+import type { SavedWorkflow as TSavedWorkflowRow } from './generated/prisma/client';
 import { parseStored } from './stored';
 
 /**
