@@ -30,6 +30,9 @@ const ORPHAN_MATCHERS: Record<string, (commandLine: string) => boolean> = {
   api: (cmd) => cmd.includes('main/api.ts'),
 };
 
+/** Start-up stops here when a stop began while it was under way. */
+const STOPPED_DURING_START = Object.assign(new Error('stopped during start-up'), { code: 'STOPPED_DURING_START' });
+
 /** Longest any one shutdown step may take before we move on to the next. */
 const STOP_STEP_TIMEOUT_MS = 30_000; // above every child's own stop grace (Postgres: 20s)
 
@@ -74,6 +77,21 @@ async function main(): Promise<void> {
       }
       say('stopped');
     })());
+  /**
+   * Registers what was just started, to be stopped in reverse order. A stop
+   * that began meanwhile (Ctrl-C, or a fatal error, during start-up) has
+   * already passed it by: it is stopped at once and start-up goes no further,
+   * so nothing is left to the exit hook's SIGKILL.
+   */
+  const register = async (entry: (typeof stops)[number]): Promise<void> => {
+    if (!stopping) {
+      stops.push(entry);
+      return;
+    }
+    entry.hold?.();
+    await withTimeout(entry.stop(), STOP_STEP_TIMEOUT_MS).catch((err: unknown) => logger.warn({ err }, `stopping ${entry.name} failed; going on`));
+    throw STOPPED_DURING_START;
+  };
   // A process that cannot be started again: stop the rest rather than run half a stack.
   let fatalReason: string | undefined;
   const fatal = (reason: string): void => {
@@ -116,7 +134,7 @@ async function main(): Promise<void> {
         onFatal: fatal,
         logFile: pgOptions.logFile,
       });
-      stops.push({ name: 'postgres', ...supervised });
+      await register({ name: 'postgres', ...supervised });
       databaseUrl = pg.url;
     }
 
@@ -139,7 +157,7 @@ async function main(): Promise<void> {
         onFatal: fatal,
         logFile: devOptions.logFile,
       });
-      stops.push({ name: 'temporal', ...supervised });
+      await register({ name: 'temporal', ...supervised });
     }
 
     const added = await ensureSearchAttributes(temporalAddress(config), config.temporal.namespace);
@@ -165,6 +183,7 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: temporalAddress(config),
       ...(ui ? { TEMPORAL_UI_URL: ui } : {}),
     };
+    if (stopping) throw STOPPED_DURING_START;
     const children: TSupervised[] = [];
     for (const [name, script] of [
       ['worker', 'src/main/worker.ts'],
@@ -173,7 +192,7 @@ async function main(): Promise<void> {
       children.push(superviseNodeChild(name, script, { env: childEnv, pidFile: path.join(runDir, `${name}.pid`), say, onFatal: fatal }));
     }
     // Neither needs the other to stop: both at once, so a stop waits for the slower, not the sum.
-    stops.push({
+    await register({
       name: 'worker and api',
       hold: () => children.forEach((child) => child.hold()),
       stop: () => Promise.all(children.map((child) => child.stop())).then(() => undefined),
@@ -190,6 +209,7 @@ async function main(): Promise<void> {
     })();
     const failed = await Promise.race([apiUp.then(() => undefined), api.failedToStart, worker.failedToStart]);
     if (failed) throw Object.assign(new Error(`${failed} (its output is above)`), { code: 'CHILD_FAILED' });
+    if (stopping) throw STOPPED_DURING_START;
     for (const child of children) child.ready();
 
     const rows: [string, string][] = [
@@ -207,6 +227,8 @@ async function main(): Promise<void> {
         '\n',
     );
   } catch (err) {
+    // A stop already under way ends the process itself (exit 0 for a signal, 1 when giving up).
+    if (stopping) return stopping.then(() => new Promise<never>(() => undefined));
     await shutdown('start-up failed');
     throw err;
   }

@@ -145,7 +145,9 @@ export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Clien
       const goal = await owned(actor, id);
       const action = ZAction.safeParse(goal.action);
       if (!action.success) throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not an agent leaf`);
-      const leaseS = input.lease_s ?? agentLease(id, action.data) ?? DEFAULT_AGENT_LEASE_S;
+      // Refused first for anything but an agent leaf, whatever lease the caller asks for.
+      const ownLease = agentLease(id, action.data);
+      const leaseS = input.lease_s ?? ownLease ?? DEFAULT_AGENT_LEASE_S;
       const now = new Date();
       if (!(await goals.claimAgentLease(prisma, { id, worker: input.worker, now, until: new Date(now.getTime() + leaseS * 1000) }))) {
         const fresh = await owned(actor, id);

@@ -462,6 +462,16 @@ describe('leaf runtimes', () => {
     expect(await ended(root.id)).toMatchObject({ lifecycle: 'done', output: { summary: 'fine' }, lease: null });
     await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-agent', workflowId: root.temporal.workflow_id }]);
   });
+
+  it('a claim of a leaf that is not an agent leaf is refused as such, whatever lease it asks for', async () => {
+    const root = await create({ title: 'Approve', action: { runtime: 'manual', instructions: 'look' } });
+    await until(root.id, (g) => g.waiting_for === 'completion', 'the manual leaf to wait');
+    for (const body of [{ worker: 'agent-1' }, { worker: 'agent-1', lease_s: 30 }]) {
+      const refused = await call('POST', `${api.url}/api/goals/${root.id}/claim`, body);
+      expect([refused.status, refused.body.error.code, refused.body.error.message]).toEqual([409, 'GOAL_NOT_WAITING', `goal ${root.id} is not an agent leaf`]);
+    }
+    expect((await call('POST', `${api.url}/api/goals/${root.id}/cancel`, {})).status).toBe(200);
+  });
 });
 
 describe('parallelism', () => {
