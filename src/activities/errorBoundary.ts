@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure, type Context } from '@temporalio/
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { asDatabaseError } from '../db/client';
+import { asTemporalError } from '../temporal/errors';
 import { FAILURE_TYPES, internalReason, isDomainError, isOurFailureType, looksInternal } from '../domain/errors';
 
 /**
@@ -10,7 +11,8 @@ import { FAILURE_TYPES, internalReason, isDomainError, isOurFailureType, looksIn
  * workflow reads (and may write on a goal or a run as its reason) is always
  * text we wrote for users:
  *
- * - Postgres down, unreachable, overloaded or in a transient conflict: a
+ * - Postgres down, unreachable, overloaded or in a transient conflict, or
+ *   Temporal unreachable or busy (an activity that starts a nested run): a
  *   retryable `InfrastructureUnavailable` with our sentence. The proxies
  *   retry it for the engine's infrastructure window (INFRA_RETRY_HOURS); it
  *   never spends a leaf's own retries (those count only action outcomes).
@@ -27,6 +29,11 @@ export function toActivityFailure(err: unknown, logger: Pick<Logger, 'warn' | 'e
   if (database) {
     logger.warn({ err, ...where }, `activity ${where.activityType}: ${database.message}`);
     return ApplicationFailure.retryable(database.message, FAILURE_TYPES.InfrastructureUnavailable);
+  }
+  const temporal = asTemporalError(err, 'Temporal');
+  if (isDomainError(temporal)) {
+    logger.warn({ err, ...where }, `activity ${where.activityType}: ${temporal.message}`);
+    return ApplicationFailure.retryable(temporal.message, FAILURE_TYPES.InfrastructureUnavailable);
   }
   // A DomainError's message is ours; its code is not a Temporal failure type.
   if (isDomainError(err) && !looksInternal(err.message)) {

@@ -135,3 +135,11 @@ export function looksInternal(text: string): boolean {
 }
 
 export type TFailureType = keyof typeof FAILURE_TYPES;
+
+/**
+ * A stored reason as users may see it: one recorded before reasons were
+ * cleaned (raw driver text, a source path) reads as an internal error.
+ */
+export function userReason(reason: string | null): string | null {
+  return reason !== null && looksInternal(reason) ? 'internal error (recorded before reasons were cleaned): see the worker log' : reason;
+}
