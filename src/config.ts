@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from './domain/execution';
+import { DEFAULT_ENGINE_TUNING, DEFAULT_INFRA_RETRY_HOURS, type TEngineTuning } from './domain/execution';
 
 /**
  * Every setting Reprise reads from the environment, parsed once with zod.
@@ -60,6 +60,11 @@ const ZEnv = z.object({
     .min(50, 'must be at least 50')
     .max(5000, 'must be at most 5000 (running children need the rest of Temporal\'s 10,240 events)')
     .default(DEFAULT_ENGINE_TUNING.historyLimit),
+  INFRA_RETRY_HOURS: z.coerce
+    .number({ message: 'must be a number of hours' })
+    .positive('must be more than 0')
+    .max(24 * 30, 'must be at most 720 (30 days)')
+    .default(DEFAULT_INFRA_RETRY_HOURS),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -144,7 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       metricsAddress: e.WORKER_METRICS_ADDRESS,
     },
     leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S },
-    engine: { planRecheckS: e.ENGINE_PLAN_RECHECK_S, historyLimit: e.ENGINE_HISTORY_LIMIT },
+    engine: { planRecheckS: e.ENGINE_PLAN_RECHECK_S, historyLimit: e.ENGINE_HISTORY_LIMIT, infraRetryHours: e.INFRA_RETRY_HOURS },
     log: { level: e.LOG_LEVEL },
   };
 }

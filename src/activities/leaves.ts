@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { Goal, PrismaClient } from '../db/client';
+import { asDatabaseError, isTransientDatabaseError, type Goal, type PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import { isWorkerAction, type TAction, type THttpAction, type TShellAction, type TWorkerAction } from '../domain/actions';
 import { assertNever } from '../domain/assertNever';
@@ -117,6 +117,51 @@ function cancelledFailure(details: unknown): ApplicationFailure | CancelledFailu
   return new CancelledFailure('the leaf was cancelled; its command was killed', [details]);
 }
 
+/**
+ * What a runLeaf attempt keeps in its heartbeat details (Temporal hands them
+ * to the next attempt): the outcome of the action it ran, until Postgres has
+ * it. `attempt` is the outcome's number among the action's outcomes.
+ */
+interface TLeafProgress {
+  outcome?: { goalId: string; attempt: number; result: unknown; failure?: { message: string; type: 'CommandFailed' | 'HttpFailed' | 'LeafTimedOut' } };
+}
+
+function leafProgressOf(details: unknown): TLeafProgress {
+  const outcome = (details as TLeafProgress | undefined)?.outcome;
+  return outcome && typeof outcome.goalId === 'string' && typeof outcome.attempt === 'number' ? { outcome } : {};
+}
+
+/** Largest result kept whole in heartbeat details; a larger one is kept as its digest (Temporal limits payload sizes). */
+const HEARTBEAT_RESULT_BYTES = 256 * 1024;
+
+function heartbeatSized(result: TCommandResult | THttpResult): unknown {
+  return Buffer.byteLength(JSON.stringify(result)) <= HEARTBEAT_RESULT_BYTES ? result : digestOf(result);
+}
+
+/** Backoff of a write retried in place: 1 s doubling to 30 s, as the activity proxies retry. */
+const WRITE_RETRY_MAX_MS = 30_000;
+
+/**
+ * Runs a Postgres write after a leaf's action has an outcome, retrying it in
+ * place (heartbeating) while Postgres is down, unreachable or in a transient
+ * conflict: only the write is retried, never the action. Ends when it is
+ * written, when the error is not one of those, or when the activity is
+ * cancelled or times out (the next attempt records the outcome from its
+ * heartbeat details).
+ */
+async function untilWritten<T>(write: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  for (let delay = 1000; ; delay = Math.min(delay * 2, WRITE_RETRY_MAX_MS)) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isTransientDatabaseError(err) || ctx.cancellationSignal.aborted) throw err;
+      ctx.log.warn('Postgres is unavailable; retrying the leaf\'s write', { error: asDatabaseError(err)?.message, delayMs: delay });
+      await ctx.sleep(delay);
+    }
+  }
+}
+
 export function createLeafActivities(deps: TLeafActivityDeps) {
   const { prisma } = deps;
 
@@ -127,7 +172,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   }
 
   /** Runs a command for a leaf, heartbeating, killed on timeout or cancellation. */
-  async function runCommand(goal: { id: string; rootId: string; runId?: string | null }, command: string, env: Record<string, string> | undefined, timeoutS: number) {
+  async function runCommand(goal: { id: string; rootId: string; runId?: string | null }, command: string, env: Record<string, string> | undefined, timeoutS: number, details: object = {}) {
     const ctx = Context.current();
     const inputs = goal.runId ? await runInputs(prisma, goal.runId) : {};
     return runShellCommand({
@@ -137,7 +182,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       timeoutMs: timeoutS * 1000,
       maxOutputBytes: deps.leaf.outputMaxBytes,
       signal: ctx.cancellationSignal,
-      onProgress: (elapsedMs) => ctx.heartbeat({ elapsed_ms: elapsedMs }),
+      onProgress: (elapsedMs) => ctx.heartbeat({ ...details, elapsed_ms: elapsedMs }),
     });
   }
 
@@ -202,16 +247,28 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   }
 
   /** Runs a goal's acceptance check command in the tree's workspace. */
-  async function runCheck(goal: Goal, check: string) {
+  async function runCheck(goal: Goal, check: string, details: object = {}) {
     const action = goal.kind === 'leaf' ? actionOf(goal) : undefined;
     const env = action ? checkEnv(action) : undefined;
-    const result = await runCommand(goal, check, env, Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S));
+    const result = await runCommand(goal, check, env, Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S), details);
     if (result.cancelled) throw cancelledFailure(digestOf(result));
     return { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
   }
 
-  /** runLeaf's body: start, action, check, end. */
-  async function runLeafOnce(goalId: string): Promise<TLeafResult> {
+  /**
+   * runLeaf's body: start, action, check, end. A leaf's `retries` count its
+   * action's outcomes (`action_attempts` on the goal row), never activity
+   * attempts: an attempt lost to the infrastructure (Postgres down, a worker
+   * lost) came to no outcome, spends nothing, and is retried by Temporal.
+   *
+   * Once an action has an outcome it is never run again for that attempt:
+   * the outcome goes first into the activity's heartbeat details (kept by
+   * Temporal across attempts), then into Postgres, whose writes are retried
+   * in place while Postgres is away. An attempt that finds an outcome its
+   * predecessor could not record records that instead of running the action.
+   */
+  async function runLeafOnce(goalId: string, progress: TLeafProgress): Promise<TLeafResult> {
+    const ctx = Context.current();
     const goal = await goals.loadGoalForRun(prisma, goalId);
     if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
     if (isTerminal(goal.lifecycle)) return endedLeafResult(goal);
@@ -219,7 +276,18 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
     let result: unknown = goal.output;
     if (goal.actionEndedAt === null) {
-      const attempt = await attemptAction(goal, action);
+      // This attempt's number among the action's outcomes.
+      const n = goal.actionAttempts + 1;
+      let attempt: TAttempt;
+      if (progress.outcome?.goalId === goalId && progress.outcome.attempt === n) {
+        attempt = { result: progress.outcome.result as TAttempt['result'], cancelled: false, failure: progress.outcome.failure };
+      } else {
+        attempt = await attemptAction(goal, action);
+        if (!attempt.cancelled) {
+          progress.outcome = { goalId, attempt: n, result: heartbeatSized(attempt.result), failure: attempt.failure };
+          ctx.heartbeat(progress);
+        }
+      }
       result = attempt.result;
       if (attempt.cancelled) {
         await goals.storeLeafOutput(prisma, goalId, attempt.result);
@@ -228,31 +296,29 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       if (attempt.failure) {
         const retries = action.retries ?? 0;
         const status: TEndStatus = attempt.failure.type === 'LeafTimedOut' ? 'timed_out' : 'failed';
-        if (Context.current().info.attempt <= retries) {
-          await goals.storeLeafOutput(prisma, goalId, attempt.result);
-          throw ApplicationFailure.retryable(attempt.failure.message, FAILURE_TYPES[attempt.failure.type]);
-        }
-        const reason = `${attempt.failure.message}${retries > 0 ? ` (after ${retries + 1} attempts)` : ''}`;
-        await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason, output: attempt.result });
+        await untilWritten(() => goals.recordActionFailed(prisma, goalId, n, attempt.result));
+        if (n <= retries) throw ApplicationFailure.retryable(attempt.failure.message, FAILURE_TYPES[attempt.failure.type]);
+        const reason = `${attempt.failure.message}${n > 1 ? ` (after ${n} attempts)` : ''}`;
+        await untilWritten(() => goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason }));
         return { status, context: edgeContextOf(status, attempt.result), recorded: true, failureReason: reason };
       }
       if (!acceptance.check && !acceptance.judgment) {
-        await goals.recordLeafDone(prisma, goalId, attempt.result);
+        await untilWritten(() => goals.recordLeafDone(prisma, goalId, n, attempt.result));
         return { status: 'succeeded', context: edgeContextOf('succeeded', attempt.result), recorded: true };
       }
-      await goals.recordActionSucceeded(prisma, goalId, attempt.result);
+      await untilWritten(() => goals.recordActionSucceeded(prisma, goalId, n, attempt.result));
     }
     if (acceptance.check) {
-      const check = await runCheck(goal, acceptance.check);
+      const check = await runCheck(goal, acceptance.check, progress);
       if (!check.passed) {
-        await goals.storeAcceptanceCheck(prisma, goalId, check);
+        await untilWritten(() => goals.storeAcceptanceCheck(prisma, goalId, check));
         const reason = `acceptance check failed: it ${check.timed_out ? 'timed out' : `exited with code ${check.exit_code}`}`;
-        await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason });
+        await untilWritten(() => goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason }));
         return { status: 'failed', context: edgeContextOf('failed', result), recorded: true, failureReason: reason };
       }
     }
     if (acceptance.judgment) return { status: 'succeeded', context: edgeContextOf('succeeded', result), recorded: false };
-    await goals.recordGoalEnd(prisma, goalId, { lifecycle: 'done', doneReason: 'accepted' });
+    await untilWritten(() => goals.recordGoalEnd(prisma, goalId, { lifecycle: 'done', doneReason: 'accepted' }));
     return { status: 'succeeded', context: edgeContextOf('succeeded', result), recorded: true };
   }
 
@@ -262,16 +328,20 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
      * action (throwing a retryable failure while the leaf's own retries
      * last), runs its acceptance check, and records its end. Each step is
      * idempotent: a leaf that already ended is only reported, and an action
-     * that already succeeded (`action_ended_at`) is never run again.
+     * that already succeeded (`action_ended_at`), or whose outcome an earlier
+     * attempt holds in its heartbeat details, is never run again.
      * Heartbeats every second, so a cancellation reaches a running command.
      */
     async runLeaf({ goalId }: { goalId: string }): Promise<TLeafResult> {
+      const ctx = Context.current();
+      // What an earlier attempt learnt and may not have recorded; sent again at once, so it outlives this attempt too.
+      const progress = leafProgressOf(ctx.info.heartbeatDetails);
+      ctx.heartbeat(progress);
       // Heartbeats for the whole activity, not only while the command runs: a
       // slow database write must not pass for a lost worker (a retry would run the action again).
-      const ctx = Context.current();
-      const ticker = setInterval(() => ctx.heartbeat(), 1000);
+      const ticker = setInterval(() => ctx.heartbeat(progress), 1000);
       try {
-        return await runLeafOnce(goalId);
+        return await runLeafOnce(goalId, progress);
       } finally {
         clearInterval(ticker);
       }

@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { DomainError } from '../domain/errors';
+import { DomainError, isDomainError } from '../domain/errors';
 import { Prisma, PrismaClient } from './generated/prisma/client';
 
 export { Prisma, PrismaClient };
@@ -40,24 +40,80 @@ export async function inTransaction<T>(prisma: PrismaClient, work: (tx: TDb) => 
   return prisma.$transaction((tx) => work(tx), TRANSACTION_OPTIONS);
 }
 
+/** Prisma codes of a database that is down, unreachable, overloaded or in a transient conflict. */
+const TRANSIENT_PRISMA_CODES = new Set([
+  'P1001', // can't reach the server
+  'P1002', // the server was reached but timed out
+  'P1008', // operations timed out
+  'P1017', // the server closed the connection
+  'P2024', // timed out fetching a connection from the pool
+  'P2028', // transaction API: could not start, or already closed
+  'P2034', // write conflict or deadlock: retry the transaction
+]);
+/** The pg driver adapter's error kinds (meta.driverAdapterError.cause.kind) of the same. */
+const TRANSIENT_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TransactionWriteConflict', 'TransactionAlreadyClosed']);
+/** SQLSTATEs: serialization failure, deadlock, admin/crash shutdown, cannot connect now, too many connections. */
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300']);
+/** Node socket errors (a pg client's own, or one the adapter passed through). */
+const TRANSIENT_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Messages of the same that carry no code (pg's own "Connection terminated unexpectedly", pool timeouts). */
+const TRANSIENT_MESSAGES =
+  /Can't reach database server|Connection terminated|timeout exceeded when trying to connect|Unable to start a transaction in the given time|Transaction already closed|timed out fetching a new connection|Connection is closed|Client has encountered a connection error/i;
+
+/** Every error object in an error's chain: itself, its causes, and the driver adapter's error Prisma wraps. */
+function errorChain(err: unknown): Record<string, unknown>[] {
+  const chain: Record<string, unknown>[] = [];
+  const queue: unknown[] = [err];
+  while (queue.length > 0 && chain.length < 8) {
+    const e = queue.shift();
+    if (typeof e !== 'object' || e === null || chain.includes(e as Record<string, unknown>)) continue;
+    const rec = e as Record<string, unknown>;
+    chain.push(rec);
+    queue.push(rec.cause, (rec.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError);
+  }
+  return chain;
+}
+
 /**
- * A Postgres that is unreachable or too busy to answer in time is
- * DATABASE_UNAVAILABLE (503, retry later), never a 500. Anything else is
- * returned as it was.
+ * Whether an error means Postgres is down, unreachable, overloaded or in a
+ * transient conflict (serialization failure, deadlock): worth retrying as it
+ * is. Recognises the shapes a killed, restarting or overloaded Postgres
+ * actually produces through Prisma 7 and the pg driver adapter (each seen
+ * against a real Postgres that was stopped or SIGKILLed): Prisma's P1001 with
+ * the adapter's DatabaseNotReachable, P2010 wrapping SQLSTATE 57P01 (admin
+ * shutdown), pg's bare "Connection terminated unexpectedly" for a query in
+ * flight, P2024/P2028 for an exhausted pool.
+ */
+export function isTransientDatabaseError(err: unknown): boolean {
+  if (err instanceof Prisma.PrismaClientInitializationError) return true;
+  for (const e of errorChain(err)) {
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    const original = typeof e.originalCode === 'string' ? e.originalCode : undefined;
+    if (code && (TRANSIENT_PRISMA_CODES.has(code) || TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SOCKET_CODES.has(code) || code.startsWith('08'))) return true;
+    if (original && (TRANSIENT_SQLSTATES.has(original) || original.startsWith('08'))) return true;
+    if (typeof e.kind === 'string' && TRANSIENT_ADAPTER_KINDS.has(e.kind)) return true;
+    if (typeof e.message === 'string' && TRANSIENT_MESSAGES.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * A Postgres that is unreachable, too busy or in a transient conflict is
+ * DATABASE_UNAVAILABLE (503, retry later; activities retry it), never a 500,
+ * with a message of ours: Prisma's own text names source files and echoes
+ * the call. Anything else is returned as undefined.
  */
 export function asDatabaseError(err: unknown): DomainError | undefined {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = (err as { code?: unknown })?.code;
-  if (code === 'P2028' || code === 'P2024' || /Unable to start a transaction in the given time|Transaction already closed|timed out fetching a new connection/i.test(message)) {
-    return new DomainError('DATABASE_UNAVAILABLE', 'Postgres is too busy to answer in time; try again shortly');
-  }
-  if (
-    err instanceof Prisma.PrismaClientInitializationError ||
-    /ECONNREFUSED|ENOTFOUND|Can't reach database server|Connection terminated|timeout exceeded when trying to connect/i.test(message)
-  ) {
-    return new DomainError('DATABASE_UNAVAILABLE', 'Postgres is unreachable; try again shortly');
-  }
-  return undefined;
+  if (isDomainError(err)) return err.code === 'DATABASE_UNAVAILABLE' ? err : undefined;
+  if (!isTransientDatabaseError(err)) return undefined;
+  const busy = errorChain(err).some((e) => e.code === 'P2024' || e.code === 'P2028' || e.kind === 'TooManyConnections' || e.code === '53300');
+  const conflict = errorChain(err).some((e) => e.code === 'P2034' || e.kind === 'TransactionWriteConflict' || e.code === '40001' || e.code === '40P01');
+  const message = busy
+    ? 'Postgres is too busy to answer in time; try again shortly'
+    : conflict
+      ? 'Postgres reported a transient conflict (serialization failure or deadlock); try again shortly'
+      : 'Postgres is unreachable; try again shortly';
+  return new DomainError('DATABASE_UNAVAILABLE', message);
 }
 
 /** One round trip to Postgres, for /healthz. */

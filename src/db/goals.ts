@@ -228,21 +228,35 @@ export async function setGoalWaiting(prisma: PrismaClient, id: string, waitingFo
 }
 
 /**
- * Stores the result of a leaf's action that succeeded, and marks it so: a
- * re-delivered activity finds the mark and never runs the action again.
+ * Stores the result of a leaf's action that succeeded (its `attempt`-th
+ * action outcome), and marks it so: a re-delivered activity finds the mark
+ * and never runs the action again.
  */
-export async function recordActionSucceeded(prisma: PrismaClient, id: string, output: unknown): Promise<void> {
-  await prisma.goal.updateMany({ where: { id, lifecycle: NOT_TERMINAL }, data: { output: output as Prisma.InputJsonValue, actionEndedAt: new Date() } });
+export async function recordActionSucceeded(prisma: PrismaClient, id: string, attempt: number, output: unknown): Promise<void> {
+  await prisma.goal.updateMany({ where: { id, lifecycle: NOT_TERMINAL }, data: { output: output as Prisma.InputJsonValue, actionEndedAt: new Date(), actionAttempts: attempt } });
 }
 
-/** A leaf whose action succeeded and needs no further acceptance: its result and its end, in one write. */
-export async function recordLeafDone(prisma: PrismaClient, id: string, output: unknown): Promise<void> {
+/**
+ * Counts a leaf's failed action attempt (its `attempt`-th action outcome) and
+ * stores its result. Idempotent: an attempt already counted changes nothing,
+ * so a write retried after a lost answer never spends a retry twice.
+ */
+export async function recordActionFailed(prisma: PrismaClient, id: string, attempt: number, output: unknown): Promise<void> {
+  await prisma.goal.updateMany({
+    where: { id, lifecycle: NOT_TERMINAL, actionEndedAt: null, actionAttempts: { lt: attempt } },
+    data: { output: output as Prisma.InputJsonValue, actionAttempts: attempt },
+  });
+}
+
+/** A leaf whose action succeeded (its `attempt`-th outcome) and needs no further acceptance: its result and its end, in one write. */
+export async function recordLeafDone(prisma: PrismaClient, id: string, attempt: number, output: unknown): Promise<void> {
   const now = new Date();
   await prisma.goal.updateMany({
     where: { id, lifecycle: NOT_TERMINAL },
     data: {
       output: output as Prisma.InputJsonValue,
       actionEndedAt: now,
+      actionAttempts: attempt,
       lifecycle: 'done',
       doneReason: 'accepted',
       failureReason: null,

@@ -106,6 +106,40 @@ export const FAILURE_TYPES = {
   GoalFailed: 'GoalFailed',
   /** A run could not be instantiated (its row is gone, or a layer cannot be written as saved): never retried. */
   RunInvalid: 'RunInvalid',
+  /** Postgres was down, unreachable, overloaded or in a transient conflict: retried for the engine's infrastructure window, never a leaf's own retry. */
+  InfrastructureUnavailable: 'InfrastructureUnavailable',
+  /** Anything unexpected: the message names a reference the worker logged the detail under (never the detail). */
+  Internal: 'Internal',
 } as const;
 
+/** Whether a Temporal failure's type is one of ours: its message was written by us for users (never stack or ORM text). */
+export function isOurFailureType(type: string | undefined | null): boolean {
+  return type !== undefined && type !== null && Object.prototype.hasOwnProperty.call(FAILURE_TYPES, type);
+}
+
+/**
+ * The reason users see for an unexpected error: a reference to the log entry
+ * that holds the detail, never the detail itself.
+ */
+export function internalReason(ref: string): string {
+  return `internal error (ref ${ref}): see the worker log`;
+}
+
+/**
+ * Text that must never reach a stored or returned reason: stack frames, file
+ * paths with line numbers, ORM invocation text. A last guard where a message
+ * of unknown origin could otherwise be stored.
+ */
+export function looksInternal(text: string): boolean {
+  return /prisma|invocation|\bat \/|\.[cm]?[jt]s:\d+|node_modules|\n\s+at /i.test(text);
+}
+
 export type TFailureType = keyof typeof FAILURE_TYPES;
+
+/**
+ * A stored reason as users may see it: one recorded before reasons were
+ * cleaned (raw driver text, a source path) reads as an internal error.
+ */
+export function userReason(reason: string | null): string | null {
+  return reason !== null && looksInternal(reason) ? 'internal error (recorded before reasons were cleaned): see the worker log' : reason;
+}

@@ -12,13 +12,6 @@ export const HEARTBEAT_TIMEOUT_S = 30;
 /** Time an activity may run past the action's own timeout (kill, collect output, report). */
 export const KILL_GRACE_S = 15;
 
-/**
- * Attempts beyond the leaf's own `retries`, for infrastructure failures only
- * (a worker shut down or lost). The activity makes its own failures
- * non-retryable once the leaf's retries are spent.
- */
-export const INFRASTRUCTURE_ATTEMPTS = 3;
-
 /** The acceptance-check activity's start-to-close timeout. */
 export const CHECK_ACTIVITY_TIMEOUT_S = 3600;
 /** A check command's own limit: inside its activity's timeout, with room to kill it and report. */
@@ -60,9 +53,30 @@ export interface TEngineTuning {
    * 10,240-event warning.
    */
   historyLimit: number;
+  /**
+   * Hours an activity keeps retrying infrastructure failures (Postgres down
+   * or unreachable, a transient conflict, a worker lost) before its goal
+   * fails: backoff 1 s doubling to 30 s. Separate from a leaf's own `retries`,
+   * which count only its action's outcomes. Optional: executions started
+   * before this setting existed carry none, and get the default (read it
+   * through infraRetryWindowS).
+   */
+  infraRetryHours?: number;
 }
 
-export const DEFAULT_ENGINE_TUNING: TEngineTuning = { planRecheckS: 600, historyLimit: 4000 };
+/** Hours of infrastructure retries when the tuning names none. */
+export const DEFAULT_INFRA_RETRY_HOURS = 24;
+
+export const DEFAULT_ENGINE_TUNING: TEngineTuning = { planRecheckS: 600, historyLimit: 4000, infraRetryHours: DEFAULT_INFRA_RETRY_HOURS };
+
+/** How activities back off between attempts: 1 s doubling to 30 s (infrastructure and a leaf's own retries alike). */
+export const RETRY_BACKOFF = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' } as const;
+
+/** Seconds an activity may keep retrying infrastructure failures (its schedule-to-close budget beyond its own work). */
+export function infraRetryWindowS(tuning: Pick<TEngineTuning, 'infraRetryHours'>): number {
+  const hours = tuning.infraRetryHours ?? DEFAULT_INFRA_RETRY_HOURS;
+  return Math.max(1, Math.round(hours * 3600));
+}
 
 /** History size (bytes) after which an execution continues as new, whatever its event count (Temporal warns at 10 MB). */
 export const HISTORY_BYTES_LIMIT = 4 * 1024 * 1024;

@@ -1,5 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { activityErrorBoundary } from '../activities/errorBoundary';
 import type { TConfig } from '../config';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logger';
@@ -30,6 +31,8 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
     taskQueue: deps.taskQueue ?? config.temporal.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, leaf: config.leaf }),
+    // Every activity error becomes a failure whose text is ours (infrastructure: retryable; unexpected: a logged reference).
+    interceptors: { activity: [activityErrorBoundary(deps.logger)] },
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     // A workflow task the worker has taken counts against its 10 s timeout
     // while it waits for the (single) workflow thread: take only as many as

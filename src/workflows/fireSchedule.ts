@@ -4,21 +4,13 @@ import {
   ChildWorkflowFailure,
   executeChild,
   ParentClosePolicy,
-  proxyLocalActivities,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { TActivities } from '../activities';
-import { FAILURE_TYPES } from '../domain/errors';
 import { SA_TEMPORAL_SCHEDULED_START_TIME } from '../domain/searchAttributes';
 import { PERFORM_RUN_TYPE, performRunStart, type TFireScheduleInput, type TFireScheduleResult } from '../temporal/starts';
 import type { performRun } from './performRun';
-
-/** The fire's decision is one short transaction: a local activity, retried until Postgres answers. */
-const scheduling = proxyLocalActivities<TActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE_TYPES.RunInvalid] },
-});
+import { schedulingActivities } from './proxies';
 
 /**
  * fireSchedule: one fire of a schedule (SPEC §5), started by its Temporal
@@ -33,6 +25,8 @@ export async function fireSchedule(input: TFireScheduleInput): Promise<TFireSche
   const info = workflowInfo();
   const nominal = info.typedSearchAttributes.get(SA_TEMPORAL_SCHEDULED_START_TIME) ?? info.startTime;
   const { tuning, ...config } = input;
+  // The fire's decision is one short transaction: a local activity, retried until Postgres answers.
+  const scheduling = schedulingActivities(tuning);
   const fire = await scheduling.decideFire({ ...config, nominalTime: new Date(nominal).toISOString() });
   if (fire.kind === 'skipped') return { runId: fire.runId, skipped: fire.reason };
   try {

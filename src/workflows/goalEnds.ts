@@ -1,5 +1,5 @@
-import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
-import { FAILURE_TYPES } from '../domain/errors';
+import { ActivityFailure, ApplicationFailure, log, TemporalFailure, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
+import { FAILURE_TYPES, internalReason, isOurFailureType, looksInternal } from '../domain/errors';
 import { HEARTBEAT_TIMEOUT_S, type TLeafRunOptions } from '../domain/execution';
 import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
 import type { TEndStatus, TGoalOutcome } from '../domain/goals';
@@ -49,9 +49,34 @@ export function endOfEarlier(lifecycle: string): TEnd {
   return cancelledEnd();
 }
 
+/**
+ * The reason written on a goal or a run for an error the workflow caught:
+ * only text we wrote for users. Our own failures (a FAILURE_TYPES type, made
+ * by the activities' error boundary or by us) and Temporal's own (a timeout,
+ * a termination) say what they say; anything else, such as an old history's
+ * failure carrying raw driver text, is logged here and named only by a
+ * reference to that log entry.
+ */
 export function describeError(err: unknown): string {
-  if (err instanceof ActivityFailure) return err.cause?.message ?? err.message;
-  return err instanceof Error ? err.message : String(err);
+  const failure = err instanceof ActivityFailure ? (err.cause ?? err) : err;
+  if (failure instanceof ApplicationFailure) {
+    if (isOurFailureType(failure.type) && !looksInternal(failure.message)) return failure.message;
+    return unexpected(err, failure.message);
+  }
+  if (failure instanceof TimeoutFailure && err instanceof ActivityFailure && failure.timeoutType === 'SCHEDULE_TO_CLOSE') {
+    return `${err.activityType} could not complete: the infrastructure (Postgres, a worker) stayed unavailable for longer than its retry window`;
+  }
+  if (failure instanceof TemporalFailure && !looksInternal(failure.message)) return failure.message;
+  return unexpected(err, failure instanceof Error ? failure.message : String(failure));
+}
+
+/** An error whose text is not ours: logged in full (the worker's log), and named by a reference. */
+function unexpected(err: unknown, detail: string): string {
+  const info = workflowInfo();
+  const where = err instanceof ActivityFailure ? `${err.activityType}#${err.activityId}` : 'workflow';
+  const ref = `${info.workflowId}/${where}`;
+  log.error(`unexpected error (ref ${ref}): ${detail}`, { ref, workflowId: info.workflowId, runId: info.runId });
+  return internalReason(ref);
 }
 
 /**
@@ -74,6 +99,7 @@ export function resultContext(status: TEndStatus, result: unknown): TEdgeContext
 export function classifyActivityFailure(err: ActivityFailure, options: TLeafRunOptions, heartbeatTimeoutS = HEARTBEAT_TIMEOUT_S): TEnd {
   const cause = err.cause;
   if (cause instanceof TimeoutFailure) {
+    if (cause.timeoutType === 'SCHEDULE_TO_CLOSE') return failed('failed', describeError(err), context('failed'));
     if (cause.timeoutType === 'HEARTBEAT') {
       return failed('failed', `the worker running it stopped responding (no heartbeat for ${heartbeatTimeoutS}s)`, context('failed'));
     }
@@ -83,10 +109,12 @@ export function classifyActivityFailure(err: ActivityFailure, options: TLeafRunO
     const details = cause.details?.[0];
     const attempts = options.retries > 0 ? ` (after ${options.retries + 1} attempts)` : '';
     const status: TEndStatus = cause.type === FAILURE_TYPES.LeafTimedOut ? 'timed_out' : 'failed';
+    const ours = cause.type === FAILURE_TYPES.CommandFailed || cause.type === FAILURE_TYPES.HttpFailed || cause.type === FAILURE_TYPES.LeafTimedOut;
     // The failed attempt's full result is already stored on the goal.
-    return failed(status, `${cause.message}${attempts}`, resultContext(status, details));
+    if (ours && !looksInternal(cause.message)) return failed(status, `${cause.message}${attempts}`, resultContext(status, details));
+    return failed('failed', describeError(err), context('failed'));
   }
-  return failed('failed', cause?.message ?? err.message, context('failed'));
+  return failed('failed', describeError(err), context('failed'));
 }
 
 /** The goal failed: the Temporal workflow fails with the same reason. */

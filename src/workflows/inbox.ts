@@ -2,7 +2,7 @@ import { type CancellationScope, condition, setHandler } from '@temporalio/workf
 import { isTerminal, type TWaitKind } from '../domain/goals';
 import type { TOutsideWait } from '../domain/runtimes';
 import { cancelGoalUpdate, completeGoalUpdate, judgeGoalUpdate, planInstalledSignal, type TCompleteGoalInput, type TJudgeGoalInput } from './messages';
-import { bookkeeping } from './proxies';
+import type { bookkeepingActivities } from './proxies';
 
 /**
  * The messages one pursueGoal execution takes from the API, keyed by goal id
@@ -12,7 +12,7 @@ import { bookkeeping } from './proxies';
  * validator and the API answers 409. Handlers are synchronous, so none is
  * ever unfinished when the execution continues as new.
  */
-export function openInbox() {
+export function openInbox(bookkeeping: ReturnType<typeof bookkeepingActivities>) {
   const waiting = new Map<string, 'completion' | 'judgment'>();
   const completions = new Map<string, TCompleteGoalInput>();
   const verdicts = new Map<string, TJudgeGoalInput>();

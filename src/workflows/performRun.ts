@@ -14,7 +14,7 @@ import { HISTORY_BYTES_LIMIT } from '../domain/execution';
 import { FAILURE_TYPES } from '../domain/errors';
 import { pursueGoalStart, type TPursueGoalResult, type TPerformRunInput } from '../temporal/starts';
 import { describeError } from './goalEnds';
-import { instantiation } from './proxies';
+import { instantiationActivities } from './proxies';
 import { pursueGoal } from './pursueGoal';
 
 /** Layers written at once: each is one transaction of up to a plan's children (the worker's pool is 10 connections by default). */
@@ -38,6 +38,7 @@ const LAYERS_AT_ONCE = 8;
  */
 export async function performRun(input: TPerformRunInput): Promise<TPursueGoalResult> {
   const { runId, tuning } = input;
+  const instantiation = instantiationActivities(tuning);
   const begun = await instantiation.beginRun({ runId });
   if (begun.failed !== undefined) throw ApplicationFailure.nonRetryable(`run ${runId} failed: ${begun.failed}`, FAILURE_TYPES.RunInvalid);
 

@@ -1,46 +1,68 @@
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { TActivities, TLayerLeaf } from '../activities';
 import { FAILURE_TYPES } from '../domain/errors';
-import { CHECK_ACTIVITY_TIMEOUT_S, HEARTBEAT_TIMEOUT_S, INFRASTRUCTURE_ATTEMPTS, LEAF_HEARTBEAT_TIMEOUT_S } from '../domain/execution';
+import { CHECK_ACTIVITY_TIMEOUT_S, HEARTBEAT_TIMEOUT_S, infraRetryWindowS, LEAF_HEARTBEAT_TIMEOUT_S, RETRY_BACKOFF, type TEngineTuning } from '../domain/execution';
 
 /**
- * How pursueGoal calls activities: timeouts, heartbeats, retries. The
- * non-retryable failure types come from the one closed list (FAILURE_TYPES).
+ * How the engine's workflows call activities: timeouts, heartbeats, retries.
+ * The non-retryable failure types come from the one closed list (FAILURE_TYPES).
+ *
+ * Infrastructure failures (Postgres down or unreachable, a transient
+ * conflict, a worker lost: the activities' error boundary makes them
+ * `InfrastructureUnavailable`) never fail a goal while the engine's
+ * infrastructure window lasts (`tuning.infraRetryHours`, INFRA_RETRY_HOURS):
+ * every proxy retries without an attempt limit, backing off 1 s doubling to
+ * 30 s, bounded by a schedule-to-close of that window plus its own work.
+ * Retry options are not part of a workflow's command sequence: changing
+ * them never breaks the replay of a recorded history.
  */
 
-/** Bookkeeping activities: short, retried until Postgres answers. */
-export const bookkeeping = proxyActivities<TActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.InvalidAction] },
-});
+/** Schedule-to-close (milliseconds): the infrastructure window plus the activity's own work. */
+function budget(tuning: TEngineTuning, ownWorkS: number): number {
+  return (infraRetryWindowS(tuning) + ownWorkS) * 1000;
+}
 
-/** A composite's or a manual leaf's acceptance check runs a command: long, heartbeating, cancellable. */
-export const checks = proxyActivities<TActivities>({
-  startToCloseTimeout: `${CHECK_ACTIVITY_TIMEOUT_S} seconds`,
-  heartbeatTimeout: `${HEARTBEAT_TIMEOUT_S} seconds`,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.CommandCancelled] },
-});
+/** Bookkeeping activities: short, retried until Postgres answers. */
+export function bookkeepingActivities(tuning: TEngineTuning) {
+  return proxyActivities<TActivities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: budget(tuning, 0),
+    retry: { ...RETRY_BACKOFF, nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.InvalidAction] },
+  });
+}
+
+/**
+ * A composite's or a manual leaf's acceptance check runs a command: long,
+ * heartbeating, cancellable. A failing check is a result, not an error: only
+ * infrastructure (or a lost worker) makes it throw, and that is retried.
+ */
+export function checkActivities(tuning: TEngineTuning) {
+  return proxyActivities<TActivities>({
+    startToCloseTimeout: `${CHECK_ACTIVITY_TIMEOUT_S} seconds`,
+    scheduleToCloseTimeout: budget(tuning, CHECK_ACTIVITY_TIMEOUT_S),
+    heartbeatTimeout: `${HEARTBEAT_TIMEOUT_S} seconds`,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { ...RETRY_BACKOFF, nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.CommandCancelled] },
+  });
+}
 
 /**
  * A shell or http leaf in one activity (runLeaf): its action, check and
- * bookkeeping within `activityTimeoutS`; the leaf's own retries plus a few
- * for infrastructure failures (the activity makes its own failures final
- * once the leaf's retries are spent). Heartbeats every second: a cancel
- * reaches the command within about a second (the worker's heartbeat throttle).
+ * bookkeeping within `activityTimeoutS`. Attempts are unlimited: the
+ * activity counts the leaf's own retries itself (action outcomes, on the
+ * goal row) and makes the action's failure final once they are spent, so
+ * infrastructure failures and lost workers retry without spending them, for
+ * the infrastructure window plus the time the leaf's own attempts may take.
+ * Heartbeats every second: a cancel reaches the command within about a
+ * second (the worker's heartbeat throttle).
  */
-export function leafRunner(leaf: TLayerLeaf) {
+export function leafRunner(leaf: TLayerLeaf, tuning: TEngineTuning) {
   return proxyActivities<TActivities>({
     startToCloseTimeout: `${leaf.activityTimeoutS} seconds`,
+    scheduleToCloseTimeout: budget(tuning, (leaf.retries + 1) * (leaf.activityTimeoutS + 30)),
     heartbeatTimeout: `${LEAF_HEARTBEAT_TIMEOUT_S} seconds`,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      maximumAttempts: leaf.retries + 1 + INFRASTRUCTURE_ATTEMPTS,
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.InvalidAction, FAILURE_TYPES.CommandCancelled],
-    },
+    retry: { ...RETRY_BACKOFF, nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.InvalidAction, FAILURE_TYPES.CommandCancelled] },
   }).runLeaf;
 }
 
@@ -51,7 +73,19 @@ export function leafRunner(leaf: TLayerLeaf) {
  * saved is final. A step lost with its worker is run again by the worker that
  * takes the workflow over; a 5,000-child layer takes a few seconds.
  */
-export const instantiation = proxyLocalActivities<TActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.RunInvalid] },
-});
+export function instantiationActivities(tuning: TEngineTuning) {
+  return proxyLocalActivities<TActivities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: budget(tuning, 0),
+    retry: { ...RETRY_BACKOFF, nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.RunInvalid] },
+  });
+}
+
+/** A schedule fire's decision (fireSchedule): one short transaction, a local activity, retried until Postgres answers. */
+export function schedulingActivities(tuning: TEngineTuning) {
+  return proxyLocalActivities<TActivities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: budget(tuning, 0),
+    retry: { ...RETRY_BACKOFF, nonRetryableErrorTypes: [FAILURE_TYPES.RunInvalid] },
+  });
+}

@@ -32,7 +32,7 @@ import {
   type TWorkEnd,
 } from './goalEnds';
 import { openInbox } from './inbox';
-import { bookkeeping, checks, leafRunner } from './proxies';
+import { bookkeepingActivities, checkActivities, leafRunner } from './proxies';
 import type { performRun } from './performRun';
 import { walkLayer } from './walk';
 
@@ -64,7 +64,9 @@ function recordedOf(end: TWorkEnd): { output?: unknown; completionId?: string } 
  */
 export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalResult> {
   const { goalId, tuning } = input;
-  const inbox = openInbox();
+  const bookkeeping = bookkeepingActivities(tuning);
+  const checks = checkActivities(tuning);
+  const inbox = openInbox(bookkeeping);
   // The root goal id travels in the start's search attributes.
   const rootId = workflowInfo().typedSearchAttributes.get(SA_ROOT_GOAL_ID) ?? goalId;
 
@@ -114,7 +116,7 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
       const runtime = RUNTIMES[leaf.runtime];
       switch (runtime.executedBy) {
         case 'worker': {
-          const result = await leafRunner(leaf)({ goalId: id });
+          const result = await leafRunner(leaf, tuning)({ goalId: id });
           if (result.status === 'cancelled') return cancelledEnd();
           end = result.status === 'succeeded' ? succeeded(result.context) : failed(result.status, result.failureReason ?? 'it failed', result.context);
           if (result.recorded) return end;

@@ -13,7 +13,9 @@ describe('loadConfig', () => {
 
   it('gives the engine and worker settings their defaults and bounds', () => {
     const config = loadConfig({});
-    expect(config.engine).toEqual({ planRecheckS: 600, historyLimit: 4000 });
+    expect(config.engine).toEqual({ planRecheckS: 600, historyLimit: 4000, infraRetryHours: 24 });
+    expect(loadConfig({ INFRA_RETRY_HOURS: '0.5' }).engine.infraRetryHours).toBe(0.5);
+    expect(() => loadConfig({ INFRA_RETRY_HOURS: '0' })).toThrow(/INFRA_RETRY_HOURS: must be more than 0/);
     expect(config.worker).toEqual({ maxConcurrentActivities: 20, maxConcurrentWorkflowTasks: 4, metricsAddress: undefined });
     expect(loadConfig({ ENGINE_HISTORY_LIMIT: '60', WORKER_METRICS_ADDRESS: '127.0.0.1:9464' })).toMatchObject({ engine: { historyLimit: 60 }, worker: { metricsAddress: '127.0.0.1:9464' } });
     expect(() => loadConfig({ ENGINE_HISTORY_LIMIT: '9000' })).toThrow(/ENGINE_HISTORY_LIMIT: must be at most 5000/);

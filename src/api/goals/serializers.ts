@@ -1,4 +1,5 @@
 import type { Goal, GoalEdge } from '../../db/client';
+import { userReason } from '../../domain/errors';
 import { ZEdgeOn } from '../../domain/plans';
 import type { TGoalTree } from '../../services/goals';
 import type { TGoalJson, TGoalTreeJson } from './schemas';
@@ -42,7 +43,7 @@ export function serializeGoal(goal: Goal, temporalUi: TTemporalUi): TGoalJson {
     lease: goal.claimedBy && goal.leaseExpiresAt ? { claimed_by: goal.claimedBy, expires_at: goal.leaseExpiresAt.toISOString() } : null,
     done_reason: goal.doneReason,
     block_reason: goal.blockReason,
-    failure_reason: goal.failureReason,
+    failure_reason: userReason(goal.failureReason),
     planned_at: iso(goal.plannedAt),
     output: goal.output ?? null,
     temporal: { workflow_id: goal.temporalWorkflowId, ui_url: uiUrl },

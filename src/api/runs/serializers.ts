@@ -1,3 +1,4 @@
+import { userReason } from '../../domain/errors';
 import { deriveRunStatus, type TRunState } from '../../domain/runs';
 import type { TRunView } from '../../services/runs';
 import { temporalUiUrl, type TTemporalUi } from '../goals/serializers';
@@ -13,8 +14,8 @@ export function serializeRun(run: TRunView, temporalUi: TTemporalUi): TRunJson {
     idempotency_key: run.idempotencyKey,
     inputs: run.inputs,
     state: run.state,
-    error: run.error,
-    status: { status: status.status, reason: status.reason, goal_id: status.goalId },
+    error: userReason(run.error),
+    status: { status: status.status, reason: userReason(status.reason), goal_id: status.goalId },
     root_goal_id: run.rootGoalId,
     parent_run_id: run.parentRunId,
     schedule_id: run.scheduleId,
