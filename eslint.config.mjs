@@ -75,17 +75,82 @@ const ACTIVITIES_BELOW_SERVICES = {
 const restrictedImports = (...patterns) => ['error', { patterns }];
 
 /**
- * `reprise/prisma-calls-only-in-db`: outside src/db, no member of the Prisma
- * client itself: model delegates (`prisma.goal`, `tx.run`, `deps.prisma.user`,
- * any alias), `$queryRaw*`, `$executeRaw*`, `$transaction`, `$extends`.
- * Type-aware: a member counts when the checker finds it declared on the
- * generated PrismaClient (so a new model is covered, and `temporal.schedule`
- * or a row's `run.savedWorkflow` is not). Services call named queries in
- * src/db (and `inTransaction` to group them); `$connect`/`$disconnect` stay
- * open to entry points. The import rule above only sees import paths.
+ * `reprise/prisma-calls-only-in-db`: outside src/db, nothing reaches into the
+ * Prisma client. Decided by TYPES, not names, so an alias, a helper's
+ * parameter or a copy is caught as well as `prisma.goal`:
+ *   - a Prisma client is PrismaClient or Prisma.TransactionClient as declared
+ *     in the generated files, a `$extends` client, a Pick/Omit/Partial/
+ *     Required/Readonly of one, or any object type carrying the generated
+ *     client's own `$queryRawUnsafe` (a spread copy); unions, intersections
+ *     and type parameters count by their parts and constraints;
+ *   - a model delegate is a type named `*Delegate` declared in the generated
+ *     files (Prisma.GoalDelegate...) or an extended client's model.
+ * Reported, outside src/db:
+ *   (a) any member access on a client, dotted or computed (`prisma.goal`,
+ *       `tx['run']`, `prisma[key]`, `$queryRaw*`, `$executeRaw*`,
+ *       `$transaction`, `$extends`), except the lifecycle members
+ *       `$connect`/`$disconnect`/`$on`;
+ *   (b) destructuring a client (`const { goal } = prisma`, a parameter
+ *       pattern, `({ goal } = tx)`), lifecycle members excepted, rest included;
+ *   (c) any member access on a delegate (`p.goal.findMany()` where
+ *       `p: { goal: Prisma.GoalDelegate }`), and destructuring one;
+ *   (d) `Reflect.*` / `Object.*` called with a client or delegate argument
+ *       (`Reflect.get(prisma, 'goal')`, `Object.values(tx)`);
+ *   (e) erasing the type: `prisma as any`, `<unknown>tx`, or
+ *       `const p: any = prisma` (a client or delegate given a non-Prisma type).
+ * Not caught: a client widened without a cast or annotation (an argument to
+ * an `any`/`unknown` parameter, a return typed so), a method handed out of
+ * src/db as a plain function. test/unit/prismaLintRule.test.ts probes it.
+ * Services call named queries in src/db (and `inTransaction` to group them)
+ * and may pass a client along as an argument. The import rule above only sees
+ * import paths. Type lookups happen only on member accesses, patterns, casts,
+ * annotated declarators and Reflect/Object calls; a type's verdict is cached.
  */
+const PRISMA_GENERATED = /[\\/]generated[\\/]prisma[\\/]/;
 const PRISMA_CLIENT_DECLARATION = /[\\/]generated[\\/]prisma[\\/]internal[\\/]class\.ts$/;
+const PRISMA_RUNTIME = /[\\/]@prisma[\\/]client[\\/]runtime[\\/]/;
+const PRISMA_CLIENT_NAMES = new Set(['PrismaClient', 'DefaultPrismaClient', 'TransactionClient']);
+const PRISMA_RUNTIME_KINDS = { DynamicClientExtensionThis: 'client', DynamicModelExtensionThis: 'delegate' };
 const PRISMA_LIFECYCLE = new Set(['$connect', '$disconnect', '$on']);
+/** Utility types that keep what they wrap a client or a delegate (`Pick<PrismaClient, 'goal'>`). */
+const PRISMA_WRAPPERS = new Set(['Pick', 'Omit', 'Partial', 'Required', 'Readonly']);
+/** What a type is to Prisma: 'client', 'delegate' or null. Types are interned per program, so a WeakMap caches safely. */
+const prismaKindCache = new WeakMap();
+const declaredIn = (symbol, pattern) => (symbol?.getDeclarations() ?? []).some((d) => pattern.test(d.getSourceFile().fileName));
+function prismaKind(checker, type, depth = 0) {
+  if (!type || depth > 4) return null;
+  const cached = prismaKindCache.get(type);
+  if (cached !== undefined) return cached;
+  prismaKindCache.set(type, null); // cycles
+  let kind = null;
+  for (const symbol of [type.aliasSymbol, type.getSymbol()]) {
+    if (!symbol) continue;
+    const name = symbol.getName();
+    if (declaredIn(symbol, PRISMA_GENERATED)) {
+      if (name.endsWith('Delegate')) kind = 'delegate';
+      else if (PRISMA_CLIENT_NAMES.has(name)) kind = 'client';
+    } else if (PRISMA_RUNTIME_KINDS[name] && declaredIn(symbol, PRISMA_RUNTIME)) {
+      kind = PRISMA_RUNTIME_KINDS[name];
+    }
+    if (kind) break;
+  }
+  if (!kind && type.isUnionOrIntersection()) {
+    for (const part of type.types) {
+      kind = prismaKind(checker, part, depth + 1);
+      if (kind) break;
+    }
+  } else if (!kind && (type.isTypeParameter() || type.flags & 8388608) /* IndexedAccess */) {
+    kind = prismaKind(checker, checker.getBaseConstraintOfType(type), depth + 1);
+  } else if (!kind && PRISMA_WRAPPERS.has(type.aliasSymbol?.getName()) && type.aliasTypeArguments?.length) {
+    kind = prismaKind(checker, type.aliasTypeArguments[0], depth + 1);
+  }
+  // Omit/Pick of the client, a spread copy: still carrying the client's own `$queryRawUnsafe`.
+  if (!kind && type.flags & 524288 /* Object */ && declaredIn(checker.getPropertyOfType(type, '$queryRawUnsafe'), PRISMA_CLIENT_DECLARATION)) {
+    kind = 'client';
+  }
+  prismaKindCache.set(type, kind);
+  return kind;
+}
 const repriseRules = {
   rules: {
     'prisma-calls-only-in-db': {
@@ -94,19 +159,80 @@ const repriseRules = {
         schema: [],
         messages: {
           query: '`{{name}}` is Prisma\'s: outside src/db, call a named query (or guarded transition) in src/db/<area>.ts, and `inTransaction` from db/client to group them.',
+          delegate: '`{{name}}` is a Prisma model delegate\'s ({{type}}): outside src/db, call a named query in src/db/<area>.ts instead.',
+          destructure: 'Destructuring a Prisma {{kind}} ({{name}}): outside src/db, call a named query in src/db/<area>.ts instead.',
+          reflect: '`{{name}}` on a Prisma {{kind}}: outside src/db, call a named query in src/db/<area>.ts instead.',
+          erase: 'A Prisma {{kind}} must not lose its type (`{{type}}`) outside src/db: that hides its queries from this rule.',
         },
       },
       create(context) {
         const services = context.sourceCode.parserServices;
         if (!services?.program) return {};
         const checker = services.program.getTypeChecker();
+        const tsNode = (node) => services.esTreeNodeToTSNodeMap.get(node);
+        const kindOf = (node) => prismaKind(checker, checker.getTypeAtLocation(tsNode(node)));
+        const text = (node) => context.sourceCode.getText(node);
+        /** A key's static name, or undefined when computed from a value. */
+        const keyName = (key, computed) =>
+          !computed && key.type === 'Identifier' ? key.name : key.type === 'Literal' && typeof key.value === 'string' ? key.value : undefined;
+
+        /** Destructuring `pattern` from a value of type kind. */
+        function checkPattern(pattern, kind) {
+          if (kind === 'delegate') {
+            context.report({ node: pattern, messageId: 'destructure', data: { kind, name: text(pattern) } });
+            return;
+          }
+          for (const prop of pattern.properties) {
+            if (prop.type === 'Property' && PRISMA_LIFECYCLE.has(keyName(prop.key, prop.computed))) continue;
+            context.report({ node: prop, messageId: 'destructure', data: { kind, name: text(prop.type === 'Property' ? prop.key : prop) } });
+          }
+        }
+
+        /** `const p: T = prisma` / `prisma as T` (target: the declared name or the cast): reported when T is no Prisma type. */
+        function checkErasure(node, target, value, typeNode) {
+          const kind = kindOf(value);
+          if (kind && !kindOf(target)) context.report({ node, messageId: 'erase', data: { kind, type: text(typeNode) } });
+        }
+
         return {
           MemberExpression(node) {
-            if (node.computed || node.property.type !== 'Identifier' || PRISMA_LIFECYCLE.has(node.property.name)) return;
-            const symbol = checker.getSymbolAtLocation(services.esTreeNodeToTSNodeMap.get(node.property));
-            const declarations = symbol?.getDeclarations() ?? [];
-            if (declarations.some((d) => PRISMA_CLIENT_DECLARATION.test(d.getSourceFile().fileName))) {
-              context.report({ node: node.property, messageId: 'query', data: { name: node.property.name } });
+            if (node.object.type === 'Super') return;
+            const kind = kindOf(node.object);
+            const name = keyName(node.property, node.computed);
+            if (kind === 'client') {
+              if (!PRISMA_LIFECYCLE.has(name)) context.report({ node: node.property, messageId: 'query', data: { name: name ?? `[${text(node.property)}]` } });
+            } else if (kind === 'delegate') {
+              context.report({ node: node.property, messageId: 'delegate', data: { name: name ?? `[${text(node.property)}]`, type: checker.typeToString(checker.getTypeAtLocation(tsNode(node.object))) } });
+            }
+          },
+          ObjectPattern(node) {
+            // The source's type: a declarator's initializer, an assignment's right side, or else
+            // what the checker gives the pattern itself (a parameter, a nested pattern).
+            const { parent } = node;
+            const source =
+              parent.type === 'VariableDeclarator' && parent.id === node && parent.init ? parent.init
+              : parent.type === 'AssignmentExpression' && parent.left === node ? parent.right
+              : node;
+            const kind = kindOf(source);
+            if (kind) checkPattern(node, kind);
+          },
+          VariableDeclarator(node) {
+            // Patterns are ObjectPattern's: `const { $disconnect }: PrismaClient = prisma` is fine.
+            if (node.init && node.id.type === 'Identifier' && node.id.typeAnnotation) checkErasure(node, node.id, node.init, node.id.typeAnnotation.typeAnnotation);
+          },
+          'TSAsExpression, TSTypeAssertion'(node) {
+            checkErasure(node, node, node.expression, node.typeAnnotation);
+          },
+          CallExpression(node) {
+            const callee = node.callee;
+            if (callee.type !== 'MemberExpression' || callee.object.type !== 'Identifier' || !['Reflect', 'Object'].includes(callee.object.name)) return;
+            for (const arg of node.arguments) {
+              if (arg.type === 'SpreadElement') continue;
+              const kind = kindOf(arg);
+              if (kind) {
+                context.report({ node, messageId: 'reflect', data: { kind, name: text(callee) } });
+                return;
+              }
             }
           },
         };
