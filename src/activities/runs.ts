@@ -4,11 +4,13 @@ import * as goals from '../db/goals';
 import {
   beginRun,
   findRun,
+  findRunRootGoalId,
   frozenChildren,
   keyPathFrom,
   markRunFailed,
   markRunMaterialized,
   writeLayer,
+  type Run,
 } from '../db/runs';
 import { findWorkflow, type SavedWorkflow } from '../db/workflows';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
@@ -34,39 +36,34 @@ export interface TBegunRun {
   failed?: string;
 }
 
-/** Saved workflows never change: a worker keeps the parsed frozen plans it used last. */
-const FROZEN_CACHE_SIZE = 32;
-
 function runInvalid(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.RunInvalid);
 }
 
 export function createRunActivities(deps: { prisma: PrismaClient }) {
   const { prisma } = deps;
-  const cache = new Map<string, { workflow: SavedWorkflow; frozen: TFrozenPlan }>();
 
+  /** The run's workflow; its parsed frozen plan comes from db/workflows' cache (saved versions never change). */
   async function savedWorkflow(id: string): Promise<{ workflow: SavedWorkflow; frozen: TFrozenPlan }> {
-    const hit = cache.get(id);
-    if (hit) {
-      cache.delete(id);
-      cache.set(id, hit);
-      return hit;
-    }
     // A frozen plan that no longer reads (an old row) fails the run, never retried.
     const workflow = await findWorkflow(prisma, id).catch((err: unknown) => {
       throw isDomainError(err) ? runInvalid(err.message) : err;
     });
     if (!workflow) throw runInvalid(`workflow ${id} no longer exists`);
-    const entry = { workflow, frozen: workflow.frozenPlan };
-    cache.set(id, entry);
-    if (cache.size > FROZEN_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-    return entry;
+    return { workflow, frozen: workflow.frozenPlan };
+  }
+
+  /** A run whose stored inputs no longer read (a CONFLICT from db/) fails, never retried. */
+  async function readRun(runId: string): Promise<Run | null> {
+    return findRun(prisma, runId).catch((err: unknown) => {
+      throw isDomainError(err) ? runInvalid(`run ${runId} cannot be instantiated: ${err.message}`) : err;
+    });
   }
 
   return {
     /** Creates (or finds) the run's root goal and moves the ledger to `materializing`. */
     async beginRun({ runId }: { runId: string }): Promise<TBegunRun> {
-      const run = await findRun(prisma, runId);
+      const run = await readRun(runId);
       if (!run) throw runInvalid(`run ${runId} does not exist`);
       const { workflow, frozen } = await savedWorkflow(run.savedWorkflowId);
       let rootId = run.rootGoalId;
@@ -110,7 +107,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       const goal = await loadGoal(prisma, goalId);
       if (!goal.runId || !goal.planFrozen) throw runInvalid(`goal ${goalId} is not a frozen composite of a run`);
       if (goal.plannedAt) return { frozen: await frozenChildren(prisma, goal.id, goal.runId), written: 0 };
-      const run = await findRun(prisma, goal.runId);
+      const run = await readRun(goal.runId);
       if (!run?.rootGoalId) throw runInvalid(`goal ${goalId}'s run ${goal.runId} has no root`);
       const { workflow, frozen } = await savedWorkflow(run.savedWorkflowId);
       const path = await keyPathFrom(prisma, run.rootGoalId, goal.id);
@@ -138,8 +135,9 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
     /** The run could not be instantiated: the ledger says why, and its root (if any) fails with the same reason. */
     async failRun({ runId, reason }: { runId: string; reason: string }): Promise<void> {
       await markRunFailed(prisma, runId, reason);
-      const run = await findRun(prisma, runId);
-      if (run?.rootGoalId) await goals.failSubtree(prisma, run.rootGoalId, `the run could not be instantiated: ${reason}`);
+      // Only the root's id: a run whose stored inputs do not read is still failed, and its root with it.
+      const rootGoalId = await findRunRootGoalId(prisma, runId);
+      if (rootGoalId) await goals.failSubtree(prisma, rootGoalId, `the run could not be instantiated: ${reason}`);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../db/client';
 import { claimRun, findScheduleFire, latestScheduleRun, recordSkippedFire, runTreeStates, type Run } from '../db/runs';
-import { findWorkflow, latestWorkflowVersion, type SavedWorkflow } from '../db/workflows';
+import { findWorkflowHeader, frozenPlanOf, latestWorkflowHeader, type TWorkflowHeader } from '../db/workflows';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { instantiate, resolveInputs } from '../domain/frozenPlans';
 import { isTerminal } from '../domain/goals';
@@ -30,10 +30,10 @@ function targetOf(run: Run, workflow: { name: string; version: number }): TRunTa
   };
 }
 
-/** A workflow row that no longer reads (an old row, a CONFLICT from db/) fails the fire, never retried. */
+/** A workflow row that no longer reads (a CONFLICT from db/) or is gone (NOT_FOUND) fails the fire, never retried. */
 function readable<T>(read: Promise<T>): Promise<T> {
   return read.catch((err: unknown) => {
-    throw isDomainError(err) && err.code === 'CONFLICT' ? ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.RunInvalid) : err;
+    throw isDomainError(err) && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND') ? ApplicationFailure.nonRetryable(err.message, FAILURE_TYPES.RunInvalid) : err;
   });
 }
 
@@ -43,15 +43,16 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
   return {
     async decideFire(input: Omit<TFireScheduleInput, 'tuning'> & { nominalTime: string }): Promise<TFire> {
       const key = fireKey(input.scheduleId, new Date(input.nominalTime));
-      const pinned = await readable(findWorkflow(prisma, input.savedWorkflowId));
+      // Headers only (no plan): the plan is read once, from the cache, where a run is claimed.
+      const pinned = await readable(findWorkflowHeader(prisma, input.savedWorkflowId));
       if (!pinned) throw ApplicationFailure.nonRetryable(`workflow ${input.savedWorkflowId} no longer exists`, FAILURE_TYPES.RunInvalid);
       const owner = { ownerUserId: pinned.ownerUserId, ownerAgentId: pinned.ownerAgentId };
-      const workflow: SavedWorkflow = input.followLatest ? ((await readable(latestWorkflowVersion(prisma, owner, pinned.name))) ?? pinned) : pinned;
+      const workflow: TWorkflowHeader = input.followLatest ? ((await readable(latestWorkflowHeader(prisma, owner, pinned.name))) ?? pinned) : pinned;
 
       const seen = await findScheduleFire(prisma, input.scheduleId, key);
       if (seen) {
         if (seen.state === 'skipped') return { kind: 'skipped', runId: seen.id, reason: seen.error ?? 'skipped' };
-        const ran = seen.savedWorkflowId === workflow.id ? workflow : ((await readable(findWorkflow(prisma, seen.savedWorkflowId))) ?? workflow);
+        const ran = seen.savedWorkflowId === workflow.id ? workflow : ((await readable(findWorkflowHeader(prisma, seen.savedWorkflowId))) ?? workflow);
         return { kind: 'run', target: targetOf(seen, ran), created: false };
       }
 
@@ -77,7 +78,7 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
         if (previous && (previous.state === 'claimed' || previous.state === 'materializing')) {
           // A stalled instantiation resumes under its own key instead of starting another tree.
           await skip(`run ${previous.id} was still being instantiated; it resumes under its own key`);
-          const ran = (await readable(findWorkflow(prisma, previous.savedWorkflowId))) ?? workflow;
+          const ran = (await readable(findWorkflowHeader(prisma, previous.savedWorkflowId))) ?? workflow;
           return { kind: 'run', target: targetOf(previous, ran), created: false };
         }
         if (previous?.state === 'materialized' && previous.rootGoal && !isTerminal(previous.rootGoal.lifecycle as Parameters<typeof isTerminal>[0])) {
@@ -86,10 +87,11 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
           return skip(`run ${previous.id} is still active (${status.status}${status.reason ? `: ${status.reason}` : ''})`);
         }
       }
+      const frozen = await readable(frozenPlanOf(prisma, workflow));
       let values: Record<string, string>;
       try {
         values = resolveInputs(workflow.inputs, input.inputs);
-        instantiate(workflow.frozenPlan, values);
+        instantiate(frozen, values);
       } catch (err) {
         if (!isDomainError(err)) throw err;
         return skip(`the schedule's inputs do not fit workflow ${workflow.name} v${workflow.version}: ${err.message}`);

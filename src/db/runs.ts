@@ -22,7 +22,7 @@ const ZRunInputs = z.record(z.string(), z.string());
 
 /** Parses a run row's inputs once per read (any row shape that carries them). */
 function runOf<R extends { id: string; inputs: TRunRow['inputs'] }>(row: R): Omit<R, 'inputs'> & { inputs: Record<string, string> } {
-  return { ...row, inputs: parseStored(ZRunInputs, row.inputs, `run ${row.id}'s inputs`) };
+  return { ...row, inputs: parseStored(ZRunInputs, row.inputs, `run ${row.id}'s inputs`, 'start a new run under a new idempotency key') };
 }
 
 export type TNewRun = Pick<Prisma.RunUncheckedCreateInput, 'id' | 'savedWorkflowId' | 'idempotencyKey' | 'inputs' | 'inputsHash' | 'temporalWorkflowId'> & {
@@ -64,6 +64,12 @@ export async function findOwnedRunByKey(
 export async function findRun(db: TDb, id: string): Promise<Run | null> {
   const run = await db.run.findUnique({ where: { id } });
   return run && runOf(run);
+}
+
+/** A run's root goal id, its inputs not read (failing a run whose inputs no longer read). */
+export async function findRunRootGoalId(db: TDb, id: string): Promise<string | null> {
+  const run = await db.run.findUnique({ where: { id }, select: { rootGoalId: true } });
+  return run?.rootGoalId ?? null;
 }
 
 /** A run whose workflow the owner owns (404 otherwise), with its workflow's identity. */

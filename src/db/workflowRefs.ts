@@ -1,5 +1,5 @@
 import type { TNestedRunRow } from './runs';
-import { findWorkflowVersion, type TOwner } from './workflows';
+import { findWorkflowRef, type TOwner } from './workflows';
 import type { TDb } from './client';
 import { DomainError } from '../domain/errors';
 import { resolveInputs, workflowRefsIn, type TWorkflowInput } from '../domain/frozenPlans';
@@ -27,21 +27,13 @@ export async function resolveWorkflowRefs(db: TDb, owner: TOwner, plan: TPlan | 
   const problems: { path: string; message: string }[] = [];
   for (const ref of refs) {
     const parsed = parseWorkflowRef(ref.ref);
-    if (!parsed) continue; // the plan schema already refused it
-    if (!cache.has(ref.ref)) {
-      const row = await findWorkflowVersion(db, owner, parsed.name, parsed.version);
-      cache.set(
-        ref.ref,
-        row && {
-          id: row.id,
-          name: row.name,
-          version: row.version,
-          inputs: row.inputs,
-          fullyFrozen: row.fullyFrozen,
-          planned: row.frozenPlan.root.plan !== null,
-        },
-      );
+    if (!parsed) {
+      // A request's plan schema refuses it; a stored plan is read without patterns, so it is refused here.
+      problems.push({ path: `${ref.path}.workflow`, message: `"${ref.ref}" is not a workflow reference (name@version)` });
+      continue;
     }
+    // One header query per distinct reference: the named workflow's plan is neither read nor parsed.
+    if (!cache.has(ref.ref)) cache.set(ref.ref, await findWorkflowRef(db, owner, parsed.name, parsed.version));
     const workflow = cache.get(ref.ref);
     if (!workflow) {
       problems.push({ path: `${ref.path}.workflow`, message: `no workflow ${ref.ref} (name@version among your saved workflows)` });

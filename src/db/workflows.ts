@@ -1,6 +1,6 @@
 import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
-import { ZFrozenPlan, ZWorkflowInput, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
+import { ZStoredFrozenPlan, ZStoredWorkflowInput, type TFrozenPlan, type TWorkflowInput } from '../domain/frozenPlans';
 import { z } from '../domain/zod';
 import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
 import type { SavedWorkflow as TSavedWorkflowRow } from './generated/prisma/client';
@@ -15,10 +15,18 @@ import { parseStored } from './stored';
 
 /** A saved workflow with its stored JSON parsed (frozen plan, declared inputs). */
 export type SavedWorkflow = Omit<TSavedWorkflowRow, 'frozenPlan' | 'inputs'> & { frozenPlan: TFrozenPlan; inputs: TWorkflowInput[] };
+/**
+ * A saved workflow without its frozen plan: what ownership checks, deletes,
+ * run listings and schedule fires need. Reading one never selects the plan,
+ * so it stays cheap for a plan of any size and works for a row whose plan no
+ * longer reads.
+ */
+export type TWorkflowHeader = Omit<SavedWorkflow, 'frozenPlan'>;
 /** A saved workflow without its frozen plan (lists). */
-export type TWorkflowSummary = Omit<SavedWorkflow, 'frozenPlan'>;
+export type TWorkflowSummary = TWorkflowHeader;
 
-const ZDeclaredInputs = z.array(ZWorkflowInput);
+/** Stored rows are read leniently (domain/frozenPlans.ts): a row valid when saved always reads. */
+const ZDeclaredInputs = z.array(ZStoredWorkflowInput);
 
 const described = (row: { id: string; name: string; version: number }) => `workflow ${row.id} (${row.name} v${row.version})`;
 
@@ -26,9 +34,51 @@ function summaryOf<R extends Omit<TSavedWorkflowRow, 'frozenPlan'>>(row: R): Omi
   return { ...row, inputs: parseStored(ZDeclaredInputs, row.inputs, `${described(row)}'s inputs`) };
 }
 
-/** Parses a row's JSON once per read (a big frozen plan included: callers that read one often keep it, see activities/runs.ts). */
-function savedWorkflowOf(row: TSavedWorkflowRow): SavedWorkflow {
-  return { ...summaryOf(row), frozenPlan: parseStored(ZFrozenPlan, row.frozenPlan, `${described(row)}'s frozen plan`) };
+/**
+ * Parsed frozen plans by workflow id, least recently used first. A saved
+ * version never changes, so an entry never goes stale; parsing a big plan
+ * (10,000 goals, ~2 MB) costs tens to hundreds of milliseconds, and runs,
+ * layers, fires and nested references read the same few plans again and
+ * again. Bounded by count (FROZEN_PLAN_CACHE_SIZE entries per process), not
+ * by bytes. Entries are deep-frozen: callers share them and must not mutate.
+ */
+export const FROZEN_PLAN_CACHE_SIZE = 32;
+const frozenPlans = new Map<string, TFrozenPlan>();
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
+function rememberPlan(id: string, plan: TFrozenPlan): TFrozenPlan {
+  frozenPlans.delete(id);
+  frozenPlans.set(id, plan);
+  while (frozenPlans.size > FROZEN_PLAN_CACHE_SIZE) frozenPlans.delete(frozenPlans.keys().next().value as string);
+  return plan;
+}
+
+/** Tests and measurements: forget every cached plan. */
+export function clearFrozenPlanCache(): void {
+  frozenPlans.clear();
+}
+
+/**
+ * A workflow's frozen plan: from the cache, or read (its column only) and
+ * parsed once. NOT_FOUND when the row is gone; CONFLICT when it does not read.
+ */
+export async function frozenPlanOf(db: TDb, workflow: { id: string; name: string; version: number }): Promise<TFrozenPlan> {
+  const hit = frozenPlans.get(workflow.id);
+  if (hit) return rememberPlan(workflow.id, hit);
+  const row = await db.savedWorkflow.findUnique({ where: { id: workflow.id }, select: { frozenPlan: true } });
+  if (!row) throw new DomainError('NOT_FOUND', `workflow ${workflow.id} not found`);
+  return rememberPlan(workflow.id, deepFreeze(parseStored(ZStoredFrozenPlan, row.frozenPlan, `${described(workflow)}'s frozen plan`)));
+}
+
+async function withPlan(db: TDb, header: TWorkflowHeader): Promise<SavedWorkflow> {
+  return { ...header, frozenPlan: await frozenPlanOf(db, header) };
 }
 
 /** Who owns a workflow: a user XOR an agent (a CHECK in the migration). */
@@ -71,22 +121,50 @@ export async function insertWorkflowVersion(prisma: PrismaClient, row: TNewWorkf
   }
 }
 
-export async function findOwnedWorkflow(db: TDb, owner: TOwner, id: string): Promise<SavedWorkflow> {
-  const found = await db.savedWorkflow.findFirst({ where: { id, ...ownerWhere(owner) } });
+/** An owner's workflow without its plan (404 otherwise): ownership checks, deletes, run listings. */
+export async function findOwnedWorkflowHeader(db: TDb, owner: TOwner, id: string): Promise<TWorkflowHeader> {
+  const found = await db.savedWorkflow.findFirst({ where: { id, ...ownerWhere(owner) }, omit: { frozenPlan: true } });
   if (!found) throw new DomainError('NOT_FOUND', `workflow ${id} not found`);
-  return savedWorkflowOf(found);
+  return summaryOf(found);
+}
+
+export async function findOwnedWorkflow(db: TDb, owner: TOwner, id: string): Promise<SavedWorkflow> {
+  return withPlan(db, await findOwnedWorkflowHeader(db, owner, id));
+}
+
+/** Any workflow by id, without its plan (activities act for whoever owns it). */
+export async function findWorkflowHeader(db: TDb, id: string): Promise<TWorkflowHeader | null> {
+  const found = await db.savedWorkflow.findUnique({ where: { id }, omit: { frozenPlan: true } });
+  return found && summaryOf(found);
 }
 
 /** Any workflow by id (activities act for whoever owns it). */
 export async function findWorkflow(db: TDb, id: string): Promise<SavedWorkflow | null> {
-  const found = await db.savedWorkflow.findUnique({ where: { id } });
-  return found && savedWorkflowOf(found);
+  const header = await findWorkflowHeader(db, id);
+  return header && withPlan(db, header);
 }
 
-/** `name@version` of one owner, or null. */
-export async function findWorkflowVersion(db: TDb, owner: TOwner, name: string, version: number): Promise<SavedWorkflow | null> {
-  const found = await db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name, version } });
-  return found && savedWorkflowOf(found);
+/** What a plan child naming `name@version` needs of that workflow: its header, and whether it was saved planned (no plan parsed). */
+export async function findWorkflowRef(
+  db: TDb,
+  owner: TOwner,
+  name: string,
+  version: number,
+): Promise<(Pick<TWorkflowHeader, 'id' | 'name' | 'version' | 'inputs' | 'fullyFrozen'> & { planned: boolean }) | null> {
+  const [row] = await db.$queryRaw<{ id: string; name: string; version: number; inputs: unknown; fully_frozen: boolean; planned: boolean }[]>`
+    SELECT id, name, version, inputs, fully_frozen, jsonb_typeof(frozen_plan -> 'root' -> 'plan') = 'object' AS planned
+      FROM workflows
+     WHERE owner_user_id IS NOT DISTINCT FROM ${owner.ownerUserId} AND owner_agent_id IS NOT DISTINCT FROM ${owner.ownerAgentId}
+       AND name = ${name} AND version = ${version}`;
+  if (!row) return null;
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    inputs: parseStored(ZDeclaredInputs, row.inputs, `${described(row)}'s inputs`),
+    fullyFrozen: row.fully_frozen,
+    planned: row.planned,
+  };
 }
 
 /** Workflow summaries (no frozen plan), newest first, with how many runs each has. */
@@ -136,10 +214,11 @@ export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, i
       throw err;
     }
   }, TRANSACTION_OPTIONS);
+  frozenPlans.delete(id);
 }
 
-/** The newest version of a name (a schedule that follows the latest runs it). */
-export async function latestWorkflowVersion(db: TDb, owner: TOwner, name: string): Promise<SavedWorkflow | null> {
-  const found = await db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name }, orderBy: { version: 'desc' } });
-  return found && savedWorkflowOf(found);
+/** The newest version of a name, without its plan (a schedule that follows the latest runs it). */
+export async function latestWorkflowHeader(db: TDb, owner: TOwner, name: string): Promise<TWorkflowHeader | null> {
+  const found = await db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name }, orderBy: { version: 'desc' }, omit: { frozenPlan: true } });
+  return found && summaryOf(found);
 }

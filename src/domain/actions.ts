@@ -22,6 +22,9 @@ const common = {
 /** Environment variables or headers one action may set: bounded, so a request (and its error) stays small. */
 const MAX_ENTRIES = 100;
 
+/** The methods an http action may use. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
 export const ZShellAction = z
   .object({
     runtime: z.literal('shell'),
@@ -38,7 +41,7 @@ export const ZShellAction = z
 export const ZHttpAction = z
   .object({
     runtime: z.literal('http'),
-    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+    method: z.enum(HTTP_METHODS).default('GET'),
     url: z
       .string()
       .max(8192, 'url is at most 8192 characters')
@@ -77,6 +80,28 @@ export const ZAgentAction = z
   .strict();
 
 export const ZAction = z.discriminatedUnion('runtime', [ZShellAction, ZHttpAction, ZManualAction, ZAgentAction]);
+
+/**
+ * A stored action read back (a saved workflow's frozen plan): the shapes the
+ * runtimes rely on, without ZAction's limits, patterns or defaults, so an
+ * action saved before a limit tightened still reads (domain/frozenPlans.ts).
+ */
+const storedCommon = { timeout_s: z.number().optional(), retries: z.number().optional() };
+
+export const ZStoredAction = z.discriminatedUnion('runtime', [
+  z.looseObject({ runtime: z.literal('shell'), command: z.string(), env: z.record(z.string(), z.string()).optional(), ...storedCommon }),
+  z.looseObject({
+    runtime: z.literal('http'),
+    method: z.enum(HTTP_METHODS),
+    url: z.string(),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.unknown().optional(),
+    success_status: z.array(z.number()).optional(),
+    ...storedCommon,
+  }),
+  z.looseObject({ runtime: z.literal('manual'), instructions: z.string().optional(), ...storedCommon }),
+  z.looseObject({ runtime: z.literal('agent'), task: z.string().optional(), lease_s: z.number().optional(), ...storedCommon }),
+]);
 
 export type TShellAction = z.infer<typeof ZShellAction>;
 export type THttpAction = z.infer<typeof ZHttpAction>;

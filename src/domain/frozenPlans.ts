@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from './errors';
+import { ZStoredAction } from './actions';
+import { END_STATUSES } from './goals';
 import { ZAcceptance, ZPlan, type TAcceptance, type TPlan, type TPlanChild } from './plans';
 import { z } from './zod';
 
@@ -37,6 +39,83 @@ export const ZFrozenPlan = z
   .strict();
 
 export type TFrozenPlan = z.infer<typeof ZFrozenPlan>;
+
+/*
+ * Reading stored rows back. The schemas above (and ZPlan, ZAction) validate
+ * what a request may save today, limits included; a saved version is
+ * immutable, and limits tighten over time (actions were once limited to 100
+ * environment variables after workflows with more were saved). So a stored
+ * frozen plan is read with the schemas below: structure only, the shapes the
+ * code relies on (kinds, runtimes, value types; actions as ZStoredAction),
+ * with no size limits, no patterns, no trimming and no defaults. Every row was written from a value
+ * the strict schemas had already parsed (defaults applied), so a row that
+ * was valid when saved always reads, and reads as it was stored. Unknown
+ * keys are kept (loose objects), not refused: a field a later version stopped
+ * accepting does not make an old row unreadable.
+ */
+
+const ZStoredAcceptance = z.looseObject({
+  check: z.string().optional(),
+  judgment: z.looseObject({ prompt: z.string(), rubric: z.string().optional() }).optional(),
+});
+
+const ZStoredEdge = z.looseObject({
+  from: z.string(),
+  to: z.string(),
+  on: z.union([z.enum([...END_STATUSES, 'always']), z.looseObject({ when: z.string() })]),
+});
+
+const ZStoredJoin = z.union([z.literal('all'), z.number()]);
+
+const ZStoredLeaf = z.looseObject({
+  key: z.string(),
+  kind: z.literal('leaf'),
+  title: z.string(),
+  intent: z.string().optional(),
+  action: ZStoredAction,
+  acceptance: ZStoredAcceptance.optional(),
+  join: ZStoredJoin.optional(),
+});
+
+const ZStoredComposite = z
+  .object({
+    key: z.string(),
+    kind: z.literal('composite'),
+    title: z.string(),
+    intent: z.string().optional(),
+    acceptance: ZStoredAcceptance.optional(),
+    join: ZStoredJoin.optional(),
+    workflow: z.string().optional(),
+    inputs: z.record(z.string(), z.string()).optional(),
+    get plan(): z.ZodOptional<z.ZodNullable<typeof ZStoredPlan>> {
+      return ZStoredPlan.nullable().optional();
+    },
+  })
+  .loose();
+
+const ZStoredChild = z.discriminatedUnion('kind', [ZStoredLeaf, ZStoredComposite]);
+
+const ZStoredPlan = z
+  .object({
+    children: z.array(ZStoredChild),
+    edges: z.array(ZStoredEdge),
+    parallelism: z.number().optional(),
+  })
+  .loose();
+
+/** A stored frozen plan, read leniently (see above); typed as the strict shape it was saved as. */
+export const ZStoredFrozenPlan: z.ZodType<TFrozenPlan> = z.looseObject({
+  format: z.literal(FROZEN_FORMAT),
+  root: z.looseObject({ title: z.string(), intent: z.string().nullable(), acceptance: ZStoredAcceptance.optional(), plan: ZStoredPlan.nullable() }),
+});
+
+/** A stored declared input, read leniently (no name pattern, no length limits). */
+export const ZStoredWorkflowInput: z.ZodType<TWorkflowInput> = z.looseObject({
+  name: z.string(),
+  description: z.string().optional(),
+  default: z.string().optional(),
+  required: z.boolean().optional(),
+});
 
 /** JSON with object keys sorted at every level (undefined members left out): equal content, equal text. */
 export function canonicalJson(value: unknown): string {

@@ -3,7 +3,7 @@ import type { PrismaClient } from '../db/client';
 import { claimRun, findOwnedRun, findOwnedRunByKey, listRuns, runProgressRows, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
 import { summarizeRunProgress, type TRunProgress } from '../domain/runs';
 import * as workflows from '../db/workflows';
-import type { SavedWorkflow } from '../db/workflows';
+import type { TWorkflowHeader } from '../db/workflows';
 import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
@@ -49,7 +49,7 @@ export function createRunService(deps: TRunServiceDeps) {
   const { prisma, temporal } = deps;
 
   /** Starts (or finds started) the run's Temporal workflow. */
-  async function startRun(run: Run, workflow: SavedWorkflow): Promise<void> {
+  async function startRun(run: Run, workflow: Pick<TWorkflowHeader, 'name' | 'version'>): Promise<void> {
     try {
       await withDeadline(temporal, () =>
         temporal.workflow.start<typeof performRun>(PERFORM_RUN_TYPE, {
@@ -75,7 +75,7 @@ export function createRunService(deps: TRunServiceDeps) {
   }
 
   /** A key seen before: the same run (200), unless its inputs differ or it failed (409). Never resolves inputs again. */
-  async function replay(run: Run, given: Record<string, string>, workflow: () => Promise<SavedWorkflow>): Promise<Run> {
+  async function replay(run: Run, given: Record<string, string>, workflow: () => Promise<Pick<TWorkflowHeader, 'name' | 'version'>>): Promise<Run> {
     if (run.inputsHash !== inputsHash(given)) {
       throw new DomainError('CONFLICT', `idempotency key "${run.idempotencyKey}" was used for run ${run.id} with other inputs; use a new key for new inputs`);
     }
@@ -95,7 +95,7 @@ export function createRunService(deps: TRunServiceDeps) {
       // A replay reads one row (and its workflow's name): no frozen plan, no input resolution.
       const seen = await findOwnedRunByKey(prisma, owner, workflowId, input.idempotencyKey);
       if (seen) {
-        const run = await replay(seen, input.inputs, () => workflows.findOwnedWorkflow(prisma, owner, workflowId));
+        const run = await replay(seen, input.inputs, () => workflows.findOwnedWorkflowHeader(prisma, owner, workflowId));
         return { run: await view(run, seen.savedWorkflow), created: false };
       }
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
@@ -126,7 +126,8 @@ export function createRunService(deps: TRunServiceDeps) {
     },
 
     async listWorkflowRuns(actor: TActor, id: string, query: { cursor?: string; limit: number }): Promise<{ items: TRunView[]; nextCursor: string | null; total: number }> {
-      const wf = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), id);
+      // Ownership and the workflow's identity: its plan is neither read nor parsed.
+      const wf = await workflows.findOwnedWorkflowHeader(prisma, actorOwner(actor), id);
       const after = query.cursor ? decodeCursor(query.cursor, 'run') : undefined;
       const { runs, total } = await listRuns(prisma, id, after, query.limit + 1);
       const page = runs.slice(0, query.limit);

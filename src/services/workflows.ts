@@ -213,7 +213,8 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
      */
     async deleteWorkflow(actor: TActor, id: string): Promise<void> {
       const owner = actorOwner(actor);
-      await workflows.findOwnedWorkflow(prisma, owner, id);
+      // Ownership only: the plan is neither read nor parsed (a row whose plan no longer reads can still go).
+      await workflows.findOwnedWorkflowHeader(prisma, owner, id);
       const schedules = await schedulesOfWorkflow(prisma, id);
       const temporal = deps.temporal;
       if (schedules.length && temporal) {

@@ -37,6 +37,13 @@ export const ZSaveAsWorkflow = z
 
 const ZOwner = z.object({ type: z.enum(['user', 'agent']), id: z.string() });
 
+/**
+ * A declared input as a response shows it: the shape of WorkflowInput without
+ * its request limits, so a workflow saved before a limit tightened still
+ * reads back (the response body is parsed through this schema).
+ */
+const ZWorkflowInputView = z.object({ name: z.string(), description: z.string().optional(), default: z.string().optional(), required: z.boolean().optional() });
+
 const workflowCommon = {
   id: z.string(),
   name: z.string(),
@@ -44,7 +51,7 @@ const workflowCommon = {
   description: z.string().nullable(),
   owner: ZOwner,
   agent_id: z.string(),
-  inputs: z.array(ZWorkflowInput),
+  inputs: z.array(ZWorkflowInputView),
   format: z.string().openapi({ example: 'frozen/v0' }),
   content_hash: z.string().openapi({ description: 'sha256 of the canonical frozen plan.' }),
   fully_frozen: z.boolean().openapi({ description: 'Every composite has its plan: a run needs no planner.' }),
