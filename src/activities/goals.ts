@@ -4,7 +4,7 @@ import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import type { TRunTarget } from '../temporal/starts';
 import { nestedRunTargets } from './nestedRuns';
-import { ZAction } from '../domain/actions';
+import { ZStoredAction } from '../domain/actions';
 import { FAILURE_TYPES } from '../domain/errors';
 import { CHECK_COMMAND_MAX_S, KILL_GRACE_S, leafRunOptions, type TLeafRunOptions } from '../domain/execution';
 import type { TGoalKind, TGoalOutcome, TWaitKind } from '../domain/goals';
@@ -66,7 +66,7 @@ export async function loadGoal(prisma: PrismaClient, goalId: string): Promise<Go
 
 /** A goal's stored action, parsed; a permanent failure when it does not parse. */
 export function actionOf(goal: Pick<Goal, 'id' | 'action'>) {
-  const parsed = ZAction.safeParse(goal.action);
+  const parsed = ZStoredAction.safeParse(goal.action);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`goal ${goal.id} has an invalid action: ${parsed.error.message}`, FAILURE_TYPES.InvalidAction);
   return parsed.data;
 }
@@ -80,7 +80,7 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
   const { prisma } = deps;
 
   function layerLeaf(child: Goal): TLayerLeaf {
-    const parsed = ZAction.safeParse(child.action);
+    const parsed = ZStoredAction.safeParse(child.action);
     if (!parsed.success) {
       const invalid = `its stored action is invalid: ${parsed.error.issues[0]?.message ?? 'unreadable'}`;
       return { runtime: 'manual', timeoutS: 0, retries: 0, explicitTimeout: false, check: false, judgment: false, activityTimeoutS: 0, invalid };

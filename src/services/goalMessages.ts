@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import type { TActor } from '../domain/actor';
-import { DEFAULT_AGENT_LEASE_S, RUNTIMES, type TAction, ZAction } from '../domain/actions';
+import { DEFAULT_AGENT_LEASE_S, RUNTIMES, type TAction, ZStoredAction } from '../domain/actions';
 import { assertNever } from '../domain/assertNever';
 import { DomainError } from '../domain/errors';
 import { isTerminal } from '../domain/goals';
@@ -91,7 +91,7 @@ export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Clien
     /** Completes a manual leaf, or an agent leaf by the agent holding its lease. */
     async completeGoal(actor: TActor, id: string, input: TCompleteGoalRequest): Promise<Goal> {
       const goal = await owned(actor, id);
-      const action = ZAction.safeParse(goal.action);
+      const action = ZStoredAction.safeParse(goal.action);
       const notCompletable = () => new DomainError('GOAL_NOT_WAITING', `goal ${id} is not a manual or agent leaf`);
       if (goal.kind !== 'leaf' || !action.success) throw notCompletable();
       // Only a leaf completed from outside takes a completion; one that waits in the agent pool, only from its lease holder.
@@ -143,7 +143,7 @@ export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Clien
      */
     async claimGoal(actor: TActor, id: string, input: { worker: string; lease_s?: number }): Promise<Goal> {
       const goal = await owned(actor, id);
-      const action = ZAction.safeParse(goal.action);
+      const action = ZStoredAction.safeParse(goal.action);
       if (!action.success) throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not an agent leaf`);
       // Refused first for anything but an agent leaf, whatever lease the caller asks for.
       const ownLease = agentLease(id, action.data);
