@@ -4,6 +4,7 @@ import {
   ChildWorkflowFailure,
   executeChild,
   ParentClosePolicy,
+  patched,
   proxyLocalActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -14,11 +15,34 @@ import { SA_TEMPORAL_SCHEDULED_START_TIME } from '../domain/searchAttributes';
 import { PERFORM_RUN_TYPE, performRunStart, type TFireScheduleInput, type TFireScheduleResult } from '../temporal/starts';
 import type { performRun } from './performRun';
 
-/** The fire's decision is one short transaction: a local activity, retried until Postgres answers. */
+/**
+ * The fire's decision is one short transaction: a local activity, retried
+ * until Postgres answers, however long it is down (no schedule-to-close
+ * timeout, and the fire has no run or execution timeout), keyed all along
+ * by the fire's nominal time.
+ */
 const scheduling = proxyLocalActivities<TActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [FAILURE_TYPES.RunInvalid] },
 });
+
+/**
+ * The same, for a long outage. A local activity retrying with backoffs under
+ * localRetryThreshold keeps its workflow task alive with heartbeats, three
+ * history events every ~8 s: a day of Postgres down would fill the fire's
+ * history past Temporal's limit (51,200 events) within two. Past the
+ * threshold each retry waits on a timer instead, a few events per
+ * maximumInterval (~1,700 a day), and the fire still runs at most five
+ * minutes after Postgres is back.
+ */
+const schedulingThroughOutages = proxyLocalActivities<TActivities>({
+  startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FAILURE_TYPES.RunInvalid] },
+});
+
+/** Fires started before the longer backoff (histories without this marker) replay with the old one. */
+export const FIRE_DECISION_BACKOFF_PATCH = 'fire-decision-backoff-through-outages';
 
 /**
  * fireSchedule: one fire of a schedule (SPEC §5), started by its Temporal
@@ -33,7 +57,8 @@ export async function fireSchedule(input: TFireScheduleInput): Promise<TFireSche
   const info = workflowInfo();
   const nominal = info.typedSearchAttributes.get(SA_TEMPORAL_SCHEDULED_START_TIME) ?? info.startTime;
   const { tuning, ...config } = input;
-  const fire = await scheduling.decideFire({ ...config, nominalTime: new Date(nominal).toISOString() });
+  const decide = patched(FIRE_DECISION_BACKOFF_PATCH) ? schedulingThroughOutages : scheduling;
+  const fire = await decide.decideFire({ ...config, nominalTime: new Date(nominal).toISOString() });
   if (fire.kind === 'skipped') return { runId: fire.runId, skipped: fire.reason };
   try {
     const result = await executeChild<typeof performRun>(PERFORM_RUN_TYPE, {
