@@ -63,10 +63,9 @@ export function formatDuration(ms: number): string {
 
 export const ZCatchupWindow = z
   .string()
-  .min(1)
-  .max(32)
   .superRefine((w, ctx) => {
-    const error = catchupWindowError(w);
+    // One message per bad value, whatever is wrong with it.
+    const error = w.length > 32 ? 'too long' : catchupWindowError(w);
     if (error) ctx.addIssue({ code: 'custom', message: `${error}; a catch-up window is between 10s and 7d, e.g. "15m", "6h", "1d"` });
   })
   .openapi({
