@@ -342,6 +342,8 @@ describe('schedules', () => {
       const nominal = new Date(Math.floor(taken / 1000) * 1000).toISOString();
       expect(done.runs.items.map((r: TJson) => r.idempotency_key)).toEqual([`${s.id}@${nominal}`]);
       expect(await outageApi.temporal.workflow.getHandle(fireId).result()).toMatchObject({ runId: done.runs.items[0].id, lifecycle: 'done' });
+      // With the backoff patch, and decisions that failed while Postgres was down: replayed by replay.test.ts.
+      await recordHistories(outageApi.temporal, [{ name: 'fireSchedule-postgres-outage', workflowId: fireId }]);
 
       // Temporal delivering the same nominal time again: the same run, nothing new.
       const again = await createScheduleActivities({ prisma }).decideFire({ scheduleId: s.id, savedWorkflowId: wf.id, followLatest: false, allowReplan: false, overlap: 'skip', inputs: { who: 'through' }, nominalTime: nominal });
