@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_ENGINE_TUNING, DEFAULT_INFRA_RETRY_HOURS, type TEngineTuning } from './domain/execution';
+import { catchupWindowError, DEFAULT_CATCHUP_WINDOW } from './domain/schedules';
 
 /**
  * Every setting Reprise reads from the environment, parsed once with zod.
@@ -66,6 +67,11 @@ const ZEnv = z.object({
     .max(24 * 30, 'must be at most 720 (30 days)')
     .default(DEFAULT_INFRA_RETRY_HOURS),
 
+  SCHEDULE_CATCHUP_WINDOW: z
+    .string()
+    .refine((w) => catchupWindowError(w) === undefined, { message: 'must be a duration between 10s and 7d, e.g. 15m, 6h or 1d' })
+    .default(DEFAULT_CATCHUP_WINDOW),
+
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -92,6 +98,8 @@ export interface TConfig {
   leaf: { outputMaxBytes: number; defaultTimeoutS: number };
   /** How goals started by this API run (passed to every execution of the tree). */
   engine: TEngineTuning;
+  /** The catch-up window of a schedule created without one (SCHEDULE_CATCHUP_WINDOW). */
+  schedules: { catchupWindow: string };
   log: { level: TEnv['LOG_LEVEL'] };
 }
 
@@ -150,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S },
     engine: { planRecheckS: e.ENGINE_PLAN_RECHECK_S, historyLimit: e.ENGINE_HISTORY_LIMIT, infraRetryHours: e.INFRA_RETRY_HOURS },
+    schedules: { catchupWindow: e.SCHEDULE_CATCHUP_WINDOW },
     log: { level: e.LOG_LEVEL },
   };
 }

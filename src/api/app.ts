@@ -32,6 +32,8 @@ export interface TApiDeps {
   bodyLimit: string;
   temporalUi: TTemporalUi;
   engine?: TEngineTuning;
+  /** The catch-up window of a schedule created without one (SCHEDULE_CATCHUP_WINDOW). */
+  scheduleCatchupWindow?: string;
   /** Tests only: runs stop right after their claim, as a crash between claim and start would. */
   crashAfterClaim?: () => boolean;
 }
@@ -74,7 +76,7 @@ export function createApp(deps: TApiDeps): TApp {
     ...workflowRoutes({ workflows }),
     ...runRoutes({ runs, temporalUi: deps.temporalUi }),
     ...tokenRoutes({ tokens }),
-    ...scheduleRoutes({ schedules: createScheduleService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine }), temporalUi: deps.temporalUi }),
+    ...scheduleRoutes({ schedules: createScheduleService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine, catchupWindow: deps.scheduleCatchupWindow }), temporalUi: deps.temporalUi }),
     defineRoute({
       method: 'get',
       path: '/api/openapi.json',

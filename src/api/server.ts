@@ -22,6 +22,7 @@ export async function startApi(deps: { config: TConfig; prisma: PrismaClient; te
     bodyLimit: config.api.bodyLimit,
     temporalUi: { baseUrl: temporalUiUrl(config), namespace: config.temporal.namespace },
     engine: config.engine,
+    scheduleCatchupWindow: config.schedules.catchupWindow,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(deps.port ?? config.api.port, config.api.host, () => resolve(s));

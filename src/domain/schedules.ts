@@ -28,6 +28,52 @@ export function intervalError(every: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The catch-up window (SPEC §5, issue 16): a fire whose nominal time fell
+ * inside an outage of Temporal still runs when Temporal is back if it is at
+ * most this late; an older one is missed (Temporal counts it). The default,
+ * one day, covers a night's or a weekend night's outage, yet a schedule that
+ * was down for weeks does not replay its backlog: that is a backfill, asked
+ * for on purpose. Temporal itself raises any window under ten seconds to ten.
+ */
+export const DEFAULT_CATCHUP_WINDOW = '1d';
+export const MIN_CATCHUP_WINDOW_MS = 10_000;
+export const MAX_CATCHUP_WINDOW_MS = 7 * 24 * 3600_000;
+
+/** A catch-up window such as `15m`, `6h` or `1d` (the syntax of `every`); an error message when it is not one between 10 seconds and 7 days. */
+export function catchupWindowError(window: string): string | undefined {
+  let ms: number;
+  try {
+    ms = msToNumber(window as Parameters<typeof msToNumber>[0]);
+  } catch {
+    return `"${window}" is not a duration (try "15m", "6h" or "1d")`;
+  }
+  if (!Number.isFinite(ms) || ms < MIN_CATCHUP_WINDOW_MS) return `"${window}" is shorter than 10 seconds (Temporal's minimum)`;
+  if (ms > MAX_CATCHUP_WINDOW_MS) return `"${window}" is longer than 7 days: replay an older range with a backfill instead`;
+  return undefined;
+}
+
+/** Milliseconds as the shortest exact duration in the syntax of `every`: `1d`, `6h`, `90m`, `45s` (`1500ms` when not whole seconds). */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+export const ZCatchupWindow = z
+  .string()
+  .superRefine((w, ctx) => {
+    // One message per bad value, whatever is wrong with it.
+    const error = w.length > 32 ? 'too long' : catchupWindowError(w);
+    if (error) ctx.addIssue({ code: 'custom', message: `${error}; a catch-up window is between 10s and 7d, e.g. "15m", "6h", "1d"` });
+  })
+  .openapi({
+    example: '6h',
+    description:
+      "How late a fire missed during an outage of Temporal may still run once it is back (e.g. \"15m\", \"6h\", \"1d\"; 10 seconds to 7 days). Older fires are missed and counted in `missed_catchup_window`. Default: the server's SCHEDULE_CATCHUP_WINDOW (1d unless set).",
+  });
+
 /** An IANA time zone such as `Europe/Paris`; an error message when the runtime does not know it. */
 export function timeZoneError(timeZone: string): string | undefined {
   try {

@@ -9,7 +9,7 @@ import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
 import { instantiate, resolveInputs } from '../domain/frozenPlans';
 import { scheduleId as newScheduleId, SCHEDULE_ID_PATTERN } from '../domain/ids';
-import { isSpent, oneShotAt, type TOverlapPolicy, type TScheduleSpec } from '../domain/schedules';
+import { DEFAULT_CATCHUP_WINDOW, isSpent, oneShotAt, type TOverlapPolicy, type TScheduleSpec } from '../domain/schedules';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
 import { asScheduleError, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
@@ -29,6 +29,8 @@ export interface TScheduleServiceDeps {
   temporal: Client;
   taskQueue: string;
   engine?: TEngineTuning;
+  /** The catch-up window of a schedule created without one (SCHEDULE_CATCHUP_WINDOW); default DEFAULT_CATCHUP_WINDOW. */
+  catchupWindow?: string;
 }
 
 export interface TCreateScheduleInput {
@@ -39,6 +41,7 @@ export interface TCreateScheduleInput {
   followLatest: boolean;
   paused: boolean;
   note?: string;
+  catchupWindow?: string;
 }
 
 /** A schedule as the API shows it: Temporal's state joined with Postgres's row and the runs its fires made. */
@@ -55,6 +58,7 @@ export interface TUpdateScheduleInput {
   overlap?: TOverlapPolicy;
   paused?: boolean;
   note?: string;
+  catchupWindow?: string;
 }
 
 export function createScheduleService(deps: TScheduleServiceDeps) {
@@ -115,7 +119,12 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         spec: input.spec,
       } satisfies TFireScheduleInput;
       const row = await insertSchedule(prisma, { id, owner, savedWorkflowId: workflow.id, followLatest: input.followLatest });
-      const options = scheduleOptions(config, workflow, { taskQueue: deps.taskQueue, paused: input.paused, note: input.note });
+      const options = scheduleOptions(config, workflow, {
+        taskQueue: deps.taskQueue,
+        paused: input.paused,
+        note: input.note,
+        catchupWindow: input.catchupWindow ?? deps.catchupWindow ?? DEFAULT_CATCHUP_WINDOW,
+      });
       try {
         await withDeadline(temporal, () => temporal.schedule.create(options));
       } catch (err) {
@@ -156,7 +165,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     },
 
     /**
-     * Changes spec, inputs, overlap, or paused (with a note), in one update
+     * Changes spec, inputs, overlap, catch-up window, or paused (with a note), in one update
      * of the Temporal Schedule. A one-shot schedule whose time has passed
      * (spent, or never fired while paused) is re-armed only with a new time.
      */
@@ -186,7 +195,15 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         await withDeadline(temporal, () =>
           temporal.schedule
             .getHandle(id)
-            .update((previous) => scheduleUpdate(previous, next, row.savedWorkflow, { spec: patch.spec, paused: patch.paused, note: patch.note, rearm: Boolean(newAt), taskQueue: deps.taskQueue })),
+            .update((previous) => scheduleUpdate(previous, next, row.savedWorkflow, {
+                spec: patch.spec,
+                paused: patch.paused,
+                note: patch.note,
+                catchupWindow: patch.catchupWindow,
+                rearm: Boolean(newAt),
+                taskQueue: deps.taskQueue,
+              }),
+            ),
         );
       } catch (err) {
         throw asScheduleError(err, `schedule ${id} could not be updated`);

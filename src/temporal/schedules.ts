@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import { MONTHS, type ScheduleDescription, type ScheduleOptions, type ScheduleOverlapPolicy, type ScheduleSpec, type ScheduleUpdateOptions } from '@temporalio/client';
 import { DomainError } from '../domain/errors';
 import { fireTemporalWorkflowId } from '../domain/ids';
@@ -76,13 +77,14 @@ function scheduleAction(config: TFireScheduleInput, workflow: { name: string; ve
 export function scheduleOptions(
   config: TFireScheduleInput & { spec: TScheduleSpec },
   workflow: { id: string; name: string; version: number },
-  options: { taskQueue: string; paused: boolean; note?: string },
+  options: { taskQueue: string; paused: boolean; note?: string; catchupWindow: string },
 ): ScheduleOptions {
   return {
     scheduleId: config.scheduleId,
     spec: temporalSpec(config.spec),
     action: scheduleAction(config, workflow, options.taskQueue),
-    policies: { overlap: temporalOverlap(config.overlap), catchupWindow: '1 minute' },
+    // The catch-up window lives in the Schedule's policies (Temporal applies it, and reads show it from there).
+    policies: { overlap: temporalOverlap(config.overlap), catchupWindow: options.catchupWindow as Duration },
     state: {
       paused: options.paused,
       ...(options.note ? { note: options.note } : {}),
@@ -107,13 +109,17 @@ export function scheduleUpdate(
   previous: ScheduleDescription,
   next: TFireScheduleInput,
   workflow: { name: string; version: number },
-  patch: { spec?: TScheduleSpec; paused?: boolean; note?: string; rearm: boolean; taskQueue: string },
+  patch: { spec?: TScheduleSpec; paused?: boolean; note?: string; catchupWindow?: string; rearm: boolean; taskQueue: string },
 ): ScheduleUpdateOptions {
   const spec = next.spec as TScheduleSpec | undefined;
   return {
     spec: patch.spec ? temporalSpec(patch.spec) : previous.spec,
     action: scheduleAction(next, workflow, patch.taskQueue),
-    policies: { ...previous.policies, overlap: temporalOverlap(next.overlap) },
+    policies: {
+      ...previous.policies,
+      overlap: temporalOverlap(next.overlap),
+      ...(patch.catchupWindow !== undefined ? { catchupWindow: patch.catchupWindow as Duration } : {}),
+    },
     state: {
       paused: patch.paused ?? previous.state.paused,
       note: patch.note ?? previous.state.note,

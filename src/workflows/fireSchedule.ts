@@ -4,13 +4,17 @@ import {
   ChildWorkflowFailure,
   executeChild,
   ParentClosePolicy,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { SA_TEMPORAL_SCHEDULED_START_TIME } from '../domain/searchAttributes';
 import { PERFORM_RUN_TYPE, performRunStart, type TFireScheduleInput, type TFireScheduleResult } from '../temporal/starts';
 import type { performRun } from './performRun';
-import { schedulingActivities } from './proxies';
+import { schedulingActivities, schedulingThroughOutages } from './proxies';
+
+/** Fires started before the longer backoff (histories without this marker) replay with the old one. */
+export const FIRE_DECISION_BACKOFF_PATCH = 'fire-decision-backoff-through-outages';
 
 /**
  * fireSchedule: one fire of a schedule (SPEC §5), started by its Temporal
@@ -25,9 +29,10 @@ export async function fireSchedule(input: TFireScheduleInput): Promise<TFireSche
   const info = workflowInfo();
   const nominal = info.typedSearchAttributes.get(SA_TEMPORAL_SCHEDULED_START_TIME) ?? info.startTime;
   const { tuning, ...config } = input;
-  // The fire's decision is one short transaction: a local activity, retried until Postgres answers.
-  const scheduling = schedulingActivities(tuning);
-  const fire = await scheduling.decideFire({ ...config, nominalTime: new Date(nominal).toISOString() });
+  // The fire's decision is one short transaction: a local activity, retried until Postgres answers
+  // (fires started before the longer backoff replay with the old one).
+  const decide = patched(FIRE_DECISION_BACKOFF_PATCH) ? schedulingThroughOutages(tuning) : schedulingActivities(tuning);
+  const fire = await decide.decideFire({ ...config, nominalTime: new Date(nominal).toISOString() });
   if (fire.kind === 'skipped') return { runId: fire.runId, skipped: fire.reason };
   try {
     const result = await executeChild<typeof performRun>(PERFORM_RUN_TYPE, {

@@ -82,6 +82,24 @@ export function instantiationActivities(tuning: TEngineTuning) {
 }
 
 /** A schedule fire's decision (fireSchedule): one short transaction, a local activity, retried until Postgres answers. */
+/**
+ * The same, for a long outage. A local activity retrying with backoffs under
+ * localRetryThreshold keeps its workflow task alive with heartbeats, three
+ * history events every ~8 s: a day of Postgres down would fill the fire's
+ * history past Temporal's limit (51,200 events) within two. Past the
+ * threshold each retry waits on a timer instead, a few events per
+ * maximumInterval (~1,700 a day), and the fire still runs at most five
+ * minutes after Postgres is back.
+ */
+export function schedulingThroughOutages(tuning: TEngineTuning) {
+  return proxyLocalActivities<TActivities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: budget(tuning, 0),
+    localRetryThreshold: '1 minute',
+    retry: { ...RETRY_BACKOFF, maximumInterval: '5 minutes', nonRetryableErrorTypes: [FAILURE_TYPES.RunInvalid] },
+  });
+}
+
 export function schedulingActivities(tuning: TEngineTuning) {
   return proxyLocalActivities<TActivities>({
     startToCloseTimeout: '30 seconds',

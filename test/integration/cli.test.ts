@@ -127,9 +127,11 @@ describe('the README story with --json', () => {
     const every = await json(['schedule', 'add', '--workflow', wf.id, '--every', '1h', '--input', 'who=hourly', '--note', 'from the cli']);
     schedules.push(every.id);
     expect(every).toMatchObject({ workflow: { id: wf.id }, spec: { every: '1h' }, inputs: { who: 'hourly' }, paused: false, overlap: 'skip', note: 'from the cli' });
-    const cron = await json(['schedule', 'add', '--workflow', wf.id, '--cron', '0 8 * * 1-5', '--timezone', 'Europe/Paris', '--input', 'who=team', '--overlap', 'buffer_one', '--paused']);
+    const cron = await json(['schedule', 'add', '--workflow', wf.id, '--cron', '0 8 * * 1-5', '--timezone', 'Europe/Paris', '--input', 'who=team', '--overlap', 'buffer_one', '--paused', '--catchup', '6h']);
     schedules.push(cron.id);
-    expect(cron).toMatchObject({ spec: { cron: '0 8 * * 1-5', timezone: 'Europe/Paris' }, overlap: 'buffer_one', paused: true });
+    expect(cron).toMatchObject({ spec: { cron: '0 8 * * 1-5', timezone: 'Europe/Paris' }, overlap: 'buffer_one', paused: true, catchup_window: '6h' });
+    expect(every.catchup_window).toBe('1d');
+    expect((await cli(['schedule', 'show', cron.id])).stdout).toMatch(/^catch-up window {2}6h$/m);
     const listed = await json(['schedule', 'list', '--workflow', wf.id]);
     expect(listed.items.map((s: TJson) => s.id).sort()).toEqual([every.id, cron.id].sort());
 
@@ -230,6 +232,8 @@ describe('human output and errors', () => {
   it('exits 2 on a usage error and shows examples in --help', async () => {
     const usage = await cli(['schedule', 'add', '--workflow', 'wf_01jd3v8k2m7q9x4w5y6z7a8b9c', '--every', '1h', '--cron', '* * * * *']);
     expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining("option '--cron <expr>' cannot be used with option '--every <interval>'")]);
+    const window = await cli(['schedule', 'add', '--workflow', 'wf_01jd3v8k2m7q9x4w5y6z7a8b9c', '--every', '1h', '--catchup', '30d']);
+    expect([window.code, window.stderr]).toEqual([2, expect.stringContaining('longer than 7 days')]);
     // Ids are checked before any request: `.` would otherwise reach the list route.
     for (const id of ['.', '..', '']) {
       const bad = await cli(['--json', 'goal', 'show', id]);

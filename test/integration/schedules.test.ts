@@ -5,6 +5,7 @@ import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
 import { recordHistories } from '../support/histories';
 import { http as call, startTestApi, startTestWorker, testConfig, testEnv, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { startTcpProxy } from '../support/tcpProxy';
 
 /**
  * Schedules (SPEC §5) on the real Temporal dev server (schedules do not run
@@ -271,6 +272,89 @@ describe('schedules', () => {
       const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, overlap, paused: true });
       expect(s.overlap).toBe(overlap);
       expect((await api.temporal.schedule.getHandle(s.id).describe()).policies.overlap).toBe(temporal);
+    }
+  });
+
+  it('keeps a catch-up window per schedule in its Temporal Schedule: the default, one given, one changed; out of bounds is a 400 naming the field', async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    const plain = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, paused: true });
+    expect([plain.catchup_window, plain.missed_catchup_window]).toEqual(['1d', 0]);
+    expect((await api.temporal.schedule.getHandle(plain.id).describe()).policies.catchupWindow).toBe(86_400_000);
+
+    const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, paused: true, catchup_window: '6h' });
+    expect(s.catchup_window).toBe('6h');
+    expect((await api.temporal.schedule.getHandle(s.id).describe()).policies.catchupWindow).toBe(6 * 3_600_000);
+    const changed = await call('PATCH', `${api.url}/api/schedules/${s.id}`, { catchup_window: '15m' });
+    expect([changed.status, changed.body.catchup_window]).toEqual([200, '15m']);
+    // Another change keeps it; so does a read, which comes from Temporal.
+    const other = await call('PATCH', `${api.url}/api/schedules/${s.id}`, { note: 'still 15m', overlap: 'buffer_one' });
+    expect([other.body.catchup_window, other.body.overlap]).toEqual(['15m', 'buffer_one']);
+    expect((await call('GET', `${api.url}/api/schedules/${s.id}`)).body).toMatchObject({ catchup_window: '15m', missed_catchup_window: 0 });
+
+    for (const bad of ['soon', '5s', '30d', 42, '']) {
+      const created = await call('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, inputs: { who: 'x' }, catchup_window: bad });
+      expect([JSON.stringify(bad), created.status, created.body.error?.code]).toEqual([JSON.stringify(bad), 400, 'VALIDATION_FAILED']);
+      expect(created.body.error.details.map((d: TJson) => d.path)).toEqual(['body.catchup_window']);
+      const patched = await call('PATCH', `${api.url}/api/schedules/${s.id}`, { catchup_window: bad });
+      expect([patched.status, patched.body.error.details.map((d: TJson) => d.path)]).toEqual([400, ['body.catchup_window']]);
+    }
+    expect((await call('GET', `${api.url}/api/schedules/${s.id}`)).body.catchup_window).toBe('15m');
+
+    // The OpenAPI document says the same (it is generated from the schemas that parse requests).
+    const doc = api.openapi() as TJson;
+    expect(doc.components.schemas.ScheduleCreate.properties.catchup_window).toMatchObject({ type: 'string', example: '6h' });
+    expect(doc.components.schemas.SchedulePatch.properties.catchup_window).toMatchObject({ type: 'string' });
+    expect(doc.components.schemas.Schedule.required).toEqual(expect.arrayContaining(['catchup_window', 'missed_catchup_window']));
+  });
+
+  it('a fire delayed by a Postgres outage waits for it, then runs once under its nominal time', async () => {
+    // The worker reaches Postgres through a proxy this test takes down; the API and the other tests do not.
+    const pg = new URL(testEnv.databaseUrl);
+    const proxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
+    const viaProxy = new URL(testEnv.databaseUrl);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const outageQueue = uniqueTaskQueue('schedules-pg-outage');
+    const outagePrisma = testPrisma(viaProxy.toString());
+    const outageWorker = await startTestWorker(config, outagePrisma, outageQueue);
+    const outageApi = await startTestApi(prisma, outageQueue);
+    try {
+      const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+      const res = await call('POST', `${outageApi.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, inputs: { who: 'through' }, paused: true });
+      expect(res.status).toBe(201);
+      const s = res.body;
+      created.push(s.id);
+
+      proxy.down();
+      const fired = (await call('POST', `${outageApi.url}/api/schedules/${s.id}/trigger`)).body;
+      const fireId: string = fired.recent_fires[0]?.temporal_workflow_id ?? (await until(`/api/schedules/${s.id}`, (b) => b.recent_fires.length > 0, 'the fire is taken')).recent_fires[0].temporal_workflow_id;
+      // The decision has tried and failed several times (1 s, 2 s, 4 s… apart): the fire is still running, and nothing bounds how long it may wait.
+      await waitFor(async () => (proxy.refused() >= 4 ? true : undefined), 'the fire retries its decision while Postgres is down', 60_000);
+      const during = await outageApi.temporal.workflow.getHandle(fireId).describe();
+      expect(during.status.name).toBe('RUNNING');
+      expect(Number(during.raw.executionConfig?.workflowExecutionTimeout?.seconds ?? 0)).toBe(0);
+      expect(Number(during.raw.executionConfig?.workflowRunTimeout?.seconds ?? 0)).toBe(0);
+      expect(await prisma.run.count({ where: { scheduleId: s.id } })).toBe(0);
+
+      proxy.up();
+      const done = await until(`/api/schedules/${s.id}`, (b) => b.runs?.items[0]?.status.status === 'done', 'the fire runs once Postgres is back', 60_000);
+      // Temporal names (and the fire keys) a triggered fire by its second.
+      const taken = Date.parse(done.recent_fires.find((f: TJson) => f.temporal_workflow_id === fireId).nominal_time);
+      const nominal = new Date(Math.floor(taken / 1000) * 1000).toISOString();
+      expect(done.runs.items.map((r: TJson) => r.idempotency_key)).toEqual([`${s.id}@${nominal}`]);
+      expect(await outageApi.temporal.workflow.getHandle(fireId).result()).toMatchObject({ runId: done.runs.items[0].id, lifecycle: 'done' });
+      // With the backoff patch, and decisions that failed while Postgres was down: replayed by replay.test.ts.
+      await recordHistories(outageApi.temporal, [{ name: 'fireSchedule-postgres-outage', workflowId: fireId }]);
+
+      // Temporal delivering the same nominal time again: the same run, nothing new.
+      const again = await createScheduleActivities({ prisma }).decideFire({ scheduleId: s.id, savedWorkflowId: wf.id, followLatest: false, allowReplan: false, overlap: 'skip', inputs: { who: 'through' }, nominalTime: nominal });
+      expect(again).toMatchObject({ kind: 'run', created: false, target: { id: done.runs.items[0].id } });
+      expect(await prisma.run.count({ where: { scheduleId: s.id } })).toBe(1);
+    } finally {
+      proxy.up();
+      await outageApi.close();
+      await outageWorker.stop();
+      await outagePrisma.$disconnect();
+      await proxy.close();
     }
   });
 });

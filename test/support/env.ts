@@ -69,7 +69,8 @@ export function quietTemporalRuntime(): void {
 /** A worker on its own task queue, running until `stop()`. */
 export async function startTestWorker(config: TConfig, prisma: PrismaClient, taskQueue: string) {
   quietTemporalRuntime();
-  const connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
+  // The shared dev server unless the test's config names its own (a test that stops and restarts it).
+  const connection = await NativeConnection.connect({ address: config.temporal.address ?? testEnv.temporalAddress });
   const worker: Worker = await createWorker({
     config,
     prisma,

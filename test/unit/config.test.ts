@@ -19,6 +19,9 @@ describe('loadConfig', () => {
     expect(config.worker).toEqual({ maxConcurrentActivities: 20, maxConcurrentWorkflowTasks: 4, metricsAddress: undefined });
     expect(loadConfig({ ENGINE_HISTORY_LIMIT: '60', WORKER_METRICS_ADDRESS: '127.0.0.1:9464' })).toMatchObject({ engine: { historyLimit: 60 }, worker: { metricsAddress: '127.0.0.1:9464' } });
     expect(() => loadConfig({ ENGINE_HISTORY_LIMIT: '9000' })).toThrow(/ENGINE_HISTORY_LIMIT: must be at most 5000/);
+    expect(loadConfig({}).schedules).toEqual({ catchupWindow: '1d' });
+    expect(loadConfig({ SCHEDULE_CATCHUP_WINDOW: '6h' }).schedules).toEqual({ catchupWindow: '6h' });
+    expect(() => loadConfig({ SCHEDULE_CATCHUP_WINDOW: '30d' })).toThrow(/SCHEDULE_CATCHUP_WINDOW: must be a duration between 10s and 7d/);
     expect(() => loadConfig({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: must be at least 2/);
   });
 

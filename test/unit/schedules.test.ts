@@ -1,5 +1,5 @@
 import { fireKey } from '../../src/domain/ids';
-import { intervalError, isSpent, oneShotAt, timeZoneError, ZScheduleSpec } from '../../src/domain/schedules';
+import { catchupWindowError, formatDuration, intervalError, isSpent, oneShotAt, timeZoneError, ZCatchupWindow, ZScheduleSpec } from '../../src/domain/schedules';
 import { fireTemporalWorkflowId, scheduleId, SCHEDULE_ID_PATTERN } from '../../src/domain/ids';
 
 describe('schedule specs', () => {
@@ -42,5 +42,27 @@ describe('one-shot schedules', () => {
     expect(oneShotAt({ at: '2026-12-01T08:00:00Z' })?.toISOString()).toBe('2026-12-01T08:00:00.000Z');
     expect(oneShotAt({ every: '1h' })).toBeUndefined();
     expect([isSpent({ at: '2026-12-01T08:00:00Z' }, 0), isSpent({ at: '2026-12-01T08:00:00Z' }, 1), isSpent({ every: '1h' }, 0), isSpent(undefined, undefined)]).toEqual([true, false, false, false]);
+  });
+});
+
+describe('catch-up windows', () => {
+  it.each([['10s'], ['15m'], ['6h'], ['1d'], ['7d'], ['90 minutes']])('takes %s', (window) => {
+    expect(catchupWindowError(window)).toBeUndefined();
+    expect(ZCatchupWindow.safeParse(window).success).toBe(true);
+  });
+  it.each([
+    ['soon', /not a duration/],
+    ['9s', /shorter than 10 seconds/],
+    ['0s', /shorter than 10 seconds/],
+    ['8d', /longer than 7 days: replay an older range with a backfill/],
+    ['-1h', /shorter than 10 seconds/],
+  ])('refuses %s, saying why', (window, why) => {
+    expect(catchupWindowError(window)).toMatch(why);
+    const parsed = ZCatchupWindow.safeParse(window);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toMatch(/between 10s and 7d/);
+  });
+  it('reads back as the shortest exact duration', () => {
+    expect([86_400_000, 6 * 3_600_000, 90 * 60_000, 45_000, 60_000, 1500, 36 * 3_600_000].map(formatDuration)).toEqual(['1d', '6h', '90m', '45s', '1m', '1500ms', '36h']);
   });
 });

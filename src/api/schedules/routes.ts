@@ -31,6 +31,7 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
           followLatest: body.follow_latest,
           paused: body.paused,
           note: body.note,
+          catchupWindow: body.catchup_window,
         });
         return { status: 201, body: toJson(view) };
       },
@@ -67,7 +68,7 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       method: 'patch',
       path: '/api/schedules/{id}',
       operationId: 'updateSchedule',
-      summary: 'Change a schedule: spec, inputs, overlap, pause or resume',
+      summary: 'Change a schedule: spec, inputs, overlap, catch-up window, pause or resume',
       description: 'One update of the Temporal Schedule. A spent one-shot is re-enabled only with a new `spec.at` (400 otherwise).',
       tags: ['schedules'],
       scope: 'schedules:write',
@@ -75,7 +76,10 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       body: ZSchedulePatch,
       responses: { 200: { description: 'The schedule.', schema: ZSchedule } },
       errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
-      handler: async ({ params, body, ctx }) => ({ status: 200, body: toJson(await deps.schedules.updateSchedule(ctx.actor, params.id, body)) }),
+      handler: async ({ params, body, ctx }) => {
+        const { catchup_window: catchupWindow, ...patch } = body;
+        return { status: 200, body: toJson(await deps.schedules.updateSchedule(ctx.actor, params.id, { ...patch, catchupWindow })) };
+      },
     }),
     defineRoute({
       method: 'post',

@@ -1,5 +1,5 @@
 import { SCHEDULE_ID_EXAMPLE, SCHEDULE_ID_PATTERN } from '../../domain/ids';
-import { OVERLAP_POLICIES, ZScheduleSpec } from '../../domain/schedules';
+import { OVERLAP_POLICIES, ZCatchupWindow, ZScheduleSpec } from '../../domain/schedules';
 import { z } from '../../domain/zod';
 import { ZLimit } from '../query';
 import { ZInputValues, ZRun } from '../runs/schemas';
@@ -27,6 +27,7 @@ export const ZScheduleCreate = z
     follow_latest: z.boolean().default(false).openapi({ description: "Each fire runs the newest version of the workflow's name (recorded on the run) instead of this one." }),
     paused: z.boolean().default(false),
     note: z.string().max(500).optional(),
+    catchup_window: ZCatchupWindow.optional(),
   })
   .strict()
   .openapi('ScheduleCreate');
@@ -38,6 +39,7 @@ export const ZSchedulePatch = z
     overlap: z.enum(OVERLAP_POLICIES).optional(),
     paused: z.boolean().optional().openapi({ description: 'Pause (true) or resume (false), with `note` as the reason.' }),
     note: z.string().max(500).optional(),
+    catchup_window: ZCatchupWindow.optional(),
   })
   .strict()
   .openapi('SchedulePatch');
@@ -70,6 +72,11 @@ export const ZSchedule = z
     recent_fires: z.array(z.object({ nominal_time: timestamp, taken_at: timestamp, temporal_workflow_id: z.string() })),
     running_fires: z.array(z.string()).openapi({ description: 'Temporal workflow ids of fires still running.' }),
     fires_taken: z.number().int(),
+    catchup_window: z.string().openapi({ example: '1d', description: "How late a fire missed during an outage of Temporal may still run once it is back (the Temporal Schedule's catch-up window)." }),
+    missed_catchup_window: z
+      .number()
+      .int()
+      .openapi({ description: 'Fires Temporal did not take because the system was down for longer than the catch-up window (Temporal\'s own counter; backfill those to run them).' }),
     skipped_by_temporal_overlap: z.number().int().openapi({ description: "Fires Temporal itself skipped (its overlap policies); fires skipped by `skip` are runs with state `skipped`." }),
     runs: z
       .object({ items: z.array(ZRun), total: z.number().int(), skipped: z.number().int().openapi({ description: 'Fires that made no tree (state `skipped`, each with why).' }) })

@@ -1,4 +1,4 @@
-import { isSpent } from '../../domain/schedules';
+import { formatDuration, isSpent } from '../../domain/schedules';
 import type { TScheduleView } from '../../services/schedules';
 import { serializeRun } from '../runs/serializers';
 import type { TTemporalUi } from '../goals/serializers';
@@ -22,6 +22,8 @@ export function serializeSchedule(view: TScheduleView, temporalUi: TTemporalUi):
     recent_fires: t.info.recentActions.map((a) => ({ nominal_time: a.scheduledAt.toISOString(), taken_at: a.takenAt.toISOString(), temporal_workflow_id: a.action.workflow.workflowId })),
     running_fires: t.info.runningActions.map((a) => a.workflow.workflowId),
     fires_taken: t.info.numActionsTaken,
+    catchup_window: formatDuration(t.policies.catchupWindow),
+    missed_catchup_window: t.info.numActionsMissedCatchupWindow,
     skipped_by_temporal_overlap: t.info.numActionsSkippedOverlap,
     ...(view.runs ? { runs: { items: view.runs.items.map((r) => serializeRun(r, temporalUi)), total: view.runs.total, skipped: view.runs.skipped } } : {}),
     temporal: {

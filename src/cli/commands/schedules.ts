@@ -37,7 +37,9 @@ function printSchedule(s: TSchedule): void {
     ['overlap', s.overlap],
     ['allow replan', s.allow_replan ? 'yes' : 'no'],
     ['next fires', s.next_fire_times.slice(0, 3).map(time).join(', ') || null],
+    ['catch-up window', s.catchup_window],
     ['fires taken', s.fires_taken],
+    ['missed', s.missed_catchup_window ? `${s.missed_catchup_window} fires (Temporal was down for longer than the catch-up window; backfill to run them)` : undefined],
     ['running', s.running_fires.length ? s.running_fires.join(', ') : undefined],
     ['temporal', s.temporal.ui_url ?? s.temporal.schedule_id],
     ['created', time(s.created_at)],
@@ -67,11 +69,12 @@ export function registerScheduleCommands(program: Command): void {
     .option('--follow-latest', "each fire runs the newest version of the workflow's name")
     .option('--paused', 'create it paused')
     .option('--note <text>', 'a note kept with the schedule')
+    .option('--catchup <window>', "how late a fire missed while Temporal was down may still run (10s to 7d, e.g. 6h; default the server's, 1d)")
     .addHelpText(
       'after',
       example([
         'reprise schedule add --workflow wf_01jd3v8k2m7q9x4w5y6z7a8b9c --cron "0 8 * * 1-5" --timezone Europe/Paris --input target=prod',
-        'reprise schedule add --workflow wf_01jd3v8k2m7q9x4w5y6z7a8b9c --every 15m --overlap buffer_one',
+        'reprise schedule add --workflow wf_01jd3v8k2m7q9x4w5y6z7a8b9c --every 15m --overlap buffer_one --catchup 6h',
         'reprise schedule add --workflow wf_01jd3v8k2m7q9x4w5y6z7a8b9c --at 2026-12-01T08:00:00Z --allow-replan',
       ]),
     )
@@ -89,6 +92,7 @@ export function registerScheduleCommands(program: Command): void {
           followLatest?: boolean;
           paused?: boolean;
           note?: string;
+          catchup?: string;
         },
         cmd: Command,
       ) => {
@@ -112,6 +116,7 @@ export function registerScheduleCommands(program: Command): void {
             follow_latest: opts.followLatest === true,
             paused: opts.paused === true,
             ...(opts.note !== undefined ? { note: opts.note } : {}),
+            ...(opts.catchup !== undefined ? { catchup_window: opts.catchup } : {}),
           },
           'the schedule',
         );
