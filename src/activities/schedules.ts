@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { PrismaClient } from '../db/client';
+import { inTransaction, type PrismaClient } from '../db/client';
 import { claimRun, findScheduleFire, latestScheduleRun, recordSkippedFire, runTreeStates, type Run } from '../db/runs';
 import { findWorkflowHeader, frozenPlanOf, latestWorkflowHeader, type TWorkflowHeader } from '../db/workflows';
+import { tryLockScheduleDecisions } from '../db/schedules';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { instantiate, resolveInputs } from '../domain/frozenPlans';
 import { isTerminal } from '../domain/goals';
@@ -49,55 +50,61 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
       const owner = { ownerUserId: pinned.ownerUserId, ownerAgentId: pinned.ownerAgentId };
       const workflow: TWorkflowHeader = input.followLatest ? ((await readable(latestWorkflowHeader(prisma, owner, pinned.name))) ?? pinned) : pinned;
 
-      const seen = await findScheduleFire(prisma, input.scheduleId, key);
-      if (seen) {
-        if (seen.state === 'skipped') return { kind: 'skipped', runId: seen.id, reason: seen.error ?? 'skipped' };
-        const ran = seen.savedWorkflowId === workflow.id ? workflow : ((await readable(findWorkflowHeader(prisma, seen.savedWorkflowId))) ?? workflow);
-        return { kind: 'run', target: targetOf(seen, ran), created: false };
-      }
-
-      const base = {
-        id: deriveRunId(workflow.id, key),
-        savedWorkflowId: workflow.id,
-        idempotencyKey: key,
-        inputs: input.inputs,
-        inputsHash: inputsHash(input.inputs),
-        temporalWorkflowId: runTemporalWorkflowId(workflow, key),
-        scheduleId: input.scheduleId,
-      };
-      const skip = async (reason: string): Promise<TFire> => {
-        const row = await recordSkippedFire(prisma, { ...base, reason });
-        return { kind: 'skipped', runId: row.id, reason };
-      };
-
-      if (!workflow.fullyFrozen && !input.allowReplan) {
-        return skip(`workflow ${workflow.name} v${workflow.version} is not fully frozen and the schedule does not allow replanning`);
-      }
-      if (input.overlap === 'skip') {
-        const previous = await latestScheduleRun(prisma, input.scheduleId);
-        if (previous && (previous.state === 'claimed' || previous.state === 'materializing')) {
-          // A stalled instantiation resumes under its own key instead of starting another tree.
-          await skip(`run ${previous.id} was still being instantiated; it resumes under its own key`);
-          const ran = (await readable(findWorkflowHeader(prisma, previous.savedWorkflowId))) ?? workflow;
-          return { kind: 'run', target: targetOf(previous, ran), created: false };
+      // One decision at a time per schedule (see tryLockScheduleDecisions): a fire that finds another deciding retries shortly.
+      return inTransaction(prisma, async (tx): Promise<TFire> => {
+        if (!(await tryLockScheduleDecisions(tx, input.scheduleId))) {
+          throw ApplicationFailure.retryable(`another fire of schedule ${input.scheduleId} is deciding; this one decides next`, FAILURE_TYPES.ScheduleBusy);
         }
-        if (previous?.state === 'materialized' && previous.rootGoal && !isTerminal(previous.rootGoal.lifecycle as Parameters<typeof isTerminal>[0])) {
-          const tree = (await runTreeStates(prisma, [previous])).get(previous.id);
-          const status = deriveRunStatus({ state: previous.state, error: previous.error, root: tree?.root ?? null, blocked: tree?.blocked ?? null });
-          return skip(`run ${previous.id} is still active (${status.status}${status.reason ? `: ${status.reason}` : ''})`);
+        const seen = await findScheduleFire(tx, input.scheduleId, key);
+        if (seen) {
+          if (seen.state === 'skipped') return { kind: 'skipped', runId: seen.id, reason: seen.error ?? 'skipped' };
+          const ran = seen.savedWorkflowId === workflow.id ? workflow : ((await readable(findWorkflowHeader(prisma, seen.savedWorkflowId))) ?? workflow);
+          return { kind: 'run', target: targetOf(seen, ran), created: false };
         }
-      }
-      const frozen = await readable(frozenPlanOf(prisma, workflow));
-      let values: Record<string, string>;
-      try {
-        values = resolveInputs(workflow.inputs, input.inputs);
-        instantiate(frozen, values);
-      } catch (err) {
-        if (!isDomainError(err)) throw err;
-        return skip(`the schedule's inputs do not fit workflow ${workflow.name} v${workflow.version}: ${err.message}`);
-      }
-      const { run, created } = await claimRun(prisma, { ...base, inputs: values });
-      return { kind: 'run', target: targetOf(run, workflow), created };
+
+        const base = {
+          id: deriveRunId(workflow.id, key),
+          savedWorkflowId: workflow.id,
+          idempotencyKey: key,
+          inputs: input.inputs,
+          inputsHash: inputsHash(input.inputs),
+          temporalWorkflowId: runTemporalWorkflowId(workflow, key),
+          scheduleId: input.scheduleId,
+        };
+        const skip = async (reason: string): Promise<TFire> => {
+          const row = await recordSkippedFire(tx, { ...base, reason });
+          return { kind: 'skipped', runId: row.id, reason };
+        };
+
+        if (!workflow.fullyFrozen && !input.allowReplan) {
+          return skip(`workflow ${workflow.name} v${workflow.version} is not fully frozen and the schedule does not allow replanning`);
+        }
+        if (input.overlap === 'skip') {
+          const previous = await latestScheduleRun(tx, input.scheduleId);
+          if (previous && (previous.state === 'claimed' || previous.state === 'materializing')) {
+            // A stalled instantiation resumes under its own key instead of starting another tree.
+            await skip(`run ${previous.id} was still being instantiated; it resumes under its own key`);
+            const ran = (await readable(findWorkflowHeader(prisma, previous.savedWorkflowId))) ?? workflow;
+            return { kind: 'run', target: targetOf(previous, ran), created: false };
+          }
+          if (previous?.state === 'materialized' && previous.rootGoal && !isTerminal(previous.rootGoal.lifecycle as Parameters<typeof isTerminal>[0])) {
+            const tree = (await runTreeStates(prisma, [previous])).get(previous.id);
+            const status = deriveRunStatus({ state: previous.state, error: previous.error, root: tree?.root ?? null, blocked: tree?.blocked ?? null });
+            return skip(`run ${previous.id} is still active (${status.status}${status.reason ? `: ${status.reason}` : ''})`);
+          }
+        }
+        const frozen = await readable(frozenPlanOf(prisma, workflow));
+        let values: Record<string, string>;
+        try {
+          values = resolveInputs(workflow.inputs, input.inputs);
+          instantiate(frozen, values);
+        } catch (err) {
+          if (!isDomainError(err)) throw err;
+          return skip(`the schedule's inputs do not fit workflow ${workflow.name} v${workflow.version}: ${err.message}`);
+        }
+        const { run, created } = await claimRun(tx, { ...base, inputs: values });
+        return { kind: 'run', target: targetOf(run, workflow), created };
+      });
     },
   };
 }

@@ -34,7 +34,7 @@ export type TNewRun = Pick<Prisma.RunUncheckedCreateInput, 'id' | 'savedWorkflow
  * Claims (workflow, key): inserts the ledger row unless it exists, then reads
  * it. `created` is true for exactly one of any number of racing claims.
  */
-export async function claimRun(prisma: PrismaClient, row: TNewRun): Promise<{ run: Run; created: boolean }> {
+export async function claimRun(prisma: TDb, row: TNewRun): Promise<{ run: Run; created: boolean }> {
   let count: number;
   try {
     ({ count } = await prisma.run.createMany({ data: [{ ...row, state: 'claimed' }], skipDuplicates: true }));
@@ -241,7 +241,7 @@ export async function latestScheduleRun(db: TDb, scheduleId: string): Promise<(R
 }
 
 /** Records a fire that made no tree, with its nominal time (in the key) and why. A duplicate fire records nothing twice. */
-export async function recordSkippedFire(prisma: PrismaClient, row: TNewRun & { reason: string }): Promise<Run> {
+export async function recordSkippedFire(prisma: TDb, row: TNewRun & { reason: string }): Promise<Run> {
   const { reason, ...rest } = row;
   await prisma.run.createMany({ data: [{ ...rest, state: 'skipped', error: reason }], skipDuplicates: true });
   return runOf(await prisma.run.findUniqueOrThrow({ where: { savedWorkflowId_idempotencyKey: { savedWorkflowId: row.savedWorkflowId, idempotencyKey: row.idempotencyKey } } }));

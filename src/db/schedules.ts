@@ -46,3 +46,17 @@ export async function deleteScheduleRow(db: TDb, id: string): Promise<void> {
 export async function schedulesOfWorkflow(db: TDb, savedWorkflowId: string): Promise<Schedule[]> {
   return db.schedule.findMany({ where: { savedWorkflowId } });
 }
+
+/**
+ * Takes, until `tx` ends, the one lock a schedule's fire decisions take (a
+ * transaction-scoped advisory lock on the schedule id), if no other decision
+ * holds it: fires that Temporal starts together (a catch-up after an outage,
+ * a backfill) decide one after another, so an `overlap: skip` schedule sees
+ * the run the previous fire claimed instead of each claiming a tree of its
+ * own. It never waits: a waiting decision would hold a pooled connection that
+ * the one holding the lock may need.
+ */
+export async function tryLockScheduleDecisions(tx: TDb, scheduleId: string): Promise<boolean> {
+  const [row] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtextextended(${`reprise:schedule-fire:${scheduleId}`}, 0)) AS locked`;
+  return row?.locked === true;
+}

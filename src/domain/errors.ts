@@ -108,6 +108,8 @@ export const FAILURE_TYPES = {
   RunInvalid: 'RunInvalid',
   /** Postgres was down, unreachable, overloaded or in a transient conflict: retried for the engine's infrastructure window, never a leaf's own retry. */
   InfrastructureUnavailable: 'InfrastructureUnavailable',
+  /** Another fire of the same schedule is deciding right now: retried shortly, never a failure. */
+  ScheduleBusy: 'ScheduleBusy',
   /** Anything unexpected: the message names a reference the worker logged the detail under (never the detail). */
   Internal: 'Internal',
 } as const;

@@ -80,6 +80,21 @@ async function schedule(workflowId: string, body: Record<string, unknown>): Prom
   return res.body;
 }
 
+
+/** A fire's decision, retried as Temporal's retry policy would while another fire of its schedule decides (ScheduleBusy). */
+function decideFireRetrying() {
+  const decide = createScheduleActivities({ prisma }).decideFire;
+  return async (input: Parameters<typeof decide>[0]): Promise<Awaited<ReturnType<typeof decide>>> => {
+    for (;;) {
+      try {
+        return await decide(input);
+      } catch (err) {
+        if ((err as { type?: string }).type !== 'ScheduleBusy') throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+}
 describe('schedules', () => {
   it('creates a Temporal Schedule; fires from our API and from the temporal CLI become runs attributed to it', async () => {
     const wf = await savedWorkflow([leaf('hello', { runtime: 'shell', command: 'printf "%s" "$REPRISE_INPUT_who"' })]);
@@ -138,7 +153,7 @@ describe('schedules', () => {
     expect(skipped.runs.skipped).toBe(1);
 
     // The same fire delivered twice (same nominal time): the same decision, nothing new.
-    const fire = createScheduleActivities({ prisma }).decideFire;
+    const fire = decideFireRetrying();
     const nominal = new Date(Date.now() - 60_000).toISOString();
     const config = { scheduleId: s.id, savedWorkflowId: wf.id, followLatest: false, allowReplan: false, overlap: 'allow_all' as const, inputs: { who: 'ops' }, nominalTime: nominal };
     const [a, b] = await Promise.all([fire(config), fire(config)]);
@@ -264,6 +279,24 @@ describe('schedules', () => {
     const view = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 2, 'the resuming fire is recorded');
     expect(view.runs.items[0]).toMatchObject({ state: 'skipped', status: { reason: `run ${stalledId} was still being instantiated; it resumes under its own key` } });
     expect(await prisma.run.count({ where: { scheduleId: s.id, state: { not: 'skipped' } } })).toBe(1);
+  });
+
+  it('overlap skip: fires delivered together (a catch-up) decide one at a time, so only one of them makes a tree', async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'burst' }, paused: true });
+    const fire = decideFireRetrying();
+    const base = Date.now() - 600_000;
+    const decisions = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        fire({ scheduleId: s.id, savedWorkflowId: wf.id, followLatest: false, allowReplan: false, overlap: 'skip', inputs: { who: 'burst' }, nominalTime: new Date(base + i * 1000).toISOString() }),
+      ),
+    );
+    // Every fire points at the same one run; the others are recorded as skipped, naming it.
+    const targets = new Set(decisions.map((d) => (d.kind === 'run' ? d.target.id : undefined)));
+    expect(targets.size).toBe(1);
+    expect(decisions.filter((d) => d.kind === 'run' && d.created)).toHaveLength(1);
+    expect(await prisma.run.count({ where: { scheduleId: s.id, state: { not: 'skipped' } } })).toBe(1);
+    expect(await prisma.run.count({ where: { scheduleId: s.id, state: 'skipped' } })).toBe(5);
   });
 
   it("offers Temporal's own overlap policies", async () => {
