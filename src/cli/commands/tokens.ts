@@ -110,11 +110,11 @@ everything else to stderr.
       const name = (opts.name ?? 'reprise token create').trim();
       if (!name || name.length > 100) throw new UsageError('--name is 1-100 characters');
       const json = jsonMode(cmd);
-      const { resolveDatabaseUrl, openDatabase } = lazy<typeof TBootstrap>('../../main/bootstrap');
+      const { openDirectDatabase } = lazy<typeof TBootstrap>('../../main/bootstrap');
       const { createTokenDirect } = lazy<typeof TTokenServices>('../../services/tokens');
       const { serializeToken } = lazy<typeof TTokenSerializers>('../../api/tokens/serializers');
       const config = databaseConfig();
-      const database = await openDatabase(config, await resolveDatabaseUrl(config), (m) => note(m));
+      const database = await openDirectDatabase(config, (m) => note(m));
       let minted: Awaited<ReturnType<typeof createTokenDirect>>;
       try {
         minted = await createTokenDirect(database.prisma, opts.user !== undefined ? { user: opts.user } : { agent: opts.agent! }, { name, scopes: opts.scope, expiresAt: opts.expires ?? null });
