@@ -6,7 +6,7 @@ import { registerTokenCommands } from './commands/tokens';
 import { registerWorkflowCommands } from './commands/workflows';
 import { DEFAULT_URL } from './config';
 import { currentErrorContext, VERSION } from './context';
-import { describeError, example, EXIT } from './output';
+import { describeError, example, EXIT, exitQuietlyWhenOutputCloses } from './output';
 
 /**
  * `reprise`: the command line over the HTTP API (SPEC §7). A composition
@@ -68,6 +68,7 @@ Exit codes:
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  exitQuietlyWhenOutputCloses();
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);

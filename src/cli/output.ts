@@ -43,6 +43,21 @@ export function example(lines: readonly string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
+/**
+ * A reader that goes away (`reprise goal list | head -2`) ends the command
+ * quietly, as it does other command-line tools: nothing more is written, no
+ * stack is printed, and the exit code is the one the command had so far
+ * (0 unless it had already failed). Any other write error is thrown as before.
+ */
+export function exitQuietlyWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+    });
+  }
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

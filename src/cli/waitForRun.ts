@@ -1,5 +1,5 @@
 import { ApiError } from '../client/http';
-import { isTerminalRunStatus } from '../domain/runs';
+import { describeRunProgress, isTerminalRunStatus, summarizeRunProgress, type TRunProgress } from '../domain/runs';
 import type { components } from '../generated/api';
 import type { TCliContext } from './context';
 import { CliError, clip, EXIT, networkErrorCode, note } from './output';
@@ -38,11 +38,34 @@ function isTransient(err: unknown): boolean {
   return networkErrorCode(err) !== undefined || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
 }
 
+type TGoalTree = components['schemas']['GoalTree'];
+
+/** A run's progress as the API sends it, in the domain's shape. */
+export function progressOfRun(p: NonNullable<TRun['progress']>): TRunProgress {
+  return { goals: p.goals, ended: p.ended, byLifecycle: p.by_lifecycle, currentLayer: p.current_layer, layers: p.layers };
+}
+
+/**
+ * The same progress, counted from one read of the tree (the same goals as
+ * the run's own count: its root's tree). The progress line takes its counts
+ * and its layer from here when it shows what runs, so the layer is the one
+ * of the goals it names, not of a read made a moment before.
+ */
+export function progressOfTree(tree: TGoalTree): TRunProgress {
+  const rows: { lifecycle: string; depth: number; goals: number }[] = [];
+  const walk = (g: TGoalTree, depth: number) => {
+    rows.push({ lifecycle: g.lifecycle, depth, goals: 1 });
+    for (const c of g.children) walk(c, depth + 1);
+  };
+  walk(tree, 0);
+  return summarizeRunProgress(rows);
+}
+
 /** What the tree is doing now: its open leaves (or blocked goals), by title. */
-function currentWork(tree: components['schemas']['GoalTree']): string {
+export function currentWork(tree: TGoalTree): string {
   const running: string[] = [];
   const blocked: string[] = [];
-  const walk = (g: components['schemas']['GoalTree']) => {
+  const walk = (g: TGoalTree) => {
     if (g.lifecycle === 'blocked') blocked.push(g.title);
     else if (g.lifecycle === 'active' && g.kind === 'leaf') running.push(g.title);
     g.children.forEach(walk);
@@ -93,20 +116,22 @@ export async function waitForRun(ctx: TCliContext, runId: string, timeoutMs: num
         continue;
       }
       let progress = '';
-      const p = run.progress;
-      if (p && p.goals) {
-        // Counts come with the run (one grouped query); the titles of what runs now only for a small tree.
-        const failed = (p.by_lifecycle.failed ?? 0) + (p.by_lifecycle.cancelled ?? 0);
-        progress = `  ${p.by_lifecycle.done ?? 0}/${p.goals} goals done${failed ? `, ${failed} failed or cancelled` : ''}`;
-        if (p.current_layer !== null && !runEnded(run)) progress += `, layer ${p.current_layer} of ${p.layers - 1}`;
+      if (run.progress && run.progress.goals) {
+        // Counts come with the run (one grouped query); for a small tree, counts, layer and
+        // the titles of what runs now all come from one read of the tree, so they agree.
+        let p = progressOfRun(run.progress);
+        let now = '';
         if (run.root_goal_id && p.goals <= TREE_TITLES_MAX && !runEnded(run)) {
           const tree = await ctx.client.call('get', '/api/goals/{id}/tree', { params: { id: run.root_goal_id } }).then(
             (r) => r.body,
             () => undefined,
           );
-          const now = tree ? currentWork(tree) : '';
-          if (now) progress += `  ${now}`;
+          if (tree) {
+            p = progressOfTree(tree);
+            now = currentWork(tree);
+          }
         }
+        progress = `  ${describeRunProgress(p, runEnded(run))}${now ? `  ${now}` : ''}`;
       }
       show(`run ${run.id}: ${clip(runState(run), 80)}${progress}`);
       if (runEnded(run)) {

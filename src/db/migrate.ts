@@ -40,11 +40,16 @@ export class MigrationError extends Error {
   constructor(
     message: string,
     readonly migration?: string,
+    /** No Postgres answered at the URL at all (refused, unreachable, unknown host): nothing was tried. */
+    readonly unreachable = false,
   ) {
     super(message);
     this.name = 'MigrationError';
   }
 }
+
+/** Socket errors that mean no Postgres answers at that address, as opposed to one that refused us. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 export async function readMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Promise<TMigrationFile[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -95,7 +100,8 @@ export async function migrate(
   try {
     await client.connect();
   } catch (err) {
-    throw new MigrationError(`cannot connect to Postgres to migrate: ${(err as Error).message}`);
+    const code = (err as { code?: unknown }).code;
+    throw new MigrationError(`cannot connect to Postgres to migrate: ${(err as Error).message}`, undefined, typeof code === 'string' && UNREACHABLE_CODES.has(code));
   }
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

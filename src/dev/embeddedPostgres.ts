@@ -1,13 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { TConfig } from '../config';
-import { portInUse, spawnManaged, waitUntilReady, type TManagedProcess } from './managedProcess';
+import { commandLineOf, portInUse, readPidFile, spawnManaged, waitUntilReady, type TManagedProcess } from './managedProcess';
 
 /**
  * The embedded Postgres `npm start` runs when DATABASE_URL is not set: the
@@ -121,7 +121,43 @@ function urlFor(password: string, port: number, database: string): string {
   return `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
-/** The URL of the embedded database, for processes that connect to one `npm start` runs. */
+/**
+ * Where `npm start` records the port its embedded Postgres listens on, while
+ * it runs: a process started with another EMBEDDED_PG_PORT (or none) finds it.
+ */
+export function embeddedPortFile(dataDir: string): string {
+  return path.join(dataDir, 'run', 'postgres.port');
+}
+
+/** Records the port (npm start); the returned function removes the record (at its exit). */
+export function recordEmbeddedPort(dataDir: string, port: number): () => void {
+  const file = embeddedPortFile(dataDir);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${port}\n`);
+  return () => rmSync(file, { force: true });
+}
+
+/**
+ * The port recorded by the `npm start` running from this data directory, if
+ * one is (its `run/start.pid` names a live npm start): a record a killed one
+ * left behind is not trusted over EMBEDDED_PG_PORT.
+ */
+export function recordedEmbeddedPort(dataDir: string): number | undefined {
+  const start = readPidFile(path.join(dataDir, 'run', 'start.pid'));
+  if (!start || !commandLineOf(start.pid)?.includes('main/start.ts')) return undefined;
+  try {
+    const port = Number(readFileSync(embeddedPortFile(dataDir), 'utf8').trim());
+    return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The URL of the embedded database, for processes that connect to one `npm
+ * start` runs: on the port the running npm start recorded, else
+ * EMBEDDED_PG_PORT (default 15432).
+ */
 export async function embeddedDatabaseUrl(config: Pick<TConfig, 'dataDir' | 'embeddedPostgresPort'>): Promise<string> {
   let password: string;
   try {
@@ -131,7 +167,7 @@ export async function embeddedDatabaseUrl(config: Pick<TConfig, 'dataDir' | 'emb
       `No embedded Postgres in ${config.dataDir} yet: run \`npm start\` once (it creates one), or set DATABASE_URL.`,
     );
   }
-  return urlFor(password, config.embeddedPostgresPort, EMBEDDED_DATABASE);
+  return urlFor(password, recordedEmbeddedPort(config.dataDir) ?? config.embeddedPostgresPort, EMBEDDED_DATABASE);
 }
 
 async function exists(file: string): Promise<boolean> {

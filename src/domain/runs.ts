@@ -90,3 +90,16 @@ export function summarizeRunProgress(rows: readonly { lifecycle: string; depth: 
   }
   return { goals, ended, byLifecycle, currentLayer, layers };
 }
+
+/**
+ * The counts of a progress line: `3/5 goals done, layer 2 of 3`. Layers are
+ * counted from 1 (the root's is layer 1), so the last layer reads `n of n`;
+ * the layer is left out once the run has ended, or while no goal is active
+ * or blocked.
+ */
+export function describeRunProgress(p: TRunProgress, runEnded: boolean): string {
+  const failed = (p.byLifecycle.failed ?? 0) + (p.byLifecycle.cancelled ?? 0);
+  let line = `${p.byLifecycle.done ?? 0}/${p.goals} goals done${failed ? `, ${failed} failed or cancelled` : ''}`;
+  if (p.currentLayer !== null && !runEnded) line += `, layer ${p.currentLayer + 1} of ${p.layers}`;
+  return line;
+}

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type TConfig } from '../config';
 import { createPrisma, type PrismaClient } from '../db/client';
-import { migrate, type TMigrationResult } from '../db/migrate';
+import { migrate, MigrationError, type TMigrationResult } from '../db/migrate';
 import { embeddedDatabaseUrl } from '../dev/embeddedPostgres';
 import { withTimeout } from '../lib/withTimeout';
 import { createLogger, type Logger } from '../logger';
@@ -33,6 +33,26 @@ export async function openDatabase(config: TConfig, databaseUrl: string, log: (m
   const migrations = await migrate(databaseUrl, { log });
   const prisma = createPrisma(databaseUrl, config.databasePoolSize);
   return { databaseUrl, migrations, prisma };
+}
+
+/**
+ * The CLI's direct-to-database commands (`reprise token create`): the
+ * database URL, migrations and Prisma, as openDatabase; when no Postgres
+ * answers there, the error says where it looked and what to check.
+ */
+export async function openDirectDatabase(config: TConfig, log: (message: string) => void): Promise<TDatabase> {
+  const databaseUrl = await resolveDatabaseUrl(config);
+  try {
+    return await openDatabase(config, databaseUrl, log);
+  } catch (err) {
+    if (!(err instanceof MigrationError && err.unreachable)) throw err;
+    const { hostname, port } = new URL(databaseUrl);
+    const where = `${hostname}:${port || '5432'}`;
+    throw Object.assign(
+      new Error(config.databaseUrl ? `cannot reach Postgres at ${where} (DATABASE_URL): ${err.message.replace(/^cannot connect to Postgres to migrate: /, '')}` : `cannot reach Postgres at ${where} (is npm start running? set DATABASE_URL or EMBEDDED_PG_PORT)`),
+      { code: 'DATABASE_UNREACHABLE' },
+    );
+  }
 }
 
 /** Config, logger (named for the service), database URL, migrations and Prisma. */

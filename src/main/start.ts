@@ -12,7 +12,7 @@ import { loadConfig, temporalAddress, temporalUiUrl } from '../config';
 import { createPrisma } from '../db/client';
 import { migrate } from '../db/migrate';
 import { ensureLocalAdminToken } from '../services/tokens';
-import { startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
+import { recordEmbeddedPort, startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
 import { commandLineOf, portInUse, readPidFile, stopOrphans, writePidFile } from '../dev/managedProcess';
 import { ensureTemporalCli } from '../dev/temporalCli';
 import { startTemporalDevServer, type TDevServer } from '../dev/temporalDevServer';
@@ -135,6 +135,8 @@ async function main(): Promise<void> {
         logFile: pgOptions.logFile,
       });
       await register({ name: 'postgres', ...supervised });
+      // For `reprise token create` and `npm run migrate` started without our EMBEDDED_PG_PORT.
+      process.once('exit', recordEmbeddedPort(config.dataDir, config.embeddedPostgresPort));
       databaseUrl = pg.url;
     }
 

@@ -101,6 +101,18 @@ function processesMentioning(needle: string): number[] {
   return pids;
 }
 
+/** The `reprise` CLI from another directory, with only PATH, HOME and `env`. */
+function reprise(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(root, 'bin', 'reprise.cjs'), ...args],
+      { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 describe('npm start', () => {
   it('brings up the stack, runs a goal, stops cleanly on Ctrl-C, and finds its data again', async () => {
     const { dataDir, ports, env } = await freshStack('reprise-e2e-');
@@ -132,14 +144,13 @@ describe('npm start', () => {
     expect(done.output.stdout).toBe('e2e\n');
 
     // The CLI finds the local stack and its token with no setup but the data directory (from another cwd).
-    const cli = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', REPRISE_DATA_DIR: dataDir };
-      execFile(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'reprise.cjs'), '--json', 'goal', 'show', created.body.id], { cwd: tmpdir(), env, timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+    const cli = await reprise(['--json', 'goal', 'show', created.body.id], { REPRISE_DATA_DIR: dataDir });
     expect([cli.code, cli.stderr]).toEqual([0, '']);
     expect(JSON.parse(cli.stdout)).toMatchObject({ id: created.body.id, lifecycle: 'done' });
+    // token create goes straight to the database: without EMBEDDED_PG_PORT, on the port this npm start recorded.
+    expect(readFileSync(path.join(dataDir, 'run', 'postgres.port'), 'utf8')).toBe(`${ports.pg}\n`);
+    const minted = await reprise(['token', 'create', '--user', 'e2e-direct'], { REPRISE_DATA_DIR: dataDir });
+    expect([minted.code, minted.stdout, minted.stderr]).toEqual([0, expect.stringMatching(/^rpr_\S+\n$/), expect.stringContaining('for user e2e-direct (new)')]);
 
     // Ctrl-C: SIGINT to the whole process group, as a terminal does.
     process.kill(-(first.proc.pid as number), 'SIGINT');
@@ -149,6 +160,14 @@ describe('npm start', () => {
     for (const [name, port] of Object.entries(ports)) {
       expect([name, await portIsFree(port)]).toEqual([name, true]);
     }
+    // Stopped: the record is gone, and token create says where it looked.
+    expect(existsSync(path.join(dataDir, 'run', 'postgres.port'))).toBe(false);
+    const down = await reprise(['token', 'create', '--user', 'e2e-direct'], { REPRISE_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(ports.pg) });
+    expect([down.code, down.stdout, down.stderr]).toEqual([
+      1,
+      '',
+      `reprise: cannot reach Postgres at 127.0.0.1:${ports.pg} (is npm start running? set DATABASE_URL or EMBEDDED_PG_PORT) (DATABASE_UNREACHABLE)\n`,
+    ]);
 
     // A second start finds the same database and Temporal state.
     const second = npmStart(env);

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,6 +59,32 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
     execFile(process.execPath, [BIN, ...args], { cwd: workDir, env: childEnv(env), timeout: 45_000 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new Error(`reprise ${args.join(' ')}: ${err.message}\n${stderr}`));
       resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Runs the CLI as `reprise … | head -1` would: its stdout goes to a reader
+ * that closes the pipe once it has a first line (or, with `closeStderr`, its
+ * stderr is closed before it starts). Resolves with the exit code, the first
+ * line, and what reached stderr.
+ */
+function cliIntoClosingReader(args: string[], options: { closeStderr?: boolean } = {}): Promise<TResult & { signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: workDir, env: childEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    let stdout = '';
+    let stderr = '';
+    if (options.closeStderr) child.stderr.destroy();
+    else child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (stdout.includes('\n')) child.stdout.destroy();
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, signal, stdout: stdout.split('\n')[0]!, stderr });
     });
   });
 }
@@ -247,6 +273,25 @@ describe('human output and errors', () => {
     expect(help.stdout).toContain('--json');
     const root = await cli(['--help']);
     expect(root.stdout).toMatch(/Exit codes:\n\s+0\s+success/);
+  });
+});
+
+describe('a reader that goes away (| head -1)', () => {
+  it('stops writing and exits 0, with no stack, when stdout is closed after the first line', async () => {
+    // A goal whose JSON (its action's env) is several times a pipe's buffer (64 KiB): the CLI is still writing when the reader goes.
+    const env = Object.fromEntries(Array.from({ length: 16 }, (_v, i) => [`BIG_${i}`, 'x'.repeat(16_000)]));
+    const big = await json(['goal', 'create', '--file', writeJson(`${unique('big')}.json`, { title: 'Big', start: false, action: { runtime: 'shell', command: 'true', env } })]);
+    const res = await cliIntoClosingReader(['--json', 'goal', 'show', big.id]);
+    expect(res).toEqual({ code: 0, signal: null, stdout: '{', stderr: '' });
+  });
+
+  it('exits with the code it had when stderr is closed', async () => {
+    // Two goals at least exist by now: a page of one prints `more: add --cursor …` on stderr.
+    await json(['goal', 'create', '--title', 'One more', '--command', 'true', '--no-start']);
+    const listed = await cliIntoClosingReader(['goal', 'list', '--limit', '1'], { closeStderr: true });
+    expect([listed.code, listed.signal, listed.stdout]).toEqual([0, null, expect.stringMatching(/^ID\s+KIND/)]);
+    const refused = await cliIntoClosingReader(['goal', 'show', 'goal_01jd3v8k2m7q9x4w5y6z7a8b9c'], { closeStderr: true });
+    expect([refused.code, refused.signal]).toEqual([1, null]);
   });
 });
 

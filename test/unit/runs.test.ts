@@ -1,6 +1,7 @@
 import { FROZEN_FORMAT, frozenPlanAt, inputEnvName, instantiateLayer, isFullyFrozen, workflowRefsIn, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import { parseWorkflowRef, validatePlan, ZPlan } from '../../src/domain/plans';
-import { deriveRunStatus, isTerminalRunStatus, RUN_STATUSES, summarizeRunProgress, TERMINAL_RUN_STATUSES } from '../../src/domain/runs';
+import { currentWork, progressOfRun, progressOfTree } from '../../src/cli/waitForRun';
+import { deriveRunStatus, describeRunProgress, isTerminalRunStatus, RUN_STATUSES, summarizeRunProgress, TERMINAL_RUN_STATUSES } from '../../src/domain/runs';
 import { runSummary } from '../../src/temporal/starts';
 
 const LIMITS = { maxDepth: 8, maxChildren: 100, maxGoals: 1000, allowedRuntimes: ['shell', 'manual'] };
@@ -122,5 +123,41 @@ describe('summarizeRunProgress', () => {
     ]);
     expect(p).toEqual({ goals: 10, ended: 3, byLifecycle: { active: 2, done: 2, blocked: 1, draft: 4, failed: 1 }, currentLayer: 2, layers: 4 });
     expect(summarizeRunProgress([])).toEqual({ goals: 0, ended: 0, byLifecycle: {}, currentLayer: null, layers: 0 });
+  });
+});
+
+describe('the progress line of run --wait', () => {
+  type TTree = Parameters<typeof progressOfTree>[0];
+  const goal = (title: string, kind: 'leaf' | 'composite', lifecycle: string, children: TTree[] = []): TTree =>
+    ({ id: `goal_${title}`, title, kind, lifecycle, children, edges: [] }) as unknown as TTree;
+
+  // The release example as the user saw it: Build (Compile, Test) is done and Ship runs.
+  const shipping = goal('Release prod', 'composite', 'active', [
+    goal('Build', 'composite', 'done', [goal('Compile', 'leaf', 'done'), goal('Test', 'leaf', 'done')]),
+    goal('Ship to prod', 'leaf', 'active'),
+  ]);
+
+  it('counts layers from 1, and names the layer of the goal it says is running', () => {
+    const p = progressOfTree(shipping);
+    expect(p).toEqual({ goals: 5, ended: 3, byLifecycle: { active: 2, done: 3 }, currentLayer: 1, layers: 3 });
+    expect(`${describeRunProgress(p, false)}  ${currentWork(shipping)}`).toBe('3/5 goals done, layer 2 of 3  running Ship to prod');
+    const compiling = goal('Release prod', 'composite', 'active', [
+      goal('Build', 'composite', 'active', [goal('Compile', 'leaf', 'active'), goal('Test', 'leaf', 'draft')]),
+      goal('Ship to prod', 'leaf', 'draft'),
+    ]);
+    expect(`${describeRunProgress(progressOfTree(compiling), false)}  ${currentWork(compiling)}`).toBe('0/5 goals done, layer 3 of 3  running Compile');
+  });
+
+  it('leaves the layer out once the run ended or while nothing is active, and counts failures', () => {
+    const ended = { goals: 5, ended: 5, byLifecycle: { done: 4, failed: 1 }, currentLayer: null, layers: 3 };
+    expect(describeRunProgress(ended, true)).toBe('4/5 goals done, 1 failed or cancelled');
+    expect(describeRunProgress({ ...ended, currentLayer: 0 }, true)).toBe('4/5 goals done, 1 failed or cancelled');
+    expect(describeRunProgress({ goals: 1, ended: 0, byLifecycle: { draft: 1 }, currentLayer: null, layers: 1 }, false)).toBe('0/1 goals done');
+  });
+
+  it("reads the API's progress in the same shape as the tree's", () => {
+    const api = { goals: 5, ended: 3, by_lifecycle: { active: 2, done: 3 }, current_layer: 1, layers: 3 };
+    expect(progressOfRun(api)).toEqual(progressOfTree(shipping));
+    expect(describeRunProgress(progressOfRun(api), false)).toBe('3/5 goals done, layer 2 of 3');
   });
 });

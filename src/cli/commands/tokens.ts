@@ -88,7 +88,7 @@ export function registerTokenCommands(program: Command): void {
     .command('create')
     .description('Create a token for a user (created if new) or an agent, straight in the database; prints the secret once')
     .option('--user <name>', 'the user it acts for (created, with a default agent, if new)')
-    .option('--agent <id-or-name>', 'the agent it acts for (an existing one, with an owner)')
+    .option('--agent <id-or-name>', 'the agent it acts for: a user\'s agent, made with the user (the local user\'s is agent_default)')
     .option('--name <name>', 'what it is for (default: "reprise token create")')
     .option('--scope <scope>', `a scope to grant (repeatable): ${SCOPES.join(', ')}; default: every scope but admin for a user, goals/workflows read+write and schedules:read for an agent`, collectScope)
     .option('--expires <time>', 'when it stops working (ISO-8601); never, by default', parseExpiry)
@@ -96,12 +96,13 @@ export function registerTokenCommands(program: Command): void {
       'after',
       `${example([
         'reprise token create --user alice',
-        'reprise token create --agent nightly-bot --name ci --scope workflows:read --scope workflows:write --expires 2027-01-01T00:00:00Z',
+        'reprise token create --agent agent_default --name ci --scope workflows:read --scope workflows:write --expires 2027-01-01T00:00:00Z',
         'export REPRISE_TOKEN="$(reprise token create --user alice --scope admin)"',
       ])}
 It connects to DATABASE_URL, or to the embedded Postgres that \`npm start\` runs
-(from REPRISE_DATA_DIR, default ./.data, else this repository's .data), and
-applies pending migrations first. The secret goes to stdout, alone on its line;
+(from REPRISE_DATA_DIR, default ./.data, else this repository's .data; on the
+port the running npm start recorded, else EMBEDDED_PG_PORT), and applies
+pending migrations first. The secret goes to stdout, alone on its line;
 everything else to stderr.
 `,
     )
@@ -110,11 +111,11 @@ everything else to stderr.
       const name = (opts.name ?? 'reprise token create').trim();
       if (!name || name.length > 100) throw new UsageError('--name is 1-100 characters');
       const json = jsonMode(cmd);
-      const { resolveDatabaseUrl, openDatabase } = lazy<typeof TBootstrap>('../../main/bootstrap');
+      const { openDirectDatabase } = lazy<typeof TBootstrap>('../../main/bootstrap');
       const { createTokenDirect } = lazy<typeof TTokenServices>('../../services/tokens');
       const { serializeToken } = lazy<typeof TTokenSerializers>('../../api/tokens/serializers');
       const config = databaseConfig();
-      const database = await openDatabase(config, await resolveDatabaseUrl(config), (m) => note(m));
+      const database = await openDirectDatabase(config, (m) => note(m));
       let minted: Awaited<ReturnType<typeof createTokenDirect>>;
       try {
         minted = await createTokenDirect(database.prisma, opts.user !== undefined ? { user: opts.user } : { agent: opts.agent! }, { name, scopes: opts.scope, expiresAt: opts.expires ?? null });
