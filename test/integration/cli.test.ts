@@ -178,7 +178,7 @@ describe('the README story with --json', () => {
     schedules.length = 0;
     const gone = await cli(['schedule', 'show', every.id]);
     expect([gone.code, gone.stderr]).toEqual([1, expect.stringMatching(/\(NOT_FOUND, HTTP 404\)/)]);
-  });
+  }, 180_000); // some twenty CLI processes, each a Node start-up: minutes on a loaded 2-core machine
 });
 
 describe('run --wait', () => {
