@@ -13,7 +13,7 @@ import {
   type Run,
 } from '../db/runs';
 import { findWorkflow, type SavedWorkflow } from '../db/workflows';
-import { FAILURE_TYPES, isDomainError } from '../domain/errors';
+import { FAILURE_TYPES, isDomainError, isTransientCode } from '../domain/errors';
 import { frozenPlanAt, instantiate, instantiateLayer, type TFrozenPlan } from '../domain/frozenPlans';
 import { childGoalId, goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
 import type { TPursueGoalTarget } from '../temporal/starts';
@@ -60,43 +60,63 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
     });
   }
 
-  return {
-    /** Creates (or finds) the run's root goal and moves the ledger to `materializing`. */
-    async beginRun({ runId }: { runId: string }): Promise<TBegunRun> {
-      const run = await readRun(runId);
-      if (!run) throw runInvalid(`run ${runId} does not exist`);
-      const { workflow, frozen } = await savedWorkflow(run.savedWorkflowId);
-      let rootId = run.rootGoalId;
-      if (run.state === 'failed') {
-        const root = rootId ? await loadGoal(prisma, rootId) : undefined;
-        return { root: targetOf(root, runId), pending: [], failed: run.error ?? 'the run failed' };
-      }
-      if (!rootId) {
-        // The root's texts go through substitution like every child's.
-        const texts = instantiate({ ...frozen, root: { ...frozen.root, plan: null } }, run.inputs);
-        const id = runRootGoalId(runId);
-        await beginRun(prisma, runId, {
-          id,
-          agentId: workflow.agentId,
-          ownerUserId: workflow.ownerUserId,
-          ownerAgentId: workflow.ownerAgentId,
-          title: texts.title,
-          intent: texts.intent,
-          acceptance: texts.acceptance ?? undefined,
-          temporalWorkflowId: goalTemporalWorkflowId({ id, title: texts.title }),
-          savedWorkflowId: workflow.id,
-          savedWorkflowVersion: workflow.version,
-          runId,
-          planFrozen: frozen.root.plan !== null,
-        });
-        rootId = id;
-      } else {
-        await beginRun(prisma, runId, null);
-      }
-      const root = await loadGoal(prisma, rootId);
-      return { root: targetOf(root, runId), pending: root.planFrozen ? [root.id] : [] };
-    },
+  /** beginRun's work, for a run that exists. */
+  async function begin(run: Run): Promise<TBegunRun> {
+    const runId = run.id;
+    const { workflow, frozen } = await savedWorkflow(run.savedWorkflowId);
 
+    let rootId = run.rootGoalId;
+    if (run.state === 'failed') {
+      const root = rootId ? await loadGoal(prisma, rootId) : undefined;
+      return { root: targetOf(root, runId), pending: [], failed: run.error ?? 'the run failed' };
+    }
+    if (!rootId) {
+      // The root's texts go through substitution like every child's.
+      const texts = instantiate({ ...frozen, root: { ...frozen.root, plan: null } }, run.inputs);
+      const id = runRootGoalId(runId);
+      await beginRun(prisma, runId, {
+        id,
+        agentId: workflow.agentId,
+        ownerUserId: workflow.ownerUserId,
+        ownerAgentId: workflow.ownerAgentId,
+        title: texts.title,
+        intent: texts.intent,
+        acceptance: texts.acceptance ?? undefined,
+        temporalWorkflowId: goalTemporalWorkflowId({ id, title: texts.title }),
+        savedWorkflowId: workflow.id,
+        savedWorkflowVersion: workflow.version,
+        runId,
+        planFrozen: frozen.root.plan !== null,
+      });
+      rootId = id;
+    } else {
+      await beginRun(prisma, runId, null);
+    }
+    const root = await loadGoal(prisma, rootId);
+    return { root: targetOf(root, runId), pending: root.planFrozen ? [root.id] : [] };
+  }
+
+  return {
+    /**
+     * Creates (or finds) the run's root goal and moves the ledger to
+     * `materializing`. A run that cannot begin as saved (its workflow gone or
+     * unreadable, its inputs unreadable or no longer fitting) ends `failed` in the ledger
+     * with the reason, as one that fails later does: never left `claimed`.
+     */
+    async beginRun({ runId }: { runId: string }): Promise<TBegunRun> {
+      try {
+        const run = await readRun(runId);
+        if (!run) throw runInvalid(`run ${runId} does not exist`);
+        return await begin(run);
+      } catch (err) {
+        // The run's own problem (our RunInvalid, or a domain refusal such as inputs that no longer fit), never an outage.
+        const own = err instanceof ApplicationFailure ? err.type === FAILURE_TYPES.RunInvalid : isDomainError(err) && !isTransientCode(err.code);
+        if (!own) throw err;
+        const reason = (err as Error).message;
+        await markRunFailed(prisma, runId, reason);
+        return { root: targetOf(undefined, runId), pending: [], failed: reason };
+      }
+    },
     /**
      * Writes one frozen composite's layer: its children (inputs substituted
      * in their texts), edges and nested runs. Returns the frozen composites

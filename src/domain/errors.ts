@@ -74,6 +74,11 @@ export function httpStatusFor(code: TErrorCode): number {
   return ERROR_CODES[code];
 }
 
+/** Busy or down (a database or Temporal outage, backpressure): retried, never anyone's own failure. */
+export function isTransientCode(code: TErrorCode): boolean {
+  return retryAfterFor(code) !== undefined;
+}
+
 /** Seconds a caller should wait before retrying, for answers that mean "busy or down, try again" (the `Retry-After` header). */
 export function retryAfterFor(code: TErrorCode): number | undefined {
   if (code === 'TEMPORAL_BUSY') return 1;

@@ -1,9 +1,7 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { createRunActivities } from '../../src/activities/runs';
 import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
 import { clearFrozenPlanCache, findWorkflow, frozenPlanOf } from '../../src/db/workflows';
-import { FAILURE_TYPES } from '../../src/domain/errors';
 import { ZFrozenPlan, contentHash, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import { inputsHash, newId, runId as deriveRunId } from '../../src/domain/ids';
 import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
@@ -163,7 +161,7 @@ describe('the frozen plan cache', () => {
 });
 
 describe('a run whose stored inputs do not read', () => {
-  it('fails its instantiation once (RunInvalid, never retried), and failRun still fails it', async () => {
+  it('fails its instantiation once, in the ledger with the reason (never retried), and failRun still reads it', async () => {
     const wf = await insertOldWorkflow(oldFrozenPlan());
     const key = 'bad-inputs';
     const id = deriveRunId(wf.id, key);
@@ -171,15 +169,13 @@ describe('a run whose stored inputs do not read', () => {
       data: { id, savedWorkflowId: wf.id, idempotencyKey: key, inputs: { who: 42 }, inputsHash: inputsHash({}), temporalWorkflowId: `run-${id}`, state: 'claimed' },
     });
     const activities = createRunActivities({ prisma });
-    const failure = await activities.beginRun({ runId: id }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure).toMatchObject({ type: FAILURE_TYPES.RunInvalid, nonRetryable: true });
-    expect((failure as Error).message).toMatch(new RegExp(`run ${id} cannot be instantiated: run ${id}'s inputs was stored in a form .* \\(at who\\); start a new run under a new idempotency key`));
+    // It begins as failed (the workflow then ends the run, never retried), and the ledger says why: never left `claimed`.
+    const begun = await activities.beginRun({ runId: id });
+    expect(begun.failed).toMatch(new RegExp(`run ${id} cannot be instantiated: run ${id}'s inputs was stored in a form .* \\(at who\\); start a new run under a new idempotency key`));
+    expect(await prisma.run.findUniqueOrThrow({ where: { id } })).toMatchObject({ state: 'failed', error: begun.failed });
 
+    // failRun on it (as the workflow would after a later step) reads only the root's id and keeps the first reason.
     await activities.failRun({ runId: id, reason: 'its inputs do not read' });
-    expect(await prisma.run.findUniqueOrThrow({ where: { id } })).toMatchObject({ state: 'failed', error: 'its inputs do not read' });
+    expect(await prisma.run.findUniqueOrThrow({ where: { id } })).toMatchObject({ state: 'failed', error: begun.failed });
   });
 });
