@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, temporalAddress, temporalUiUrl } from '../../src/config';
+import { ConfigError, DEFAULT_MAX_CACHED_WORKFLOWS, loadConfig, temporalAddress, temporalUiUrl } from '../../src/config';
 
 describe('loadConfig', () => {
   it('gives every setting a default, and runs embedded services when no URLs are set', () => {
@@ -16,10 +16,22 @@ describe('loadConfig', () => {
     expect(config.engine).toEqual({ planRecheckS: 600, historyLimit: 4000, infraRetryHours: 24 });
     expect(loadConfig({ INFRA_RETRY_HOURS: '0.5' }).engine.infraRetryHours).toBe(0.5);
     expect(() => loadConfig({ INFRA_RETRY_HOURS: '0' })).toThrow(/INFRA_RETRY_HOURS: must be more than 0/);
-    expect(config.worker).toEqual({ maxConcurrentActivities: 20, maxConcurrentWorkflowTasks: 4, metricsAddress: undefined });
+    expect(config.worker).toEqual({ maxConcurrentActivities: 20, maxConcurrentWorkflowTasks: 4, maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS, metricsAddress: undefined });
     expect(loadConfig({ ENGINE_HISTORY_LIMIT: '60', WORKER_METRICS_ADDRESS: '127.0.0.1:9464' })).toMatchObject({ engine: { historyLimit: 60 }, worker: { metricsAddress: '127.0.0.1:9464' } });
     expect(() => loadConfig({ ENGINE_HISTORY_LIMIT: '9000' })).toThrow(/ENGINE_HISTORY_LIMIT: must be at most 5000/);
     expect(() => loadConfig({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: must be at least 2/);
+  });
+
+  it('bounds the workflow cache: a fixed size by default, 0 to turn it off, never fewer than the workflow-task slots', () => {
+    expect(DEFAULT_MAX_CACHED_WORKFLOWS).toBeGreaterThanOrEqual(loadConfig({}).worker.maxConcurrentWorkflowTasks);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '1000' }).worker.maxCachedWorkflows).toBe(1000);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).worker.maxCachedWorkflows).toBe(0);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '8', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '8' }).worker).toMatchObject({ maxCachedWorkflows: 8, maxConcurrentWorkflowTasks: 8 });
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '3' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 \(no cache\) or at least WORKER_MAX_CONCURRENT_WORKFLOW_TASKS \(4\) \(got "3"\)/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '50', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '60' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 \(no cache\) or more/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '200000' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be at most 100000/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: 'lots' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be a whole number/);
   });
 
   it('uses external Temporal and Postgres when given', () => {
