@@ -26,10 +26,16 @@ const postgresUrl = z
 
 /**
  * Workflow executions the worker keeps in memory between their tasks
- * (Temporal's sticky cache). Each costs the worker about 0.6 MB; one evicted
+ * (Temporal's sticky cache). Each costs the worker about 1 MB of RSS; one evicted
  * replays its history on its next task. See docs/PERFORMANCE.md, "Worker memory".
  */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+
+/**
+ * The worker's V8 heap limit: far under Node's default, so V8 collects the
+ * garbage of evicted executions instead of letting the heap grow into it.
+ */
+export const DEFAULT_WORKER_HEAP_MB = 384;
 
 const ZEnv = z.object({
   DATABASE_URL: postgresUrl.optional(),
@@ -64,6 +70,12 @@ const ZEnv = z.object({
     .min(0, 'must be 0 (no cache) or more')
     .max(100_000, 'must be at most 100000')
     .default(DEFAULT_MAX_CACHED_WORKFLOWS),
+  // The V8 heap limit (--max-old-space-size) of each isolate in the worker process; 0 leaves Node's own (a quarter of RAM, up to 4 GB).
+  WORKER_HEAP_MB: z.coerce
+    .number({ message: 'must be a whole number of MB' })
+    .int('must be a whole number of MB')
+    .refine((n) => n === 0 || (n >= 128 && n <= 65_536), 'must be 0 (Node\'s default) or 128-65536')
+    .default(DEFAULT_WORKER_HEAP_MB),
   WORKER_METRICS_ADDRESS: hostPort.optional(),
   LEAF_OUTPUT_MAX_BYTES: positiveInt.max(1024 * 1024).default(64 * 1024),
   LEAF_DEFAULT_TIMEOUT_S: positiveInt.max(7 * 24 * 3600).default(600),
@@ -102,7 +114,7 @@ export interface TConfig {
   };
   api: { host: string; port: number; bodyLimit: string };
   dataDir: string;
-  worker: { maxConcurrentActivities: number; maxConcurrentWorkflowTasks: number; maxCachedWorkflows: number; metricsAddress: string | undefined };
+  worker: { maxConcurrentActivities: number; maxConcurrentWorkflowTasks: number; maxCachedWorkflows: number; heapMb: number; metricsAddress: string | undefined };
   leaf: { outputMaxBytes: number; defaultTimeoutS: number };
   /** How goals started by this API run (passed to every execution of the tree). */
   engine: TEngineTuning;
@@ -171,12 +183,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      heapMb: e.WORKER_HEAP_MB,
       metricsAddress: e.WORKER_METRICS_ADDRESS,
     },
     leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S },
     engine: { planRecheckS: e.ENGINE_PLAN_RECHECK_S, historyLimit: e.ENGINE_HISTORY_LIMIT, infraRetryHours: e.INFRA_RETRY_HOURS },
     log: { level: e.LOG_LEVEL },
   };
+}
+
+/** Node's flags for the worker process (`npm start` and the memory bench start it with these). */
+export function workerNodeArgs(config: TConfig): string[] {
+  return config.worker.heapMb ? [`--max-old-space-size=${config.worker.heapMb}`] : [];
 }
 
 /** Where the Temporal frontend is: TEMPORAL_ADDRESS, or the dev server `npm start` runs. */

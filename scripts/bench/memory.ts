@@ -34,7 +34,7 @@ import { Pool } from 'pg';
 import pino from 'pino';
 import { z } from 'zod';
 import { startApi, type TRunningApi } from '../../src/api/server';
-import { loadConfig, type TConfig } from '../../src/config';
+import { loadConfig, workerNodeArgs, type TConfig } from '../../src/config';
 import { createPrisma } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
@@ -69,7 +69,7 @@ interface TPhase {
 }
 
 const PHASES: Record<string, TPhase> = {
-  before: { name: 'before', describe: `SDK default cache (${SDK_DEFAULT_CACHE} executions here)`, env: { WORKER_MAX_CACHED_WORKFLOWS: String(SDK_DEFAULT_CACHE) } },
+  before: { name: 'before', describe: `SDK default cache (${SDK_DEFAULT_CACHE} executions here), Node's heap limit`, env: { WORKER_MAX_CACHED_WORKFLOWS: String(SDK_DEFAULT_CACHE), WORKER_HEAP_MB: '0' } },
   after: { name: 'after', describe: 'current defaults', env: {} },
 };
 // Other settings to try: BENCH_MEMORY_TRY='{"cache100":{"WORKER_MAX_CACHED_WORKFLOWS":"100"}}' adds a phase (name it in BENCH_MEMORY_PHASES).
@@ -159,7 +159,7 @@ interface TWorkerProcess {
 async function startWorkerProcess(env: NodeJS.ProcessEnv, temporal: Client, taskQueue: string): Promise<TWorkerProcess> {
   const metricsAddress = `127.0.0.1:${await freePort()}`;
   // As `npm start` runs it (supervisor.ts): node --import tsx, no tsx CLI process between.
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main/worker.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...workerNodeArgs(loadConfig(env)), '--import', 'tsx', 'src/main/worker.ts'], {
     cwd: root,
     env: { ...process.env, ...env, WORKER_METRICS_ADDRESS: metricsAddress, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
