@@ -25,6 +25,19 @@ const postgresUrl = z
   .url({ message: 'must be a URL like postgresql://user:password@host:5432/database' })
   .refine((v) => /^postgres(ql)?:\/\//.test(v), { message: 'must start with postgresql:// or postgres://' });
 
+/**
+ * Workflow executions the worker keeps in memory between their tasks
+ * (Temporal's sticky cache). Each costs the worker about 1 MB of RSS; one evicted
+ * replays its history on its next task. See docs/PERFORMANCE.md, "Worker memory".
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+
+/**
+ * The worker's V8 heap limit: far under Node's default, so V8 collects the
+ * garbage of evicted executions instead of letting the heap grow into it.
+ */
+export const DEFAULT_WORKER_HEAP_MB = 384;
+
 const ZEnv = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: positiveInt.max(500).default(10),
@@ -51,6 +64,19 @@ const ZEnv = z.object({
   REPRISE_DATA_DIR: z.string().min(1).default('.data'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(2000).default(20),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt.min(2, 'must be at least 2').max(200).default(4),
+  // 0 turns the cache off; otherwise at least WORKER_MAX_CONCURRENT_WORKFLOW_TASKS (checked below).
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+    .number({ message: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (no cache) or more')
+    .max(100_000, 'must be at most 100000')
+    .default(DEFAULT_MAX_CACHED_WORKFLOWS),
+  // The V8 heap limit (--max-old-space-size) of each isolate in the worker process; 0 leaves Node's own (a quarter of RAM, up to 4 GB).
+  WORKER_HEAP_MB: z.coerce
+    .number({ message: 'must be a whole number of MB' })
+    .int('must be a whole number of MB')
+    .refine((n) => n === 0 || (n >= 128 && n <= 65_536), 'must be 0 (Node\'s default) or 128-65536')
+    .default(DEFAULT_WORKER_HEAP_MB),
   WORKER_METRICS_ADDRESS: hostPort.optional(),
   LEAF_OUTPUT_MAX_BYTES: positiveInt.max(1024 * 1024).default(64 * 1024),
   LEAF_DEFAULT_TIMEOUT_S: positiveInt.max(7 * 24 * 3600).default(600),
@@ -94,7 +120,7 @@ export interface TConfig {
   };
   api: { host: string; port: number; bodyLimit: string };
   dataDir: string;
-  worker: { maxConcurrentActivities: number; maxConcurrentWorkflowTasks: number; metricsAddress: string | undefined };
+  worker: { maxConcurrentActivities: number; maxConcurrentWorkflowTasks: number; maxCachedWorkflows: number; heapMb: number; metricsAddress: string | undefined };
   leaf: { outputMaxBytes: number; defaultTimeoutS: number };
   /** How goals started by this API run (passed to every execution of the tree). */
   engine: TEngineTuning;
@@ -136,6 +162,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   const e = parsed.data;
+  // The SDK would quietly lower the task slots to the cache size instead.
+  if (e.WORKER_MAX_CACHED_WORKFLOWS !== 0 && e.WORKER_MAX_CACHED_WORKFLOWS < e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS) {
+    const given = cleaned.WORKER_MAX_CACHED_WORKFLOWS;
+    throw new ConfigError([
+      {
+        variable: 'WORKER_MAX_CACHED_WORKFLOWS',
+        message: `must be 0 (no cache) or at least WORKER_MAX_CONCURRENT_WORKFLOW_TASKS (${e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS})${given !== undefined ? ` (got ${JSON.stringify(given)})` : ''}`,
+      },
+    ]);
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
@@ -154,6 +190,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     worker: {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      heapMb: e.WORKER_HEAP_MB,
       metricsAddress: e.WORKER_METRICS_ADDRESS,
     },
     leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S },
@@ -161,6 +199,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     schedules: { catchupWindow: e.SCHEDULE_CATCHUP_WINDOW },
     log: { level: e.LOG_LEVEL },
   };
+}
+
+/** Node's flags for the worker process (`npm start` and the memory bench start it with these). */
+export function workerNodeArgs(config: TConfig): string[] {
+  return config.worker.heapMb ? [`--max-old-space-size=${config.worker.heapMb}`] : [];
 }
 
 /** Where the Temporal frontend is: TEMPORAL_ADDRESS, or the dev server `npm start` runs. */

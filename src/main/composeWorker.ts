@@ -38,6 +38,14 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
     // while it waits for the (single) workflow thread: take only as many as
     // it can run promptly, and leave the rest queued on the server.
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    // Executions kept in memory between tasks (the sticky cache): a fixed
+    // number, so the worker's memory does not grow with the runs waiting for a
+    // person. The SDK's default grows with the heap limit (2,310 on a 4 GB
+    // heap); an evicted execution replays its history on its next task.
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    // One V8 context shared by every workflow (the SDK's default, stated):
+    // a workflow costs its own state, not a context of its own.
+    reuseV8Context: true,
     // Heartbeats carry cancellation to a running command: send them at least
     // every second (the SDK's default throttle is most of the heartbeat timeout).
     maxHeartbeatThrottleInterval: '1 second',

@@ -8,7 +8,7 @@
 // <data dir>/run let the next start stop whatever a killed one left behind.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, temporalAddress, temporalUiUrl } from '../config';
+import { loadConfig, temporalAddress, temporalUiUrl, workerNodeArgs } from '../config';
 import { createPrisma } from '../db/client';
 import { migrate } from '../db/migrate';
 import { ensureLocalAdminToken } from '../services/tokens';
@@ -191,7 +191,8 @@ async function main(): Promise<void> {
       ['worker', 'src/main/worker.ts'],
       ['api', 'src/main/api.ts'],
     ] as const) {
-      children.push(superviseNodeChild(name, script, { env: childEnv, pidFile: path.join(runDir, `${name}.pid`), say, onFatal: fatal }));
+      const nodeArgs = name === 'worker' ? workerNodeArgs(config) : [];
+      children.push(superviseNodeChild(name, script, { env: childEnv, pidFile: path.join(runDir, `${name}.pid`), say, onFatal: fatal, nodeArgs }));
     }
     // Neither needs the other to stop: both at once, so a stop waits for the slower, not the sum.
     await register({

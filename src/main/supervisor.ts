@@ -91,7 +91,7 @@ export interface TSuperviseOptions {
 export function superviseNodeChild(
   name: string,
   script: string,
-  options: TSuperviseOptions & { env: NodeJS.ProcessEnv; pidFile: string },
+  options: TSuperviseOptions & { env: NodeJS.ProcessEnv; pidFile: string; nodeArgs?: readonly string[] },
 ): TSupervised {
   let child: ChildProcess | undefined;
   let stopping = false;
@@ -103,7 +103,7 @@ export function superviseNodeChild(
 
   const launch = (): void => {
     const startedAt = Date.now();
-    const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+    const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script], {
       cwd: root,
       env: { ...process.env, ...options.env, REPRISE_EXIT_WITH_PARENT: '1' },
       detached: true,

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, temporalAddress, temporalUiUrl } from '../../src/config';
+import { ConfigError, DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_WORKER_HEAP_MB, loadConfig, temporalAddress, temporalUiUrl, workerNodeArgs } from '../../src/config';
 
 describe('loadConfig', () => {
   it('gives every setting a default, and runs embedded services when no URLs are set', () => {
@@ -16,13 +16,33 @@ describe('loadConfig', () => {
     expect(config.engine).toEqual({ planRecheckS: 600, historyLimit: 4000, infraRetryHours: 24 });
     expect(loadConfig({ INFRA_RETRY_HOURS: '0.5' }).engine.infraRetryHours).toBe(0.5);
     expect(() => loadConfig({ INFRA_RETRY_HOURS: '0' })).toThrow(/INFRA_RETRY_HOURS: must be more than 0/);
-    expect(config.worker).toEqual({ maxConcurrentActivities: 20, maxConcurrentWorkflowTasks: 4, metricsAddress: undefined });
+    expect(config.worker).toEqual({ maxConcurrentActivities: 20, maxConcurrentWorkflowTasks: 4, maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS, heapMb: DEFAULT_WORKER_HEAP_MB, metricsAddress: undefined });
     expect(loadConfig({ ENGINE_HISTORY_LIMIT: '60', WORKER_METRICS_ADDRESS: '127.0.0.1:9464' })).toMatchObject({ engine: { historyLimit: 60 }, worker: { metricsAddress: '127.0.0.1:9464' } });
     expect(() => loadConfig({ ENGINE_HISTORY_LIMIT: '9000' })).toThrow(/ENGINE_HISTORY_LIMIT: must be at most 5000/);
     expect(loadConfig({}).schedules).toEqual({ catchupWindow: '1d' });
     expect(loadConfig({ SCHEDULE_CATCHUP_WINDOW: '6h' }).schedules).toEqual({ catchupWindow: '6h' });
     expect(() => loadConfig({ SCHEDULE_CATCHUP_WINDOW: '30d' })).toThrow(/SCHEDULE_CATCHUP_WINDOW: must be a duration between 10s and 7d/);
     expect(() => loadConfig({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: must be at least 2/);
+  });
+
+  it('bounds the workflow cache: a fixed size by default, 0 to turn it off, never fewer than the workflow-task slots', () => {
+    expect(DEFAULT_MAX_CACHED_WORKFLOWS).toBeGreaterThanOrEqual(loadConfig({}).worker.maxConcurrentWorkflowTasks);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '1000' }).worker.maxCachedWorkflows).toBe(1000);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).worker.maxCachedWorkflows).toBe(0);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '8', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '8' }).worker).toMatchObject({ maxCachedWorkflows: 8, maxConcurrentWorkflowTasks: 8 });
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '3' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 \(no cache\) or at least WORKER_MAX_CONCURRENT_WORKFLOW_TASKS \(4\) \(got "3"\)/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '50', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '60' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 \(no cache\) or more/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '200000' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be at most 100000/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: 'lots' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be a whole number/);
+  });
+
+  it('caps the worker\'s V8 heap by default, or leaves Node\'s own with 0', () => {
+    expect(workerNodeArgs(loadConfig({}))).toEqual([`--max-old-space-size=${DEFAULT_WORKER_HEAP_MB}`]);
+    expect(workerNodeArgs(loadConfig({ WORKER_HEAP_MB: '1024' }))).toEqual(['--max-old-space-size=1024']);
+    expect(workerNodeArgs(loadConfig({ WORKER_HEAP_MB: '0' }))).toEqual([]);
+    expect(() => loadConfig({ WORKER_HEAP_MB: '64' })).toThrow(/WORKER_HEAP_MB: must be 0 \(Node's default\) or 128-65536 \(got "64"\)/);
+    expect(() => loadConfig({ WORKER_HEAP_MB: '1.5' })).toThrow(/WORKER_HEAP_MB: must be a whole number of MB/);
   });
 
   it('uses external Temporal and Postgres when given', () => {
