@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPrisma, type PrismaClient } from '../../../src/db/client';
@@ -12,6 +11,7 @@ import { ZPlan, type TPlan } from '../../../src/domain/plans';
 import { createTokenDirect } from '../../../src/services/tokens';
 import { ensureSearchAttributes } from '../../../src/temporal/namespace';
 import { waitFor } from '../../support/env';
+import { freeLowPort } from '../../support/ports';
 import { saveFrozenWorkflow } from '../../support/frozenWorkflows';
 
 /**
@@ -34,28 +34,6 @@ export interface TNodeProcess {
   output(): string;
   exited: Promise<void>;
   hasExited(): boolean;
-}
-
-/**
- * A free port below Linux's ephemeral range (32768-60999). Postgres and
- * Temporal are restarted on the port they had: on one inside that range, a
- * client reconnecting to the dead server can be handed it as its own source
- * port, connect to itself and hold it against the restart.
- */
-export async function freeLowPort(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (taken.has(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) {
-      taken.add(port);
-      return port;
-    }
-  }
 }
 
 function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv): TNodeProcess {
