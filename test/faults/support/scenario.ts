@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TCluster } from './cluster';
@@ -129,8 +129,10 @@ export async function awaitRuns(cluster: Pick<TCluster, 'apiUrl' | 'token'>, run
  * Leaves whose command ran to its end more than once. A second execution is
  * expected in exactly one case: the command's end and its worker's SIGKILL
  * were too close to be told apart. Either the worker died after the command
- * ended but before its outcome reached Temporal (heartbeat details) or
- * Postgres (`action_ended_at`), which takes milliseconds; or the command
+ * ended but before its outcome reached Temporal (heartbeat details, sent at
+ * most once a second: the worker's heartbeat throttle) or Postgres
+ * (`action_ended_at`), milliseconds on an idle machine and up to about a
+ * second on a starved one; or the command
  * ended just after its worker died, before the watchdog that kills a dead
  * worker's commands (shellCommand.ts) got to it. Either way the outcome died
  * with the worker, no one can tell that attempt from one killed a moment
@@ -180,6 +182,15 @@ export interface TScenarioSummary {
 }
 
 const resultsDir = path.resolve(__dirname, '../../../.data/faults/results');
+
+/**
+ * Forgets a scenario's figures from an earlier invocation as it starts, so a
+ * scenario that fails before recording leaves none behind; the others' stay,
+ * so one scenario can be run again alone (`-t <name>`) into the same report.
+ */
+export function forgetScenario(scenario: string): void {
+  rmSync(path.join(resultsDir, `${scenario}.json`), { force: true });
+}
 
 /** Prints the scenario's line and keeps its figures for the report (test/faults/support/report.ts). */
 export function recordScenario(summary: TScenarioSummary): void {
