@@ -66,7 +66,9 @@ describe(`fault scenarios (${SCALE_NAME} form, seed ${SEED})`, () => {
     // Most of the work is left for the last worker: each kill stalls what the dead worker held for its
     // timeouts (10 s), about as long as a worker lives here. Its deadline grows with the work (about 8
     // goals a second on this machine under load), so "lost" means stuck, not slow.
+    const lastKill = Date.now();
     const tally = await awaitRuns(c, runIds, Math.max(5 * 60_000, runs * goals * 300));
+    const drainS = (Date.now() - lastKill) / 1000;
     const leaves = tallyLeaves({ effectsDir: effects, killed: c.killed });
     const goalCounts = await c.prisma.goal.groupBy({ by: ['runId'], where: { runId: { in: runIds } }, _count: true });
     const wrongSized = goalCounts.filter((g) => g._count !== goals).map((g) => `${g.runId}: ${g._count} goals`);
@@ -86,7 +88,7 @@ describe(`fault scenarios (${SCALE_NAME} form, seed ${SEED})`, () => {
       seed: SEED,
       seconds: (Date.now() - started) / 1000,
       notes: [
-        `worker restart (spawn to "worker running"): median ${restartMs.sort((a, b) => a - b)[Math.floor(restartMs.length / 2)]} ms`,
+        `worker restart (spawn to "worker running"): median ${restartMs.sort((a, b) => a - b)[Math.floor(restartMs.length / 2)]} ms; every run ended ${drainS.toFixed(0)} s after the last restart`,
         ...tally.notDone.map((r) => `not done: ${r.runId} ${r.status} ${r.reason ?? ''}`),
         ...leaves.twice.map((l) => `executed twice: ${l}`),
         ...leaves.lostOutcomes.map((l) => `re-run, outcome lost with its worker: ${l}`),
