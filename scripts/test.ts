@@ -20,7 +20,7 @@ const TIERS: readonly TTier[] = [
   { name: 'workflows', script: 'test:workflows', what: 'workflow logic on the Temporal dev server, in-memory activities' },
   { name: 'integration', script: 'test:integration', what: 'HTTP, Postgres, Temporal and the e2e start' },
   { name: 'scale', script: 'test:scale', what: 'big trees, asserted on the worker\'s task latencies' },
-  { name: 'faults', script: 'test:faults', what: 'npm start with its processes killed: supervision and bounded stops' },
+  { name: 'faults', script: 'test:faults', what: 'processes SIGKILLed during runs (reduced form), and npm start\'s supervision and bounded stops' },
 ];
 
 type TResult = { tier: TTier; seconds: number; code: number };

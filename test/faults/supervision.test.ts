@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureTemporalCli } from '../../src/dev/temporalCli';
 import { http, waitFor } from '../support/env';
-import { portIsFree } from '../support/ports';
+import { freeLowPort, portIsFree } from '../support/ports';
 
 /**
  * `npm start` keeps what it started running, and every stop ends. Real
@@ -27,28 +27,6 @@ interface TStarted {
   output: () => string;
   exited: Promise<number | null>;
   hasExited: () => boolean;
-}
-
-/**
- * A free port below Linux's ephemeral range (32768-60999), as npm start's
- * defaults are: on one inside it, a client reconnecting to a killed server
- * can be handed that port as its own source port and connect to itself,
- * holding the port against the restart.
- */
-async function freeLowPort(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (taken.has(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) {
-      taken.add(port);
-      return port;
-    }
-  }
 }
 
 function npmStart(env: NodeJS.ProcessEnv): TStarted {

@@ -1,0 +1,297 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createPrisma, type PrismaClient } from '../../../src/db/client';
+import { migrate } from '../../../src/db/migrate';
+import { startEmbeddedPostgres, type TEmbeddedPostgres } from '../../../src/dev/embeddedPostgres';
+import { ensureTemporalCli } from '../../../src/dev/temporalCli';
+import { startTemporalDevServer, type TDevServer } from '../../../src/dev/temporalDevServer';
+import { ZPlan, type TPlan } from '../../../src/domain/plans';
+import { createTokenDirect } from '../../../src/services/tokens';
+import { ensureSearchAttributes } from '../../../src/temporal/namespace';
+import { waitFor } from '../../support/env';
+import { freeLowPort } from '../../support/ports';
+import { saveFrozenWorkflow } from '../../support/frozenWorkflows';
+
+/**
+ * A whole Reprise on this machine for the fault suite, every part a real
+ * process the test can SIGKILL and start again: its own embedded Postgres,
+ * its own Temporal dev server on a SQLite file (so a restart on the same file
+ * and port finds every workflow), N worker processes and an API process
+ * (`src/main/worker.ts`, `src/main/api.ts`, as `npm start` runs them).
+ *
+ * Leaves mark their work in files (see `markerPlan`): a line per completed
+ * command, in a file named by the goal id, so a leaf that ran twice shows.
+ */
+
+const root = path.resolve(__dirname, '../../..');
+
+export interface TNodeProcess {
+  name: string;
+  proc: ChildProcess;
+  pid: number;
+  output(): string;
+  exited: Promise<void>;
+  hasExited(): boolean;
+}
+
+function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv): TNodeProcess {
+  const inherited = { ...process.env };
+  for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'API_PORT', 'REPRISE_DATA_DIR', 'TEMPORAL_TASK_QUEUE']) delete inherited[key];
+  // One process (tsx as a loader, not its CLI, which runs the script in a child), so SIGKILL hits the server itself.
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (c: Buffer): void => {
+    out += c.toString();
+    // Only the recent past matters for failure messages; a long run must not grow without bound.
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  let done = false;
+  const exited = new Promise<void>((resolve) =>
+    proc.once('exit', () => {
+      done = true;
+      resolve();
+    }),
+  );
+  return { name, proc, pid: proc.pid as number, output: () => out, exited, hasExited: () => done };
+}
+
+export interface TClusterOptions {
+  workers?: number;
+  /** The worker's Prometheus endpoint (host:port), optional. */
+  workerMetricsAddress?: string;
+  log?: (message: string) => void;
+}
+
+export type TCluster = Awaited<ReturnType<typeof startCluster>>;
+
+export async function startCluster(options: TClusterOptions = {}) {
+  const log = options.log ?? (() => undefined);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-faults-'));
+  // Postgres runs as the `postgres` user when the tests run as root: it must reach its directory.
+  chmodSync(dataDir, 0o755);
+  const effectsDir = path.join(dataDir, 'effects');
+  mkdirSync(effectsDir, { recursive: true });
+  chmodSync(effectsDir, 0o777);
+  const taken = new Set<number>();
+  const ports = { pg: await freeLowPort(taken), temporal: await freeLowPort(taken), api: await freeLowPort(taken) };
+  const cliPath = await ensureTemporalCli();
+
+  const pgOptions = { dataDir, port: ports.pg, pidFile: path.join(dataDir, 'run', 'postgres.pid'), logFile: path.join(dataDir, 'logs', 'postgres.log') };
+  let pg: TEmbeddedPostgres = await startEmbeddedPostgres(pgOptions);
+  const databaseUrl = pg.url;
+  await migrate(databaseUrl);
+
+  const devOptions = {
+    cliPath,
+    port: ports.temporal,
+    dbFile: path.join(dataDir, 'temporal.db'),
+    namespace: 'default',
+    logFile: path.join(dataDir, 'logs', 'temporal.log'),
+    pidFile: path.join(dataDir, 'run', 'temporal.pid'),
+  };
+  let temporal: TDevServer = await startTemporalDevServer(devOptions);
+  const temporalAddress = temporal.address;
+  await ensureSearchAttributes(temporalAddress, 'default');
+
+  const prisma: PrismaClient = createPrisma(databaseUrl, 5);
+  const { secret: token } = await createTokenDirect(prisma, { user: 'local' }, { name: 'faults', scopes: ['admin'] });
+  // Its own agent: shell allowed, room for the 1,000-goal plan (the default agent's tree limit is 1,000 goals).
+  const agentId = 'agent_faults';
+  await prisma.agent.create({ data: { id: agentId, name: 'faults', ownerUserId: 'user_local', allowedRuntimes: ['shell'], maxDepth: 8, maxChildren: 1000, maxGoals: 5000 } });
+
+  const env: NodeJS.ProcessEnv = {
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    REPRISE_DATA_DIR: dataDir,
+    API_PORT: String(ports.api),
+    LOG_LEVEL: 'info',
+  };
+  const apiUrl = `http://127.0.0.1:${ports.api}`;
+  const workers: TNodeProcess[] = [];
+  let api: TNodeProcess | undefined;
+  /** Every process ever started, to stop at the end. */
+  const everything: TNodeProcess[] = [];
+  const killed: { name: string; pid: number; at: number }[] = [];
+
+  const startWorker = async (): Promise<TNodeProcess> => {
+    const worker = spawnNode(`worker${everything.length}`, 'src/main/worker.ts', {
+      ...env,
+      ...(options.workerMetricsAddress ? { WORKER_METRICS_ADDRESS: options.workerMetricsAddress } : {}),
+    });
+    everything.push(worker);
+    workers.push(worker);
+    await waitFor(
+      async () => {
+        if (worker.hasExited()) throw new Error(`the worker exited during start-up:\n${worker.output().slice(-4000)}`);
+        return worker.output().includes('worker running') ? true : undefined;
+      },
+      () => `the worker to run:\n${worker.output().slice(-4000)}`,
+      120_000,
+    );
+    return worker;
+  };
+
+  const healthy = async (): Promise<true | undefined> => {
+    const res = await fetch(`${apiUrl}/healthz`).catch(() => undefined);
+    return res?.status === 200 ? true : undefined;
+  };
+
+  const startApi = async (): Promise<TNodeProcess> => {
+    api = spawnNode(`api${everything.length}`, 'src/main/api.ts', env);
+    everything.push(api);
+    const started = api;
+    await waitFor(
+      async () => {
+        if (started.hasExited()) throw new Error(`the API exited during start-up:\n${started.output().slice(-4000)}`);
+        return healthy();
+      },
+      () => `the API to answer /healthz:\n${started.output().slice(-4000)}`,
+      60_000,
+    );
+    return started;
+  };
+
+  /** SIGKILL, as a crash or the OOM killer would: no handler runs. */
+  const sigkill = async (p: TNodeProcess): Promise<void> => {
+    killed.push({ name: p.name, pid: p.pid, at: Date.now() });
+    p.proc.kill('SIGKILL');
+    await p.exited;
+  };
+
+  // Side by side: a worker's start is mostly bundling the workflow code (seconds of CPU).
+  await Promise.all([...Array.from({ length: options.workers ?? 1 }, () => startWorker()), startApi()]);
+  log(`cluster up: postgres :${ports.pg}, temporal :${ports.temporal}, api :${ports.api}, ${workers.length} worker(s), data in ${dataDir}`);
+
+  const cluster = {
+    dataDir,
+    effectsDir,
+    ports,
+    databaseUrl,
+    temporalAddress,
+    apiUrl,
+    token,
+    prisma,
+    agentId,
+    killed,
+    get workers(): TNodeProcess[] {
+      return workers.filter((w) => !w.hasExited());
+    },
+    get api(): TNodeProcess | undefined {
+      return api;
+    },
+    startWorker,
+    startApi,
+    async killWorker(worker: TNodeProcess): Promise<void> {
+      await sigkill(worker);
+    },
+    /** A worker stopped as an operator would (SIGINT: it drains, then exits). */
+    async stopWorker(worker: TNodeProcess): Promise<void> {
+      worker.proc.kill('SIGINT');
+      await worker.exited;
+    },
+    /** A scenario's own directory for its leaves' marker files. */
+    effectsFor(scenario: string): string {
+      const dir = path.join(effectsDir, scenario);
+      mkdirSync(dir, { recursive: true });
+      chmodSync(dir, 0o777);
+      return dir;
+    },
+    async killApi(): Promise<void> {
+      if (api) await sigkill(api);
+    },
+    /** SIGKILL to Postgres' whole process group (the postmaster and its backends), as a crash would. */
+    async killPostgres(): Promise<void> {
+      killed.push({ name: 'postgres', pid: pg.process.pid, at: Date.now() });
+      process.kill(-pg.process.pid, 'SIGKILL');
+      await pg.process.exited;
+    },
+    /** Postgres again on the same data directory and port. */
+    async startPostgres(): Promise<void> {
+      pg = await startEmbeddedPostgres({ ...pgOptions, existing: true });
+    },
+    async killTemporal(): Promise<void> {
+      killed.push({ name: 'temporal', pid: temporal.process.pid, at: Date.now() });
+      process.kill(-temporal.process.pid, 'SIGKILL');
+      await temporal.process.exited;
+    },
+    /** The dev server again on the same SQLite file and port. */
+    async startTemporal(): Promise<void> {
+      temporal = await startTemporalDevServer(devOptions);
+      await ensureSearchAttributes(temporalAddress, 'default');
+    },
+    /** Saves `plan` as a workflow of the cluster's agent, straight through the database. */
+    async saveWorkflow(name: string, plan: TPlan): Promise<string> {
+      const saved = await saveFrozenWorkflow(prisma, { agentId, name, title: `Faults: ${name}`, plan });
+      return saved.id;
+    },
+    async stop(keepData = false): Promise<void> {
+      await Promise.all(
+        everything
+          .filter((p) => !p.hasExited())
+          .map(async (p) => {
+            p.proc.kill('SIGINT');
+            const timer = setTimeout(() => p.proc.kill('SIGKILL'), 20_000);
+            await p.exited;
+            clearTimeout(timer);
+          }),
+      );
+      await prisma.$disconnect().catch(() => undefined);
+      await temporal.stop().catch(() => undefined);
+      await pg.stop().catch(() => undefined);
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return cluster;
+}
+
+/**
+ * A frozen plan of `goals` goals in all (the run's root included): composites
+ * whose leaves run one after another, plus leaves at the top to make up the
+ * count. Each leaf sleeps `sleepS` (so kills land while commands run), then
+ * appends `<worker pid> <epoch ms>` to `<effectsDir>/<goal id>`: one line per
+ * command that ran to its end.
+ */
+export function markerPlan(goals: number, effectsDir: string, sleepS: number): TPlan {
+  const below = goals - 1;
+  const composites = Math.max(1, Math.round(Math.sqrt(below)));
+  const per = Math.floor(below / composites);
+  const extra = below - composites * per;
+  // $PPID is the worker: the command's shell is its child (the launcher execs it).
+  const leaf = (key: string) => ({
+    key,
+    kind: 'leaf',
+    title: key,
+    action: { runtime: 'shell', command: `sleep ${sleepS} && echo "$PPID $(date +%s%3N)" >> ${effectsDir}/$REPRISE_GOAL_ID`, timeout_s: 120 },
+  });
+  const chain = (n: number) => ({
+    children: Array.from({ length: n }, (_, i) => leaf(`l${i}`)),
+    edges: Array.from({ length: Math.max(0, n - 1) }, (_, i) => ({ from: `l${i}`, to: `l${i + 1}` })),
+  });
+  return ZPlan.parse({
+    children: [
+      ...Array.from({ length: composites }, (_, i) => ({ key: `c${i}`, kind: 'composite', title: `Part ${i}`, plan: chain(per - 1) })),
+      ...Array.from({ length: extra }, (_, i) => leaf(`x${i}`)),
+    ],
+  });
+}
+
+/** What the leaves' marker files say: per goal id, the lines (worker pid, epoch ms), oldest first. */
+export function readMarkers(effectsDir: string): Map<string, { pid: number; at: number }[]> {
+  const out = new Map<string, { pid: number; at: number }[]>();
+  for (const file of readdirSync(effectsDir)) {
+    const lines = readFileSync(path.join(effectsDir, file), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [pid, at] = line.split(' ');
+        return { pid: Number(pid), at: Number(at) };
+      })
+      .sort((a, b) => a.at - b.at);
+    out.set(file, lines);
+  }
+  return out;
+}

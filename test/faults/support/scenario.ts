@@ -1,0 +1,209 @@
+import { randomInt } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TCluster } from './cluster';
+import { readMarkers } from './cluster';
+
+/**
+ * What every fault scenario shares: its sizes (reduced by default, the
+ * issue's with FAULTS_SCALE=full), a seeded PRNG for kill moments, the HTTP
+ * calls a patient client makes, the tally of runs and leaf executions, and
+ * the summary each scenario prints and records for docs/RELIABILITY.md.
+ */
+
+export const FULL = process.env.FAULTS_SCALE === 'full';
+export const SCALE_NAME = FULL ? 'full' : 'reduced';
+
+/** Sizes of each scenario, per form. The reduced form is what CI runs. */
+export const SIZES = FULL
+  ? { workerKill: { runs: 50, goals: 50 }, twoWorkers: { rounds: 3, runs: 4, goals: 50 }, postgres: { runs: 4, goals: 50, bigGoals: 1000 }, temporal: { runs: 4, goals: 50 }, apiKill: { keys: 10, concurrent: 20, rounds: 3 } }
+  : { workerKill: { runs: 4, goals: 20 }, twoWorkers: { rounds: 1, runs: 3, goals: 20 }, postgres: { runs: 2, goals: 20, bigGoals: 300 }, temporal: { runs: 2, goals: 20 }, apiKill: { keys: 5, concurrent: 10, rounds: 1 } };
+
+/** How long a leaf's command sleeps before it marks its work: long enough for kills to land mid-command. */
+export const LEAF_SLEEP_S = 0.3;
+
+/** The suite's seed: FAULTS_SEED reproduces a run's kill moments; each scenario derives its own stream from it. */
+export const SEED = process.env.FAULTS_SEED ? Number(process.env.FAULTS_SEED) : randomInt(1, 2 ** 31 - 1);
+
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+export function prng(seed: number, scenario: string): () => number {
+  let a = seed >>> 0;
+  for (const ch of scenario) a = (Math.imul(a ^ ch.charCodeAt(0), 2654435761) + 1) >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface THttpResult {
+  status: number;
+  body: any;
+}
+
+/** One request to the cluster's API with its admin token; a refused or reset connection is status 0. */
+export async function call(cluster: Pick<TCluster, 'apiUrl' | 'token'>, method: string, route: string, body?: unknown): Promise<THttpResult> {
+  try {
+    const res = await fetch(`${cluster.apiUrl}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${cluster.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json };
+  } catch {
+    return { status: 0, body: undefined };
+  }
+}
+
+/**
+ * POST a run as a careful client does: the same idempotency key again after a
+ * lost connection, a 503 or a 5xx, until an answer (2xx or 4xx) or the
+ * deadline. Returns the answers it got on the way too.
+ */
+export async function instantiate(cluster: Pick<TCluster, 'apiUrl' | 'token'>, workflowId: string, key: string, deadlineMs = 180_000): Promise<{ runId: string; created: boolean; attempts: number[] }> {
+  const deadline = Date.now() + deadlineMs;
+  const attempts: number[] = [];
+  for (;;) {
+    const res = await call(cluster, 'POST', `/api/workflows/${workflowId}/runs`, { idempotency_key: key, inputs: {} });
+    attempts.push(res.status);
+    if (res.status === 200 || res.status === 201) return { runId: res.body.run.id as string, created: res.body.created as boolean, attempts };
+    if (res.status >= 400 && res.status < 500) throw new Error(`POST run ${key}: ${res.status} ${JSON.stringify(res.body)}`);
+    if (Date.now() > deadline) throw new Error(`POST run ${key}: no answer by the deadline (answers ${attempts.join(', ')})`);
+    await sleep(250);
+  }
+}
+
+export interface TRunTally {
+  completed: number;
+  failed: number;
+  lost: number;
+  /** Runs that did not end done, with what they showed last. */
+  notDone: { runId: string; status: string; reason: string | null }[];
+}
+
+/**
+ * Waits until every run's status (GET /api/runs/{id}, status.status) is
+ * terminal or the deadline passes. `done` is completed; any other terminal
+ * status is a failure (every leaf of these plans succeeds, so only the
+ * infrastructure can fail one); still not terminal at the deadline is lost.
+ */
+export async function awaitRuns(cluster: Pick<TCluster, 'apiUrl' | 'token'>, runIds: readonly string[], deadlineMs: number): Promise<TRunTally> {
+  const deadline = Date.now() + deadlineMs;
+  const last = new Map<string, { status: string; reason: string | null }>();
+  const open = new Set(runIds);
+  while (open.size && Date.now() < deadline) {
+    for (const runId of [...open]) {
+      const res = await call(cluster, 'GET', `/api/runs/${runId}`);
+      if (res.status !== 200) continue;
+      const status = res.body.status as { status: string; reason: string | null };
+      last.set(runId, status);
+      if (['done', 'failed', 'cancelled', 'skipped'].includes(status.status)) open.delete(runId);
+    }
+    if (open.size) await sleep(1000);
+  }
+  const tally: TRunTally = { completed: 0, failed: 0, lost: 0, notDone: [] };
+  for (const runId of runIds) {
+    const status = last.get(runId) ?? { status: 'unknown', reason: null };
+    if (open.has(runId)) tally.lost += 1;
+    else if (status.status === 'done') tally.completed += 1;
+    else tally.failed += 1;
+    if (status.status !== 'done') tally.notDone.push({ runId, ...status });
+  }
+  return tally;
+}
+
+/**
+ * Leaves whose command ran to its end more than once. A second execution is
+ * expected in exactly one case: the command's end and its worker's SIGKILL
+ * were too close to be told apart. Either the worker died after the command
+ * ended but before its outcome reached Temporal (heartbeat details, sent at
+ * most once a second: the worker's heartbeat throttle) or Postgres
+ * (`action_ended_at`), milliseconds on an idle machine and up to about a
+ * second on a starved one; or the command
+ * ended just after its worker died, before the watchdog that kills a dead
+ * worker's commands (shellCommand.ts) got to it. Either way the outcome died
+ * with the worker, no one can tell that attempt from one killed a moment
+ * earlier, and the action runs again: at-least-once, inside that window only.
+ * Those re-runs are counted apart (`lostOutcomes`, each with the kill's
+ * distance); any other second execution is a leaf executed twice (`twice`).
+ */
+export function tallyLeaves(
+  cluster: Pick<TCluster, 'effectsDir' | 'killed'>,
+  window = { beforeKillMs: 2000, afterKillMs: 1000 },
+): { leaves: number; twice: string[]; lostOutcomes: string[] } {
+  const markers = readMarkers(cluster.effectsDir);
+  const twice: string[] = [];
+  const lostOutcomes: string[] = [];
+  const killOf = (pid: number) => cluster.killed.find((k) => k.pid === pid);
+  for (const [goalId, lines] of markers) {
+    if (lines.length < 2) continue;
+    const excused = lines.slice(0, -1).every((line) => {
+      const kill = killOf(line.pid);
+      return kill !== undefined && line.at >= kill.at - window.beforeKillMs && line.at <= kill.at + window.afterKillMs;
+    });
+    const described = lines.map((l) => {
+      const kill = killOf(l.pid);
+      return `pid ${l.pid} at ${l.at}${kill ? ` (its worker SIGKILLed ${kill.at - l.at} ms later)` : ''}`;
+    });
+    (excused ? lostOutcomes : twice).push(`${goalId}: ${described.join('; ')}`);
+  }
+  return { leaves: markers.size, twice, lostOutcomes };
+}
+
+export interface TScenarioSummary {
+  scenario: string;
+  title: string;
+  trials: number;
+  runsCompleted: number;
+  runsFailed: number;
+  leavesTwice: number;
+  runsLost: number;
+  /** Leaves run again because a kill landed between their command's end and its outcome being kept (see tallyLeaves). */
+  lostOutcomes: number;
+  leaves: number;
+  kills: number;
+  sizes: string;
+  seed: number;
+  seconds: number;
+  notes: string[];
+}
+
+const resultsDir = path.resolve(__dirname, '../../../.data/faults/results');
+
+/**
+ * Forgets a scenario's figures from an earlier invocation as it starts, so a
+ * scenario that fails before recording leaves none behind; the others' stay,
+ * so one scenario can be run again alone (`-t <name>`) into the same report.
+ */
+export function forgetScenario(scenario: string): void {
+  rmSync(path.join(resultsDir, `${scenario}.json`), { force: true });
+}
+
+/** Prints the scenario's line and keeps its figures for the report (test/faults/support/report.ts). */
+export function recordScenario(summary: TScenarioSummary): void {
+  const line =
+    `${summary.scenario}: trials ${summary.trials}, runs completed ${summary.runsCompleted}, runs failed ${summary.runsFailed}, ` +
+    `leaves executed twice ${summary.leavesTwice}, runs lost ${summary.runsLost}` +
+    ` (re-run after a kill lost the outcome: ${summary.lostOutcomes}; leaves ${summary.leaves}; kills ${summary.kills}; ${summary.sizes}; seed ${summary.seed}; ${summary.seconds.toFixed(0)} s)`;
+  console.log([line, ...summary.notes.map((n) => `  ${n}`)].join('\n'));
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(
+    path.join(resultsDir, `${summary.scenario}.json`),
+    `${JSON.stringify({ ...summary, scale: SCALE_NAME, finishedAt: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}` }, null, 2)}\n`,
+  );
+}
+
+export { resultsDir };
