@@ -1,5 +1,3 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { asDatabaseError, isTransientDatabaseError, type Goal, type PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
@@ -14,6 +12,7 @@ import { actionOf, loadGoal } from './goals';
 import { findAgent } from '../db/agents';
 import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
+import { ensureWorkspace, type TWorkspaces } from './workspaces';
 import { runInputs } from '../db/runs';
 import { inputEnvName } from '../domain/frozenPlans';
 
@@ -41,8 +40,8 @@ export interface TLeafResult {
 
 export interface TLeafActivityDeps {
   prisma: PrismaClient;
-  /** Leaf workspaces live under `<dataDir>/workspaces/<root goal id>`. */
-  dataDir: string;
+  /** Where leaf commands run (`<dir>/<root goal id>`), and as whom. */
+  workspaces: TWorkspaces;
   leaf: { outputMaxBytes: number; defaultTimeoutS: number };
 }
 
@@ -165,10 +164,8 @@ async function untilWritten<T>(write: () => Promise<T>): Promise<T> {
 export function createLeafActivities(deps: TLeafActivityDeps) {
   const { prisma } = deps;
 
-  async function workspace(rootId: string): Promise<string> {
-    const cwd = path.join(deps.dataDir, 'workspaces', rootId);
-    await mkdir(cwd, { recursive: true });
-    return cwd;
+  function workspace(rootId: string): Promise<string> {
+    return ensureWorkspace(deps.workspaces, rootId);
   }
 
   /** Runs a command for a leaf, heartbeating, killed on timeout or cancellation. */
@@ -179,6 +176,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       command,
       env: commandEnv(goal, env, inputs),
       cwd: await workspace(goal.rootId),
+      user: deps.workspaces.user,
       timeoutMs: timeoutS * 1000,
       maxOutputBytes: deps.leaf.outputMaxBytes,
       signal: ctx.cancellationSignal,

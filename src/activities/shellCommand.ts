@@ -43,6 +43,8 @@ export interface TCommandOptions {
   onProgress?: (elapsedMs: number) => void;
   /** SIGTERM first; SIGKILL after this many ms if the process is still there. */
   killGraceMs?: number;
+  /** Run as this OS user (LEAF_USER; the worker must be root). Node drops the supplementary groups too. */
+  user?: { uid: number; gid: number };
 }
 
 /** Text Postgres can store: NUL characters (which commands may print) become U+FFFD. */
@@ -88,6 +90,7 @@ export function runShellCommand(options: TCommandOptions): Promise<TCommandResul
       cwd: options.cwd,
       env: options.env,
       detached: true,
+      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
       // stdin is the watchdog's lifeline: it is never written, only closed when we die.
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -8,11 +8,12 @@
 // <data dir>/run let the next start stop whatever a killed one left behind.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { resolveLeafUser } from '../activities/leafUser';
 import { loadConfig, temporalAddress, temporalUiUrl, workerNodeArgs } from '../config';
 import { createPrisma } from '../db/client';
 import { migrate } from '../db/migrate';
 import { ensureLocalAdminToken } from '../services/tokens';
-import { recordEmbeddedPort, startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
+import { ensureAppRole, recordEmbeddedPort, startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
 import { commandLineOf, portInUse, readPidFile, stopOrphans, writePidFile } from '../dev/managedProcess';
 import { ensureTemporalCli } from '../dev/temporalCli';
 import { startTemporalDevServer, type TDevServer } from '../dev/temporalDevServer';
@@ -39,6 +40,8 @@ const STOP_STEP_TIMEOUT_MS = 30_000; // above every child's own stop grace (Post
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const config = loadConfig();
+  // Before anything starts: a LEAF_USER the worker could not switch to would stop the stack anyway.
+  if (config.leaf.user) await resolveLeafUser(config.leaf.user);
   const logger = createLogger(config.log.level);
   const say = (message: string): void => console.log(`reprise: ${message}`);
   const runDir = path.join(config.dataDir, 'run');
@@ -137,7 +140,8 @@ async function main(): Promise<void> {
       await register({ name: 'postgres', ...supervised });
       // For `reprise token create` and `npm run migrate` started without our EMBEDDED_PG_PORT.
       process.once('exit', recordEmbeddedPort(config.dataDir, config.embeddedPostgresPort));
-      databaseUrl = pg.url;
+      // The superuser stops here: migrations, the API and the worker connect as the app's own role.
+      databaseUrl = await ensureAppRole(pg.url, config.dataDir);
     }
 
     let devServer: TDevServer | undefined;

@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runShellCommand, type TCommandOptions } from '../../src/activities/shellCommand';
+import { leafTestUser } from '../support/leafUser';
 
 const cwd = mkdtempSync(path.join(tmpdir(), 'reprise-shell-'));
 const base: Omit<TCommandOptions, 'command'> = { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd, timeoutMs: 10_000, maxOutputBytes: 1024 };
@@ -92,5 +93,26 @@ describe('a command that leaves a process holding its output', () => {
     expect(r.timed_out).toBe(true);
     expect(r.stdout).toBe('started\n');
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('runs as LEAF_USER when given one: its uid, its group alone, none of the worker\'s files', async () => {
+    const user = await leafTestUser();
+    if (!user) return;
+    const secret = path.join(cwd, 'worker-secret');
+    writeFileSync(secret, 'hunter2\n', { mode: 0o600 });
+    const r = await runShellCommand({ ...base, user, command: `id -u; id -G; cat ${secret}` });
+    expect(r.stdout).toBe(`${user.uid}\n${user.gid}\n`);
+    expect(r.stderr).toMatch(/Permission denied/);
+    expect(r.exit_code).not.toBe(0);
+  });
+
+  it('still kills a LEAF_USER command\'s whole group on timeout', async () => {
+    const user = await leafTestUser();
+    if (!user) return;
+    const r = await runShellCommand({ ...base, user, cwd: '/', timeoutMs: 500, command: 'sleep 30 & echo $!; wait' });
+    expect(r.timed_out).toBe(true);
+    const pid = Number(r.stdout.trim());
+    expect(pid).toBeGreaterThan(0);
+    expect(alive(pid)).toBe(false);
   });
 });
