@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import { http, testEnv, waitFor } from '../support/env';
 import { freePort, portIsFree } from '../support/ports';
 
@@ -34,6 +35,7 @@ async function freshStack(prefix: string) {
   const ports = { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
   const env = {
     REPRISE_DATA_DIR: dataDir,
+    WORKSPACES_DIR: mkdtempSync(path.join(tmpdir(), `${prefix}workspaces-`)),
     API_PORT: String(ports.api),
     EMBEDDED_PG_PORT: String(ports.pg),
     TEMPORAL_DEV_PORT: String(ports.temporal),
@@ -142,6 +144,18 @@ describe('npm start', () => {
       return g.body.lifecycle === 'done' ? g.body : undefined;
     }, 'the goal to finish');
     expect(done.output.stdout).toBe('e2e\n');
+
+    // The superuser only bootstrapped the cluster: the API and the worker are connected as the app's own role.
+    expect(statSync(path.join(dataDir, 'postgres.app.password')).mode & 0o777).toBe(0o600);
+    expect((await http('GET', `${api}/api/goals/${created.body.id}`, undefined, auth)).status).toBe(200);
+    const superuser = new Client({ connectionString: `postgresql://postgres:${encodeURIComponent(readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim())}@127.0.0.1:${ports.pg}/postgres` });
+    await superuser.connect();
+    try {
+      const { rows } = await superuser.query<{ usename: string }>("SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'reprise'");
+      expect(rows.map((r) => r.usename)).toEqual(['reprise_app']);
+    } finally {
+      await superuser.end();
+    }
 
     // The CLI finds the local stack and its token with no setup but the data directory (from another cwd).
     const cli = await reprise(['--json', 'goal', 'show', created.body.id], { REPRISE_DATA_DIR: dataDir });
