@@ -66,7 +66,7 @@ export const ZGoal = z
     output: z.unknown().nullable().openapi({ description: 'Leaf result: exit code, bounded stdout/stderr, duration.' }),
     temporal: z.object({
       workflow_id: z.string().nullable(),
-      ui_url: z.string().nullable().openapi({ description: 'This goal in the Temporal Web UI, when the UI address is known.' }),
+      ui_url: z.string().nullable().openapi({ description: 'This goal in the Temporal Web UI: null when the UI address is unknown or TEMPORAL_UI_LINKS=off.' }),
     }),
     attribution: z
       .object({
