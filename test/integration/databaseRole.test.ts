@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +9,7 @@ import { createPrisma } from '../../src/db/client';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from '../../src/db/migrate';
 import { connectedAsSuperuser } from '../../src/db/roles';
 import { APP_ROLE, embeddedDatabaseUrl, ensureAppRole, startEmbeddedPostgres, type TEmbeddedPostgres } from '../../src/dev/embeddedPostgres';
+import { testEnv, waitFor } from '../support/env';
 import { freePort } from '../support/ports';
 
 /**
@@ -116,5 +119,48 @@ describe('the embedded Postgres app role', () => {
     // Every start does it again, to the same effect; other processes (the CLI, db:migrate) find the same URL.
     expect(await ensureAppRole(superUrl, dataDir)).toBe(appUrl);
     expect(await embeddedDatabaseUrl({ dataDir, embeddedPostgresPort: port })).toBe(appUrl);
+  });
+});
+
+describe('start-up against an external DATABASE_URL', () => {
+  const WARNING = 'connected to Postgres as a superuser';
+
+  /** What a real API process (`npm run api`, which bootstraps as the worker does) logs until it listens. */
+  async function startUpOutput(databaseUrl: string): Promise<string> {
+    const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: testEnv.temporalAddress, API_PORT: String(await freePort()), LOG_LEVEL: 'info' };
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main/api.ts'], { cwd: path.resolve(__dirname, '../..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    try {
+      await waitFor(async () => (out.includes('API listening') ? true : undefined), () => `the API to listen:\n${out}`, 60_000);
+      return out;
+    } finally {
+      proc.kill('SIGINT');
+      await exited;
+    }
+  }
+
+  it('warns when the role is a superuser, and not when it only owns its database', async () => {
+    const name = `reprise_role_${randomBytes(4).toString('hex')}`;
+    await withClient(testEnv.adminDatabaseUrl, async (c) => {
+      await c.query(`CREATE ROLE ${name} LOGIN PASSWORD 'probe' NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+      await c.query(`CREATE DATABASE ${name} OWNER ${name}`);
+    });
+    try {
+      const owner = new URL(testEnv.adminDatabaseUrl);
+      owner.username = name;
+      owner.password = 'probe';
+      owner.pathname = `/${name}`;
+      const asOwner = await startUpOutput(owner.toString());
+      expect(asOwner).not.toContain(WARNING);
+      expect(await startUpOutput(testEnv.databaseUrl)).toContain(WARNING);
+    } finally {
+      await withClient(testEnv.adminDatabaseUrl, async (c) => {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.query(`DROP ROLE IF EXISTS ${name}`);
+      });
+    }
   });
 });
