@@ -93,7 +93,8 @@ async function binDir(user: { uid: number; gid: number } | undefined): Promise<s
   return path.join(staged, 'bin');
 }
 
-async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
+/** The user the embedded Postgres runs as when we are root (`postgres`); undefined when it runs as us. */
+export async function embeddedPostgresUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   try {
     const [uid, gid] = await Promise.all([
@@ -242,7 +243,7 @@ export async function startEmbeddedPostgres(options: {
   const log = options.log ?? (() => undefined);
   const database = options.database ?? EMBEDDED_DATABASE;
   const dir = clusterDir(options.dataDir);
-  const user = await postgresUser();
+  const user = await embeddedPostgresUser();
   await mkdir(options.dataDir, { recursive: true });
 
   if (user && !(await canAccessAs(user, '-x', options.dataDir))) {

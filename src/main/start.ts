@@ -13,7 +13,8 @@ import { loadConfig, temporalAddress, temporalUiUrl, workerNodeArgs } from '../c
 import { createPrisma } from '../db/client';
 import { migrate } from '../db/migrate';
 import { ensureLocalAdminToken } from '../services/tokens';
-import { ensureAppRole, recordEmbeddedPort, startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
+import { secureDataDir } from '../dev/dataDir';
+import { embeddedPostgresUser, ensureAppRole, recordEmbeddedPort, startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
 import { commandLineOf, portInUse, readPidFile, stopOrphans, writePidFile } from '../dev/managedProcess';
 import { ensureTemporalCli } from '../dev/temporalCli';
 import { startTemporalDevServer, type TDevServer } from '../dev/temporalDevServer';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
       code: 'ALREADY_RUNNING',
     });
   }
+  // Closed before anything is written in it: the embedded Postgres's user may pass through, nobody else.
+  await secureDataDir(config.dataDir, config.databaseUrl ? undefined : await embeddedPostgresUser());
   const orphans = await stopOrphans(runDir, (name, cmd) => ORPHAN_MATCHERS[name]?.(cmd) ?? false);
   for (const o of orphans) say(`stopped the ${o.name} (pid ${o.pid}) an earlier npm start left running when it was killed`);
   writePidFile(startPidFile, process.pid, 'start');

@@ -147,6 +147,8 @@ describe('npm start', () => {
 
     // The superuser only bootstrapped the cluster: the API and the worker are connected as the app's own role.
     expect(statSync(path.join(dataDir, 'postgres.app.password')).mode & 0o777).toBe(0o600);
+    // Closed to everyone but us (and, as root, the embedded Postgres's user, who may only pass through).
+    expect(statSync(dataDir).mode & 0o777).toBe(process.getuid?.() === 0 ? 0o710 : 0o700);
     expect((await http('GET', `${api}/api/goals/${created.body.id}`, undefined, auth)).status).toBe(200);
     const superuser = new Client({ connectionString: `postgresql://postgres:${encodeURIComponent(readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim())}@127.0.0.1:${ports.pg}/postgres` });
     await superuser.connect();
