@@ -260,12 +260,12 @@ export function markerPlan(goals: number, effectsDir: string, sleepS: number): T
   const composites = Math.max(1, Math.round(Math.sqrt(below)));
   const per = Math.floor(below / composites);
   const extra = below - composites * per;
-  // $PPID is the worker: the command's shell is its child (the launcher execs it).
+  // The worker is the parent of the command's launcher ($PPID): field 4 of /proc/$PPID/stat.
   const leaf = (key: string) => ({
     key,
     kind: 'leaf',
     title: key,
-    action: { runtime: 'shell', command: `sleep ${sleepS} && echo "$PPID $(date +%s%3N)" >> ${effectsDir}/$REPRISE_GOAL_ID`, timeout_s: 120 },
+    action: { runtime: 'shell', command: `sleep ${sleepS} && echo "$(cut -d' ' -f4 /proc/$PPID/stat) $(date +%s%3N)" >> ${effectsDir}/$REPRISE_GOAL_ID`, timeout_s: 120 },
   });
   const chain = (n: number) => ({
     children: Array.from({ length: n }, (_, i) => leaf(`l${i}`)),

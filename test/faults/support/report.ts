@@ -71,20 +71,23 @@ attempts) is recorded from there instead of running the action again.
 worker or to Postgres spends none of the leaf's \`retries\`. A command runs in
 its own process group with a watchdog holding a pipe from its worker
 (\`src/activities/shellCommand.ts\`): when the worker dies, the command dies
-with it rather than finish beside its retry. What no system can close is the
-instant between a command's end and its outcome reaching either store: a
-worker SIGKILLed in those milliseconds takes the outcome with it, and the
-action runs again (at-least-once). That instant is milliseconds on an idle
-machine; here, CPU-starved, it reached about a second: the outcome's
-heartbeat waits for the worker's 1 s heartbeat throttle, and its Postgres
-write for a busy event loop and a busy database. The suite counts those
-apart ("re-run, outcome lost"): a second execution whose first ended within
-2 s before its worker's SIGKILL, or up to 1 s after it (the watchdog's
-reaction, slow under load), and reports any other second execution as a leaf
-executed twice. Narrowing that window (recording the outcome in Postgres
-before anything else, a heartbeat sent at once rather than throttled) is
-possible future work; closing it is not: the command's effect and its record
-are never one atomic step.
+with it rather than finish beside its retry. A command's end outlives its
+worker: the launcher that runs it writes its exit status to
+\`<data dir>/attempts/<goal>/<n>/exit\` the moment it ends (a shell
+builtin, microseconds), and the worker keeps the whole outcome beside it as
+soon as it hears of the end (\`src/activities/attemptFiles.ts\`). A worker
+killed after a command ended but before the outcome reached Postgres or
+Temporal therefore costs no second run: the next attempt on that machine
+reads the outcome (or, if only the exit status survived, records it with
+\`output_lost: true\`; the output died with the worker) instead of running
+the command again. What is left is the instant between a command's last act
+and its launcher's write, raced by the watchdog: the suite counts a second
+execution whose first ended within 100 ms before its worker's SIGKILL or
+1 s after it apart ("re-run, outcome lost") and any other as a leaf executed
+twice. An attempt retried on another machine cannot see this machine's
+disk: there the heartbeat details are the only record, and an HTTP leaf's
+request, which has no launcher, keeps the at-least-once instant between its
+response and the worker's write.
 
 **No failure caused by the infrastructure (all).** Activities classify
 errors (\`src/activities/errorBoundary.ts\`): Postgres unreachable, reset or

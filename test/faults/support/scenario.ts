@@ -126,23 +126,22 @@ export async function awaitRuns(cluster: Pick<TCluster, 'apiUrl' | 'token'>, run
 }
 
 /**
- * Leaves whose command ran to its end more than once. A second execution is
- * expected in exactly one case: the command's end and its worker's SIGKILL
- * were too close to be told apart. Either the worker died after the command
- * ended but before its outcome reached Temporal (heartbeat details, sent at
- * most once a second: the worker's heartbeat throttle) or Postgres
- * (`action_ended_at`), milliseconds on an idle machine and up to about a
- * second on a starved one; or the command
- * ended just after its worker died, before the watchdog that kills a dead
- * worker's commands (shellCommand.ts) got to it. Either way the outcome died
- * with the worker, no one can tell that attempt from one killed a moment
- * earlier, and the action runs again: at-least-once, inside that window only.
- * Those re-runs are counted apart (`lostOutcomes`, each with the kill's
- * distance); any other second execution is a leaf executed twice (`twice`).
+ * Leaves whose command ran to its end more than once. A command's launcher
+ * writes its exit status the moment it ends (shellCommand.ts, attemptFiles.ts),
+ * so a worker that dies after a command ended but before it recorded the
+ * outcome costs no second run: the next attempt reads that status. What is
+ * left is the instant between the command's last act (here, the marker line)
+ * and its launcher's one write, against the watchdog that kills a dead
+ * worker's commands: a few microseconds, stretched only when the launcher
+ * is starved of CPU at exactly that moment. A second execution whose first
+ * ended within `beforeKillMs` before its worker's SIGKILL or `afterKillMs`
+ * after it (the watchdog's reaction, slow under load) is counted apart
+ * (`lostOutcomes`, each with the kill's distance); any other second execution
+ * is a leaf executed twice (`twice`).
  */
 export function tallyLeaves(
   cluster: Pick<TCluster, 'effectsDir' | 'killed'>,
-  window = { beforeKillMs: 2000, afterKillMs: 1000 },
+  window = { beforeKillMs: 100, afterKillMs: 1000 },
 ): { leaves: number; twice: string[]; lostOutcomes: string[] } {
   const markers = readMarkers(cluster.effectsDir);
   const twice: string[] = [];
