@@ -149,7 +149,7 @@ describe('save, run, replay', () => {
       summary.typedSearchAttributes.get(SA_ROOT_GOAL_ID),
     ]).toEqual([name, 1, run.id, run.root_goal_id]);
     expect(await summary.staticSummary()).toContain(`${name} v1 (target=`);
-    await recordHistories(api.temporal, [{ name: 'performRun-simple', workflowId: run.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'performRun-simple-instantiation-backoff', workflowId: run.temporal.workflow_id }]);
   });
 });
 
