@@ -1,8 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { http, testEnv, waitFor } from '../support/env';
+import { npmStart, processesMentioning, processGone, untilUp } from '../support/npmStart';
 import { freePort, portIsFree } from '../support/ports';
 
 /**
@@ -13,13 +14,6 @@ import { freePort, portIsFree } from '../support/ports';
 
 const root = path.resolve(__dirname, '../..');
 jest.setTimeout(180_000);
-
-interface TStarted {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  hasExited: () => boolean;
-}
 
 /** A temp dir the `postgres` user can reach (mkdtemp makes it 0700). */
 function reachableTempDir(prefix: string): string {
@@ -42,63 +36,6 @@ async function freshStack(prefix: string) {
     LOG_LEVEL: 'warn',
   };
   return { dataDir, ports, env };
-}
-
-/** Waits for the start-up banner; fails at once, with the output, if start-up dies. */
-async function untilUp(run: TStarted): Promise<void> {
-  await waitFor(
-    async () => {
-      if (run.hasExited()) throw new Error(`npm start exited during start-up:\n${run.output()}`);
-      return run.output().includes('Reprise is up') ? true : undefined;
-    },
-    () => `npm start to come up:\n${run.output()}`,
-    90_000,
-  );
-}
-
-function npmStart(env: NodeJS.ProcessEnv): TStarted {
-  const clean = { ...process.env };
-  delete clean.DATABASE_URL;
-  delete clean.TEMPORAL_ADDRESS;
-  const proc = spawn('npm', ['start'], { cwd: root, env: { ...clean, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  let done = false;
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => {
-      done = true;
-      resolve(code);
-    }),
-  );
-  return { proc, output: () => out, exited, hasExited: () => done };
-}
-
-/** True when the process is gone (or a zombie). */
-function processGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/** Pids of live processes whose command line mentions `needle` (zombies excluded). */
-function processesMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (cmdline.includes(needle) && state !== 'Z') pids.push(Number(entry));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return pids;
 }
 
 /** The `reprise` CLI from another directory, with only PATH, HOME and `env`. */
