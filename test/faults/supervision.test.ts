@@ -73,8 +73,8 @@ describe('npm start supervision', () => {
     // Each killed once; npm start must notice, say so, and start it again on the same data and port.
     const restartMs: Record<string, number> = {};
     const saysRestarted: Record<string, RegExp> = {
-      postgres: /the postgres \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the postgres is running again/,
-      temporal: /the temporal \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the temporal is running again/,
+      postgres: /the embedded Postgres \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the embedded Postgres is running again/,
+      temporal: /the Temporal dev server \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the Temporal dev server is running again/,
       worker: /the worker was killed by SIGKILL; starting it again in 1s\nreprise: started the worker again/,
       api: /the api was killed by SIGKILL; starting it again in 1s\nreprise: started the api again/,
     };
@@ -147,7 +147,7 @@ describe('npm start supervision', () => {
     );
     try {
       expect(await waitFor(async () => (run.hasExited() ? run.exited : undefined), () => `npm start to give up:\n${ownLines(run.output())}`, STOP_BOUND_MS)).toBe(1);
-      expect(ownLines(run.output())).toContain(`reprise: giving up: the temporal cannot be started again: The Temporal dev server cannot use port ${ports.temporal}`);
+      expect(ownLines(run.output())).toContain(`reprise: giving up: the Temporal dev server cannot be started again: The Temporal dev server cannot use port ${ports.temporal}`);
       const exitMs = Date.now() - killedAt;
       expect(ownLines(run.output())).toContain('reprise: stopped');
       await waitFor(async () => (children.every(processGone) && processesMentioning(dataDir).length === 0 ? true : undefined), 'every process to stop', STOP_BOUND_MS);
