@@ -17,6 +17,8 @@ export type { TBegunRun } from './runs';
 
 export interface TActivityDeps {
   prisma: PrismaClient;
+  /** Attempt files live under `<dataDir>/attempts/<goal id>` (attemptFiles.ts). */
+  dataDir: string;
   /** Where leaf commands run (`<dir>/<root goal id>`), and as whom. */
   workspaces: TWorkspaces;
   leaf: { outputMaxBytes: number; defaultTimeoutS: number };

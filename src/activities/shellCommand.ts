@@ -10,12 +10,31 @@ import { spawn } from 'node:child_process';
  * worker dies (SIGKILL, OOM), the pipe ends and the watchdog kills the whole
  * group, so the command never outlives its worker and runs again beside its
  * own retry. The command travels as `$1`, never spliced into the script.
+ *
+ * The launcher waits for the command (rather than exec'ing it) so that it can
+ * write the command's exit status to `exitFile` (`$2`) the moment it ends
+ * (a shell builtin, no process started: microseconds). That file outlives a worker that dies
+ * between the command's end and its outcome reaching Postgres: the next
+ * attempt reads it instead of running the command again (leaves.ts). The
+ * launcher defers SIGTERM until the command ends (a trapped signal waits for
+ * the foreground command), so a command's own SIGTERM handling keeps its
+ * grace period; and it re-raises the signal that killed the command, so this
+ * process still sees "killed by SIGTERM" rather than "exited 143".
  */
 /** How long output may keep arriving after the command's own process exited. */
 const PIPE_DRAIN_MS = 2000;
 
 // fd 3 carries the pipe: POSIX gives a background job /dev/null as stdin unless it is redirected explicitly.
-const LAUNCHER = 'exec 3<&0; (while read -r _; do :; done; kill -9 0) <&3 >/dev/null 2>&1 & exec /bin/sh -c "$1" </dev/null 3<&-';
+const LAUNCHER = [
+  'exec 3<&0; (while read -r _; do :; done; kill -9 0) <&3 >/dev/null 2>&1 &',
+  "trap ':' TERM",
+  '/bin/sh -c "$1" </dev/null 3<&-',
+  's=$?',
+  'trap - TERM',
+  'if [ -n "$2" ]; then printf \'%s\\n\' "$s" >"$2"; fi',
+  'if [ "$s" -gt 128 ]; then kill -s "$(kill -l "$s")" $$ 2>/dev/null; fi',
+  'exit "$s"',
+].join('\n');
 
 export interface TCommandResult {
   exit_code: number | null;
@@ -45,6 +64,10 @@ export interface TCommandOptions {
   killGraceMs?: number;
   /** Run as this OS user (LEAF_USER; the worker must be root). Node drops the supplementary groups too. */
   user?: { uid: number; gid: number };
+  /** Where the launcher writes the command's exit status (`$?`, 128 + n for signal n) when it ends; none when unset. */
+  exitFile?: string;
+  /** Called just before a command past its timeout is killed. */
+  onTimeout?: () => void;
 }
 
 /** Text Postgres can store: NUL characters (which commands may print) become U+FFFD. */
@@ -86,7 +109,7 @@ export function runShellCommand(options: TCommandOptions): Promise<TCommandResul
   const graceMs = options.killGraceMs ?? 5000;
 
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', LAUNCHER, 'reprise-leaf', options.command], {
+    const child = spawn('/bin/sh', ['-c', LAUNCHER, 'reprise-leaf', options.command, options.exitFile ?? ''], {
       cwd: options.cwd,
       env: options.env,
       detached: true,
@@ -113,6 +136,7 @@ export function runShellCommand(options: TCommandOptions): Promise<TCommandResul
 
     const timeout = setTimeout(() => {
       timedOut = true;
+      options.onTimeout?.();
       killGroup();
     }, options.timeoutMs);
     const progress = setInterval(() => options.onProgress?.(Date.now() - started), 1000);

@@ -279,7 +279,8 @@ export async function startEmbeddedPostgres(options: {
     'postgres',
     path.join(bin, 'postgres'),
     ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' }, logFile: options.logFile, pidFile: options.pidFile },
+    // Orphaned (npm start SIGKILLed), it stops as its own stop does: SIGINT, Postgres' fast shutdown.
+    { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' }, logFile: options.logFile, pidFile: options.pidFile, parentDeathSignal: 'SIGINT' },
   );
   const adminUrl = urlFor(password, options.port, 'postgres');
   try {

@@ -33,7 +33,7 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
     namespace: config.temporal.namespace,
     taskQueue: deps.taskQueue ?? config.temporal.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ prisma: deps.prisma, workspaces: { dir: config.workspacesDir, user: leafUser }, leaf: config.leaf }),
+    activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, workspaces: { dir: config.workspacesDir, user: leafUser }, leaf: config.leaf }),
     // Every activity error becomes a failure whose text is ours (infrastructure: retryable; unexpected: a logged reference).
     interceptors: { activity: [activityErrorBoundary(deps.logger)] },
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,

@@ -135,7 +135,7 @@ async function main(): Promise<void> {
         pidFile: path.join(runDir, 'postgres.pid'),
       };
       const pg: TEmbeddedPostgres = await startEmbeddedPostgres(pgOptions);
-      const supervised = superviseService('postgres', pg, () => startEmbeddedPostgres({ ...pgOptions, existing: true }), {
+      const supervised = superviseService('embedded Postgres', pg, () => startEmbeddedPostgres({ ...pgOptions, existing: true }), {
         say,
         onFatal: fatal,
         logFile: pgOptions.logFile,
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
         pidFile: path.join(runDir, 'temporal.pid'),
       };
       devServer = await startTemporalDevServer(devOptions);
-      const supervised = superviseService('temporal', devServer, () => startTemporalDevServer(devOptions), {
+      const supervised = superviseService('Temporal dev server', devServer, () => startTemporalDevServer(devOptions), {
         say,
         onFatal: fatal,
         logFile: devOptions.logFile,

@@ -116,3 +116,62 @@ describe('a command that leaves a process holding its output', () => {
     expect(alive(pid)).toBe(false);
   });
 });
+
+describe('the exit file: a command\'s end that outlives its worker', () => {
+  it('holds the exit status of a command that ended, and the result still reports how it ended', async () => {
+    const exitFile = path.join(cwd, 'exit-3');
+    const r = await runShellCommand({ ...base, command: 'echo out; exit 3', exitFile });
+    expect(r).toMatchObject({ exit_code: 3, signal: null, stdout: 'out\n' });
+    expect(readFileSync(exitFile, 'utf8')).toBe('3\n');
+  });
+
+  it('records a death by signal as 128 + n, and the result still says which signal', async () => {
+    const exitFile = path.join(cwd, 'exit-kill');
+    const r = await runShellCommand({ ...base, command: 'kill -9 $$', exitFile });
+    expect(r).toMatchObject({ exit_code: null, signal: 'SIGKILL' });
+    expect(readFileSync(exitFile, 'utf8')).toBe('137\n');
+  });
+
+  it('leaves a command its own SIGTERM handling on timeout, and says it timed out', async () => {
+    const exitFile = path.join(cwd, 'exit-term');
+    let warned = false;
+    const r = await runShellCommand({
+      ...base,
+      timeoutMs: 500,
+      exitFile,
+      onTimeout: () => (warned = true),
+      command: 'trap "echo cleaned up; exit 0" TERM; sleep 30 & wait',
+    });
+    expect(warned).toBe(true);
+    expect(r).toMatchObject({ timed_out: true, exit_code: 0, stdout: 'cleaned up\n' });
+  });
+
+  it('is written when the command ends, before its worker has heard of it, so a worker killed then loses nothing', async () => {
+    const { spawn } = await import('node:child_process');
+    const exitFile = path.join(cwd, 'exit-busy');
+    const busy = path.join(cwd, 'worker-busy');
+    // The worker starts the command, then its event loop is busy for 3 s (as a starved worker's is): the command
+    // ends in that time, unheard of; the worker is SIGKILLed before it could notice. The exit status survives it.
+    const script = `
+      const { writeFileSync } = require('node:fs');
+      const { runShellCommand } = require(${JSON.stringify(path.resolve(__dirname, '../../src/activities/shellCommand.ts'))});
+      runShellCommand({ command: 'exit 4', env: { PATH: process.env.PATH }, cwd: ${JSON.stringify(cwd)}, timeoutMs: 60000, maxOutputBytes: 1024, exitFile: ${JSON.stringify(exitFile)} });
+      writeFileSync(${JSON.stringify(busy)}, '1');
+      const until = Date.now() + 3000;
+      while (Date.now() < until) {}
+    `;
+    const worker = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'ignore' });
+    const deadline = Date.now() + 20_000;
+    let seen: string | undefined;
+    while (seen === undefined && Date.now() < deadline) {
+      try {
+        readFileSync(busy, 'utf8');
+        seen = readFileSync(exitFile, 'utf8');
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    worker.kill('SIGKILL');
+    expect(seen).toBe('4\n');
+  });
+});
