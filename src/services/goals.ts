@@ -20,7 +20,7 @@ import { nestedRunsFor } from '../db/workflowRefs';
 import { actorOwner } from './owners';
 
 export type { TCompleteGoalRequest } from './goalMessages';
-export type { TGoalTree, TListGoalsQuery } from './goalReads';
+export type { TGoalTree, TGoalTreePage, TListGoalsQuery, TTreeBounds } from './goalReads';
 
 export interface TGoalServiceDeps {
   prisma: PrismaClient;
