@@ -192,6 +192,11 @@ export async function loadSubtreePage(
   };
 }
 
+/** How many goals a tree has (a layer about to be written is checked against max_goals with it). */
+export async function countTreeGoals(db: TDb, rootId: string): Promise<number> {
+  return db.goal.count({ where: { rootId } });
+}
+
 /** One layer of a composite's plan: its children and edges, in plan order. */
 export async function loadPlanLayer(prisma: PrismaClient, parentId: string): Promise<{ children: Goal[]; edges: GoalEdge[] }> {
   const [children, edges] = await Promise.all([
