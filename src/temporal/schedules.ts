@@ -136,9 +136,10 @@ export function scheduleConfig(description: ScheduleDescription): TFireScheduleI
 /**
  * How many times a schedule fires in [start, end] (a backfill's range, both
  * ends included), as Temporal computes its fire times (ListScheduleMatchingTimes,
- * which answers up to 1,000 times per call): counted page by page, stopping
- * once past `atMost`. `complete` when the whole range was counted; otherwise
- * `lastAt` is the last fire counted.
+ * which answers up to 1,000 times per call): counted page by page until the
+ * range ends, or one page past the point where the count exceeds `atMost`.
+ * `complete` when the whole range was counted; otherwise `lastAt` is the
+ * last fire counted.
  */
 export async function countScheduleFires(
   temporal: Client,
@@ -150,7 +151,8 @@ export async function countScheduleFires(
   let after = range.start.getTime() - 1;
   let counted = 0;
   let lastAt: Date | undefined;
-  while (counted <= atMost) {
+  let pagesPast = 0;
+  for (;;) {
     const page = await temporal.workflowService.listScheduleMatchingTimes({
       namespace: temporal.options.namespace,
       scheduleId,
@@ -162,6 +164,7 @@ export async function countScheduleFires(
     counted += times.length;
     after = times[times.length - 1] as number;
     lastAt = new Date(after);
+    // Past the limit: one more page tells a range that just ends from one that goes on (then estimated).
+    if (counted > atMost && ++pagesPast > 1) return { counted, complete: false, lastAt };
   }
-  return { counted, complete: false, lastAt };
 }
