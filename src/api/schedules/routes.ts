@@ -24,7 +24,7 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       params: ZWorkflowIdParams,
       body: ZScheduleCreate,
       responses: { 201: { description: 'The schedule, as Temporal now has it.', schema: ZSchedule } },
-      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'QUOTA_EXCEEDED', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, body, ctx }) => {
         const view = await deps.schedules.createSchedule(ctx.actor, params.id, {
           spec: body.spec,
