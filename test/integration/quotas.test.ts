@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { PrismaClient } from '../../src/db/client';
 import { newId } from '../../src/domain/ids';
 import { ZPlan } from '../../src/domain/plans';
@@ -48,6 +52,18 @@ async function until(path: string, predicate: (b: TJson) => boolean, what: strin
     },
     () => `${what}; last: ${JSON.stringify(last).slice(0, 600)}`,
   );
+}
+
+/** The `reprise` CLI against this test's API; never rejects on a non-zero exit. */
+function reprise(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(REPRISE_|DATABASE_URL$|API_|TEMPORAL_)/.test(k)));
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-quotas-cli-'));
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.resolve(__dirname, '../../bin/reprise.cjs'), ...args], { env: { ...env, REPRISE_DATA_DIR: dataDir, REPRISE_URL: api.url, REPRISE_TOKEN: api.token }, timeout: 45_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(new Error(`reprise ${args.join(' ')}: ${err.message}\n${stderr}`));
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
 }
 
 async function agentWith(limits: { maxGoals?: number; maxDepth?: number; maxChildren?: number }): Promise<string> {
@@ -113,6 +129,12 @@ describe('GET /api/goals/{id}/tree is bounded', () => {
     // A subtree reads the same way.
     const sub = await get(`/api/goals/${whole.children[0].id}/tree?depth=1`);
     expect([sub.key, sub.children.map((c: TJson) => c.key), sub.truncated, sub.goals]).toEqual(['a', ['b'], true, { shown: 2, total: 3 }]);
+
+    // The CLI's tree shows where it was cut, and says how much it shows.
+    const shown = await reprise(['goal', 'tree', root.id, '--depth', '1']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout.split('\n').slice(0, 3)).toEqual([expect.stringMatching(/^Bounded {2}\[draft\]/), expect.stringMatching(/^├─ A {2}\[draft\]/), '│  └─ +1 more']);
+    expect(shown.stderr).toMatch(/5 of 7 goals shown/);
 
     for (const [query, field] of [['depth=-1', 'query.depth'], ['depth=101', 'query.depth'], ['limit=0', 'query.limit'], ['limit=10001', 'query.limit'], ['include=everything', 'query.include'], ['deep=1', 'query']] as const) {
       const res = await call('GET', `${api.url}/api/goals/${root.id}/tree?${query}`);
