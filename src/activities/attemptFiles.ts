@@ -17,8 +17,10 @@ import type { TCommandResult } from './shellCommand';
  *   moment the command ends (shellCommand.ts), so it survives even a worker
  *   that died before it heard of the end;
  * - `outcome.json`: the whole outcome, written here as soon as it is known;
- * - `started`, `timed_out`: when it started, and whether we killed it for
- *   its timeout.
+ * - `started`, `timed_out`, `cancelled`: when it started, and whether we
+ *   killed it for its timeout or for a cancellation (a worker stopping, a
+ *   heartbeat lost): an end we caused by a cancellation is no outcome of the
+ *   command's, and the next attempt runs it again.
  * The directory goes once Postgres holds the outcome. A later attempt of the
  * same goal and number on this machine reads it instead of running the action
  * again; an attempt on another machine cannot see it (the heartbeat details
@@ -44,11 +46,20 @@ function goalAttemptsDir(dataDir: string, goalId: string): string {
   return path.join(dataDir, 'attempts', goalId);
 }
 
-/** A fresh directory for an attempt that is about to run its action (anything an interrupted run left goes). */
-export async function prepareAttempt(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'started'), String(Date.now()));
+/**
+ * A fresh directory for an attempt that is about to run its action (anything
+ * an interrupted run left goes). False when it cannot be made (a full disk):
+ * the action then runs without it, as it did before there were attempt files.
+ */
+export async function prepareAttempt(dir: string): Promise<boolean> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(dir, 'started'), String(Date.now()));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The exit file the launcher writes (pass to runShellCommand). */
@@ -59,6 +70,11 @@ export function exitFileOf(dir: string): string {
 /** Marks the attempt's command as killed for its timeout (before the kill, so a recorded exit reads right). */
 export function markTimedOut(dir: string): void {
   writeSafely(path.join(dir, 'timed_out'), '1');
+}
+
+/** Marks the attempt's command as killed for a cancellation (before the kill: an exit recorded after it is ours). */
+export function markCancelled(dir: string): void {
+  writeSafely(path.join(dir, 'cancelled'), '1');
 }
 
 /**
@@ -74,8 +90,8 @@ export function keepOutcome(dir: string, outcome: TKeptOutcome): void {
  * only the command's exit status (its worker died before it heard of the end),
  * or nothing (it never ran, or was killed while its command still ran).
  */
-export function recoverOutcome(dir: string): TLeftOutcome | undefined {
-  const kept = readText(path.join(dir, 'outcome.json'));
+export function recoverOutcome(dir: string, maxBytes: number): TLeftOutcome | undefined {
+  const kept = readText(path.join(dir, 'outcome.json'), maxBytes);
   if (kept !== undefined) {
     try {
       return { kind: 'kept', outcome: JSON.parse(kept) as TKeptOutcome };
@@ -87,6 +103,7 @@ export function recoverOutcome(dir: string): TLeftOutcome | undefined {
   const exit = readText(path.join(dir, 'exit'))?.trim();
   const status = exit ? Number(exit) : NaN;
   if (!Number.isInteger(status)) return undefined;
+  if (endedByOurCancellation(dir)) return undefined;
   const started = Number(readText(path.join(dir, 'started')) ?? NaN);
   const ended = statSync(path.join(dir, 'exit')).mtimeMs;
   const signal = signalOf(status);
@@ -122,8 +139,19 @@ function signalOf(status: number): NodeJS.Signals | null {
   return name && !IGNORED_BY_DEFAULT.has(name) ? name : null;
 }
 
-function readText(file: string): string | undefined {
+/** The exit was recorded after we killed the command for a cancellation: our end, not the command's. */
+function endedByOurCancellation(dir: string): boolean {
   try {
+    return statSync(path.join(dir, 'exit')).mtimeMs >= statSync(path.join(dir, 'cancelled')).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
+/** A file's text, or nothing when it is missing or larger than `maxBytes` (never read whole into memory). */
+function readText(file: string, maxBytes = 64): string | undefined {
+  try {
+    if (statSync(file).size > maxBytes) return undefined;
     return readFileSync(file, 'utf8');
   } catch {
     return undefined;

@@ -13,7 +13,7 @@ import { findAgent } from '../db/agents';
 import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
 import { ensureWorkspace, type TWorkspaces } from './workspaces';
-import { attemptDir, exitFileOf, forgetAttempts, keepOutcome, markTimedOut, prepareAttempt, recoverOutcome } from './attemptFiles';
+import { attemptDir, exitFileOf, forgetAttempts, keepOutcome, markCancelled, markTimedOut, prepareAttempt, recoverOutcome } from './attemptFiles';
 import { runInputs } from '../db/runs';
 import { inputEnvName } from '../domain/frozenPlans';
 
@@ -191,7 +191,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       maxOutputBytes: deps.leaf.outputMaxBytes,
       signal: ctx.cancellationSignal,
       onProgress: (elapsedMs) => ctx.heartbeat({ ...details, elapsed_ms: elapsedMs }),
-      ...(attempt ? { exitFile: exitFileOf(attempt), onTimeout: () => markTimedOut(attempt) } : {}),
+      ...(attempt ? { exitFile: exitFileOf(attempt), onTimeout: () => markTimedOut(attempt), onCancel: () => markCancelled(attempt) } : {}),
     });
   }
 
@@ -207,7 +207,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
    * killed on timeout or cancellation; `dir` is the attempt's directory
    * (attemptFiles.ts), where the outcome is kept the moment it is known.
    */
-  async function attemptAction(goal: Goal, action: TWorkerAction, dir: string): Promise<TAttempt> {
+  async function attemptAction(goal: Goal, action: TWorkerAction, dir: string | undefined): Promise<TAttempt> {
     const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
     switch (action.runtime) {
       case 'shell':
@@ -279,7 +279,8 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       return { result: progress.outcome.result as TAttempt['result'], cancelled: false, failure: progress.outcome.failure };
     }
     const dir = attemptDir(deps.dataDir, goal.id, n);
-    const left = recoverOutcome(dir);
+    // An outcome holds two bounded texts, JSON-escaped (at most 6 bytes a byte): anything larger is not ours.
+    const left = recoverOutcome(dir, 12 * deps.leaf.outputMaxBytes + 64 * 1024);
     let attempt: TAttempt;
     if (left?.kind === 'kept') {
       attempt = { result: left.outcome.result, cancelled: false, failure: left.outcome.failure };
@@ -288,8 +289,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       attempt = shellAttemptOf(left.result, action.timeout_s ?? deps.leaf.defaultTimeoutS);
       ctx.log.warn('a leaf\'s command had ended when its worker died; its recorded exit status is used, not run again', { goalId: goal.id, attempt: n });
     } else {
-      await prepareAttempt(dir);
-      attempt = await attemptAction(goal, action, dir);
+      attempt = await attemptAction(goal, action, (await prepareAttempt(dir)) ? dir : undefined);
     }
     if (!attempt.cancelled) {
       keepOutcome(dir, { result: attempt.result, failure: attempt.failure });
@@ -329,8 +329,9 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       const attempt = await outcomeOf(goal, action, n, progress);
       result = attempt.result;
       if (attempt.cancelled) {
-        await goals.storeLeafOutput(prisma, goalId, attempt.result);
+        // First: an attempt whose write fails below must not leave our kill on disk as the command's end.
         await forgetAttempts(deps.dataDir, goalId);
+        await goals.storeLeafOutput(prisma, goalId, attempt.result);
         throw cancelledFailure(edgeContextOf('failed', attempt.result));
       }
       if (attempt.failure) {

@@ -30,15 +30,21 @@ import type { Readable, Writable } from 'node:stream';
 const PIPE_DRAIN_MS = 2000;
 
 // fd 3 carries the pipe: POSIX gives a background job /dev/null as stdin unless it is redirected explicitly.
-// fd 4 is the exit file, closed for the watchdog and the command.
+// fd 4 is the exit file, closed for the watchdog and the command. fd 5 is the command's stderr: the
+// launcher's own complaints (a shell reporting a killed child) go to /dev/null, not into the leaf's output.
+// A status past 128 is re-raised as its signal, except a stop signal (a command that exits 147 must not
+// freeze its launcher) and a number that is no signal.
 const LAUNCHER = [
-  'exec 3<&0; (while read -r _; do :; done; kill -9 0) <&3 >/dev/null 2>&1 4>&- &',
+  'exec 3<&0 5>&2 2>/dev/null',
+  '(while read -r _; do :; done; kill -9 0) <&3 >/dev/null 4>&- 5>&- &',
   "trap ':' TERM",
-  '/bin/sh -c "$1" </dev/null 3<&- 4>&-',
+  // A subshell that execs the command: dash applies a simple command's redirections in the launcher itself
+  // while it waits, so its "Terminated" would land in the command's stderr; here it lands in /dev/null.
+  '(exec </dev/null 2>&5 3<&- 4>&- 5>&-; exec /bin/sh -c "$1")',
   's=$?',
   'trap - TERM',
   'if [ "$2" = 1 ]; then printf \'%s\\n\' "$s" >&4; fi',
-  'if [ "$s" -gt 128 ]; then kill -s "$(kill -l "$s")" $$ 2>/dev/null; fi',
+  'if [ "$s" -gt 128 ]; then case "$(kill -l "$s")" in \'\'|STOP|TSTP|TTIN|TTOU) ;; *) kill -s "$(kill -l "$s")" $$ ;; esac; fi',
   'exit "$s"',
 ].join('\n');
 
@@ -74,6 +80,8 @@ export interface TCommandOptions {
   exitFile?: string;
   /** Called just before a command past its timeout is killed. */
   onTimeout?: () => void;
+  /** Called just before a cancelled command is killed (its recorded end is then ours, not its own). */
+  onCancel?: () => void;
 }
 
 /** Text Postgres can store: NUL characters (which commands may print) become U+FFFD. */
@@ -161,6 +169,7 @@ export function runShellCommand(options: TCommandOptions): Promise<TCommandResul
     const progress = setInterval(() => options.onProgress?.(Date.now() - started), 1000);
     const onAbort = (): void => {
       cancelled = true;
+      options.onCancel?.();
       killGroup();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -183,4 +183,35 @@ describe('a worker killed mid-tree', () => {
       lost: true,
     });
   });
+
+  // A worker frozen past its leaf's heartbeat timeout: when it thaws, its attempt is cancelled and it kills the
+  // command; that kill is ours, not the command's end, so the retry runs the command again (it never finished)
+  // instead of recording "killed by SIGTERM" as the leaf's failure.
+  it('frozen past its heartbeat timeout: the command it killed is run again, and the tree ends done', async () => {
+    const created = await http('POST', `${api.url}/api/goals`, {
+      title: 'Frozen worker',
+      plan: { children: [{ key: 'slow', kind: 'leaf', title: 'Slow', action: { runtime: 'shell', command: `echo start >> ${path.join(effects, 'frozen-start')}; sleep 30; echo end >> ${path.join(effects, 'frozen-end')}` } }] },
+    });
+    expect(created.status).toBe(201);
+    const worker = startWorkerProcess(workerEnv);
+    workers.push(worker);
+    await waitFor(async () => (count('frozen-start') === 1 ? true : undefined), () => `the command to start:\n${worker.output()}`, 60_000);
+    worker.proc.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 15_000));
+    worker.proc.kill('SIGCONT');
+    const root = await waitFor(
+      async () => {
+        const g = (await http('GET', `${api.url}/api/goals/${created.body.id}`)).body;
+        return ['done', 'failed', 'cancelled'].includes(g.lifecycle) ? g : undefined;
+      },
+      () => `the tree to end:\n${worker.output()}`,
+      90_000,
+    );
+    expect({ lifecycle: root.lifecycle, reason: root.failure_reason ?? null, started: count('frozen-start'), ended: count('frozen-end') }).toEqual({
+      lifecycle: 'done',
+      reason: null,
+      started: 2,
+      ended: 1,
+    });
+  }, 180_000);
 });

@@ -132,6 +132,26 @@ describe('the exit file: a command\'s end that outlives its worker', () => {
     expect(readFileSync(exitFile, 'utf8')).toBe('137\n');
   });
 
+  it('keeps exit statuses that are no signal to re-raise as they are, and the launcher\'s own words out of the output', async () => {
+    const exitFile = path.join(cwd, 'exit-odd');
+    // 147 is 128 + SIGSTOP: re-raised, it would freeze the launcher until the timeout.
+    const stop = await runShellCommand({ ...base, timeoutMs: 5000, command: 'exit 147', exitFile });
+    expect(stop).toMatchObject({ exit_code: 147, signal: null, timed_out: false, stderr: '' });
+    const high = await runShellCommand({ ...base, command: 'exit 255', exitFile });
+    expect(high).toMatchObject({ exit_code: 255, signal: null, stderr: '' });
+    // Killed at its timeout: the launcher says nothing of it ("Terminated") in the command's stderr.
+    const killed = await runShellCommand({ ...base, timeoutMs: 300, command: 'echo before >&2; exec sleep 30', exitFile });
+    expect(killed).toMatchObject({ exit_code: null, signal: 'SIGTERM', timed_out: true, stderr: 'before\n' });
+  });
+
+  it('calls onCancel before a cancelled command is killed (its recorded end is ours)', async () => {
+    const controller = new AbortController();
+    const order: string[] = [];
+    setTimeout(() => controller.abort(), 200);
+    const r = await runShellCommand({ ...base, signal: controller.signal, exitFile: path.join(cwd, 'exit-cancel'), onCancel: () => order.push('cancel'), command: 'sleep 30' });
+    expect([r.cancelled, order]).toEqual([true, ['cancel']]);
+  });
+
   it('leaves a command its own SIGTERM handling on timeout, and says it timed out', async () => {
     const exitFile = path.join(cwd, 'exit-term');
     let warned = false;
