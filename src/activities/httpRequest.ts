@@ -1,4 +1,4 @@
-import { fetch } from 'undici';
+import { fetch, type Dispatcher, type Response } from 'undici';
 import type { THttpAction } from '../domain/actions';
 import { publicOnlyDispatcher } from './addressGuard';
 import { storable } from './shellCommand';
@@ -54,12 +54,11 @@ export async function runHttpRequest(options: {
   }
   const base = { url: action.url, method: action.method };
   try {
-    const res = await fetch(action.url, {
+    const res = await fetchFollowingRedirects(action.url, {
       method: action.method,
       headers,
       body,
       signal: controller.signal,
-      redirect: 'follow',
       ...(options.internalAddresses ? {} : { dispatcher: publicOnlyDispatcher }),
     });
     const chunks: Buffer[] = [];
@@ -107,5 +106,59 @@ export async function runHttpRequest(options: {
     clearTimeout(timer);
     clearInterval(progress);
     options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+const MAX_REDIRECTS = 20;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Headers that carry no credential: kept when a redirect leaves the origin (the CORS safelist, plus user-agent). */
+const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-language', 'content-language', 'content-type', 'user-agent']);
+/** Headers that describe a body: dropped with it when a redirect turns the request into a GET. */
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']);
+
+interface TRequest {
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  signal: AbortSignal;
+  dispatcher?: Dispatcher;
+}
+
+function keepHeaders(headers: Record<string, string>, keep: (name: string) => boolean): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => keep(name.toLowerCase())));
+}
+
+/**
+ * The request for the next hop, as fetch's own redirect rules would make it,
+ * except for headers: fetch forwards every custom header (an API key, a
+ * cookie) to whatever origin a redirect names, so a server could collect a
+ * leaf's credentials by redirecting. Across origins only headers that carry
+ * no credential go on.
+ */
+function nextHop(from: URL, to: URL, status: number, request: TRequest): TRequest {
+  let { method, headers, body } = request;
+  if (((status === 301 || status === 302) && method === 'POST') || (status === 303 && method !== 'GET' && method !== 'HEAD')) {
+    method = 'GET';
+    body = undefined;
+    headers = keepHeaders(headers, (name) => !BODY_HEADERS.has(name));
+  }
+  if (to.origin !== from.origin) headers = keepHeaders(headers, (name) => CROSS_ORIGIN_HEADERS.has(name));
+  return { ...request, method, headers, body };
+}
+
+/** fetch with redirects followed by hand (see nextHop); each hop still goes through the dispatcher's address guard. */
+async function fetchFollowingRedirects(url: string, first: TRequest): Promise<Response> {
+  let current = new URL(url);
+  let request = first;
+  for (let hops = 0; ; hops += 1) {
+    const res = await fetch(current, { ...request, redirect: 'manual' });
+    const location = res.headers.get('location');
+    if (!REDIRECT_STATUSES.has(res.status) || location === null) return res;
+    await res.body?.cancel();
+    if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
+    const next = new URL(location, current);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Error(`redirect to a ${next.protocol} URL`);
+    request = nextHop(current, next, res.status, request);
+    current = next;
   }
 }

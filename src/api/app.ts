@@ -112,9 +112,12 @@ export function createApp(deps: TApiDeps): TApp {
     }),
   );
   // Who is asking comes first: a request without a valid token is a 401 before its body is read or parsed.
-  const publicApiPaths = new Set(routes.filter((r) => r.scope === 'public').map((r) => r.path));
+  // Express matches routes case-insensitively (/API/goals reaches /api/goals), so this gate judges the
+  // lower-cased path: a gate stricter in case than the router would let /API/… parse bodies unauthenticated.
+  const publicApiPaths = new Set(routes.filter((r) => r.scope === 'public').map((r) => r.path.toLowerCase()));
   app.use(async (req, res, next) => {
-    const isPublic = !req.path.startsWith('/api/') || publicApiPaths.has(req.path) || req.path === '/api/docs' || req.path.startsWith('/api/docs/');
+    const path = req.path.toLowerCase();
+    const isPublic = !path.startsWith('/api/') || publicApiPaths.has(path) || path === '/api/docs' || path.startsWith('/api/docs/');
     if (!isPublic) res.locals.caller = await authenticate(req);
     next();
   });

@@ -83,6 +83,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (known) {
       const status = httpStatusFor(known.code);
       if (status >= 500) logger.warn({ err, requestId }, known.message);
+      // Our message is what the caller reads; what it stands for (a dependency's raw words) is for the log only.
+      else if (known.cause !== undefined) logger.info({ err: known.cause, requestId, code: known.code }, known.message);
       const retryAfter = retryAfterFor(known.code);
       if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
       const bounded = boundError(known.message, known.details);

@@ -6,10 +6,12 @@ import { UsageError } from './output';
 
 /**
  * Where the CLI sends its requests and with which token. In order:
- *   url:   --url, REPRISE_URL, the local token file's url (only when no token was given), http://127.0.0.1:3000
+ *   url:   --url, REPRISE_URL, the local token file's url (only when no token was given and it is a loopback URL), http://127.0.0.1:3000
  *   token: --token, REPRISE_TOKEN, the local token file's token
  * The file's token is sent only to the URL it was written for, so pointing
- * the CLI at another server never hands it the local admin secret.
+ * the CLI at another server never hands it the local admin secret; and to a
+ * URL off this machine only when the caller named that URL themselves (a
+ * file is not a choice the caller made: see followsFileUrl).
  */
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
@@ -77,16 +79,41 @@ function sameUrl(a: string, b: string): boolean {
   }
 }
 
+/** Whether a URL names this machine: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1';
+}
+
+/**
+ * Whether the file's URL may be used as a default. `npm start` writes a
+ * loopback URL; one that leaves the machine (a file edited or planted in a
+ * data directory) would send the admin secret, and every request, to
+ * whoever it names. Such a file is used only when the caller gives exactly
+ * its URL.
+ */
+function followsFileUrl(fileUrl: string): boolean {
+  return isLoopbackUrl(fileUrl);
+}
+
 /** `given` holds --url/--token, already merged with REPRISE_URL/REPRISE_TOKEN by commander. */
 export function resolveConnection(given: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): TConnection {
   const local = findLocalTokenFile(env, cwd);
   const flagToken = given.token?.trim();
+  const givenUrl = given.url?.trim();
   // The file's URL is a default only alongside the file's token: a token the caller gave is never sent where a file says.
-  const rawUrl = given.url?.trim() || (flagToken ? undefined : local?.content.url) || DEFAULT_URL;
+  const fileUrl = !flagToken && local && followsFileUrl(local.content.url) ? local.content.url : undefined;
+  const rawUrl = givenUrl || fileUrl || DEFAULT_URL;
   const parsed = ZUrl.safeParse(rawUrl);
   if (!parsed.success) throw new UsageError(`--url / REPRISE_URL ${JSON.stringify(rawUrl)} ${parsed.error.issues[0]?.message ?? 'is not a URL'}`);
   const url = normalizeUrl(parsed.data);
   if (flagToken) return { url, token: flagToken, tokenSource: 'flag or REPRISE_TOKEN', tokenFile: undefined };
-  if (local && sameUrl(local.content.url, url)) return { url, token: local.content.token, tokenSource: 'local token file', tokenFile: local.file };
+  const fileTokenFits = local && sameUrl(local.content.url, url) && (followsFileUrl(url) || givenUrl !== undefined);
+  if (local && fileTokenFits) return { url, token: local.content.token, tokenSource: 'local token file', tokenFile: local.file };
   return { url, token: undefined, tokenSource: 'none', tokenFile: undefined, ...(local ? { otherUrlTokenFile: { file: local.file, url: local.content.url } } : {}) };
 }

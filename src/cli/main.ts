@@ -6,7 +6,7 @@ import { registerTokenCommands } from './commands/tokens';
 import { registerWorkflowCommands } from './commands/workflows';
 import { DEFAULT_URL } from './config';
 import { currentErrorContext, VERSION } from './context';
-import { describeError, example, EXIT, exitQuietlyWhenOutputCloses } from './output';
+import { describeError, example, EXIT, exitQuietlyWhenOutputCloses, note } from './output';
 
 /**
  * `reprise`: the command line over the HTTP API (SPEC §7). A composition
@@ -74,7 +74,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     await program.parseAsync([...argv]);
   } catch (err) {
     const { message, exitCode } = describeError(err, currentErrorContext());
-    process.stderr.write(`${message}\n`);
+    note(message);
     process.exitCode = exitCode;
   }
 }

@@ -58,29 +58,59 @@ export function exitQuietlyWhenOutputCloses(): void {
   }
 }
 
+/**
+ * Characters a terminal acts on instead of showing: C0 and C1 controls (ESC
+ * starts sequences that move the cursor, clear the screen, retitle the
+ * window, or write to the clipboard; CR overwrites a line), DEL, and the
+ * bidirectional overrides and isolates that reorder what is shown.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- as above
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function escapeControl(ch: string): string {
+  const code = ch.charCodeAt(0);
+  return NAMED[ch] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Text from the API (titles, notes, names, reasons, messages: anyone who can
+ * create a goal chose them) as a terminal shows it harmlessly: each control
+ * character becomes a visible escape such as `\x1b` or `\u202e`. With
+ * `keepNewlines`, `\n` stays: the line breaks of our own multi-line output.
+ * Every human-readable write goes through here (println, note, cell, clip,
+ * the error line); --json output is JSON, whose strings escape controls already.
+ */
+export function printable(text: string, keepNewlines = false): string {
+  return text.replace(keepNewlines ? CONTROL_BUT_NEWLINE : CONTROL, escapeControl);
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function println(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${printable(line, true)}\n`);
 }
 
 /** Progress and notes for people: stderr, so stdout stays the answer. */
 export function note(line: string): void {
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${printable(line, true)}\n`);
 }
 
 type TCell = string | number | boolean | null | undefined;
 
 export function cell(value: TCell): string {
   if (value === null || value === undefined || value === '') return '-';
-  return String(value).replace(/\s+/g, ' ');
+  return printable(String(value).replace(/\s+/g, ' '));
 }
 
-/** At most `max` characters, with an ellipsis when cut. */
+/** One line of at most `max` characters (control characters escaped first: see printable), with an ellipsis when cut. */
 export function clip(text: string, max = 60): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  const shown = printable(text);
+  return shown.length <= max ? shown : `${shown.slice(0, max - 1)}…`;
 }
 
 /** A timestamp as `2026-11-21 08:00:00Z` (UTC, to the second). */
@@ -137,10 +167,10 @@ export function networkErrorCode(err: unknown): string | undefined {
 /** The message (one line, or a line and a hint) and exit code for anything a command threw. */
 export function describeError(err: unknown, ctx: TErrorContext): { message: string; exitCode: number } {
   if (err instanceof ApiError) {
-    let message = `reprise: ${err.message} (${err.code}, HTTP ${err.status})`;
+    let message = `reprise: ${printable(err.message)} (${printable(err.code)}, HTTP ${err.status})`;
     if (err.status === 401 && ctx.tokenSource === 'none') {
       message += ctx.otherUrlTokenFile
-        ? `\nhint: no token was sent to ${ctx.url}: the local token file ${ctx.otherUrlTokenFile.file} is for ${ctx.otherUrlTokenFile.url}; use that URL, or set REPRISE_TOKEN / --token`
+        ? `\nhint: no token was sent to ${ctx.url}: the local token file ${ctx.otherUrlTokenFile.file} is for ${printable(ctx.otherUrlTokenFile.url)}; use that URL, or set REPRISE_TOKEN / --token`
         : `\nhint: no token was sent to ${ctx.url}: set REPRISE_TOKEN or pass --token (npm start writes a local one to .data/local-admin-token.json)`;
     }
     return { message, exitCode: EXIT.failed };

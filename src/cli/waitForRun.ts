@@ -2,7 +2,7 @@ import { ApiError } from '../client/http';
 import { describeRunProgress, isTerminalRunStatus, summarizeRunProgress, type TRunProgress } from '../domain/runs';
 import type { components } from '../generated/api';
 import type { TCliContext } from './context';
-import { CliError, clip, EXIT, networkErrorCode, note } from './output';
+import { CliError, clip, EXIT, networkErrorCode, note, printable } from './output';
 
 /** Waiting for a run from the command line (`reprise workflow run --wait`, `reprise run wait`): polls the API until the run ends. */
 
@@ -89,7 +89,8 @@ export async function waitForRun(ctx: TCliContext, runId: string, timeoutMs: num
   const show = (line: string) => {
     if (line === shown) return;
     shown = line;
-    process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+    // Our own escape (clear the line) goes out as it is; the line itself is text from the API.
+    process.stderr.write(tty ? `\r\x1b[2K${printable(line)}` : `${printable(line)}\n`);
   };
   const endLine = () => {
     if (tty && shown) process.stderr.write('\n');

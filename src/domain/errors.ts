@@ -51,12 +51,14 @@ export const ERROR_CODES = {
 export type TErrorCode = keyof typeof ERROR_CODES;
 
 export class DomainError extends Error {
+  /** `cause`: the error this one stands for (e.g. Temporal's own), logged with the request, never shown to the caller. */
   constructor(
     readonly code: TErrorCode,
     message: string,
     readonly details?: unknown,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'DomainError';
   }
 }

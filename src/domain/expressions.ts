@@ -17,7 +17,13 @@ import type { TEndStatus } from './goals';
  *   predate a rule), then an estimate of the work from the tree's size and
  *   the context's size; over the budget, the edge is not evaluated and the
  *   result says why (`overBudget`), so the composite fails with a reason
- *   instead of wedging its worker.
+ *   instead of wedging its worker;
+ * - per step (TStepBudget): the edges evaluated together, one goal's edges
+ *   and the goals that ended in one activation, share STEP_EVALUATION_BUDGET.
+ *   A per-edge budget alone lets a hundred near-budget edges out of one goal
+ *   take seconds in a single activation. Over it, an edge out of the same
+ *   goal is not evaluated (a fault, as above); the walk (workflows/walk.ts)
+ *   leaves other goals' ends to the next activation instead.
  *
  * The context is the predecessor's result (TEdgeContext), itself bounded:
  * text tails of 4 KiB and a parsed `output` of at most 16 KiB.
@@ -43,6 +49,24 @@ export const MAX_EXPRESSION_COMPREHENSIONS = 4;
 export const MAX_LITERAL_ELEMENTS = 100;
 /** Estimated evaluation steps one `when` may take (tens of milliseconds of cel-js work). */
 export const EVALUATION_BUDGET = 5_000_000;
+/**
+ * Estimated steps the `when` edges evaluated in one step may take together:
+ * ten near-budget edges, a few hundred milliseconds, well inside the five
+ * seconds the SDK gives a workflow activation (isolateExecutionTimeout)
+ * even on a loaded machine.
+ */
+export const STEP_EVALUATION_BUDGET = 10 * EVALUATION_BUDGET;
+
+/**
+ * What is left of a step's budget; each evaluation charges its estimate.
+ * `enforce` says whether going over refuses the edge: workflow code answers
+ * with a patch, so histories recorded before the step budget replay as they
+ * ran (workflows/walk.ts). It is asked only when the budget would be passed.
+ */
+export interface TStepBudget {
+  left: number;
+  enforce: () => boolean;
+}
 
 const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 const REFUSED_FUNCTIONS: Record<string, string> = {
@@ -168,16 +192,33 @@ export interface TWhenResult {
   overBudget?: true;
 }
 
-/** Evaluates a `when` expression: fired, or not with the reason. */
-export function evaluateWhen(expression: string, context: TEdgeContext): TWhenResult {
+/** The estimated evaluation steps of a checked expression in this context. */
+function estimate(shape: TShape, size: number): number {
+  const { nodes, comprehensions, contextInBody } = shape;
+  return nodes * (1 + size) * (comprehensions > 0 && contextInBody ? 1 + size : 1);
+}
+
+/** What evaluating the expression would charge a step's budget: 0 when it would not be evaluated at all. */
+export function whenCost(expression: string, context: TEdgeContext): number {
+  const compiled = compile(expression);
+  if ('error' in compiled) return 0;
+  const cost = estimate(compiled.shape, contextSize(context));
+  return cost > EVALUATION_BUDGET ? 0 : cost;
+}
+
+/** Evaluates a `when` expression: fired, or not with the reason. With a step's budget, charges it. */
+export function evaluateWhen(expression: string, context: TEdgeContext, step?: TStepBudget): TWhenResult {
   const compiled = compile(expression);
   if ('error' in compiled) return { fired: false, reason: `not evaluated: ${compiled.error}`, overBudget: true };
   const size = contextSize(context);
-  const { nodes, comprehensions, contextInBody } = compiled.shape;
-  const estimate = nodes * (1 + size) * (comprehensions > 0 && contextInBody ? 1 + size : 1);
-  if (estimate > EVALUATION_BUDGET) {
-    return { fired: false, reason: `not evaluated: it would exceed its evaluation budget (${nodes} terms over a ${size}-value result)`, overBudget: true };
+  const cost = estimate(compiled.shape, size);
+  if (cost > EVALUATION_BUDGET) {
+    return { fired: false, reason: `not evaluated: it would exceed its evaluation budget (${compiled.shape.nodes} terms over a ${size}-value result)`, overBudget: true };
   }
+  if (step && cost > step.left && step.enforce()) {
+    return { fired: false, reason: 'not evaluated: the when edges out of one goal would together exceed their evaluation budget', overBudget: true };
+  }
+  if (step) step.left -= cost;
   try {
     const value = compiled.evaluate(context as unknown as Record<string, unknown>);
     if (typeof value !== 'boolean') return { fired: false, reason: `evaluated to ${typeof value}, not a boolean` };

@@ -1,4 +1,4 @@
-import { evaluateWhen, type TEdgeContext } from './expressions';
+import { evaluateWhen, STEP_EVALUATION_BUDGET, whenCost, type TEdgeContext, type TStepBudget } from './expressions';
 import type { TEdgeOn } from './plans';
 
 /**
@@ -18,6 +18,8 @@ import type { TEdgeOn } from './plans';
  *   the skip back with `ended(…, { skipped: true })`, which may skip more.
  * - A `when` expression that breaks a limit or its evaluation budget does not
  *   fire and is recorded in `faults`: the composite then fails with that reason.
+ *   One child's `when` edges share a step's budget (STEP_EVALUATION_BUDGET):
+ *   those past it, in plan order, are faults too.
  */
 
 export interface TGraphChild {
@@ -111,16 +113,36 @@ export class LayerGraph {
     return out;
   }
 
-  /** Records how a child ended and settles its outgoing edges; returns what that decided. */
-  ended(index: number, end: TChildEnd): TDecisions {
+  /**
+   * What settling this end would charge a step's evaluation budget (its
+   * `when` edges' estimates, at most the budget: edges past it are not
+   * evaluated), so the walk can leave an end to the next activation.
+   */
+  cost(index: number, end: TChildEnd): number {
+    if (end.skipped) return 0;
+    let total = 0;
+    for (const e of this.outgoing[index] ?? []) {
+      const on = (this.edges[e] as TGraphEdge).on;
+      if (typeof on === 'object') total += whenCost(on.when, end.context);
+    }
+    return Math.min(total, STEP_EVALUATION_BUDGET);
+  }
+
+  /**
+   * Records how a child ended and settles its outgoing edges; returns what
+   * that decided. Its `when` edges share one step's budget; `enforceStepBudget`
+   * is asked before an edge past it is refused (the walk's patch).
+   */
+  ended(index: number, end: TChildEnd, enforceStepBudget: () => boolean = () => true): TDecisions {
     this.phase[index] = ENDED;
     const out: TDecisions = { start: [], skip: [] };
+    const step: TStepBudget = { left: STEP_EVALUATION_BUDGET, enforce: enforceStepBudget };
     for (const e of this.outgoing[index] ?? []) {
       const edge = this.edges[e] as TGraphEdge;
       const to = this.indexOfKey.get(edge.to) as number;
       if (end.skipped) this.settle(e, to, false, `"${edge.from}" was ${end.cancelled ? 'cancelled' : 'skipped'}`);
       else {
-        const verdict = settle(edge.on, end.context);
+        const verdict = settle(edge.on, end.context, step);
         if (verdict.fault) this.faults.push(`edge ${edge.from} → ${edge.to}: when "${(edge.on as { when: string }).when}" ${verdict.fault}`);
         this.settle(e, to, verdict.fired, verdict.reason);
       }
@@ -188,10 +210,10 @@ export class LayerGraph {
   }
 }
 
-function settle(on: TEdgeOn, context: TEdgeContext): { fired: boolean; reason?: string; fault?: string } {
+function settle(on: TEdgeOn, context: TEdgeContext, step: TStepBudget): { fired: boolean; reason?: string; fault?: string } {
   if (on === 'always') return { fired: true };
   if (typeof on === 'string') return on === context.status ? { fired: true } : { fired: false, reason: `fires on ${on}, but it ${context.status}` };
-  const result = evaluateWhen(on.when, context);
+  const result = evaluateWhen(on.when, context, step);
   const reason = `when "${on.when}": ${result.reason ?? 'false'}`;
   return result.fired ? { fired: true } : { fired: false, reason, ...(result.overBudget ? { fault: `was ${result.reason}` } : {}) };
 }

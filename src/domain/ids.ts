@@ -145,16 +145,18 @@ export function runTemporalWorkflowId(workflow: { id: string; name: string; vers
   return `run-${slugify(workflow.name, 40)}-v${workflow.version}-${key}-${hash}`;
 }
 
+const SCHEDULE_ID_PREFIX = 'sched-';
+
 /**
  * A schedule's id, which is also its Temporal Schedule id:
  * `sched-<workflow name>-<10 random characters>`, readable in
  * `temporal schedule list` and the Web UI.
  */
 export function scheduleId(workflowName: string): string {
-  return `sched-${slugify(workflowName, 40)}-${newId('run').slice(-10)}`;
+  return `${SCHEDULE_ID_PREFIX}${slugify(workflowName, 40)}-${newId('run').slice(-10)}`;
 }
 
-export const SCHEDULE_ID_PATTERN = new RegExp(`^sched-[a-z0-9-]{1,40}-[${ALPHABET_CLASS}]{10}$`);
+export const SCHEDULE_ID_PATTERN = new RegExp(`^${SCHEDULE_ID_PREFIX}[a-z0-9-]{1,40}-[${ALPHABET_CLASS}]{10}$`);
 /** A schedule id as people see it in examples and error messages. */
 export const SCHEDULE_ID_EXAMPLE = 'sched-weekly-report-7q9x4w5y6z';
 
@@ -163,9 +165,24 @@ export function fireKey(forSchedule: string, nominalTime: Date): string {
   return `${forSchedule}@${nominalTime.toISOString()}`;
 }
 
+const NESTED_RUN_KEY_PREFIX = 'nested:';
+
 /** The idempotency key of a nested run: one per child goal, so a retried layer claims the same run. */
 export function nestedRunKey(childId: string): string {
-  return `nested:${childId}`;
+  return `${NESTED_RUN_KEY_PREFIX}${childId}`;
+}
+
+/**
+ * Idempotency keys Reprise mints itself start with these: a fire's key starts
+ * with its schedule id (fireKey), a nested run's with `nested:`. A caller may
+ * not use them, or a key chosen to match a coming fire (or a child goal)
+ * would claim that run first, with the caller's inputs.
+ */
+export const RESERVED_KEY_PREFIXES = [SCHEDULE_ID_PREFIX, NESTED_RUN_KEY_PREFIX] as const;
+
+/** The reserved prefix a caller's idempotency key starts with, if any. */
+export function reservedKeyPrefix(key: string): string | undefined {
+  return RESERVED_KEY_PREFIXES.find((prefix) => key.startsWith(prefix));
 }
 
 /** sha256 of the canonical inputs a caller gave to a run: a replayed key must give the same. */

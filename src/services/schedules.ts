@@ -170,7 +170,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         await withDeadline(temporal, () => temporal.schedule.create(options));
       } catch (err) {
         await deleteScheduleRow(prisma, id);
-        throw asScheduleError(err, 'the schedule could not be created in Temporal');
+        throw asScheduleError(err, 'the schedule could not be created in Temporal', input.spec);
       }
       return view({ ...row, savedWorkflow: { name: workflow.name, version: workflow.version } }, 0);
     },
@@ -248,7 +248,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
             ),
         );
       } catch (err) {
-        throw asScheduleError(err, `schedule ${id} could not be updated`);
+        throw asScheduleError(err, `schedule ${id} could not be updated`, patch.spec);
       }
       return view(row, 20);
     },

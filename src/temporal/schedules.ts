@@ -47,13 +47,32 @@ export function temporalSpec(spec: TScheduleSpec): ScheduleSpec {
   };
 }
 
-/** Temporal refuses a bad cron expression: the caller's mistake (400), in Temporal's words. */
-export function asScheduleError(err: unknown, what: string): unknown {
+const GRPC_INVALID_ARGUMENT = 3;
+
+/** Temporal refusing a request as invalid: a cron string it cannot read fails as a TypeError in the client, or INVALID_ARGUMENT from the server. */
+function isRefusedAsInvalid(err: unknown): boolean {
+  if (err instanceof TypeError) return true;
+  const code = (err as { code?: unknown } | undefined)?.code;
   const message = err instanceof Error ? err.message : String(err);
-  // A cron string Temporal cannot read fails as a TypeError (or INVALID_ARGUMENT from the server).
-  if (err instanceof TypeError || (/INVALID_ARGUMENT|invalid|parse/i.test(message) && !/unavailable|deadline/i.test(message))) {
-    return new DomainError('VALIDATION_FAILED', `Temporal refused the schedule's spec: ${message.replace(/^\d+ INVALID_ARGUMENT: /, '')}`);
+  return code === GRPC_INVALID_ARGUMENT || (/INVALID_ARGUMENT|invalid|parse/i.test(message) && !/unavailable|deadline/i.test(message));
+}
+
+/** What the caller reads when Temporal refused a schedule request as invalid: a cron expression is the one part only Temporal checks. */
+function invalidScheduleMessage(what: string, spec: TScheduleSpec | undefined): string {
+  if (spec && 'cron' in spec) {
+    return `spec.cron ${JSON.stringify(spec.cron)} is not a cron expression: give five fields (minute hour day-of-month month day-of-week), e.g. "0 8 * * 1-5", or @hourly, @daily, @weekly, @monthly, @yearly`;
   }
+  return `${what}: Temporal refused the request as invalid`;
+}
+
+/**
+ * Temporal refusing a schedule request as invalid is the caller's mistake
+ * (400), said in our words: Temporal's own message names its internals (gRPC
+ * status, its parser's wording) and changes between releases. The raw error
+ * is the DomainError's cause, which the API logs with the request id.
+ */
+export function asScheduleError(err: unknown, what: string, spec?: TScheduleSpec): unknown {
+  if (isRefusedAsInvalid(err)) return new DomainError('VALIDATION_FAILED', invalidScheduleMessage(what, spec), undefined, { cause: err });
   return asTemporalError(err, what);
 }
 

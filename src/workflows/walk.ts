@@ -1,6 +1,7 @@
-import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { TLayer, TLayerChild } from '../activities';
-import { LayerGraph, type TDecisions } from '../domain/graph';
+import { STEP_EVALUATION_BUDGET } from '../domain/expressions';
+import { LayerGraph, type TChildEnd, type TDecisions } from '../domain/graph';
 import type { TGoalCarry } from '../temporal/starts';
 import type { TEnd } from './goalEnds';
 
@@ -10,6 +11,11 @@ import type { TEnd } from './goalEnds';
  * record how each ended. Each activation does work in proportion to the
  * children that ended in it (a completion queue, never a race over every
  * running promise; the graph settles only the ended children's edges).
+ *
+ * The `when` edges settled in one activation share one step's evaluation
+ * budget (domain/expressions.ts): when the children that ended together
+ * would pass it, the rest wait for the next activation (a 1 ms timer), so
+ * however many ended at once, no activation nears Temporal's deadline.
  *
  * When `shouldContinueAsNew` says the history has grown enough, the walk
  * stops starting children, lets the running ones finish, and returns what the
@@ -33,6 +39,32 @@ export interface TWalkOptions {
 /** Skips recorded by one activity at most (each carries its reasons). */
 const SKIP_BATCH = 500;
 
+/**
+ * Walks recorded before the step budget evaluated every ended child's edges
+ * in the activation it ended in, each edge on its own budget: without this
+ * marker they replay so. Asked only when a step's budget would be passed.
+ */
+export const WHEN_STEP_BUDGET_PATCH = 'when-step-evaluation-budget';
+const enforceStepBudget = (): boolean => patched(WHEN_STEP_BUDGET_PATCH);
+
+export type TEnded = { index: number; end: TEnd } | { index: number; error: unknown };
+
+function childEnd(end: TEnd): TChildEnd {
+  return end.status === 'cancelled' ? { skipped: true, cancelled: true } : { skipped: false, context: end.context };
+}
+
+/** How many of `ended` (in order) this activation settles: at least one, then while the step's budget lasts. */
+export function stepOf(graph: LayerGraph, ended: TEnded[], enforce: () => boolean = enforceStepBudget): number {
+  let spent = 0;
+  for (let i = 0; i < ended.length; i++) {
+    const item = ended[i] as TEnded;
+    const cost = 'error' in item ? 0 : graph.cost(item.index, childEnd(item.end));
+    if (i > 0 && spent + cost > STEP_EVALUATION_BUDGET && enforce()) return i;
+    spent += cost;
+  }
+  return ended.length;
+}
+
 export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
   const { layer, carry } = options;
   const children = layer.children;
@@ -40,12 +72,14 @@ export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
   const ready: number[] = carry ? [...carry.ready] : [];
   let head = 0;
   const skips: number[] = [];
-  const ended: ({ index: number; end: TEnd } | { index: number; error: unknown })[] = [];
+  const ended: TEnded[] = [];
   const running = new Map<number, Promise<void>>();
   const notDone: TWalkCarry['notDone'] = carry ? { ...carry.notDone } : { count: 0 };
   let continuingAsNew = false;
   /** Children that ended in this execution: it continues as new only after progress, never in a loop of empty executions. */
   let endedHere = 0;
+  /** Ends left for the next activation: the last one's evaluation budget was spent. */
+  let deferred = false;
 
   const take = (decisions: TDecisions): void => {
     for (const i of decisions.start) ready.push(i);
@@ -77,8 +111,11 @@ export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
         if (head < ready.length) return { finished: false, carry: { graph: graph.snapshot(), ready: ready.slice(head), notDone } };
         return { finished: true, notDone, faults: graph.faults };
       }
-      await condition(() => ended.length > 0);
-      for (const item of ended.splice(0)) {
+      if (deferred) await sleep(1);
+      else await condition(() => ended.length > 0);
+      const settling = stepOf(graph, ended);
+      deferred = settling < ended.length;
+      for (const item of ended.splice(0, settling)) {
         running.delete(item.index);
         endedHere += 1;
         if ('error' in item) throw item.error;
@@ -89,7 +126,7 @@ export async function walkLayer(options: TWalkOptions): Promise<TWalkResult> {
             notDone.first = { index, what: end.outcome.lifecycle === 'failed' ? `failed: ${end.outcome.failureReason}` : 'was cancelled' };
           }
         }
-        take(graph.ended(index, end.status === 'cancelled' ? { skipped: true, cancelled: true } : { skipped: false, context: end.context }));
+        take(graph.ended(index, childEnd(end), enforceStepBudget));
       }
     }
   } catch (err) {

@@ -208,6 +208,19 @@ describe('human output and errors', () => {
     expect(row!.indexOf('Table me')).toBe(lines[0]!.indexOf('TITLE'));
   });
 
+  it('prints titles with terminal escape sequences as visible escapes, in lists, details and trees', async () => {
+    // Retitles the terminal, clears the screen, and reverses what follows: harmless only as text.
+    const title = 'Hostile \x1b]0;owned\x07\x1b[2J\u202e title';
+    const goal = await json(['goal', 'create', '--title', title, '--command', 'true', '--no-start']);
+    expect(goal.title).toBe(title);
+    for (const args of [['goal', 'list', '--lifecycle', 'draft', '--limit', '200'], ['goal', 'show', goal.id], ['goal', 'tree', goal.id]]) {
+      const res = await cli(args);
+      expect([args.join(' '), res.code]).toEqual([args.join(' '), 0]);
+      expect(res.stdout).toContain('Hostile \\x1b]0;owned\\x07\\x1b[2J\\u202e title');
+      expect([...res.stdout].filter((c) => ['\x07', '\x1b', '\u202e'].includes(c))).toEqual([]);
+    }
+  });
+
   it('prints the API error with its code and status, and exits 1', async () => {
     const res = await cli(['goal', 'show', 'goal_01jd3v8k2m7q9x4w5y6z7a8b9c']);
     expect(res).toEqual({ code: 1, stdout: '', stderr: 'reprise: goal goal_01jd3v8k2m7q9x4w5y6z7a8b9c not found (NOT_FOUND, HTTP 404)\n' });

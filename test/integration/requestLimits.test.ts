@@ -37,6 +37,18 @@ describe('request limits', () => {
     expect(res.body.error.message).toMatch(/must be JSON \(Content-Type: application\/json\)/);
   });
 
+  // Express routes /API/goals to /api/goals, so the token is checked first there too: a malformed body
+  // unauthenticated is a 401, never a parse error (which would mean it was read and parsed).
+  it.each(['/api/goals', '/API/goals', '/Api/Goals', '/API/GOALS/'])('answers an unauthenticated POST %s with 401 before parsing its body', async (path) => {
+    const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title": ' });
+    expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([401, 'UNAUTHENTICATED']);
+  });
+
+  it('routes /API/goals like /api/goals for a caller with a token', async () => {
+    const res = await fetch(`${api.url}/API/goals`, { method: 'POST', headers: { ...authFor(api.url), 'content-type': 'application/json' }, body: '{"title": ' });
+    expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([400, 'MALFORMED_JSON']);
+  });
+
   it('takes application/json with a charset, and vendor +json types', async () => {
     expect((await raw('{"title": "x", "start": false, "action": {"runtime": "manual"}}', 'application/json; charset=utf-8')).status).toBe(201);
     expect((await raw('{"title": "x", "start": false, "action": {"runtime": "manual"}}', 'application/vnd.reprise+json')).status).toBe(201);

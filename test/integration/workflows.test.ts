@@ -223,6 +223,9 @@ describe('runs: inputs, keys and crashes', () => {
       [{ idempotency_key: 'x1', inputs: {} }, /input "who" is required/],
       [{ idempotency_key: 'has space', inputs: { who: 'a' } }, /printable/],
       [{ inputs: { who: 'a' } }, /idempotency_key/],
+      // The keys Reprise mints for nested runs and schedule fires: a caller's would claim those runs first.
+      [{ idempotency_key: 'nested:goal_01jd3v8k2m7q9x4w5y6z7a8b9c', inputs: { who: 'a' } }, /idempotency_key: keys starting with "nested:" are reserved/],
+      [{ idempotency_key: 'sched-weekly-report-7q9x4w5y6z@2026-12-01T09:00:00.000Z', inputs: { who: 'a' } }, /idempotency_key: keys starting with "sched-" are reserved/],
     ];
     for (const [body, message] of cases) {
       const res = await runWf(wf.id, body);

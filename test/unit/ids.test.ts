@@ -1,15 +1,19 @@
 import {
   childGoalId,
   derivedId,
+  fireKey,
   GOAL_ID_EXAMPLE,
   GOAL_ID_PATTERN,
   goalTemporalWorkflowId,
   goalUpdateId,
   idPattern,
+  nestedRunKey,
   newId,
+  reservedKeyPrefix,
   runId,
   runRootGoalId,
   runTemporalWorkflowId,
+  scheduleId,
   slugify,
 } from '../../src/domain/ids';
 
@@ -61,5 +65,11 @@ describe('ids', () => {
     expect(unsafe).toMatch(/^run-nightly-report-v3-key-with-spaces-and-slas-[0-9a-f]{10}$/);
     expect(runTemporalWorkflowId(wf, 'A B')).not.toBe(runTemporalWorkflowId(wf, 'a-b'));
     expect(runTemporalWorkflowId({ ...wf, id: 'wf_other' }, 'k1')).not.toBe(runTemporalWorkflowId(wf, 'k1'));
+  });
+
+  it('reserves the prefixes of every key it mints itself, and no plain key', () => {
+    expect(reservedKeyPrefix(fireKey(scheduleId('Weekly report'), new Date('2026-12-01T09:00:00Z')))).toBe('sched-');
+    expect(reservedKeyPrefix(nestedRunKey(childGoalId(GOAL_ID_EXAMPLE, 'a')))).toBe('nested:');
+    for (const key of ['2026-11-22', 'k-1', 'schedule-1', 'nested', 'Nested-x']) expect(reservedKeyPrefix(key)).toBeUndefined();
   });
 });

@@ -21,7 +21,7 @@ type TFakeActivities = Pick<
 >;
 
 /** How a fake shell/http leaf ends when the workflow runs it. */
-export type TLeafScript = { status: 'succeeded' } | { status: 'failed'; reason: string };
+export type TLeafScript = { status: 'succeeded'; output?: Record<string, unknown> } | { status: 'failed'; reason: string };
 
 export interface TFakeGoal {
   id: string;
@@ -135,7 +135,7 @@ export function createFakeGoals() {
       // The real runLeaf records the end itself (`recorded`): so does this one.
       if (script.status === 'succeeded') {
         end(goal, { lifecycle: 'done', doneReason: 'accepted' });
-        return { status: 'succeeded', context: edgeContext('succeeded'), recorded: true };
+        return { status: 'succeeded', context: { ...edgeContext('succeeded'), output: script.output ?? {} }, recorded: true };
       }
       end(goal, { lifecycle: 'failed', failureReason: script.reason });
       return { status: 'failed', context: edgeContext('failed'), recorded: true, failureReason: script.reason };

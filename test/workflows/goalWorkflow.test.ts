@@ -159,3 +159,33 @@ describe('continue-as-new', () => {
     expect(skipped.skippedBecause).toEqual(['fails → skipped: fires on succeeded, but it failed']);
   });
 });
+
+describe('when edges and the evaluation budget of one step', () => {
+  // Near its own budget: a body that rescans the output per element (some 20 ms of cel-js work each).
+  const NEAR_BUDGET = 'output.items.all(i, i in output.items)';
+  const output = { items: Array.from({ length: 760 }, (_, i) => i) };
+
+  it('a hundred near-budget edges out of one goal: the composite fails with the reason, its activation never nearing the deadline', async () => {
+    const source = fakes.add('a', shellLeaf({ status: 'succeeded', output }));
+    const targets = Array.from({ length: 100 }, (_, i) => fakes.add(`b${i}`, shellLeaf()));
+    const root = composite([source, ...targets], { parallelism: 100, edges: targets.map((t) => ({ from: 'a', to: t.key, on: { when: NEAR_BUDGET } })) });
+    const handle = await start(root);
+    // Before the step budget all hundred were evaluated in one activation: some five seconds here, the
+    // SDK's limit for one (isolateExecutionTimeout); past it the workflow task fails on every retry.
+    await expect(handle.result()).rejects.toMatchObject({
+      cause: { type: FAILURE_TYPES.GoalFailed, message: expect.stringMatching(/: when ".*" was not evaluated: the when edges out of one goal would together exceed their evaluation budget \(and \d+ more\)$/) },
+    });
+    const ran = targets.filter((t) => fakes.count('runLeaf', t.id) === 1).length;
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThanOrEqual(10);
+    expect((await handle.fetchHistory()).events?.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+  });
+
+  it('many near-budget ends at once are settled over several activations, every edge evaluated', async () => {
+    const sources = Array.from({ length: 40 }, (_, i) => fakes.add(`a${i}`, shellLeaf({ status: 'succeeded', output })));
+    const targets = Array.from({ length: 40 }, (_, i) => fakes.add(`b${i}`, shellLeaf()));
+    const root = composite([...sources, ...targets], { parallelism: 80, edges: sources.map((s, i) => ({ from: s.key, to: `b${i}`, on: { when: NEAR_BUDGET } })) });
+    expect(await (await start(root)).result()).toEqual({ goalId: root.id, status: 'succeeded', lifecycle: 'done' });
+    for (const t of targets) expect([t.key, fakes.count('runLeaf', t.id)]).toEqual([t.key, 1]);
+  });
+});

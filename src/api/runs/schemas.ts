@@ -1,5 +1,5 @@
 import { RUN_STATE_VALUES, RUN_STATUSES } from '../../domain/runs';
-import { idPattern } from '../../domain/ids';
+import { idPattern, RESERVED_KEY_PREFIXES, reservedKeyPrefix } from '../../domain/ids';
 import { MAX_INPUT_VALUE_LENGTH } from '../../domain/plans';
 import { z } from '../../domain/zod';
 import { ZCursorParam, ZLimit } from '../query';
@@ -27,7 +27,14 @@ export const ZRunCreate = z
       .min(1)
       .max(200)
       .regex(/^[\x21-\x7e]+$/, 'the key is 1-200 printable ASCII characters without spaces')
-      .openapi({ example: '2026-11-22', description: 'The same key with the same inputs is the same run, forever.' }),
+      .superRefine((key, ctx) => {
+        const prefix = reservedKeyPrefix(key);
+        if (prefix) ctx.addIssue({ code: 'custom', message: `keys starting with "${prefix}" are reserved for the runs Reprise starts itself (schedule fires, nested runs)` });
+      })
+      .openapi({
+        example: '2026-11-22',
+        description: `The same key with the same inputs is the same run, forever. Keys starting with ${RESERVED_KEY_PREFIXES.map((p) => `\`${p}\``).join(' or ')} are reserved.`,
+      }),
     inputs: ZInputValues.default({}).openapi({ description: 'Values for the declared inputs (defaults fill the rest).' }),
   })
   .strict()

@@ -6,7 +6,7 @@ import { GOAL_LIFECYCLES, WAIT_KINDS } from '../../domain/goals';
 import { ZPlan } from '../../domain/plans';
 import { isRuntime } from '../../domain/runtimes';
 import { cliContext, idArg, nonNegativeInt, parseJsonText, parseWith, positiveInt, readJsonFile } from '../context';
-import { clip, example, note, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
+import { clip, example, note, printFields, printJson, printable, printNextPage, printTable, println, time, UsageError } from '../output';
 
 /** `reprise goal …`: goals over /api/goals (SPEC §2, §6). */
 
@@ -82,7 +82,7 @@ export function printGoal(g: TGoal): void {
 export function formatTree(root: TGoalTree): string {
   const lines: string[] = [];
   const walk = (g: TGoalTree, prefix: string, branch: string) => {
-    lines.push(`${prefix}${branch}${g.title}  [${goalState(g)}]  ${g.id}`);
+    lines.push(`${prefix}${branch}${printable(g.title)}  [${printable(goalState(g))}]  ${g.id}`);
     const childPrefix = prefix + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
     // Children the read left out (past --depth or --limit) are counted where they would be.
     const hidden = g.child_count - g.children.length;

@@ -3,7 +3,7 @@ import { ZScheduleBackfill, ZScheduleCreate, ZSchedulePatch } from '../../api/sc
 import type { components } from '../../generated/api';
 import { OVERLAP_POLICIES } from '../../domain/schedules';
 import { cliContext, collectKeyValue, idArg, parseWith, positiveInt } from '../context';
-import { clip, example, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
+import { clip, example, printFields, printJson, printable, printNextPage, printTable, println, time, UsageError } from '../output';
 import { printRunTable } from './runs';
 
 /** `reprise schedule …`: Temporal Schedules that run one workflow with fixed inputs (SPEC §5). */
@@ -163,7 +163,7 @@ export function registerScheduleCommands(program: Command): void {
     const ctx = cliContext(cmd);
     const res = await ctx.client.call('patch', '/api/schedules/{id}', { params: { id }, body });
     if (ctx.json) return printJson(res.body);
-    println(`${verb} schedule ${res.body.id}: ${scheduleState(res.body)}${res.body.note ? ` (${res.body.note})` : ''}`);
+    println(`${verb} schedule ${res.body.id}: ${scheduleState(res.body)}${res.body.note ? ` (${printable(res.body.note)})` : ''}`);
   };
 
   schedule

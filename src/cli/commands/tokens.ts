@@ -9,7 +9,7 @@ import type * as TTokenServices from '../../services/tokens';
 import { isScope, SCOPES } from '../../domain/scopes';
 import { PACKAGE_ROOT } from '../config';
 import { cliContext, idArg, jsonMode, positiveInt } from '../context';
-import { clip, example, note, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
+import { clip, example, note, printFields, printJson, printable, printNextPage, printTable, println, time, UsageError } from '../output';
 
 /**
  * `reprise token …`. `create` is the operator's way in: it writes straight
@@ -125,7 +125,7 @@ everything else to stderr.
       const created = serializeToken(minted.token);
       if (json) return printJson({ token: created, secret: minted.secret });
       const who = opts.user !== undefined ? `user ${opts.user}${minted.userCreated ? ' (new)' : ''}` : `agent ${opts.agent}`;
-      note(`Created token ${created.id} "${created.name}" for ${who}, scopes: ${created.scopes.join(' ')}${created.expires_at ? `, expires ${time(created.expires_at)}` : ''}.`);
+      note(`Created token ${created.id} "${printable(created.name)}" for ${printable(who)}, scopes: ${created.scopes.join(' ')}${created.expires_at ? `, expires ${time(created.expires_at)}` : ''}.`);
       note('Its secret is below. It will not be shown again: store it now (e.g. export REPRISE_TOKEN=…).');
       println(minted.secret);
     });
@@ -169,6 +169,6 @@ everything else to stderr.
       const ctx = cliContext(cmd);
       const res = await ctx.client.call('delete', '/api/tokens/{id}', { params: { id } });
       if (ctx.json) return printJson(res.body);
-      println(`Revoked token ${res.body.id} "${res.body.name}"`);
+      println(`Revoked token ${res.body.id} "${printable(res.body.name)}"`);
     });
 }
