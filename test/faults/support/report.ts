@@ -101,7 +101,7 @@ dead worker held: workflow tasks after their timeout, activities after their
 heartbeat timeout (10 s for a leaf). Temporal's own state is a SQLite file
 (journal_mode WAL, synchronous NORMAL): a SIGKILLed dev server restarted on
 it has every history and schedule, and a fire missed while it was down is
-taken within the schedule's one-minute catch-up window, keyed by its nominal
+taken within the schedule's catch-up window (\`SCHEDULE_CATCHUP_WINDOW\`, 1d by default), keyed by its nominal
 time (\`fireKey\`), so it is made once.
 
 **Processes come back (supervision).** Under \`npm start\` a dead Postgres,
