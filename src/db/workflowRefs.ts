@@ -15,7 +15,7 @@ import { parseWorkflowRef, type TPlan } from '../domain/plans';
 
 export interface TResolvedRef {
   path: string;
-  workflow: { id: string; name: string; version: number; inputs: TWorkflowInput[]; fullyFrozen: boolean; planned: boolean };
+  workflow: { id: string; name: string; version: number; inputs: TWorkflowInput[]; fullyFrozen: boolean; requiredRuntimes: string[]; planned: boolean };
   inputs: Record<string, string>;
 }
 

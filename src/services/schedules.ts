@@ -15,6 +15,7 @@ import { asTemporalError } from '../temporal/errors';
 import { asScheduleError, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
 import type { TFireScheduleInput } from '../temporal/starts';
 import { actorOwner } from './owners';
+import { requireAgentRuntimes } from './runtimePrivileges';
 import type { TRunView } from './runs';
 
 /**
@@ -96,6 +97,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     async createSchedule(actor: TActor, workflowId: string, input: TCreateScheduleInput): Promise<TScheduleView> {
       const owner = actorOwner(actor);
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
+      await requireAgentRuntimes(prisma, actor.agentId, workflow, 'schedule');
       const values = resolveInputs(workflow.inputs, input.inputs);
       instantiate(workflow.frozenPlan, values);
       if (!workflow.fullyFrozen && !input.allowReplan) {

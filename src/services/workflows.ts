@@ -29,6 +29,7 @@ import { isSpent } from '../domain/schedules';
 import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
 import { resolveWorkflowRefs } from '../db/workflowRefs';
+import { requiredRuntimes } from '../domain/runtimeRequirements';
 
 /**
  * Saved workflows (SPEC §3): save an accepted composite as the next version
@@ -188,6 +189,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         frozenPlan: frozen,
         contentHash: contentHash(frozen),
         fullyFrozen: isFullyFrozen(plan) && refs.every((r) => r.workflow.fullyFrozen),
+        requiredRuntimes: requiredRuntimes(frozen, refs.map((r) => r.workflow.requiredRuntimes)),
         sourceGoalId: goal.id,
         sourceRunId: source?.run.id ?? null,
       });
