@@ -4,7 +4,7 @@ import { NEW_USER_AGENT } from '../db/tokens';
 import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
-import { newId } from '../domain/ids';
+import { AGENT_ID_PATTERN, newId } from '../domain/ids';
 import type { TRuntime } from '../domain/runtimes';
 
 /**
@@ -34,7 +34,7 @@ export function createAgentService(deps: { prisma: PrismaClient }) {
   const { prisma } = deps;
   return {
     async listAgents(actor: TActor, query: { cursor?: string; limit: number }): Promise<{ items: Agent[]; nextCursor: string | null }> {
-      const after = query.cursor ? decodeCursor(query.cursor, 'agent') : undefined;
+      const after = query.cursor ? decodeCursor(query.cursor, AGENT_ID_PATTERN) : undefined;
       const rows = await agents.listOwnedAgents(prisma, actor.userId, after, query.limit + 1);
       const items = rows.slice(0, query.limit);
       const last = items[items.length - 1];

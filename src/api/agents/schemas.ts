@@ -1,4 +1,4 @@
-import { idPattern } from '../../domain/ids';
+import { AGENT_ID_PATTERN } from '../../domain/ids';
 import { MAX_PARALLELISM, MAX_PLAN_CHILDREN } from '../../domain/plans';
 import { RUNTIME_NAMES } from '../../domain/runtimes';
 import { z } from '../../domain/zod';
@@ -10,7 +10,7 @@ import { ZCursorParam, ZLimit } from '../query';
  */
 
 const AGENT_ID_EXAMPLE = 'agent_01jd3v8k2m7q9x4w5y6z7a8b9c';
-export const ZAgentIdParams = z.object({ id: z.string().regex(idPattern('agent'), `must be an agent id like ${AGENT_ID_EXAMPLE}`).openapi({ example: AGENT_ID_EXAMPLE }) });
+export const ZAgentIdParams = z.object({ id: z.string().regex(AGENT_ID_PATTERN, `must be an agent id like ${AGENT_ID_EXAMPLE}`).openapi({ example: AGENT_ID_EXAMPLE }) });
 
 /**
  * An agent's name: like a user's (a new user's agent is `<user>-default`),
