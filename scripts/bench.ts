@@ -124,7 +124,8 @@ async function main(): Promise<void> {
     stops.push(server.stop);
     await migrate(pg.url);
 
-    const config = loadConfig({ DATABASE_URL: pg.url, TEMPORAL_ADDRESS: server.address, REPRISE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    // Workspaces beside (never inside) the data directory, both in the scratch directory removed at the end.
+    const config = loadConfig({ DATABASE_URL: pg.url, TEMPORAL_ADDRESS: server.address, REPRISE_DATA_DIR: path.join(dataDir, 'data'), WORKSPACES_DIR: path.join(dataDir, 'workspaces'), LOG_LEVEL: 'silent' });
     const logger = pino({ level: 'silent' });
     installTemporalRuntime(logger, { ownSignals: true });
     const prisma = createPrisma(pg.url, config.databasePoolSize);

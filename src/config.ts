@@ -53,6 +53,9 @@ const ZEnv = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: z.string().url().optional(),
+  // `off`: the API hands out no Web UI links (ui_url is null), for a UI that
+  // must not be advertised (see docs/security.md: it has no authentication).
+  TEMPORAL_UI_LINKS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
 
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
@@ -62,6 +65,13 @@ const ZEnv = z.object({
     .default('1mb'),
 
   REPRISE_DATA_DIR: z.string().min(1).default('.data'),
+  // Beside the default data dir, never inside it (checked below): see workspacesDirError.
+  WORKSPACES_DIR: z.string().min(1).default('.workspaces'),
+  // An OS user leaf commands run as (the worker must run as root to switch to it).
+  LEAF_USER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, { message: 'must be the name of an OS user, e.g. reprise-leaf' })
+    .optional(),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.max(2000).default(20),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: positiveInt.min(2, 'must be at least 2').max(200).default(4),
   // 0 turns the cache off; otherwise at least WORKER_MAX_CONCURRENT_WORKFLOW_TASKS (checked below).
@@ -117,11 +127,16 @@ export interface TConfig {
     devPort: number;
     uiPort: number;
     uiUrl: string | undefined;
+    /** False (TEMPORAL_UI_LINKS=off): API responses carry no ui_url. */
+    uiLinks: boolean;
   };
   api: { host: string; port: number; bodyLimit: string };
   dataDir: string;
+  /** Where leaf commands run: `<workspacesDir>/<root goal id>`, outside the data directory. */
+  workspacesDir: string;
   worker: { maxConcurrentActivities: number; maxConcurrentWorkflowTasks: number; maxCachedWorkflows: number; heapMb: number; metricsAddress: string | undefined };
-  leaf: { outputMaxBytes: number; defaultTimeoutS: number };
+  /** `user`: the OS user leaf commands run as (LEAF_USER); unset, the worker's own. */
+  leaf: { outputMaxBytes: number; defaultTimeoutS: number; user: string | undefined };
   /** How goals started by this API run (passed to every execution of the tree). */
   engine: TEngineTuning;
   /** The catch-up window of a schedule created without one (SCHEDULE_CATCHUP_WINDOW). */
@@ -142,6 +157,23 @@ export class ConfigError extends Error {
 /** A value to echo in an error: the user:password part of anything URL-like is hidden. */
 function withoutCredentials(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
+}
+
+/** Whether `inner` is `outer` or lies inside it. */
+function isWithin(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Why a workspaces directory is refused, if it is: leaf commands write there,
+ * and the data directory holds the Postgres password and the local admin
+ * token, so neither may hold the other.
+ */
+export function workspacesDirError(workspacesDir: string, dataDir: string): string | undefined {
+  if (isWithin(workspacesDir, dataDir)) return `must be outside REPRISE_DATA_DIR (${dataDir}): commands must not share a directory with its secrets`;
+  if (isWithin(dataDir, workspacesDir)) return `must not contain REPRISE_DATA_DIR (${dataDir}): commands must not share a directory with its secrets`;
+  return undefined;
 }
 
 /** Parses configuration from an environment (process.env by default). Empty strings count as unset. */
@@ -172,6 +204,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       },
     ]);
   }
+  const dataDir = path.resolve(cwd, e.REPRISE_DATA_DIR);
+  const workspacesDir = path.resolve(cwd, e.WORKSPACES_DIR);
+  const workspacesProblem = workspacesDirError(workspacesDir, dataDir);
+  if (workspacesProblem) throw new ConfigError([{ variable: 'WORKSPACES_DIR', message: `${workspacesProblem} (got ${JSON.stringify(e.WORKSPACES_DIR)})` }]);
   return {
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
@@ -184,9 +220,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL,
+      uiLinks: e.TEMPORAL_UI_LINKS === 'on',
     },
     api: { host: e.API_HOST, port: e.API_PORT, bodyLimit: e.API_BODY_LIMIT },
-    dataDir: path.resolve(cwd, e.REPRISE_DATA_DIR),
+    dataDir,
+    workspacesDir,
     worker: {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -194,7 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       heapMb: e.WORKER_HEAP_MB,
       metricsAddress: e.WORKER_METRICS_ADDRESS,
     },
-    leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S },
+    leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S, user: e.LEAF_USER },
     engine: { planRecheckS: e.ENGINE_PLAN_RECHECK_S, historyLimit: e.ENGINE_HISTORY_LIMIT, infraRetryHours: e.INFRA_RETRY_HOURS },
     schedules: { catchupWindow: e.SCHEDULE_CATCHUP_WINDOW },
     log: { level: e.LOG_LEVEL },
@@ -215,4 +253,13 @@ export function temporalAddress(config: TConfig): string {
 export function temporalUiUrl(config: TConfig): string | undefined {
   if (config.temporal.uiUrl) return config.temporal.uiUrl.replace(/\/$/, '');
   return config.temporal.address ? undefined : `http://localhost:${config.temporal.uiPort}`;
+}
+
+/**
+ * The Web UI address the API builds `ui_url` links from: none when
+ * TEMPORAL_UI_LINKS=off, so responses stop pointing people at a UI that
+ * shows every user's runs to whoever reaches it.
+ */
+export function temporalUiLinkBase(config: TConfig): string | undefined {
+  return config.temporal.uiLinks ? temporalUiUrl(config) : undefined;
 }

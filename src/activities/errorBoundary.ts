@@ -19,8 +19,10 @@ import { FAILURE_TYPES, internalReason, isDomainError, isOurFailureType, looksIn
  * - Our own failures (a FAILURE_TYPES type) and cancellations pass as they are.
  * - Anything else is logged in full under a fresh reference, and the failure
  *   names only that reference: `internal error (ref err_…): see the worker log`.
- *   It stays retryable: an unexpected error is more often a passing condition
- *   than a bug, and the window bounds it either way.
+ *   It is retried for UNEXPECTED_ERROR_ATTEMPTS attempts (about ten minutes
+ *   of backoff: long enough for a passing condition), then final: a bug must
+ *   end its goal with that reference, not keep it silently `running` for the
+ *   whole infrastructure window.
  */
 export function toActivityFailure(err: unknown, logger: Pick<Logger, 'warn' | 'error'>, where: { activityType: string; workflowId?: string; attempt?: number }): unknown {
   if (err instanceof CancelledFailure) return err;
@@ -40,9 +42,15 @@ export function toActivityFailure(err: unknown, logger: Pick<Logger, 'warn' | 'e
     return ApplicationFailure.retryable(err.message, FAILURE_TYPES.Internal, { code: err.code });
   }
   const ref = newErrorRef();
-  logger.error({ err, ref, ...where }, `activity ${where.activityType} failed unexpectedly (ref ${ref})`);
-  return ApplicationFailure.retryable(internalReason(ref), FAILURE_TYPES.Internal, { ref });
+  const final = (where.attempt ?? 1) >= UNEXPECTED_ERROR_ATTEMPTS;
+  logger.error({ err, ref, ...where }, `activity ${where.activityType} failed unexpectedly (ref ${ref})${final ? '; not retried again' : ''}`);
+  return final
+    ? ApplicationFailure.nonRetryable(internalReason(ref), FAILURE_TYPES.Internal, { ref })
+    : ApplicationFailure.retryable(internalReason(ref), FAILURE_TYPES.Internal, { ref });
 }
+
+/** Attempts an activity gets for an error nobody classified: 1 s doubling to 30 s, about ten minutes in all. */
+export const UNEXPECTED_ERROR_ATTEMPTS = 25;
 
 /** A short reference a reason can name and the log can be searched for. */
 export function newErrorRef(): string {

@@ -3,6 +3,7 @@ import { createGoalActivities } from './goals';
 import { createLeafActivities } from './leaves';
 import { createRunActivities } from './runs';
 import { createScheduleActivities } from './schedules';
+import type { TWorkspaces } from './workspaces';
 
 /**
  * Activities: all of Reprise's I/O on behalf of Temporal workflows, one
@@ -16,8 +17,10 @@ export type { TBegunRun } from './runs';
 
 export interface TActivityDeps {
   prisma: PrismaClient;
-  /** Leaf workspaces live under `<dataDir>/workspaces/<root goal id>`. */
+  /** Attempt files live under `<dataDir>/attempts/<goal id>` (attemptFiles.ts). */
   dataDir: string;
+  /** Where leaf commands run (`<dir>/<root goal id>`), and as whom. */
+  workspaces: TWorkspaces;
   leaf: { outputMaxBytes: number; defaultTimeoutS: number };
 }
 

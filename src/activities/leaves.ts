@@ -1,9 +1,7 @@
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { asDatabaseError, isTransientDatabaseError, type Goal, type PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
-import { isWorkerAction, type TAction, type THttpAction, type TShellAction, type TWorkerAction } from '../domain/actions';
+import { isWorkerAction, type TAction, type THttpAction, type TWorkerAction } from '../domain/actions';
 import { assertNever } from '../domain/assertNever';
 import { FAILURE_TYPES, type TFailureType } from '../domain/errors';
 import { CHECK_COMMAND_MAX_S } from '../domain/execution';
@@ -14,6 +12,8 @@ import { actionOf, loadGoal } from './goals';
 import { findAgent } from '../db/agents';
 import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
+import { ensureWorkspace, type TWorkspaces } from './workspaces';
+import { attemptDir, exitFileOf, forgetAttempts, keepOutcome, markTimedOut, prepareAttempt, recoverOutcome } from './attemptFiles';
 import { runInputs } from '../db/runs';
 import { inputEnvName } from '../domain/frozenPlans';
 import { goalRuntimes, missingRuntimes, runtimePhrase } from '../domain/runtimeRequirements';
@@ -42,8 +42,10 @@ export interface TLeafResult {
 
 export interface TLeafActivityDeps {
   prisma: PrismaClient;
-  /** Leaf workspaces live under `<dataDir>/workspaces/<root goal id>`. */
+  /** Attempt files live under `<dataDir>/attempts/<goal id>` (attemptFiles.ts). */
   dataDir: string;
+  /** Where leaf commands run (`<dir>/<root goal id>`), and as whom. */
+  workspaces: TWorkspaces;
   leaf: { outputMaxBytes: number; defaultTimeoutS: number };
 }
 
@@ -166,24 +168,31 @@ async function untilWritten<T>(write: () => Promise<T>): Promise<T> {
 export function createLeafActivities(deps: TLeafActivityDeps) {
   const { prisma } = deps;
 
-  async function workspace(rootId: string): Promise<string> {
-    const cwd = path.join(deps.dataDir, 'workspaces', rootId);
-    await mkdir(cwd, { recursive: true });
-    return cwd;
+  function workspace(rootId: string): Promise<string> {
+    return ensureWorkspace(deps.workspaces, rootId);
   }
 
   /** Runs a command for a leaf, heartbeating, killed on timeout or cancellation. */
-  async function runCommand(goal: { id: string; rootId: string; runId?: string | null }, command: string, env: Record<string, string> | undefined, timeoutS: number, details: object = {}) {
+  async function runCommand(
+    goal: { id: string; rootId: string; runId?: string | null },
+    command: string,
+    env: Record<string, string> | undefined,
+    timeoutS: number,
+    details: object = {},
+    attempt?: string,
+  ) {
     const ctx = Context.current();
     const inputs = goal.runId ? await runInputs(prisma, goal.runId) : {};
     return runShellCommand({
       command,
       env: commandEnv(goal, env, inputs),
       cwd: await workspace(goal.rootId),
+      user: deps.workspaces.user,
       timeoutMs: timeoutS * 1000,
       maxOutputBytes: deps.leaf.outputMaxBytes,
       signal: ctx.cancellationSignal,
       onProgress: (elapsedMs) => ctx.heartbeat({ ...details, elapsed_ms: elapsedMs }),
+      ...(attempt ? { exitFile: exitFileOf(attempt), onTimeout: () => markTimedOut(attempt) } : {}),
     });
   }
 
@@ -194,12 +203,16 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     failure?: { message: string; type: Extract<TFailureType, 'CommandFailed' | 'HttpFailed' | 'LeafTimedOut'> };
   }
 
-  /** Runs a leaf's action once (a runtime the worker runs), heartbeating, killed on timeout or cancellation. */
-  async function attemptAction(goal: Goal, action: TWorkerAction): Promise<TAttempt> {
+  /**
+   * Runs a leaf's action once (a runtime the worker runs), heartbeating,
+   * killed on timeout or cancellation; `dir` is the attempt's directory
+   * (attemptFiles.ts), where the outcome is kept the moment it is known.
+   */
+  async function attemptAction(goal: Goal, action: TWorkerAction, dir: string): Promise<TAttempt> {
     const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
     switch (action.runtime) {
       case 'shell':
-        return attemptShell(goal, action, timeoutS);
+        return shellAttemptOf(await runCommand(goal, action.command, action.env, timeoutS, {}, dir), timeoutS);
       case 'http':
         return attemptHttp(goal, action, timeoutS);
       default:
@@ -207,8 +220,8 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     }
   }
 
-  async function attemptShell(goal: Goal, action: TShellAction, timeoutS: number): Promise<TAttempt> {
-    const result = await runCommand(goal, action.command, action.env, timeoutS);
+  /** What a command's end means for its leaf (a fresh end, or one its launcher recorded for a worker that died). */
+  function shellAttemptOf(result: TCommandResult, timeoutS: number): TAttempt {
     if (result.cancelled) return { result, cancelled: true };
     if (result.timed_out) return { result, cancelled: false, failure: { message: `the command timed out after ${timeoutS}s and was killed`, type: 'LeafTimedOut' } };
     if (result.exit_code !== 0) {
@@ -257,22 +270,57 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   }
 
   /**
+   * The outcome of the action's `n`th attempt: the one an earlier attempt
+   * kept (in its heartbeat details, or on this worker's disk, attemptFiles.ts)
+   * if there is one, else the action run now and its outcome kept at once.
+   */
+  async function outcomeOf(goal: Goal, action: TWorkerAction, n: number, progress: TLeafProgress): Promise<TAttempt> {
+    const ctx = Context.current();
+    if (progress.outcome?.goalId === goal.id && progress.outcome.attempt === n) {
+      return { result: progress.outcome.result as TAttempt['result'], cancelled: false, failure: progress.outcome.failure };
+    }
+    const dir = attemptDir(deps.dataDir, goal.id, n);
+    const left = recoverOutcome(dir);
+    let attempt: TAttempt;
+    if (left?.kind === 'kept') {
+      attempt = { result: left.outcome.result, cancelled: false, failure: left.outcome.failure };
+    } else if (left?.kind === 'exit') {
+      // Only the exit status survived (the worker died before it heard of the end): judged as a fresh end would be.
+      attempt = shellAttemptOf(left.result, action.timeout_s ?? deps.leaf.defaultTimeoutS);
+      ctx.log.warn('a leaf\'s command had ended when its worker died; its recorded exit status is used, not run again', { goalId: goal.id, attempt: n });
+    } else {
+      await prepareAttempt(dir);
+      attempt = await attemptAction(goal, action, dir);
+    }
+    if (!attempt.cancelled) {
+      keepOutcome(dir, { result: attempt.result, failure: attempt.failure });
+      progress.outcome = { goalId: goal.id, attempt: n, result: heartbeatSized(attempt.result), failure: attempt.failure };
+      ctx.heartbeat(progress);
+    }
+    return attempt;
+  }
+
+  /**
    * runLeaf's body: start, action, check, end. A leaf's `retries` count its
    * action's outcomes (`action_attempts` on the goal row), never activity
    * attempts: an attempt lost to the infrastructure (Postgres down, a worker
    * lost) came to no outcome, spends nothing, and is retried by Temporal.
    *
    * Once an action has an outcome it is never run again for that attempt:
-   * the outcome goes first into the activity's heartbeat details (kept by
-   * Temporal across attempts), then into Postgres, whose writes are retried
-   * in place while Postgres is away. An attempt that finds an outcome its
-   * predecessor could not record records that instead of running the action.
+   * the outcome is kept on the worker's disk (the command's exit status by
+   * its launcher the moment it ends, then the whole outcome), in the
+   * activity's heartbeat details (kept by Temporal across attempts), then in
+   * Postgres, whose writes are retried in place while Postgres is away. An
+   * attempt that finds an outcome its predecessor could not record records
+   * that instead of running the action.
    */
   async function runLeafOnce(goalId: string, progress: TLeafProgress): Promise<TLeafResult> {
-    const ctx = Context.current();
     const goal = await goals.loadGoalForRun(prisma, goalId);
     if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
-    if (isTerminal(goal.lifecycle)) return endedLeafResult(goal);
+    if (isTerminal(goal.lifecycle)) {
+      await forgetAttempts(deps.dataDir, goalId);
+      return endedLeafResult(goal);
+    }
     await refuseRevokedRuntimes(prisma, goal, goalRuntimes({ action: actionOf(goal), acceptance: ZAcceptance.parse(goal.acceptance ?? {}) }));
     const action = runnableAction(goal);
     const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
@@ -280,25 +328,18 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     if (goal.actionEndedAt === null) {
       // This attempt's number among the action's outcomes.
       const n = goal.actionAttempts + 1;
-      let attempt: TAttempt;
-      if (progress.outcome?.goalId === goalId && progress.outcome.attempt === n) {
-        attempt = { result: progress.outcome.result as TAttempt['result'], cancelled: false, failure: progress.outcome.failure };
-      } else {
-        attempt = await attemptAction(goal, action);
-        if (!attempt.cancelled) {
-          progress.outcome = { goalId, attempt: n, result: heartbeatSized(attempt.result), failure: attempt.failure };
-          ctx.heartbeat(progress);
-        }
-      }
+      const attempt = await outcomeOf(goal, action, n, progress);
       result = attempt.result;
       if (attempt.cancelled) {
         await goals.storeLeafOutput(prisma, goalId, attempt.result);
+        await forgetAttempts(deps.dataDir, goalId);
         throw cancelledFailure(edgeContextOf('failed', attempt.result));
       }
       if (attempt.failure) {
         const retries = action.retries ?? 0;
         const status: TEndStatus = attempt.failure.type === 'LeafTimedOut' ? 'timed_out' : 'failed';
         await untilWritten(() => goals.recordActionFailed(prisma, goalId, n, attempt.result));
+        await forgetAttempts(deps.dataDir, goalId);
         if (n <= retries) throw ApplicationFailure.retryable(attempt.failure.message, FAILURE_TYPES[attempt.failure.type]);
         const reason = `${attempt.failure.message}${n > 1 ? ` (after ${n} attempts)` : ''}`;
         await untilWritten(() => goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason }));
@@ -306,9 +347,11 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       }
       if (!acceptance.check && !acceptance.judgment) {
         await untilWritten(() => goals.recordLeafDone(prisma, goalId, n, attempt.result));
+        await forgetAttempts(deps.dataDir, goalId);
         return { status: 'succeeded', context: edgeContextOf('succeeded', attempt.result), recorded: true };
       }
       await untilWritten(() => goals.recordActionSucceeded(prisma, goalId, n, attempt.result));
+      await forgetAttempts(deps.dataDir, goalId);
     }
     if (acceptance.check) {
       const check = await runCheck(goal, acceptance.check, progress);

@@ -4,7 +4,7 @@ import { claimRun, findScheduleFire, latestScheduleRun, recordSkippedFire, runTr
 import { findWorkflowHeader, frozenPlanOf, latestWorkflowHeader, type TWorkflowHeader } from '../db/workflows';
 import { tryLockScheduleDecisions } from '../db/schedules';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
-import { instantiate, resolveInputs } from '../domain/frozenPlans';
+import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { isTerminal } from '../domain/goals';
 import { runId as deriveRunId, fireKey, inputsHash, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { deriveRunStatus } from '../domain/runs';
@@ -97,7 +97,7 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
         let values: Record<string, string>;
         try {
           values = resolveInputs(workflow.inputs, input.inputs);
-          instantiate(frozen, values);
+          checkSubstitution(frozen, values);
         } catch (err) {
           if (!isDomainError(err)) throw err;
           return skip(`the schedule's inputs do not fit workflow ${workflow.name} v${workflow.version}: ${err.message}`);

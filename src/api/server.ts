@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { temporalUiUrl, type TConfig } from '../config';
+import { temporalUiLinkBase, type TConfig } from '../config';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logger';
 import { createApp } from './app';
@@ -20,7 +20,7 @@ export async function startApi(deps: { config: TConfig; prisma: PrismaClient; te
     logger: deps.logger,
     taskQueue: config.temporal.taskQueue,
     bodyLimit: config.api.bodyLimit,
-    temporalUi: { baseUrl: temporalUiUrl(config), namespace: config.temporal.namespace },
+    temporalUi: { baseUrl: temporalUiLinkBase(config), namespace: config.temporal.namespace },
     engine: config.engine,
     scheduleCatchupWindow: config.schedules.catchupWindow,
   });

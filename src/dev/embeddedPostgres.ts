@@ -21,12 +21,21 @@ import { commandLineOf, portInUse, readPidFile, spawnManaged, waitUntilReady, ty
  *
  * Postgres refuses to run as root; as root we run it as the `postgres` system
  * user, which must exist and be able to reach the data directory.
+ *
+ * The cluster's superuser (`postgres`) only bootstraps it: `npm start` makes
+ * the app's own role (`reprise_app`: no superuser, no CREATEDB, no
+ * CREATEROLE) the owner of the app database and of everything in it, and
+ * runs migrations, the API and the worker as that role (ensureAppRole). A
+ * hole in the app then reaches the app's data, not the cluster: no
+ * `COPY ... TO PROGRAM`, no reading server files, no other databases.
  */
 
 const execFileAsync = promisify(execFile);
 
 export const EMBEDDED_DATABASE = 'reprise';
 const SUPERUSER = 'postgres';
+/** The login role the app connects as: owner of the app database, nothing more. */
+export const APP_ROLE = 'reprise_app';
 
 export interface TEmbeddedPostgres {
   url: string;
@@ -84,7 +93,8 @@ async function binDir(user: { uid: number; gid: number } | undefined): Promise<s
   return path.join(staged, 'bin');
 }
 
-async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
+/** The user the embedded Postgres runs as when we are root (`postgres`); undefined when it runs as us. */
+export async function embeddedPostgresUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   try {
     const [uid, gid] = await Promise.all([
@@ -113,12 +123,16 @@ function passwordFile(dataDir: string): string {
   return path.join(dataDir, 'postgres.password');
 }
 
+function appPasswordFile(dataDir: string): string {
+  return path.join(dataDir, 'postgres.app.password');
+}
+
 function clusterDir(dataDir: string): string {
   return path.join(dataDir, 'postgres');
 }
 
-function urlFor(password: string, port: number, database: string): string {
-  return `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+function urlFor(password: string, port: number, database: string, user: string = SUPERUSER): string {
+  return `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
 /**
@@ -161,13 +175,14 @@ export function recordedEmbeddedPort(dataDir: string): number | undefined {
 export async function embeddedDatabaseUrl(config: Pick<TConfig, 'dataDir' | 'embeddedPostgresPort'>): Promise<string> {
   let password: string;
   try {
-    password = (await readFile(passwordFile(config.dataDir), 'utf8')).trim();
+    password = (await readFile(appPasswordFile(config.dataDir), 'utf8')).trim();
   } catch {
+    // No app role yet (no cluster, or one made before there was an app role): npm start makes it.
     throw new EmbeddedPostgresError(
-      `No embedded Postgres in ${config.dataDir} yet: run \`npm start\` once (it creates one), or set DATABASE_URL.`,
+      `No embedded Postgres app role in ${config.dataDir} yet: run \`npm start\` once (it creates the cluster and the ${APP_ROLE} role), or set DATABASE_URL.`,
     );
   }
-  return urlFor(password, recordedEmbeddedPort(config.dataDir) ?? config.embeddedPostgresPort, EMBEDDED_DATABASE);
+  return urlFor(password, recordedEmbeddedPort(config.dataDir) ?? config.embeddedPostgresPort, EMBEDDED_DATABASE, APP_ROLE);
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -228,7 +243,7 @@ export async function startEmbeddedPostgres(options: {
   const log = options.log ?? (() => undefined);
   const database = options.database ?? EMBEDDED_DATABASE;
   const dir = clusterDir(options.dataDir);
-  const user = await postgresUser();
+  const user = await embeddedPostgresUser();
   await mkdir(options.dataDir, { recursive: true });
 
   if (user && !(await canAccessAs(user, '-x', options.dataDir))) {
@@ -264,7 +279,8 @@ export async function startEmbeddedPostgres(options: {
     'postgres',
     path.join(bin, 'postgres'),
     ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' }, logFile: options.logFile, pidFile: options.pidFile },
+    // Orphaned (npm start SIGKILLed), it stops as its own stop does: SIGINT, Postgres' fast shutdown.
+    { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' }, logFile: options.logFile, pidFile: options.pidFile, parentDeathSignal: 'SIGINT' },
   );
   const adminUrl = urlFor(password, options.port, 'postgres');
   try {
@@ -311,4 +327,80 @@ export async function startEmbeddedPostgres(options: {
     // SIGINT is Postgres' "fast shutdown": roll back open transactions, then exit cleanly.
     stop: () => proc.stop('SIGINT', 20_000),
   };
+}
+
+/** The app role's password: made once, kept in the data directory (0600), tightened on every start. */
+async function appRolePassword(dataDir: string): Promise<string> {
+  const file = appPasswordFile(dataDir);
+  const kept = await readFile(file, 'utf8').then(
+    (text) => text.trim(),
+    () => undefined,
+  );
+  const password = kept || randomBytes(18).toString('base64url');
+  if (!kept) await writeFile(file, `${password}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return password;
+}
+
+/**
+ * ALTER ... OWNER statements that give the app role every object in the app
+ * database's own schemas that it does not own yet: tables (with the
+ * sequences they own), views, free-standing sequences, types (enums,
+ * domains, ranges) and routines.
+ * A database made before the app role existed (an upgrade) has them owned by
+ * the superuser. Not REASSIGN OWNED BY postgres: the bootstrap superuser's
+ * objects include the system catalogs, which it refuses to reassign.
+ */
+const OWNERSHIP_STATEMENTS = `
+WITH app AS (SELECT oid FROM pg_roles WHERE rolname = $1::text),
+     own AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%')
+SELECT format('ALTER %s %I.%I OWNER TO %I', CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+              own.nspname, c.relname, $1::text) AS sql
+  FROM pg_class c JOIN own ON own.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relowner <> (SELECT oid FROM app)
+UNION ALL
+SELECT format('ALTER SEQUENCE %I.%I OWNER TO %I', own.nspname, c.relname, $1::text)
+  FROM pg_class c JOIN own ON own.oid = c.relnamespace
+ WHERE c.relkind = 'S' AND c.relowner <> (SELECT oid FROM app)
+   -- a serial or identity sequence goes with its table
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+UNION ALL
+SELECT format('ALTER TYPE %I.%I OWNER TO %I', own.nspname, t.typname, $1::text)
+  FROM pg_type t JOIN own ON own.oid = t.typnamespace
+ WHERE t.typtype IN ('e', 'd', 'r') AND t.typowner <> (SELECT oid FROM app)
+UNION ALL
+SELECT format('ALTER ROUTINE %I.%I(%s) OWNER TO %I', own.nspname, p.proname, pg_get_function_identity_arguments(p.oid), $1::text)
+  FROM pg_proc p JOIN own ON own.oid = p.pronamespace
+ WHERE p.proowner <> (SELECT oid FROM app)
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`;
+
+/**
+ * Makes the app's role and gives it the app database, idempotently, on every
+ * `npm start` (as the superuser, through `adminUrl`: the database's URL as
+ * startEmbeddedPostgres returned it). Returns the URL the app connects with:
+ * the same database as `reprise_app`. The role's password is set from its file
+ * each time, so the file is the truth even if the role was altered by hand.
+ */
+export async function ensureAppRole(adminUrl: string, dataDir: string): Promise<string> {
+  const password = await appRolePassword(dataDir);
+  const url = new URL(adminUrl);
+  const database = decodeURIComponent(url.pathname.slice(1));
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const role = client.escapeIdentifier(APP_ROLE);
+    const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [APP_ROLE]);
+    // Utility statements take no parameters: the password is quoted as a literal.
+    const attributes = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${client.escapeLiteral(password)}`;
+    await client.query(exists.rowCount ? `ALTER ROLE ${role} WITH ${attributes}` : `CREATE ROLE ${role} WITH ${attributes}`);
+    await client.query(`ALTER DATABASE ${client.escapeIdentifier(database)} OWNER TO ${role}`);
+    // The database's owner owns `public` through pg_database_owner (Postgres 15+); what is in it is given explicitly.
+    const { rows } = await client.query<{ sql: string }>(OWNERSHIP_STATEMENTS, [APP_ROLE]);
+    for (const { sql } of rows) await client.query(sql);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  url.username = APP_ROLE;
+  url.password = password;
+  return url.toString();
 }

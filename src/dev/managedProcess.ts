@@ -1,13 +1,15 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import net from 'node:net';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
  * A child process `npm start` (or the test harness) owns: spawned in its own
  * process group so a terminal Ctrl-C reaches only us and we stop children in
  * order (API, worker, then Temporal, then Postgres), never mid-shutdown.
- * Every live one is killed when this process exits, whatever the path.
+ * Every live one is killed when this process exits; when it is killed (no
+ * exit hook runs) each gets its `parentDeathSignal` from the kernel, where
+ * setpriv can ask for one (see withParentDeathSignal).
  */
 export interface TManagedProcess {
   readonly name: string;
@@ -50,6 +52,35 @@ function fileTail(file: string, lines = 40): string {
   }
 }
 
+/** util-linux's setpriv (Linux), which can set the parent-death signal before it execs a command; undefined elsewhere. */
+const SETPRIV = (() => {
+  if (process.platform !== 'linux') return undefined;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat('/usr/bin', '/bin')) {
+    const file = path.join(dir, 'setpriv');
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+})();
+
+/**
+ * The command line that runs `command` so the kernel sends it `signal` when
+ * this process dies, however it dies (prctl PR_SET_PDEATHSIG through
+ * `setpriv --pdeathsig`, which then execs the command: same pid, same
+ * command line). A SIGKILLed `npm start` runs no exit hook, and its detached
+ * Postgres and Temporal would otherwise run on until the next start stops
+ * them (stopOrphans). Without setpriv the command runs as is, and that next
+ * start is the only net.
+ */
+export function withParentDeathSignal(command: string, args: string[], signal: NodeJS.Signals | undefined): { command: string; args: string[] } {
+  if (!signal || !SETPRIV) return { command, args };
+  return { command: SETPRIV, args: ['--pdeathsig', signal.replace(/^SIG/, ''), '--', command, ...args] };
+}
+
 export function spawnManaged(
   name: string,
   command: string,
@@ -64,15 +95,18 @@ export function spawnManaged(
     logFile?: string;
     /** Record its pid here while it runs, so a later start can find it if we die (see stopOrphans). */
     pidFile?: string;
+    /** The signal it gets should we die without stopping it (SIGKILL): its own quick, clean stop. */
+    parentDeathSignal?: NodeJS.Signals;
   } = {},
 ): TManagedProcess {
-  const { onLine, logFile, pidFile, ...spawnOptions } = options;
+  const { onLine, logFile, pidFile, parentDeathSignal, ...spawnOptions } = options;
   let logFd: number | undefined;
   if (logFile) {
     mkdirSync(path.dirname(logFile), { recursive: true });
     logFd = openSync(logFile, 'a');
   }
-  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd] });
+  const run = withParentDeathSignal(command, args, parentDeathSignal);
+  const child = spawn(run.command, run.args, { ...spawnOptions, detached: true, stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd] });
   if (logFd !== undefined) closeSync(logFd);
   if (child.pid === undefined) {
     throw new Error(`could not start ${name} (${command})`);
@@ -182,6 +216,9 @@ function isGone(pid: number): boolean {
  * is still alive and still runs what the file says (`matches` its command
  * line: a pid may have been reused) is stopped, its whole process group,
  * SIGTERM then SIGKILL. Stale files are removed. Returns what was stopped.
+ * Most children stop on their own when their npm start dies (the worker's and
+ * API's stdin pipe closes; Postgres and Temporal get their parent-death
+ * signal, see withParentDeathSignal): this is the net for the rest.
  */
 export async function stopOrphans(
   dir: string,
@@ -201,6 +238,8 @@ export async function stopOrphans(
     const cmd = entry ? commandLineOf(entry.pid) : undefined;
     if (entry && cmd !== undefined && matches(entry.name, cmd)) {
       killGroup(entry.pid, 'SIGTERM');
+      // A stopped process (SIGSTOP, a debugger let go) acts on nothing until continued: then it takes the SIGTERM.
+      killGroup(entry.pid, 'SIGCONT');
       const deadline = Date.now() + graceMs;
       while (!isGone(entry.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       if (!isGone(entry.pid)) killGroup(entry.pid, 'SIGKILL');

@@ -92,7 +92,8 @@ export async function startTemporalDevServer(options: TDevServerOptions): Promis
       );
     }
   }
-  const proc = spawnManaged('temporal', options.cliPath, args, { logFile: options.logFile, pidFile: options.pidFile });
+  // Orphaned (npm start SIGKILLed), it stops as its own stop does (SIGTERM).
+  const proc = spawnManaged('temporal', options.cliPath, args, { logFile: options.logFile, pidFile: options.pidFile, parentDeathSignal: 'SIGTERM' });
   try {
     await waitUntilReady(proc, () => namespaceReady(address, options.namespace), options.startTimeoutMs ?? 60_000, 'The Temporal dev server');
   } catch (err) {

@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto';
 import { DomainError } from './errors';
 import { ZStoredAction } from './actions';
 import { END_STATUSES } from './goals';
-import { ZAcceptance, ZPlan, type TAcceptance, type TPlan, type TPlanChild } from './plans';
+import {
+  MAX_INPUT_VALUE_LENGTH,
+  MAX_INTENT_LENGTH,
+  MAX_JUDGMENT_TEXT_LENGTH,
+  MAX_TITLE_LENGTH,
+  ZAcceptance,
+  ZPlan,
+  type TAcceptance,
+  type TPlan,
+  type TPlanChild,
+} from './plans';
 import { z } from './zod';
 
 /**
@@ -12,6 +22,12 @@ import { z } from './zod';
  * exactly four places (titles, intents, judgment prompts and rubrics), never
  * in commands, URLs or checks; and in the text inputs a child hands to a
  * nested workflow, which that workflow substitutes in the same four places. Pure; the save and run services build on it.
+ *
+ * A substituted text is held to its field's own limit (a title 200
+ * characters, an intent 10,000, …), and its length is counted before it is
+ * built: a few placeholders and long inputs would otherwise multiply into
+ * texts of megabytes per goal, built in one request and sent through
+ * Temporal's payloads and summaries.
  */
 
 export const FROZEN_FORMAT = 'frozen/v0';
@@ -22,7 +38,7 @@ export const ZWorkflowInput = z
   .object({
     name: z.string().min(1).max(64).regex(INPUT_NAME_PATTERN, 'input names are letters, digits, _ and -'),
     description: z.string().max(2000).optional(),
-    default: z.string().max(10_000).optional(),
+    default: z.string().max(MAX_INPUT_VALUE_LENGTH).optional(),
     required: z.boolean().optional(),
   })
   .strict()
@@ -161,6 +177,11 @@ export function inputEnvName(name: string): string {
   return `REPRISE_INPUT_${name.replace(/-/g, '_')}`;
 }
 
+/** An input's value; own keys only, so an input named like an Object member (`constructor`) without a value has none. */
+function valueOf(values: Record<string, string>, name: string): string | undefined {
+  return Object.hasOwn(values, name) ? values[name] : undefined;
+}
+
 const PLACEHOLDER = /\{\{\s*inputs\.([^}\s]*)\s*\}\}/g;
 
 /** The input names a text refers to as `{{inputs.name}}` (a malformed name is returned as written, to be refused). */
@@ -168,31 +189,46 @@ export function placeholdersIn(text: string): string[] {
   return [...text.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
 }
 
-/** Every text input substitution may touch, with where it is (for error messages). */
-function* substitutable(frozen: TFrozenPlan): Generator<{ path: string; text: string }> {
+/**
+ * At most this many placeholders in one text, refused at save. Prose names
+ * an input a few times; a text made of hundreds of placeholders only exists
+ * to multiply its inputs (the length limit below refuses each run of it; this
+ * refuses the workflow itself, up front).
+ */
+export const MAX_PLACEHOLDERS_PER_TEXT = 100;
+
+/** One text substitution may touch: where it is (for error messages) and its field's length limit. */
+interface TSubstitutable {
+  path: string;
+  text: string;
+  limit: number;
+}
+
+/** Every text input substitution may touch, the whole tree (as `instantiate` substitutes it). */
+function* substitutable(frozen: TFrozenPlan): Generator<TSubstitutable> {
   const { root } = frozen;
-  yield { path: 'title', text: root.title };
-  if (root.intent) yield { path: 'intent', text: root.intent };
+  yield { path: 'title', text: root.title, limit: MAX_TITLE_LENGTH };
+  if (root.intent) yield { path: 'intent', text: root.intent, limit: MAX_INTENT_LENGTH };
   yield* acceptanceTexts(root.acceptance, '');
   if (root.plan) yield* planTexts(root.plan, 'plan');
 }
 
-function* acceptanceTexts(acceptance: TAcceptance | undefined, at: string): Generator<{ path: string; text: string }> {
+function* acceptanceTexts(acceptance: TAcceptance | undefined, at: string): Generator<TSubstitutable> {
   const judgment = acceptance?.judgment;
   if (!judgment) return;
   const here = at ? `${at}.acceptance.judgment` : 'acceptance.judgment';
-  yield { path: `${here}.prompt`, text: judgment.prompt };
-  if (judgment.rubric) yield { path: `${here}.rubric`, text: judgment.rubric };
+  yield { path: `${here}.prompt`, text: judgment.prompt, limit: MAX_JUDGMENT_TEXT_LENGTH };
+  if (judgment.rubric) yield { path: `${here}.rubric`, text: judgment.rubric, limit: MAX_JUDGMENT_TEXT_LENGTH };
 }
 
-function* planTexts(plan: TPlan, at: string): Generator<{ path: string; text: string }> {
+function* planTexts(plan: TPlan, at: string): Generator<TSubstitutable> {
   for (const [i, child] of plan.children.entries()) {
     const here = `${at}.children[${i}]`;
-    yield { path: `${here}.title`, text: child.title };
-    if (child.intent) yield { path: `${here}.intent`, text: child.intent };
+    yield { path: `${here}.title`, text: child.title, limit: MAX_TITLE_LENGTH };
+    if (child.intent) yield { path: `${here}.intent`, text: child.intent, limit: MAX_INTENT_LENGTH };
     yield* acceptanceTexts(child.acceptance, here);
     if (child.kind === 'composite') {
-      for (const [name, value] of Object.entries(child.inputs ?? {})) yield { path: `${here}.inputs.${name}`, text: value };
+      for (const [name, value] of Object.entries(child.inputs ?? {})) yield { path: `${here}.inputs.${name}`, text: value, limit: MAX_INPUT_VALUE_LENGTH };
       if (child.plan) yield* planTexts(child.plan, `${here}.plan`);
     }
   }
@@ -208,7 +244,11 @@ export function inputProblems(frozen: TFrozenPlan, declared: TWorkflowInput[]): 
     names.add(input.name);
   });
   for (const { path, text } of substitutable(frozen)) {
-    for (const name of placeholdersIn(text)) {
+    const placeholders = placeholdersIn(text);
+    if (placeholders.length > MAX_PLACEHOLDERS_PER_TEXT) {
+      problems.push({ path, message: `${placeholders.length} placeholders; a text has at most ${MAX_PLACEHOLDERS_PER_TEXT}` });
+    }
+    for (const name of placeholders) {
       if (!names.has(name)) problems.push({ path, message: `{{inputs.${name}}} names no declared input` });
     }
   }
@@ -228,7 +268,7 @@ export function resolveInputs(declared: TWorkflowInput[], given: Record<string, 
   }
   const values: Record<string, string> = {};
   for (const input of declared) {
-    const value = given[input.name] ?? input.default;
+    const value = valueOf(given, input.name) ?? input.default;
     if (value !== undefined) values[input.name] = value;
     else if (input.required) problems.push({ path: `inputs.${input.name}`, message: `input "${input.name}" is required` });
   }
@@ -236,12 +276,54 @@ export function resolveInputs(declared: TWorkflowInput[], given: Record<string, 
   return values;
 }
 
-function substitute(text: string, values: Record<string, string>, path: string): string {
-  return text.replace(PLACEHOLDER, (_m, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new DomainError('VALIDATION_FAILED', `${path}: {{inputs.${name}}} has no value`, [{ path, message: `{{inputs.${name}}} has no value` }]);
-    return value;
-  });
+/**
+ * The length `text` has with `values` filled in, counted without building it
+ * (an unresolved placeholder counts as written). Checked against the field's
+ * limit before any substituted text exists.
+ */
+export function substitutedLength(text: string, values: Record<string, string>): number {
+  let length = text.length;
+  for (const match of text.matchAll(PLACEHOLDER)) {
+    const value = valueOf(values, match[1] ?? '');
+    if (value !== undefined) length += value.length - match[0].length;
+  }
+  return length;
+}
+
+/** Why `text` cannot be substituted with `values`: a placeholder without a value, or a result over its field's limit. */
+function textProblem({ path, text, limit }: TSubstitutable, values: Record<string, string>): { path: string; message: string } | undefined {
+  const missing = placeholdersIn(text).find((name) => valueOf(values, name) === undefined);
+  if (missing !== undefined) return { path, message: `{{inputs.${missing}}} has no value` };
+  const length = substitutedLength(text, values);
+  if (length > limit) return { path, message: `with its inputs substituted it would be ${length} characters; this field holds at most ${limit}` };
+  return undefined;
+}
+
+function substitute(text: string, values: Record<string, string>, path: string, limit: number): string {
+  const problem = textProblem({ path, text, limit }, values);
+  if (problem) throw new DomainError('VALIDATION_FAILED', `${path}: ${problem.message}`, [problem]);
+  return text.replace(PLACEHOLDER, (_m, name: string) => valueOf(values, name) as string);
+}
+
+/** Problems named in one message before "and N more": a tree of thousands of goals must not make a reason of megabytes. */
+const MAX_PROBLEMS_IN_MESSAGE = 5;
+
+/**
+ * Refuses `values` for the whole frozen tree when any text would not
+ * substitute (a placeholder without a value, a result over its field's
+ * limit), naming every such text, without building any: what a run's
+ * creation and a schedule's fire check before anything is written.
+ */
+export function checkSubstitution(frozen: TFrozenPlan, values: Record<string, string>): void {
+  const problems: { path: string; message: string }[] = [];
+  for (const text of substitutable(frozen)) {
+    const problem = textProblem(text, values);
+    if (problem) problems.push(problem);
+  }
+  if (!problems.length) return;
+  const named = problems.slice(0, MAX_PROBLEMS_IN_MESSAGE).map((p) => `${p.path}: ${p.message}`);
+  const more = problems.length > named.length ? `; and ${problems.length - named.length} more` : '';
+  throw new DomainError('VALIDATION_FAILED', `invalid inputs: ${named.join('; ')}${more}`, problems);
 }
 
 function substituteAcceptance(acceptance: TAcceptance | undefined, values: Record<string, string>, at: string): TAcceptance | undefined {
@@ -249,19 +331,23 @@ function substituteAcceptance(acceptance: TAcceptance | undefined, values: Recor
   const { prompt, rubric } = acceptance.judgment;
   return {
     ...acceptance,
-    judgment: { prompt: substitute(prompt, values, `${at}.judgment.prompt`), ...(rubric === undefined ? {} : { rubric: substitute(rubric, values, `${at}.judgment.rubric`) }) },
+    judgment: {
+      prompt: substitute(prompt, values, `${at}.judgment.prompt`, MAX_JUDGMENT_TEXT_LENGTH),
+      ...(rubric === undefined ? {} : { rubric: substitute(rubric, values, `${at}.judgment.rubric`, MAX_JUDGMENT_TEXT_LENGTH) }),
+    },
   };
 }
 
 /** One child with its texts substituted; its nested plan too when `deep`, otherwise kept as saved. */
 function substituteChild(child: TPlanChild, values: Record<string, string>, here: string, deep: boolean): TPlanChild {
   const common = {
-    title: substitute(child.title, values, `${here}.title`),
-    ...(child.intent === undefined ? {} : { intent: substitute(child.intent, values, `${here}.intent`) }),
+    title: substitute(child.title, values, `${here}.title`, MAX_TITLE_LENGTH),
+    ...(child.intent === undefined ? {} : { intent: substitute(child.intent, values, `${here}.intent`, MAX_INTENT_LENGTH) }),
     ...(child.acceptance === undefined ? {} : { acceptance: substituteAcceptance(child.acceptance, values, `${here}.acceptance`) }),
   };
   if (child.kind === 'leaf') return { ...child, ...common };
-  const inputs = child.inputs && Object.fromEntries(Object.entries(child.inputs).map(([k, v]) => [k, substitute(v, values, `${here}.inputs.${k}`)]));
+  const inputs =
+    child.inputs && Object.fromEntries(Object.entries(child.inputs).map(([k, v]) => [k, substitute(v, values, `${here}.inputs.${k}`, MAX_INPUT_VALUE_LENGTH)]));
   const plan = deep && child.plan ? substitutePlan(child.plan, values, `${here}.plan`) : child.plan;
   return { ...child, ...common, ...(inputs ? { inputs } : {}), ...(plan ? { plan } : {}) };
 }
@@ -274,13 +360,14 @@ function substitutePlan(plan: TPlan, values: Record<string, string>, at: string)
  * The tree a run materializes: placeholders replaced in titles, intents and
  * judgment texts only. Commands, URLs, headers, bodies and checks are left
  * exactly as saved (inputs reach actions only as environment the action
- * declares). An unresolved placeholder is a caller error.
+ * declares). An unresolved placeholder, or a text longer than its field's
+ * limit once substituted, is a caller error (naming the first; checkSubstitution names them all).
  */
 export function instantiate(frozen: TFrozenPlan, values: Record<string, string>): TFrozenPlan['root'] {
   const { root } = frozen;
   return {
-    title: substitute(root.title, values, 'title'),
-    intent: root.intent === null ? null : substitute(root.intent, values, 'intent'),
+    title: substitute(root.title, values, 'title', MAX_TITLE_LENGTH),
+    intent: root.intent === null ? null : substitute(root.intent, values, 'intent', MAX_INTENT_LENGTH),
     ...(root.acceptance === undefined ? {} : { acceptance: substituteAcceptance(root.acceptance, values, 'acceptance') }),
     plan: root.plan ? substitutePlan(root.plan, values, 'plan') : null,
   };

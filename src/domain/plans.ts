@@ -11,13 +11,23 @@ import { END_STATUSES } from './goals';
  * are in validatePlan, which names the rule each problem breaks.
  */
 
+/**
+ * Text limits of a goal's fields, live or saved alike. A run's texts with
+ * their inputs substituted are held to the same limits (domain/frozenPlans.ts).
+ */
+export const MAX_TITLE_LENGTH = 200;
+export const MAX_INTENT_LENGTH = 10_000;
+export const MAX_JUDGMENT_TEXT_LENGTH = 10_000;
+/** An input value: a run's or schedule's, a declared default, or one a child hands to a nested workflow. */
+export const MAX_INPUT_VALUE_LENGTH = 10_000;
+
 export const ZAcceptance = z
   .object({
     /** A deterministic command run in the tree's workspace; exit 0 passes. */
     check: z.string().min(1).max(16_384).optional(),
     /** A person or external judge accepts or rejects through the API. */
     judgment: z
-      .object({ prompt: z.string().min(1).max(10_000), rubric: z.string().max(10_000).optional() })
+      .object({ prompt: z.string().min(1).max(MAX_JUDGMENT_TEXT_LENGTH), rubric: z.string().max(MAX_JUDGMENT_TEXT_LENGTH).optional() })
       .strict()
       .optional(),
   })
@@ -34,14 +44,14 @@ export const ZJoin = z.union([z.literal('all'), z.number().int().positive()]);
 
 export const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const ZKey = z.string().regex(KEY_PATTERN, 'keys are 1-64 of a-z 0-9 _ - and start with a letter or digit');
-const ZTitle = z.string().trim().min(1, 'title must not be empty').max(200);
+const ZTitle = z.string().trim().min(1, 'title must not be empty').max(MAX_TITLE_LENGTH);
 
 const ZLeafChild = z
   .object({
     key: ZKey,
     kind: z.literal('leaf'),
     title: ZTitle,
-    intent: z.string().max(10_000).optional(),
+    intent: z.string().max(MAX_INTENT_LENGTH).optional(),
     action: ZAction,
     acceptance: ZAcceptance.optional(),
     join: ZJoin.optional(),
@@ -64,7 +74,7 @@ const ZCompositeChild = z
     key: ZKey,
     kind: z.literal('composite'),
     title: ZTitle,
-    intent: z.string().max(10_000).optional(),
+    intent: z.string().max(MAX_INTENT_LENGTH).optional(),
     acceptance: ZAcceptance.optional(),
     join: ZJoin.optional(),
     /** Runs this saved workflow (`name@version`, of the same owner) as a nested run; no `plan` then. */
@@ -74,7 +84,7 @@ const ZCompositeChild = z
       .optional()
       .openapi({ description: 'Run a saved workflow of the same owner here, as a nested run: `name@version`. The child then has no `plan`.' }),
     /** The nested run's inputs (with `workflow`); `{{inputs.x}}` in them takes the enclosing run's values. */
-    inputs: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'input names are letters, digits, _ and -'), z.string().max(10_000)).optional(),
+    inputs: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'input names are letters, digits, _ and -'), z.string().max(MAX_INPUT_VALUE_LENGTH)).optional(),
     /** The composite's own plan; null or absent leaves it unplanned (it waits for one). */
     get plan(): z.ZodOptional<z.ZodNullable<typeof ZPlan>> {
       return ZPlan.nullable().optional();

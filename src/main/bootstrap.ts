@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type TConfig } from '../config';
 import { createPrisma, type PrismaClient } from '../db/client';
+import { connectedAsSuperuser } from '../db/roles';
 import { migrate, MigrationError, type TMigrationResult } from '../db/migrate';
 import { embeddedDatabaseUrl } from '../dev/embeddedPostgres';
 import { withTimeout } from '../lib/withTimeout';
@@ -60,11 +61,17 @@ export async function bootstrap(service: string): Promise<TBootstrapped> {
   const config = loadConfig();
   const logger = createLogger(config.log.level, service);
   const database = await openDatabase(config, await resolveDatabaseUrl(config), (m) => logger.info(m));
+  if (await connectedAsSuperuser(database.prisma)) {
+    logger.warn(
+      'connected to Postgres as a superuser: a flaw in Reprise would reach the whole server (other databases, server files, programs). ' +
+        'Give DATABASE_URL a role that owns only the Reprise database (see docs/security.md).',
+    );
+  }
   return { config, logger, ...database };
 }
 
 /** Error codes whose message is the whole story; anything else is printed with its stack. */
-const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING', 'EMBEDDED_POSTGRES_FAILED', 'DEV_SERVER_FAILED', 'ALREADY_RUNNING', 'CHILD_FAILED', 'PORT_IN_USE'];
+const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING', 'EMBEDDED_POSTGRES_FAILED', 'DEV_SERVER_FAILED', 'ALREADY_RUNNING', 'CHILD_FAILED', 'PORT_IN_USE', 'LEAF_USER_INVALID'];
 
 /**
  * Exit code of a process whose start failed for a reason starting it again
@@ -72,7 +79,7 @@ const EXPLAINED = ['CONFIG_INVALID', 'MIGRATION_FAILED', 'TEMPORAL_CLI_MISSING',
  * supervisor then stops everything instead of restarting it (supervisor.ts).
  */
 export const EXIT_NOT_RETRYABLE = 78; // EX_CONFIG in sysexits.h
-const NOT_RETRYABLE = ['CONFIG_INVALID', 'PORT_IN_USE'];
+const NOT_RETRYABLE = ['CONFIG_INVALID', 'PORT_IN_USE', 'LEAF_USER_INVALID'];
 
 /** Runs an entry point's main; a failure prints what went wrong (`prefix` first) and exits 1 (or, under npm start, EXIT_NOT_RETRYABLE). */
 export function runMain(main: () => Promise<void>, prefix = ''): void {

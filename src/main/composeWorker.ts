@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { activityErrorBoundary } from '../activities/errorBoundary';
+import { resolveLeafUser } from '../activities/leafUser';
 import type { TConfig } from '../config';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logger';
@@ -25,12 +26,14 @@ export interface TWorkerDeps {
 
 export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
   const { config } = deps;
+  // Resolved before the worker polls: a LEAF_USER it cannot switch to stops it here (LEAF_USER_INVALID).
+  const leafUser = config.leaf.user ? await resolveLeafUser(config.leaf.user) : undefined;
   return Worker.create({
     connection: deps.connection,
     namespace: config.temporal.namespace,
     taskQueue: deps.taskQueue ?? config.temporal.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, leaf: config.leaf }),
+    activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, workspaces: { dir: config.workspacesDir, user: leafUser }, leaf: config.leaf }),
     // Every activity error becomes a failure whose text is ours (infrastructure: retryable; unexpected: a logged reference).
     interceptors: { activity: [activityErrorBoundary(deps.logger)] },
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,

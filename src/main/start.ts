@@ -8,11 +8,13 @@
 // <data dir>/run let the next start stop whatever a killed one left behind.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { resolveLeafUser } from '../activities/leafUser';
 import { loadConfig, temporalAddress, temporalUiUrl, workerNodeArgs } from '../config';
 import { createPrisma } from '../db/client';
 import { migrate } from '../db/migrate';
 import { ensureLocalAdminToken } from '../services/tokens';
-import { recordEmbeddedPort, startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
+import { secureDataDir } from '../dev/dataDir';
+import { embeddedPostgresUser, ensureAppRole, recordEmbeddedPort, startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
 import { commandLineOf, portInUse, readPidFile, stopOrphans, writePidFile } from '../dev/managedProcess';
 import { ensureTemporalCli } from '../dev/temporalCli';
 import { startTemporalDevServer, type TDevServer } from '../dev/temporalDevServer';
@@ -39,6 +41,8 @@ const STOP_STEP_TIMEOUT_MS = 30_000; // above every child's own stop grace (Post
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const config = loadConfig();
+  // Before anything starts: a LEAF_USER the worker could not switch to would stop the stack anyway.
+  if (config.leaf.user) await resolveLeafUser(config.leaf.user);
   const logger = createLogger(config.log.level);
   const say = (message: string): void => console.log(`reprise: ${message}`);
   const runDir = path.join(config.dataDir, 'run');
@@ -52,6 +56,8 @@ async function main(): Promise<void> {
       code: 'ALREADY_RUNNING',
     });
   }
+  // Closed before anything is written in it: the embedded Postgres's user may pass through, nobody else.
+  await secureDataDir(config.dataDir, config.databaseUrl ? undefined : await embeddedPostgresUser());
   const orphans = await stopOrphans(runDir, (name, cmd) => ORPHAN_MATCHERS[name]?.(cmd) ?? false);
   for (const o of orphans) say(`stopped the ${o.name} (pid ${o.pid}) an earlier npm start left running when it was killed`);
   writePidFile(startPidFile, process.pid, 'start');
@@ -129,7 +135,7 @@ async function main(): Promise<void> {
         pidFile: path.join(runDir, 'postgres.pid'),
       };
       const pg: TEmbeddedPostgres = await startEmbeddedPostgres(pgOptions);
-      const supervised = superviseService('postgres', pg, () => startEmbeddedPostgres({ ...pgOptions, existing: true }), {
+      const supervised = superviseService('embedded Postgres', pg, () => startEmbeddedPostgres({ ...pgOptions, existing: true }), {
         say,
         onFatal: fatal,
         logFile: pgOptions.logFile,
@@ -137,7 +143,8 @@ async function main(): Promise<void> {
       await register({ name: 'postgres', ...supervised });
       // For `reprise token create` and `npm run migrate` started without our EMBEDDED_PG_PORT.
       process.once('exit', recordEmbeddedPort(config.dataDir, config.embeddedPostgresPort));
-      databaseUrl = pg.url;
+      // The superuser stops here: migrations, the API and the worker connect as the app's own role.
+      databaseUrl = await ensureAppRole(pg.url, config.dataDir);
     }
 
     let devServer: TDevServer | undefined;
@@ -154,7 +161,7 @@ async function main(): Promise<void> {
         pidFile: path.join(runDir, 'temporal.pid'),
       };
       devServer = await startTemporalDevServer(devOptions);
-      const supervised = superviseService('temporal', devServer, () => startTemporalDevServer(devOptions), {
+      const supervised = superviseService('Temporal dev server', devServer, () => startTemporalDevServer(devOptions), {
         say,
         onFatal: fatal,
         logFile: devOptions.logFile,

@@ -8,7 +8,7 @@ import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
-import { instantiate, resolveInputs } from '../domain/frozenPlans';
+import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { runId as deriveRunId, inputsHash, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
@@ -103,9 +103,9 @@ export function createRunService(deps: TRunServiceDeps) {
       // Its commands run as the caller's request: the caller's agent needs every runtime the workflow does.
       await requireAgentRuntimes(prisma, actor.agentId, workflow, 'run');
 
-      // Caller errors before anything is written: unknown or missing inputs, and placeholders left unresolved.
+      // Caller errors before anything is written: unknown or missing inputs, placeholders left unresolved, texts too long once substituted.
       const values = resolveInputs(workflow.inputs, input.inputs);
-      instantiate(workflow.frozenPlan, values);
+      checkSubstitution(workflow.frozenPlan, values);
 
       const id = deriveRunId(workflow.id, input.idempotencyKey);
       const { run, created } = await claimRun(prisma, {

@@ -7,7 +7,7 @@ import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
-import { instantiate, resolveInputs } from '../domain/frozenPlans';
+import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { scheduleId as newScheduleId, SCHEDULE_ID_PATTERN } from '../domain/ids';
 import { DEFAULT_CATCHUP_WINDOW, isSpent, oneShotAt, type TOverlapPolicy, type TScheduleSpec } from '../domain/schedules';
 import { withDeadline } from '../temporal/client';
@@ -99,7 +99,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
       await requireAgentRuntimes(prisma, actor.agentId, workflow, 'schedule');
       const values = resolveInputs(workflow.inputs, input.inputs);
-      instantiate(workflow.frozenPlan, values);
+      checkSubstitution(workflow.frozenPlan, values);
       if (!workflow.fullyFrozen && !input.allowReplan) {
         throw new DomainError(
           'VALIDATION_FAILED',
@@ -178,7 +178,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       const workflow = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), row.savedWorkflowId);
       if (patch.inputs !== undefined) {
         const values = resolveInputs(workflow.inputs, patch.inputs);
-        instantiate(workflow.frozenPlan, values);
+        checkSubstitution(workflow.frozenPlan, values);
       }
       const newAt = patch.spec && oneShotAt(patch.spec);
       if (newAt && newAt.getTime() <= Date.now()) throw new DomainError('VALIDATION_FAILED', `spec.at ${newAt.toISOString()} is in the past; give a future time`);

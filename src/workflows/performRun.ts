@@ -8,17 +8,21 @@ import {
   isCancellation,
   makeContinueAsNewFunc,
   ParentClosePolicy,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { HISTORY_BYTES_LIMIT } from '../domain/execution';
 import { FAILURE_TYPES } from '../domain/errors';
 import { pursueGoalStart, type TPursueGoalResult, type TPerformRunInput } from '../temporal/starts';
 import { describeError } from './goalEnds';
-import { instantiationActivities } from './proxies';
+import { instantiationActivities, instantiationThroughOutages } from './proxies';
 import { pursueGoal } from './pursueGoal';
 
 /** Layers written at once: each is one transaction of up to a plan's children (the worker's pool is 10 connections by default). */
 const LAYERS_AT_ONCE = 8;
+
+/** Runs started before instantiation's backoff through long outages (histories without this marker) replay with the old one. */
+export const INSTANTIATION_BACKOFF_PATCH = 'instantiation-backoff-through-outages';
 
 /**
  * performRun: one run of a saved workflow (SPEC §4), the Temporal workflow
@@ -38,7 +42,8 @@ const LAYERS_AT_ONCE = 8;
  */
 export async function performRun(input: TPerformRunInput): Promise<TPursueGoalResult> {
   const { runId, tuning } = input;
-  const instantiation = instantiationActivities(tuning);
+  // Runs started before the longer backoff (histories without this marker) replay with the old one.
+  const instantiation = patched(INSTANTIATION_BACKOFF_PATCH) ? instantiationThroughOutages(tuning) : instantiationActivities(tuning);
   const begun = await instantiation.beginRun({ runId });
   if (begun.failed !== undefined) throw ApplicationFailure.nonRetryable(`run ${runId} failed: ${begun.failed}`, FAILURE_TYPES.RunInvalid);
 

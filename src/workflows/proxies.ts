@@ -81,9 +81,25 @@ export function instantiationActivities(tuning: TEngineTuning) {
   });
 }
 
-/** A schedule fire's decision (fireSchedule): one short transaction, a local activity, retried until Postgres answers. */
 /**
- * The same, for a long outage. A local activity retrying with backoffs under
+ * The same, for a long outage (as schedulingThroughOutages): past a minute of
+ * backoff each retry waits on a timer, a few events every two minutes, rather
+ * than keeping the run's workflow task alive with heartbeats (three events
+ * every ~8 s, past Temporal's history limit within two days of Postgres
+ * down). Instantiation resumes at most two minutes after Postgres is back.
+ */
+export function instantiationThroughOutages(tuning: TEngineTuning) {
+  return proxyLocalActivities<TActivities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: budget(tuning, 0),
+    localRetryThreshold: '1 minute',
+    retry: { ...RETRY_BACKOFF, maximumInterval: '2 minutes', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.RunInvalid] },
+  });
+}
+
+/**
+ * A schedule fire's decision (fireSchedule): one short transaction, a local
+ * activity, retried until Postgres answers, for a long outage. A local activity retrying with backoffs under
  * localRetryThreshold keeps its workflow task alive with heartbeats, three
  * history events every ~8 s: a day of Postgres down would fill the fire's
  * history past Temporal's limit (51,200 events) within two. Past the

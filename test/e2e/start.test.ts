@@ -1,8 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import { http, testEnv, waitFor } from '../support/env';
+import { descendantsOf, npmStart, processesMentioning, processGone, untilUp } from '../support/npmStart';
 import { freePort, portIsFree } from '../support/ports';
 
 /**
@@ -13,13 +15,6 @@ import { freePort, portIsFree } from '../support/ports';
 
 const root = path.resolve(__dirname, '../..');
 jest.setTimeout(180_000);
-
-interface TStarted {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  hasExited: () => boolean;
-}
 
 /** A temp dir the `postgres` user can reach (mkdtemp makes it 0700). */
 function reachableTempDir(prefix: string): string {
@@ -34,6 +29,7 @@ async function freshStack(prefix: string) {
   const ports = { api: await freePort(), pg: await freePort(), temporal: await freePort(), ui: await freePort() };
   const env = {
     REPRISE_DATA_DIR: dataDir,
+    WORKSPACES_DIR: mkdtempSync(path.join(tmpdir(), `${prefix}workspaces-`)),
     API_PORT: String(ports.api),
     EMBEDDED_PG_PORT: String(ports.pg),
     TEMPORAL_DEV_PORT: String(ports.temporal),
@@ -42,63 +38,6 @@ async function freshStack(prefix: string) {
     LOG_LEVEL: 'warn',
   };
   return { dataDir, ports, env };
-}
-
-/** Waits for the start-up banner; fails at once, with the output, if start-up dies. */
-async function untilUp(run: TStarted): Promise<void> {
-  await waitFor(
-    async () => {
-      if (run.hasExited()) throw new Error(`npm start exited during start-up:\n${run.output()}`);
-      return run.output().includes('Reprise is up') ? true : undefined;
-    },
-    () => `npm start to come up:\n${run.output()}`,
-    90_000,
-  );
-}
-
-function npmStart(env: NodeJS.ProcessEnv): TStarted {
-  const clean = { ...process.env };
-  delete clean.DATABASE_URL;
-  delete clean.TEMPORAL_ADDRESS;
-  const proc = spawn('npm', ['start'], { cwd: root, env: { ...clean, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  let done = false;
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => {
-      done = true;
-      resolve(code);
-    }),
-  );
-  return { proc, output: () => out, exited, hasExited: () => done };
-}
-
-/** True when the process is gone (or a zombie). */
-function processGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/** Pids of live processes whose command line mentions `needle` (zombies excluded). */
-function processesMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (cmdline.includes(needle) && state !== 'Z') pids.push(Number(entry));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return pids;
 }
 
 /** The `reprise` CLI from another directory, with only PATH, HOME and `env`. */
@@ -143,6 +82,20 @@ describe('npm start', () => {
     }, 'the goal to finish');
     expect(done.output.stdout).toBe('e2e\n');
 
+    // The superuser only bootstrapped the cluster: the API and the worker are connected as the app's own role.
+    expect(statSync(path.join(dataDir, 'postgres.app.password')).mode & 0o777).toBe(0o600);
+    // Closed to everyone but us (and, as root, the embedded Postgres's user, who may only pass through).
+    expect(statSync(dataDir).mode & 0o777).toBe(process.getuid?.() === 0 ? 0o710 : 0o700);
+    expect((await http('GET', `${api}/api/goals/${created.body.id}`, undefined, auth)).status).toBe(200);
+    const superuser = new Client({ connectionString: `postgresql://postgres:${encodeURIComponent(readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim())}@127.0.0.1:${ports.pg}/postgres` });
+    await superuser.connect();
+    try {
+      const { rows } = await superuser.query<{ usename: string }>("SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'reprise'");
+      expect(rows.map((r) => r.usename)).toEqual(['reprise_app']);
+    } finally {
+      await superuser.end();
+    }
+
     // The CLI finds the local stack and its token with no setup but the data directory (from another cwd).
     const cli = await reprise(['--json', 'goal', 'show', created.body.id], { REPRISE_DATA_DIR: dataDir });
     expect([cli.code, cli.stderr]).toEqual([0, '']);
@@ -183,7 +136,7 @@ describe('npm start', () => {
     await waitFor(async () => (processesMentioning(dataDir).length === 0 ? true : undefined), 'no process left after the second stop', 20_000);
   });
 
-  it('keeps the API up when the worker crashes, and a start after a SIGKILLed one stops what it left', async () => {
+  it('keeps the API up when the worker crashes; a SIGKILLed npm start leaves nothing running, and the next comes up on the same ports', async () => {
     const { dataDir, ports, env } = await freshStack('reprise-e2e-crash-');
     const runDir = path.join(dataDir, 'run');
     const api = `http://127.0.0.1:${ports.api}`;
@@ -210,19 +163,39 @@ describe('npm start', () => {
     await waitFor(async () => (existsSync(path.join(runDir, 'worker.pid')) && pidOf('worker') !== crashed ? true : undefined), 'a new worker', 20_000);
     await goalDone('After the crash');
 
-    // npm start itself is killed: Postgres and Temporal outlive it (their output goes to files, not to a dead pipe).
+    // npm start itself is SIGKILLed: its whole process group (npm, tsx, start.ts), no handler runs.
+    // Temporal is frozen first (SIGSTOP): a child that cannot act on its supervisor's death, which the next start must stop.
     const children = { postgres: pidOf('postgres'), temporal: pidOf('temporal'), worker: pidOf('worker'), api: pidOf('api') };
-    process.kill(pidOf('start'), 'SIGKILL');
+    const firstTree = descendantsOf(first.proc.pid as number);
+    expect(firstTree.map((p) => p.pid)).toEqual(expect.arrayContaining([pidOf('start'), ...Object.values(children)]));
+    process.kill(children.temporal, 'SIGSTOP');
+    process.kill(-(first.proc.pid as number), 'SIGKILL');
     await first.exited;
-    // The worker and the API notice their supervisor is gone and stop.
-    await waitFor(async () => (processGone(children.worker) && processGone(children.api) ? true : undefined), 'the worker and the API to stop with their supervisor', 30_000);
-    expect(processGone(children.postgres)).toBe(false);
+    // Everything else stops on its own: the worker and the API when their stdin pipe closes, Postgres (and its backends) on its parent-death signal.
+    const onItsOwn = firstTree.filter((p) => p.pid !== children.temporal);
+    await waitFor(
+      async () => (onItsOwn.every((p) => processGone(p.pid)) ? true : undefined),
+      () => `every process of the killed npm start but the frozen Temporal to stop on its own; left: ${onItsOwn.filter((p) => !processGone(p.pid)).map((p) => `${p.pid} ${p.cmd}`).join('; ')}`,
+      30_000,
+    );
+    expect(processGone(children.temporal)).toBe(false);
+    // A stale pid file whose pid now belongs to an unrelated process: the next start must leave that process alone.
+    const bystander = spawn('sleep', ['600'], { stdio: 'ignore' });
+    writeFileSync(path.join(runDir, 'worker.pid'), `${JSON.stringify({ pid: bystander.pid, name: 'worker' })}\n`);
 
     const second = npmStart(env);
-    await untilUp(second);
-    expect(second.output()).toContain(`stopped the postgres (pid ${children.postgres}) an earlier npm start left running`);
-    expect(second.output()).toContain(`stopped the temporal (pid ${children.temporal})`);
-    expect(processGone(children.postgres) && processGone(children.temporal)).toBe(true);
+    try {
+      await untilUp(second);
+      expect(second.output()).toContain(`stopped the temporal (pid ${children.temporal}) an earlier npm start left running`);
+      expect(second.output()).not.toContain(`(pid ${bystander.pid})`);
+      expect(processGone(bystander.pid as number)).toBe(false);
+    } finally {
+      bystander.kill('SIGKILL');
+    }
+    // Up on the same ports, and nothing of the first npm start is left.
+    expect(second.output()).toContain(`http://127.0.0.1:${ports.api}`);
+    expect(second.output()).toContain(`http://localhost:${ports.ui}`);
+    expect(firstTree.filter((p) => !processGone(p.pid))).toEqual([]);
     await goalDone('After a killed start');
     const running = ['postgres', 'temporal', 'worker', 'api'].map(pidOf);
     process.kill(-(second.proc.pid as number), 'SIGINT');

@@ -22,13 +22,14 @@ jest.setTimeout(60 * 60_000);
 describe(`fault scenarios (${SCALE_NAME} form, seed ${SEED})`, () => {
   let cluster: TCluster | undefined;
 
-  /** The shared cluster, up, with exactly `workers` live workers and a live API. */
-  const ready = async (workers: number): Promise<TCluster> => {
-    cluster ??= await startCluster({ workers });
+  /** The shared cluster, up, with exactly `workers` live workers and a live API in each of the first `apis` slots (none beyond). */
+  const ready = async (workers: number, apis = 1): Promise<TCluster> => {
+    cluster ??= await startCluster({ workers, apis });
     const c = cluster;
     while (c.workers.length < workers) await c.startWorker();
     while (c.workers.length > workers) await c.stopWorker(c.workers[c.workers.length - 1] as NonNullable<(typeof c.workers)[number]>);
-    if (!c.api || c.api.hasExited()) await c.startApi();
+    for (let slot = 0; slot < apis; slot++) if (!c.apis.some((a) => a.slot === slot)) await c.startApi(slot);
+    for (const extra of c.apis.filter((a) => a.slot >= apis)) await c.stopApi(extra.slot);
     return c;
   };
 
@@ -406,4 +407,127 @@ describe(`fault scenarios (${SCALE_NAME} form, seed ${SEED})`, () => {
     }).toEqual({ splitKeys: [], runs: rounds * keys, ledger: rounds * keys, perKey: true, roots: rounds * keys, executions: rounds * keys, failed: 0, lost: 0, twice: [], lostOutcomes: [] });
   });
 
+
+  it('two-apis: two APIs and two workers; the requests of each key spread over both APIs; one API and one worker SIGKILLed mid-run: exactly one run per key, every run ends done', async () => {
+    forgetScenario('two-apis');
+    const started = Date.now();
+    const { keys, concurrent, rounds, goals } = SIZES.twoApis;
+    const rand = prng(SEED, 'twoApis');
+    const c = await ready(2, 2);
+    const readyS = (Date.now() - started) / 1000;
+    const killsBefore = c.killed.length;
+    const effects = c.effectsFor('two-apis');
+    const name = 'two-apis';
+    const workflowId = await c.saveWorkflow(name, markerPlan(goals, effects, LEAF_SLEEP_S));
+
+    // Most of a CI run's cost: the second worker (bundling the workflow code) and API start here, unless this scenario runs alone (then the whole cluster does).
+    const notes: string[] = [`two workers and two APIs up in ${readyS.toFixed(1)} s`];
+    const splitKeys: string[] = [];
+    const runIds: string[] = [];
+    const tallies: TRunTally[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const apis = c.apis.map((a) => a.url);
+      const roundKeys = Array.from({ length: keys }, (_, k) => `two-apis-${round}-${k}`);
+      // A key's requests alternate between the APIs; a request cut off by a dead API is sent again to the other (a load balancer's retry).
+      const viaFor = (j: number): string[] => apis.map((_, i) => apis[(j + i) % apis.length] as string);
+      const apiVictim = c.apis[Math.floor(rand() * c.apis.length)] as (typeof c.apis)[number];
+      const workerVictim = c.workers[Math.floor(rand() * c.workers.length)] as (typeof c.workers)[number];
+      let victimAnswered = 0;
+      const burstAt = Date.now();
+      const answers = Promise.all(
+        roundKeys.flatMap((key) =>
+          Array.from({ length: concurrent }, (_, j) =>
+            instantiate(c, workflowId, key, 180_000, viaFor(j)).then((r) => {
+              if (r.answeredBy === apiVictim.url) victimAnswered += 1;
+              return { key, ...r };
+            }),
+          ),
+        ),
+      );
+      // The API dies mid-burst: once it has answered (both APIs are then serving the same keys), after a random 0–300 ms more.
+      const deadline = Date.now() + 30_000;
+      while (!victimAnswered && Date.now() < deadline) await sleep(10);
+      await sleep(Math.floor(rand() * 300));
+      const apiKillMs = Date.now() - burstAt;
+      const answeredBeforeKill = victimAnswered;
+      await c.killApi(apiVictim.slot);
+      // A worker a moment later, while the runs execute.
+      const workerKillMs = apiKillMs + 500 + Math.floor(rand() * 2000);
+      await sleep(Math.max(0, workerKillMs - (Date.now() - burstAt)));
+      await c.killWorker(workerVictim);
+      const got = await answers;
+      const these = new Set<string>();
+      for (const key of roundKeys) {
+        const ids = new Set(got.filter((r) => r.key === key).map((r) => r.runId));
+        if (ids.size !== 1) splitKeys.push(`${key}: runs ${[...ids].join(', ')}`);
+        ids.forEach((id) => these.add(id));
+      }
+      runIds.push(...these);
+      // The survivors finish every run: nothing is restarted before the round's runs end.
+      const t = Date.now();
+      const live = c.apis[0] as (typeof c.apis)[number];
+      tallies.push(await awaitRuns({ apiUrl: live.url, token: c.token }, [...these], 5 * 60_000));
+      const byApi = apis.map((url) => `${got.filter((r) => r.answeredBy === url).length} by ${url === apiVictim.url ? 'the killed API' : 'the survivor'}`);
+      const failedOver = got.filter((r) => r.attempts.some((a) => a === 0 || a >= 500)).length;
+      notes.push(
+        `round ${round}: ${keys * concurrent} requests over ${apis.length} APIs; API slot ${apiVictim.slot} killed ${apiKillMs} ms in (${answeredBeforeKill} answers from it by then), a worker ${workerKillMs} ms in; ` +
+          `answers ${byApi.join(', ')}; ${failedOver} requests cut off and sent again to the other API; ${got.filter((r) => r.created).length} answers said created; ` +
+          `every run ended ${((Date.now() - t) / 1000).toFixed(1)} s after the answers`,
+      );
+      if (round < rounds - 1) await Promise.all([c.startApi(apiVictim.slot), c.startWorker()]);
+    }
+    const tally = {
+      completed: tallies.reduce((s, t) => s + t.completed, 0),
+      failed: tallies.reduce((s, t) => s + t.failed, 0),
+      lost: tallies.reduce((s, t) => s + t.lost, 0),
+      notDone: tallies.flatMap((t) => t.notDone),
+    };
+
+    const ledger = await c.prisma.run.groupBy({ by: ['idempotencyKey'], where: { savedWorkflowId: workflowId }, _count: true });
+    const leaves = tallyLeaves({ effectsDir: effects, killed: c.killed });
+    const roots = await c.prisma.goal.count({ where: { runId: { in: runIds }, parentId: null } });
+    const goalCounts = await c.prisma.goal.groupBy({ by: ['runId'], where: { runId: { in: runIds } }, _count: true });
+    const wrongSized = goalCounts.filter((g) => g._count !== goals).map((g) => `${g.runId}: ${g._count} goals`);
+    // Counted once every run ended: Temporal's visibility is eventually consistent.
+    const connection = await Connection.connect({ address: c.temporalAddress });
+    const executions = await new Client({ connection }).workflow.count(`WorkflowType = 'performRun' AND RepriseWorkflowName = '${name}'`).finally(() => connection.close());
+    notes.push(`ledger rows ${ledger.length} (max per key ${Math.max(...ledger.map((l) => l._count))}), root goals ${roots}, performRun executions ${executions.count}`);
+
+    recordScenario({
+      scenario: 'two-apis',
+      title: 'Two APIs and two workers on one Postgres and one Temporal; one API and one worker SIGKILLed mid-run',
+      trials: rounds,
+      runsCompleted: tally.completed,
+      runsFailed: tally.failed,
+      leavesTwice: leaves.twice.length,
+      runsLost: tally.lost,
+      lostOutcomes: leaves.lostOutcomes.length,
+      leaves: leaves.leaves,
+      kills: c.killed.length - killsBefore,
+      sizes: `${rounds} round(s) × ${keys} keys × ${concurrent} concurrent requests each over 2 APIs, ${goals}-goal plan`,
+      seed: SEED,
+      seconds: (Date.now() - started) / 1000,
+      notes: [
+        ...notes,
+        ...splitKeys.map((k) => `more than one run for ${k}`),
+        ...tally.notDone.map((r) => `not done: ${r.runId} ${r.status} ${r.reason ?? ''}`),
+        ...leaves.twice.map((l) => `executed twice: ${l}`),
+        ...leaves.lostOutcomes.map((l) => `re-run, outcome lost with its worker: ${l}`),
+        ...wrongSized.map((w) => `tree not written once: ${w}`),
+      ],
+    });
+    expect({
+      splitKeys,
+      runs: runIds.length,
+      ledger: ledger.length,
+      perKey: ledger.every((l) => l._count === 1),
+      roots,
+      executions: executions.count,
+      failed: tally.failed,
+      lost: tally.lost,
+      twice: leaves.twice,
+      wrongSized,
+    }).toEqual({ splitKeys: [], runs: rounds * keys, ledger: rounds * keys, perKey: true, roots: rounds * keys, executions: rounds * keys, failed: 0, lost: 0, twice: [], wrongSized: [] });
+    expect(tally.completed).toBe(rounds * keys);
+  });
 });

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureTemporalCli } from '../../src/dev/temporalCli';
 import { http, waitFor } from '../support/env';
+import { npmStart, processesMentioning, processGone, untilUp } from '../support/npmStart';
 import { freeLowPort, portIsFree } from '../support/ports';
 
 /**
@@ -16,71 +16,10 @@ import { freeLowPort, portIsFree } from '../support/ports';
  * bound, with the next start coming up on the same ports.
  */
 
-const root = path.resolve(__dirname, '../..');
 jest.setTimeout(240_000);
 
 /** How long a stop may take whatever is down (the API's and worker's own deadlines are ~20 s). */
 const STOP_BOUND_MS = 45_000;
-
-interface TStarted {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  hasExited: () => boolean;
-}
-
-function npmStart(env: NodeJS.ProcessEnv): TStarted {
-  const clean = { ...process.env };
-  delete clean.DATABASE_URL;
-  delete clean.TEMPORAL_ADDRESS;
-  const proc = spawn('npm', ['start'], { cwd: root, env: { ...clean, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  let done = false;
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => {
-      done = true;
-      resolve(code);
-    }),
-  );
-  return { proc, output: () => out, exited, hasExited: () => done };
-}
-
-async function untilUp(run: TStarted): Promise<void> {
-  await waitFor(
-    async () => {
-      if (run.hasExited()) throw new Error(`npm start exited during start-up:\n${run.output()}`);
-      return run.output().includes('Reprise is up') ? true : undefined;
-    },
-    () => `npm start to come up:\n${run.output()}`,
-    120_000,
-  );
-}
-
-/** True when the process is gone (or a zombie). */
-function processGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/** Pids of live processes whose command line mentions `needle` (zombies excluded). */
-function processesMentioning(needle: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle) && !processGone(Number(entry));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /** A fresh data directory and free low ports for one `npm start`, and what to read back from it. */
 async function freshStack(temporalCli: string) {
@@ -134,8 +73,8 @@ describe('npm start supervision', () => {
     // Each killed once; npm start must notice, say so, and start it again on the same data and port.
     const restartMs: Record<string, number> = {};
     const saysRestarted: Record<string, RegExp> = {
-      postgres: /the postgres \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the postgres is running again/,
-      temporal: /the temporal \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the temporal is running again/,
+      postgres: /the embedded Postgres \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the embedded Postgres is running again/,
+      temporal: /the Temporal dev server \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the Temporal dev server is running again/,
       worker: /the worker was killed by SIGKILL; starting it again in 1s\nreprise: started the worker again/,
       api: /the api was killed by SIGKILL; starting it again in 1s\nreprise: started the api again/,
     };
@@ -208,7 +147,7 @@ describe('npm start supervision', () => {
     );
     try {
       expect(await waitFor(async () => (run.hasExited() ? run.exited : undefined), () => `npm start to give up:\n${ownLines(run.output())}`, STOP_BOUND_MS)).toBe(1);
-      expect(ownLines(run.output())).toContain(`reprise: giving up: the temporal cannot be started again: The Temporal dev server cannot use port ${ports.temporal}`);
+      expect(ownLines(run.output())).toContain(`reprise: giving up: the Temporal dev server cannot be started again: The Temporal dev server cannot use port ${ports.temporal}`);
       const exitMs = Date.now() - killedAt;
       expect(ownLines(run.output())).toContain('reprise: stopped');
       await waitFor(async () => (children.every(processGone) && processesMentioning(dataDir).length === 0 ? true : undefined), 'every process to stop', STOP_BOUND_MS);

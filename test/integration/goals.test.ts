@@ -234,10 +234,11 @@ describe('when Temporal is unreachable', () => {
 });
 
 describe('a workspace per tree', () => {
-  it('runs commands in <data dir>/workspaces/<root goal id>', async () => {
+  it('runs commands in <WORKSPACES_DIR>/<root goal id>, outside the data directory', async () => {
     const created = await createGoal({ title: 'Where', action: { runtime: 'shell', command: 'pwd' } });
     const goal = await finished(created.id);
-    expect(goal.output.stdout.trim()).toBe(path.join(config.dataDir, 'workspaces', created.id));
+    expect(goal.output.stdout.trim()).toBe(path.join(config.workspacesDir, created.id));
+    expect(path.relative(config.dataDir, goal.output.stdout.trim())).toMatch(/^\.\.\//);
   });
 });
 

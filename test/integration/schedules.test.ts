@@ -191,6 +191,40 @@ describe('schedules', () => {
     expect(allowed.allow_replan).toBe(true);
   });
 
+  it('refuses inputs that would make a text longer than its field allows, up front; a fire of a newer version they do not fit is skipped, saying why', async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    // The root title is "Scheduled for {{inputs.who}}": 14 characters and the input, at most 200.
+    const tooLong = 'w'.repeat(187);
+    const why = 'title: with its inputs substituted it would be 201 characters; this field holds at most 200';
+    const refused = await call('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, inputs: { who: tooLong } });
+    expect([refused.status, refused.body.error.code, refused.body.error.message, refused.body.error.details]).toEqual([
+      400,
+      'VALIDATION_FAILED',
+      `invalid inputs: ${why}`,
+      [{ path: 'title', message: why.replace('title: ', '') }],
+    ]);
+    expect(await prisma.schedule.count({ where: { savedWorkflowId: wf.id } })).toBe(0);
+
+    const fits = 'w'.repeat(186);
+    const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: fits }, follow_latest: true, paused: true });
+    const patched = await call('PATCH', `${api.url}/api/schedules/${s.id}`, { inputs: { who: tooLong } });
+    expect([patched.status, patched.body.error?.message]).toEqual([400, `invalid inputs: ${why}`]);
+
+    // A newer version names the input twice in its title: the schedule's inputs no longer fit, and its fire says so.
+    const tree = await call('POST', `${api.url}/api/goals`, { title: 'Twice {{inputs.who}} {{inputs.who}}', plan: { children: [leaf('a', { runtime: 'shell', command: 'true' })] } });
+    await until(`/api/goals/${tree.body.id}`, (g) => g.lifecycle === 'done', 'the v2 tree is accepted');
+    const v2 = await call('POST', `${api.url}/api/goals/${tree.body.id}/save-as-workflow`, { name: wf.name, inputs: [{ name: 'who', required: true }] });
+    expect(v2.body.version).toBe(2);
+    await call('POST', `${api.url}/api/schedules/${s.id}/trigger`);
+    const skipped = await until(`/api/schedules/${s.id}`, (b) => b.runs?.total === 1, 'the fire is recorded');
+    expect(skipped.runs.items[0]).toMatchObject({
+      state: 'skipped',
+      workflow: { version: 2 },
+      status: { status: 'skipped', reason: `the schedule's inputs do not fit workflow ${wf.name} v2: invalid inputs: title: with its inputs substituted it would be 379 characters; this field holds at most 200` },
+      root_goal_id: null,
+    });
+  });
+
   it('backfills a past range one fire per nominal time; the same range again mints nothing new', async () => {
     const wf = await savedWorkflow([leaf('tick', { runtime: 'shell', command: 'true' })]);
     const s = await schedule(wf.id, { spec: { every: '1m' }, inputs: { who: 'history' }, paused: true });

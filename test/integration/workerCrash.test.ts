@@ -142,4 +142,45 @@ describe('a worker killed mid-tree', () => {
     const perParent = await prisma.goal.groupBy({ by: ['parentId'], where: { runId, kind: 'leaf' }, _count: true });
     expect([perParent.length, perParent.every((p) => p._count === 2)]).toEqual([72, true]);
   }, 240_000);
+
+  // The window no store can close from inside the worker: the command has ended, the worker has not yet heard of it
+  // (its event loop busy, or here stopped), and it dies. The command's launcher wrote its exit status the moment it
+  // ended (attemptFiles.ts), so the next attempt records that instead of running the command a second time.
+  it('killed after a leaf\'s command ended but before it heard of the end: the command is not run again', async () => {
+    const created = await http('POST', `${api.url}/api/goals`, {
+      title: 'Ends unheard of',
+      plan: { children: [{ key: 'once', kind: 'leaf', title: 'Once', action: { runtime: 'shell', command: `echo run >> ${path.join(effects, 'once')}; sleep 3; echo '{"rows":3}'` } }] },
+    });
+    expect(created.status).toBe(201);
+    const leafId: string = (await http('GET', `${api.url}/api/goals/${created.body.id}/tree`)).body.children[0].id;
+
+    const first = startWorkerProcess(workerEnv);
+    workers.push(first);
+    await waitFor(async () => (count('once') === 1 ? true : undefined), () => `the command to start:\n${first.output()}`, 60_000);
+    first.proc.kill('SIGSTOP');
+    const exitFile = path.join(effects, 'attempts', leafId, '1', 'exit');
+    await waitFor(async () => (readFileSync(exitFile, 'utf8') === '0\n' ? true : undefined), "the launcher to record the command's end", 20_000).catch(async (err) => {
+      const leaf = await prisma.goal.findUnique({ where: { id: leafId } });
+      throw new Error(`${String(err)} (the leaf: ${leaf?.lifecycle}, action ended ${String(leaf?.actionEndedAt)})`);
+    });
+    first.proc.kill('SIGKILL');
+    await new Promise((r) => first.proc.once('exit', r));
+
+    const second = startWorkerProcess(workerEnv);
+    workers.push(second);
+    const leaf = await waitFor(
+      async () => {
+        const g = (await http('GET', `${api.url}/api/goals/${leafId}`)).body;
+        return ['done', 'failed', 'cancelled'].includes(g.lifecycle) ? g : undefined;
+      },
+      () => `the leaf to end on the new worker:\n${second.output()}`,
+      60_000,
+    );
+    expect({ lifecycle: leaf.lifecycle, runs: count('once'), exit: leaf.output?.exit_code, lost: leaf.output?.output_lost }).toEqual({
+      lifecycle: 'done',
+      runs: 1,
+      exit: 0,
+      lost: true,
+    });
+  });
 });

@@ -4,6 +4,8 @@ import type { PrismaClient } from '../../src/db/client';
 import { isTerminalRunStatus } from '../../src/domain/runs';
 import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { recordHistories } from '../support/histories';
+import { saveFrozenWorkflow } from '../support/frozenWorkflows';
+import { ZPlan } from '../../src/domain/plans';
 
 /**
  * Saved workflows and runs (SPEC §3-4) end to end: the HTTP API, the real
@@ -149,7 +151,7 @@ describe('save, run, replay', () => {
       summary.typedSearchAttributes.get(SA_ROOT_GOAL_ID),
     ]).toEqual([name, 1, run.id, run.root_goal_id]);
     expect(await summary.staticSummary()).toContain(`${name} v1 (target=`);
-    await recordHistories(api.temporal, [{ name: 'performRun-simple', workflowId: run.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'performRun-simple-instantiation-backoff', workflowId: run.temporal.workflow_id }]);
   });
 });
 
@@ -403,5 +405,70 @@ describe('nested workflows, failed instantiation, cancellation', () => {
       return d.status.name === 'RUNNING' ? undefined : d;
     }, 'the run workflow closes');
     expect(described.status.name).toBe('COMPLETED');
+  });
+});
+
+describe('inputs never make a text longer than its field allows', () => {
+  const a1000 = 'x'.repeat(1000);
+  const intent833 = '{{inputs.a}}'.repeat(833);
+
+  it('refuses the measured case (833 placeholders, a 1,000-character input) with a 400 naming the field, and writes nothing', async () => {
+    // Saving such a text now is refused: too many placeholders in one text.
+    const goal = await call('POST', `${api.url}/api/goals`, { title: 'Amplify', intent: intent833, plan: { children: [leaf('a', 'true')] } });
+    expect([goal.status, goal.body.error]).toEqual([201, undefined]);
+    await until(`/api/goals/${goal.body.id}`, (g) => g.lifecycle === 'done', 'the tree is accepted');
+    const refused = await save(goal.body.id, { name: unique('amplify'), inputs: [{ name: 'a' }] });
+    expect([refused.status, refused.body.error.code, refused.body.error.details]).toEqual([400, 'VALIDATION_FAILED', [{ path: 'intent', message: '833 placeholders; a text has at most 100' }]]);
+
+    // A version saved before that cap still reads; running it with a 1,000-character input is a 400 naming the field.
+    const legacy = await saveFrozenWorkflow(prisma, {
+      agentId: goal.body.agent_id,
+      name: unique('amplify-old'),
+      title: 'Amplify',
+      intent: intent833,
+      plan: ZPlan.parse({ children: [leaf('a', 'true')] }),
+      inputs: [{ name: 'a' }],
+    });
+    const res = await runWf(legacy.id, { idempotency_key: 'amp-1', inputs: { a: a1000 } });
+    const message = 'with its inputs substituted it would be 833000 characters; this field holds at most 10000';
+    expect([res.status, res.body.error.code, res.body.error.message, res.body.error.details]).toEqual([400, 'VALIDATION_FAILED', `invalid inputs: intent: ${message}`, [{ path: 'intent', message }]]);
+    expect(await prisma.run.count({ where: { savedWorkflowId: legacy.id } })).toBe(0);
+  });
+
+  it('names every text that would not fit, with its path; inputs that fit run', async () => {
+    const root = await call('POST', `${api.url}/api/goals`, { title: 'Fits {{inputs.a}}', intent: '{{inputs.a}}'.repeat(100), plan: { children: [{ ...leaf('step', 'true'), title: 'Step {{inputs.a}}' }] } });
+    await until(`/api/goals/${root.body.id}`, (g) => g.lifecycle === 'done', 'the tree is accepted');
+    const wf = (await save(root.body.id, { name: unique('fits'), inputs: [{ name: 'a' }] })).body;
+    const res = await runWf(wf.id, { idempotency_key: 'too-long', inputs: { a: 'y'.repeat(200) } });
+    expect([res.status, res.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(res.body.error.details.map((d: TJson) => d.path)).toEqual(['title', 'intent', 'plan.children[0].title']);
+    expect(res.body.error.message).toMatch(/plan\.children\[0\]\.title: with its inputs substituted it would be 205 characters; this field holds at most 200/);
+    expect(await prisma.run.count({ where: { savedWorkflowId: wf.id } })).toBe(0);
+    const fits = await runWf(wf.id, { idempotency_key: 'fits', inputs: { a: 'y'.repeat(90) } });
+    expect(fits.status).toBe(201);
+    expect((await runEnds(fits.body.run.id)).title).toBe(`Fits ${'y'.repeat(90)}`);
+  });
+
+  it('fails a nested run whose inputs would not fit its texts, recording the reason (no 500, no stack)', async () => {
+    const inner = await acceptedTree('Hello {{inputs.who}}', { children: [{ ...leaf('say', 'true'), title: 'Say {{inputs.who}}' }] });
+    const innerName = unique('hello-long');
+    const innerWf = (await save(inner.id, { name: innerName, inputs: [{ name: 'who', required: true }] })).body;
+    const outer = await acceptedTree('Outer', { children: [{ key: 'greet', kind: 'composite', title: 'Greet', workflow: `${innerName}@1`, inputs: { who: '{{inputs.team}}' } }] });
+    const outerWf = (await save(outer.id, { name: unique('outer-long'), inputs: [{ name: 'team', required: true }] })).body;
+
+    // The outer run's own texts fit (a nested input holds 10,000 characters); the nested workflow's title does not.
+    const created = await runWf(outerWf.id, { idempotency_key: 'long-team', inputs: { team: 'z'.repeat(300) } });
+    expect([created.status, created.body.error]).toEqual([201, undefined]);
+    const run = await runEnds(created.body.run.id);
+    expect(run.status.status).toBe('failed');
+    const nested = (await get(`/api/workflows/${innerWf.id}/runs`)).items.find((r: TJson) => r.parent_run_id === run.id);
+    const why = /plan\.children\[0\]\.title: with its inputs substituted it would be 304 characters; this field holds at most 200/;
+    expect(nested).toMatchObject({ state: 'failed', status: { status: 'failed', reason: expect.stringMatching(why) } });
+    expect(nested.error).toMatch(why);
+    expect(nested.error).not.toMatch(/\n\s+at /);
+    const greet = await get(`/api/goals/${nested.root_goal_id}`);
+    expect([greet.lifecycle, greet.failure_reason]).toEqual(['failed', expect.stringMatching(why)]);
+    // Nothing of the nested workflow's tree was written under it.
+    expect(await prisma.goal.count({ where: { parentId: greet.id } })).toBe(0);
   });
 });

@@ -52,6 +52,8 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): TConfig {
     DATABASE_URL: testEnv.databaseUrl,
     TEMPORAL_ADDRESS: testEnv.temporalAddress,
     REPRISE_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'reprise-test-data-')),
+    // Its own, outside the data directory as loadConfig requires (the default would be the checkout's .workspaces).
+    WORKSPACES_DIR: mkdtempSync(path.join(tmpdir(), 'reprise-test-workspaces-')),
     LOG_LEVEL: 'silent',
     ...overrides,
   });

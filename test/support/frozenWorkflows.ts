@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../../src/db/client';
 import { insertWorkflowVersion, type SavedWorkflow } from '../../src/db/workflows';
-import { contentHash, FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
+import { contentHash, FROZEN_FORMAT, type TFrozenPlan, type TWorkflowInput } from '../../src/domain/frozenPlans';
 import { newId } from '../../src/domain/ids';
 import { requiredRuntimes } from '../../src/domain/runtimeRequirements';
 import type { TPlan } from '../../src/domain/plans';
@@ -12,9 +12,9 @@ import type { TPlan } from '../../src/domain/plans';
  */
 export async function saveFrozenWorkflow(
   prisma: PrismaClient,
-  input: { agentId: string; name: string; title: string; plan: TPlan; description?: string; ownerUserId?: string },
+  input: { agentId: string; name: string; title: string; intent?: string; plan: TPlan; description?: string; ownerUserId?: string; inputs?: TWorkflowInput[] },
 ): Promise<SavedWorkflow> {
-  const frozen: TFrozenPlan = { format: FROZEN_FORMAT, root: { title: input.title, intent: null, plan: input.plan } };
+  const frozen: TFrozenPlan = { format: FROZEN_FORMAT, root: { title: input.title, intent: input.intent ?? null, plan: input.plan } };
   return insertWorkflowVersion(prisma, {
     id: newId('wf'),
     ownerUserId: input.ownerUserId ?? 'user_local',
@@ -22,7 +22,7 @@ export async function saveFrozenWorkflow(
     agentId: input.agentId,
     name: input.name,
     description: input.description ?? null,
-    inputs: [],
+    inputs: input.inputs ?? [],
     format: FROZEN_FORMAT,
     frozenPlan: frozen,
     contentHash: contentHash(frozen),

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_WORKER_HEAP_MB, loadConfig, temporalAddress, temporalUiUrl, workerNodeArgs } from '../../src/config';
+import { ConfigError, DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_WORKER_HEAP_MB, loadConfig, temporalAddress, temporalUiLinkBase, temporalUiUrl, workerNodeArgs } from '../../src/config';
 
 describe('loadConfig', () => {
   it('gives every setting a default, and runs embedded services when no URLs are set', () => {
@@ -60,6 +60,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['DATABASE_POOL_SIZE', '0'],
     ['API_BODY_LIMIT', 'huge'],
+    ['TEMPORAL_UI_LINKS', 'maybe'],
+    ['LEAF_USER', '../root'],
   ])('rejects %s=%s, naming the variable and the value', (variable, value) => {
     let caught: unknown;
     try {
@@ -86,5 +88,29 @@ describe('loadConfig', () => {
 
   it('treats an empty value as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', API_PORT: '' }).api.port).toBe(3000);
+  });
+
+  it('keeps leaf workspaces beside the data directory by default, and never inside it or around it', () => {
+    expect(loadConfig({}, '/srv/reprise').workspacesDir).toBe('/srv/reprise/.workspaces');
+    expect(loadConfig({ WORKSPACES_DIR: '/var/lib/reprise-workspaces' }, '/srv/reprise').workspacesDir).toBe('/var/lib/reprise-workspaces');
+    expect(() => loadConfig({ WORKSPACES_DIR: '.data/workspaces' }, '/srv/reprise')).toThrow(/WORKSPACES_DIR: must be outside REPRISE_DATA_DIR \(\/srv\/reprise\/\.data\)/);
+    expect(() => loadConfig({ WORKSPACES_DIR: '.data' }, '/srv/reprise')).toThrow(/WORKSPACES_DIR: must be outside REPRISE_DATA_DIR/);
+    expect(() => loadConfig({ WORKSPACES_DIR: '/srv' }, '/srv/reprise')).toThrow(/WORKSPACES_DIR: must not contain REPRISE_DATA_DIR/);
+    // A name that merely starts like the data directory is not inside it.
+    expect(loadConfig({ WORKSPACES_DIR: '.data-workspaces' }, '/srv/reprise').workspacesDir).toBe('/srv/reprise/.data-workspaces');
+  });
+
+  it('runs leaf commands as the worker\'s own user unless LEAF_USER names another', () => {
+    expect(loadConfig({}).leaf.user).toBeUndefined();
+    expect(loadConfig({ LEAF_USER: 'reprise-leaf' }).leaf.user).toBe('reprise-leaf');
+  });
+
+  it('hands out Temporal Web UI links unless TEMPORAL_UI_LINKS=off', () => {
+    expect(temporalUiLinkBase(loadConfig({}))).toBe('http://localhost:8233');
+    expect(temporalUiLinkBase(loadConfig({ TEMPORAL_UI_LINKS: 'on', TEMPORAL_UI_URL: 'https://ui.example/' }))).toBe('https://ui.example');
+    const off = loadConfig({ TEMPORAL_UI_LINKS: 'off', TEMPORAL_UI_URL: 'https://ui.example/' });
+    expect(temporalUiLinkBase(off)).toBeUndefined();
+    // Where the UI is stays known (npm start's banner shows it to the operator).
+    expect(temporalUiUrl(off)).toBe('https://ui.example');
   });
 });

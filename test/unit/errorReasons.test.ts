@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { toActivityFailure } from '../../src/activities/errorBoundary';
+import { toActivityFailure, UNEXPECTED_ERROR_ATTEMPTS } from '../../src/activities/errorBoundary';
 import { FAILURE_TYPES, looksInternal, userReason } from '../../src/domain/errors';
 
 /**
@@ -52,6 +52,15 @@ describe('reasons are for users', () => {
     const ref = /^internal error \(ref (err_[0-9a-f]{12})\): see the worker log$/.exec(failure.message)?.[1];
     expect(ref).toBeDefined();
     expect(logged).toEqual([expect.objectContaining({ ref })]);
+  });
+
+  it('retries an unexpected error for a while, then ends it (a bug must not hold a goal running for the whole window)', () => {
+    const bug = () => new TypeError("Cannot read properties of undefined (reading 'x')");
+    const early = toActivityFailure(bug(), logger, { ...where, attempt: UNEXPECTED_ERROR_ATTEMPTS - 1 }) as ApplicationFailure;
+    const last = toActivityFailure(bug(), logger, { ...where, attempt: UNEXPECTED_ERROR_ATTEMPTS }) as ApplicationFailure;
+    expect([early.nonRetryable, last.nonRetryable, last.type]).toEqual([false, true, FAILURE_TYPES.Internal]);
+    // Postgres down is never final, however long it lasts.
+    expect((toActivityFailure(prismaP1001(), logger, { ...where, attempt: 10_000 }) as ApplicationFailure).nonRetryable).toBe(false);
   });
 
   it('lets our own failures through, unless their text is internal', () => {

@@ -1,4 +1,18 @@
-import { canonicalJson, contentHash, FROZEN_FORMAT, inputProblems, instantiate, isFullyFrozen, placeholdersIn, resolveInputs, type TFrozenPlan } from '../../src/domain/frozenPlans';
+import {
+  canonicalJson,
+  checkSubstitution,
+  contentHash,
+  FROZEN_FORMAT,
+  inputProblems,
+  instantiate,
+  instantiateLayer,
+  isFullyFrozen,
+  MAX_PLACEHOLDERS_PER_TEXT,
+  placeholdersIn,
+  resolveInputs,
+  substitutedLength,
+  type TFrozenPlan,
+} from '../../src/domain/frozenPlans';
 import { ZPlan } from '../../src/domain/plans';
 
 const HOSTILE = `"; rm -rf / ; $(touch /tmp/pwned) \`id\` {{inputs.city}} && echo`;
@@ -90,5 +104,81 @@ describe('frozen plans', () => {
 
   it('refuses an unresolved placeholder, naming where it is', () => {
     expect(() => instantiate(sample(), { city: 'Bern' })).toThrow(/intent: \{\{inputs.day\}\} has no value/);
+  });
+});
+
+describe("substitution is bounded by each field's own limit", () => {
+  const a1000 = 'x'.repeat(1000);
+  /** A frozen tree with these root texts and one leaf child. */
+  const tree = (root: { title?: string; intent?: string }, child: Record<string, unknown> = {}): TFrozenPlan => ({
+    format: FROZEN_FORMAT,
+    root: {
+      title: root.title ?? 'Root',
+      intent: root.intent ?? null,
+      plan: ZPlan.parse({ children: [{ key: 'c', kind: 'leaf', title: 'C', action: { runtime: 'manual' }, ...child }] }),
+    },
+  });
+
+  it('counts the substituted length without building the text', () => {
+    expect(substitutedLength('{{inputs.a}}-{{ inputs.a }}', { a: 'abc' })).toBe(7);
+    expect(substitutedLength('no placeholders', { a: 'abc' })).toBe(15);
+    // An unresolved placeholder counts as written (it is refused on its own).
+    expect(substitutedLength('{{inputs.b}}', { a: 'abc' })).toBe(12);
+    // The measured case: 833 placeholders (9,996 characters) and a 1,000-character input.
+    expect(substitutedLength('{{inputs.a}}'.repeat(833), { a: a1000 })).toBe(833_000);
+    // Object members are not inputs.
+    expect(substitutedLength('{{inputs.constructor}}', {})).toBe(22);
+  });
+
+  it('refuses a text over its limit once substituted, naming the field and its path, and takes one exactly at it', () => {
+    const intent = '{{inputs.a}}'.repeat(833);
+    expect(() => instantiate(tree({ intent }), { a: a1000 })).toThrow(/^intent: with its inputs substituted it would be 833000 characters; this field holds at most 10000$/);
+    expect(() => instantiate(tree({}, { intent }), { a: a1000 })).toThrow(/^plan\.children\[0\]\.intent: .* 833000 characters; .* at most 10000$/);
+    expect(() => instantiate(tree({}, { title: 'T {{inputs.a}}' }), { a: 'y'.repeat(199) })).toThrow(/^plan\.children\[0\]\.title: .* 201 characters; .* at most 200$/);
+    expect(instantiate(tree({}, { title: 'T {{inputs.a}}' }), { a: 'y'.repeat(198) }).plan?.children[0]?.title).toHaveLength(200);
+    expect(() => instantiate(tree({}, { acceptance: { judgment: { prompt: 'ok', rubric: '{{inputs.a}}'.repeat(11) } } }), { a: a1000 })).toThrow(
+      /^plan\.children\[0\]\.acceptance\.judgment\.rubric: .* 11000 characters/,
+    );
+    // A layer is held to the same limits (what a run's materialization writes, nested runs included).
+    const nested = tree({}, {}).root.plan as NonNullable<TFrozenPlan['root']['plan']>;
+    const layer = { ...nested, children: [{ key: 'n', kind: 'composite' as const, title: 'N', workflow: 'inner@1', inputs: { who: '{{inputs.a}}'.repeat(11) } }] };
+    expect(() => instantiateLayer(layer, { a: a1000 })).toThrow(/^plan\.children\[0\]\.inputs\.who: .* 11000 characters; .* at most 10000$/);
+  });
+
+  it('checks a whole tree without building it, naming every text that does not fit, with a bounded message', () => {
+    const intent = '{{inputs.a}}'.repeat(20);
+    const frozen: TFrozenPlan = {
+      format: FROZEN_FORMAT,
+      root: {
+        title: 'Root {{inputs.a}}',
+        intent,
+        plan: ZPlan.parse({ children: Array.from({ length: 30 }, (_, i) => ({ key: `c${i}`, kind: 'leaf', title: 'C', intent, action: { runtime: 'manual' } })) }),
+      },
+    };
+    expect(() => checkSubstitution(frozen, { a: 'short' })).not.toThrow();
+    let caught: unknown;
+    try {
+      checkSubstitution(frozen, { a: a1000 });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const { message, details } = caught as { message: string; details: { path: string }[] };
+    expect(details.map((d) => d.path)).toEqual(['title', 'intent', ...Array.from({ length: 30 }, (_, i) => `plan.children[${i}].intent`)]);
+    expect(message).toMatch(/^invalid inputs: title: .* 1005 characters; this field holds at most 200; intent: .* 20000 characters/);
+    expect(message).toMatch(/; and 27 more$/);
+    expect(() => checkSubstitution(frozen, {})).toThrow(/title: \{\{inputs\.a\}\} has no value/);
+  });
+
+  it('refuses an input named like an Object member that has no value, instead of filling in the member', () => {
+    expect(() => instantiate(tree({ title: 'Hi {{inputs.constructor}}' }), {})).toThrow(/title: \{\{inputs\.constructor\}\} has no value/);
+    expect(instantiate(tree({ title: 'Hi {{inputs.constructor}}' }), { constructor: 'there' }).title).toBe('Hi there');
+    expect(resolveInputs([{ name: 'constructor', default: 'd' }, { name: 'toString' }], {})).toEqual({ constructor: 'd' });
+  });
+
+  it(`refuses at save a text with more than ${MAX_PLACEHOLDERS_PER_TEXT} placeholders`, () => {
+    const declared = [{ name: 'a' }];
+    expect(inputProblems(tree({ intent: '{{inputs.a}}'.repeat(MAX_PLACEHOLDERS_PER_TEXT) }), declared)).toEqual([]);
+    expect(inputProblems(tree({}, { intent: '{{inputs.a}}'.repeat(833) }), declared)).toEqual([{ path: 'plan.children[0].intent', message: `833 placeholders; a text has at most ${MAX_PLACEHOLDERS_PER_TEXT}` }]);
   });
 });

@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runShellCommand, type TCommandOptions } from '../../src/activities/shellCommand';
+import { leafTestUser } from '../support/leafUser';
 
 const cwd = mkdtempSync(path.join(tmpdir(), 'reprise-shell-'));
 const base: Omit<TCommandOptions, 'command'> = { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd, timeoutMs: 10_000, maxOutputBytes: 1024 };
@@ -92,5 +93,85 @@ describe('a command that leaves a process holding its output', () => {
     expect(r.timed_out).toBe(true);
     expect(r.stdout).toBe('started\n');
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('runs as LEAF_USER when given one: its uid, its group alone, none of the worker\'s files', async () => {
+    const user = await leafTestUser();
+    if (!user) return;
+    const secret = path.join(cwd, 'worker-secret');
+    writeFileSync(secret, 'hunter2\n', { mode: 0o600 });
+    const r = await runShellCommand({ ...base, user, command: `id -u; id -G; cat ${secret}` });
+    expect(r.stdout).toBe(`${user.uid}\n${user.gid}\n`);
+    expect(r.stderr).toMatch(/Permission denied/);
+    expect(r.exit_code).not.toBe(0);
+  });
+
+  it('still kills a LEAF_USER command\'s whole group on timeout', async () => {
+    const user = await leafTestUser();
+    if (!user) return;
+    const r = await runShellCommand({ ...base, user, cwd: '/', timeoutMs: 500, command: 'sleep 30 & echo $!; wait' });
+    expect(r.timed_out).toBe(true);
+    const pid = Number(r.stdout.trim());
+    expect(pid).toBeGreaterThan(0);
+    expect(alive(pid)).toBe(false);
+  });
+});
+
+describe('the exit file: a command\'s end that outlives its worker', () => {
+  it('holds the exit status of a command that ended, and the result still reports how it ended', async () => {
+    const exitFile = path.join(cwd, 'exit-3');
+    const r = await runShellCommand({ ...base, command: 'echo out; exit 3', exitFile });
+    expect(r).toMatchObject({ exit_code: 3, signal: null, stdout: 'out\n' });
+    expect(readFileSync(exitFile, 'utf8')).toBe('3\n');
+  });
+
+  it('records a death by signal as 128 + n, and the result still says which signal', async () => {
+    const exitFile = path.join(cwd, 'exit-kill');
+    const r = await runShellCommand({ ...base, command: 'kill -9 $$', exitFile });
+    expect(r).toMatchObject({ exit_code: null, signal: 'SIGKILL' });
+    expect(readFileSync(exitFile, 'utf8')).toBe('137\n');
+  });
+
+  it('leaves a command its own SIGTERM handling on timeout, and says it timed out', async () => {
+    const exitFile = path.join(cwd, 'exit-term');
+    let warned = false;
+    const r = await runShellCommand({
+      ...base,
+      timeoutMs: 500,
+      exitFile,
+      onTimeout: () => (warned = true),
+      command: 'trap "echo cleaned up; exit 0" TERM; sleep 30 & wait',
+    });
+    expect(warned).toBe(true);
+    expect(r).toMatchObject({ timed_out: true, exit_code: 0, stdout: 'cleaned up\n' });
+  });
+
+  it('is written when the command ends, before its worker has heard of it, so a worker killed then loses nothing', async () => {
+    const { spawn } = await import('node:child_process');
+    const exitFile = path.join(cwd, 'exit-busy');
+    const busy = path.join(cwd, 'worker-busy');
+    // The worker starts the command, then its event loop is busy for 3 s (as a starved worker's is): the command
+    // ends in that time, unheard of; the worker is SIGKILLed before it could notice. The exit status survives it.
+    const script = `
+      const { writeFileSync } = require('node:fs');
+      const { runShellCommand } = require(${JSON.stringify(path.resolve(__dirname, '../../src/activities/shellCommand.ts'))});
+      runShellCommand({ command: 'exit 4', env: { PATH: process.env.PATH }, cwd: ${JSON.stringify(cwd)}, timeoutMs: 60000, maxOutputBytes: 1024, exitFile: ${JSON.stringify(exitFile)} });
+      writeFileSync(${JSON.stringify(busy)}, '1');
+      const until = Date.now() + 3000;
+      while (Date.now() < until) {}
+    `;
+    const worker = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'ignore' });
+    const deadline = Date.now() + 20_000;
+    let seen: string | undefined;
+    while (seen === undefined && Date.now() < deadline) {
+      try {
+        readFileSync(busy, 'utf8');
+        seen = readFileSync(exitFile, 'utf8');
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    worker.kill('SIGKILL');
+    expect(seen).toBe('4\n');
   });
 });

@@ -1,7 +1,7 @@
 import { ZAction } from '../../domain/actions';
 import { GOAL_KINDS, GOAL_LIFECYCLES, DONE_REASONS, WAIT_KINDS } from '../../domain/goals';
 import { GOAL_ID_EXAMPLE, GOAL_ID_PATTERN } from '../../domain/ids';
-import { ZAcceptance, ZEdgeOn, ZPlan } from '../../domain/plans';
+import { MAX_INTENT_LENGTH, MAX_TITLE_LENGTH, ZAcceptance, ZEdgeOn, ZPlan } from '../../domain/plans';
 import { z } from '../../domain/zod';
 import { ZLimit } from '../query';
 
@@ -16,8 +16,8 @@ export const ZGoalId = z.string().regex(GOAL_ID_PATTERN, `must be a goal id like
 export const ZGoalIdParams = z.object({ id: ZGoalId });
 
 const ZCreateCommon = {
-  title: z.string().trim().min(1, 'title must not be empty').max(200),
-  intent: z.string().max(10_000).optional(),
+  title: z.string().trim().min(1, 'title must not be empty').max(MAX_TITLE_LENGTH),
+  intent: z.string().max(MAX_INTENT_LENGTH).optional(),
   acceptance: ZAcceptance.optional(),
   start: z.boolean().default(true).openapi({ description: 'Start running at once (default true).' }),
 };
@@ -66,7 +66,7 @@ export const ZGoal = z
     output: z.unknown().nullable().openapi({ description: 'Leaf result: exit code, bounded stdout/stderr, duration.' }),
     temporal: z.object({
       workflow_id: z.string().nullable(),
-      ui_url: z.string().nullable().openapi({ description: 'This goal in the Temporal Web UI, when the UI address is known.' }),
+      ui_url: z.string().nullable().openapi({ description: 'This goal in the Temporal Web UI: null when the UI address is unknown or TEMPORAL_UI_LINKS=off.' }),
     }),
     attribution: z
       .object({

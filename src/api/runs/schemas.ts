@@ -1,5 +1,6 @@
 import { RUN_STATE_VALUES, RUN_STATUSES } from '../../domain/runs';
 import { idPattern } from '../../domain/ids';
+import { MAX_INPUT_VALUE_LENGTH } from '../../domain/plans';
 import { z } from '../../domain/zod';
 import { ZCursorParam, ZLimit } from '../query';
 
@@ -17,7 +18,7 @@ const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-21
 export const ZRunPageQuery = z.object({ cursor: ZCursorParam, limit: ZLimit(200, 50) }).strict();
 
 /** Values for a workflow's declared inputs, by name. */
-export const ZInputValues = z.record(z.string().max(64), z.string().max(10_000));
+export const ZInputValues = z.record(z.string().max(64), z.string().max(MAX_INPUT_VALUE_LENGTH));
 
 export const ZRunCreate = z
   .object({

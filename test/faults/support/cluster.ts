@@ -18,8 +18,11 @@ import { saveFrozenWorkflow } from '../../support/frozenWorkflows';
  * A whole Reprise on this machine for the fault suite, every part a real
  * process the test can SIGKILL and start again: its own embedded Postgres,
  * its own Temporal dev server on a SQLite file (so a restart on the same file
- * and port finds every workflow), N worker processes and an API process
- * (`src/main/worker.ts`, `src/main/api.ts`, as `npm start` runs them).
+ * and port finds every workflow), N worker processes and M API processes
+ * (`src/main/worker.ts`, `src/main/api.ts`, as `npm start` runs them), all
+ * against that one Postgres and that one Temporal. Each API has a slot: its
+ * own port, kept across a restart (slot 0 is `apiUrl`, the one most
+ * scenarios use).
  *
  * Leaves mark their work in files (see `markerPlan`): a line per completed
  * command, in a file named by the goal id, so a leaf that ran twice shows.
@@ -61,6 +64,8 @@ function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv): TNodeP
 
 export interface TClusterOptions {
   workers?: number;
+  /** API processes, each on its own port (slot 0: `apiUrl`). */
+  apis?: number;
   /** The worker's Prometheus endpoint (host:port), optional. */
   workerMetricsAddress?: string;
   log?: (message: string) => void;
@@ -112,7 +117,8 @@ export async function startCluster(options: TClusterOptions = {}) {
   };
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   const workers: TNodeProcess[] = [];
-  let api: TNodeProcess | undefined;
+  /** Per API slot: its port (slot 0's is ports.api) and its latest process. */
+  const apiSlots: { port: number; url: string; proc?: TNodeProcess }[] = [{ port: ports.api, url: apiUrl }];
   /** Every process ever started, to stop at the end. */
   const everything: TNodeProcess[] = [];
   const killed: { name: string; pid: number; at: number }[] = [];
@@ -135,21 +141,27 @@ export async function startCluster(options: TClusterOptions = {}) {
     return worker;
   };
 
-  const healthy = async (): Promise<true | undefined> => {
-    const res = await fetch(`${apiUrl}/healthz`).catch(() => undefined);
+  const healthy = async (url: string): Promise<true | undefined> => {
+    const res = await fetch(`${url}/healthz`).catch(() => undefined);
     return res?.status === 200 ? true : undefined;
   };
 
-  const startApi = async (): Promise<TNodeProcess> => {
-    api = spawnNode(`api${everything.length}`, 'src/main/api.ts', env);
-    everything.push(api);
-    const started = api;
+  /** Slot `slot`'s API (a new port the first time a slot is used; the same port after that), once it answers /healthz. */
+  const startApi = async (slot = 0): Promise<TNodeProcess> => {
+    while (apiSlots.length <= slot) {
+      const port = await freeLowPort(taken);
+      apiSlots.push({ port, url: `http://127.0.0.1:${port}` });
+    }
+    const at = apiSlots[slot] as (typeof apiSlots)[number];
+    const started = spawnNode(`api${everything.length}`, 'src/main/api.ts', { ...env, API_PORT: String(at.port) });
+    at.proc = started;
+    everything.push(started);
     await waitFor(
       async () => {
         if (started.hasExited()) throw new Error(`the API exited during start-up:\n${started.output().slice(-4000)}`);
-        return healthy();
+        return healthy(at.url);
       },
-      () => `the API to answer /healthz:\n${started.output().slice(-4000)}`,
+      () => `the API to answer /healthz at ${at.url}:\n${started.output().slice(-4000)}`,
       60_000,
     );
     return started;
@@ -163,8 +175,13 @@ export async function startCluster(options: TClusterOptions = {}) {
   };
 
   // Side by side: a worker's start is mostly bundling the workflow code (seconds of CPU).
-  await Promise.all([...Array.from({ length: options.workers ?? 1 }, () => startWorker()), startApi()]);
-  log(`cluster up: postgres :${ports.pg}, temporal :${ports.temporal}, api :${ports.api}, ${workers.length} worker(s), data in ${dataDir}`);
+  // Slot ports first, one after another: allocating them side by side could hand two slots the same port.
+  for (let slot = 1; slot < (options.apis ?? 1); slot++) {
+    const port = await freeLowPort(taken);
+    apiSlots.push({ port, url: `http://127.0.0.1:${port}` });
+  }
+  await Promise.all([...Array.from({ length: options.workers ?? 1 }, () => startWorker()), ...apiSlots.map((_, slot) => startApi(slot))]);
+  log(`cluster up: postgres :${ports.pg}, temporal :${ports.temporal}, api ${apiSlots.map((a) => `:${a.port}`).join(' ')}, ${workers.length} worker(s), data in ${dataDir}`);
 
   const cluster = {
     dataDir,
@@ -180,8 +197,13 @@ export async function startCluster(options: TClusterOptions = {}) {
     get workers(): TNodeProcess[] {
       return workers.filter((w) => !w.hasExited());
     },
+    /** Slot 0's API process (the latest one started there). */
     get api(): TNodeProcess | undefined {
-      return api;
+      return apiSlots[0]?.proc;
+    },
+    /** The live APIs: slot, URL and process. */
+    get apis(): { slot: number; url: string; proc: TNodeProcess }[] {
+      return apiSlots.flatMap((a, slot) => (a.proc && !a.proc.hasExited() ? [{ slot, url: a.url, proc: a.proc }] : []));
     },
     startWorker,
     startApi,
@@ -200,8 +222,16 @@ export async function startCluster(options: TClusterOptions = {}) {
       chmodSync(dir, 0o777);
       return dir;
     },
-    async killApi(): Promise<void> {
-      if (api) await sigkill(api);
+    async killApi(slot = 0): Promise<void> {
+      const proc = apiSlots[slot]?.proc;
+      if (proc && !proc.hasExited()) await sigkill(proc);
+    },
+    /** An API stopped as an operator would (SIGINT: it closes, then exits). */
+    async stopApi(slot: number): Promise<void> {
+      const proc = apiSlots[slot]?.proc;
+      if (!proc || proc.hasExited()) return;
+      proc.proc.kill('SIGINT');
+      await proc.exited;
     },
     /** SIGKILL to Postgres' whole process group (the postmaster and its backends), as a crash would. */
     async killPostgres(): Promise<void> {
@@ -260,12 +290,12 @@ export function markerPlan(goals: number, effectsDir: string, sleepS: number): T
   const composites = Math.max(1, Math.round(Math.sqrt(below)));
   const per = Math.floor(below / composites);
   const extra = below - composites * per;
-  // $PPID is the worker: the command's shell is its child (the launcher execs it).
+  // The worker is the parent of the command's launcher ($PPID): field 4 of /proc/$PPID/stat.
   const leaf = (key: string) => ({
     key,
     kind: 'leaf',
     title: key,
-    action: { runtime: 'shell', command: `sleep ${sleepS} && echo "$PPID $(date +%s%3N)" >> ${effectsDir}/$REPRISE_GOAL_ID`, timeout_s: 120 },
+    action: { runtime: 'shell', command: `sleep ${sleepS} && echo "$(cut -d' ' -f4 /proc/$PPID/stat) $(date +%s%3N)" >> ${effectsDir}/$REPRISE_GOAL_ID`, timeout_s: 120 },
   });
   const chain = (n: number) => ({
     children: Array.from({ length: n }, (_, i) => leaf(`l${i}`)),

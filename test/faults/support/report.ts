@@ -16,7 +16,7 @@ const faultsDir = path.join(root, '.data/faults');
 const resultsDir = path.join(faultsDir, 'results');
 
 /** The scenarios, in the order the report lists them. */
-export const SCENARIOS = ['worker-kill', 'two-workers', 'postgres-kill', 'temporal-kill', 'api-kill'] as const;
+export const SCENARIOS = ['worker-kill', 'two-workers', 'postgres-kill', 'temporal-kill', 'api-kill', 'two-apis'] as const;
 
 type TRecorded = TScenarioSummary & { scale: 'full' | 'reduced'; finishedAt: string; machine: string };
 
@@ -38,20 +38,22 @@ const SIZES_TABLE = `| Scenario | Full form (\`FAULTS_SCALE=full\`) | Reduced fo
 | two-workers | 3 rounds × 4 concurrent runs × 50 goals | 1 round × 3 runs × 20 goals |
 | postgres-kill | 1 run × 1,000 goals + 4 runs × 50 goals in flight | 1 run × 300 goals + 2 runs × 20 goals |
 | temporal-kill | 4 runs × 50 goals + a one-shot fire due during the outage | 2 runs × 20 goals + the fire |
-| api-kill | 3 rounds × 10 keys × 20 concurrent requests | 1 round × 5 keys × 10 requests |`;
+| api-kill | 3 rounds × 10 keys × 20 concurrent requests | 1 round × 5 keys × 10 requests |
+| two-apis | 3 rounds × 10 keys × 10 concurrent requests over 2 APIs, 20-goal plan | 1 round × 5 keys × 6 requests, 10-goal plan |`;
 
 const GUARANTEES = `## What each guarantee rests on
 
-**No run lost, exactly one run per key (api-kill).** A run is a ledger row
-\`(workflow, idempotency_key)\` claimed in Postgres before anything else
+**No run lost, exactly one run per key (api-kill, two-apis).** A run is a
+ledger row \`(workflow, idempotency_key)\` claimed in Postgres before anything else
 (\`claimRun\` in \`src/db/runs.ts\`: \`createMany\` with duplicates skipped
 under the unique index, so one of any number of racing claims creates it).
 Its id, its root goal's id and its Temporal workflow id all derive from
 (workflow, key) (\`runId\`, \`runRootGoalId\`, \`runTemporalWorkflowId\` in
 \`src/domain/ids.ts\`), so a retry after a lost answer, or after an API killed
 between the claim and the start, lands on the same row, the same tree and the
-same execution. The start uses \`workflowIdConflictPolicy: USE_EXISTING\` and
-\`workflowIdReusePolicy: REJECT_DUPLICATE\` (\`src/temporal/starts.ts\`):
+same execution, whichever API the request reached: APIs share nothing but
+Postgres and Temporal, and both fences are there. The start uses
+\`workflowIdConflictPolicy: USE_EXISTING\` and \`workflowIdReusePolicy: REJECT_DUPLICATE\` (\`src/temporal/starts.ts\`):
 Temporal refuses a second execution of that id, while a request finding the
 row still \`claimed\` starts it. The client's part: send the same key again
 until it gets an answer, which the scenario's clients do.
@@ -71,20 +73,23 @@ attempts) is recorded from there instead of running the action again.
 worker or to Postgres spends none of the leaf's \`retries\`. A command runs in
 its own process group with a watchdog holding a pipe from its worker
 (\`src/activities/shellCommand.ts\`): when the worker dies, the command dies
-with it rather than finish beside its retry. What no system can close is the
-instant between a command's end and its outcome reaching either store: a
-worker SIGKILLed in those milliseconds takes the outcome with it, and the
-action runs again (at-least-once). That instant is milliseconds on an idle
-machine; here, CPU-starved, it reached about a second: the outcome's
-heartbeat waits for the worker's 1 s heartbeat throttle, and its Postgres
-write for a busy event loop and a busy database. The suite counts those
-apart ("re-run, outcome lost"): a second execution whose first ended within
-2 s before its worker's SIGKILL, or up to 1 s after it (the watchdog's
-reaction, slow under load), and reports any other second execution as a leaf
-executed twice. Narrowing that window (recording the outcome in Postgres
-before anything else, a heartbeat sent at once rather than throttled) is
-possible future work; closing it is not: the command's effect and its record
-are never one atomic step.
+with it rather than finish beside its retry. A command's end outlives its
+worker: the launcher that runs it writes its exit status to
+\`<data dir>/attempts/<goal>/<n>/exit\` the moment it ends (a shell
+builtin, microseconds), and the worker keeps the whole outcome beside it as
+soon as it hears of the end (\`src/activities/attemptFiles.ts\`). A worker
+killed after a command ended but before the outcome reached Postgres or
+Temporal therefore costs no second run: the next attempt on that machine
+reads the outcome (or, if only the exit status survived, records it with
+\`output_lost: true\`; the output died with the worker) instead of running
+the command again. What is left is the instant between a command's last act
+and its launcher's write, raced by the watchdog: the suite counts a second
+execution whose first ended within 100 ms before its worker's SIGKILL or
+1 s after it apart ("re-run, outcome lost") and any other as a leaf executed
+twice. An attempt retried on another machine cannot see this machine's
+disk: there the heartbeat details are the only record, and an HTTP leaf's
+request, which has no launcher, keeps the at-least-once instant between its
+response and the worker's write.
 
 **No failure caused by the infrastructure (all).** Activities classify
 errors (\`src/activities/errorBoundary.ts\`): Postgres unreachable, reset or
@@ -103,8 +108,11 @@ time (\`fireKey\`), so it is made once.
 Temporal, worker or API is started again by the supervisor
 (\`src/main/supervisor.ts\`); \`test/faults/supervision.test.ts\` kills each
 and checks /healthz and a goal afterwards, and that a stop is bounded with
-Postgres dead. The scenarios above restart processes themselves, so what
-they measure is the engine's recovery, not the supervisor's.`;
+Postgres dead. When npm start itself is SIGKILLed its children stop on their
+own (the worker and the API when their stdin pipe from it closes, Postgres
+and Temporal on their parent-death signal) and the next start stops any
+survivor its pid files name (\`test/e2e/start.test.ts\`). The scenarios
+above restart processes themselves, so what they measure is the engine's recovery, not the supervisor's.`;
 
 function render(results: TRecorded[], complete: boolean): string {
   const first = results[0];
@@ -163,6 +171,14 @@ ${details.join('\n\n')}
   in and started again; clients resend their key after a lost connection or
   a 5xx. Checked: one ledger row, one root goal and one \`performRun\`
   execution per key, and every client of a key told the same run.
+- **two-apis**: two APIs and two workers on the one Postgres and Temporal;
+  each key's requests alternate between the APIs, all at once; one API is
+  SIGKILLed 0–300 ms after its first answer (so both have served the same
+  keys), one worker 0.5–2.5 s after that, neither replaced until
+  the round's runs end. A request cut off by the dead API is sent again to
+  the other, as a load balancer would. Checked as api-kill (one ledger row,
+  root goal and \`performRun\` execution per key), plus every run done on the
+  surviving worker and every tree written once.
 - **supervision** (\`test/faults/supervision.test.ts\`, same suite, no
   figures here): \`npm start\` restarts each process it runs after a SIGKILL,
   and stops within a bound with Postgres dead.

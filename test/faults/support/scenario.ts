@@ -17,8 +17,22 @@ export const SCALE_NAME = FULL ? 'full' : 'reduced';
 
 /** Sizes of each scenario, per form. The reduced form is what CI runs. */
 export const SIZES = FULL
-  ? { workerKill: { runs: 50, goals: 50 }, twoWorkers: { rounds: 3, runs: 4, goals: 50 }, postgres: { runs: 4, goals: 50, bigGoals: 1000 }, temporal: { runs: 4, goals: 50 }, apiKill: { keys: 10, concurrent: 20, rounds: 3 } }
-  : { workerKill: { runs: 4, goals: 20 }, twoWorkers: { rounds: 1, runs: 3, goals: 20 }, postgres: { runs: 2, goals: 20, bigGoals: 300 }, temporal: { runs: 2, goals: 20 }, apiKill: { keys: 5, concurrent: 10, rounds: 1 } };
+  ? {
+      workerKill: { runs: 50, goals: 50 },
+      twoWorkers: { rounds: 3, runs: 4, goals: 50 },
+      postgres: { runs: 4, goals: 50, bigGoals: 1000 },
+      temporal: { runs: 4, goals: 50 },
+      apiKill: { keys: 10, concurrent: 20, rounds: 3 },
+      twoApis: { keys: 10, concurrent: 10, rounds: 3, goals: 20 },
+    }
+  : {
+      workerKill: { runs: 4, goals: 20 },
+      twoWorkers: { rounds: 1, runs: 3, goals: 20 },
+      postgres: { runs: 2, goals: 20, bigGoals: 300 },
+      temporal: { runs: 2, goals: 20 },
+      apiKill: { keys: 5, concurrent: 10, rounds: 1 },
+      twoApis: { keys: 5, concurrent: 6, rounds: 1, goals: 10 },
+    };
 
 /** How long a leaf's command sleeps before it marks its work: long enough for kills to land mid-command. */
 export const LEAF_SLEEP_S = 0.3;
@@ -71,15 +85,26 @@ export async function call(cluster: Pick<TCluster, 'apiUrl' | 'token'>, method: 
 /**
  * POST a run as a careful client does: the same idempotency key again after a
  * lost connection, a 503 or a 5xx, until an answer (2xx or 4xx) or the
- * deadline. Returns the answers it got on the way too.
+ * deadline. Returns the answers it got on the way too, and which API gave the
+ * final one. With several `apiUrls` (a client behind a load balancer, or one
+ * that knows every API), each attempt goes to the next of them in turn, so a
+ * dead API's clients go on at another; by default every attempt goes to
+ * `cluster.apiUrl`.
  */
-export async function instantiate(cluster: Pick<TCluster, 'apiUrl' | 'token'>, workflowId: string, key: string, deadlineMs = 180_000): Promise<{ runId: string; created: boolean; attempts: number[] }> {
+export async function instantiate(
+  cluster: Pick<TCluster, 'apiUrl' | 'token'>,
+  workflowId: string,
+  key: string,
+  deadlineMs = 180_000,
+  apiUrls: readonly string[] = [cluster.apiUrl],
+): Promise<{ runId: string; created: boolean; attempts: number[]; answeredBy: string }> {
   const deadline = Date.now() + deadlineMs;
   const attempts: number[] = [];
   for (;;) {
-    const res = await call(cluster, 'POST', `/api/workflows/${workflowId}/runs`, { idempotency_key: key, inputs: {} });
+    const apiUrl = apiUrls[attempts.length % apiUrls.length] ?? cluster.apiUrl;
+    const res = await call({ apiUrl, token: cluster.token }, 'POST', `/api/workflows/${workflowId}/runs`, { idempotency_key: key, inputs: {} });
     attempts.push(res.status);
-    if (res.status === 200 || res.status === 201) return { runId: res.body.run.id as string, created: res.body.created as boolean, attempts };
+    if (res.status === 200 || res.status === 201) return { runId: res.body.run.id as string, created: res.body.created as boolean, attempts, answeredBy: apiUrl };
     if (res.status >= 400 && res.status < 500) throw new Error(`POST run ${key}: ${res.status} ${JSON.stringify(res.body)}`);
     if (Date.now() > deadline) throw new Error(`POST run ${key}: no answer by the deadline (answers ${attempts.join(', ')})`);
     await sleep(250);
@@ -126,23 +151,22 @@ export async function awaitRuns(cluster: Pick<TCluster, 'apiUrl' | 'token'>, run
 }
 
 /**
- * Leaves whose command ran to its end more than once. A second execution is
- * expected in exactly one case: the command's end and its worker's SIGKILL
- * were too close to be told apart. Either the worker died after the command
- * ended but before its outcome reached Temporal (heartbeat details, sent at
- * most once a second: the worker's heartbeat throttle) or Postgres
- * (`action_ended_at`), milliseconds on an idle machine and up to about a
- * second on a starved one; or the command
- * ended just after its worker died, before the watchdog that kills a dead
- * worker's commands (shellCommand.ts) got to it. Either way the outcome died
- * with the worker, no one can tell that attempt from one killed a moment
- * earlier, and the action runs again: at-least-once, inside that window only.
- * Those re-runs are counted apart (`lostOutcomes`, each with the kill's
- * distance); any other second execution is a leaf executed twice (`twice`).
+ * Leaves whose command ran to its end more than once. A command's launcher
+ * writes its exit status the moment it ends (shellCommand.ts, attemptFiles.ts),
+ * so a worker that dies after a command ended but before it recorded the
+ * outcome costs no second run: the next attempt reads that status. What is
+ * left is the instant between the command's last act (here, the marker line)
+ * and its launcher's one write, against the watchdog that kills a dead
+ * worker's commands: a few microseconds, stretched only when the launcher
+ * is starved of CPU at exactly that moment. A second execution whose first
+ * ended within `beforeKillMs` before its worker's SIGKILL or `afterKillMs`
+ * after it (the watchdog's reaction, slow under load) is counted apart
+ * (`lostOutcomes`, each with the kill's distance); any other second execution
+ * is a leaf executed twice (`twice`).
  */
 export function tallyLeaves(
   cluster: Pick<TCluster, 'effectsDir' | 'killed'>,
-  window = { beforeKillMs: 2000, afterKillMs: 1000 },
+  window = { beforeKillMs: 100, afterKillMs: 1000 },
 ): { leaves: number; twice: string[]; lostOutcomes: string[] } {
   const markers = readMarkers(cluster.effectsDir);
   const twice: string[] = [];

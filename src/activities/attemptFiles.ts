@@ -1,0 +1,141 @@
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { constants } from 'node:os';
+import path from 'node:path';
+import type { THttpResult } from './httpRequest';
+import type { TCommandResult } from './shellCommand';
+
+/**
+ * What a leaf's action leaves on the worker's disk so that its outcome
+ * outlives the worker: a worker killed after the command ended but before
+ * the outcome reached Postgres (or Temporal's heartbeat details, which the
+ * SDK sends at most once per throttle interval) would otherwise lose it, and
+ * the next attempt would run the command a second time.
+ *
+ * One directory per goal and outcome number, `<dataDir>/attempts/<goal id>/<n>`:
+ * - `exit`: the command's exit status, written by the command's launcher the
+ *   moment the command ends (shellCommand.ts), so it survives even a worker
+ *   that died before it heard of the end;
+ * - `outcome.json`: the whole outcome, written here as soon as it is known;
+ * - `started`, `timed_out`: when it started, and whether we killed it for
+ *   its timeout.
+ * The directory goes once Postgres holds the outcome. A later attempt of the
+ * same goal and number on this machine reads it instead of running the action
+ * again; an attempt on another machine cannot see it (the heartbeat details
+ * are then the only record).
+ */
+
+export interface TKeptOutcome {
+  result: TCommandResult | THttpResult;
+  failure?: { message: string; type: 'CommandFailed' | 'HttpFailed' | 'LeafTimedOut' };
+}
+
+/** What an earlier attempt left: its whole outcome, or only its command's exit status (its output lost with the worker). */
+export type TLeftOutcome = { kind: 'kept'; outcome: TKeptOutcome } | { kind: 'exit'; result: TCommandResult & { output_lost: true; note: string } };
+
+const OUTPUT_LOST_NOTE =
+  'the worker stopped after this command ended and before its output was kept: the command was not run again; its exit status is the one it ended with, its output is lost';
+
+export function attemptDir(dataDir: string, goalId: string, n: number): string {
+  return path.join(goalAttemptsDir(dataDir, goalId), String(n));
+}
+
+function goalAttemptsDir(dataDir: string, goalId: string): string {
+  return path.join(dataDir, 'attempts', goalId);
+}
+
+/** A fresh directory for an attempt that is about to run its action (anything an interrupted run left goes). */
+export async function prepareAttempt(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'started'), String(Date.now()));
+}
+
+/** The exit file the launcher writes (pass to runShellCommand). */
+export function exitFileOf(dir: string): string {
+  return path.join(dir, 'exit');
+}
+
+/** Marks the attempt's command as killed for its timeout (before the kill, so a recorded exit reads right). */
+export function markTimedOut(dir: string): void {
+  writeSafely(path.join(dir, 'timed_out'), '1');
+}
+
+/**
+ * Keeps a whole outcome, synchronously: nothing else runs on this worker
+ * between the action's end being known and this write.
+ */
+export function keepOutcome(dir: string, outcome: TKeptOutcome): void {
+  writeSafely(path.join(dir, 'outcome.json'), JSON.stringify(outcome));
+}
+
+/**
+ * What an earlier attempt of this goal and number left: its whole outcome, or
+ * only the command's exit status (its worker died before it heard of the end),
+ * or nothing (it never ran, or was killed while its command still ran).
+ */
+export function recoverOutcome(dir: string): TLeftOutcome | undefined {
+  const kept = readText(path.join(dir, 'outcome.json'));
+  if (kept !== undefined) {
+    try {
+      return { kind: 'kept', outcome: JSON.parse(kept) as TKeptOutcome };
+    } catch {
+      // a torn write cannot happen (write, then rename); anything else unreadable falls through
+    }
+  }
+  // Written by the launcher in one small write: empty only if it died in that very instant (then there is no outcome).
+  const exit = readText(path.join(dir, 'exit'))?.trim();
+  const status = exit ? Number(exit) : NaN;
+  if (!Number.isInteger(status)) return undefined;
+  const started = Number(readText(path.join(dir, 'started')) ?? NaN);
+  const ended = statSync(path.join(dir, 'exit')).mtimeMs;
+  const signal = signalOf(status);
+  return {
+    kind: 'exit',
+    result: {
+      exit_code: signal ? null : status,
+      signal,
+      timed_out: readText(path.join(dir, 'timed_out')) !== undefined,
+      cancelled: false,
+      stdout: '',
+      stderr: '',
+      stdout_truncated: false,
+      stderr_truncated: false,
+      duration_ms: Number.isFinite(started) ? Math.max(0, Math.round(ended - started)) : 0,
+      output_lost: true,
+      note: OUTPUT_LOST_NOTE,
+    },
+  };
+}
+
+/** Forgets a goal's attempts once Postgres holds their outcome (best effort: a leftover is only a few bytes). */
+export async function forgetAttempts(dataDir: string, goalId: string): Promise<void> {
+  await rm(goalAttemptsDir(dataDir, goalId), { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Signals that end a process by default: a status of 128 + one of them is how the shell reports that death. */
+const IGNORED_BY_DEFAULT = new Set(['SIGCHLD', 'SIGCONT', 'SIGURG', 'SIGWINCH', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU']);
+
+function signalOf(status: number): NodeJS.Signals | null {
+  if (status <= 128) return null;
+  const name = Object.entries(constants.signals).find(([, n]) => n === status - 128)?.[0] as NodeJS.Signals | undefined;
+  return name && !IGNORED_BY_DEFAULT.has(name) ? name : null;
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write, then rename: a reader sees the old file or the whole new one. A full disk costs the record, never the attempt. */
+function writeSafely(file: string, text: string): void {
+  try {
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    // the heartbeat details and Postgres still get the outcome
+  }
+}
