@@ -1,7 +1,8 @@
 import path from 'node:path';
+import { msToNumber } from '@temporalio/common';
 import { z } from 'zod';
 import { DEFAULT_ENGINE_TUNING, DEFAULT_INFRA_RETRY_HOURS, type TEngineTuning } from './domain/execution';
-import { catchupWindowError, DEFAULT_CATCHUP_WINDOW } from './domain/schedules';
+import { catchupWindowError, DEFAULT_CATCHUP_WINDOW, DEFAULT_SCHEDULE_LIMITS, intervalError, type TScheduleLimits } from './domain/schedules';
 
 /**
  * Every setting Reprise reads from the environment, parsed once with zod.
@@ -107,6 +108,12 @@ const ZEnv = z.object({
     .string()
     .refine((w) => catchupWindowError(w) === undefined, { message: 'must be a duration between 10s and 7d, e.g. 15m, 6h or 1d' })
     .default(DEFAULT_CATCHUP_WINDOW),
+  SCHEDULE_MAX_PER_OWNER: positiveInt.max(1_000_000).default(DEFAULT_SCHEDULE_LIMITS.maxPerOwner),
+  SCHEDULE_MIN_INTERVAL: z
+    .string()
+    .refine((w) => intervalError(w) === undefined, { message: 'must be an interval of at least one second, e.g. 60s, 5m or 1h' })
+    .default(`${DEFAULT_SCHEDULE_LIMITS.minIntervalMs / 1000}s`),
+  SCHEDULE_BACKFILL_MAX_FIRES: positiveInt.max(100_000).default(DEFAULT_SCHEDULE_LIMITS.backfillMaxFires),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -139,8 +146,8 @@ export interface TConfig {
   leaf: { outputMaxBytes: number; defaultTimeoutS: number; user: string | undefined };
   /** How goals started by this API run (passed to every execution of the tree). */
   engine: TEngineTuning;
-  /** The catch-up window of a schedule created without one (SCHEDULE_CATCHUP_WINDOW). */
-  schedules: { catchupWindow: string };
+  /** The catch-up window of a schedule created without one (SCHEDULE_CATCHUP_WINDOW), and what one owner may make fire (SCHEDULE_MAX_PER_OWNER, SCHEDULE_MIN_INTERVAL, SCHEDULE_BACKFILL_MAX_FIRES). */
+  schedules: { catchupWindow: string; limits: TScheduleLimits };
   log: { level: TEnv['LOG_LEVEL'] };
 }
 
@@ -234,7 +241,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     leaf: { outputMaxBytes: e.LEAF_OUTPUT_MAX_BYTES, defaultTimeoutS: e.LEAF_DEFAULT_TIMEOUT_S, user: e.LEAF_USER },
     engine: { planRecheckS: e.ENGINE_PLAN_RECHECK_S, historyLimit: e.ENGINE_HISTORY_LIMIT, infraRetryHours: e.INFRA_RETRY_HOURS },
-    schedules: { catchupWindow: e.SCHEDULE_CATCHUP_WINDOW },
+    schedules: {
+      catchupWindow: e.SCHEDULE_CATCHUP_WINDOW,
+      limits: { maxPerOwner: e.SCHEDULE_MAX_PER_OWNER, minIntervalMs: msToNumber(e.SCHEDULE_MIN_INTERVAL as Parameters<typeof msToNumber>[0]), backfillMaxFires: e.SCHEDULE_BACKFILL_MAX_FIRES },
+    },
     log: { level: e.LOG_LEVEL },
   };
 }

@@ -17,7 +17,12 @@ import { FAILURE_TYPES, isDomainError, isTransientCode } from '../domain/errors'
 import { frozenPlanAt, instantiate, instantiateLayer, type TFrozenPlan } from '../domain/frozenPlans';
 import { childGoalId, goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
 import type { TPursueGoalTarget } from '../temporal/starts';
-import { nestedRunsFor } from '../db/workflowRefs';
+import { nestedRunsFor, refFootprints } from '../db/workflowRefs';
+import { findAgent } from '../db/agents';
+import type { TOwner } from '../db/workflows';
+import { RUNTIME_NAMES } from '../domain/runtimes';
+import { validatePlan, type TPlan } from '../domain/plans';
+import { nestedRunProblems } from '../domain/planSize';
 import { loadGoal } from './goals';
 
 /**
@@ -58,6 +63,22 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
     return findRun(prisma, runId).catch((err: unknown) => {
       throw isDomainError(err) ? runInvalid(`run ${runId} cannot be instantiated: ${err.message}`) : err;
     });
+  }
+
+  /**
+   * A layer is checked as a submitted plan is, before anything of it is
+   * written: plan rules, and its agent's limits as they are now (the tree
+   * so far, this layer with what it holds, nested runs included). The
+   * runtimes are not checked here: each leaf checks its agent when it runs.
+   * A layer that fails fails the run (and its root goal) with the reason.
+   */
+  async function checkLayer(goal: Goal, layer: TPlan, owner: TOwner): Promise<void> {
+    const [agent, existing, footprints] = await Promise.all([findAgent(prisma, goal.agentId), goals.countTreeGoals(prisma, goal.rootId), refFootprints(prisma, owner, layer)]);
+    const limits = { ...agent, allowedRuntimes: [...RUNTIME_NAMES] };
+    const problems = [...validatePlan(layer, limits, goal.depth, existing), ...nestedRunProblems(layer, footprints, limits, goal.depth, existing)];
+    if (problems.length) {
+      throw runInvalid(`the layer of goal ${goal.id} ("${goal.title}") breaks ${problems.length === 1 ? 'a rule' : `${problems.length} rules`} of a plan: ${problems.map((p) => `${p.rule} at ${p.path || 'plan'}: ${p.message}`).join('; ')}`);
+    }
   }
 
   /** beginRun's work, for a run that exists. */
@@ -135,7 +156,9 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       if (!template) throw runInvalid(`goal ${goalId} has no frozen plan in workflow ${workflow.name} v${workflow.version}`);
       try {
         const layer = instantiateLayer(template, run.inputs);
-        const nested = await nestedRunsFor(prisma, { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId }, { id: goal.id, runId: run.id }, layer, { deep: false });
+        const owner = { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId };
+        await checkLayer(goal, layer, owner);
+        const nested = await nestedRunsFor(prisma, owner, { id: goal.id, runId: run.id }, layer, { deep: false });
         const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true });
         if (!written) return { frozen: await frozenChildren(prisma, goal.id, run.id), written: 0 };
         // What was just written: its frozen composites, in plan order (as frozenChildren would list them).

@@ -6,6 +6,7 @@ import { pinoHttp } from 'pino-http';
 import type { PrismaClient } from '../db/client';
 import type { Logger } from '../logger';
 import type { TEngineTuning } from '../domain/execution';
+import type { TScheduleLimits } from '../domain/schedules';
 import { z } from '../domain/zod';
 import { createGoalService } from '../services/goals';
 import { errorHandler, notFoundHandler } from './errors';
@@ -36,6 +37,8 @@ export interface TApiDeps {
   engine?: TEngineTuning;
   /** The catch-up window of a schedule created without one (SCHEDULE_CATCHUP_WINDOW). */
   scheduleCatchupWindow?: string;
+  /** Schedule quotas (SCHEDULE_MAX_PER_OWNER, SCHEDULE_MIN_INTERVAL, SCHEDULE_BACKFILL_MAX_FIRES); default DEFAULT_SCHEDULE_LIMITS. */
+  scheduleLimits?: TScheduleLimits;
   /** Tests only: runs stop right after their claim, as a crash between claim and start would. */
   crashAfterClaim?: () => boolean;
 }
@@ -79,7 +82,7 @@ export function createApp(deps: TApiDeps): TApp {
     ...runRoutes({ runs, temporalUi: deps.temporalUi }),
     ...tokenRoutes({ tokens }),
     ...agentRoutes({ agents: createAgentService({ prisma: deps.prisma }) }),
-    ...scheduleRoutes({ schedules: createScheduleService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine, catchupWindow: deps.scheduleCatchupWindow }), temporalUi: deps.temporalUi }),
+    ...scheduleRoutes({ schedules: createScheduleService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine, catchupWindow: deps.scheduleCatchupWindow, limits: deps.scheduleLimits }), temporalUi: deps.temporalUi }),
     defineRoute({
       method: 'get',
       path: '/api/openapi.json',

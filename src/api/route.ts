@@ -16,6 +16,8 @@ import type { TActor } from '../domain/actor';
 export interface TRequestContext {
   /** Who the request acts for (from its bearer token). Public routes have none: reading it throws. */
   actor: TActor;
+  /** The scopes of the caller's token (none on public routes). */
+  scopes: readonly string[];
   requestId: string;
 }
 
@@ -87,7 +89,7 @@ const AUTH_ERRORS: TErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN'];
 export const BEARER_SCHEME = 'bearerAuth';
 
 function publicContext(requestId: string): TRequestContext {
-  return Object.defineProperty({ requestId } as TRequestContext, 'actor', {
+  return Object.defineProperty({ requestId, scopes: [] } as unknown as TRequestContext, 'actor', {
     get() {
       throw new Error('a public route has no actor');
     },
@@ -132,7 +134,7 @@ export function registerRoute(registry: OpenAPIRegistry, router: Router, route: 
       if (!grants(caller.scopes, route.scope)) {
         throw new DomainError('FORBIDDEN', `this token lacks the scope ${route.scope} (it has: ${caller.scopes.join(', ') || 'none'})`);
       }
-      ctx = { actor: caller.actor, requestId };
+      ctx = { actor: caller.actor, scopes: caller.scopes, requestId };
     }
     const params = parsePart(route.params, req.params, 'params');
     const query = parsePart(route.query, req.query, 'query');

@@ -23,6 +23,7 @@ export async function startApi(deps: { config: TConfig; prisma: PrismaClient; te
     temporalUi: { baseUrl: temporalUiLinkBase(config), namespace: config.temporal.namespace },
     engine: config.engine,
     scheduleCatchupWindow: config.schedules.catchupWindow,
+    scheduleLimits: config.schedules.limits,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(deps.port ?? config.api.port, config.api.host, () => resolve(s));

@@ -104,6 +104,12 @@ export function positiveInt(value: string): number {
   return Number(value);
 }
 
+/** A whole number of at least 0 in plain digits (e.g. --depth). */
+export function nonNegativeInt(value: string): number {
+  if (!/^[0-9]{1,6}$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 0.');
+  return Number(value);
+}
+
 /** An id argument: what every Reprise id looks like (goal_…, wf_…, run_…, tok_…, sched-…), so `.`, `..` or '' never reach a URL. */
 export function idArg(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/.test(value)) throw new InvalidArgumentError('expected an id such as goal_01jd3v8k2m7q9x4w5y6z7a8b9c or sched-nightly-0a1b2c3d4e.');

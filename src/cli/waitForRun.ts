@@ -126,7 +126,8 @@ export async function waitForRun(ctx: TCliContext, runId: string, timeoutMs: num
             (r) => r.body,
             () => undefined,
           );
-          if (tree) {
+          // A tree cut by the read's bounds (deeper than its default depth) would undercount: the run's counts stand then.
+          if (tree && !tree.truncated) {
             p = progressOfTree(tree);
             now = currentWork(tree);
           }

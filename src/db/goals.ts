@@ -142,6 +142,61 @@ export async function loadTreeRows(prisma: PrismaClient, rootId: string, minDept
   return { goals, edges };
 }
 
+/** A goal as a bounded tree read returns it: its output only when asked for. */
+export type TTreeGoal = Omit<Goal, 'output'> & { output?: Goal['output'] };
+
+/** An edge of a plan as a tree read shows it: by the keys of its ends. */
+export interface TTreeEdge {
+  parentId: string;
+  from: string;
+  to: string;
+  on: unknown;
+}
+
+/**
+ * A goal and the goals below it down to `depth` levels, breadth first in
+ * plan order, at most `limit` of them (the goal included): every goal
+ * returned has its parent returned too. With each: how many children it
+ * has (a cut one has more than were returned); the edges of the returned
+ * composites, by key; and how many goals the whole subtree holds.
+ */
+export async function loadSubtreePage(
+  prisma: PrismaClient,
+  goalId: string,
+  bounds: { depth: number; limit: number; withOutput: boolean },
+): Promise<{ goals: TTreeGoal[]; childCounts: Map<string, number>; edges: TTreeEdge[]; total: number }> {
+  const [ordered, [counted]] = await Promise.all([
+    prisma.$queryRaw<{ id: string }[]>`
+      WITH RECURSIVE sub AS (
+        SELECT id, 0 AS level, ARRAY[]::int[] AS path FROM goals WHERE id = ${goalId}
+        UNION ALL
+        SELECT g.id, s.level + 1, s.path || g.position FROM goals g JOIN sub s ON g.parent_id = s.id WHERE s.level < ${bounds.depth}
+      ) SELECT id FROM sub ORDER BY level, path LIMIT ${bounds.limit}`,
+    prisma.$queryRaw<{ total: number }[]>`${subtree(goalId)} SELECT count(*)::int AS total FROM subtree`,
+  ]);
+  const ids = ordered.map((r) => r.id);
+  const [rows, counts, edges] = await Promise.all([
+    prisma.goal.findMany({ where: { id: { in: ids } }, ...(bounds.withOutput ? {} : { omit: { output: true } }) }),
+    prisma.goal.groupBy({ by: ['parentId'], where: { parentId: { in: ids } }, _count: { _all: true } }),
+    prisma.$queryRaw<{ parent_id: string; from_key: string; to_key: string; on: unknown }[]>`
+      SELECT e.parent_id, coalesce(f.key, f.id) AS from_key, coalesce(t.key, t.id) AS to_key, e."on" FROM goal_edges e
+        JOIN goals f ON f.id = e.from_goal_id JOIN goals t ON t.id = e.to_goal_id
+       WHERE e.parent_id = ANY(${ids}) ORDER BY e.parent_id, e.position`,
+  ]);
+  const byId = new Map<string, TTreeGoal>(rows.map((g) => [g.id, g]));
+  return {
+    goals: ids.map((id) => byId.get(id)).filter((g): g is TTreeGoal => g !== undefined),
+    childCounts: new Map(counts.map((c) => [c.parentId as string, c._count._all])),
+    edges: edges.map((e) => ({ parentId: e.parent_id, from: e.from_key, to: e.to_key, on: e.on })),
+    total: counted?.total ?? 0,
+  };
+}
+
+/** How many goals a tree has (a layer about to be written is checked against max_goals with it). */
+export async function countTreeGoals(db: TDb, rootId: string): Promise<number> {
+  return db.goal.count({ where: { rootId } });
+}
+
 /** One layer of a composite's plan: its children and edges, in plan order. */
 export async function loadPlanLayer(prisma: PrismaClient, parentId: string): Promise<{ children: Goal[]; edges: GoalEdge[] }> {
   const [children, edges] = await Promise.all([
@@ -280,16 +335,25 @@ export async function storeAcceptanceCheck(prisma: PrismaClient, id: string, che
 
 /**
  * Keeps a completion's output under its update id until the goal's workflow
- * records the end (idempotent). Only while the goal is unfinished: the row
- * lock (FOR SHARE) orders it against the end's transaction, so a retried
+ * records the end (idempotent). Only while the goal is unfinished and
+ * waiting for `waitingFor` (false otherwise, and nothing is written): the
+ * row lock (FOR SHARE) orders it against the end's transaction, so a retried
  * request arriving as the goal ends never leaves a stray row behind.
  */
-export async function keepCompletion(prisma: PrismaClient, goalId: string, updateId: string, output: unknown): Promise<void> {
-  await prisma.$executeRaw`
-    INSERT INTO goal_completions (goal_id, update_id, output)
-    SELECT ${goalId}, ${updateId}, ${JSON.stringify(output ?? {})}::jsonb
-     WHERE EXISTS (SELECT 1 FROM goals WHERE id = ${goalId} AND ${UNFINISHED} FOR SHARE)
-    ON CONFLICT DO NOTHING`;
+export async function keepCompletion(prisma: PrismaClient, goalId: string, updateId: string, output: unknown, waitingFor: TWaitKind): Promise<boolean> {
+  const [row] = await prisma.$queryRaw<{ waiting: boolean }[]>`
+    WITH waiting AS (SELECT id FROM goals WHERE id = ${goalId} AND waiting_for = ${waitingFor}::goal_wait AND ${UNFINISHED} FOR SHARE),
+         kept AS (
+           INSERT INTO goal_completions (goal_id, update_id, output)
+           SELECT id, ${updateId}, ${JSON.stringify(output ?? {})}::jsonb FROM waiting
+           ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM waiting) AS waiting`;
+  return row?.waiting === true;
+}
+
+/** Forgets the output kept for a completion the goal's workflow refused. */
+export async function dropCompletion(prisma: PrismaClient, goalId: string, updateId: string): Promise<void> {
+  await prisma.goalCompletion.deleteMany({ where: { goalId, updateId } });
 }
 
 /** Records a goal's end. A goal already in a terminal state is left alone. */

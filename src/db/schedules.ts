@@ -1,7 +1,7 @@
 import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import type { Schedule } from './generated/prisma/client';
-import type { PrismaClient, TDb } from './client';
+import { TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
 import { ownerWhere, type TOwner } from './workflows';
 
 /**
@@ -11,8 +11,27 @@ import { ownerWhere, type TOwner } from './workflows';
 
 export type { Schedule };
 
-export async function insertSchedule(db: TDb, row: { id: string; owner: TOwner; savedWorkflowId: string; followLatest: boolean }): Promise<Schedule> {
-  return db.schedule.create({ data: { id: row.id, ...ownerWhere(row.owner), savedWorkflowId: row.savedWorkflowId, followLatest: row.followLatest } });
+/**
+ * Inserts a schedule's row unless its owner already has `maxPerOwner`
+ * (QUOTA_EXCEEDED). The count and the insert happen under a
+ * transaction-scoped advisory lock on the owner, so racing creations cannot
+ * all pass the count.
+ */
+export async function insertSchedule(
+  prisma: PrismaClient,
+  row: { id: string; owner: TOwner; savedWorkflowId: string; followLatest: boolean },
+  maxPerOwner: number,
+): Promise<Schedule> {
+  return prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`reprise:schedules-of:${row.owner.ownerUserId ?? ''}|${row.owner.ownerAgentId ?? ''}`}, 0))`;
+    const count = await tx.schedule.count({ where: ownerWhere(row.owner) });
+    if (count >= maxPerOwner) {
+      throw new DomainError('QUOTA_EXCEEDED', `you have ${count} schedules; SCHEDULE_MAX_PER_OWNER allows ${maxPerOwner} per owner. Delete one you no longer need first`, [
+        { path: '', message: `at most ${maxPerOwner} schedules per owner (SCHEDULE_MAX_PER_OWNER)` },
+      ]);
+    }
+    return tx.schedule.create({ data: { id: row.id, ...ownerWhere(row.owner), savedWorkflowId: row.savedWorkflowId, followLatest: row.followLatest } });
+  }, TRANSACTION_OPTIONS);
 }
 
 export async function findOwnedSchedule(db: TDb, owner: TOwner, id: string): Promise<Schedule & { savedWorkflow: { name: string; version: number } }> {

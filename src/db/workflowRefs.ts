@@ -1,10 +1,11 @@
 import type { TNestedRunRow } from './runs';
-import { findWorkflowRef, type TOwner } from './workflows';
+import { findWorkflowRef, frozenPlanOf, type TOwner } from './workflows';
 import type { TDb } from './client';
 import { DomainError } from '../domain/errors';
 import { resolveInputs, workflowRefsIn, type TWorkflowInput } from '../domain/frozenPlans';
 import { childGoalIdAt, runId as deriveRunId, inputsHash, nestedRunKey, runTemporalWorkflowId } from '../domain/ids';
 import { parseWorkflowRef, type TPlan } from '../domain/plans';
+import { NO_FOOTPRINT, parsedRefs, planFootprint, type TPlanFootprint } from '../domain/planSize';
 
 /**
  * Plan children that name a saved workflow (`"workflow": "name@version"`):
@@ -86,4 +87,40 @@ export async function nestedRunsFor(
       rows: { runId: deriveRunId(ref.workflow.id, key), savedWorkflowId: ref.workflow.id, savedWorkflowVersion: ref.workflow.version, planned: ref.workflow.planned },
     };
   });
+}
+
+/**
+ * Footprints of saved versions by workflow id: a version never changes, nor
+ * do the versions it names, so an entry never goes stale. Bounded by count.
+ */
+const FOOTPRINT_CACHE_SIZE = 1000;
+const footprints = new Map<string, TPlanFootprint>();
+
+/**
+ * What each workflow a plan names (`name@version`, nested plans included)
+ * adds to the tree as a nested run: the goals below the child that runs it
+ * and how deep they go, transitively through the workflows it names in
+ * turn. References that resolve to nothing are left out (refused elsewhere).
+ */
+export async function refFootprints(db: TDb, owner: TOwner, plan: TPlan | null, visiting: Set<string> = new Set()): Promise<Map<string, TPlanFootprint>> {
+  const out = new Map<string, TPlanFootprint>();
+  for (const { ref, name, version } of parsedRefs(workflowRefsIn(plan).map((r) => r.ref))) {
+    const workflow = await findWorkflowRef(db, owner, name, version);
+    if (workflow) out.set(ref, await workflowFootprint(db, owner, workflow, visiting));
+  }
+  return out;
+}
+
+async function workflowFootprint(db: TDb, owner: TOwner, workflow: { id: string; name: string; version: number }, visiting: Set<string>): Promise<TPlanFootprint> {
+  const hit = footprints.get(workflow.id);
+  if (hit) return hit;
+  // A version names only versions saved before it, so the API cannot make a cycle; a row written otherwise counts once.
+  if (visiting.has(workflow.id)) return NO_FOOTPRINT;
+  visiting.add(workflow.id);
+  const plan = (await frozenPlanOf(db, workflow)).root.plan;
+  const footprint = planFootprint(plan, await refFootprints(db, owner, plan, visiting));
+  visiting.delete(workflow.id);
+  if (footprints.size >= FOOTPRINT_CACHE_SIZE) footprints.delete(footprints.keys().next().value as string);
+  footprints.set(workflow.id, footprint);
+  return footprint;
 }

@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   GOAL_ENDED: 409,
   /** Another agent holds the leaf's lease, or the caller's lease has expired. */
   LEASE_CONFLICT: 409,
+  /** The owner already has as many of these as a configured quota allows (e.g. SCHEDULE_MAX_PER_OWNER); the message names it. */
+  QUOTA_EXCEEDED: 409,
   /** The request body exceeds API_BODY_LIMIT. */
   PAYLOAD_TOO_LARGE: 413,
   /** A request body that is not JSON (text, a form, multipart). */

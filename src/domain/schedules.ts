@@ -112,3 +112,102 @@ export function oneShotAt(spec: unknown): Date | undefined {
 export function isSpent(spec: unknown, remainingActions: number | undefined): boolean {
   return oneShotAt(spec) !== undefined && (remainingActions ?? 0) === 0;
 }
+
+/**
+ * What one owner may make fire (SPEC §6, "quotas bound what one owner can
+ * make fire"): at most `maxPerOwner` schedules; for tokens without `admin`,
+ * no schedule firing more often than once per `minIntervalMs`; and at most
+ * `backfillMaxFires` fires per backfill request.
+ */
+export interface TScheduleLimits {
+  maxPerOwner: number;
+  minIntervalMs: number;
+  backfillMaxFires: number;
+}
+
+export const DEFAULT_SCHEDULE_LIMITS: TScheduleLimits = { maxPerOwner: 100, minIntervalMs: 60_000, backfillMaxFires: 1000 };
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * The values 0-59 one cron field (seconds or minutes) allows: `*`, `*\/n`,
+ * `a`, `a-b`, `a-b/n`, `a/n`, and lists of them. Undefined when the field
+ * uses anything else (Temporal reads more than this; the caller then
+ * assumes the worst).
+ */
+export function sixtyField(field: string): number[] | undefined {
+  const values = new Set<number>();
+  for (const item of field.split(',')) {
+    const m = /^(\*|(\d{1,2})(?:-(\d{1,2}))?)(?:\/(\d{1,2}))?$/.exec(item);
+    if (!m) return undefined;
+    const step = m[4] === undefined ? 1 : Number(m[4]);
+    const from = m[1] === '*' ? 0 : Number(m[2]);
+    // `a/n` runs from a to the end, as `a-59/n`.
+    const to = m[1] === '*' || (m[3] === undefined && m[4] !== undefined) ? 59 : Number(m[3] ?? m[2]);
+    if (step < 1 || from > 59 || to > 59 || from > to) return undefined;
+    for (let v = from; v <= to; v += step) values.add(v);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
+/** The shortest gap between allowed values of a field that wraps every 60 units, in units (60 when only one value is allowed). */
+function shortestGap(values: number[]): number {
+  if (values.length <= 1) return 60;
+  let gap = 60 - (values[values.length - 1] as number) + (values[0] as number);
+  for (let i = 1; i < values.length; i++) gap = Math.min(gap, (values[i] as number) - (values[i - 1] as number));
+  return gap;
+}
+
+/**
+ * A lower bound of the time between two fires of a cron string as Temporal
+ * reads it (5 fields: minute first; 6: plus a year; 7: a second first;
+ * `@hourly`-style shorthands; `@every <interval>[/<phase>]`; an optional
+ * `CRON_TZ=`/`TZ=` prefix and `#` comment). Conservative: where this cannot
+ * tell, it assumes the shortest gap the string's form allows (a second with a
+ * seconds field, a minute without), so a schedule is never let through
+ * faster than the limit, though a rare one may be refused that fires slower.
+ */
+export function cronMinimumGapMs(cron: string): number {
+  const text = cron.replace(/#.*$/, '').replace(/^\s*(CRON_TZ|TZ)=\S+\s*/, '').trim();
+  const every = /^@every\s+([^/\s]+)/.exec(text);
+  if (every) {
+    try {
+      return msToNumber(every[1] as Parameters<typeof msToNumber>[0]);
+    } catch {
+      return 1000;
+    }
+  }
+  if (text.startsWith('@')) return HOUR_MS; // @hourly is the most frequent shorthand
+  const fields = text.split(/\s+/);
+  if (fields.length === 7) {
+    const seconds = sixtyField(fields[0] as string);
+    if (!seconds) return 1000;
+    if (seconds.length > 1) return shortestGap(seconds) * 1000;
+    // One fire per minute at most; fewer when the minute field says so.
+  }
+  const minutes = sixtyField(fields[fields.length === 7 ? 1 : 0] ?? '*');
+  if (!minutes) return MINUTE_MS;
+  // One allowed minute: an hour at the least (the hour field may allow every hour).
+  return minutes.length === 1 ? HOUR_MS : shortestGap(minutes) * MINUTE_MS;
+}
+
+/** A lower bound of the time between two fires of a spec (Infinity for a one-shot). */
+export function minimumGapMs(spec: TScheduleSpec): number {
+  if ('at' in spec) return Infinity;
+  if ('every' in spec) return msToNumber(spec.every as Parameters<typeof msToNumber>[0]);
+  return cronMinimumGapMs(spec.cron);
+}
+
+/**
+ * How many fires a range holds, for a backfill refused as too large: exact
+ * when it was counted to the end, otherwise extrapolated from the part
+ * counted (`counted` fires from `start` to `lastAt`).
+ */
+export function firesInRange(range: { start: Date; end: Date }, counted: { counted: number; complete: boolean; lastAt: Date | undefined }): { fires: number; exact: boolean } {
+  if (counted.complete || !counted.lastAt) return { fires: counted.counted, exact: counted.complete };
+  const covered = counted.lastAt.getTime() - range.start.getTime();
+  const whole = range.end.getTime() - range.start.getTime();
+  if (covered <= 0) return { fires: counted.counted, exact: false };
+  return { fires: Math.max(counted.counted, Math.round((counted.counted * whole) / covered)), exact: false };
+}

@@ -4,7 +4,7 @@ import * as goals from '../db/goals';
 import type { TActor } from '../domain/actor';
 import { DEFAULT_AGENT_LEASE_S, RUNTIMES, type TAction, ZStoredAction } from '../domain/actions';
 import { assertNever } from '../domain/assertNever';
-import { DomainError } from '../domain/errors';
+import { DomainError, isDomainError } from '../domain/errors';
 import { isTerminal } from '../domain/goals';
 import { goalUpdateId } from '../domain/ids';
 import { TEMPORAL_UPDATE_DEADLINE_MS, withDeadline } from '../temporal/client';
@@ -116,14 +116,27 @@ export function createGoalMessages(deps: { prisma: PrismaClient; temporal: Clien
         default:
           return assertNever(runtime, 'runtime');
       }
+      if (isTerminal(goal.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${goal.lifecycle})`);
       const updateId = goalUpdateId('complete', id, [input.outcome, input.output, input.reason]);
-      if (!isTerminal(goal.lifecycle)) await goals.keepCompletion(prisma, id, updateId, input.output);
-      await message(goal, 'a completion', () =>
-        temporal.workflow.getHandle(goal.temporalWorkflowId).executeUpdate(completeGoalUpdate, {
-          updateId,
-          args: [{ goalId: id, outcome: input.outcome, output: input.output, reason: input.reason, completionId: updateId }],
-        }),
-      );
+      // The output is kept only for a goal waiting for exactly this (nothing is written otherwise):
+      // repeated completions of a goal that is not waiting must not pile up rows.
+      if (!(await goals.keepCompletion(prisma, id, updateId, input.output, runtime.waitingFor))) {
+        const now = await owned(actor, id);
+        if (isTerminal(now.lifecycle)) throw new DomainError('GOAL_ENDED', `goal ${id} already ended (${now.lifecycle})`);
+        throw new DomainError('GOAL_NOT_WAITING', `goal ${id} is not waiting to be completed (it is ${now.lifecycle}${now.waitingFor ? `, waiting for ${now.waitingFor}` : ''})`);
+      }
+      try {
+        await message(goal, 'a completion', () =>
+          temporal.workflow.getHandle(goal.temporalWorkflowId).executeUpdate(completeGoalUpdate, {
+            updateId,
+            args: [{ goalId: id, outcome: input.outcome, output: input.output, reason: input.reason, completionId: updateId }],
+          }),
+        );
+      } catch (err) {
+        // Refused (another completion was taken first): the output kept for this one goes.
+        if (isDomainError(err) && err.code === 'GOAL_NOT_WAITING') await goals.dropCompletion(prisma, id, updateId);
+        throw err;
+      }
       return owned(actor, id);
     },
 

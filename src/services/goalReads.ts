@@ -1,7 +1,8 @@
-import type { Goal, GoalEdge, PrismaClient } from '../db/client';
+import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
+import { DomainError } from '../domain/errors';
 import type { TGoalLifecycle, TWaitKind } from '../domain/goals';
 
 export interface TListGoalsQuery {
@@ -17,9 +18,29 @@ export interface TListGoalsQuery {
 }
 
 export interface TGoalTree {
-  goal: Goal;
+  goal: goals.TTreeGoal;
+  /** How many children the goal has: more than `children` holds where the tree was cut. */
+  childCount: number;
   children: TGoalTree[];
-  edges: GoalEdge[];
+  edges: goals.TTreeEdge[];
+}
+
+/** How much of a subtree one read returns (GET /api/goals/{id}/tree). */
+export interface TTreeBounds {
+  /** Levels below the goal (0: the goal alone). */
+  depth: number;
+  /** Goals at most, the goal included. */
+  limit: number;
+  /** Leaves' outputs (each up to LEAF_OUTPUT_MAX_BYTES twice over) only when asked for. */
+  withOutput: boolean;
+}
+
+/** A bounded subtree: `truncated` when goals of it were left out (by depth or limit), with how many were shown of how many. */
+export interface TGoalTreePage {
+  tree: TGoalTree;
+  truncated: boolean;
+  shown: number;
+  total: number;
 }
 
 /** Goals as their owner reads them: one, a page, a subtree. */
@@ -39,16 +60,27 @@ export function createGoalReads(deps: { prisma: PrismaClient }) {
       return { items: page, nextCursor: items.length > query.limit && last ? encodeCursor(last) : null };
     },
 
-    /** The goal with its whole subtree, children in plan order, edges beside them. */
-    async getTree(actor: TActor, id: string): Promise<TGoalTree> {
-      const goal = await goals.findOwnedGoal(prisma, actor.userId, id);
-      const { goals: all, edges } = await goals.loadTreeRows(prisma, goal.rootId, goal.depth);
-      const byParent = new Map<string, Goal[]>();
-      for (const g of all) if (g.parentId) byParent.set(g.parentId, [...(byParent.get(g.parentId) ?? []), g]);
-      const edgesByParent = new Map<string, GoalEdge[]>();
-      for (const e of edges) edgesByParent.set(e.parentId, [...(edgesByParent.get(e.parentId) ?? []), e]);
-      const build = (g: Goal): TGoalTree => ({ goal: g, children: (byParent.get(g.id) ?? []).map(build), edges: edgesByParent.get(g.id) ?? [] });
-      return build(goal);
+    /**
+     * The goal with its subtree down to `bounds.depth` levels and at most
+     * `bounds.limit` goals, breadth first, children in plan order, edges
+     * beside them: a tree of any size is read in bounded memory and time.
+     */
+    async getTree(actor: TActor, id: string, bounds: TTreeBounds): Promise<TGoalTreePage> {
+      await goals.findOwnedGoal(prisma, actor.userId, id);
+      const page = await goals.loadSubtreePage(prisma, id, bounds);
+      const byParent = new Map<string, goals.TTreeGoal[]>();
+      for (const g of page.goals) if (g.parentId) byParent.set(g.parentId, [...(byParent.get(g.parentId) ?? []), g]);
+      const edgesByParent = new Map<string, goals.TTreeEdge[]>();
+      for (const e of page.edges) edgesByParent.set(e.parentId, [...(edgesByParent.get(e.parentId) ?? []), e]);
+      const build = (g: goals.TTreeGoal): TGoalTree => ({
+        goal: g,
+        childCount: page.childCounts.get(g.id) ?? 0,
+        children: (byParent.get(g.id) ?? []).map(build),
+        edges: edgesByParent.get(g.id) ?? [],
+      });
+      const [root] = page.goals;
+      if (!root) throw new DomainError('NOT_FOUND', `goal ${id} not found`);
+      return { tree: build(root), truncated: page.goals.length < page.total, shown: page.goals.length, total: page.total };
     },
   };
 }

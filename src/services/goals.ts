@@ -16,12 +16,13 @@ import { planInstalledSignal } from '../workflows/messages';
 import type { pursueGoal } from '../workflows/pursueGoal';
 import { createGoalMessages } from './goalMessages';
 import { createGoalReads } from './goalReads';
-import { nestedRunsFor } from '../db/workflowRefs';
+import { nestedRunsFor, refFootprints } from '../db/workflowRefs';
+import { nestedRunProblems } from '../domain/planSize';
 import { actorOwner } from './owners';
 import { requireReferencedRuntimes } from './runtimePrivileges';
 
 export type { TCompleteGoalRequest } from './goalMessages';
-export type { TGoalTree, TListGoalsQuery } from './goalReads';
+export type { TGoalTree, TGoalTreePage, TListGoalsQuery, TTreeBounds } from './goalReads';
 
 export interface TGoalServiceDeps {
   prisma: PrismaClient;
@@ -77,6 +78,8 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
       if (plan) {
         const problems = validatePlan(plan, agent, 0, 1);
         if (problems.length) throw planInvalid(problems);
+        const nestedProblems = nestedRunProblems(plan, await refFootprints(prisma, actorOwner(actor), plan), agent, 0, 1);
+        if (nestedProblems.length) throw planInvalid(nestedProblems);
       }
       const id = newId('goal');
       const nested = plan ? await nestedRunsFor(prisma, actorOwner(actor), { id, runId: null }, plan, { deep: true }) : [];
@@ -117,6 +120,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
       const target = await goals.findOwnedGoal(prisma, actor.userId, id);
       const nested = await nestedRunsFor(prisma, actorOwner(actor), { id, runId: target.runId }, plan, { deep: true });
       await requireReferencedRuntimes(prisma, actorOwner(actor), plan, [target.agentId, actor.agentId]);
+      const footprints = await refFootprints(prisma, actorOwner(actor), plan);
       // A plan's commands are the caller's: submitted for another agent's goal, they need both agents' runtimes.
       const caller = target.agentId === actor.agentId ? undefined : await findAgent(prisma, actor.agentId);
       const goal = await goals.installPlanOnce(prisma, {
@@ -128,6 +132,8 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
           const runtimes = caller ? agent.allowedRuntimes.filter((r) => caller.allowedRuntimes.includes(r)) : agent.allowedRuntimes;
           const problems = validatePlan(plan, { ...agent, allowedRuntimes: runtimes }, parent.depth, existingGoals);
           if (problems.length) throw planInvalid(problems);
+          const nestedProblems = nestedRunProblems(plan, footprints, agent, parent.depth, existingGoals);
+          if (nestedProblems.length) throw planInvalid(nestedProblems);
         },
       });
       // Wake its workflow if it is waiting for this plan. The plan is installed

@@ -3,7 +3,10 @@ import type { PrismaClient } from '../db/client';
 import { claimRun, findOwnedRun, findOwnedRunByKey, listRuns, runProgressRows, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
 import { summarizeRunProgress, type TRunProgress } from '../domain/runs';
 import * as workflows from '../db/workflows';
-import type { TWorkflowHeader } from '../db/workflows';
+import type { SavedWorkflow, TWorkflowHeader } from '../db/workflows';
+import { findAgent } from '../db/agents';
+import { refFootprints } from '../db/workflowRefs';
+import { planSizeInvalid, runSizeProblems } from '../domain/planSize';
 import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
@@ -85,6 +88,15 @@ export function createRunService(deps: TRunServiceDeps) {
     return run;
   }
 
+  /** The tree a run would make (nested runs included) against its agent's limits now: they may have tightened since the save. */
+  async function checkRunSize(workflow: SavedWorkflow): Promise<void> {
+    const plan = workflow.frozenPlan.root.plan;
+    const owner = { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId };
+    const [agent, footprints] = await Promise.all([findAgent(prisma, workflow.agentId), refFootprints(prisma, owner, plan)]);
+    const problems = runSizeProblems(plan, footprints, agent);
+    if (problems.length) throw planSizeInvalid(`workflow ${workflow.name} v${workflow.version} no longer fits its agent's limits`, problems);
+  }
+
   async function view(run: Run, workflow: { name: string; version: number }): Promise<TRunView> {
     const states = await runTreeStates(prisma, [run]);
     return { ...run, workflow: { name: workflow.name, version: workflow.version }, tree: states.get(run.id) as TRunTreeState };
@@ -106,6 +118,7 @@ export function createRunService(deps: TRunServiceDeps) {
       // Caller errors before anything is written: unknown or missing inputs, placeholders left unresolved, texts too long once substituted.
       const values = resolveInputs(workflow.inputs, input.inputs);
       checkSubstitution(workflow.frozenPlan, values);
+      await checkRunSize(workflow);
 
       const id = deriveRunId(workflow.id, input.idempotencyKey);
       const { run, created } = await claimRun(prisma, {

@@ -9,10 +9,21 @@ import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
 import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { scheduleId as newScheduleId, SCHEDULE_ID_PATTERN } from '../domain/ids';
-import { DEFAULT_CATCHUP_WINDOW, isSpent, oneShotAt, type TOverlapPolicy, type TScheduleSpec } from '../domain/schedules';
+import {
+  DEFAULT_CATCHUP_WINDOW,
+  DEFAULT_SCHEDULE_LIMITS,
+  firesInRange,
+  formatDuration,
+  isSpent,
+  minimumGapMs,
+  oneShotAt,
+  type TOverlapPolicy,
+  type TScheduleLimits,
+  type TScheduleSpec,
+} from '../domain/schedules';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
-import { asScheduleError, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
+import { asScheduleError, countScheduleFires, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
 import type { TFireScheduleInput } from '../temporal/starts';
 import { actorOwner } from './owners';
 import { requireAgentRuntimes } from './runtimePrivileges';
@@ -32,6 +43,13 @@ export interface TScheduleServiceDeps {
   engine?: TEngineTuning;
   /** The catch-up window of a schedule created without one (SCHEDULE_CATCHUP_WINDOW); default DEFAULT_CATCHUP_WINDOW. */
   catchupWindow?: string;
+  /** What one owner may make fire (SCHEDULE_MAX_PER_OWNER, SCHEDULE_MIN_INTERVAL, SCHEDULE_BACKFILL_MAX_FIRES); default DEFAULT_SCHEDULE_LIMITS. */
+  limits?: TScheduleLimits;
+}
+
+/** Who asks, as far as schedule quotas care: an `admin` token may schedule fires closer than SCHEDULE_MIN_INTERVAL. */
+export interface TScheduleCaller {
+  admin: boolean;
 }
 
 export interface TCreateScheduleInput {
@@ -65,6 +83,28 @@ export interface TUpdateScheduleInput {
 export function createScheduleService(deps: TScheduleServiceDeps) {
   const { prisma, temporal } = deps;
 
+  const limits = deps.limits ?? DEFAULT_SCHEDULE_LIMITS;
+
+  /** A schedule firing more often than SCHEDULE_MIN_INTERVAL is refused (400), unless the caller is an admin. */
+  function checkInterval(spec: TScheduleSpec, caller: TScheduleCaller): void {
+    if (caller.admin) return;
+    const gap = minimumGapMs(spec);
+    if (gap >= limits.minIntervalMs) return;
+    const message = `this spec can fire every ${formatDuration(gap)}; a schedule fires at most once per ${formatDuration(limits.minIntervalMs)} (SCHEDULE_MIN_INTERVAL) unless an admin token creates it`;
+    throw new DomainError('VALIDATION_FAILED', `spec: ${message}`, [{ path: 'body.spec', message }]);
+  }
+
+  /** A backfill of more than SCHEDULE_BACKFILL_MAX_FIRES fires is refused (400), saying how many the range holds. */
+  async function checkBackfillSize(id: string, range: { start: Date; end: Date }): Promise<void> {
+    const counted = await withDeadline(temporal, () => countScheduleFires(temporal, id, range, limits.backfillMaxFires)).catch((err: unknown) => {
+      throw asTemporalError(err, `schedule ${id}'s fire times could not be read from Temporal`);
+    });
+    if (counted.counted <= limits.backfillMaxFires) return;
+    const { fires, exact } = firesInRange(range, counted);
+    const message = `the range would fire ${exact ? '' : 'about '}${fires} times; a backfill runs at most ${limits.backfillMaxFires} fires (SCHEDULE_BACKFILL_MAX_FIRES): split it into smaller ranges`;
+    throw new DomainError('VALIDATION_FAILED', `backfill: ${message}`, [{ path: 'body', message }]);
+  }
+
   async function describe(id: string): Promise<ScheduleDescription> {
     try {
       return await withDeadline(temporal, () => temporal.schedule.getHandle(id).describe());
@@ -94,8 +134,9 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
   }
 
   return {
-    async createSchedule(actor: TActor, workflowId: string, input: TCreateScheduleInput): Promise<TScheduleView> {
+    async createSchedule(actor: TActor, workflowId: string, input: TCreateScheduleInput, caller: TScheduleCaller = { admin: false }): Promise<TScheduleView> {
       const owner = actorOwner(actor);
+      checkInterval(input.spec, caller);
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
       await requireAgentRuntimes(prisma, actor.agentId, workflow, 'schedule');
       const values = resolveInputs(workflow.inputs, input.inputs);
@@ -120,7 +161,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         tuning: deps.engine ?? DEFAULT_ENGINE_TUNING,
         spec: input.spec,
       } satisfies TFireScheduleInput;
-      const row = await insertSchedule(prisma, { id, owner, savedWorkflowId: workflow.id, followLatest: input.followLatest });
+      const row = await insertSchedule(prisma, { id, owner, savedWorkflowId: workflow.id, followLatest: input.followLatest }, limits.maxPerOwner);
       const options = scheduleOptions(config, workflow, {
         taskQueue: deps.taskQueue,
         paused: input.paused,
@@ -171,8 +212,9 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
      * of the Temporal Schedule. A one-shot schedule whose time has passed
      * (spent, or never fired while paused) is re-armed only with a new time.
      */
-    async updateSchedule(actor: TActor, id: string, patch: TUpdateScheduleInput): Promise<TScheduleView> {
+    async updateSchedule(actor: TActor, id: string, patch: TUpdateScheduleInput, caller: TScheduleCaller = { admin: false }): Promise<TScheduleView> {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
+      if (patch.spec) checkInterval(patch.spec, caller);
       const current = await describe(id);
       const config = scheduleConfig(current);
       const workflow = await workflows.findOwnedWorkflow(prisma, actorOwner(actor), row.savedWorkflowId);
@@ -218,6 +260,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
       if (range.start.getTime() >= range.end.getTime()) throw new DomainError('VALIDATION_FAILED', 'backfill start must be before end');
       if (range.end.getTime() > Date.now()) throw new DomainError('VALIDATION_FAILED', 'backfill end is in the future: a backfill runs the fires of a past range');
+      await checkBackfillSize(id, range);
       // Default: one after another (each fire waits for its run), so the status-aware skip sees each run end.
       const overlap = range.overlap ? temporalOverlap(range.overlap) : 'BUFFER_ALL';
       await withDeadline(temporal, () => temporal.schedule.getHandle(id).backfill({ start: range.start, end: range.end, overlap })).catch((err: unknown) => {

@@ -28,7 +28,8 @@ import { ZEdgeOn } from '../domain/plans';
 import { isSpent } from '../domain/schedules';
 import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
-import { resolveWorkflowRefs } from '../db/workflowRefs';
+import { refFootprints, resolveWorkflowRefs } from '../db/workflowRefs';
+import { nestedRunProblems, planSizeInvalid } from '../domain/planSize';
 import { requiredRuntimes } from '../domain/runtimeRequirements';
 
 /**
@@ -175,6 +176,9 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         if (planProblems.length) {
           throw new DomainError('PLAN_INVALID', `the tree breaks its agent's limits or plan rules: ${planProblems.slice(0, 10).map((p) => `${p.rule} at ${p.path || 'plan'}: ${p.message}`).join('; ')}`, planProblems);
         }
+        // The workflows it runs as nested runs count too, with their own nested runs.
+        const nestedProblems = nestedRunProblems(plan, await refFootprints(prisma, actorOwner(actor), plan), agent, 0, 1);
+        if (nestedProblems.length) throw planSizeInvalid("the tree breaks its agent's limits with its nested runs", nestedProblems);
       }
       const refs = await resolveWorkflowRefs(prisma, actorOwner(actor), plan);
       const owner = actorOwner(actor);

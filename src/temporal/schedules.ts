@@ -1,5 +1,5 @@
-import type { Duration } from '@temporalio/common';
-import { MONTHS, type ScheduleDescription, type ScheduleOptions, type ScheduleOverlapPolicy, type ScheduleSpec, type ScheduleUpdateOptions } from '@temporalio/client';
+import { msNumberToTs, tsToMs, type Duration } from '@temporalio/common';
+import { MONTHS, type Client, type ScheduleDescription, type ScheduleOptions, type ScheduleOverlapPolicy, type ScheduleSpec, type ScheduleUpdateOptions } from '@temporalio/client';
 import { DomainError } from '../domain/errors';
 import { fireTemporalWorkflowId } from '../domain/ids';
 import type { TOverlapPolicy, TScheduleSpec } from '../domain/schedules';
@@ -131,4 +131,40 @@ export function scheduleUpdate(
 /** The configuration a Temporal Schedule's fires get (its action's argument), as we gave it. */
 export function scheduleConfig(description: ScheduleDescription): TFireScheduleInput {
   return (description.action.args?.[0] ?? {}) as TFireScheduleInput;
+}
+
+/**
+ * How many times a schedule fires in [start, end] (a backfill's range, both
+ * ends included), as Temporal computes its fire times (ListScheduleMatchingTimes,
+ * which answers up to 1,000 times per call): counted page by page until the
+ * range ends, or one page past the point where the count exceeds `atMost`.
+ * `complete` when the whole range was counted; otherwise `lastAt` is the
+ * last fire counted.
+ */
+export async function countScheduleFires(
+  temporal: Client,
+  scheduleId: string,
+  range: { start: Date; end: Date },
+  atMost: number,
+): Promise<{ counted: number; complete: boolean; lastAt: Date | undefined }> {
+  // Temporal lists the times strictly after startTime; a backfill includes its start.
+  let after = range.start.getTime() - 1;
+  let counted = 0;
+  let lastAt: Date | undefined;
+  let pagesPast = 0;
+  for (;;) {
+    const page = await temporal.workflowService.listScheduleMatchingTimes({
+      namespace: temporal.options.namespace,
+      scheduleId,
+      startTime: msNumberToTs(after),
+      endTime: msNumberToTs(range.end.getTime()),
+    });
+    const times = (page.startTime ?? []).map((t) => tsToMs(t));
+    if (!times.length) return { counted, complete: true, lastAt };
+    counted += times.length;
+    after = times[times.length - 1] as number;
+    lastAt = new Date(after);
+    // Past the limit: one more page tells a range that just ends from one that goes on (then estimated).
+    if (counted > atMost && ++pagesPast > 1) return { counted, complete: false, lastAt };
+  }
 }

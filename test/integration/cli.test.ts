@@ -140,7 +140,7 @@ describe('the README story with --json', () => {
     expect([run.code, run.stderr]).toEqual([0, expect.stringMatching(/goals done/)]);
     const ended = JSON.parse(run.stdout);
     expect(ended).toMatchObject({ state: 'materialized', status: { status: 'done', reason: 'accepted' }, inputs: { who: 'world' }, title: 'Greet world', workflow: { id: wf.id } });
-    const tree = await json(['goal', 'tree', ended.root_goal_id]);
+    const tree = await json(['goal', 'tree', ended.root_goal_id, '--output']);
     expect(tree.children.find((c: TJson) => c.key === 'hello').output.stdout).toBe('hello world');
 
     // The same key again is the same run: --wait returns at once.

@@ -90,7 +90,7 @@ async function until(id: string, predicate: (g: TJson) => boolean, what: string,
 const ended = (id: string) => until(id, (g) => ['done', 'failed', 'cancelled'].includes(g.lifecycle), 'the goal to end');
 
 async function tree(id: string): Promise<TJson> {
-  const res = await call('GET', `${api.url}/api/goals/${id}/tree`);
+  const res = await call('GET', `${api.url}/api/goals/${id}/tree?include=output`);
   expect(res.status).toBe(200);
   return res.body;
 }

@@ -117,7 +117,7 @@ describe('save, run, replay', () => {
     // One run read carries its tree's progress (root, build, compile, test, ship); lists do not.
     expect(run.progress).toEqual({ goals: 5, ended: 5, by_lifecycle: { done: 5 }, current_layer: null, layers: 3 });
     expect((await get(`/api/workflows/${wf.id}/runs`)).items[0].progress).toBeUndefined();
-    const tree = await get(`/api/goals/${run.root_goal_id}/tree`);
+    const tree = await get(`/api/goals/${run.root_goal_id}/tree?include=output`);
     expect(tree.title).toBe(`Release ${nasty}`);
     const ship = tree.children.find((c: TJson) => c.key === 'ship');
     expect(ship.action.command).toBe('printf "%s" "$REPRISE_INPUT_target"');
@@ -346,7 +346,7 @@ describe('nested workflows, failed instantiation, cancellation', () => {
       children: [leaf('before', 'true'), { key: 'greet', kind: 'composite', title: 'Greet', workflow: `${innerName}@1`, inputs: { who: 'team {{inputs.team}}' } }],
       edges: [{ from: 'before', to: 'greet' }],
     });
-    const live = await get(`/api/goals/${outer.id}/tree`);
+    const live = await get(`/api/goals/${outer.id}/tree?include=output`);
     const liveGreet = live.children.find((c: TJson) => c.key === 'greet');
     expect([liveGreet.lifecycle, liveGreet.attribution.workflow_id, liveGreet.children[0].output.stdout]).toEqual(['done', innerWf.id, 'team {{inputs.team}}']);
 
@@ -355,7 +355,7 @@ describe('nested workflows, failed instantiation, cancellation', () => {
     const created = await runWf(outerWf.id, { idempotency_key: 'nest-1', inputs: { team: 'blue' } });
     const run = await runEnds(created.body.run.id);
     expect(run.status.status).toBe('done');
-    const tree = await get(`/api/goals/${run.root_goal_id}/tree`);
+    const tree = await get(`/api/goals/${run.root_goal_id}/tree?include=output`);
     const greet = tree.children.find((c: TJson) => c.key === 'greet');
     expect(greet.children[0].output.stdout).toBe('team blue');
     const nested = await get(`/api/workflows/${innerWf.id}/runs`);

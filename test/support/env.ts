@@ -11,6 +11,7 @@ import { createApp } from '../../src/api/app';
 import { loadConfig, type TConfig } from '../../src/config';
 import { createPrisma, type PrismaClient } from '../../src/db/client';
 import type { TEngineTuning } from '../../src/domain/execution';
+import type { TScheduleLimits } from '../../src/domain/schedules';
 import { createTemporalClient } from '../../src/temporal/client';
 import { createWorker } from '../../src/main/composeWorker';
 import { createTokenDirect } from '../../src/services/tokens';
@@ -96,7 +97,7 @@ export async function startTestWorker(config: TConfig, prisma: PrismaClient, tas
 export async function startTestApi(
   prisma: PrismaClient,
   taskQueue: string,
-  options: { temporalAddress?: string; bodyLimit?: string; engine?: TEngineTuning; crashAfterClaim?: () => boolean } = {},
+  options: { temporalAddress?: string; bodyLimit?: string; engine?: TEngineTuning; crashAfterClaim?: () => boolean; scheduleLimits?: TScheduleLimits } = {},
 ) {
   const temporal = createTemporalClient(options.temporalAddress ?? testEnv.temporalAddress, 'default');
   const connection = temporal.connection;
@@ -109,6 +110,7 @@ export async function startTestApi(
     temporalUi: { baseUrl: 'http://localhost:8233', namespace: 'default' },
     engine: options.engine,
     crashAfterClaim: options.crashAfterClaim,
+    scheduleLimits: options.scheduleLimits,
   });
   const server = await new Promise<Server>((resolve) => {
     const s = created.app.listen(0, '127.0.0.1', () => resolve(s));

@@ -19,8 +19,11 @@ describe('loadConfig', () => {
     expect(config.worker).toEqual({ maxConcurrentActivities: 20, maxConcurrentWorkflowTasks: 4, maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS, heapMb: DEFAULT_WORKER_HEAP_MB, metricsAddress: undefined });
     expect(loadConfig({ ENGINE_HISTORY_LIMIT: '60', WORKER_METRICS_ADDRESS: '127.0.0.1:9464' })).toMatchObject({ engine: { historyLimit: 60 }, worker: { metricsAddress: '127.0.0.1:9464' } });
     expect(() => loadConfig({ ENGINE_HISTORY_LIMIT: '9000' })).toThrow(/ENGINE_HISTORY_LIMIT: must be at most 5000/);
-    expect(loadConfig({}).schedules).toEqual({ catchupWindow: '1d' });
-    expect(loadConfig({ SCHEDULE_CATCHUP_WINDOW: '6h' }).schedules).toEqual({ catchupWindow: '6h' });
+    expect(loadConfig({}).schedules).toEqual({ catchupWindow: '1d', limits: { maxPerOwner: 100, minIntervalMs: 60_000, backfillMaxFires: 1000 } });
+    expect(loadConfig({ SCHEDULE_CATCHUP_WINDOW: '6h' }).schedules.catchupWindow).toBe('6h');
+    expect(loadConfig({ SCHEDULE_MAX_PER_OWNER: '5', SCHEDULE_MIN_INTERVAL: '5m', SCHEDULE_BACKFILL_MAX_FIRES: '20' }).schedules.limits).toEqual({ maxPerOwner: 5, minIntervalMs: 300_000, backfillMaxFires: 20 });
+    expect(() => loadConfig({ SCHEDULE_MIN_INTERVAL: 'often' })).toThrow(/SCHEDULE_MIN_INTERVAL: must be an interval/);
+    expect(() => loadConfig({ SCHEDULE_BACKFILL_MAX_FIRES: '0' })).toThrow(/SCHEDULE_BACKFILL_MAX_FIRES: must be at least 1/);
     expect(() => loadConfig({ SCHEDULE_CATCHUP_WINDOW: '30d' })).toThrow(/SCHEDULE_CATCHUP_WINDOW: must be a duration between 10s and 7d/);
     expect(() => loadConfig({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: must be at least 2/);
   });

@@ -12,9 +12,10 @@ import {
   ZGoalList,
   ZGoalListQuery,
   ZGoalReject,
-  ZGoalTree,
+  ZGoalTreeQuery,
+  ZGoalTreeRoot,
 } from './schemas';
-import { serializeGoal, serializeTree, type TTemporalUi } from './serializers';
+import { serializeGoal, serializeTreePage, type TTemporalUi } from './serializers';
 
 /** The goal routes: each parses (schemas.ts), calls the goal service, serializes (serializers.ts). */
 export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi }): TAnyRoute[] {
@@ -74,14 +75,19 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       method: 'get',
       path: '/api/goals/{id}/tree',
       operationId: 'getGoalTree',
-      summary: 'Get a goal with its whole subtree',
-      description: 'The plan format filled in with state: each goal with its lifecycle, reasons and output, `children` nested in plan order, `edges` beside them.',
+      summary: 'Get a goal with its subtree (bounded)',
+      description:
+        'The plan format filled in with state: each goal with its lifecycle and reasons, `children` nested in plan order, `edges` beside them. Bounded: `depth` levels and `limit` goals at most, breadth first; `truncated` says goals were left out, `goals` how many of how many, and each goal\'s `child_count` where (read further with a smaller subtree: the tree of a goal that was cut). Outputs only with `include=output`.',
       tags: ['goals'],
       scope: 'goals:read',
       params: ZGoalIdParams,
-      responses: { 200: { description: 'The subtree.', schema: ZGoalTree } },
+      query: ZGoalTreeQuery,
+      responses: { 200: { description: 'The subtree, as far as its bounds reach.', schema: ZGoalTreeRoot } },
       errors: ['NOT_FOUND'],
-      handler: async ({ params, ctx }) => ({ status: 200, body: serializeTree(await deps.goals.getTree(ctx.actor, params.id), deps.temporalUi) }),
+      handler: async ({ params, query, ctx }) => ({
+        status: 200,
+        body: serializeTreePage(await deps.goals.getTree(ctx.actor, params.id, { depth: query.depth, limit: query.limit, withOutput: query.include === 'output' }), deps.temporalUi),
+      }),
     }),
     defineRoute({
       method: 'post',

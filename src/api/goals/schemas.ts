@@ -88,17 +88,58 @@ export type TGoalJson = z.infer<typeof ZGoal>;
 
 export const ZEdgeJson = z.object({ from: z.string(), to: z.string(), on: ZEdgeOn }).openapi('Edge');
 
-export interface TGoalTreeJson extends TGoalJson {
+export interface TGoalTreeJson extends Omit<TGoalJson, 'output'> {
+  output?: unknown;
+  child_count: number;
   children: TGoalTreeJson[];
   edges: z.infer<typeof ZEdgeJson>[];
 }
 
-export const ZGoalTree: z.ZodType<TGoalTreeJson> = ZGoal.extend({
+/** A goal in a tree: its output only with `include=output`, and how many children it has (more than `children` lists where the tree was cut). */
+const ZGoalTreeNode = ZGoal.extend({
+  output: z.unknown().optional().openapi({ description: 'Leaf result; only with `include=output`.' }),
+  child_count: z.number().int().openapi({ description: 'Children this goal has; `children` lists fewer where the tree was cut (`depth`, `limit`).' }),
+});
+
+export const ZGoalTree: z.ZodType<TGoalTreeJson> = ZGoalTreeNode.extend({
   get children(): z.ZodArray<z.ZodType<TGoalTreeJson>> {
     return z.array(ZGoalTree);
   },
   edges: z.array(ZEdgeJson),
 }).openapi('GoalTree');
+
+export type TGoalTreeRootJson = TGoalTreeJson & { truncated: boolean; goals: { shown: number; total: number } };
+
+/** The answer of GET /api/goals/{id}/tree: the tree's root, with whether (and how much) the tree was cut. */
+export const ZGoalTreeRoot: z.ZodType<TGoalTreeRootJson> = ZGoalTreeNode.extend({
+  children: z.array(ZGoalTree),
+  edges: z.array(ZEdgeJson),
+  truncated: z.boolean().openapi({ description: 'Goals of the subtree were left out (past `depth`, or past `limit`); a goal whose `child_count` exceeds its `children` is where.' }),
+  goals: z
+    .object({ shown: z.number().int(), total: z.number().int().openapi({ description: 'Goals in the whole subtree, this one included.' }) })
+    .openapi({ description: 'How many goals this answer holds, of how many.' }),
+}).openapi('GoalTreeRoot');
+
+/** The tree's bounds: levels and goals per read, as the route takes and defaults them. */
+export const TREE_DEPTH = { fallback: 10, max: 100 } as const;
+export const TREE_LIMIT = { fallback: 1000, max: 10_000 } as const;
+
+export const ZGoalTreeQuery = z
+  .object({
+    depth: z
+      .string()
+      .regex(/^[0-9]{1,4}$/, `depth is a whole number from 0 to ${TREE_DEPTH.max}, in plain digits`)
+      .transform(Number)
+      .pipe(z.number().int().max(TREE_DEPTH.max, `depth is at most ${TREE_DEPTH.max}`))
+      .optional()
+      .transform((n) => n ?? TREE_DEPTH.fallback)
+      .openapi({ type: 'integer', description: `Levels below the goal to include, 0-${TREE_DEPTH.max} (default ${TREE_DEPTH.fallback}); 0 is the goal alone.` }),
+    limit: ZLimit(TREE_LIMIT.max, TREE_LIMIT.fallback).openapi({
+      description: `Goals at most, the goal included, breadth first in plan order, 1-${TREE_LIMIT.max} (default ${TREE_LIMIT.fallback}).`,
+    }),
+    include: z.enum(['output']).optional().openapi({ description: '`output`: each goal with its output (left out by default: each can be large).' }),
+  })
+  .strict();
 
 /** A goal in a list: everything but its action, acceptance and output (each can be large); `GET /api/goals/{id}` has them. */
 export const ZGoalSummary = ZGoal.omit({ action: true, acceptance: true, output: true }).openapi('GoalSummary');

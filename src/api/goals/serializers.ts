@@ -1,8 +1,9 @@
-import type { Goal, GoalEdge } from '../../db/client';
+import type { Goal } from '../../db/client';
+import type { TTreeGoal } from '../../db/goals';
 import { userReason } from '../../domain/errors';
 import { ZEdgeOn } from '../../domain/plans';
-import type { TGoalTree } from '../../services/goals';
-import type { TGoalJson, TGoalTreeJson } from './schemas';
+import type { TGoalTree, TGoalTreePage } from '../../services/goals';
+import type { TGoalJson, TGoalTreeJson, TGoalTreeRootJson } from './schemas';
 
 /** Where links into the Temporal Web UI point. */
 export interface TTemporalUi {
@@ -22,7 +23,9 @@ export function serializeOwner(row: { ownerUserId: string | null; ownerAgentId: 
   return row.ownerUserId ? { type: 'user', id: row.ownerUserId } : { type: 'agent', id: row.ownerAgentId ?? '' };
 }
 
-export function serializeGoal(goal: Goal, temporalUi: TTemporalUi): TGoalJson {
+export function serializeGoal(goal: Goal, temporalUi: TTemporalUi): TGoalJson;
+export function serializeGoal(goal: TTreeGoal, temporalUi: TTemporalUi): Omit<TGoalJson, 'output'> & { output?: unknown };
+export function serializeGoal(goal: TTreeGoal, temporalUi: TTemporalUi): Omit<TGoalJson, 'output'> & { output?: unknown } {
   const uiUrl = temporalUiUrl(temporalUi, goal.temporalWorkflowId);
   return {
     id: goal.id,
@@ -45,7 +48,8 @@ export function serializeGoal(goal: Goal, temporalUi: TTemporalUi): TGoalJson {
     block_reason: goal.blockReason,
     failure_reason: userReason(goal.failureReason),
     planned_at: iso(goal.plannedAt),
-    output: goal.output ?? null,
+    // A tree read without outputs leaves them out (undefined), which is not "no output" (null).
+    ...('output' in goal ? { output: goal.output ?? null } : {}),
     temporal: { workflow_id: goal.temporalWorkflowId, ui_url: uiUrl },
     attribution: goal.savedWorkflowId
       ? { workflow_id: goal.savedWorkflowId, workflow_version: goal.savedWorkflowVersion, run_id: goal.runId, plan_frozen: goal.planFrozen }
@@ -58,10 +62,14 @@ export function serializeGoal(goal: Goal, temporalUi: TTemporalUi): TGoalJson {
 }
 
 export function serializeTree(tree: TGoalTree, temporalUi: TTemporalUi): TGoalTreeJson {
-  const keyOf = new Map(tree.children.map((c) => [c.goal.id, c.goal.key ?? c.goal.id]));
   return {
     ...serializeGoal(tree.goal, temporalUi),
+    child_count: tree.childCount,
     children: tree.children.map((c) => serializeTree(c, temporalUi)),
-    edges: tree.edges.map((e: GoalEdge) => ({ from: keyOf.get(e.fromGoalId) ?? e.fromGoalId, to: keyOf.get(e.toGoalId) ?? e.toGoalId, on: ZEdgeOn.parse(e.on) })),
+    edges: tree.edges.map((e) => ({ from: e.from, to: e.to, on: ZEdgeOn.parse(e.on) })),
   };
+}
+
+export function serializeTreePage(page: TGoalTreePage, temporalUi: TTemporalUi): TGoalTreeRootJson {
+  return { ...serializeTree(page.tree, temporalUi), truncated: page.truncated, goals: { shown: page.shown, total: page.total } };
 }

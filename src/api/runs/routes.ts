@@ -39,7 +39,7 @@ export function runRoutes(deps: { runs: TRunService; temporalUi: TTemporalUi }):
         201: { description: 'A new run.', schema: ZRunCreated },
         200: { description: 'The run this key already made.', schema: ZRunCreated },
       },
-      errors: ['NOT_FOUND', 'CONFLICT', 'RUNTIME_NOT_ALLOWED', 'TEMPORAL_UNAVAILABLE', 'TEMPORAL_BUSY'],
+      errors: ['NOT_FOUND', 'CONFLICT', 'PLAN_INVALID', 'RUNTIME_NOT_ALLOWED', 'TEMPORAL_UNAVAILABLE', 'TEMPORAL_BUSY'],
       handler: async ({ params, body, ctx }) => {
         const { run, created } = await deps.runs.createRun(ctx.actor, params.id, { idempotencyKey: body.idempotency_key, inputs: body.inputs });
         return { status: created ? 201 : 200, body: { run: serializeRun(run, deps.temporalUi), created } };

@@ -1,4 +1,6 @@
-import type { TScheduleService } from '../../services/schedules';
+import { grants } from '../../domain/scopes';
+import type { TScheduleCaller, TScheduleService } from '../../services/schedules';
+import type { TRequestContext } from '../route';
 import type { TTemporalUi } from '../goals/serializers';
 import { defineRoute, type TAnyRoute } from '../route';
 import { ZWorkflowIdParams } from '../workflows/schemas';
@@ -8,6 +10,7 @@ import { serializeSchedule } from './serializers';
 /** The schedule routes (SPEC §5): Temporal Schedules that run a saved workflow. */
 export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: TTemporalUi }): TAnyRoute[] {
   const toJson = (v: Parameters<typeof serializeSchedule>[0]) => serializeSchedule(v, deps.temporalUi);
+  const caller = (ctx: TRequestContext): TScheduleCaller => ({ admin: grants(ctx.scopes, 'admin') });
   return [
     defineRoute({
       method: 'post',
@@ -21,7 +24,7 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       params: ZWorkflowIdParams,
       body: ZScheduleCreate,
       responses: { 201: { description: 'The schedule, as Temporal now has it.', schema: ZSchedule } },
-      errors: ['NOT_FOUND', 'RUNTIME_NOT_ALLOWED', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'RUNTIME_NOT_ALLOWED', 'QUOTA_EXCEEDED', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, body, ctx }) => {
         const view = await deps.schedules.createSchedule(ctx.actor, params.id, {
           spec: body.spec,
@@ -32,7 +35,7 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
           paused: body.paused,
           note: body.note,
           catchupWindow: body.catchup_window,
-        });
+        }, caller(ctx));
         return { status: 201, body: toJson(view) };
       },
     }),
@@ -78,7 +81,7 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, body, ctx }) => {
         const { catchup_window: catchupWindow, ...patch } = body;
-        return { status: 200, body: toJson(await deps.schedules.updateSchedule(ctx.actor, params.id, { ...patch, catchupWindow })) };
+        return { status: 200, body: toJson(await deps.schedules.updateSchedule(ctx.actor, params.id, { ...patch, catchupWindow }, caller(ctx))) };
       },
     }),
     defineRoute({

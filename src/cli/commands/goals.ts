@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
-import { ZGoalAccept, ZGoalCompletion, ZGoalCreate, ZGoalReject } from '../../api/goals/schemas';
+import { TREE_DEPTH, TREE_LIMIT, ZGoalAccept, ZGoalCompletion, ZGoalCreate, ZGoalReject } from '../../api/goals/schemas';
 import type { components } from '../../generated/api';
 import { assertNever } from '../../domain/assertNever';
 import { GOAL_LIFECYCLES, WAIT_KINDS } from '../../domain/goals';
 import { ZPlan } from '../../domain/plans';
 import { isRuntime } from '../../domain/runtimes';
-import { cliContext, idArg, parseJsonText, parseWith, positiveInt, readJsonFile } from '../context';
-import { clip, example, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
+import { cliContext, idArg, nonNegativeInt, parseJsonText, parseWith, positiveInt, readJsonFile } from '../context';
+import { clip, example, note, printFields, printJson, printNextPage, printTable, println, time, UsageError } from '../output';
 
 /** `reprise goal …`: goals over /api/goals (SPEC §2, §6). */
 
@@ -84,7 +84,10 @@ export function formatTree(root: TGoalTree): string {
   const walk = (g: TGoalTree, prefix: string, branch: string) => {
     lines.push(`${prefix}${branch}${g.title}  [${goalState(g)}]  ${g.id}`);
     const childPrefix = prefix + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
-    g.children.forEach((c, i) => walk(c, childPrefix, i === g.children.length - 1 ? '└─ ' : '├─ '));
+    // Children the read left out (past --depth or --limit) are counted where they would be.
+    const hidden = g.child_count - g.children.length;
+    g.children.forEach((c, i) => walk(c, childPrefix, i === g.children.length - 1 && hidden <= 0 ? '└─ ' : '├─ '));
+    if (hidden > 0) lines.push(`${childPrefix}└─ +${hidden} more`);
   };
   walk(root, '', '');
   return lines.join('\n');
@@ -211,14 +214,23 @@ export function registerGoalCommands(program: Command): void {
 
   goal
     .command('tree')
-    .description('Show a goal and everything under it')
+    .description('Show a goal and everything under it (as deep and as many goals as the bounds allow)')
     .argument('<id>', 'goal id', idArg)
-    .addHelpText('after', example(['reprise goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c']))
-    .action(async (id: string, _opts: unknown, cmd: Command) => {
+    .option('--depth <n>', `levels below the goal (0-${TREE_DEPTH.max}, default ${TREE_DEPTH.fallback})`, nonNegativeInt)
+    .option('--limit <n>', `goals at most, breadth first (1-${TREE_LIMIT.max}, default ${TREE_LIMIT.fallback})`, positiveInt)
+    .option('--output', "with each goal's output (--json)")
+    .addHelpText('after', example(['reprise goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c', 'reprise goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c --depth 2 --limit 200', 'reprise --json goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c --output']))
+    .action(async (id: string, opts: { depth?: number; limit?: number; output?: boolean }, cmd: Command) => {
       const ctx = cliContext(cmd);
-      const res = await ctx.client.call('get', '/api/goals/{id}/tree', { params: { id } });
+      const res = await ctx.client.call('get', '/api/goals/{id}/tree', {
+        params: { id },
+        query: { depth: opts.depth, limit: opts.limit, include: opts.output ? 'output' : undefined },
+      });
       if (ctx.json) return printJson(res.body);
       println(formatTree(res.body));
+      if (res.body.truncated) {
+        note(`(${res.body.goals.shown} of ${res.body.goals.total} goals shown: "+N more" marks where; read deeper with --depth and --limit, or the tree of a goal shown)`);
+      }
     });
 
   goal
