@@ -16,6 +16,7 @@ import { ensureWorkspace, type TWorkspaces } from './workspaces';
 import { attemptDir, exitFileOf, forgetAttempts, keepOutcome, markCancelled, markTimedOut, prepareAttempt, recoverOutcome } from './attemptFiles';
 import { runInputs } from '../db/runs';
 import { inputEnvName } from '../domain/frozenPlans';
+import { goalRuntimes, missingRuntimes, runtimePhrase } from '../domain/runtimeRequirements';
 
 /**
  * Leaf activities: they run a leaf's action (a shell command, an HTTP
@@ -320,6 +321,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       await forgetAttempts(deps.dataDir, goalId);
       return endedLeafResult(goal);
     }
+    await refuseRevokedRuntimes(prisma, goal, goalRuntimes({ action: actionOf(goal), acceptance: ZAcceptance.parse(goal.acceptance ?? {}) }));
     const action = runnableAction(goal);
     const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
     let result: unknown = goal.output;
@@ -396,11 +398,26 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       const goal = await loadGoal(prisma, goalId);
       const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
       if (!acceptance.check) return { passed: true, exit_code: 0, stdout: '', stderr: '', timed_out: false };
+      await refuseRevokedRuntimes(prisma, goal, ['shell']);
       const check = await runCheck(goal, acceptance.check);
       if (!check.passed) await goals.storeAcceptanceCheck(prisma, goalId, check);
       return { ...check, stdout: tail(check.stdout, DIGEST_TEXT_BYTES), stderr: tail(check.stderr, DIGEST_TEXT_BYTES) };
     },
   };
+}
+
+/**
+ * Refuses, before anything runs, work whose agent may no longer use a runtime
+ * it needs (SPEC §6): plans, runs and schedules were checked when they were
+ * accepted, but an agent's runtimes can be taken away since, so a revoked
+ * privilege takes effect at the next leaf or check. Non-retryable: retrying
+ * would only ask the same question again; the goal fails with this reason.
+ */
+async function refuseRevokedRuntimes(prisma: PrismaClient, goal: Goal, needed: readonly string[]): Promise<void> {
+  const agent = await findAgent(prisma, goal.agentId);
+  const missing = missingRuntimes(needed, agent.allowedRuntimes);
+  if (!missing.length) return;
+  throw ApplicationFailure.nonRetryable(`agent ${agent.name} may no longer run ${missing.map(runtimePhrase).join(' or ')}: nothing was run`, FAILURE_TYPES.RuntimeNotAllowed);
 }
 
 /** The variables a leaf's acceptance check runs with: a shell leaf's own (the check sees its command's world). */

@@ -20,6 +20,8 @@ import { createRunService } from '../services/runs';
 import type { TTemporalUi } from './goals/serializers';
 import { healthRoutes } from './health/routes';
 import { tokenRoutes } from './tokens/routes';
+import { agentRoutes } from './agents/routes';
+import { createAgentService } from '../services/agents';
 import { createTokenService } from '../services/tokens';
 import { docsRouter } from './docs';
 import { inputGuard, jsonOnly } from './inputGuard';
@@ -79,6 +81,7 @@ export function createApp(deps: TApiDeps): TApp {
     ...workflowRoutes({ workflows }),
     ...runRoutes({ runs, temporalUi: deps.temporalUi }),
     ...tokenRoutes({ tokens }),
+    ...agentRoutes({ agents: createAgentService({ prisma: deps.prisma }) }),
     ...scheduleRoutes({ schedules: createScheduleService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine, catchupWindow: deps.scheduleCatchupWindow, limits: deps.scheduleLimits }), temporalUi: deps.temporalUi }),
     defineRoute({
       method: 'get',

@@ -1,4 +1,5 @@
 import { Command, Option, type CommanderError } from 'commander';
+import { registerAgentCommands } from './commands/agents';
 import { registerGoalCommands } from './commands/goals';
 import { registerRunCommands, registerWorkflowRunCommands } from './commands/runs';
 import { registerScheduleCommands } from './commands/schedules';
@@ -63,6 +64,7 @@ Exit codes:
   registerWorkflowCommands(program, registerWorkflowRunCommands);
   registerRunCommands(program);
   registerScheduleCommands(program);
+  registerAgentCommands(program);
   registerTokenCommands(program);
   return program;
 }

@@ -1,9 +1,108 @@
+import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
-import type { Agent, TDb } from './client';
+import { Prisma, TRANSACTION_OPTIONS, type Agent, type PrismaClient, type TDb } from './client';
+
+/**
+ * Agents (SPEC §1): executor identities with the runtimes and limits their
+ * goals run under. Every agent the API shows belongs to a user; agents
+ * without one (none are made today) are left to the operator.
+ */
 
 /** An agent with its stored limits; NOT_FOUND when there is none. Inside a transaction, pass its client. */
 export async function findAgent(db: TDb, agentId: string): Promise<Agent> {
   const agent = await db.agent.findUnique({ where: { id: agentId } });
   if (!agent) throw new DomainError('NOT_FOUND', `agent ${agentId} not found`);
   return agent;
+}
+
+/** A user's agent (404 for anyone else's: ids don't leak). */
+export async function findOwnedAgent(db: TDb, ownerUserId: string, id: string): Promise<Agent> {
+  const agent = await db.agent.findFirst({ where: { id, ownerUserId } });
+  if (!agent) throw new DomainError('NOT_FOUND', `agent ${id} not found`);
+  return agent;
+}
+
+/** A user's agents, newest first. */
+export async function listOwnedAgents(db: TDb, ownerUserId: string, after: TCursor | undefined, take: number): Promise<Agent[]> {
+  return db.agent.findMany({
+    where: { ownerUserId, ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}) },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take,
+  });
+}
+
+export interface TAgentSettings {
+  allowedRuntimes: string[];
+  maxDepth: number;
+  maxChildren: number;
+  maxGoals: number;
+  defaultParallelism: number;
+}
+
+function nameTaken(name: string): DomainError {
+  return new DomainError('CONFLICT', `an agent named "${name}" already exists; agent names are unique`);
+}
+
+/** A new agent of a user; CONFLICT when the name is taken (names are unique across users: operators address agents by name). */
+export async function insertAgent(db: TDb, row: { id: string; name: string; ownerUserId: string } & TAgentSettings): Promise<Agent> {
+  try {
+    return await db.agent.create({ data: row });
+  } catch (err) {
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw nameTaken(row.name);
+    throw err;
+  }
+}
+
+/** Changes a user's agent's runtimes and limits (its name and owner never change). */
+export async function updateOwnedAgent(db: TDb, ownerUserId: string, id: string, patch: Partial<TAgentSettings>): Promise<Agent> {
+  const { count } = await db.agent.updateMany({ where: { id, ownerUserId }, data: patch });
+  if (count === 0) throw new DomainError('NOT_FOUND', `agent ${id} not found`);
+  return findOwnedAgent(db, ownerUserId, id);
+}
+
+/** Why an agent is in use: what refers to it, counted. */
+async function usesOf(db: TDb, id: string): Promise<string[]> {
+  const now = new Date();
+  const [goals, workflows, schedules, tokens] = await Promise.all([
+    db.goal.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
+    db.savedWorkflow.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
+    db.schedule.count({ where: { ownerAgentId: id } }),
+    db.apiToken.count({ where: { agentId: id, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } }),
+  ]);
+  const uses: [number, string, string][] = [
+    [goals, 'goal', 'goals'],
+    [workflows, 'workflow', 'workflows'],
+    [schedules, 'schedule', 'schedules'],
+    [tokens, 'live token', 'live tokens'],
+  ];
+  return uses.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
+}
+
+/**
+ * Deletes a user's agent that nothing refers to. The row lock it takes
+ * conflicts with the key-share lock a goal, workflow or schedule insert's
+ * foreign key takes on the agent row: an insert committed first is counted
+ * here (409); one waiting behind this fails its foreign key. Live tokens
+ * count as a use: deleting the agent would revoke them silently (their rows
+ * cascade), so they are revoked first, on purpose. A user keeps at least one
+ * agent, because a user token runs its goals under the user's first agent.
+ */
+export async function deleteOwnedAgent(prisma: PrismaClient, ownerUserId: string, id: string): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<{ name: string }[]>`SELECT name FROM agents WHERE id = ${id} AND owner_user_id = ${ownerUserId} FOR UPDATE`;
+    const agent = locked[0];
+    if (!agent) throw new DomainError('NOT_FOUND', `agent ${id} not found`);
+    const uses = await usesOf(tx, id);
+    if (uses.length) throw new DomainError('CONFLICT', `agent ${agent.name} is in use by ${uses.join(', ')}; an agent in use is kept (revoke its tokens; goals, workflows and schedules keep it for good)`, { uses });
+    const others = await tx.agent.count({ where: { ownerUserId, id: { not: id } } });
+    if (others === 0) throw new DomainError('CONFLICT', `agent ${agent.name} is its user's only agent; a user's tokens run goals under it, so it is kept`);
+    try {
+      await tx.agent.delete({ where: { id } });
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && (err.code === 'P2003' || err.code === 'P2014')) {
+        throw new DomainError('CONFLICT', `agent ${agent.name} came into use while it was being deleted; it is kept`);
+      }
+      throw err;
+    }
+  }, TRANSACTION_OPTIONS);
 }

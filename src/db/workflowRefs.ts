@@ -16,7 +16,7 @@ import { NO_FOOTPRINT, parsedRefs, planFootprint, type TPlanFootprint } from '..
 
 export interface TResolvedRef {
   path: string;
-  workflow: { id: string; name: string; version: number; inputs: TWorkflowInput[]; fullyFrozen: boolean; planned: boolean };
+  workflow: { id: string; name: string; version: number; inputs: TWorkflowInput[]; fullyFrozen: boolean; requiredRuntimes: string[]; planned: boolean };
   inputs: Record<string, string>;
 }
 

@@ -91,9 +91,11 @@ export function ownerWhere(owner: TOwner): { ownerUserId: string | null; ownerAg
   return { ownerUserId: owner.ownerUserId, ownerAgentId: owner.ownerAgentId };
 }
 
-export type TNewWorkflowVersion = Omit<Prisma.SavedWorkflowUncheckedCreateInput, 'version' | 'createdAt' | 'frozenPlan' | 'inputs'> & {
+export type TNewWorkflowVersion = Omit<Prisma.SavedWorkflowUncheckedCreateInput, 'version' | 'createdAt' | 'frozenPlan' | 'inputs' | 'requiredRuntimes'> & {
   frozenPlan: TFrozenPlan;
   inputs: TWorkflowInput[];
+  /** Never left out: a version's requirement is what run, reference and schedule check (domain/runtimeRequirements). */
+  requiredRuntimes: string[];
 };
 
 const SAVE_ATTEMPTS = 3;
@@ -150,9 +152,9 @@ export async function findWorkflowRef(
   owner: TOwner,
   name: string,
   version: number,
-): Promise<(Pick<TWorkflowHeader, 'id' | 'name' | 'version' | 'inputs' | 'fullyFrozen'> & { planned: boolean }) | null> {
-  const [row] = await db.$queryRaw<{ id: string; name: string; version: number; inputs: unknown; fully_frozen: boolean; planned: boolean }[]>`
-    SELECT id, name, version, inputs, fully_frozen, jsonb_typeof(frozen_plan -> 'root' -> 'plan') = 'object' AS planned
+): Promise<(Pick<TWorkflowHeader, 'id' | 'name' | 'version' | 'inputs' | 'fullyFrozen' | 'requiredRuntimes'> & { planned: boolean }) | null> {
+  const [row] = await db.$queryRaw<{ id: string; name: string; version: number; inputs: unknown; fully_frozen: boolean; required_runtimes: string[]; planned: boolean }[]>`
+    SELECT id, name, version, inputs, fully_frozen, required_runtimes, jsonb_typeof(frozen_plan -> 'root' -> 'plan') = 'object' AS planned
       FROM workflows
      WHERE owner_user_id IS NOT DISTINCT FROM ${owner.ownerUserId} AND owner_agent_id IS NOT DISTINCT FROM ${owner.ownerAgentId}
        AND name = ${name} AND version = ${version}`;
@@ -163,6 +165,7 @@ export async function findWorkflowRef(
     version: row.version,
     inputs: parseStored(ZDeclaredInputs, row.inputs, `${described(row)}'s inputs`),
     fullyFrozen: row.fully_frozen,
+    requiredRuntimes: row.required_runtimes,
     planned: row.planned,
   };
 }

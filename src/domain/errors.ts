@@ -113,6 +113,8 @@ export const FAILURE_TYPES = {
   WorkerShutdown: 'WorkerShutdown',
   /** A goal failed: its Temporal workflow fails with the goal's reason. */
   GoalFailed: 'GoalFailed',
+  /** The goal's agent may no longer use a runtime the leaf (or its check) needs: it failed before anything ran, never retried. */
+  RuntimeNotAllowed: 'RuntimeNotAllowed',
   /** A run could not be instantiated (its row is gone, or a layer cannot be written as saved): never retried. */
   RunInvalid: 'RunInvalid',
   /** Postgres was down, unreachable, overloaded or in a transient conflict: retried for the engine's infrastructure window, never a leaf's own retry. */

@@ -219,3 +219,11 @@ export function tokenHash(secret: string): string {
 export function tokenDisplayPrefix(secret: string): string {
   return secret.slice(0, TOKEN_SECRET_PREFIX.length + 8);
 }
+
+/**
+ * The agent ids routes and cursors accept: minted ones are `agent_` + 26
+ * characters, but the seeded local agent is `agent_default` and operators
+ * made agents with SQL before the agents API existed, so any `agent_` id of
+ * plain characters is accepted (an unknown one is a 404).
+ */
+export const AGENT_ID_PATTERN = /^agent_[A-Za-z0-9_-]{1,100}$/;

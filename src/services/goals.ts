@@ -19,6 +19,7 @@ import { createGoalReads } from './goalReads';
 import { nestedRunsFor, refFootprints } from '../db/workflowRefs';
 import { nestedRunProblems } from '../domain/planSize';
 import { actorOwner } from './owners';
+import { requireReferencedRuntimes } from './runtimePrivileges';
 
 export type { TCompleteGoalRequest } from './goalMessages';
 export type { TGoalTree, TGoalTreePage, TListGoalsQuery, TTreeBounds } from './goalReads';
@@ -82,6 +83,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
       }
       const id = newId('goal');
       const nested = plan ? await nestedRunsFor(prisma, actorOwner(actor), { id, runId: null }, plan, { deep: true }) : [];
+      await requireReferencedRuntimes(prisma, actorOwner(actor), plan, [agent.id]);
       const goal = await goals.createRootGoal(
         prisma,
         {
@@ -117,6 +119,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
     async installPlan(actor: TActor, id: string, plan: TPlan): Promise<Goal> {
       const target = await goals.findOwnedGoal(prisma, actor.userId, id);
       const nested = await nestedRunsFor(prisma, actorOwner(actor), { id, runId: target.runId }, plan, { deep: true });
+      await requireReferencedRuntimes(prisma, actorOwner(actor), plan, [target.agentId, actor.agentId]);
       const footprints = await refFootprints(prisma, actorOwner(actor), plan);
       // A plan's commands are the caller's: submitted for another agent's goal, they need both agents' runtimes.
       const caller = target.agentId === actor.agentId ? undefined : await findAgent(prisma, actor.agentId);

@@ -18,6 +18,7 @@ import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
 import { ROOT_AND_RUN_START_POLICY, PERFORM_RUN_TYPE, runSummary, performRunStart } from '../temporal/starts';
 import type { performRun } from '../workflows/performRun';
 import { actorOwner } from './owners';
+import { requireAgentRuntimes } from './runtimePrivileges';
 
 /**
  * Runs (SPEC §4): instantiating a saved workflow under an idempotency key,
@@ -111,6 +112,8 @@ export function createRunService(deps: TRunServiceDeps) {
         return { run: await view(run, seen.savedWorkflow), created: false };
       }
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
+      // Its commands run as the caller's request: the caller's agent needs every runtime the workflow does.
+      await requireAgentRuntimes(prisma, actor.agentId, workflow, 'run');
 
       // Caller errors before anything is written: unknown or missing inputs, placeholders left unresolved, texts too long once substituted.
       const values = resolveInputs(workflow.inputs, input.inputs);

@@ -26,6 +26,7 @@ import { asTemporalError } from '../temporal/errors';
 import { asScheduleError, countScheduleFires, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
 import type { TFireScheduleInput } from '../temporal/starts';
 import { actorOwner } from './owners';
+import { requireAgentRuntimes } from './runtimePrivileges';
 import type { TRunView } from './runs';
 
 /**
@@ -137,6 +138,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       const owner = actorOwner(actor);
       checkInterval(input.spec, caller);
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
+      await requireAgentRuntimes(prisma, actor.agentId, workflow, 'schedule');
       const values = resolveInputs(workflow.inputs, input.inputs);
       checkSubstitution(workflow.frozenPlan, values);
       if (!workflow.fullyFrozen && !input.allowReplan) {

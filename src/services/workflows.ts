@@ -30,6 +30,7 @@ import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
 import { refFootprints, resolveWorkflowRefs } from '../db/workflowRefs';
 import { nestedRunProblems, planSizeInvalid } from '../domain/planSize';
+import { requiredRuntimes } from '../domain/runtimeRequirements';
 
 /**
  * Saved workflows (SPEC §3): save an accepted composite as the next version
@@ -192,6 +193,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         frozenPlan: frozen,
         contentHash: contentHash(frozen),
         fullyFrozen: isFullyFrozen(plan) && refs.every((r) => r.workflow.fullyFrozen),
+        requiredRuntimes: requiredRuntimes(frozen, refs.map((r) => r.workflow.requiredRuntimes)),
         sourceGoalId: goal.id,
         sourceRunId: source?.run.id ?? null,
       });

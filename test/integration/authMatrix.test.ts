@@ -69,6 +69,8 @@ interface TCase {
   params?: Record<string, string>;
   query?: string;
   body?: unknown;
+  /** The other user's body, where the owner's would collide with what the other made (a unique name). */
+  otherBody?: unknown;
   /** The 2xx the owner's call answers. */
   status: number;
   /** For lists: the owner's object another user must not see. */
@@ -154,6 +156,15 @@ const CASES: Record<string, () => Promise<TCase>> = {
   },
   'get /api/tokens/{id}': async () => ({ params: { id: (await ok('POST', '/api/tokens', { name: 'matrix get', scopes: ['goals:read'] })).token.id }, status: 200 }),
   'delete /api/tokens/{id}': async () => ({ params: { id: (await ok('POST', '/api/tokens', { name: 'matrix revoke', scopes: ['goals:read'] })).token.id }, status: 200 }),
+  // Agent names are unique across users: the other user creates one of its own name.
+  'post /api/agents': async () => ({ body: { name: unique('matrix-agent') }, otherBody: { name: unique('other-agent') }, status: 201 }),
+  'get /api/agents': async () => {
+    const a = await ok('POST', '/api/agents', { name: unique('matrix-listed') });
+    return { status: 200, query: 'limit=200', hidden: (b) => b.items.some((x: TJson) => x.id === a.id) };
+  },
+  'get /api/agents/{id}': async () => ({ params: { id: (await ok('POST', '/api/agents', { name: unique('matrix-get') })).id }, status: 200 }),
+  'patch /api/agents/{id}': async () => ({ params: { id: (await ok('POST', '/api/agents', { name: unique('matrix-patch') })).id }, body: { max_depth: 4 }, status: 200 }),
+  'delete /api/agents/{id}': async () => ({ params: { id: (await ok('POST', '/api/agents', { name: unique('matrix-delete') })).id }, status: 204 }),
 };
 
 /** A token of the owner that has every scope but `needed` (and not admin). */
@@ -195,7 +206,7 @@ describe('every route: 401, 403, 404, 2xx', () => {
     expect([forbidden.status, forbidden.body?.error?.code]).toEqual([403, 'FORBIDDEN']);
     expect(forbidden.body.error.message).toContain(route.scope);
 
-    const other = await http(method, url, c.body, { authorization: `Bearer ${otherToken}` });
+    const other = await http(method, url, c.otherBody ?? c.body, { authorization: `Bearer ${otherToken}` });
     if (c.params) {
       expect([other.status, other.body?.error?.code]).toEqual([404, 'NOT_FOUND']);
     } else if (c.hidden) {

@@ -334,4 +334,39 @@ describe('token create (straight to the database) and revoke', () => {
     const dead = await cli(['goal', 'list'], { REPRISE_TOKEN: readerSecret });
     expect([dead.code, dead.stderr]).toEqual([1, expect.stringMatching(/\(UNAUTHENTICATED, HTTP 401\)/)]);
   });
+
+  it('manages agents: create, list, show, update, delete, with usage errors before any request', async () => {
+    const name = unique('cli-agent');
+    const created = await json(['agent', 'create', name, '--runtime', 'http', '--runtime', 'manual', '--max-depth', '3', '--parallelism', '5']);
+    expect(created).toMatchObject({ name, allowed_runtimes: ['http', 'manual'], max_depth: 3, max_children: 100, max_goals: 1000, default_parallelism: 5 });
+
+    const listed = await cli(['agent', 'list', '--limit', '200']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+RUNTIMES\s+DEPTH\s+CHILDREN\s+GOALS\s+PARALLELISM\s+CREATED$/);
+    expect(listed.stdout).toMatch(new RegExp(`^${created.id}\\s+${name}\\s+http manual\\s+3\\s+100\\s+1000\\s+5\\s`, 'm'));
+
+    const shown = await cli(['agent', 'show', created.id]);
+    expect(shown.stdout).toMatch(/runtimes\s+http manual/);
+
+    const updated = await json(['agent', 'update', created.id, '--runtime', 'shell', '--max-goals', '50']);
+    expect(updated).toMatchObject({ allowed_runtimes: ['shell'], max_goals: 50, max_depth: 3 });
+
+    // Usage errors (exit 2) before any request: an unknown runtime, nothing to change, a bad name.
+    const badRuntime = await cli(['agent', 'create', unique('x'), '--runtime', 'ssh']);
+    expect([badRuntime.code, badRuntime.stderr]).toEqual([2, expect.stringContaining('expected one of shell, http, manual, agent')]);
+    const nothing = await cli(['agent', 'update', created.id]);
+    expect([nothing.code, nothing.stderr]).toEqual([2, expect.stringContaining('give at least one of')]);
+    const badName = await cli(['agent', 'create', 'agent_x']);
+    expect([badName.code, badName.stderr]).toEqual([2, expect.stringContaining('an agent name is')]);
+
+    expect(await json(['agent', 'delete', created.id])).toEqual({ deleted: created.id });
+    const gone = await cli(['agent', 'show', created.id]);
+    expect([gone.code, gone.stderr]).toEqual([1, `reprise: agent ${created.id} not found (NOT_FOUND, HTTP 404)\n`]);
+    // One in use is kept, naming why: here a live token made for it.
+    const busy = await json(['agent', 'create', unique('cli-busy')]);
+    const db = { DATABASE_URL: testEnv.databaseUrl, REPRISE_TOKEN: undefined, REPRISE_URL: undefined };
+    expect((await cli(['token', 'create', '--agent', busy.name], db)).code).toBe(0);
+    const kept = await cli(['agent', 'delete', busy.id]);
+    expect([kept.code, kept.stderr]).toEqual([1, expect.stringMatching(new RegExp(`^reprise: agent ${busy.name} is in use by 1 live token; .*\\(CONFLICT, HTTP 409\\)\\n$`))]);
+  });
 });

@@ -3,6 +3,7 @@ import { Client as PgClient } from 'pg';
 import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
+import { AGENT_ID_PATTERN } from '../../src/domain/ids';
 import { SCOPES, type TScope } from '../../src/domain/scopes';
 import { createTokenDirect } from '../../src/services/tokens';
 import {
@@ -125,6 +126,7 @@ beforeAll(async () => {
   const run = await ok('POST', `/api/workflows/${wf.id}/runs`, { idempotency_key: 'hostile-fixture' });
   const schedule = await ok('POST', `/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true });
   const token = await ok('POST', '/api/tokens', { name: 'hostile target', scopes: ['goals:read'] });
+  const spareAgent = await ok('POST', '/api/agents', { name: `hostile-agent-${Date.now().toString(36)}` });
   // The fixtures' own executions and schedule are accounted for (the Temporal check counts only the unaccounted).
   for (const id of [draft.id, composite.id, manual.id, judged.id, agent.id, tree.id, run.run.id, schedule.id]) acceptedIds.add(id);
 
@@ -139,6 +141,7 @@ beforeAll(async () => {
     [ids('wf')]: [wf.id],
     [ids('run')]: [run.run.id],
     [ids('tok')]: [token.token.id],
+    [AGENT_ID_PATTERN.source]: [spareAgent.id, 'agent_default'],
     '^sched-[a-z0-9-]{1,40}-[0-9a-hjkmnp-tv-z]{10}$': [schedule.id],
     '^[a-z0-9][a-z0-9_-]{0,63}$': [workflowName, 'a', 'b'],
   });
@@ -296,6 +299,11 @@ describe('hostile requests against every operation', () => {
     'get /api/tokens',
     'get /api/tokens/{id}',
     'delete /api/tokens/{id}',
+    'post /api/agents',
+    'get /api/agents',
+    'get /api/agents/{id}',
+    'patch /api/agents/{id}',
+    'delete /api/agents/{id}',
     'post /api/workflows/{id}/schedules',
     'get /api/schedules',
     'get /api/schedules/{id}',

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations } from '../../src/db/migrate';
+import type { TFrozenPlan } from '../../src/domain/frozenPlans';
+import { requiredRuntimes } from '../../src/domain/runtimeRequirements';
 import { scratchDatabase } from '../support/env';
 
 async function query<T extends object>(url: string, sql: string): Promise<T[]> {
@@ -129,6 +131,54 @@ describe('migrate', () => {
       ]);
       const labels = await query<{ label: string }>(db.url, "SELECT unnest(enum_range(NULL::run_state))::text AS label");
       expect(labels.map((l) => l.label)).toEqual(['claimed', 'materializing', 'materialized', 'failed', 'skipped']);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('backfills what each saved workflow needs to run, from its stored plan, through the workflows it names', async () => {
+    const db = await scratchDatabase('migruntimes');
+    try {
+      const MIGRATION = '20261215000000_workflow_required_runtimes';
+      await migrate(db.url, { migrationsDir: await migrationsBefore(MIGRATION) });
+      const leaf = (key: string, runtime: string, extra: object = {}) => ({ key, kind: 'leaf', title: key, action: { runtime, ...(runtime === 'shell' ? { command: 'true' } : runtime === 'http' ? { method: 'GET', url: 'https://example.com/' } : {}) }, ...extra });
+      const frozen = (plan: object | null, acceptance?: object): TFrozenPlan =>
+        ({ format: 'frozen/v0', root: { title: 'T', intent: null, ...(acceptance ? { acceptance } : {}), plan } }) as TFrozenPlan;
+      const plans: Record<string, TFrozenPlan | Record<string, never>> = {
+        // Leaves of two runtimes, one with a check (shell) inside a nested composite.
+        wf_a: frozen({ children: [leaf('get', 'http'), { key: 'inner', kind: 'composite', title: 'Inner', plan: { children: [leaf('ok', 'manual', { acceptance: { check: 'test -f x' } })], edges: [] } }], edges: [] }),
+        // Only the root's own check: unplanned, yet it runs a command.
+        wf_b: frozen(null, { check: 'true' }),
+        // Names a@1 (and brings its runtimes), plus an agent leaf.
+        wf_c: frozen({ children: [leaf('claim', 'agent'), { key: 'sub', kind: 'composite', title: 'Sub', workflow: 'a@1' }], edges: [] }),
+        // Names c@1 only: a's runtimes arrive through c (transitively).
+        wf_d: frozen({ children: [{ key: 'sub', kind: 'composite', title: 'Sub', workflow: 'c@1' }], edges: [] }),
+        // Names a workflow that does not exist: nothing from it.
+        wf_e: frozen({ children: [leaf('m', 'manual'), { key: 'gone', kind: 'composite', title: 'Gone', workflow: 'nope@1' }], edges: [] }),
+        // A plan that no longer reads at all.
+        wf_f: {},
+      };
+      const values = Object.entries(plans).map(([id, plan]) => `('${id}', 'user_local', 'agent_default', '${id.slice(3)}', 1, '[]', 'frozen/v0', '${JSON.stringify(plan)}', 'h', true)`);
+      await query(db.url, `INSERT INTO workflows (id, owner_user_id, agent_id, name, version, inputs, format, frozen_plan, content_hash, fully_frozen) VALUES ${values.join(', ')}`);
+      expect((await migrate(db.url)).applied[0]).toBe(MIGRATION);
+
+      const rows = await query<{ id: string; required_runtimes: string[] }>(db.url, 'SELECT id, required_runtimes FROM workflows ORDER BY id');
+      expect(Object.fromEntries(rows.map((r) => [r.id, r.required_runtimes]))).toEqual({
+        wf_a: ['http', 'manual', 'shell'],
+        wf_b: ['shell'],
+        wf_c: ['agent', 'http', 'manual', 'shell'],
+        wf_d: ['agent', 'http', 'manual', 'shell'],
+        wf_e: ['manual'],
+        wf_f: [],
+      });
+      // The application computes the same sets for new versions.
+      expect(requiredRuntimes(plans.wf_a as TFrozenPlan)).toEqual(['http', 'manual', 'shell']);
+      expect(requiredRuntimes(plans.wf_b as TFrozenPlan)).toEqual(['shell']);
+      expect(requiredRuntimes(plans.wf_c as TFrozenPlan, [['http', 'manual', 'shell']])).toEqual(['agent', 'http', 'manual', 'shell']);
+      // Never unknown: a row written without it is refused.
+      await expect(
+        query(db.url, `INSERT INTO workflows (id, owner_user_id, agent_id, name, version, inputs, format, frozen_plan, content_hash, fully_frozen) VALUES ('wf_new', 'user_local', 'agent_default', 'new', 1, '[]', 'frozen/v0', '{}', 'h', true)`),
+      ).rejects.toThrow(/workflows_required_runtimes_known/);
     } finally {
       await db.drop();
     }

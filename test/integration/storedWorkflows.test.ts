@@ -4,6 +4,7 @@ import type { PrismaClient } from '../../src/db/client';
 import { clearFrozenPlanCache, findWorkflow, frozenPlanOf } from '../../src/db/workflows';
 import { ZFrozenPlan, contentHash, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import { inputsHash, newId, runId as deriveRunId } from '../../src/domain/ids';
+import { requiredRuntimes } from '../../src/domain/runtimeRequirements';
 import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 
 /**
@@ -79,6 +80,8 @@ async function insertOldWorkflow(frozenPlan: Record<string, unknown>): Promise<{
       frozenPlan: frozenPlan as object,
       contentHash: contentHash(frozenPlan as TFrozenPlan),
       fullyFrozen: true,
+      // What the migration that added the column computes for this plan.
+      requiredRuntimes: requiredRuntimes(frozenPlan as TFrozenPlan),
     },
   });
   return { id, name };

@@ -2,6 +2,7 @@ import type { PrismaClient } from '../../src/db/client';
 import { insertWorkflowVersion, type SavedWorkflow } from '../../src/db/workflows';
 import { contentHash, FROZEN_FORMAT, type TFrozenPlan, type TWorkflowInput } from '../../src/domain/frozenPlans';
 import { newId } from '../../src/domain/ids';
+import { requiredRuntimes } from '../../src/domain/runtimeRequirements';
 import type { TPlan } from '../../src/domain/plans';
 
 /**
@@ -26,6 +27,7 @@ export async function saveFrozenWorkflow(
     frozenPlan: frozen,
     contentHash: contentHash(frozen),
     fullyFrozen: true,
+    requiredRuntimes: requiredRuntimes(frozen),
     sourceGoalId: null,
     sourceRunId: null,
   });

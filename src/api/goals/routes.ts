@@ -100,7 +100,7 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       params: ZGoalIdParams,
       body: ZPlan,
       responses: goalResponse('The composite, now planned.'),
-      errors: ['NOT_FOUND', 'PLAN_INVALID', 'PLAN_ALREADY_INSTALLED', 'GOAL_ENDED', 'CONFLICT'],
+      errors: ['NOT_FOUND', 'PLAN_INVALID', 'RUNTIME_NOT_ALLOWED', 'PLAN_ALREADY_INSTALLED', 'GOAL_ENDED', 'CONFLICT'],
       handler: async ({ params, body, ctx }) => ({ status: 200, body: toJson(await deps.goals.installPlan(ctx.actor, params.id, body)) }),
     }),
     defineRoute({

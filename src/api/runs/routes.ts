@@ -30,7 +30,7 @@ export function runRoutes(deps: { runs: TRunService; temporalUi: TTemporalUi }):
       operationId: 'createRun',
       summary: 'Run a workflow under an idempotency key',
       description:
-        'First call: 201 `{run, created: true}`. The same key with the same inputs again: 200 `{run, created: false}`, whatever state the run is in, except a failed run (409: use a new key). The same key with other inputs: 409. Unknown or missing inputs, unresolved placeholders, and inputs that would make a text longer than its field allows once substituted (naming the field and its path): 400, nothing written.',
+        'First call: 201 `{run, created: true}`. The same key with the same inputs again: 200 `{run, created: false}`, whatever state the run is in, except a failed run (409: use a new key). The same key with other inputs: 409. Unknown or missing inputs, unresolved placeholders, and inputs that would make a text longer than its field allows once substituted (naming the field and its path): 400, nothing written. A new run needs the caller\'s agent to be allowed every runtime the workflow records (`required_runtimes`; 400 RUNTIME_NOT_ALLOWED otherwise).',
       tags: ['runs'],
       scope: 'workflows:write',
       params: ZWorkflowIdParams,
@@ -39,7 +39,7 @@ export function runRoutes(deps: { runs: TRunService; temporalUi: TTemporalUi }):
         201: { description: 'A new run.', schema: ZRunCreated },
         200: { description: 'The run this key already made.', schema: ZRunCreated },
       },
-      errors: ['NOT_FOUND', 'CONFLICT', 'PLAN_INVALID', 'TEMPORAL_UNAVAILABLE', 'TEMPORAL_BUSY'],
+      errors: ['NOT_FOUND', 'CONFLICT', 'PLAN_INVALID', 'RUNTIME_NOT_ALLOWED', 'TEMPORAL_UNAVAILABLE', 'TEMPORAL_BUSY'],
       handler: async ({ params, body, ctx }) => {
         const { run, created } = await deps.runs.createRun(ctx.actor, params.id, { idempotencyKey: body.idempotency_key, inputs: body.inputs });
         return { status: created ? 201 : 200, body: { run: serializeRun(run, deps.temporalUi), created } };

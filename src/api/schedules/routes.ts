@@ -18,13 +18,13 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       operationId: 'createSchedule',
       summary: 'Schedule a workflow',
       description:
-        'Creates a Temporal Schedule whose fires run this workflow with these inputs, each under the key (schedule id, nominal fire time). `spec` is `{cron, timezone?}`, `{every}` or `{at}` (once).',
+        'Creates a Temporal Schedule whose fires run this workflow with these inputs, each under the key (schedule id, nominal fire time). `spec` is `{cron, timezone?}`, `{every}` or `{at}` (once). The caller\'s agent needs every runtime the workflow records (`required_runtimes`; 400 RUNTIME_NOT_ALLOWED otherwise).',
       tags: ['schedules'],
       scope: 'schedules:write',
       params: ZWorkflowIdParams,
       body: ZScheduleCreate,
       responses: { 201: { description: 'The schedule, as Temporal now has it.', schema: ZSchedule } },
-      errors: ['NOT_FOUND', 'QUOTA_EXCEEDED', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'RUNTIME_NOT_ALLOWED', 'QUOTA_EXCEEDED', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, body, ctx }) => {
         const view = await deps.schedules.createSchedule(ctx.actor, params.id, {
           spec: body.spec,

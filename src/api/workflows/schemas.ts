@@ -55,6 +55,10 @@ const workflowCommon = {
   format: z.string().openapi({ example: 'frozen/v0' }),
   content_hash: z.string().openapi({ description: 'sha256 of the canonical frozen plan.' }),
   fully_frozen: z.boolean().openapi({ description: 'Every composite has its plan: a run needs no planner.' }),
+  required_runtimes: z.array(z.string()).openapi({
+    description: 'The action runtimes running it needs: its leaves\', `shell` for every acceptance check, and those of the workflows it names, transitively. Running, referencing or scheduling it needs an agent allowed all of them.',
+    example: ['http', 'shell'],
+  }),
   source_goal_id: z.string().nullable(),
   source_run_id: z.string().nullable().openapi({ description: 'Lineage: the run whose root this version was saved from.' }),
   run_count: z.number().int(),

@@ -14,6 +14,7 @@ export function serializeWorkflowSummary(wf: Omit<SavedWorkflow, 'frozenPlan'> &
     format: wf.format,
     content_hash: wf.contentHash,
     fully_frozen: wf.fullyFrozen,
+    required_runtimes: wf.requiredRuntimes,
     source_goal_id: wf.sourceGoalId,
     source_run_id: wf.sourceRunId,
     run_count: wf.runCount,

@@ -25,6 +25,7 @@ function printWorkflow(wf: TWorkflow): void {
     ['description', wf.description ?? undefined],
     ['agent', wf.agent_id],
     ['fully frozen', wf.fully_frozen ? 'yes' : 'no (runs wait for plans: schedule with --allow-replan)'],
+    ['needs', wf.required_runtimes.join(' ') || '(no runtimes)'],
     ['runs', wf.run_count],
     ['source goal', wf.source_goal_id],
     ['source run', wf.source_run_id ?? undefined],

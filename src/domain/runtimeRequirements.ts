@@ -1,0 +1,87 @@
+import { DomainError } from './errors';
+import type { TFrozenPlan } from './frozenPlans';
+import type { TAcceptance, TPlan } from './plans';
+import { RUNTIME_NAMES, type TRuntime } from './runtimes';
+
+/**
+ * What a saved workflow needs of the agent that runs it (SPEC §6: running
+ * commands is a privilege). `validatePlan` checks a plan's own leaves when it
+ * is submitted; a saved workflow can be run, referenced as a nested child, or
+ * scheduled later by another agent, so each version records the runtimes its
+ * whole tree needs: its leaves' runtimes, `shell` for every acceptance check
+ * (a check is a shell command), and what every workflow it names needs in
+ * turn. Each referenced version records its own transitive set, so the union
+ * of a plan's direct references is already transitive.
+ *
+ * The migration 20261215000000_workflow_required_runtimes computes the same
+ * set in SQL for rows saved before the column existed; keep the two in step.
+ */
+
+/** The runtimes a plan's own leaves and checks use (references not followed: their sets are recorded on their rows). */
+export function planRuntimes(plan: TPlan | null | undefined, into = new Set<TRuntime>()): Set<TRuntime> {
+  for (const child of plan?.children ?? []) {
+    addCheck(child.acceptance, into);
+    if (child.kind === 'leaf') into.add(child.action.runtime);
+    else planRuntimes(child.plan, into);
+  }
+  return into;
+}
+
+function addCheck(acceptance: TAcceptance | undefined, into: Set<TRuntime>): void {
+  if (acceptance?.check !== undefined) into.add('shell');
+}
+
+/**
+ * A frozen plan's required runtimes: its root's check, its tree's leaves and
+ * checks, and `referenced` (the recorded sets of the workflows it names), in
+ * one stable order (sorted by name, as the migration sorts them).
+ */
+export function requiredRuntimes(frozen: TFrozenPlan, referenced: readonly (readonly string[])[] = []): TRuntime[] {
+  const found = planRuntimes(frozen.root.plan);
+  addCheck(frozen.root.acceptance, found);
+  for (const set of referenced) for (const runtime of set) if ((RUNTIME_NAMES as readonly string[]).includes(runtime)) found.add(runtime as TRuntime);
+  return [...found].sort();
+}
+
+/** The required runtimes an agent lacks. */
+export function missingRuntimes(required: readonly string[], allowed: readonly string[]): string[] {
+  return required.filter((r) => !allowed.includes(r));
+}
+
+/** How a runtime reads in a sentence: "shell commands", "http actions". */
+export function runtimePhrase(runtime: string): string {
+  return runtime === 'shell' ? 'shell commands' : `"${runtime}" actions`;
+}
+
+/**
+ * Refuses (RUNTIME_NOT_ALLOWED, 400, as a plan naming a runtime its agent may
+ * not use) when `agent` lacks a runtime the workflow needs; `doing` says what
+ * the caller tried ("run", "schedule", "reference").
+ */
+export function requireWorkflowRuntimes(
+  agent: { name: string; allowedRuntimes: readonly string[] },
+  workflow: { name: string; version: number; requiredRuntimes: readonly string[] },
+  doing: string,
+  path?: string,
+): void {
+  const missing = missingRuntimes(workflow.requiredRuntimes, agent.allowedRuntimes);
+  if (!missing.length) return;
+  const what = `workflow ${workflow.name}@${workflow.version}`;
+  throw new DomainError(
+    'RUNTIME_NOT_ALLOWED',
+    `${path ? `${path}: ` : ''}agent ${agent.name} may not ${doing} ${what}: it needs ${missing.map(runtimePhrase).join(' and ')}, which the agent may not run (allowed: ${agent.allowedRuntimes.join(', ') || 'none'})`,
+    { workflow: `${workflow.name}@${workflow.version}`, agent: agent.name, missing_runtimes: missing, ...(path ? { path } : {}) },
+  );
+}
+
+/**
+ * The runtimes one goal's own work uses as it runs: its action's runtime,
+ * and `shell` when it has an acceptance check. What a leaf re-checks of its
+ * agent just before it runs (a revoked privilege takes effect there).
+ */
+export function goalRuntimes(goal: { action?: { runtime: TRuntime } | null; acceptance?: TAcceptance | null }): TRuntime[] {
+  const found = new Set<TRuntime>();
+  if (goal.action) found.add(goal.action.runtime);
+  addCheck(goal.acceptance ?? undefined, found);
+  return [...found].sort();
+}

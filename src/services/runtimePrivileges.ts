@@ -1,0 +1,35 @@
+import { findAgent } from '../db/agents';
+import type { TDb } from '../db/client';
+import { resolveWorkflowRefs } from '../db/workflowRefs';
+import type { TOwner } from '../db/workflows';
+import type { TPlan } from '../domain/plans';
+import { requireWorkflowRuntimes } from '../domain/runtimeRequirements';
+
+/**
+ * Running commands is a privilege (SPEC §6), and a saved workflow carries its
+ * commands with it: whoever runs, references or schedules one needs the
+ * runtimes it records (domain/runtimeRequirements). These are the checks the
+ * services make at those doors; the leaf activity checks the goal's agent
+ * again when a leaf runs, so a privilege revoked later still takes effect.
+ */
+
+type TRequirement = { name: string; version: number; requiredRuntimes: readonly string[] };
+
+/** Refuses (400 RUNTIME_NOT_ALLOWED) unless the agent may use every runtime the workflow needs. */
+export async function requireAgentRuntimes(db: TDb, agentId: string, workflow: TRequirement, doing: 'run' | 'schedule'): Promise<void> {
+  requireWorkflowRuntimes(await findAgent(db, agentId), workflow, doing);
+}
+
+/**
+ * Refuses a plan that names a workflow (`"workflow": "name@version"`, nested
+ * plans included) needing a runtime one of `agentIds` may not use: the
+ * goal's agent, and the caller's when it submits a plan for another agent's goal.
+ */
+export async function requireReferencedRuntimes(db: TDb, owner: TOwner, plan: TPlan | null | undefined, agentIds: readonly string[]): Promise<void> {
+  const refs = await resolveWorkflowRefs(db, owner, plan ?? null);
+  if (!refs.length) return;
+  const agents = await Promise.all([...new Set(agentIds)].map((id) => findAgent(db, id)));
+  for (const ref of refs) {
+    for (const agent of agents) requireWorkflowRuntimes(agent, ref.workflow, 'reference', `${ref.path}.workflow`);
+  }
+}

@@ -1,0 +1,74 @@
+import { isDomainError } from '../../src/domain/errors';
+import { FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
+import type { TPlan } from '../../src/domain/plans';
+import { goalRuntimes, missingRuntimes, requiredRuntimes, requireWorkflowRuntimes } from '../../src/domain/runtimeRequirements';
+
+/** What a saved workflow needs of the agent that runs it (issue 17, finding 2). */
+
+const frozen = (plan: TPlan | null, acceptance?: { check?: string }): TFrozenPlan => ({ format: FROZEN_FORMAT, root: { title: 'T', intent: null, ...(acceptance ? { acceptance } : {}), plan } });
+
+describe('requiredRuntimes', () => {
+  it('collects leaf runtimes at every depth, and shell for every acceptance check (a check is a shell command)', () => {
+    const plan: TPlan = {
+      children: [
+        { key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', method: 'GET', url: 'https://example.com/' } },
+        {
+          key: 'inner',
+          kind: 'composite',
+          title: 'Inner',
+          acceptance: { check: 'test -s out' },
+          plan: { children: [{ key: 'ok', kind: 'leaf', title: 'OK', action: { runtime: 'manual' } }], edges: [] },
+        },
+      ],
+      edges: [],
+    };
+    expect(requiredRuntimes(frozen(plan))).toEqual(['http', 'manual', 'shell']);
+    // Without the check, no shell.
+    const noCheck = structuredClone(plan);
+    delete (noCheck.children[1] as { acceptance?: unknown }).acceptance;
+    expect(requiredRuntimes(frozen(noCheck))).toEqual(['http', 'manual']);
+  });
+
+  it("counts the root's own check, even with no plan", () => {
+    expect(requiredRuntimes(frozen(null, { check: 'true' }))).toEqual(['shell']);
+    expect(requiredRuntimes(frozen(null))).toEqual([]);
+  });
+
+  it('adds what the workflows it names record (their sets are already transitive), not their plans', () => {
+    const plan: TPlan = { children: [{ key: 'sub', kind: 'composite', title: 'Sub', workflow: 'shell-things@2' }], edges: [] };
+    expect(requiredRuntimes(frozen(plan))).toEqual([]);
+    expect(requiredRuntimes(frozen(plan), [['shell'], ['agent', 'shell']])).toEqual(['agent', 'shell']);
+  });
+});
+
+describe('goalRuntimes', () => {
+  it("is a goal's action runtime, and shell for its check", () => {
+    expect(goalRuntimes({ action: { runtime: 'http' } })).toEqual(['http']);
+    expect(goalRuntimes({ action: { runtime: 'manual' }, acceptance: { check: 'true' } })).toEqual(['manual', 'shell']);
+    expect(goalRuntimes({ action: null, acceptance: { check: 'true' } })).toEqual(['shell']);
+  });
+});
+
+describe('requireWorkflowRuntimes', () => {
+  const workflow = { name: 'nightly', version: 3, requiredRuntimes: ['http', 'shell'] };
+
+  it('passes an agent allowed every runtime', () => {
+    expect(() => requireWorkflowRuntimes({ name: 'ops', allowedRuntimes: ['shell', 'http', 'manual'] }, workflow, 'run')).not.toThrow();
+    expect(missingRuntimes(['http', 'shell'], ['http'])).toEqual(['shell']);
+  });
+
+  it('refuses with RUNTIME_NOT_ALLOWED, naming the agent, the workflow and what it lacks', () => {
+    let caught: unknown;
+    try {
+      requireWorkflowRuntimes({ name: 'bot', allowedRuntimes: ['http', 'manual'] }, workflow, 'reference', 'plan.children[0].workflow');
+    } catch (err) {
+      caught = err;
+    }
+    expect(isDomainError(caught)).toBe(true);
+    expect(caught).toMatchObject({
+      code: 'RUNTIME_NOT_ALLOWED',
+      message: 'plan.children[0].workflow: agent bot may not reference workflow nightly@3: it needs shell commands, which the agent may not run (allowed: http, manual)',
+      details: { workflow: 'nightly@3', agent: 'bot', missing_runtimes: ['shell'], path: 'plan.children[0].workflow' },
+    });
+  });
+});
