@@ -27,7 +27,7 @@ export function asTemporalError(err: unknown, what: string): unknown {
     return new DomainError('TEMPORAL_BUSY', `${what}: Temporal is busy with this goal's workflow (too many requests at once); retry in a moment`);
   }
   if (DEADLINE.test(message) || code === GRPC_DEADLINE_EXCEEDED) {
-    return new DomainError('TEMPORAL_UNAVAILABLE', `${what}: Temporal did not answer in time (is a worker running?); try again shortly`);
+    return new DomainError('TEMPORAL_UNAVAILABLE', `${what}: Temporal did not answer in time (is it up? a message to a running goal also needs a worker); try again shortly`);
   }
   if (UNAVAILABLE.test(message) || code === GRPC_UNAVAILABLE) {
     return new DomainError('TEMPORAL_UNAVAILABLE', `${what}: Temporal is unreachable; try again shortly`);
