@@ -82,7 +82,9 @@ killed after a command ended but before the outcome reached Postgres or
 Temporal therefore costs no second run: the next attempt on that machine
 reads the outcome (or, if only the exit status survived, records it with
 \`output_lost: true\`; the output died with the worker) instead of running
-the command again. What is left is the instant between a command's last act
+the command again. A command the worker killed itself (its attempt cancelled: a
+worker stopping, a heartbeat lost) is marked so first, and its recorded end
+is not taken for the command's: that command never finished, and runs again. What is left is the instant between a command's last act
 and its launcher's write, raced by the watchdog: the suite counts a second
 execution whose first ended within 100 ms before its worker's SIGKILL or
 1 s after it apart ("re-run, outcome lost") and any other as a leaf executed
