@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PrismaClient } from '../../src/db/client';
@@ -149,7 +149,17 @@ describe('a worker killed mid-tree', () => {
   it('killed after a leaf\'s command ended but before it heard of the end: the command is not run again', async () => {
     const created = await http('POST', `${api.url}/api/goals`, {
       title: 'Ends unheard of',
-      plan: { children: [{ key: 'once', kind: 'leaf', title: 'Once', action: { runtime: 'shell', command: `echo run >> ${path.join(effects, 'once')}; sleep 3; echo '{"rows":3}'` } }] },
+      // The command ends when the test says so (the file `go`), so the worker is surely frozen before it ends.
+      plan: {
+        children: [
+          {
+            key: 'once',
+            kind: 'leaf',
+            title: 'Once',
+            action: { runtime: 'shell', command: `echo run >> ${path.join(effects, 'once')}; while [ ! -f ${path.join(effects, 'go')} ]; do sleep 0.1; done; echo '{"rows":3}'` },
+          },
+        ],
+      },
     });
     expect(created.status).toBe(201);
     const leafId: string = (await http('GET', `${api.url}/api/goals/${created.body.id}/tree`)).body.children[0].id;
@@ -158,6 +168,7 @@ describe('a worker killed mid-tree', () => {
     workers.push(first);
     await waitFor(async () => (count('once') === 1 ? true : undefined), () => `the command to start:\n${first.output()}`, 60_000);
     first.proc.kill('SIGSTOP');
+    writeFileSync(path.join(effects, 'go'), '');
     const exitFile = path.join(effects, 'attempts', leafId, '1', 'exit');
     await waitFor(async () => (readFileSync(exitFile, 'utf8') === '0\n' ? true : undefined), "the launcher to record the command's end", 20_000).catch(async (err) => {
       const leaf = await prisma.goal.findUnique({ where: { id: leafId } });
@@ -190,15 +201,32 @@ describe('a worker killed mid-tree', () => {
   it('frozen past its heartbeat timeout: the command it killed is run again, and the tree ends done', async () => {
     const created = await http('POST', `${api.url}/api/goals`, {
       title: 'Frozen worker',
-      plan: { children: [{ key: 'slow', kind: 'leaf', title: 'Slow', action: { runtime: 'shell', command: `echo start >> ${path.join(effects, 'frozen-start')}; sleep 30; echo end >> ${path.join(effects, 'frozen-end')}` } }] },
+      // The command ends only once the test releases it, after its first run was killed: it outlasts the freeze whatever the load.
+      plan: {
+        children: [
+          {
+            key: 'slow',
+            kind: 'leaf',
+            title: 'Slow',
+            action: {
+              runtime: 'shell',
+              command: `echo start >> ${path.join(effects, 'frozen-start')}; while [ ! -f ${path.join(effects, 'release')} ]; do sleep 0.2; done; echo end >> ${path.join(effects, 'frozen-end')}`,
+            },
+          },
+        ],
+      },
     });
     expect(created.status).toBe(201);
     const worker = startWorkerProcess(workerEnv);
     workers.push(worker);
     await waitFor(async () => (count('frozen-start') === 1 ? true : undefined), () => `the command to start:\n${worker.output()}`, 60_000);
     worker.proc.kill('SIGSTOP');
-    await new Promise((r) => setTimeout(r, 15_000));
+    // Well past the 10 s heartbeat timeout, so Temporal has given the attempt up however loaded the machine.
+    await new Promise((r) => setTimeout(r, 25_000));
     worker.proc.kill('SIGCONT');
+    // Thawed, the worker learns its attempt was given up, kills the command, and the retry runs it again.
+    await waitFor(async () => (count('frozen-start') === 2 ? true : undefined), () => `the command to run again:\n${worker.output()}`, 90_000);
+    writeFileSync(path.join(effects, 'release'), '');
     const root = await waitFor(
       async () => {
         const g = (await http('GET', `${api.url}/api/goals/${created.body.id}`)).body;
