@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { DomainError } from '../domain/errors';
 
 /**
@@ -14,6 +14,8 @@ const EXHAUSTED = /RESOURCE_EXHAUSTED/;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_UNAVAILABLE = 14;
+const GRPC_NOT_FOUND = 5;
+const GRPC_FAILED_PRECONDITION = 9;
 
 /**
  * Turns "Temporal is overloaded" into TEMPORAL_BUSY (429), and "unreachable"
@@ -54,8 +56,13 @@ export function asGoalMessageError(err: unknown, goalId: string, what: string): 
   if (err instanceof WorkflowUpdateFailedError) {
     return new DomainError('GOAL_NOT_WAITING', (err.cause?.message ?? err.message).replace(/^.*?: /, '') || `goal ${goalId} is not waiting for ${what}`);
   }
-  if (err instanceof WorkflowNotFoundError) {
+  // A workflow that ended meanwhile (Temporal says "not found" or "already completed", depending on the call).
+  const code = (err as { cause?: { code?: number } }).cause?.code;
+  if (err instanceof WorkflowNotFoundError || (err instanceof ServiceError && (code === GRPC_NOT_FOUND || code === GRPC_FAILED_PRECONDITION))) {
     return new DomainError('GOAL_NOT_WAITING', `goal ${goalId} is not running, so it cannot take ${what}`);
+  }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new DomainError('TEMPORAL_UNAVAILABLE', `${what} could not be delivered: Temporal did not answer in time; try again shortly`);
   }
   return asTemporalError(err, `${what} could not be delivered`);
 }

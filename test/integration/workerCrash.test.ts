@@ -147,6 +147,8 @@ describe('a worker killed mid-tree', () => {
   // (its event loop busy, or here stopped), and it dies. The command's launcher wrote its exit status the moment it
   // ended (attemptFiles.ts), so the next attempt records that instead of running the command a second time.
   it('killed after a leaf\'s command ended but before it heard of the end: the command is not run again', async () => {
+    // Only the worker this case freezes may take the leaf: the workers earlier cases left on this task queue go.
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
     const created = await http('POST', `${api.url}/api/goals`, {
       title: 'Ends unheard of',
       // The command ends when the test says so (the file `go`), so the worker is surely frozen before it ends.
@@ -199,6 +201,8 @@ describe('a worker killed mid-tree', () => {
   // command; that kill is ours, not the command's end, so the retry runs the command again (it never finished)
   // instead of recording "killed by SIGTERM" as the leaf's failure.
   it('frozen past its heartbeat timeout: the command it killed is run again, and the tree ends done', async () => {
+    // Only the worker this case freezes may take the leaf: the workers earlier cases left on this task queue go.
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
     const created = await http('POST', `${api.url}/api/goals`, {
       title: 'Frozen worker',
       // The command ends only once the test releases it, after its first run was killed: it outlasts the freeze whatever the load.

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { errorHandler } from '../../src/api/errors';
 import { DomainError, retryAfterFor } from '../../src/domain/errors';
-import { asTemporalError } from '../../src/temporal/errors';
+import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { asGoalMessageError, asTemporalError } from '../../src/temporal/errors';
 import { asScheduleError } from '../../src/temporal/schedules';
 
 /** How Temporal's client errors reach callers: load is 429, unreachable or slow is 503, both with Retry-After; the rest passes through. */
@@ -27,6 +28,16 @@ describe('asTemporalError', () => {
 });
 
 /** Temporal refusing a schedule as invalid: our words for the caller, Temporal's kept as the cause for the log. */
+describe('asGoalMessageError', () => {
+  const codeOf = (err: unknown) => (err as DomainError).code;
+  it('reads a workflow that ended meanwhile as a goal not waiting (409), and an update that timed out as Temporal unavailable (503): never a 500', () => {
+    const grpc = (code: number) => Object.assign(new Error('workflow execution already completed'), { code });
+    expect(codeOf(asGoalMessageError(new ServiceError('Workflow Update failed', { cause: grpc(5) }), 'goal_x', 'a judgment'))).toBe('GOAL_NOT_WAITING');
+    expect(codeOf(asGoalMessageError(new ServiceError('Workflow Update failed', { cause: grpc(9) }), 'goal_x', 'a judgment'))).toBe('GOAL_NOT_WAITING');
+    expect(codeOf(asGoalMessageError(new WorkflowUpdateRPCTimeoutOrCancelledError('Workflow update call timeout or cancelled'), 'goal_x', 'a judgment'))).toBe('TEMPORAL_UNAVAILABLE');
+  });
+});
+
 describe('asScheduleError', () => {
   const raw = Object.assign(new Error('3 INVALID_ARGUMENT: CronString does not have 5-7 fields'), { code: 3 });
 
