@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     const config = loadConfig({ DATABASE_URL: pg.url, TEMPORAL_ADDRESS: server.address, REPRISE_DATA_DIR: path.join(dataDir, 'data'), WORKSPACES_DIR: path.join(dataDir, 'workspaces'), LOG_LEVEL: 'silent' });
     const logger = pino({ level: 'silent' });
     installTemporalRuntime(logger, { ownSignals: true });
-    const prisma = createPrisma(pg.url, config.databasePoolSize);
+    const prisma = createPrisma(pg.url, { poolSize: config.databasePoolSize, queryTimeoutMs: config.databaseQueryTimeoutMs });
     stops.push(() => prisma.$disconnect());
     const pool = new Pool({ connectionString: pg.url, max: config.databasePoolSize });
     stops.push(() => pool.end());

@@ -39,9 +39,15 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
  */
 export const DEFAULT_WORKER_HEAP_MB = 384;
 
+/** Seconds one Postgres query may go unanswered (DATABASE_QUERY_TIMEOUT_S). */
+export const DEFAULT_DATABASE_QUERY_TIMEOUT_S = 30;
+
 const ZEnv = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: positiveInt.max(500).default(10),
+  // A query unanswered this long fails as an outage (503 at the API, retried by activities):
+  // a Postgres that is frozen or cut off by the network never closes its connections.
+  DATABASE_QUERY_TIMEOUT_S: positiveInt.max(3600).default(DEFAULT_DATABASE_QUERY_TIMEOUT_S),
   // Below Linux's ephemeral range (32768-60999): a client reconnecting to a
   // dead server on a port inside it can be given that same port as its own
   // source port, connect to itself, and hold the port against the restart.
@@ -124,6 +130,8 @@ export interface TConfig {
   /** Set when the user gave DATABASE_URL; otherwise `npm start` runs embedded Postgres. */
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  /** How long one query may go unanswered before it fails as an outage. */
+  databaseQueryTimeoutMs: number;
   embeddedPostgresPort: number;
   temporal: {
     /** Set when the user gave TEMPORAL_ADDRESS; otherwise `npm start` runs the dev server. */
@@ -218,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_S * 1000,
     embeddedPostgresPort: e.EMBEDDED_PG_PORT,
     temporal: {
       address: e.TEMPORAL_ADDRESS,

@@ -34,7 +34,7 @@ import { Pool } from 'pg';
 import pino from 'pino';
 import { z } from 'zod';
 import { startApi, type TRunningApi } from '../../src/api/server';
-import { loadConfig, workerNodeArgs, type TConfig } from '../../src/config';
+import { DEFAULT_DATABASE_QUERY_TIMEOUT_S, loadConfig, workerNodeArgs, type TConfig } from '../../src/config';
 import { createPrisma } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
     // Workspaces beside (never inside) the data directory, both in the scratch directory removed at the end.
     const baseEnv = { DATABASE_URL: pg.url, TEMPORAL_ADDRESS: server.address, REPRISE_DATA_DIR: path.join(dataDir, 'data'), WORKSPACES_DIR: path.join(dataDir, 'workspaces'), LOG_LEVEL: 'silent' };
     const logger = pino({ level: 'silent' });
-    const prisma = createPrisma(pg.url, 10);
+    const prisma = createPrisma(pg.url, { poolSize: 10, queryTimeoutMs: DEFAULT_DATABASE_QUERY_TIMEOUT_S * 1000 });
     stops.push(() => prisma.$disconnect());
     const pool = new Pool({ connectionString: pg.url, max: 5 });
     stops.push(() => pool.end());

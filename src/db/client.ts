@@ -12,16 +12,25 @@ export type TDb = PrismaClient | Prisma.TransactionClient;
 /** How long one connection attempt to Postgres may take. */
 const CONNECT_TIMEOUT_MS = 5000;
 
-/**
- * A Prisma client over the `pg` driver adapter (no query-engine binary).
- * Size the pool with the worker's activity concurrency: activities that wait
- * for a connection look like slow activities.
- */
-export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
+export interface TPrismaOptions {
+  /** Connections in the pool: size it with the worker's activity concurrency (activities waiting for one look slow). */
+  poolSize: number;
+  /**
+   * How long one query may go unanswered before it fails as an outage
+   * (DATABASE_UNAVAILABLE at the API, retried by activities). A Postgres that
+   * is frozen or cut off by the network keeps its connections open, and
+   * without a bound every request would wait on it forever.
+   */
+  queryTimeoutMs: number;
+}
+
+/** A Prisma client over the `pg` driver adapter (no query-engine binary). */
+export function createPrisma(databaseUrl: string, { poolSize, queryTimeoutMs }: TPrismaOptions): PrismaClient {
   // A connect attempt is bounded (pg's default waits forever): one that never
   // gets an answer, such as a TCP self-connection to a dead server's port,
   // must fail and be retried rather than hold a pool slot and the port.
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
+  // A query that times out is dropped with its connection (pg's pool destroys a client released with an error).
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: queryTimeoutMs, keepAlive: true });
   return new PrismaClient({ adapter });
 }
 
@@ -58,7 +67,7 @@ const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03'
 const TRANSIENT_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** Messages of the same that carry no code (pg's own "Connection terminated unexpectedly", pool timeouts). */
 const TRANSIENT_MESSAGES =
-  /Can't reach database server|Connection terminated|timeout exceeded when trying to connect|Unable to start a transaction in the given time|Transaction already closed|timed out fetching a new connection|Connection is closed|Client has encountered a connection error/i;
+  /Can't reach database server|Connection terminated|timeout exceeded when trying to connect|Unable to start a transaction in the given time|Transaction already closed|timed out fetching a new connection|Connection is closed|Client has encountered a connection error|Query read timeout/i;
 
 /** Every error object in an error's chain: itself, its causes, and the driver adapter's error Prisma wraps. */
 function errorChain(err: unknown): Record<string, unknown>[] {
@@ -108,9 +117,12 @@ export function asDatabaseError(err: unknown): DomainError | undefined {
   if (!isTransientDatabaseError(err)) return undefined;
   const busy = errorChain(err).some((e) => e.code === 'P2024' || e.code === 'P2028' || e.kind === 'TooManyConnections' || e.code === '53300');
   const conflict = errorChain(err).some((e) => e.code === 'P2034' || e.kind === 'TransactionWriteConflict' || e.code === '40001' || e.code === '40P01');
+  const silent = errorChain(err).some((e) => typeof e.message === 'string' && /Query read timeout/i.test(e.message));
   const message = busy
     ? 'Postgres is too busy to answer in time; try again shortly'
-    : conflict
+    : silent
+      ? 'Postgres did not answer in time (it may be frozen or cut off from this process); try again shortly'
+      : conflict
       ? 'Postgres reported a transient conflict (serialization failure or deadlock); try again shortly'
       : 'Postgres is unreachable; try again shortly';
   return new DomainError('DATABASE_UNAVAILABLE', message);

@@ -32,7 +32,7 @@ export async function resolveDatabaseUrl(config: TConfig): Promise<string> {
 /** Applies pending migrations, then opens the Prisma client (pool sized by DATABASE_POOL_SIZE). */
 export async function openDatabase(config: TConfig, databaseUrl: string, log: (message: string) => void): Promise<TDatabase> {
   const migrations = await migrate(databaseUrl, { log });
-  const prisma = createPrisma(databaseUrl, config.databasePoolSize);
+  const prisma = createPrisma(databaseUrl, { poolSize: config.databasePoolSize, queryTimeoutMs: config.databaseQueryTimeoutMs });
   return { databaseUrl, migrations, prisma };
 }
 

@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     const apiHost = config.api.host === '0.0.0.0' || config.api.host === '::' ? 'localhost' : config.api.host;
     const apiUrl = `http://${apiHost}:${config.api.port}`;
     // The quickstart's token: made once, kept under the data directory (0600), found by the CLI.
-    const prisma = createPrisma(databaseUrl, 1);
+    const prisma = createPrisma(databaseUrl, { poolSize: 1, queryTimeoutMs: config.databaseQueryTimeoutMs });
     const localToken = await ensureLocalAdminToken(prisma, config.dataDir, apiUrl).finally(() => prisma.$disconnect());
     if (localToken.created) say(`created a local admin token in ${localToken.file} (mode 0600); the reprise CLI uses it for ${apiUrl}`);
 

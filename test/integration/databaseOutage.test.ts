@@ -2,13 +2,13 @@ import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { asDatabaseError, createPrisma, type PrismaClient } from '../../src/db/client';
+import { asDatabaseError, type PrismaClient } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { readPidFile } from '../../src/dev/managedProcess';
 import { startEmbeddedPostgres, type TEmbeddedPostgres } from '../../src/dev/embeddedPostgres';
 import { ZPlan } from '../../src/domain/plans';
 import { createTokenDirect } from '../../src/services/tokens';
-import { http, startTestApi, startTestWorker, testConfig, uniqueTaskQueue, waitFor } from '../support/env';
+import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { saveFrozenWorkflow } from '../support/frozenWorkflows';
 import { freePort } from '../support/ports';
 
@@ -59,7 +59,7 @@ describe('Postgres killed mid-tree', () => {
     port = await freePort();
     pg = await startPostgres();
     await migrate(pg.url);
-    prisma = createPrisma(pg.url, 5);
+    prisma = testPrisma(pg.url);
     const config = testConfig({ DATABASE_URL: pg.url, REPRISE_DATA_DIR: dataDir, TEMPORAL_TASK_QUEUE: taskQueue });
     worker = await startTestWorker(config, prisma, taskQueue);
     api = await startTestApi(prisma, taskQueue);
@@ -191,5 +191,35 @@ describe('Postgres killed mid-tree', () => {
       'transaction while down': 'DATABASE_UNAVAILABLE',
     });
     for (const err of Object.values(seen)) expect(asDatabaseError(err)?.message).not.toMatch(INTERNAL_TEXT);
+  });
+
+  it('a frozen Postgres (SIGSTOP: its connections stay open, nothing answers) is a 503 within the query timeout, and the API answers again once it thaws', async () => {
+    // An API whose queries may go unanswered 2 s (DATABASE_QUERY_TIMEOUT_S; 30 s by default).
+    const quick = testPrisma(pg?.url, 2000);
+    const quickApi = await startTestApi(quick, taskQueue);
+    try {
+      expect((await http('GET', `${quickApi.url}/api/goals`, undefined, auth)).status).toBe(200);
+      const postmaster = readPidFile(pidFile);
+      if (!postmaster) throw new Error('no postgres pid file');
+      process.kill(-postmaster.pid, 'SIGSTOP');
+      try {
+        const asked = Date.now();
+        const frozen = await http('GET', `${quickApi.url}/api/goals`, undefined, auth);
+        const waitedMs = Date.now() - asked;
+        expect({ status: frozen.status, code: frozen.body?.error?.code, message: frozen.body?.error?.message }).toEqual({
+          status: 503,
+          code: 'DATABASE_UNAVAILABLE',
+          message: expect.stringMatching(/did not answer in time/),
+        });
+        // The token lookup and the query each wait at most the timeout: bounded, not hung.
+        expect(waitedMs).toBeLessThan(15_000);
+      } finally {
+        process.kill(-postmaster.pid, 'SIGCONT');
+      }
+      await waitFor(async () => ((await http('GET', `${quickApi.url}/api/goals`, undefined, auth)).status === 200 ? true : undefined), 'the API to answer again after the thaw', 30_000);
+    } finally {
+      await quickApi.close();
+      await quick.$disconnect();
+    }
   });
 });

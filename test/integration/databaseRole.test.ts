@@ -5,11 +5,10 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { createPrisma } from '../../src/db/client';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from '../../src/db/migrate';
 import { connectedAsSuperuser } from '../../src/db/roles';
 import { APP_ROLE, embeddedDatabaseUrl, ensureAppRole, startEmbeddedPostgres, type TEmbeddedPostgres } from '../../src/dev/embeddedPostgres';
-import { testEnv, waitFor } from '../support/env';
+import { testEnv, testPrisma, waitFor } from '../support/env';
 import { freePort } from '../support/ports';
 
 /**
@@ -107,8 +106,8 @@ describe('the embedded Postgres app role', () => {
     expect(await failureCode(appUrl, "COPY (SELECT 1) TO PROGRAM 'true'")).toBe('42501');
 
     // Start-up's superuser warning tells the two apart.
-    const asApp = createPrisma(appUrl, 1);
-    const asSuper = createPrisma(superUrl, 1);
+    const asApp = testPrisma(appUrl);
+    const asSuper = testPrisma(superUrl);
     try {
       expect(await connectedAsSuperuser(asApp)).toBe(false);
       expect(await connectedAsSuperuser(asSuper)).toBe(true);

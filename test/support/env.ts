@@ -8,7 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { Client as PgClient } from 'pg';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
-import { loadConfig, type TConfig } from '../../src/config';
+import { DEFAULT_DATABASE_QUERY_TIMEOUT_S, loadConfig, type TConfig } from '../../src/config';
 import { createPrisma, type PrismaClient } from '../../src/db/client';
 import type { TEngineTuning } from '../../src/domain/execution';
 import type { TScheduleLimits } from '../../src/domain/schedules';
@@ -138,8 +138,8 @@ export async function startTestApi(
   };
 }
 
-export function testPrisma(url = testEnv.databaseUrl): PrismaClient {
-  return createPrisma(url, 5);
+export function testPrisma(url = testEnv.databaseUrl, queryTimeoutMs = DEFAULT_DATABASE_QUERY_TIMEOUT_S * 1000): PrismaClient {
+  return createPrisma(url, { poolSize: 5, queryTimeoutMs });
 }
 
 /** A fresh, empty database on the test server; `drop()` removes it. */

@@ -186,7 +186,9 @@ describe('the exit file: a command\'s end that outlives its worker', () => {
     while (seen === undefined && Date.now() < deadline) {
       try {
         readFileSync(busy, 'utf8');
-        seen = readFileSync(exitFile, 'utf8');
+        // The worker creates the file before the command starts: its content is the command's end.
+        seen = readFileSync(exitFile, 'utf8') || undefined;
+        if (seen === undefined) await new Promise((r) => setTimeout(r, 20));
       } catch {
         await new Promise((r) => setTimeout(r, 20));
       }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DEFAULT_DATABASE_QUERY_TIMEOUT_S } from '../../../src/config';
 import { createPrisma, type PrismaClient } from '../../../src/db/client';
 import { migrate } from '../../../src/db/migrate';
 import { startEmbeddedPostgres, type TEmbeddedPostgres } from '../../../src/dev/embeddedPostgres';
@@ -102,7 +103,7 @@ export async function startCluster(options: TClusterOptions = {}) {
   const temporalAddress = temporal.address;
   await ensureSearchAttributes(temporalAddress, 'default');
 
-  const prisma: PrismaClient = createPrisma(databaseUrl, 5);
+  const prisma: PrismaClient = createPrisma(databaseUrl, { poolSize: 5, queryTimeoutMs: DEFAULT_DATABASE_QUERY_TIMEOUT_S * 1000 });
   const { secret: token } = await createTokenDirect(prisma, { user: 'local' }, { name: 'faults', scopes: ['admin'] });
   // Its own agent: shell allowed, room for the 1,000-goal plan (the default agent's tree limit is 1,000 goals).
   const agentId = 'agent_faults';
