@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,21 @@ jest.setTimeout(150_000);
 const OUTAGE_MS = 15_000;
 /** What a reason shown to users must never contain. */
 const INTERNAL_TEXT = /prisma|invocation|at \/|\.ts:/i;
+
+/** The live children of a process (from /proc). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 describe('Postgres killed mid-tree', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-outage-'));
@@ -201,12 +216,14 @@ describe('Postgres killed mid-tree', () => {
       expect((await http('GET', `${quickApi.url}/api/goals`, undefined, auth)).status).toBe(200);
       const postmaster = readPidFile(pidFile);
       if (!postmaster) throw new Error('no postgres pid file');
-      process.kill(-postmaster.pid, 'SIGSTOP');
+      // Every backend is its own process group (Postgres calls setsid): stop the postmaster and each of its children.
+      const frozen = [postmaster.pid, ...childrenOf(postmaster.pid)];
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
       try {
         const asked = Date.now();
-        const frozen = await http('GET', `${quickApi.url}/api/goals`, undefined, auth);
+        const answer = await http('GET', `${quickApi.url}/api/goals`, undefined, auth);
         const waitedMs = Date.now() - asked;
-        expect({ status: frozen.status, code: frozen.body?.error?.code, message: frozen.body?.error?.message }).toEqual({
+        expect({ status: answer.status, code: answer.body?.error?.code, message: answer.body?.error?.message }).toEqual({
           status: 503,
           code: 'DATABASE_UNAVAILABLE',
           message: expect.stringMatching(/did not answer in time/),
@@ -214,7 +231,7 @@ describe('Postgres killed mid-tree', () => {
         // The token lookup and the query each wait at most the timeout: bounded, not hung.
         expect(waitedMs).toBeLessThan(15_000);
       } finally {
-        process.kill(-postmaster.pid, 'SIGCONT');
+        for (const pid of frozen) process.kill(pid, 'SIGCONT');
       }
       await waitFor(async () => ((await http('GET', `${quickApi.url}/api/goals`, undefined, auth)).status === 200 ? true : undefined), 'the API to answer again after the thaw', 30_000);
     } finally {
