@@ -86,6 +86,10 @@ describe('npm start', () => {
     expect(statSync(path.join(dataDir, 'postgres.app.password')).mode & 0o777).toBe(0o600);
     // Closed to everyone but us (and, as root, the embedded Postgres's user, who may only pass through).
     expect(statSync(dataDir).mode & 0o777).toBe(process.getuid?.() === 0 ? 0o710 : 0o700);
+    // …and what is inside is ours alone, whoever passes through: Temporal's state and the logs hold every run's titles and inputs.
+    const inside = readdirSync(dataDir).filter((f) => f.startsWith('temporal.db')).concat('logs', 'logs/temporal.log', 'logs/postgres.log', 'run', 'run/start.pid', 'run/postgres.port');
+    expect(inside.map((f) => [f, statSync(path.join(dataDir, f)).mode & 0o777])).toEqual(inside.map((f) => [f, statSync(path.join(dataDir, f)).isDirectory() ? 0o700 : 0o600]));
+    expect(inside.filter((f) => f.startsWith('temporal.db')).length).toBeGreaterThan(0);
     expect((await http('GET', `${api}/api/goals/${created.body.id}`, undefined, auth)).status).toBe(200);
     const superuser = new Client({ connectionString: `postgresql://postgres:${encodeURIComponent(readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim())}@127.0.0.1:${ports.pg}/postgres` });
     await superuser.connect();
