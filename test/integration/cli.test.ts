@@ -335,6 +335,24 @@ describe('token create (straight to the database) and revoke', () => {
     expect([dead.code, dead.stderr]).toEqual([1, expect.stringMatching(/\(UNAUTHENTICATED, HTTP 401\)/)]);
   });
 
+  it('takes --user as an existing user\'s id or name, and never makes a user of an id that matches none', async () => {
+    const db = { DATABASE_URL: testEnv.databaseUrl, REPRISE_TOKEN: undefined, REPRISE_URL: undefined };
+    for (const user of ['user_local', 'local']) {
+      const minted = await cli(['token', 'create', '--user', user, '--scope', 'goals:read'], db);
+      expect([user, minted.code, minted.stderr]).toEqual([user, 0, expect.stringContaining('for user local (user_local), scopes: goals:read')]);
+    }
+    const typo = await cli(['token', 'create', '--user', 'user_locla'], db);
+    expect([typo.code, typo.stderr]).toEqual([1, expect.stringMatching(/^reprise: no user has the id "user_locla"; --user takes an existing user's id or name \(the local user is id user_local, name local\).*\(NOT_FOUND\)\n$/)]);
+    expect(await prisma.user.count({ where: { name: { in: ['user_local', 'user_locla'] } } })).toBe(0);
+    // A new name still makes a new user, said so; its id then names it too.
+    const name = unique('cli-new');
+    const fresh = await cli(['token', 'create', '--user', name, '--json'], db);
+    const owner = (JSON.parse(fresh.stdout) as TJson).token.owner.id as string;
+    const again = await cli(['token', 'create', '--user', owner], db);
+    expect([again.code, again.stderr]).toEqual([0, expect.stringContaining(`for user ${name} (${owner}), scopes:`)]);
+    expect(await prisma.user.count({ where: { OR: [{ name }, { name: owner }] } })).toBe(1);
+  });
+
   it('manages agents: create, list, show, update, delete, with usage errors before any request', async () => {
     const name = unique('cli-agent');
     const created = await json(['agent', 'create', name, '--runtime', 'http', '--runtime', 'manual', '--max-depth', '3', '--parallelism', '5']);
