@@ -242,7 +242,10 @@ describe('human output and errors', () => {
     const local = { REPRISE_DATA_DIR: dataDir, REPRISE_URL: undefined, REPRISE_TOKEN: undefined };
     // A file others may read (as one that came with a checkout would be) is not trusted.
     const loose = await cli(['goal', 'list', '--limit', '1', '--url', api.url], local);
-    expect([loose.code, loose.stderr]).toEqual([1, expect.stringContaining('(UNAUTHENTICATED, HTTP 401)')]);
+    expect([loose.code, loose.stderr]).toEqual([1, expect.stringContaining(`(UNAUTHENTICATED, HTTP 401)\nhint: the local token file ${file} was ignored: others can read or change it (mode 0644), so its token is not trusted; if it is yours, run: chmod 600 ${file}\n`)]);
+    // Without --url the file's URL is not followed either: the API is then looked for at the default, and the hint says why.
+    const elsewhere = await cli(['goal', 'list', '--limit', '1'], { ...local, REPRISE_URL: 'http://127.0.0.1:1' });
+    expect([elsewhere.code, elsewhere.stderr]).toEqual([1, expect.stringMatching(/^reprise: cannot reach the Reprise API at http:\/\/127\.0\.0\.1:1 .*\nhint: the local token file .* was ignored: .*chmod 600 /)]);
     chmodSync(file, 0o600);
     expect((await json(['goal', 'list', '--limit', '1'], local)).items).toHaveLength(1);
     // The same server under another name is another URL: the secret is not sent there.
