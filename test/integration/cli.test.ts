@@ -368,6 +368,9 @@ describe('token create (straight to the database) and revoke', () => {
 
     const shown = await cli(['agent', 'show', created.id]);
     expect(shown.stdout).toMatch(/runtimes\s+http manual/);
+    // By name, as token create --agent takes it.
+    expect((await json(['agent', 'show', name])).id).toBe(created.id);
+    expect(await json(['agent', 'update', name, '--max-children', '7'])).toMatchObject({ id: created.id, max_children: 7 });
 
     const updated = await json(['agent', 'update', created.id, '--runtime', 'shell', '--max-goals', '50']);
     expect(updated).toMatchObject({ allowed_runtimes: ['shell'], max_goals: 50, max_depth: 3 });
@@ -387,7 +390,7 @@ describe('token create (straight to the database) and revoke', () => {
     const busy = await json(['agent', 'create', unique('cli-busy')]);
     const db = { DATABASE_URL: testEnv.databaseUrl, REPRISE_TOKEN: undefined, REPRISE_URL: undefined };
     expect((await cli(['token', 'create', '--agent', busy.name], db)).code).toBe(0);
-    const kept = await cli(['agent', 'delete', busy.id]);
-    expect([kept.code, kept.stderr]).toEqual([1, expect.stringMatching(new RegExp(`^reprise: agent ${busy.name} is in use by 1 live token; .*\\(CONFLICT, HTTP 409\\)\\n$`))]);
+    const kept = await cli(['agent', 'delete', busy.name]);
+    expect([kept.code, kept.stderr]).toEqual([1, expect.stringMatching(new RegExp(`^reprise: agent ${busy.name} is in use by 1 live token; to delete it, first revoke its live tokens .*\\(CONFLICT, HTTP 409\\)\\n$`))]);
   });
 });

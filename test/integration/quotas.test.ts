@@ -141,6 +141,9 @@ describe('GET /api/goals/{id}/tree is bounded', () => {
       expect([query, res.status, res.body.error.code]).toEqual([query, 400, 'VALIDATION_FAILED']);
       expect(res.body.error.details.map((d: TJson) => d.path)).toContain(field);
     }
+    // A closed list's refusal names what it takes, not zod's `Invalid input: expected "output"`.
+    const include = await call('GET', `${api.url}/api/goals/${root.id}/tree?include=outputs`);
+    expect(include.body.error.details).toEqual([{ path: 'query.include', message: 'must be "output" (got "outputs")' }]);
   });
 });
 
