@@ -124,7 +124,7 @@ everything else to stderr.
       }
       const created = serializeToken(minted.token);
       if (json) return printJson({ token: created, secret: minted.secret });
-      const who = `${minted.owner.type} ${minted.owner.name} (${minted.owner.id})${minted.userCreated ? ', new' : ''}`;
+      const who = `${minted.owner.type} ${minted.owner.name} (${minted.owner.id}${minted.userCreated ? ', new' : ''})`;
       note(`Created token ${created.id} "${printable(created.name)}" for ${printable(who)}, scopes: ${created.scopes.join(' ')}${created.expires_at ? `, expires ${time(created.expires_at)}` : ''}.`);
       note('Its secret is below. It will not be shown again: store it now (e.g. export REPRISE_TOKEN=…).');
       println(minted.secret);
