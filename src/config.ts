@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { msToNumber } from '@temporalio/common';
 import { z } from 'zod';
@@ -181,13 +182,41 @@ function isWithin(inner: string, outer: string): boolean {
 }
 
 /**
+ * Where a path really is: the real path of its nearest existing ancestor
+ * (symbolic links resolved) with the rest of the path appended. A directory
+ * not made yet is made where that ancestor really is.
+ */
+export function realPathOf(p: string): string {
+  const rest: string[] = [];
+  let at = path.resolve(p);
+  for (;;) {
+    try {
+      return path.join(realpathSync(at), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(at);
+      if (parent === at) return path.resolve(p);
+      rest.push(path.basename(at));
+      at = parent;
+    }
+  }
+}
+
+/**
  * Why a workspaces directory is refused, if it is: leaf commands write there,
  * and the data directory holds the Postgres password and the local admin
- * token, so neither may hold the other.
+ * token, so neither may hold the other. Compared as written and as real
+ * paths: a symbolic link into the data directory is inside it.
  */
 export function workspacesDirError(workspacesDir: string, dataDir: string): string | undefined {
-  if (isWithin(workspacesDir, dataDir)) return `must be outside REPRISE_DATA_DIR (${dataDir}): commands must not share a directory with its secrets`;
-  if (isWithin(dataDir, workspacesDir)) return `must not contain REPRISE_DATA_DIR (${dataDir}): commands must not share a directory with its secrets`;
+  const realWorkspaces = realPathOf(workspacesDir);
+  const realData = realPathOf(dataDir);
+  const linked = realWorkspaces !== workspacesDir || realData !== dataDir ? ` (through symbolic links: ${realWorkspaces} and ${realData})` : '';
+  if (isWithin(workspacesDir, dataDir) || isWithin(realWorkspaces, realData)) {
+    return `must be outside REPRISE_DATA_DIR (${dataDir})${linked}: commands must not share a directory with its secrets`;
+  }
+  if (isWithin(dataDir, workspacesDir) || isWithin(realData, realWorkspaces)) {
+    return `must not contain REPRISE_DATA_DIR (${dataDir})${linked}: commands must not share a directory with its secrets`;
+  }
   return undefined;
 }
 

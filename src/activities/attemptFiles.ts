@@ -55,7 +55,7 @@ export async function prepareAttempt(dir: string): Promise<boolean> {
   try {
     await rm(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(dir, 'started'), String(Date.now()));
+    writeFileSync(path.join(dir, 'started'), String(Date.now()), { mode: 0o600 });
     return true;
   } catch {
     return false;
@@ -161,7 +161,7 @@ function readText(file: string, maxBytes = 64): string | undefined {
 /** Write, then rename: a reader sees the old file or the whole new one. A full disk costs the record, never the attempt. */
 function writeSafely(file: string, text: string): void {
   try {
-    writeFileSync(`${file}.tmp`, text);
+    writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
   } catch {
     // the heartbeat details and Postgres still get the outcome

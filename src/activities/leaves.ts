@@ -97,10 +97,12 @@ function commandEnv(
   goal: { id: string; rootId: string; runId?: string | null },
   actionEnv: Record<string, string> | undefined,
   runInputs: Record<string, string>,
+  /** With LEAF_USER, the workspace: the worker's HOME (/root) is not that user's to write, nor to read. */
+  home?: string,
 ): Record<string, string> {
   const base: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/',
+    HOME: home ?? process.env.HOME ?? '/',
     LANG: process.env.LANG ?? 'C.UTF-8',
     REPRISE_GOAL_ID: goal.id,
     REPRISE_ROOT_GOAL_ID: goal.rootId,
@@ -183,10 +185,11 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   ) {
     const ctx = Context.current();
     const inputs = goal.runId ? await runInputs(prisma, goal.runId) : {};
+    const cwd = await workspace(goal.rootId);
     return runShellCommand({
       command,
-      env: commandEnv(goal, env, inputs),
-      cwd: await workspace(goal.rootId),
+      env: commandEnv(goal, env, inputs, deps.workspaces.user ? cwd : undefined),
+      cwd,
       user: deps.workspaces.user,
       timeoutMs: timeoutS * 1000,
       maxOutputBytes: deps.leaf.outputMaxBytes,

@@ -34,34 +34,56 @@ export interface TConnection {
   tokenFile: string | undefined;
   /** A local token file written for another URL (its token not sent): named in a 401's hint. */
   otherUrlTokenFile?: { file: string; url: string };
+  /** A local token file passed over (its mode, its owner): the CLI says so, since without it the API may be elsewhere or refuse us. */
+  ignoredTokenFile?: TIgnoredTokenFile;
+}
+
+/** A local token file passed over, and why (a sentence ending in how to fix it). */
+export interface TIgnoredTokenFile {
+  file: string;
+  reason: string;
 }
 
 /**
  * The local token file: `<REPRISE_DATA_DIR>/local-admin-token.json`
  * (relative to the working directory, like `npm start` reads it). When
  * REPRISE_DATA_DIR is not set and `./.data` has none, the package's own
- * `.data` (the repository the CLI runs from).
+ * `.data` (the repository the CLI runs from). A file that is there but not
+ * trusted is named in `ignored`, so the CLI can say so instead of going on
+ * as if there were none.
  */
-export function findLocalTokenFile(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): { file: string; content: TLocalTokenFile } | undefined {
+export function findLocalTokenFile(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): { file: string; content: TLocalTokenFile; ignored?: undefined } | { file?: undefined; content?: undefined; ignored: TIgnoredTokenFile | undefined } {
   const candidates = env.REPRISE_DATA_DIR ? [path.resolve(cwd, env.REPRISE_DATA_DIR)] : [path.resolve(cwd, '.data'), path.join(PACKAGE_ROOT, '.data')];
+  let ignored: TIgnoredTokenFile | undefined;
   for (const dir of new Set(candidates)) {
     const file = localTokenPath(dir);
-    if (!existsSync(file) || !isPrivateFile(file)) continue;
+    if (!existsSync(file)) continue;
+    const why = untrustedFileReason(file);
+    if (why) {
+      ignored ??= { file, reason: why };
+      continue;
+    }
     const content = readLocalTokenFile(file);
     if (content) return { file, content };
   }
-  return undefined;
+  return { ignored };
 }
 
 /**
  * Only a file `npm start` could have written is trusted: the caller's own,
  * readable by nobody else (0600). A token file that came with a checkout
- * (git keeps no such mode) or another user's is ignored.
+ * (git keeps no such mode) or another user's is ignored; this says why.
  */
-function isPrivateFile(file: string): boolean {
+function untrustedFileReason(file: string): string | undefined {
   const st = statSync(file);
   const uid = process.getuid?.();
-  return (st.mode & 0o077) === 0 && (uid === undefined || st.uid === uid);
+  if (uid !== undefined && st.uid !== uid) return `it belongs to another user (uid ${st.uid}), not you (uid ${uid}); use your own npm start's, or set REPRISE_TOKEN`;
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+  if ((st.mode & 0o077) !== 0) return `others can read or change it (mode ${mode}), so its token is not trusted; if it is yours, run: chmod 600 ${file}`;
+  return undefined;
 }
 
 /** A URL without its trailing slashes, origin lower-cased: the form two URLs are compared in. */
@@ -107,13 +129,20 @@ export function resolveConnection(given: { url?: string; token?: string }, env: 
   const flagToken = given.token?.trim();
   const givenUrl = given.url?.trim();
   // The file's URL is a default only alongside the file's token: a token the caller gave is never sent where a file says.
-  const fileUrl = !flagToken && local && followsFileUrl(local.content.url) ? local.content.url : undefined;
+  const fileUrl = !flagToken && local.content && followsFileUrl(local.content.url) ? local.content.url : undefined;
   const rawUrl = givenUrl || fileUrl || DEFAULT_URL;
   const parsed = ZUrl.safeParse(rawUrl);
   if (!parsed.success) throw new UsageError(`--url / REPRISE_URL ${JSON.stringify(rawUrl)} ${parsed.error.issues[0]?.message ?? 'is not a URL'}`);
   const url = normalizeUrl(parsed.data);
   if (flagToken) return { url, token: flagToken, tokenSource: 'flag or REPRISE_TOKEN', tokenFile: undefined };
-  const fileTokenFits = local && sameUrl(local.content.url, url) && (followsFileUrl(url) || givenUrl !== undefined);
-  if (local && fileTokenFits) return { url, token: local.content.token, tokenSource: 'local token file', tokenFile: local.file };
-  return { url, token: undefined, tokenSource: 'none', tokenFile: undefined, ...(local ? { otherUrlTokenFile: { file: local.file, url: local.content.url } } : {}) };
+  const fileTokenFits = local.content && sameUrl(local.content.url, url) && (followsFileUrl(url) || givenUrl !== undefined);
+  if (local.content && fileTokenFits) return { url, token: local.content.token, tokenSource: 'local token file', tokenFile: local.file };
+  return {
+    url,
+    token: undefined,
+    tokenSource: 'none',
+    tokenFile: undefined,
+    ...(local.content ? { otherUrlTokenFile: { file: local.file, url: local.content.url } } : {}),
+    ...(local.ignored ? { ignoredTokenFile: local.ignored } : {}),
+  };
 }

@@ -45,6 +45,7 @@ export function cliContext(cmd: Command): TCliContext {
   errorContext.url = connection.url;
   errorContext.tokenSource = connection.tokenSource;
   errorContext.otherUrlTokenFile = connection.otherUrlTokenFile;
+  errorContext.ignoredTokenFile = connection.ignoredTokenFile;
   return {
     json: options.json === true,
     connection,

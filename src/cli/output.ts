@@ -148,6 +148,12 @@ export interface TErrorContext {
   url: string | undefined;
   tokenSource: string | undefined;
   otherUrlTokenFile?: { file: string; url: string };
+  ignoredTokenFile?: { file: string; reason: string };
+}
+
+/** The line that says a local token file was passed over, and how to fix it; '' when none was. */
+function ignoredFileHint(ctx: TErrorContext): string {
+  return ctx.ignoredTokenFile ? `\nhint: the local token file ${ctx.ignoredTokenFile.file} was ignored: ${ctx.ignoredTokenFile.reason}` : '';
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
@@ -169,9 +175,11 @@ export function describeError(err: unknown, ctx: TErrorContext): { message: stri
   if (err instanceof ApiError) {
     let message = `reprise: ${printable(err.message)} (${printable(err.code)}, HTTP ${err.status})`;
     if (err.status === 401 && ctx.tokenSource === 'none') {
-      message += ctx.otherUrlTokenFile
-        ? `\nhint: no token was sent to ${ctx.url}: the local token file ${ctx.otherUrlTokenFile.file} is for ${printable(ctx.otherUrlTokenFile.url)}; use that URL, or set REPRISE_TOKEN / --token`
-        : `\nhint: no token was sent to ${ctx.url}: set REPRISE_TOKEN or pass --token (npm start writes a local one to .data/local-admin-token.json)`;
+      message += ctx.ignoredTokenFile
+        ? `${ignoredFileHint(ctx)}\nhint: so no token was sent to ${ctx.url}`
+        : ctx.otherUrlTokenFile
+          ? `\nhint: no token was sent to ${ctx.url}: the local token file ${ctx.otherUrlTokenFile.file} is for ${printable(ctx.otherUrlTokenFile.url)}; use that URL, or set REPRISE_TOKEN / --token`
+          : `\nhint: no token was sent to ${ctx.url}: set REPRISE_TOKEN or pass --token (npm start writes a local one to .data/local-admin-token.json)`;
     }
     return { message, exitCode: EXIT.failed };
   }
@@ -180,7 +188,10 @@ export function describeError(err: unknown, ctx: TErrorContext): { message: stri
   const network = networkErrorCode(err);
   if (network) {
     return {
-      message: `reprise: cannot reach the Reprise API at ${ctx.url ?? '(no URL)'} (${network}). Is it running? Start it with \`npm start\`, or point --url / REPRISE_URL at it.`,
+      message:
+        `reprise: cannot reach the Reprise API at ${ctx.url ?? '(no URL)'} (${network}). Is it running? Start it with \`npm start\`, or point --url / REPRISE_URL at it.` +
+        // The ignored file would also have said where the API is: its URL was not followed either.
+        (ctx.ignoredTokenFile ? `${ignoredFileHint(ctx)} (its API URL was not used either)` : ''),
       exitCode: EXIT.failed,
     };
   }

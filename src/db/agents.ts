@@ -22,6 +22,13 @@ export async function findOwnedAgent(db: TDb, ownerUserId: string, id: string): 
   return agent;
 }
 
+/** A user's agent by id or name (names are unique and never look like ids); 404 for anyone else's. */
+export async function findOwnedAgentByIdOrName(db: TDb, ownerUserId: string, idOrName: string): Promise<Agent> {
+  const agent = await db.agent.findFirst({ where: { ownerUserId, OR: [{ id: idOrName }, { name: idOrName }] } });
+  if (!agent) throw new DomainError('NOT_FOUND', `agent ${idOrName} not found`);
+  return agent;
+}
+
 /** A user's agents, newest first. */
 export async function listOwnedAgents(db: TDb, ownerUserId: string, after: TCursor | undefined, take: number): Promise<Agent[]> {
   return db.agent.findMany({
@@ -60,8 +67,8 @@ export async function updateOwnedAgent(db: TDb, ownerUserId: string, id: string,
   return findOwnedAgent(db, ownerUserId, id);
 }
 
-/** Why an agent is in use: what refers to it, counted. */
-async function usesOf(db: TDb, id: string): Promise<string[]> {
+/** Why an agent is in use: what refers to it, counted (only what does). */
+async function usesOf(db: TDb, id: string): Promise<{ goals: number; workflows: number; schedules: number; tokens: number }> {
   const now = new Date();
   const [goals, workflows, schedules, tokens] = await Promise.all([
     db.goal.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
@@ -69,13 +76,33 @@ async function usesOf(db: TDb, id: string): Promise<string[]> {
     db.schedule.count({ where: { ownerAgentId: id } }),
     db.apiToken.count({ where: { agentId: id, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } }),
   ]);
-  const uses: [number, string, string][] = [
-    [goals, 'goal', 'goals'],
-    [workflows, 'workflow', 'workflows'],
-    [schedules, 'schedule', 'schedules'],
-    [tokens, 'live token', 'live tokens'],
+  return { goals, workflows, schedules, tokens };
+}
+
+/**
+ * What a 409 for an agent in use says: what uses it, then what would free
+ * it. Goals are never deleted, so an agent with goals is kept for good (no
+ * point sending anyone to revoke tokens first); workflows and schedules can
+ * be deleted and tokens revoked.
+ */
+export function agentInUseMessage(name: string, uses: { goals: number; workflows: number; schedules: number; tokens: number }): string | undefined {
+  const counted: [number, string, string][] = [
+    [uses.goals, 'goal', 'goals'],
+    [uses.workflows, 'workflow', 'workflows'],
+    [uses.schedules, 'schedule', 'schedules'],
+    [uses.tokens, 'live token', 'live tokens'],
   ];
-  return uses.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
+  const what = counted.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
+  if (!what.length) return undefined;
+  if (uses.goals > 0) {
+    return `agent ${name} is in use by ${what.join(', ')}; goals are never deleted, so an agent that has goals is kept for good (it can stay unused; \`agent update\` can take runtimes away from it)`;
+  }
+  const steps = [
+    ...(uses.schedules ? ['delete its schedules'] : []),
+    ...(uses.workflows ? ['delete its workflows'] : []),
+    ...(uses.tokens ? ['revoke its live tokens (`token list`, `token revoke`)'] : []),
+  ];
+  return `agent ${name} is in use by ${what.join(', ')}; to delete it, first ${steps.join(', then ')}`;
 }
 
 /**
@@ -93,7 +120,8 @@ export async function deleteOwnedAgent(prisma: PrismaClient, ownerUserId: string
     const agent = locked[0];
     if (!agent) throw new DomainError('NOT_FOUND', `agent ${id} not found`);
     const uses = await usesOf(tx, id);
-    if (uses.length) throw new DomainError('CONFLICT', `agent ${agent.name} is in use by ${uses.join(', ')}; an agent in use is kept (revoke its tokens; goals, workflows and schedules keep it for good)`, { uses });
+    const inUse = agentInUseMessage(agent.name, uses);
+    if (inUse) throw new DomainError('CONFLICT', inUse, { uses });
     const others = await tx.agent.count({ where: { ownerUserId, id: { not: id } } });
     if (others === 0) throw new DomainError('CONFLICT', `agent ${agent.name} is its user's only agent; a user's tokens run goals under it, so it is kept`);
     try {

@@ -21,6 +21,8 @@ export interface TTokenPrincipal {
   userId: string;
   /** The agent its goals run under: the token's agent, or the user's first agent. */
   agentId: string | null;
+  /** Whether the token is an agent's (not a user's). */
+  agentToken: boolean;
 }
 
 /**
@@ -37,8 +39,8 @@ export async function findLiveTokenByHash(db: TDb, hash: string, now: Date): Pro
   const t = rows[0];
   if (!t) return null;
   const base = { tokenId: t.id, scopes: t.scopes, lastUsedAt: t.last_used_at };
-  if (t.agent_id) return t.agent_owner ? { ...base, userId: t.agent_owner, agentId: t.agent_id } : null;
-  if (t.user_id) return { ...base, userId: t.user_id, agentId: t.user_agent };
+  if (t.agent_id) return t.agent_owner ? { ...base, userId: t.agent_owner, agentId: t.agent_id, agentToken: true } : null;
+  if (t.user_id) return { ...base, userId: t.user_id, agentId: t.user_agent, agentToken: false };
   return null;
 }
 
@@ -105,6 +107,11 @@ export async function findUserByName(db: TDb, name: string) {
  * operator allows it; the local user's seeded agent may.
  */
 export const NEW_USER_AGENT = { allowedRuntimes: ['http', 'manual', 'agent'], maxDepth: 8, maxChildren: 100, maxGoals: 1000 } as const;
+
+/** The user with this id, else the one with this name; null when neither. */
+export async function findUserByIdOrName(db: TDb, idOrName: string) {
+  return (await db.user.findUnique({ where: { id: idOrName } })) ?? (await findUserByName(db, idOrName));
+}
 
 /** The user named `name`, created (with a default agent) if there is none. */
 export async function ensureUser(db: TDb, name: string): Promise<{ id: string; name: string; created: boolean }> {

@@ -146,8 +146,8 @@ export function embeddedPortFile(dataDir: string): string {
 /** Records the port (npm start); the returned function removes the record (at its exit). */
 export function recordEmbeddedPort(dataDir: string, port: number): () => void {
   const file = embeddedPortFile(dataDir);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${port}\n`);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${port}\n`, { mode: 0o600 });
   return () => rmSync(file, { force: true });
 }
 

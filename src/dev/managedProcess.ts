@@ -1,6 +1,6 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import net from 'node:net';
-import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -81,6 +81,12 @@ export function withParentDeathSignal(command: string, args: string[], signal: N
   return { command: SETPRIV, args: ['--pdeathsig', signal.replace(/^SIG/, ''), '--', command, ...args] };
 }
 
+/** The command line that runs `run` under `umask` (as is when undefined). */
+export function withUmask(run: { command: string; args: string[] }, umask: number | undefined): { command: string; args: string[] } {
+  if (umask === undefined) return run;
+  return { command: '/bin/sh', args: ['-c', `umask ${umask.toString(8).padStart(3, '0')} && exec "$@"`, 'sh', run.command, ...run.args] };
+}
+
 export function spawnManaged(
   name: string,
   command: string,
@@ -97,15 +103,23 @@ export function spawnManaged(
     pidFile?: string;
     /** The signal it gets should we die without stopping it (SIGKILL): its own quick, clean stop. */
     parentDeathSignal?: NodeJS.Signals;
+    /**
+     * The umask it runs under (e.g. 0o077: what it creates is its user's
+     * only). Node cannot give a child its own umask, so the command is
+     * exec'd by `sh -c 'umask …'`: same pid, its own command line.
+     */
+    umask?: number;
   } = {},
 ): TManagedProcess {
-  const { onLine, logFile, pidFile, parentDeathSignal, ...spawnOptions } = options;
+  const { onLine, logFile, pidFile, parentDeathSignal, umask, ...spawnOptions } = options;
   let logFd: number | undefined;
   if (logFile) {
-    mkdirSync(path.dirname(logFile), { recursive: true });
-    logFd = openSync(logFile, 'a');
+    // Logs name every run's goals: the caller's only (an existing log from before is closed too).
+    mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
+    logFd = openSync(logFile, 'a', 0o600);
+    fchmodSync(logFd, 0o600);
   }
-  const run = withParentDeathSignal(command, args, parentDeathSignal);
+  const run = withUmask(withParentDeathSignal(command, args, parentDeathSignal), umask);
   const child = spawn(run.command, run.args, { ...spawnOptions, detached: true, stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd] });
   if (logFd !== undefined) closeSync(logFd);
   if (child.pid === undefined) {
@@ -183,8 +197,8 @@ export async function waitUntilReady(
 
 /** `{pid, name}` in a pid file: what a later start checks before it trusts the pid. */
 export function writePidFile(file: string, pid: number, name: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ pid, name })}\n`);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${JSON.stringify({ pid, name })}\n`, { mode: 0o600 });
 }
 
 export function readPidFile(file: string): { pid: number; name: string } | undefined {

@@ -76,7 +76,7 @@ export async function startTemporalDevServer(options: TDevServerOptions): Promis
   if (options.httpPort !== undefined) args.push('--http-port', String(options.httpPort));
   if (options.metricsPort !== undefined) args.push('--metrics-port', String(options.metricsPort));
   if (options.dbFile) {
-    await mkdir(path.dirname(options.dbFile), { recursive: true });
+    await mkdir(path.dirname(options.dbFile), { recursive: true, mode: 0o700 });
     args.push('--db-filename', options.dbFile);
   }
 
@@ -93,7 +93,8 @@ export async function startTemporalDevServer(options: TDevServerOptions): Promis
     }
   }
   // Orphaned (npm start SIGKILLed), it stops as its own stop does (SIGTERM).
-  const proc = spawnManaged('temporal', options.cliPath, args, { logFile: options.logFile, pidFile: options.pidFile, parentDeathSignal: 'SIGTERM' });
+  // Under umask 077: its SQLite files (temporal.db, -wal, -shm) hold every run's titles and inputs.
+  const proc = spawnManaged('temporal', options.cliPath, args, { logFile: options.logFile, pidFile: options.pidFile, parentDeathSignal: 'SIGTERM', umask: 0o077 });
   try {
     await waitUntilReady(proc, () => namespaceReady(address, options.namespace), options.startTimeoutMs ?? 60_000, 'The Temporal dev server');
   } catch (err) {

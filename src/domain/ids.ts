@@ -180,9 +180,14 @@ export function nestedRunKey(childId: string): string {
  */
 export const RESERVED_KEY_PREFIXES = [SCHEDULE_ID_PREFIX, NESTED_RUN_KEY_PREFIX] as const;
 
-/** The reserved prefix a caller's idempotency key starts with, if any. */
+/**
+ * The reserved prefix a caller's idempotency key starts with, if any, in any
+ * case: `SCHED-…` is refused too, since a key is slugged (lower-cased) into
+ * its Temporal workflow id and people cannot tell the two apart in a list.
+ */
 export function reservedKeyPrefix(key: string): string | undefined {
-  return RESERVED_KEY_PREFIXES.find((prefix) => key.startsWith(prefix));
+  const lower = key.toLowerCase();
+  return RESERVED_KEY_PREFIXES.find((prefix) => lower.startsWith(prefix));
 }
 
 /** sha256 of the canonical inputs a caller gave to a run: a replayed key must give the same. */

@@ -84,11 +84,37 @@ export function timeZoneError(timeZone: string): string | undefined {
   }
 }
 
+/**
+ * Why a cron string is refused, or undefined. Reprise crons have five fields.
+ * Temporal also reads six fields (the sixth a *year*, not seconds as in
+ * Quartz or node-cron) and seven (seconds first), so `*\/30 * * * * *`,
+ * meant as every 30 seconds, would fire every 30 minutes: refused, rather
+ * than run at a pace nobody asked for.
+ */
+export function cronError(cron: string): string | undefined {
+  const text = cron.replace(/#.*$/, '').replace(/^\s*(CRON_TZ|TZ)=\S+\s*/, '').trim();
+  const fields = text.startsWith('@') ? 0 : text.split(/\s+/).length;
+  // Other malformed strings are left to Temporal's parser, whose refusal is told in our words (temporal/schedules.ts).
+  if (fields !== 6 && fields !== 7) return undefined;
+  return `has ${fields} fields: a Reprise cron has five (minute hour day-of-month month day-of-week), e.g. "0 8 * * 1-5"; seconds are not supported (the shortest step is a minute: "* * * * *")`;
+}
+
 export const ZScheduleSpec = z
   .union([
     z
       .object({
-        cron: z.string().min(1).max(200).openapi({ example: '0 8 * * 1-5', description: 'Five-field cron (minute hour day-of-month month day-of-week), or @daily, @hourly…' }),
+        cron: z
+          .string()
+          .min(1)
+          .max(200)
+          .superRefine((cron, ctx) => {
+            const error = cronError(cron);
+            if (error) ctx.addIssue({ code: 'custom', message: error });
+          })
+          .openapi({
+            example: '0 8 * * 1-5',
+            description: 'Five fields (minute hour day-of-month month day-of-week), or @daily, @hourly…; six or seven fields (seconds, years) are refused.',
+          }),
         timezone: z
           .string()
           .max(64)

@@ -7,11 +7,18 @@ import { z } from 'zod';
 // very instance it refers back to, or the document generator never ends.
 extendZodWithOpenApi(z);
 
-// Messages a caller can act on, for the two issues zod words least clearly.
+// Messages a caller can act on, for the issues zod words least clearly (a
+// missing field, a value outside a closed list, a union's discriminator).
 // Every other message is the schema's own.
 z.config({
   customError: (issue) => {
     if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+    if (issue.code === 'invalid_value' && Array.isArray(issue.values) && issue.values.length) {
+      // zod's own reads `Invalid option: expected one of "shell"|"http"|…`.
+      const allowed = issue.values.map((v) => JSON.stringify(v));
+      const given = JSON.stringify(issue.input) ?? String(issue.input);
+      return `${allowed.length === 1 ? `must be ${allowed[0]}` : `must be one of: ${allowed.join(', ')}`} (got ${given.length > 60 ? `${given.slice(0, 59)}…` : given})`;
+    }
     if (issue.code === 'invalid_union' && 'discriminator' in issue && Array.isArray(issue.options)) {
       // The issue sits at the discriminator's path; its input is the whole object.
       const given = (issue.input as Record<string, unknown> | undefined)?.[String(issue.discriminator)];

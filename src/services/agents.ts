@@ -41,8 +41,9 @@ export function createAgentService(deps: { prisma: PrismaClient }) {
       return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
     },
 
-    async getAgent(actor: TActor, id: string): Promise<Agent> {
-      return agents.findOwnedAgent(prisma, actor.userId, id);
+    /** `idOrName`: an agent is named by id or name everywhere (names never look like ids). */
+    async getAgent(actor: TActor, idOrName: string): Promise<Agent> {
+      return agents.findOwnedAgentByIdOrName(prisma, actor.userId, idOrName);
     },
 
     /** A new agent of the caller's user. Without runtimes it gets a new user's (no shell: running commands is granted, never assumed). */
@@ -59,13 +60,16 @@ export function createAgentService(deps: { prisma: PrismaClient }) {
       });
     },
 
-    async updateAgent(actor: TActor, id: string, patch: TAgentSettingsInput): Promise<Agent> {
+    async updateAgent(actor: TActor, idOrName: string, patch: TAgentSettingsInput): Promise<Agent> {
       const data = Object.fromEntries(Object.entries({ ...patch, allowedRuntimes: distinct(patch.allowedRuntimes) }).filter(([, v]) => v !== undefined));
       if (!Object.keys(data).length) throw new DomainError('VALIDATION_FAILED', 'nothing to change: give allowed_runtimes, max_depth, max_children, max_goals or default_parallelism');
+      // Names never change, so the id found by name stays that agent's.
+      const { id } = await agents.findOwnedAgentByIdOrName(prisma, actor.userId, idOrName);
       return agents.updateOwnedAgent(prisma, actor.userId, id, data);
     },
 
-    async deleteAgent(actor: TActor, id: string): Promise<void> {
+    async deleteAgent(actor: TActor, idOrName: string): Promise<void> {
+      const { id } = await agents.findOwnedAgentByIdOrName(prisma, actor.userId, idOrName);
       await agents.deleteOwnedAgent(prisma, actor.userId, id);
     },
   };

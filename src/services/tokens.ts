@@ -42,17 +42,26 @@ function checkScopes(scopes: readonly string[]): TScope[] {
   return [...new Set(scopes)] as TScope[];
 }
 
+/**
+ * Agents are managed by their user: `admin` changes agents' runtimes (shell
+ * above all) and mints tokens, so an agent token holding it could grant its
+ * own agent shell. It is never given to one.
+ */
+const AGENT_TOKEN_ADMIN_REFUSED = 'an agent token cannot have the admin scope: admin changes agents\' runtimes and mints tokens, so an agent holding it could grant itself shell; agents are managed by their user (use a user token for admin)';
+
 async function mint(db: TDb, owner: { userId: string } | { agentId: string }, request: TNewTokenRequest, defaults: readonly TScope[]): Promise<TMintedToken> {
   if (request.expiresAt && request.expiresAt.getTime() <= Date.now()) throw new DomainError('VALIDATION_FAILED', 'expires_at must be in the future');
   const name = request.name.trim();
   if (!name || name.length > 100) throw new DomainError('VALIDATION_FAILED', 'a token name is 1-100 characters');
+  const scopes = checkScopes(request.scopes ?? defaults);
+  if ('agentId' in owner && scopes.includes('admin')) throw new DomainError('VALIDATION_FAILED', AGENT_TOKEN_ADMIN_REFUSED);
   const secret = newTokenSecret();
   const token = await tokens.insertToken(db, {
     id: newId('tok'),
     name,
     tokenHash: tokenHash(secret),
     prefix: tokenDisplayPrefix(secret),
-    scopes: checkScopes(request.scopes ?? defaults),
+    scopes,
     userId: 'userId' in owner ? owner.userId : null,
     agentId: 'agentId' in owner ? owner.agentId : null,
     expiresAt: request.expiresAt ?? null,
@@ -63,24 +72,41 @@ async function mint(db: TDb, owner: { userId: string } | { agentId: string }, re
 /** What a user's name may be (the name `reprise token create --user` takes). */
 const USER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
+/** What a user id looks like (`user_local`, `user_01jd…`): never taken for a new user's name. */
+const USER_ID_LIKE = /^user_/i;
+
 /**
  * The operator's path (`reprise token create`, straight to the database):
- * a token for a user by name (created, with a default agent, if new) or for
- * an existing agent by id or name.
+ * a token for a user by id or name (a new name makes a new user, with a
+ * default agent) or for an existing agent by id or name. A value that looks
+ * like a user id and names no user is refused, never made a user's name:
+ * `--user user_local` means the local user (named `local`), not a new one.
  */
-export async function createTokenDirect(prisma: PrismaClient, target: { user: string } | { agent: string }, request: TNewTokenRequest): Promise<TMintedToken & { userCreated: boolean }> {
+export async function createTokenDirect(
+  prisma: PrismaClient,
+  target: { user: string } | { agent: string },
+  request: TNewTokenRequest,
+): Promise<TMintedToken & { userCreated: boolean; owner: { type: 'user' | 'agent'; id: string; name: string } }> {
   return inTransaction(prisma, async (tx) => {
     if ('agent' in target) {
       const agent = await tokens.findAgentByIdOrName(tx, target.agent);
       if (!agent) throw new DomainError('NOT_FOUND', `agent ${target.agent} not found`);
       if (!agent.ownerUserId) throw new DomainError('VALIDATION_FAILED', `agent ${agent.name} has no owner user, so a token for it would see nothing`);
-      return { ...(await mint(tx, { agentId: agent.id }, request, AGENT_DEFAULT_SCOPES)), userCreated: false };
+      return { ...(await mint(tx, { agentId: agent.id }, request, AGENT_DEFAULT_SCOPES)), userCreated: false, owner: { type: 'agent', id: agent.id, name: agent.name } };
+    }
+    const existing = await tokens.findUserByIdOrName(tx, target.user);
+    if (existing) return { ...(await mint(tx, { userId: existing.id }, request, USER_DEFAULT_SCOPES)), userCreated: false, owner: { type: 'user', id: existing.id, name: existing.name } };
+    if (USER_ID_LIKE.test(target.user)) {
+      throw new DomainError(
+        'NOT_FOUND',
+        `no user has the id ${JSON.stringify(target.user)}; --user takes an existing user's id or name (the local user is id user_local, name local), and a new name (not starting with "user_") creates a user`,
+      );
     }
     if (!USER_NAME_PATTERN.test(target.user)) {
       throw new DomainError('VALIDATION_FAILED', `user name ${JSON.stringify(target.user)} must be 1-64 letters, digits, or . _ @ - (starting with a letter or digit)`);
     }
     const user = await tokens.ensureUser(tx, target.user);
-    return { ...(await mint(tx, { userId: user.id }, request, USER_DEFAULT_SCOPES)), userCreated: user.created };
+    return { ...(await mint(tx, { userId: user.id }, request, USER_DEFAULT_SCOPES)), userCreated: user.created, owner: { type: 'user', id: user.id, name: user.name } };
   });
 }
 
@@ -102,7 +128,9 @@ export function createTokenService({ prisma, now: clock = () => new Date() }: { 
       if (!found.agentId) throw new DomainError('UNAUTHENTICATED', 'the token\'s user has no agent to run goals under');
       const lastUsed = found.lastUsedAt?.getTime() ?? 0;
       if (now.getTime() - lastUsed > TOUCH_EVERY_MS) await tokens.touchToken(prisma, found.tokenId, now);
-      return { actor: { userId: found.userId, agentId: found.agentId }, tokenId: found.tokenId, scopes: found.scopes };
+      // An agent token minted with admin before that was refused holds it no more (see AGENT_TOKEN_ADMIN_REFUSED).
+      const scopes = found.agentToken ? found.scopes.filter((scope) => scope !== 'admin') : found.scopes;
+      return { actor: { userId: found.userId, agentId: found.agentId }, tokenId: found.tokenId, scopes };
     },
 
     /** A token for the caller's user, or for one of its agents (`agentId`). */

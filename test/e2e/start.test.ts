@@ -86,6 +86,10 @@ describe('npm start', () => {
     expect(statSync(path.join(dataDir, 'postgres.app.password')).mode & 0o777).toBe(0o600);
     // Closed to everyone but us (and, as root, the embedded Postgres's user, who may only pass through).
     expect(statSync(dataDir).mode & 0o777).toBe(process.getuid?.() === 0 ? 0o710 : 0o700);
+    // …and what is inside is ours alone, whoever passes through: Temporal's state and the logs hold every run's titles and inputs.
+    const inside = readdirSync(dataDir).filter((f) => f.startsWith('temporal.db')).concat('logs', 'logs/temporal.log', 'logs/postgres.log', 'run', 'run/start.pid', 'run/postgres.port');
+    expect(inside.map((f) => [f, statSync(path.join(dataDir, f)).mode & 0o777])).toEqual(inside.map((f) => [f, statSync(path.join(dataDir, f)).isDirectory() ? 0o700 : 0o600]));
+    expect(inside.filter((f) => f.startsWith('temporal.db')).length).toBeGreaterThan(0);
     expect((await http('GET', `${api}/api/goals/${created.body.id}`, undefined, auth)).status).toBe(200);
     const superuser = new Client({ connectionString: `postgresql://postgres:${encodeURIComponent(readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim())}@127.0.0.1:${ports.pg}/postgres` });
     await superuser.connect();
@@ -103,7 +107,7 @@ describe('npm start', () => {
     // token create goes straight to the database: without EMBEDDED_PG_PORT, on the port this npm start recorded.
     expect(readFileSync(path.join(dataDir, 'run', 'postgres.port'), 'utf8')).toBe(`${ports.pg}\n`);
     const minted = await reprise(['token', 'create', '--user', 'e2e-direct'], { REPRISE_DATA_DIR: dataDir });
-    expect([minted.code, minted.stdout, minted.stderr]).toEqual([0, expect.stringMatching(/^rpr_\S+\n$/), expect.stringContaining('for user e2e-direct (new)')]);
+    expect([minted.code, minted.stdout, minted.stderr]).toEqual([0, expect.stringMatching(/^rpr_\S+\n$/), expect.stringMatching(/for user e2e-direct \(user_\w+, new\)/)]);
 
     // Ctrl-C: SIGINT to the whole process group, as a terminal does.
     process.kill(-(first.proc.pid as number), 'SIGINT');

@@ -77,7 +77,9 @@ describe('agents', () => {
       ['POST', '/api/agents', { name: unique('x'), owner: 'someone' }, 'body'],
       ['PATCH', '/api/agents/agent_default', {}, 'body'],
       ['PATCH', '/api/agents/agent_default', { max_goals: -1 }, 'body.max_goals'],
-      ['GET', '/api/agents/not-an-id', undefined, 'params.id'],
+      ['GET', '/api/agents/_not-an-id-or-name', undefined, 'params.id'],
+      ['POST', '/api/agents', { name: unique('x'), allowed_runtimes: [] }, 'body.allowed_runtimes'],
+      ['PATCH', '/api/agents/agent_default', { allowed_runtimes: [] }, 'body.allowed_runtimes'],
       ['GET', '/api/agents?limit=0', undefined, 'query.limit'],
     ];
     for (const [method, path, body, field] of cases) {
@@ -87,6 +89,26 @@ describe('agents', () => {
     }
     // Nothing changed on the agent a refused patch named.
     expect((await call('GET', '/api/agents/agent_default')).body.max_goals).toBeGreaterThan(0);
+    expect((await call('GET', '/api/agents/agent_default')).body.allowed_runtimes.length).toBeGreaterThan(0);
+  });
+
+  it('words refusals so a person can act on them: the runtimes allowed, and at least one', async () => {
+    const unknown = await call('POST', '/api/agents', { name: unique('x'), allowed_runtimes: ['ssh'] });
+    expect(unknown.body.error.details).toEqual([{ path: 'body.allowed_runtimes.0', message: 'must be one of: "shell", "http", "manual", "agent" (got "ssh")' }]);
+    const none = await call('POST', '/api/agents', { name: unique('x'), allowed_runtimes: [] });
+    expect(none.body.error.details).toEqual([{ path: 'body.allowed_runtimes', message: 'give at least one runtime (shell, http, manual, agent); to stop an agent running commands or requests, allow only manual' }]);
+  });
+
+  it('names an agent by id or by name on every route', async () => {
+    const name = unique('named');
+    const created = (await call('POST', '/api/agents', { name, allowed_runtimes: ['manual'] })).body;
+    expect((await call('GET', `/api/agents/${name}`)).body).toEqual(created);
+    expect((await call('PATCH', `/api/agents/${name}`, { max_depth: 2 })).body).toMatchObject({ id: created.id, max_depth: 2 });
+    // Another user's, by name, is as absent as by id.
+    const other = (await createTokenDirect(prisma, { user: unique('someone') }, { name: 'other', scopes: ['admin'] })).secret;
+    expect((await call('GET', `/api/agents/${name}`, undefined, { authorization: `Bearer ${other}` })).status).toBe(404);
+    expect((await call('DELETE', `/api/agents/${name}`)).status).toBe(204);
+    expect((await call('GET', `/api/agents/${created.id}`)).status).toBe(404);
   });
 
   it('refuses a name that is taken (409), even by another user', async () => {
@@ -112,15 +134,23 @@ describe('agents', () => {
     const minted = (await call('POST', '/api/tokens', { name: 'busy', agent_id: busy.id })).body;
     const withToken = await call('DELETE', `/api/agents/${busy.id}`);
     expect([withToken.status, withToken.body.error.code]).toEqual([409, 'CONFLICT']);
-    expect(withToken.body.error.message).toContain(`agent ${busy.name} is in use by 1 live token`);
+    expect(withToken.body.error.message).toBe(`agent ${busy.name} is in use by 1 live token; to delete it, first revoke its live tokens (\`token list\`, \`token revoke\`)`);
 
     const goal = await call('POST', '/api/goals', { title: 'Busy work', action: { runtime: 'manual' }, start: false }, { authorization: `Bearer ${minted.secret}` });
     expect(goal.status).toBe(201);
     await call('DELETE', `/api/tokens/${minted.token.id}`);
     const withGoal = await call('DELETE', `/api/agents/${busy.id}`);
     expect([withGoal.status, withGoal.body.error.code]).toEqual([409, 'CONFLICT']);
-    expect(withGoal.body.error.message).toContain(`agent ${busy.name} is in use by 1 goal;`);
+    // Goals are never deleted: the 409 says the agent is kept for good, not to go revoke tokens.
+    expect(withGoal.body.error.message).toBe(
+      `agent ${busy.name} is in use by 1 goal; goals are never deleted, so an agent that has goals is kept for good (it can stay unused; \`agent update\` can take runtimes away from it)`,
+    );
     expect((await call('GET', `/api/agents/${busy.id}`)).status).toBe(200);
+
+    // The local user's agent, by name, once it has goals (the local token's run under it): kept for good, saying so.
+    expect((await call('POST', '/api/goals', { title: 'Local work', action: { runtime: 'manual' }, start: false })).status).toBe(201);
+    const local = await call('DELETE', '/api/agents/default');
+    expect([local.status, local.body.error.message]).toEqual([409, expect.stringMatching(/^agent default is in use by \d+ goals?(, [^;]+)?; goals are never deleted, so an agent that has goals is kept for good/)]);
 
     // A new user's only agent: its user tokens run goals under it.
     const user = unique('lonely');

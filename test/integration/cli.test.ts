@@ -242,7 +242,10 @@ describe('human output and errors', () => {
     const local = { REPRISE_DATA_DIR: dataDir, REPRISE_URL: undefined, REPRISE_TOKEN: undefined };
     // A file others may read (as one that came with a checkout would be) is not trusted.
     const loose = await cli(['goal', 'list', '--limit', '1', '--url', api.url], local);
-    expect([loose.code, loose.stderr]).toEqual([1, expect.stringContaining('(UNAUTHENTICATED, HTTP 401)')]);
+    expect([loose.code, loose.stderr]).toEqual([1, expect.stringContaining(`(UNAUTHENTICATED, HTTP 401)\nhint: the local token file ${file} was ignored: others can read or change it (mode 0644), so its token is not trusted; if it is yours, run: chmod 600 ${file}\n`)]);
+    // Without --url the file's URL is not followed either: the API is then looked for at the default, and the hint says why.
+    const elsewhere = await cli(['goal', 'list', '--limit', '1'], { ...local, REPRISE_URL: 'http://127.0.0.1:1' });
+    expect([elsewhere.code, elsewhere.stderr]).toEqual([1, expect.stringMatching(/^reprise: cannot reach the Reprise API at http:\/\/127\.0\.0\.1:1 .*\nhint: the local token file .* was ignored: .*chmod 600 /)]);
     chmodSync(file, 0o600);
     expect((await json(['goal', 'list', '--limit', '1'], local)).items).toHaveLength(1);
     // The same server under another name is another URL: the secret is not sent there.
@@ -335,6 +338,24 @@ describe('token create (straight to the database) and revoke', () => {
     expect([dead.code, dead.stderr]).toEqual([1, expect.stringMatching(/\(UNAUTHENTICATED, HTTP 401\)/)]);
   });
 
+  it('takes --user as an existing user\'s id or name, and never makes a user of an id that matches none', async () => {
+    const db = { DATABASE_URL: testEnv.databaseUrl, REPRISE_TOKEN: undefined, REPRISE_URL: undefined };
+    for (const user of ['user_local', 'local']) {
+      const minted = await cli(['token', 'create', '--user', user, '--scope', 'goals:read'], db);
+      expect([user, minted.code, minted.stderr]).toEqual([user, 0, expect.stringContaining('for user local (user_local), scopes: goals:read')]);
+    }
+    const typo = await cli(['token', 'create', '--user', 'user_locla'], db);
+    expect([typo.code, typo.stderr]).toEqual([1, expect.stringMatching(/^reprise: no user has the id "user_locla"; --user takes an existing user's id or name \(the local user is id user_local, name local\).*\(NOT_FOUND\)\n$/)]);
+    expect(await prisma.user.count({ where: { name: { in: ['user_local', 'user_locla'] } } })).toBe(0);
+    // A new name still makes a new user, said so; its id then names it too.
+    const name = unique('cli-new');
+    const fresh = await cli(['token', 'create', '--user', name, '--json'], db);
+    const owner = (JSON.parse(fresh.stdout) as TJson).token.owner.id as string;
+    const again = await cli(['token', 'create', '--user', owner], db);
+    expect([again.code, again.stderr]).toEqual([0, expect.stringContaining(`for user ${name} (${owner}), scopes:`)]);
+    expect(await prisma.user.count({ where: { OR: [{ name }, { name: owner }] } })).toBe(1);
+  });
+
   it('manages agents: create, list, show, update, delete, with usage errors before any request', async () => {
     const name = unique('cli-agent');
     const created = await json(['agent', 'create', name, '--runtime', 'http', '--runtime', 'manual', '--max-depth', '3', '--parallelism', '5']);
@@ -347,6 +368,9 @@ describe('token create (straight to the database) and revoke', () => {
 
     const shown = await cli(['agent', 'show', created.id]);
     expect(shown.stdout).toMatch(/runtimes\s+http manual/);
+    // By name, as token create --agent takes it.
+    expect((await json(['agent', 'show', name])).id).toBe(created.id);
+    expect(await json(['agent', 'update', name, '--max-children', '7'])).toMatchObject({ id: created.id, max_children: 7 });
 
     const updated = await json(['agent', 'update', created.id, '--runtime', 'shell', '--max-goals', '50']);
     expect(updated).toMatchObject({ allowed_runtimes: ['shell'], max_goals: 50, max_depth: 3 });
@@ -366,7 +390,7 @@ describe('token create (straight to the database) and revoke', () => {
     const busy = await json(['agent', 'create', unique('cli-busy')]);
     const db = { DATABASE_URL: testEnv.databaseUrl, REPRISE_TOKEN: undefined, REPRISE_URL: undefined };
     expect((await cli(['token', 'create', '--agent', busy.name], db)).code).toBe(0);
-    const kept = await cli(['agent', 'delete', busy.id]);
-    expect([kept.code, kept.stderr]).toEqual([1, expect.stringMatching(new RegExp(`^reprise: agent ${busy.name} is in use by 1 live token; .*\\(CONFLICT, HTTP 409\\)\\n$`))]);
+    const kept = await cli(['agent', 'delete', busy.name]);
+    expect([kept.code, kept.stderr]).toEqual([1, expect.stringMatching(new RegExp(`^reprise: agent ${busy.name} is in use by 1 live token; to delete it, first revoke its live tokens .*\\(CONFLICT, HTTP 409\\)\\n$`))]);
   });
 });

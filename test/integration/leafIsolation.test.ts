@@ -59,6 +59,7 @@ describe('LEAF_USER', () => {
       const command = [
         'id -u',
         'pwd',
+        'echo "$HOME"',
         'touch made-here && stat -c %u made-here',
         `cat ${secret} 2>/dev/null || echo "secret unreadable"`,
         'ls .. >/dev/null 2>&1 || echo "other workspaces unlisted"',
@@ -71,7 +72,8 @@ describe('LEAF_USER', () => {
       }, 'the goal to finish');
       expect(goal.lifecycle).toBe('done');
       expect(goal.output.stdout).toBe(
-        [user.uid, path.join(config.workspacesDir, created.body.id), user.uid, 'secret unreadable', 'other workspaces unlisted'].join('\n') + '\n',
+        // HOME is the workspace, not the worker's /root: tools that write under ~ write where the user may.
+        [user.uid, path.join(config.workspacesDir, created.body.id), path.join(config.workspacesDir, created.body.id), user.uid, 'secret unreadable', 'other workspaces unlisted'].join('\n') + '\n',
       );
     } finally {
       await close();

@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../../src/db/client';
-import { tokenHash } from '../../src/domain/ids';
+import { newId, newTokenSecret, tokenHash } from '../../src/domain/ids';
 import { AGENT_DEFAULT_SCOPES } from '../../src/domain/scopes';
 import { createTokenDirect, createTokenService } from '../../src/services/tokens';
 import { http, startTestApi, testPrisma, uniqueTaskQueue } from '../support/env';
@@ -132,6 +132,27 @@ describe('tokens', () => {
     expect(manualPlan.status).toBe(200);
     // Its default scopes leave schedules:write and admin out.
     expect((await http('GET', `${api.url}/api/tokens`, undefined, asAgent)).status).toBe(403);
+  });
+
+  it('never gives an agent token admin (it could grant its own agent shell): 400, and an old one holds admin no more', async () => {
+    const agent = await prisma.agent.create({ data: { id: unique('agent_adm'), name: unique('adm'), ownerUserId: 'user_local', allowedRuntimes: ['manual'], maxDepth: 3, maxChildren: 10, maxGoals: 50 } });
+    const before = await prisma.apiToken.count({ where: { agentId: agent.id } });
+    const refused = await http('POST', `${api.url}/api/tokens`, { name: 'self-granting', agent_id: agent.id, scopes: ['goals:read', 'admin'] });
+    expect([refused.status, refused.body.error.code, refused.body.error.message]).toEqual([
+      400,
+      'VALIDATION_FAILED',
+      expect.stringMatching(/^an agent token cannot have the admin scope: .*could grant itself shell; agents are managed by their user/),
+    ]);
+    await expect(createTokenDirect(prisma, { agent: agent.name }, { name: 'direct', scopes: ['admin'] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/^an agent token cannot have the admin scope/) });
+    expect(await prisma.apiToken.count({ where: { agentId: agent.id } })).toBe(before);
+
+    // One minted before the rule: its admin is ignored, so it cannot change its agent's runtimes.
+    const secret = newTokenSecret();
+    await prisma.apiToken.create({ data: { id: newId('tok'), name: 'old agent admin', tokenHash: tokenHash(secret), prefix: secret.slice(0, 12), scopes: ['admin', 'goals:read'], agentId: agent.id } });
+    expect((await createTokenService({ prisma }).authenticate(`Bearer ${secret}`)).scopes).toEqual(['goals:read']);
+    const grant = await http('PATCH', `${api.url}/api/agents/${agent.id}`, { allowed_runtimes: ['shell'] }, bearer(secret));
+    expect(grant.status).toBe(403);
+    expect((await prisma.agent.findUniqueOrThrow({ where: { id: agent.id } })).allowedRuntimes).toEqual(['manual']);
   });
 
   it('another user sees none of it: the local user\'s tokens are 404 to them', async () => {

@@ -41,6 +41,31 @@ describe('human output of hostile text', () => {
     expect(tree.split('\n')).toHaveLength(2);
   });
 
+  it('with --output, shows each output under its goal, on one line, in the tree\'s own branches', () => {
+    const leaf = (id: string, output: unknown) => ({ id, title: id, kind: 'leaf', lifecycle: 'done', done_reason: 'accepted', children: [], child_count: 0, output });
+    const root = {
+      id: 'goal_r',
+      title: 'Root',
+      kind: 'composite',
+      lifecycle: 'active',
+      child_count: 3,
+      output: null,
+      children: [leaf('goal_a', { exit_code: 0, stdout: 'hi\n', stderr: '' }), leaf('goal_b', `line\n${HOSTILE}`)],
+    };
+    const tree = formatTree(root as never, { output: true });
+    expect(tree).not.toMatch(RAW);
+    expect(tree.split('\n')).toEqual([
+      'Root  [active]  goal_r',
+      '├─ goal_a  [done (accepted)]  goal_a',
+      '│     output: {"exit_code":0,"stdout":"hi\\n","stderr":""}',
+      '├─ goal_b  [done (accepted)]  goal_b',
+      expect.stringMatching(/^│ {5}output: "line\\n.*"$/),
+      '└─ +1 more',
+    ]);
+    // Without it, the tree is as before: one line per goal.
+    expect(formatTree(root as never).split('\n')).toHaveLength(4);
+  });
+
   it("an API error's message is escaped on the error line", () => {
     const { message } = describeError(new ApiError(400, 'VALIDATION_FAILED', `title ${HOSTILE} is too long`, undefined), { url: 'http://127.0.0.1:3000', tokenSource: 'flag or REPRISE_TOKEN' });
     expect(message).not.toMatch(RAW);

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ConfigError, DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_WORKER_HEAP_MB, loadConfig, temporalAddress, temporalUiLinkBase, temporalUiUrl, workerNodeArgs } from '../../src/config';
 
 describe('loadConfig', () => {
@@ -91,6 +94,20 @@ describe('loadConfig', () => {
 
   it('treats an empty value as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', API_PORT: '' }).api.port).toBe(3000);
+  });
+
+  it('compares real paths: a WORKSPACES_DIR that is a symbolic link into the data directory (or around it) is refused', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'reprise-config-'));
+    mkdirSync(path.join(root, '.data'));
+    symlinkSync(path.join(root, '.data'), path.join(root, 'ws-link'));
+    expect(() => loadConfig({ WORKSPACES_DIR: 'ws-link' }, root)).toThrow(/WORKSPACES_DIR: must be outside REPRISE_DATA_DIR .*through symbolic links/);
+    // A directory not made yet, below a link: where it would be made counts.
+    expect(() => loadConfig({ WORKSPACES_DIR: 'ws-link/not-yet/made' }, root)).toThrow(/must be outside REPRISE_DATA_DIR/);
+    // A link to a parent of the data directory contains it.
+    symlinkSync(root, path.join(root, 'up-link'));
+    expect(() => loadConfig({ WORKSPACES_DIR: 'up-link', REPRISE_DATA_DIR: path.join(root, '.data') }, root)).toThrow(/WORKSPACES_DIR: must not contain REPRISE_DATA_DIR/);
+    // A real directory beside it passes.
+    expect(loadConfig({ WORKSPACES_DIR: 'workspaces' }, root).workspacesDir).toBe(path.join(root, 'workspaces'));
   });
 
   it('keeps leaf workspaces beside the data directory by default, and never inside it or around it', () => {

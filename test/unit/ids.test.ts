@@ -72,4 +72,8 @@ describe('ids', () => {
     expect(reservedKeyPrefix(nestedRunKey(childGoalId(GOAL_ID_EXAMPLE, 'a')))).toBe('nested:');
     for (const key of ['2026-11-22', 'k-1', 'schedule-1', 'nested', 'Nested-x']) expect(reservedKeyPrefix(key)).toBeUndefined();
   });
+
+  it('reserves them in any case', () => {
+    expect(['SCHED-x', 'Sched-weekly@2026', 'NESTED:goal_x', 'Nested:a'].map(reservedKeyPrefix)).toEqual(['sched-', 'sched-', 'nested:', 'nested:']);
+  });
 });

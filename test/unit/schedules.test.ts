@@ -1,5 +1,5 @@
 import { fireKey } from '../../src/domain/ids';
-import { catchupWindowError, formatDuration, intervalError, isSpent, oneShotAt, timeZoneError, ZCatchupWindow, ZScheduleSpec } from '../../src/domain/schedules';
+import { catchupWindowError, cronError, formatDuration, intervalError, isSpent, oneShotAt, timeZoneError, ZCatchupWindow, ZScheduleSpec } from '../../src/domain/schedules';
 import { fireTemporalWorkflowId, scheduleId, SCHEDULE_ID_PATTERN } from '../../src/domain/ids';
 
 describe('schedule specs', () => {
@@ -21,6 +21,18 @@ describe('schedule specs', () => {
     expect(ZScheduleSpec.safeParse({ every: '15m', cron: '* * * * *' }).success).toBe(false);
     expect(ZScheduleSpec.safeParse({ at: 'tomorrow' }).success).toBe(false);
     expect(ZScheduleSpec.safeParse({}).success).toBe(false);
+  });
+});
+
+describe('cron strings', () => {
+  it.each([['0 8 * * 1-5'], ['*/15 * * * *'], ['@daily'], ['CRON_TZ=Europe/Paris 0 8 * * *'], ['0 8 * * * # mornings']])('takes %s', (cron) => {
+    expect(cronError(cron)).toBeUndefined();
+    expect(ZScheduleSpec.safeParse({ cron }).success).toBe(true);
+  });
+  it.each([['*/30 * * * * *'], ['0 */5 * * * * *']])('refuses %s: Temporal would read a year or a seconds field', (cron) => {
+    const parsed = ZScheduleSpec.safeParse({ cron });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]).toMatchObject({ path: ['cron'], message: expect.stringMatching(/a Reprise cron has five \(minute hour day-of-month month day-of-week\).*seconds are not supported/) });
   });
 });
 

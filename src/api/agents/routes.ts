@@ -89,7 +89,8 @@ export function agentRoutes(deps: { agents: TAgentService }): TAnyRoute[] {
       path: '/api/agents/{id}',
       operationId: 'deleteAgent',
       summary: 'Delete an agent nothing refers to',
-      description: "409, naming why, while goals, workflows or schedules refer to it, while it has live tokens (revoke them first), or when it is its user's only agent.",
+      description:
+        "409, naming why and what would free it: an agent that has goals is kept for good (goals are never deleted); workflows and schedules that refer to it must be deleted and its live tokens revoked first; a user's only agent is kept.",
       tags: ['agents'],
       scope: 'admin',
       params: ZAgentIdParams,

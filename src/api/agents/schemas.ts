@@ -9,8 +9,6 @@ import { ZCursorParam, ZLimit } from '../query';
  * routes validate with them and the OpenAPI document comes from them.
  */
 
-const AGENT_ID_EXAMPLE = 'agent_01jd3v8k2m7q9x4w5y6z7a8b9c';
-export const ZAgentIdParams = z.object({ id: z.string().regex(AGENT_ID_PATTERN, `must be an agent id like ${AGENT_ID_EXAMPLE}`).openapi({ example: AGENT_ID_EXAMPLE }) });
 
 /**
  * An agent's name: like a user's (a new user's agent is `<user>-default`),
@@ -18,6 +16,15 @@ export const ZAgentIdParams = z.object({ id: z.string().regex(AGENT_ID_PATTERN, 
  * operators address agents by either (`reprise token create --agent`).
  */
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.@-]{0,99}$/;
+
+const AGENT_ID_EXAMPLE = 'agent_01jd3v8k2m7q9x4w5y6z7a8b9c';
+/** An agent by id or by name, as everywhere an agent is named (a name never reads as an id: it has no `_`). */
+export const ZAgentIdParams = z.object({
+  id: z
+    .string()
+    .refine((v) => AGENT_ID_PATTERN.test(v) || AGENT_NAME_PATTERN.test(v), `must be an agent id like ${AGENT_ID_EXAMPLE} or an agent name like nightly-bot`)
+    .openapi({ example: AGENT_ID_EXAMPLE, description: "The agent's id, or its name.", pattern: `${AGENT_ID_PATTERN.source}|${AGENT_NAME_PATTERN.source}` }),
+});
 /** Deepest tree an agent may be allowed (a nested composite is a child Temporal workflow per level). */
 export const MAX_AGENT_DEPTH = 64;
 /** Most goals one tree of an agent may be allowed. */
@@ -28,6 +35,8 @@ export const ZRuntime = z.enum(RUNTIME_NAMES).openapi('Runtime');
 const settings = {
   allowed_runtimes: z
     .array(ZRuntime)
+    // An agent allowed nothing could own goals none of which could ever run: name at least one (`manual` runs nothing by itself).
+    .min(1, `give at least one runtime (${RUNTIME_NAMES.join(', ')}); to stop an agent running commands or requests, allow only manual`)
     .max(RUNTIME_NAMES.length * 2)
     .openapi({ description: 'The action runtimes its leaves may use. `shell` also covers acceptance checks (they are shell commands) and reaching internal addresses from `http` leaves.' }),
   max_depth: z.number().int().min(1).max(MAX_AGENT_DEPTH).openapi({ description: `Deepest goal below a root (1-${MAX_AGENT_DEPTH}).` }),

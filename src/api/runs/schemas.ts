@@ -33,7 +33,7 @@ export const ZRunCreate = z
       })
       .openapi({
         example: '2026-11-22',
-        description: `The same key with the same inputs is the same run, forever. Keys starting with ${RESERVED_KEY_PREFIXES.map((p) => `\`${p}\``).join(' or ')} are reserved.`,
+        description: `The same key with the same inputs is the same run, forever. Keys starting with ${RESERVED_KEY_PREFIXES.map((p) => `\`${p}\``).join(' or ')} are reserved, in any case.`,
       }),
     inputs: ZInputValues.default({}).openapi({ description: 'Values for the declared inputs (defaults fill the rest).' }),
   })

@@ -11,7 +11,7 @@ export function tokenRoutes(deps: { tokens: TTokenService }): TAnyRoute[] {
       path: '/api/tokens',
       operationId: 'createToken',
       summary: 'Create a bearer token for you or one of your agents',
-      description: 'The response carries the secret once; only its sha256 is stored.',
+      description: 'The response carries the secret once; only its sha256 is stored. An agent token (`agent_id`) may not have `admin` (400): admin changes agents\' runtimes, so an agent holding it could grant itself shell; agents are managed by their user.',
       tags: ['tokens'],
       scope: 'admin',
       body: ZTokenCreate,

@@ -1,8 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { ZAgentCreate, ZAgentUpdate } from '../../api/agents/schemas';
+import { AGENT_NAME_PATTERN, ZAgentCreate, ZAgentUpdate } from '../../api/agents/schemas';
+import { AGENT_ID_PATTERN } from '../../domain/ids';
 import { isRuntime, RUNTIME_NAMES } from '../../domain/runtimes';
 import type { components } from '../../generated/api';
-import { cliContext, idArg, parseWith, positiveInt } from '../context';
+import { cliContext, parseWith, positiveInt } from '../context';
 import { example, printFields, printJson, printNextPage, printTable, println, time } from '../output';
 
 /**
@@ -17,6 +18,12 @@ type TRuntimeName = (typeof RUNTIME_NAMES)[number];
 function collectRuntime(value: string, previous: TRuntimeName[] = []): TRuntimeName[] {
   if (!isRuntime(value)) throw new InvalidArgumentError(`expected one of ${RUNTIME_NAMES.join(', ')}.`);
   return [...previous, value];
+}
+
+/** An agent as every command names it: by id (`agent_…`) or by name (names never look like ids). */
+function agentArg(value: string): string {
+  if (!AGENT_ID_PATTERN.test(value) && !AGENT_NAME_PATTERN.test(value)) throw new InvalidArgumentError('expected an agent id such as agent_default or an agent name such as nightly-bot.');
+  return value;
 }
 
 function printAgent(a: TAgent): void {
@@ -101,8 +108,8 @@ export function registerAgentCommands(program: Command): void {
   agent
     .command('show')
     .description('Show an agent: its runtimes and limits')
-    .argument('<id>', 'agent id', idArg)
-    .addHelpText('after', example(['reprise agent show agent_default']))
+    .argument('<id-or-name>', 'agent id or name', agentArg)
+    .addHelpText('after', example(['reprise agent show agent_default', 'reprise agent show nightly-bot']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
       const res = await ctx.client.call('get', '/api/agents/{id}', { params: { id } });
@@ -114,10 +121,10 @@ export function registerAgentCommands(program: Command): void {
     agent
       .command('update')
       .description("Change an agent's runtimes or limits (admin scope); runtimes taken away stop its next leaf")
-      .argument('<id>', 'agent id', idArg),
+      .argument('<id-or-name>', 'agent id or name', agentArg),
     'a runtime it may use, replacing the whole list',
   )
-    .addHelpText('after', example(['reprise agent update agent_01jd3v8k2m7q9x4w5y6z7a8b9c --runtime http --runtime manual', 'reprise agent update agent_default --max-goals 5000']))
+    .addHelpText('after', example(['reprise agent update agent_01jd3v8k2m7q9x4w5y6z7a8b9c --runtime http --runtime manual', 'reprise agent update nightly-bot --max-goals 5000']))
     .action(async (id: string, opts: TSettingsOptions, cmd: Command) => {
       const body = parseWith(ZAgentUpdate, settingsBody(opts), 'the change');
       const ctx = cliContext(cmd);
@@ -128,9 +135,9 @@ export function registerAgentCommands(program: Command): void {
 
   agent
     .command('delete')
-    .description('Delete an agent nothing refers to (admin scope; refused while goals, workflows, schedules or live tokens use it)')
-    .argument('<id>', 'agent id', idArg)
-    .addHelpText('after', example(['reprise agent delete agent_01jd3v8k2m7q9x4w5y6z7a8b9c']))
+    .description('Delete an agent nothing refers to (admin scope): one with goals is kept for good; its workflows, schedules and live tokens must go first')
+    .argument('<id-or-name>', 'agent id or name', agentArg)
+    .addHelpText('after', example(['reprise agent delete agent_01jd3v8k2m7q9x4w5y6z7a8b9c', 'reprise agent delete nightly-bot']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd);
       await ctx.client.call('delete', '/api/agents/{id}', { params: { id } });

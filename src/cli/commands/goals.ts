@@ -53,9 +53,9 @@ function describeAction(action: Record<string, unknown> | null): string | null {
   }
 }
 
-function describeOutput(output: unknown): string | null {
+function describeOutput(output: unknown, max = 200): string | null {
   if (output === null || output === undefined) return null;
-  return clip(JSON.stringify(output), 200);
+  return clip(JSON.stringify(output), max);
 }
 
 export function printGoal(g: TGoal): void {
@@ -78,14 +78,20 @@ export function printGoal(g: TGoal): void {
   ]);
 }
 
-/** One line per goal, children indented under their parent with box-drawing branches. */
-export function formatTree(root: TGoalTree): string {
+/**
+ * One line per goal, children indented under their parent with box-drawing
+ * branches; with `output`, each goal that has one gets a second line with it
+ * (one line, clipped: `goal show` has the whole of it, `--json` too).
+ */
+export function formatTree(root: TGoalTree, options: { output?: boolean } = {}): string {
   const lines: string[] = [];
   const walk = (g: TGoalTree, prefix: string, branch: string) => {
     lines.push(`${prefix}${branch}${printable(g.title)}  [${printable(goalState(g))}]  ${g.id}`);
     const childPrefix = prefix + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
     // Children the read left out (past --depth or --limit) are counted where they would be.
     const hidden = g.child_count - g.children.length;
+    const output = options.output ? describeOutput(g.output) : null;
+    if (output) lines.push(`${childPrefix}${g.children.length || hidden > 0 ? '│  ' : '   '}output: ${output}`);
     g.children.forEach((c, i) => walk(c, childPrefix, i === g.children.length - 1 && hidden <= 0 ? '└─ ' : '├─ '));
     if (hidden > 0) lines.push(`${childPrefix}└─ +${hidden} more`);
   };
@@ -218,8 +224,11 @@ export function registerGoalCommands(program: Command): void {
     .argument('<id>', 'goal id', idArg)
     .option('--depth <n>', `levels below the goal (0-${TREE_DEPTH.max}, default ${TREE_DEPTH.fallback})`, nonNegativeInt)
     .option('--limit <n>', `goals at most, breadth first (1-${TREE_LIMIT.max}, default ${TREE_LIMIT.fallback})`, positiveInt)
-    .option('--output', "with each goal's output (--json)")
-    .addHelpText('after', example(['reprise goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c', 'reprise goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c --depth 2 --limit 200', 'reprise --json goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c --output']))
+    .option('--output', "with each goal's output: a line under each goal that has one (clipped; whole with --json)")
+    .addHelpText(
+      'after',
+      example(['reprise goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c', 'reprise goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c --depth 2 --limit 200 --output', 'reprise --json goal tree goal_01jd3v8k2m7q9x4w5y6z7a8b9c --output']),
+    )
     .action(async (id: string, opts: { depth?: number; limit?: number; output?: boolean }, cmd: Command) => {
       const ctx = cliContext(cmd);
       const res = await ctx.client.call('get', '/api/goals/{id}/tree', {
@@ -227,7 +236,7 @@ export function registerGoalCommands(program: Command): void {
         query: { depth: opts.depth, limit: opts.limit, include: opts.output ? 'output' : undefined },
       });
       if (ctx.json) return printJson(res.body);
-      println(formatTree(res.body));
+      println(formatTree(res.body, { output: opts.output === true }));
       if (res.body.truncated) {
         note(`(${res.body.goals.shown} of ${res.body.goals.total} goals shown: "+N more" marks where; read deeper with --depth and --limit, or the tree of a goal shown)`);
       }

@@ -59,7 +59,7 @@ export function registerScheduleCommands(program: Command): void {
     .command('add')
     .description('Create a schedule for a workflow: exactly one of --cron, --every or --at')
     .requiredOption('--workflow <id>', 'the workflow version it runs', idArg)
-    .addOption(new Option('--cron <expr>', 'five-field cron (minute hour day-of-month month day-of-week), or @daily, @hourly…').conflicts(['every', 'at']))
+    .addOption(new Option('--cron <expr>', 'five-field cron (minute hour day-of-month month day-of-week; no seconds), or @daily, @hourly…').conflicts(['every', 'at']))
     .option('--timezone <tz>', 'with --cron: an IANA time zone (default UTC)')
     .addOption(new Option('--every <interval>', 'an interval: 30s, 15m, 1h, 1d').conflicts(['cron', 'at']))
     .addOption(new Option('--at <time>', 'once, at this ISO-8601 time (e.g. 2026-12-01T08:00:00Z)').conflicts(['cron', 'every']))

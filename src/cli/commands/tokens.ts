@@ -86,11 +86,11 @@ export function registerTokenCommands(program: Command): void {
 
   token
     .command('create')
-    .description('Create a token for a user (created if new) or an agent, straight in the database; prints the secret once')
-    .option('--user <name>', 'the user it acts for (created, with a default agent, if new)')
+    .description('Create a token for a user (created if the name is new) or an agent, straight in the database; prints the secret once')
+    .option('--user <id-or-name>', "the user it acts for, by id or name (the local user: user_local or local); a new name creates the user, with a default agent")
     .option('--agent <id-or-name>', 'the agent it acts for: a user\'s agent, made with the user (the local user\'s is agent_default)')
     .option('--name <name>', 'what it is for (default: "reprise token create")')
-    .option('--scope <scope>', `a scope to grant (repeatable): ${SCOPES.join(', ')}; default: every scope but admin for a user, goals/workflows read+write and schedules:read for an agent`, collectScope)
+    .option('--scope <scope>', `a scope to grant (repeatable): ${SCOPES.join(', ')}; default: every scope but admin for a user, goals/workflows read+write and schedules:read for an agent (never admin)`, collectScope)
     .option('--expires <time>', 'when it stops working (ISO-8601); never, by default', parseExpiry)
     .addHelpText(
       'after',
@@ -107,7 +107,7 @@ everything else to stderr.
 `,
     )
     .action(async (opts: { user?: string; agent?: string; name?: string; scope?: string[]; expires?: Date }, cmd: Command) => {
-      if ((opts.user === undefined) === (opts.agent === undefined)) throw new UsageError('give exactly one of --user NAME or --agent ID_OR_NAME');
+      if ((opts.user === undefined) === (opts.agent === undefined)) throw new UsageError('give exactly one of --user ID_OR_NAME or --agent ID_OR_NAME');
       const name = (opts.name ?? 'reprise token create').trim();
       if (!name || name.length > 100) throw new UsageError('--name is 1-100 characters');
       const json = jsonMode(cmd);
@@ -124,7 +124,7 @@ everything else to stderr.
       }
       const created = serializeToken(minted.token);
       if (json) return printJson({ token: created, secret: minted.secret });
-      const who = opts.user !== undefined ? `user ${opts.user}${minted.userCreated ? ' (new)' : ''}` : `agent ${opts.agent}`;
+      const who = `${minted.owner.type} ${minted.owner.name} (${minted.owner.id}${minted.userCreated ? ', new' : ''})`;
       note(`Created token ${created.id} "${printable(created.name)}" for ${printable(who)}, scopes: ${created.scopes.join(' ')}${created.expires_at ? `, expires ${time(created.expires_at)}` : ''}.`);
       note('Its secret is below. It will not be shown again: store it now (e.g. export REPRISE_TOKEN=…).');
       println(minted.secret);
