@@ -63,16 +63,19 @@ export async function updateOwnedAgent(db: TDb, ownerUserId: string, id: string,
 /** Why an agent is in use: what refers to it, counted. */
 async function usesOf(db: TDb, id: string): Promise<string[]> {
   const now = new Date();
-  const [goals, workflows, schedules, tokens] = await Promise.all([
+  const [goals, workflows, schedules, runs, tokens] = await Promise.all([
     db.goal.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
     db.savedWorkflow.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
-    db.schedule.count({ where: { ownerAgentId: id } }),
+    db.schedule.count({ where: { OR: [{ ownerAgentId: id }, { createdByAgentId: id }] } }),
+    // Runs it asked for: their leaves check its runtimes (the acting agent).
+    db.run.count({ where: { requestedByAgentId: id } }),
     db.apiToken.count({ where: { agentId: id, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } }),
   ]);
   const uses: [number, string, string][] = [
     [goals, 'goal', 'goals'],
     [workflows, 'workflow', 'workflows'],
     [schedules, 'schedule', 'schedules'],
+    [runs, 'run', 'runs'],
     [tokens, 'live token', 'live tokens'],
   ];
   return uses.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
@@ -93,7 +96,7 @@ export async function deleteOwnedAgent(prisma: PrismaClient, ownerUserId: string
     const agent = locked[0];
     if (!agent) throw new DomainError('NOT_FOUND', `agent ${id} not found`);
     const uses = await usesOf(tx, id);
-    if (uses.length) throw new DomainError('CONFLICT', `agent ${agent.name} is in use by ${uses.join(', ')}; an agent in use is kept (revoke its tokens; goals, workflows and schedules keep it for good)`, { uses });
+    if (uses.length) throw new DomainError('CONFLICT', `agent ${agent.name} is in use by ${uses.join(', ')}; an agent in use is kept (revoke its tokens; goals, workflows, runs and schedules keep it for good)`, { uses });
     const others = await tx.agent.count({ where: { ownerUserId, id: { not: id } } });
     if (others === 0) throw new DomainError('CONFLICT', `agent ${agent.name} is its user's only agent; a user's tokens run goals under it, so it is kept`);
     try {

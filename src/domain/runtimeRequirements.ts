@@ -85,3 +85,58 @@ export function goalRuntimes(goal: { action?: { runtime: TRuntime } | null; acce
   addCheck(goal.acceptance ?? undefined, found);
   return [...found].sort();
 }
+
+/** An agent as a leaf's re-check sees it. */
+export interface TAgentRuntimes {
+  name: string;
+  allowedRuntimes: readonly string[];
+}
+
+/**
+ * Why a leaf may not run now, or undefined when it may (SPEC §6: a revoked
+ * privilege takes effect at the next leaf). A run's goals run under the
+ * workflow's agent (SPEC §4), but the run was made at another agent's request
+ * (its acting agent: the caller's, a schedule's creator's): the leaf needs
+ * its runtimes in both, so what it may use is the intersection of the two.
+ */
+export function leafRefusal(needed: readonly string[], agent: TAgentRuntimes, actingAgent: TAgentRuntimes | null): string | undefined {
+  for (const [who, role] of [[agent, ''], [actingAgent, ', which requested this run,']] as const) {
+    if (!who) continue;
+    const missing = missingRuntimes(needed, who.allowedRuntimes);
+    if (missing.length) return `agent ${who.name}${role} may no longer run ${missing.map(runtimePhrase).join(' or ')}: nothing was run`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether an `http` leaf may reach internal addresses: the privilege of
+ * agents that may run shell commands (activities/addressGuard.ts), held by
+ * the goal's agent and by its run's acting agent alike.
+ */
+export function mayReachInternalAddresses(agent: TAgentRuntimes, actingAgent: TAgentRuntimes | null): boolean {
+  return agent.allowedRuntimes.includes('shell') && (actingAgent === null || actingAgent.allowedRuntimes.includes('shell'));
+}
+
+/**
+ * Why a schedule's fire may not run `workflow` (the version it picked: the
+ * pinned one, or with follow_latest the newest), or undefined when it may.
+ * The fire acts for the agent that created the schedule: it needs the
+ * version's runtimes now, not only at creation. A schedule made before its
+ * creator was recorded has no agent to ask; it may run what the version it
+ * was checked against at creation (`pinned`) needed, and nothing more.
+ */
+export function fireRefusal(
+  workflow: { name: string; version: number; requiredRuntimes: readonly string[] },
+  creator: TAgentRuntimes | null,
+  pinned: { version: number; requiredRuntimes: readonly string[] },
+): string | undefined {
+  const what = `workflow ${workflow.name} v${workflow.version}`;
+  if (creator) {
+    const missing = missingRuntimes(workflow.requiredRuntimes, creator.allowedRuntimes);
+    if (missing.length) return `${what} needs ${missing.map(runtimePhrase).join(' and ')}, which agent ${creator.name} (the schedule's creator) may not run`;
+    return undefined;
+  }
+  const missing = missingRuntimes(workflow.requiredRuntimes, pinned.requiredRuntimes);
+  if (missing.length) return `${what} needs ${missing.map(runtimePhrase).join(' and ')}, which v${pinned.version} (checked when the schedule was created) did not, and the schedule records no creating agent to check`;
+  return undefined;
+}

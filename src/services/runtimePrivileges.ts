@@ -15,8 +15,11 @@ import { requireWorkflowRuntimes } from '../domain/runtimeRequirements';
 
 type TRequirement = { name: string; version: number; requiredRuntimes: readonly string[] };
 
+/** What a caller tried, as the refusal says it: "agent X may not <doing> workflow N@V". */
+export type TPrivilegedDoing = 'run' | 'schedule' | 'trigger a schedule of' | 'backfill a schedule of' | 'change a schedule of';
+
 /** Refuses (400 RUNTIME_NOT_ALLOWED) unless the agent may use every runtime the workflow needs. */
-export async function requireAgentRuntimes(db: TDb, agentId: string, workflow: TRequirement, doing: 'run' | 'schedule'): Promise<void> {
+export async function requireAgentRuntimes(db: TDb, agentId: string, workflow: TRequirement, doing: TPrivilegedDoing): Promise<void> {
   requireWorkflowRuntimes(await findAgent(db, agentId), workflow, doing);
 }
 
