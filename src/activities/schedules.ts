@@ -8,7 +8,8 @@ import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { isTerminal } from '../domain/goals';
 import { runId as deriveRunId, fireKey, inputsHash, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { deriveRunStatus } from '../domain/runs';
-import { fireRefusal } from '../domain/runtimeRequirements';
+import { fireRefusal, internalAddressRefusal } from '../domain/runtimeRequirements';
+import { literalInternalHost } from '../lib/internalAddresses';
 import { runSummary, type TRunTarget, type TFireScheduleInput } from '../temporal/starts';
 
 /**
@@ -103,6 +104,9 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
           }
         }
         const frozen = await readable(frozenPlanOf(prisma, workflow));
+        // Requests its creator may not make: what its URLs show of internal addresses (host names are judged when each resolves).
+        const internal = creator && internalAddressRefusal(creator, frozen, literalInternalHost);
+        if (internal) return skip(`workflow ${workflow.name} v${workflow.version}: ${internal.message}, and agent ${creator.name} (the schedule's creator) may not`);
         let values: Record<string, string>;
         try {
           values = resolveInputs(workflow.inputs, input.inputs);

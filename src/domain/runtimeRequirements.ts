@@ -140,3 +140,56 @@ export function fireRefusal(
   if (missing.length) return `${what} needs ${missing.map(runtimePhrase).join(' and ')}, which v${pinned.version} (checked when the schedule was created) did not, and the schedule records no creating agent to check`;
   return undefined;
 }
+
+/** The internal host a URL's text alone shows (lib/internalAddresses `literalInternalHost`), or undefined. */
+export type TInternalHostOf = (url: string) => string | undefined;
+
+/**
+ * The `http` leaves of a plan's own tree (references not followed) whose URL
+ * text alone shows an internal address (`internalHost`), with their paths. Reaching one is the `shell`
+ * privilege; what a host name resolves to is known only when the request is
+ * made, so the worker's address guard (activities/addressGuard.ts) stays the
+ * decisive check: this one only refuses early what is certain.
+ */
+export function literalInternalTargets(plan: TPlan | null | undefined, internalHost: TInternalHostOf, at = ''): { path: string; host: string }[] {
+  const found: { path: string; host: string }[] = [];
+  (plan?.children ?? []).forEach((child, i) => {
+    const path = `${at}children[${i}]`;
+    if (child.kind === 'leaf') {
+      const host = child.action.runtime === 'http' ? internalHost(child.action.url) : undefined;
+      if (host !== undefined) found.push({ path: `${path}.action.url`, host });
+    } else {
+      found.push(...literalInternalTargets(child.plan, internalHost, `${path}.plan.`));
+    }
+  });
+  return found;
+}
+
+/** Why an agent may not have a frozen tree's requests made for it (they reach internal addresses it may not), or undefined. */
+export function internalAddressRefusal(agent: TAgentRuntimes, frozen: TFrozenPlan, internalHost: TInternalHostOf): { path: string; host: string; message: string } | undefined {
+  if (agent.allowedRuntimes.includes('shell')) return undefined;
+  const [first] = literalInternalTargets(frozen.root.plan, internalHost);
+  if (!first) return undefined;
+  return { ...first, message: `its request at ${first.path} reaches ${first.host}, an internal address, which only an agent that may run shell commands may reach` };
+}
+
+/**
+ * Refuses (RUNTIME_NOT_ALLOWED, 400) a workflow whose own tree has an `http`
+ * leaf aimed at a literal internal address when `agent` may not run shell.
+ */
+export function requireInternalAddressPrivilege(
+  agent: { name: string; allowedRuntimes: readonly string[] },
+  workflow: { name: string; version: number; frozenPlan: TFrozenPlan },
+  doing: string,
+  internalHost: TInternalHostOf,
+): void {
+  const refusal = internalAddressRefusal(agent, workflow.frozenPlan, internalHost);
+  if (!refusal) return;
+  const ref = `${workflow.name}@${workflow.version}`;
+  throw new DomainError('RUNTIME_NOT_ALLOWED', `agent ${agent.name} may not ${doing} workflow ${ref}: ${refusal.message}`, {
+    workflow: ref,
+    agent: agent.name,
+    missing_runtimes: ['shell'],
+    path: refusal.path,
+  });
+}

@@ -115,7 +115,8 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
   async function requireCallerRuntimes(actor: TActor, row: Schedule, doing: TPrivilegedDoing): Promise<void> {
     const pinned = await workflows.findOwnedWorkflowHeader(prisma, actorOwner(actor), row.savedWorkflowId);
     const runs = row.followLatest ? ((await workflows.latestWorkflowHeader(prisma, actorOwner(actor), pinned.name)) ?? pinned) : pinned;
-    await requireAgentRuntimes(prisma, actor.agentId, runs, doing);
+    // The plan comes from db/workflows' cache (saved versions never change): for the internal addresses its requests name.
+    await requireAgentRuntimes(prisma, actor.agentId, { ...runs, frozenPlan: await workflows.frozenPlanOf(prisma, runs) }, doing);
   }
 
   async function describe(id: string): Promise<ScheduleDescription> {

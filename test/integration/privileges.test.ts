@@ -350,19 +350,35 @@ describe('the acting agent needs the runtimes too', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('consequence 4: an http workflow saved by a shell agent, run by an agent without shell, may not reach internal addresses', async () => {
-    const url = `http://localhost:${target.split(':')[1]}/`;
-    const wf = await saveTree({ children: [{ key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url } }] });
-    expect(wf.required_runtimes).toEqual(['http']);
+  it('consequence 4: an http workflow saved by a shell agent, run by an agent without shell, may not reach internal addresses (checked at the request)', async () => {
+    // The request sits in a workflow the run names (a nested run): only the leaf's address guard sees it.
+    const inner = await saveTree({ children: [{ key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: `http://${target}/` } }] });
+    const outer = await saveTree({ children: [{ key: 'sub', kind: 'composite', title: 'Sub', workflow: `${inner.name}@${inner.version}` }] });
+    expect(outer.required_runtimes).toEqual(['http']);
     const before = hits;
-    const run = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: unique('key') }, lacking.auth);
+    const run = await http('POST', `${api.url}/api/workflows/${outer.id}/runs`, { idempotency_key: unique('key') }, lacking.auth);
     expect(run.status).toBe(201);
     const rootId = await waitFor(async () => (await http('GET', `${api.url}/api/runs/${run.body.run.id}`)).body.root_goal_id ?? undefined, 'the run\'s root');
     expect((await ended(rootId, {})).lifecycle).toBe('failed');
-    const get = (await http('GET', `${api.url}/api/goals/${rootId}/tree`)).body.children.find((c: TJson) => c.key === 'get');
+    const nested = await prisma.run.findFirstOrThrow({ where: { parentRunId: run.body.run.id } });
+    expect(nested.requestedByAgentId).toBe(lacking.id);
+    const get = await prisma.goal.findFirstOrThrow({ where: { runId: nested.id, key: 'get' } });
     expect(get.lifecycle).toBe('failed');
-    expect(get.failure_reason).toMatch(/internal address; only an agent that may run shell actions may reach internal addresses/);
+    expect(get.failureReason).toMatch(/internal address; only an agent that may run shell actions may reach internal addresses/);
     expect(hits).toBe(before);
+  });
+
+  it('consequence 4: one whose request names a literal internal address is refused up front for an agent without shell', async () => {
+    const url = `http://${target}/`;
+    const wf = await saveTree({ children: [{ key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url } }] });
+    const ref = `${wf.name}@${wf.version}`;
+    const why = `its request at children[0].action.url reaches 127.0.0.1, an internal address, which only an agent that may run shell commands may reach`;
+    const run = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: unique('key') }, lacking.auth);
+    expect([run.status, run.body.error?.code, run.body.error?.message]).toEqual([400, 'RUNTIME_NOT_ALLOWED', `agent ${lacking.name} may not run workflow ${ref}: ${why}`]);
+    expect(run.body.error.details).toMatchObject({ agent: lacking.name, workflow: ref, missing_runtimes: ['shell'], path: 'children[0].action.url' });
+    const scheduled = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true }, lacking.auth);
+    expect([scheduled.status, scheduled.body.error?.message]).toEqual([400, `agent ${lacking.name} may not schedule workflow ${ref}: ${why}`]);
+    expect((await http('GET', `${api.url}/api/workflows/${wf.id}/runs`)).body.total).toBe(0);
   });
 
   it('consequence 5: a replay that would start a run left claimed checks the replaying agent too', async () => {
