@@ -310,13 +310,14 @@ describe('the acting agent needs the runtimes too', () => {
   it('consequence 3: once its creator loses shell, a schedule\'s fire is skipped, saying why', async () => {
     const creator = await agentWithToken(['shell', 'manual']);
     const s = await http('POST', `${api.url}/api/workflows/${shellWorkflow.id}/schedules`, { spec: { every: '1h' }, paused: true }, creator.auth);
-    expect(s.status).toBe(201);
+    expect([s.status, s.body.created_by_agent_id]).toEqual([201, creator.id]);
     expect((await http('PATCH', `${api.url}/api/agents/${creator.id}`, { allowed_runtimes: ['manual'] })).status).toBe(200);
     expect((await http('POST', `${api.url}/api/schedules/${s.body.id}/trigger`)).status).toBe(200);
     const view = await scheduleView(s.body.id, (b) => b.runs?.total === 1, 'the fire to be recorded');
     expect(view.runs.items[0]).toMatchObject({
       state: 'skipped',
       status: { reason: `workflow ${shellWorkflow.name} v${shellWorkflow.version} needs shell commands, which agent ${creator.name} (the schedule's creator) may not run` },
+      requested_by_agent_id: creator.id,
     });
     await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
   });
@@ -333,7 +334,7 @@ describe('the acting agent needs the runtimes too', () => {
     const created = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: unique('key') }, runner.auth);
     expect(created.status).toBe(201);
     const run = { body: created.body.run };
-    expect((await prisma.run.findUniqueOrThrow({ where: { id: run.body.id } })).requestedByAgentId).toBe(runner.id);
+    expect([run.body.requested_by_agent_id, (await prisma.run.findUniqueOrThrow({ where: { id: run.body.id } })).requestedByAgentId]).toEqual([runner.id, runner.id]);
     const gate = await waitFor(async () => {
       const id = (await http('GET', `${api.url}/api/runs/${run.body.id}`)).body.root_goal_id;
       const tree = id && (await http('GET', `${api.url}/api/goals/${id}/tree`)).body;
