@@ -9,14 +9,13 @@ import { parseOutputObject, type TEdgeContext } from '../domain/expressions';
 import { isTerminal, type TEndStatus } from '../domain/goals';
 import { ZAcceptance } from '../domain/plans';
 import { actionOf, loadGoal } from './goals';
-import { findAgent } from '../db/agents';
 import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
 import { ensureWorkspace, type TWorkspaces } from './workspaces';
 import { attemptDir, exitFileOf, forgetAttempts, keepOutcome, markCancelled, markTimedOut, prepareAttempt, recoverOutcome } from './attemptFiles';
-import { runInputs } from '../db/runs';
+import { findLeafContext, parseRunInputs, type TLeafContext } from '../db/runs';
 import { inputEnvName } from '../domain/frozenPlans';
-import { goalRuntimes, missingRuntimes, runtimePhrase } from '../domain/runtimeRequirements';
+import { goalRuntimes, leafRefusal, mayReachInternalAddresses } from '../domain/runtimeRequirements';
 
 /**
  * Leaf activities: they run a leaf's action (a shell command, an HTTP
@@ -177,6 +176,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   /** Runs a command for a leaf, heartbeating, killed on timeout or cancellation. */
   async function runCommand(
     goal: { id: string; rootId: string; runId?: string | null },
+    context: TLeafContext,
     command: string,
     env: Record<string, string> | undefined,
     timeoutS: number,
@@ -184,7 +184,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     attempt?: string,
   ) {
     const ctx = Context.current();
-    const inputs = goal.runId ? await runInputs(prisma, goal.runId) : {};
+    const inputs = parseRunInputs(context);
     const cwd = await workspace(goal.rootId);
     return runShellCommand({
       command,
@@ -211,13 +211,13 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
    * killed on timeout or cancellation; `dir` is the attempt's directory
    * (attemptFiles.ts), where the outcome is kept the moment it is known.
    */
-  async function attemptAction(goal: Goal, action: TWorkerAction, dir: string | undefined): Promise<TAttempt> {
+  async function attemptAction(goal: Goal, context: TLeafContext, action: TWorkerAction, dir: string | undefined): Promise<TAttempt> {
     const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
     switch (action.runtime) {
       case 'shell':
-        return shellAttemptOf(await runCommand(goal, action.command, action.env, timeoutS, {}, dir), timeoutS);
+        return shellAttemptOf(await runCommand(goal, context, action.command, action.env, timeoutS, {}, dir), timeoutS);
       case 'http':
-        return attemptHttp(goal, action, timeoutS);
+        return attemptHttp(context, action, timeoutS);
       default:
         return assertNever(action, 'worker action');
     }
@@ -234,12 +234,11 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     return { result, cancelled: false };
   }
 
-  async function attemptHttp(goal: Goal, action: THttpAction, timeoutS: number): Promise<TAttempt> {
+  async function attemptHttp(context: TLeafContext, action: THttpAction, timeoutS: number): Promise<TAttempt> {
     const ctx = Context.current();
-    const agent = await findAgent(prisma, goal.agentId);
     const result = await runHttpRequest({
       action,
-      internalAddresses: agent.allowedRuntimes.includes('shell'),
+      internalAddresses: mayReachInternalAddresses(context.agent, context.actingAgent),
       timeoutMs: timeoutS * 1000,
       maxBodyBytes: deps.leaf.outputMaxBytes,
       signal: ctx.cancellationSignal,
@@ -264,10 +263,10 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   }
 
   /** Runs a goal's acceptance check command in the tree's workspace. */
-  async function runCheck(goal: Goal, check: string, details: object = {}) {
+  async function runCheck(goal: Goal, context: TLeafContext, check: string, details: object = {}) {
     const action = goal.kind === 'leaf' ? actionOf(goal) : undefined;
     const env = action ? checkEnv(action) : undefined;
-    const result = await runCommand(goal, check, env, Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S), details);
+    const result = await runCommand(goal, context, check, env, Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S), details);
     if (result.cancelled) throw cancelledFailure(digestOf(result));
     return { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
   }
@@ -277,7 +276,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
    * kept (in its heartbeat details, or on this worker's disk, attemptFiles.ts)
    * if there is one, else the action run now and its outcome kept at once.
    */
-  async function outcomeOf(goal: Goal, action: TWorkerAction, n: number, progress: TLeafProgress): Promise<TAttempt> {
+  async function outcomeOf(goal: Goal, context: TLeafContext, action: TWorkerAction, n: number, progress: TLeafProgress): Promise<TAttempt> {
     const ctx = Context.current();
     if (progress.outcome?.goalId === goal.id && progress.outcome.attempt === n) {
       return { result: progress.outcome.result as TAttempt['result'], cancelled: false, failure: progress.outcome.failure };
@@ -293,7 +292,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       attempt = shellAttemptOf(left.result, action.timeout_s ?? deps.leaf.defaultTimeoutS);
       ctx.log.warn('a leaf\'s command had ended when its worker died; its recorded exit status is used, not run again', { goalId: goal.id, attempt: n });
     } else {
-      attempt = await attemptAction(goal, action, (await prepareAttempt(dir)) ? dir : undefined);
+      attempt = await attemptAction(goal, context, action, (await prepareAttempt(dir)) ? dir : undefined);
     }
     if (!attempt.cancelled) {
       keepOutcome(dir, { result: attempt.result, failure: attempt.failure });
@@ -324,14 +323,14 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       await forgetAttempts(deps.dataDir, goalId);
       return endedLeafResult(goal);
     }
-    await refuseRevokedRuntimes(prisma, goal, goalRuntimes({ action: actionOf(goal), acceptance: ZAcceptance.parse(goal.acceptance ?? {}) }));
+    const context = await refuseRevokedRuntimes(prisma, goal, goalRuntimes({ action: actionOf(goal), acceptance: ZAcceptance.parse(goal.acceptance ?? {}) }));
     const action = runnableAction(goal);
     const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
     let result: unknown = goal.output;
     if (goal.actionEndedAt === null) {
       // This attempt's number among the action's outcomes.
       const n = goal.actionAttempts + 1;
-      const attempt = await outcomeOf(goal, action, n, progress);
+      const attempt = await outcomeOf(goal, context, action, n, progress);
       result = attempt.result;
       if (attempt.cancelled) {
         // First: an attempt whose write fails below must not leave our kill on disk as the command's end.
@@ -358,7 +357,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       await forgetAttempts(deps.dataDir, goalId);
     }
     if (acceptance.check) {
-      const check = await runCheck(goal, acceptance.check, progress);
+      const check = await runCheck(goal, context, acceptance.check, progress);
       if (!check.passed) {
         await untilWritten(() => goals.storeAcceptanceCheck(prisma, goalId, check));
         const reason = `acceptance check failed: it ${check.timed_out ? 'timed out' : `exited with code ${check.exit_code}`}`;
@@ -401,8 +400,8 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       const goal = await loadGoal(prisma, goalId);
       const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
       if (!acceptance.check) return { passed: true, exit_code: 0, stdout: '', stderr: '', timed_out: false };
-      await refuseRevokedRuntimes(prisma, goal, ['shell']);
-      const check = await runCheck(goal, acceptance.check);
+      const context = await refuseRevokedRuntimes(prisma, goal, ['shell']);
+      const check = await runCheck(goal, context, acceptance.check);
       if (!check.passed) await goals.storeAcceptanceCheck(prisma, goalId, check);
       return { ...check, stdout: tail(check.stdout, DIGEST_TEXT_BYTES), stderr: tail(check.stderr, DIGEST_TEXT_BYTES) };
     },
@@ -410,17 +409,21 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
 }
 
 /**
- * Refuses, before anything runs, work whose agent may no longer use a runtime
- * it needs (SPEC §6): plans, runs and schedules were checked when they were
- * accepted, but an agent's runtimes can be taken away since, so a revoked
- * privilege takes effect at the next leaf or check. Non-retryable: retrying
- * would only ask the same question again; the goal fails with this reason.
+ * Refuses, before anything runs, work whose agents may no longer use a
+ * runtime it needs (SPEC §6): plans, runs and schedules were checked when they
+ * were accepted, but an agent's runtimes can be taken away since, so a
+ * revoked privilege takes effect at the next leaf or check. The agents are
+ * the goal's and, in a run, the run's acting agent (domain/runtimeRequirements
+ * `leafRefusal`), read in the one query that also reads the run's inputs.
+ * Non-retryable: retrying would only ask the same question again; the goal
+ * fails with this reason. Returns what it read, for the action to run with.
  */
-async function refuseRevokedRuntimes(prisma: PrismaClient, goal: Goal, needed: readonly string[]): Promise<void> {
-  const agent = await findAgent(prisma, goal.agentId);
-  const missing = missingRuntimes(needed, agent.allowedRuntimes);
-  if (!missing.length) return;
-  throw ApplicationFailure.nonRetryable(`agent ${agent.name} may no longer run ${missing.map(runtimePhrase).join(' or ')}: nothing was run`, FAILURE_TYPES.RuntimeNotAllowed);
+async function refuseRevokedRuntimes(prisma: PrismaClient, goal: Goal, needed: readonly string[]): Promise<TLeafContext> {
+  const context = await findLeafContext(prisma, goal.id);
+  if (!context) throw ApplicationFailure.nonRetryable(`goal ${goal.id} does not exist`, FAILURE_TYPES.GoalNotFound);
+  const refusal = leafRefusal(needed, context.agent, context.actingAgent);
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal, FAILURE_TYPES.RuntimeNotAllowed);
+  return context;
 }
 
 /** The variables a leaf's acceptance check runs with: a shell leaf's own (the check sees its command's world). */

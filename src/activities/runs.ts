@@ -158,7 +158,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
         const layer = instantiateLayer(template, run.inputs);
         const owner = { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId };
         await checkLayer(goal, layer, owner);
-        const nested = await nestedRunsFor(prisma, owner, { id: goal.id, runId: run.id }, layer, { deep: false });
+        const nested = await nestedRunsFor(prisma, owner, { id: goal.id, runId: run.id, requestedByAgentId: run.requestedByAgentId }, layer, { deep: false });
         const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true });
         if (!written) return { frozen: await frozenChildren(prisma, goal.id, run.id), written: 0 };
         // What was just written: its frozen composites, in plan order (as frozenChildren would list them).

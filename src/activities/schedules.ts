@@ -2,12 +2,14 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { inTransaction, type PrismaClient } from '../db/client';
 import { claimRun, findScheduleFire, latestScheduleRun, recordSkippedFire, runTreeStates, type Run } from '../db/runs';
 import { findWorkflowHeader, frozenPlanOf, latestWorkflowHeader, type TWorkflowHeader } from '../db/workflows';
-import { tryLockScheduleDecisions } from '../db/schedules';
+import { findScheduleCreator, tryLockScheduleDecisions } from '../db/schedules';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { isTerminal } from '../domain/goals';
 import { runId as deriveRunId, fireKey, inputsHash, runRootGoalId, runTemporalWorkflowId } from '../domain/ids';
 import { deriveRunStatus } from '../domain/runs';
+import { fireRefusal, internalAddressRefusal } from '../domain/runtimeRequirements';
+import { literalInternalHost } from '../lib/internalAddresses';
 import { runSummary, type TRunTarget, type TFireScheduleInput } from '../temporal/starts';
 
 /**
@@ -48,7 +50,11 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
       const pinned = await readable(findWorkflowHeader(prisma, input.savedWorkflowId));
       if (!pinned) throw ApplicationFailure.nonRetryable(`workflow ${input.savedWorkflowId} no longer exists`, FAILURE_TYPES.RunInvalid);
       const owner = { ownerUserId: pinned.ownerUserId, ownerAgentId: pinned.ownerAgentId };
-      const workflow: TWorkflowHeader = input.followLatest ? ((await readable(latestWorkflowHeader(prisma, owner, pinned.name))) ?? pinned) : pinned;
+      const [latest, creator] = await Promise.all([
+        input.followLatest ? readable(latestWorkflowHeader(prisma, owner, pinned.name)) : Promise.resolve(null),
+        findScheduleCreator(prisma, input.scheduleId),
+      ]);
+      const workflow: TWorkflowHeader = latest ?? pinned;
 
       // One decision at a time per schedule (see tryLockScheduleDecisions): a fire that finds another deciding retries shortly.
       return inTransaction(prisma, async (tx): Promise<TFire> => {
@@ -70,12 +76,16 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
           inputsHash: inputsHash(input.inputs),
           temporalWorkflowId: runTemporalWorkflowId(workflow, key),
           scheduleId: input.scheduleId,
+          requestedByAgentId: creator?.id ?? null,
         };
         const skip = async (reason: string): Promise<TFire> => {
           const row = await recordSkippedFire(tx, { ...base, reason });
           return { kind: 'skipped', runId: row.id, reason };
         };
 
+        // The fire runs commands for the schedule's creator: it needs what this version needs, now (issue 17).
+        const refused = fireRefusal(workflow, creator, pinned);
+        if (refused) return skip(refused);
         if (!workflow.fullyFrozen && !input.allowReplan) {
           return skip(`workflow ${workflow.name} v${workflow.version} is not fully frozen and the schedule does not allow replanning`);
         }
@@ -94,6 +104,9 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
           }
         }
         const frozen = await readable(frozenPlanOf(prisma, workflow));
+        // Requests its creator may not make: what its URLs show of internal addresses (host names are judged when each resolves).
+        const internal = creator && internalAddressRefusal(creator, frozen, literalInternalHost);
+        if (internal) return skip(`workflow ${workflow.name} v${workflow.version}: ${internal.message}, and agent ${creator.name} (the schedule's creator) may not`);
         let values: Record<string, string>;
         try {
           values = resolveInputs(workflow.inputs, input.inputs);

@@ -67,35 +67,47 @@ export async function updateOwnedAgent(db: TDb, ownerUserId: string, id: string,
   return findOwnedAgent(db, ownerUserId, id);
 }
 
+/** What refers to an agent, counted. */
+export interface TAgentUses {
+  goals: number;
+  workflows: number;
+  schedules: number;
+  runs: number;
+  tokens: number;
+}
+
 /** Why an agent is in use: what refers to it, counted (only what does). */
-async function usesOf(db: TDb, id: string): Promise<{ goals: number; workflows: number; schedules: number; tokens: number }> {
+async function usesOf(db: TDb, id: string): Promise<TAgentUses> {
   const now = new Date();
-  const [goals, workflows, schedules, tokens] = await Promise.all([
+  const [goals, workflows, schedules, runs, tokens] = await Promise.all([
     db.goal.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
     db.savedWorkflow.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
-    db.schedule.count({ where: { ownerAgentId: id } }),
+    db.schedule.count({ where: { OR: [{ ownerAgentId: id }, { createdByAgentId: id }] } }),
+    // Runs it asked for: their leaves check its runtimes (the acting agent).
+    db.run.count({ where: { requestedByAgentId: id } }),
     db.apiToken.count({ where: { agentId: id, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } }),
   ]);
-  return { goals, workflows, schedules, tokens };
+  return { goals, workflows, schedules, runs, tokens };
 }
 
 /**
  * What a 409 for an agent in use says: what uses it, then what would free
- * it. Goals are never deleted, so an agent with goals is kept for good (no
- * point sending anyone to revoke tokens first); workflows and schedules can
- * be deleted and tokens revoked.
+ * it. Goals and runs are never deleted, so an agent with either is kept for
+ * good (no point sending anyone to revoke tokens first); workflows and
+ * schedules can be deleted and tokens revoked.
  */
-export function agentInUseMessage(name: string, uses: { goals: number; workflows: number; schedules: number; tokens: number }): string | undefined {
+export function agentInUseMessage(name: string, uses: TAgentUses): string | undefined {
   const counted: [number, string, string][] = [
     [uses.goals, 'goal', 'goals'],
     [uses.workflows, 'workflow', 'workflows'],
     [uses.schedules, 'schedule', 'schedules'],
+    [uses.runs, 'run', 'runs'],
     [uses.tokens, 'live token', 'live tokens'],
   ];
   const what = counted.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
   if (!what.length) return undefined;
-  if (uses.goals > 0) {
-    return `agent ${name} is in use by ${what.join(', ')}; goals are never deleted, so an agent that has goals is kept for good (it can stay unused; \`agent update\` can take runtimes away from it)`;
+  if (uses.goals > 0 || uses.runs > 0) {
+    return `agent ${name} is in use by ${what.join(', ')}; goals and runs are never deleted, so an agent that has either is kept for good (it can stay unused; \`agent update\` can take runtimes away from it)`;
   }
   const steps = [
     ...(uses.schedules ? ['delete its schedules'] : []),

@@ -28,6 +28,8 @@ function runOf<R extends { id: string; inputs: TRunRow['inputs'] }>(row: R): Omi
 export type TNewRun = Pick<Prisma.RunUncheckedCreateInput, 'id' | 'savedWorkflowId' | 'idempotencyKey' | 'inputs' | 'inputsHash' | 'temporalWorkflowId'> & {
   scheduleId?: string | null;
   parentRunId?: string | null;
+  /** The acting agent: whose request made the run (see the column's doc in prisma/schema.prisma). */
+  requestedByAgentId?: string | null;
 };
 
 /**
@@ -216,6 +218,47 @@ export async function nestedRunsRootedAt(db: TDb, goalIds: string[]): Promise<Ma
   if (!goalIds.length) return new Map();
   const runs = await db.run.findMany({ where: { rootGoalId: { in: goalIds } }, include: { savedWorkflow: { select: { name: true, version: true } } } });
   return new Map(runs.map((r) => [r.rootGoalId as string, runOf(r)]));
+}
+
+/** An agent as a leaf's privilege check needs it. */
+export interface TLeafAgent {
+  name: string;
+  allowedRuntimes: string[];
+}
+
+/**
+ * What a leaf runs under, in one round trip: its goal's agent, the acting
+ * agent of its run (whose request made the run; null for a goal outside a run,
+ * or a run made before the acting agent was kept), and the run's stored inputs
+ * (unparsed: only a command's environment reads them, through `parseRunInputs`).
+ */
+export interface TLeafContext {
+  agent: TLeafAgent;
+  actingAgent: TLeafAgent | null;
+  runId: string | null;
+  inputs: unknown;
+}
+
+export async function findLeafContext(db: TDb, goalId: string): Promise<TLeafContext | null> {
+  const [row] = await db.$queryRaw<{ name: string; allowed_runtimes: string[]; run_id: string | null; inputs: unknown; acting_name: string | null; acting_runtimes: string[] | null }[]>`
+    SELECT a.name, a.allowed_runtimes, r.id AS run_id, r.inputs, ra.name AS acting_name, ra.allowed_runtimes AS acting_runtimes
+      FROM goals g
+      JOIN agents a ON a.id = g.agent_id
+      LEFT JOIN workflow_runs r ON r.id = g.run_id
+      LEFT JOIN agents ra ON ra.id = r.requested_by_agent_id
+     WHERE g.id = ${goalId}`;
+  if (!row) return null;
+  return {
+    agent: { name: row.name, allowedRuntimes: row.allowed_runtimes },
+    actingAgent: row.acting_name === null ? null : { name: row.acting_name, allowedRuntimes: row.acting_runtimes ?? [] },
+    runId: row.run_id,
+    inputs: row.inputs,
+  };
+}
+
+/** A run's stored inputs as `findLeafContext` read them, parsed (a CONFLICT when they no longer read). */
+export function parseRunInputs(context: Pick<TLeafContext, 'runId' | 'inputs'>): Record<string, string> {
+  return context.runId === null ? {} : runOf({ id: context.runId, inputs: context.inputs as TRunRow['inputs'] }).inputs;
 }
 
 /** A run's resolved inputs (for a leaf's environment). */

@@ -19,7 +19,7 @@ export type { Schedule };
  */
 export async function insertSchedule(
   prisma: PrismaClient,
-  row: { id: string; owner: TOwner; savedWorkflowId: string; followLatest: boolean },
+  row: { id: string; owner: TOwner; savedWorkflowId: string; followLatest: boolean; createdByAgentId: string },
   maxPerOwner: number,
 ): Promise<Schedule> {
   return prisma.$transaction(async (tx) => {
@@ -30,7 +30,9 @@ export async function insertSchedule(
         { path: '', message: `at most ${maxPerOwner} schedules per owner (SCHEDULE_MAX_PER_OWNER)` },
       ]);
     }
-    return tx.schedule.create({ data: { id: row.id, ...ownerWhere(row.owner), savedWorkflowId: row.savedWorkflowId, followLatest: row.followLatest } });
+    return tx.schedule.create({
+      data: { id: row.id, ...ownerWhere(row.owner), savedWorkflowId: row.savedWorkflowId, followLatest: row.followLatest, createdByAgentId: row.createdByAgentId },
+    });
   }, TRANSACTION_OPTIONS);
 }
 
@@ -78,4 +80,10 @@ export async function schedulesOfWorkflow(db: TDb, savedWorkflowId: string): Pro
 export async function tryLockScheduleDecisions(tx: TDb, scheduleId: string): Promise<boolean> {
   const [row] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtextextended(${`reprise:schedule-fire:${scheduleId}`}, 0)) AS locked`;
   return row?.locked === true;
+}
+
+/** The agent that created a schedule (its fires act for it), as a fire's privilege check needs it; null when none is recorded. */
+export async function findScheduleCreator(db: TDb, id: string): Promise<{ id: string; name: string; allowedRuntimes: string[] } | null> {
+  const row = await db.schedule.findUnique({ where: { id }, select: { createdByAgent: { select: { id: true, name: true, allowedRuntimes: true } } } });
+  return row?.createdByAgent ?? null;
 }

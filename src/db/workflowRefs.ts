@@ -59,11 +59,13 @@ export async function resolveWorkflowRefs(db: TDb, owner: TOwner, plan: TPlan | 
  * The nested runs a plan creates under `parent` (a live install writes the
  * whole plan; a run's layer only its own children, `deep: false`). Inputs
  * given to a nested run are resolved against its workflow's declarations.
+ * `requestedByAgentId` is the nested runs' acting agent: the outer run's, or
+ * the agent whose request installs a live plan.
  */
 export async function nestedRunsFor(
   db: TDb,
   owner: TOwner,
-  parent: { id: string; runId: string | null },
+  parent: { id: string; runId: string | null; requestedByAgentId: string | null },
   plan: TPlan,
   options: { deep: boolean },
 ): Promise<TNestedRunRow[]> {
@@ -83,6 +85,7 @@ export async function nestedRunsFor(
         inputsHash: inputsHash(ref.inputs),
         temporalWorkflowId: runTemporalWorkflowId(ref.workflow, key),
         parentRunId: parent.runId,
+        requestedByAgentId: parent.requestedByAgentId,
       },
       rows: { runId: deriveRunId(ref.workflow.id, key), savedWorkflowId: ref.workflow.id, savedWorkflowVersion: ref.workflow.version, planned: ref.workflow.planned },
     };

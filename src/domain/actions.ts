@@ -11,6 +11,8 @@ export { isRuntime, RUNTIME_NAMES, RUNTIMES, type TOutsideWait, type TRuntime, t
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/** What an HTTP header value may not hold (RFC 9110 §5.5: CR, LF and NUL are never valid in a field value). */
+const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
 
 const common = {
   /** Seconds before the leaf is stopped and counts as timed out. */
@@ -50,6 +52,12 @@ export const ZHttpAction = z
     headers: z
       .record(z.string().max(256).regex(HEADER_NAME, 'header names must be HTTP tokens'), z.string().max(8192))
       .refine((h) => Object.keys(h).length <= MAX_ENTRIES, `at most ${MAX_ENTRIES} headers`)
+      .superRefine((h, ctx) => {
+        // A line break in a value would end the header and start another (header or request splitting).
+        for (const [name, value] of Object.entries(h)) {
+          if (HEADER_VALUE_FORBIDDEN.test(value)) ctx.addIssue({ code: 'custom', path: [name], message: `header ${name}: a header value must not contain a line break (CR, LF) or NUL` });
+        }
+      })
       .optional(),
     /** A string is sent as is; anything else as JSON. */
     body: z.unknown().optional(),

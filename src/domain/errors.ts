@@ -10,7 +10,7 @@ export const ERROR_CODES = {
   VALIDATION_FAILED: 400,
   /** The request body is not valid JSON. */
   MALFORMED_JSON: 400,
-  /** A leaf uses an action runtime its agent may not use. */
+  /** A leaf uses an action runtime its agent may not use, or a workflow needs one the acting agent may not use. */
   RUNTIME_NOT_ALLOWED: 400,
   /** A plan breaks a structural rule or a limit; details list {rule, path, message}. */
   PLAN_INVALID: 400,

@@ -85,3 +85,111 @@ export function goalRuntimes(goal: { action?: { runtime: TRuntime } | null; acce
   addCheck(goal.acceptance ?? undefined, found);
   return [...found].sort();
 }
+
+/** An agent as a leaf's re-check sees it. */
+export interface TAgentRuntimes {
+  name: string;
+  allowedRuntimes: readonly string[];
+}
+
+/**
+ * Why a leaf may not run now, or undefined when it may (SPEC §6: a revoked
+ * privilege takes effect at the next leaf). A run's goals run under the
+ * workflow's agent (SPEC §4), but the run was made at another agent's request
+ * (its acting agent: the caller's, a schedule's creator's): the leaf needs
+ * its runtimes in both, so what it may use is the intersection of the two.
+ */
+export function leafRefusal(needed: readonly string[], agent: TAgentRuntimes, actingAgent: TAgentRuntimes | null): string | undefined {
+  for (const [who, role] of [[agent, ''], [actingAgent, ', which requested this run,']] as const) {
+    if (!who) continue;
+    const missing = missingRuntimes(needed, who.allowedRuntimes);
+    if (missing.length) return `agent ${who.name}${role} may no longer run ${missing.map(runtimePhrase).join(' or ')}: nothing was run`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether an `http` leaf may reach internal addresses: the privilege of
+ * agents that may run shell commands (activities/addressGuard.ts), held by
+ * the goal's agent and by its run's acting agent alike.
+ */
+export function mayReachInternalAddresses(agent: TAgentRuntimes, actingAgent: TAgentRuntimes | null): boolean {
+  return agent.allowedRuntimes.includes('shell') && (actingAgent === null || actingAgent.allowedRuntimes.includes('shell'));
+}
+
+/**
+ * Why a schedule's fire may not run `workflow` (the version it picked: the
+ * pinned one, or with follow_latest the newest), or undefined when it may.
+ * The fire acts for the agent that created the schedule: it needs the
+ * version's runtimes now, not only at creation. A schedule made before its
+ * creator was recorded has no agent to ask; it may run what the version it
+ * was checked against at creation (`pinned`) needed, and nothing more.
+ */
+export function fireRefusal(
+  workflow: { name: string; version: number; requiredRuntimes: readonly string[] },
+  creator: TAgentRuntimes | null,
+  pinned: { version: number; requiredRuntimes: readonly string[] },
+): string | undefined {
+  const what = `workflow ${workflow.name} v${workflow.version}`;
+  if (creator) {
+    const missing = missingRuntimes(workflow.requiredRuntimes, creator.allowedRuntimes);
+    if (missing.length) return `${what} needs ${missing.map(runtimePhrase).join(' and ')}, which agent ${creator.name} (the schedule's creator) may not run`;
+    return undefined;
+  }
+  const missing = missingRuntimes(workflow.requiredRuntimes, pinned.requiredRuntimes);
+  if (missing.length) return `${what} needs ${missing.map(runtimePhrase).join(' and ')}, which v${pinned.version} (checked when the schedule was created) did not, and the schedule records no creating agent to check`;
+  return undefined;
+}
+
+/** The internal host a URL's text alone shows (lib/internalAddresses `literalInternalHost`), or undefined. */
+export type TInternalHostOf = (url: string) => string | undefined;
+
+/**
+ * The `http` leaves of a plan's own tree (references not followed) whose URL
+ * text alone shows an internal address (`internalHost`), with their paths. Reaching one is the `shell`
+ * privilege; what a host name resolves to is known only when the request is
+ * made, so the worker's address guard (activities/addressGuard.ts) stays the
+ * decisive check: this one only refuses early what is certain.
+ */
+export function literalInternalTargets(plan: TPlan | null | undefined, internalHost: TInternalHostOf, at = ''): { path: string; host: string }[] {
+  const found: { path: string; host: string }[] = [];
+  (plan?.children ?? []).forEach((child, i) => {
+    const path = `${at}children[${i}]`;
+    if (child.kind === 'leaf') {
+      const host = child.action.runtime === 'http' ? internalHost(child.action.url) : undefined;
+      if (host !== undefined) found.push({ path: `${path}.action.url`, host });
+    } else {
+      found.push(...literalInternalTargets(child.plan, internalHost, `${path}.plan.`));
+    }
+  });
+  return found;
+}
+
+/** Why an agent may not have a frozen tree's requests made for it (they reach internal addresses it may not), or undefined. */
+export function internalAddressRefusal(agent: TAgentRuntimes, frozen: TFrozenPlan, internalHost: TInternalHostOf): { path: string; host: string; message: string } | undefined {
+  if (agent.allowedRuntimes.includes('shell')) return undefined;
+  const [first] = literalInternalTargets(frozen.root.plan, internalHost);
+  if (!first) return undefined;
+  return { ...first, message: `its request at ${first.path} reaches ${first.host}, an internal address, which only an agent that may run shell commands may reach` };
+}
+
+/**
+ * Refuses (RUNTIME_NOT_ALLOWED, 400) a workflow whose own tree has an `http`
+ * leaf aimed at a literal internal address when `agent` may not run shell.
+ */
+export function requireInternalAddressPrivilege(
+  agent: { name: string; allowedRuntimes: readonly string[] },
+  workflow: { name: string; version: number; frozenPlan: TFrozenPlan },
+  doing: string,
+  internalHost: TInternalHostOf,
+): void {
+  const refusal = internalAddressRefusal(agent, workflow.frozenPlan, internalHost);
+  if (!refusal) return;
+  const ref = `${workflow.name}@${workflow.version}`;
+  throw new DomainError('RUNTIME_NOT_ALLOWED', `agent ${agent.name} may not ${doing} workflow ${ref}: ${refusal.message}`, {
+    workflow: ref,
+    agent: agent.name,
+    missing_runtimes: ['shell'],
+    path: refusal.path,
+  });
+}

@@ -82,7 +82,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
         if (nestedProblems.length) throw planInvalid(nestedProblems);
       }
       const id = newId('goal');
-      const nested = plan ? await nestedRunsFor(prisma, actorOwner(actor), { id, runId: null }, plan, { deep: true }) : [];
+      const nested = plan ? await nestedRunsFor(prisma, actorOwner(actor), { id, runId: null, requestedByAgentId: agent.id }, plan, { deep: true }) : [];
       await requireReferencedRuntimes(prisma, actorOwner(actor), plan, [agent.id]);
       const goal = await goals.createRootGoal(
         prisma,
@@ -118,7 +118,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
      */
     async installPlan(actor: TActor, id: string, plan: TPlan): Promise<Goal> {
       const target = await goals.findOwnedGoal(prisma, actor.userId, id);
-      const nested = await nestedRunsFor(prisma, actorOwner(actor), { id, runId: target.runId }, plan, { deep: true });
+      const nested = await nestedRunsFor(prisma, actorOwner(actor), { id, runId: target.runId, requestedByAgentId: actor.agentId }, plan, { deep: true });
       await requireReferencedRuntimes(prisma, actorOwner(actor), plan, [target.agentId, actor.agentId]);
       const footprints = await refFootprints(prisma, actorOwner(actor), plan);
       // A plan's commands are the caller's: submitted for another agent's goal, they need both agents' runtimes.

@@ -78,13 +78,26 @@ export function createRunService(deps: TRunServiceDeps) {
     }
   }
 
-  /** A key seen before: the same run (200), unless its inputs differ or it failed (409). Never resolves inputs again. */
-  async function replay(run: Run, given: Record<string, string>, workflow: () => Promise<Pick<TWorkflowHeader, 'name' | 'version'>>): Promise<Run> {
+  /**
+   * A key seen before: the same run (200), unless its inputs differ or it failed (409). Never resolves inputs again.
+   * A replay that starts a run left `claimed` starts commands as the replaying caller's request: its agent (perhaps
+   * not the one that claimed the key) needs the workflow's runtimes as a first call would.
+   */
+  async function replay(
+    actor: TActor,
+    run: Run,
+    given: Record<string, string>,
+    workflow: () => Promise<Pick<TWorkflowHeader, 'name' | 'version' | 'requiredRuntimes'>>,
+  ): Promise<Run> {
     if (run.inputsHash !== inputsHash(given)) {
       throw new DomainError('CONFLICT', `idempotency key "${run.idempotencyKey}" was used for run ${run.id} with other inputs; use a new key for new inputs`);
     }
     if (run.state === 'failed') throw new DomainError('CONFLICT', `run ${run.id} under key "${run.idempotencyKey}" failed (${run.error ?? 'no reason recorded'}); use a new key`);
-    if (run.state === 'claimed') await startRun(run, await workflow());
+    if (run.state === 'claimed') {
+      const header = await workflow();
+      await requireAgentRuntimes(prisma, actor.agentId, header, 'run');
+      await startRun(run, header);
+    }
     return run;
   }
 
@@ -108,7 +121,7 @@ export function createRunService(deps: TRunServiceDeps) {
       // A replay reads one row (and its workflow's name): no frozen plan, no input resolution.
       const seen = await findOwnedRunByKey(prisma, owner, workflowId, input.idempotencyKey);
       if (seen) {
-        const run = await replay(seen, input.inputs, () => workflows.findOwnedWorkflowHeader(prisma, owner, workflowId));
+        const run = await replay(actor, seen, input.inputs, () => workflows.findOwnedWorkflowHeader(prisma, owner, workflowId));
         return { run: await view(run, seen.savedWorkflow), created: false };
       }
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
@@ -128,8 +141,9 @@ export function createRunService(deps: TRunServiceDeps) {
         inputs: values,
         inputsHash: inputsHash(input.inputs),
         temporalWorkflowId: runTemporalWorkflowId(workflow, input.idempotencyKey),
+        requestedByAgentId: actor.agentId,
       });
-      if (!created) return { run: await view(await replay(run, input.inputs, async () => workflow), workflow), created: false };
+      if (!created) return { run: await view(await replay(actor, run, input.inputs, async () => workflow), workflow), created: false };
       if (!deps.crashAfterClaim?.()) await startRun(run, workflow);
       return { run: await view(run, workflow), created: true };
     },

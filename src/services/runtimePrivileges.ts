@@ -3,7 +3,9 @@ import type { TDb } from '../db/client';
 import { resolveWorkflowRefs } from '../db/workflowRefs';
 import type { TOwner } from '../db/workflows';
 import type { TPlan } from '../domain/plans';
-import { requireWorkflowRuntimes } from '../domain/runtimeRequirements';
+import type { TFrozenPlan } from '../domain/frozenPlans';
+import { literalInternalHost } from '../lib/internalAddresses';
+import { requireInternalAddressPrivilege, requireWorkflowRuntimes } from '../domain/runtimeRequirements';
 
 /**
  * Running commands is a privilege (SPEC §6), and a saved workflow carries its
@@ -13,11 +15,20 @@ import { requireWorkflowRuntimes } from '../domain/runtimeRequirements';
  * again when a leaf runs, so a privilege revoked later still takes effect.
  */
 
-type TRequirement = { name: string; version: number; requiredRuntimes: readonly string[] };
+/** A workflow's requirement: its recorded runtimes, and (where the caller has read it) its frozen plan, for the internal addresses its own requests name. */
+type TRequirement = { name: string; version: number; requiredRuntimes: readonly string[]; frozenPlan?: TFrozenPlan };
 
-/** Refuses (400 RUNTIME_NOT_ALLOWED) unless the agent may use every runtime the workflow needs. */
-export async function requireAgentRuntimes(db: TDb, agentId: string, workflow: TRequirement, doing: 'run' | 'schedule'): Promise<void> {
-  requireWorkflowRuntimes(await findAgent(db, agentId), workflow, doing);
+/** What a caller tried, as the refusal says it: "agent X may not <doing> workflow N@V". */
+export type TPrivilegedDoing = 'run' | 'schedule' | 'trigger a schedule of' | 'backfill a schedule of' | 'change a schedule of';
+
+/**
+ * Refuses (400 RUNTIME_NOT_ALLOWED) unless the agent may use every runtime the workflow needs and, given the
+ * frozen plan, may reach the internal addresses its own requests name literally (host names: at request time).
+ */
+export async function requireAgentRuntimes(db: TDb, agentId: string, workflow: TRequirement, doing: TPrivilegedDoing): Promise<void> {
+  const agent = await findAgent(db, agentId);
+  requireWorkflowRuntimes(agent, workflow, doing);
+  if (workflow.frozenPlan) requireInternalAddressPrivilege(agent, { ...workflow, frozenPlan: workflow.frozenPlan }, doing, literalInternalHost);
 }
 
 /**

@@ -26,7 +26,7 @@ import { asTemporalError } from '../temporal/errors';
 import { asScheduleError, countScheduleFires, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
 import type { TFireScheduleInput } from '../temporal/starts';
 import { actorOwner } from './owners';
-import { requireAgentRuntimes } from './runtimePrivileges';
+import { requireAgentRuntimes, type TPrivilegedDoing } from './runtimePrivileges';
 import type { TRunView } from './runs';
 
 /**
@@ -105,6 +105,20 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     throw new DomainError('VALIDATION_FAILED', `backfill: ${message}`, [{ path: 'body', message }]);
   }
 
+  /**
+   * A trigger, a change or a backfill makes the schedule's workflow run at
+   * the caller's request (issue 17): the caller's agent needs the runtimes of
+   * the version a fire would run now (the pinned one, or with follow_latest
+   * the newest), as at creation. Each fire checks the schedule's creator again
+   * (activities/schedules.ts), and each leaf its run's agents.
+   */
+  async function requireCallerRuntimes(actor: TActor, row: Schedule, doing: TPrivilegedDoing): Promise<void> {
+    const pinned = await workflows.findOwnedWorkflowHeader(prisma, actorOwner(actor), row.savedWorkflowId);
+    const runs = row.followLatest ? ((await workflows.latestWorkflowHeader(prisma, actorOwner(actor), pinned.name)) ?? pinned) : pinned;
+    // The plan comes from db/workflows' cache (saved versions never change): for the internal addresses its requests name.
+    await requireAgentRuntimes(prisma, actor.agentId, { ...runs, frozenPlan: await workflows.frozenPlanOf(prisma, runs) }, doing);
+  }
+
   async function describe(id: string): Promise<ScheduleDescription> {
     try {
       return await withDeadline(temporal, () => temporal.schedule.getHandle(id).describe());
@@ -161,7 +175,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         tuning: deps.engine ?? DEFAULT_ENGINE_TUNING,
         spec: input.spec,
       } satisfies TFireScheduleInput;
-      const row = await insertSchedule(prisma, { id, owner, savedWorkflowId: workflow.id, followLatest: input.followLatest }, limits.maxPerOwner);
+      const row = await insertSchedule(prisma, { id, owner, savedWorkflowId: workflow.id, followLatest: input.followLatest, createdByAgentId: actor.agentId }, limits.maxPerOwner);
       const options = scheduleOptions(config, workflow, {
         taskQueue: deps.taskQueue,
         paused: input.paused,
@@ -200,6 +214,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
 
     async triggerSchedule(actor: TActor, id: string): Promise<TScheduleView> {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
+      await requireCallerRuntimes(actor, row, 'trigger a schedule of');
       // The fire's own overlap decision applies: the Temporal Schedule's policy lets it start.
       await withDeadline(temporal, () => temporal.schedule.getHandle(id).trigger('ALLOW_ALL')).catch((err: unknown) => {
         throw asTemporalError(err, `schedule ${id} could not be triggered`);
@@ -214,6 +229,9 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
      */
     async updateSchedule(actor: TActor, id: string, patch: TUpdateScheduleInput, caller: TScheduleCaller = { admin: false }): Promise<TScheduleView> {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
+      // Pausing (with or without a note) only stops fires: any agent of the owner may. Anything else may make it run.
+      const onlyStops = patch.spec === undefined && patch.inputs === undefined && patch.overlap === undefined && patch.catchupWindow === undefined && patch.paused !== false;
+      if (!onlyStops) await requireCallerRuntimes(actor, row, 'change a schedule of');
       if (patch.spec) checkInterval(patch.spec, caller);
       const current = await describe(id);
       const config = scheduleConfig(current);
@@ -258,6 +276,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     /** Runs the fires of a past range, each keyed by its nominal time: backfilling a range twice mints nothing new. */
     async backfillSchedule(actor: TActor, id: string, range: { start: Date; end: Date; overlap?: TOverlapPolicy }): Promise<TScheduleView> {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
+      await requireCallerRuntimes(actor, row, 'backfill a schedule of');
       if (range.start.getTime() >= range.end.getTime()) throw new DomainError('VALIDATION_FAILED', 'backfill start must be before end');
       if (range.end.getTime() > Date.now()) throw new DomainError('VALIDATION_FAILED', 'backfill end is in the future: a backfill runs the fires of a past range');
       await checkBackfillSize(id, range);

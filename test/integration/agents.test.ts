@@ -143,14 +143,14 @@ describe('agents', () => {
     expect([withGoal.status, withGoal.body.error.code]).toEqual([409, 'CONFLICT']);
     // Goals are never deleted: the 409 says the agent is kept for good, not to go revoke tokens.
     expect(withGoal.body.error.message).toBe(
-      `agent ${busy.name} is in use by 1 goal; goals are never deleted, so an agent that has goals is kept for good (it can stay unused; \`agent update\` can take runtimes away from it)`,
+      `agent ${busy.name} is in use by 1 goal; goals and runs are never deleted, so an agent that has either is kept for good (it can stay unused; \`agent update\` can take runtimes away from it)`,
     );
     expect((await call('GET', `/api/agents/${busy.id}`)).status).toBe(200);
 
     // The local user's agent, by name, once it has goals (the local token's run under it): kept for good, saying so.
     expect((await call('POST', '/api/goals', { title: 'Local work', action: { runtime: 'manual' }, start: false })).status).toBe(201);
     const local = await call('DELETE', '/api/agents/default');
-    expect([local.status, local.body.error.message]).toEqual([409, expect.stringMatching(/^agent default is in use by \d+ goals?(, [^;]+)?; goals are never deleted, so an agent that has goals is kept for good/)]);
+    expect([local.status, local.body.error.message]).toEqual([409, expect.stringMatching(/^agent default is in use by \d+ goals?(, [^;]+)?; goals and runs are never deleted, so an agent that has either is kept for good/)]);
 
     // A new user's only agent: its user tokens run goals under it.
     const user = unique('lonely');

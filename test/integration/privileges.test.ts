@@ -207,3 +207,209 @@ describe('saved workflows need the runtimes they record', () => {
     expect(existsSync(marker)).toBe(false);
   });
 });
+
+/**
+ * Issue 17's hostile review: a run's goals run under the workflow's agent
+ * (SPEC §4), so every door that makes a saved workflow run must also check
+ * the agent that asks (the acting agent), and every leaf and every fire must
+ * check it again, so a privilege taken away takes effect there.
+ */
+describe('the acting agent needs the runtimes too', () => {
+  const unique = (name: string) => `${name}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const ALL_SCOPES = ['goals:read', 'goals:write', 'workflows:read', 'workflows:write', 'schedules:read', 'schedules:write'];
+
+  /** A new agent of the local user, with a token that may do everything but admin. */
+  async function agentWithToken(allowed: string[]): Promise<{ id: string; name: string; auth: Record<string, string> }> {
+    const name = unique('acting');
+    const agent = await http('POST', `${api.url}/api/agents`, { name, allowed_runtimes: allowed });
+    expect(agent.status).toBe(201);
+    const token = await http('POST', `${api.url}/api/tokens`, { name: `token of ${name}`, agent_id: agent.body.id, scopes: ALL_SCOPES });
+    return { id: agent.body.id, name, auth: { authorization: `Bearer ${token.body.secret}` } };
+  }
+
+  /** Saves a tree of the local user's (shell) agent as a workflow, once it has been accepted; a manual leaf keyed `gate` is completed on the way. */
+  async function saveTree(plan: TJson, name = unique('wf')): Promise<TJson> {
+    const goal = await http('POST', `${api.url}/api/goals`, { title: 'Tree', plan });
+    expect(goal.status).toBe(201);
+    if (plan.children.some((c: TJson) => c.key === 'gate')) {
+      const gate = await waitFor(async () => {
+        const tree = (await http('GET', `${api.url}/api/goals/${goal.body.id}/tree`)).body;
+        return tree.children.find((c: TJson) => c.key === 'gate' && c.waiting_for === 'completion');
+      }, 'the gate to wait');
+      await http('POST', `${api.url}/api/goals/${gate.id}/complete`, { outcome: 'succeeded' });
+    }
+    expect((await ended(goal.body.id, {})).lifecycle).toBe('done');
+    const saved = await http('POST', `${api.url}/api/goals/${goal.body.id}/save-as-workflow`, { name });
+    expect(saved.status).toBe(201);
+    return saved.body;
+  }
+
+  const shellLeaf = (command = 'true') => ({ key: 'cmd', kind: 'leaf', title: 'Cmd', action: { runtime: 'shell', command } });
+  const gateLeaf = { key: 'gate', kind: 'leaf', title: 'Gate', action: { runtime: 'manual' } };
+
+  async function scheduleView(id: string, done: (body: TJson) => boolean, what: string): Promise<TJson> {
+    return waitFor(async () => {
+      const body = (await http('GET', `${api.url}/api/schedules/${id}`)).body;
+      return done(body) ? body : undefined;
+    }, what);
+  }
+
+  let shellWorkflow: TJson;
+  let lacking: Awaited<ReturnType<typeof agentWithToken>>;
+
+  beforeAll(async () => {
+    shellWorkflow = await saveTree({ children: [shellLeaf()] });
+    lacking = await agentWithToken(['http', 'manual', 'agent']);
+  });
+
+  it('consequence 1: an agent without shell may not trigger, change or backfill a schedule of a shell workflow its user owns; it may pause it', async () => {
+    const s = await http('POST', `${api.url}/api/workflows/${shellWorkflow.id}/schedules`, { spec: { every: '1h' }, paused: true });
+    expect(s.status).toBe(201);
+    const ref = `${shellWorkflow.name}@${shellWorkflow.version}`;
+    const attempts: [string, string, unknown, string][] = [
+      ['POST', 'trigger', undefined, 'trigger a schedule of'],
+      ['PATCH', '', { inputs: {} }, 'change a schedule of'],
+      ['PATCH', '', { paused: false }, 'change a schedule of'],
+      ['POST', 'backfill', { start: new Date(Date.now() - 3 * 3600_000).toISOString(), end: new Date(Date.now() - 3600_000).toISOString() }, 'backfill a schedule of'],
+    ];
+    for (const [method, action, body, doing] of attempts) {
+      const res = await http(method, `${api.url}/api/schedules/${s.body.id}${action ? `/${action}` : ''}`, body, lacking.auth);
+      expect([action, res.status, res.body.error?.code]).toEqual([action, 400, 'RUNTIME_NOT_ALLOWED']);
+      expect(res.body.error.message).toContain(`agent ${lacking.name} may not ${doing} workflow ${ref}: it needs shell commands`);
+      expect(res.body.error.details).toMatchObject({ agent: lacking.name, workflow: ref, missing_runtimes: ['shell'] });
+    }
+    const view = (await http('GET', `${api.url}/api/schedules/${s.body.id}`)).body;
+    expect([view.paused, view.fires_taken, view.runs.total]).toEqual([true, 0, 0]);
+    // Pausing only stops fires: any agent of the owner may.
+    const paused = await http('PATCH', `${api.url}/api/schedules/${s.body.id}`, { paused: true, note: 'stopped by the no-shell agent' }, lacking.auth);
+    expect(paused.status).toBe(200);
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+  });
+
+  it('consequence 2: a follow_latest fire of a newer version needing shell its creator may not run is skipped, saying why', async () => {
+    const name = unique('follow');
+    const v1 = await saveTree({ children: [gateLeaf] }, name);
+    expect(v1.required_runtimes).toEqual(['manual']);
+    const s = await http('POST', `${api.url}/api/workflows/${v1.id}/schedules`, { spec: { every: '1h' }, paused: true, follow_latest: true }, lacking.auth);
+    expect(s.status).toBe(201);
+    const v2 = await saveTree({ children: [shellLeaf()] }, name);
+    expect([v2.version, v2.required_runtimes]).toEqual([2, ['shell']]);
+    // The creator may not trigger it itself now (the version a fire would run needs shell); an agent with shell may.
+    expect((await http('POST', `${api.url}/api/schedules/${s.body.id}/trigger`, undefined, lacking.auth)).status).toBe(400);
+    expect((await http('POST', `${api.url}/api/schedules/${s.body.id}/trigger`)).status).toBe(200);
+    const view = await scheduleView(s.body.id, (b) => b.runs?.total === 1, 'the fire to be recorded');
+    expect(view.runs.items[0]).toMatchObject({
+      state: 'skipped',
+      workflow: { version: 2 },
+      status: { status: 'skipped', reason: `workflow ${name} v2 needs shell commands, which agent ${lacking.name} (the schedule's creator) may not run` },
+      root_goal_id: null,
+    });
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+  });
+
+  it('consequence 3: once its creator loses shell, a schedule\'s fire is skipped, saying why', async () => {
+    const creator = await agentWithToken(['shell', 'manual']);
+    const s = await http('POST', `${api.url}/api/workflows/${shellWorkflow.id}/schedules`, { spec: { every: '1h' }, paused: true }, creator.auth);
+    expect([s.status, s.body.created_by_agent_id]).toEqual([201, creator.id]);
+    expect((await http('PATCH', `${api.url}/api/agents/${creator.id}`, { allowed_runtimes: ['manual'] })).status).toBe(200);
+    expect((await http('POST', `${api.url}/api/schedules/${s.body.id}/trigger`)).status).toBe(200);
+    const view = await scheduleView(s.body.id, (b) => b.runs?.total === 1, 'the fire to be recorded');
+    expect(view.runs.items[0]).toMatchObject({
+      state: 'skipped',
+      status: { reason: `workflow ${shellWorkflow.name} v${shellWorkflow.version} needs shell commands, which agent ${creator.name} (the schedule's creator) may not run` },
+      requested_by_agent_id: creator.id,
+    });
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+  });
+
+  it('consequence 3: once the agent that started a run loses shell, the run\'s next shell leaf fails with the reason and its command never runs', async () => {
+    const marker = path.join(await mkdtemp(path.join(tmpdir(), 'reprise-acting-')), 'ran');
+    const wf = await saveTree({ children: [gateLeaf, shellLeaf(`touch '${marker}'`)], edges: [{ from: 'gate', to: 'cmd' }] });
+    // The tree it was saved from ran the command once.
+    expect(existsSync(marker)).toBe(true);
+    const { rmSync } = await import('node:fs');
+    rmSync(marker);
+
+    const runner = await agentWithToken(['shell', 'manual']);
+    const created = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: unique('key') }, runner.auth);
+    expect(created.status).toBe(201);
+    const run = { body: created.body.run };
+    expect([run.body.requested_by_agent_id, (await prisma.run.findUniqueOrThrow({ where: { id: run.body.id } })).requestedByAgentId]).toEqual([runner.id, runner.id]);
+    const gate = await waitFor(async () => {
+      const id = (await http('GET', `${api.url}/api/runs/${run.body.id}`)).body.root_goal_id;
+      const tree = id && (await http('GET', `${api.url}/api/goals/${id}/tree`)).body;
+      return tree?.children?.find((c: TJson) => c.key === 'gate' && c.waiting_for === 'completion');
+    }, 'the run\'s gate to wait');
+    expect((await http('PATCH', `${api.url}/api/agents/${runner.id}`, { allowed_runtimes: ['manual'] })).status).toBe(200);
+    expect((await http('POST', `${api.url}/api/goals/${gate.id}/complete`, { outcome: 'succeeded' }, runner.auth)).status).toBe(200);
+
+    const root = await ended((await http('GET', `${api.url}/api/runs/${run.body.id}`)).body.root_goal_id, {});
+    expect(root.lifecycle).toBe('failed');
+    const tree = (await http('GET', `${api.url}/api/goals/${root.id}/tree`)).body;
+    const cmd = tree.children.find((c: TJson) => c.key === 'cmd');
+    expect([cmd.lifecycle, cmd.failure_reason]).toEqual(['failed', `agent ${runner.name}, which requested this run, may no longer run shell commands: nothing was run`]);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('consequence 4: an http workflow saved by a shell agent, run by an agent without shell, may not reach internal addresses (checked at the request)', async () => {
+    // The request sits in a workflow the run names (a nested run): only the leaf's address guard sees it.
+    const inner = await saveTree({ children: [{ key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: `http://${target}/` } }] });
+    const outer = await saveTree({ children: [{ key: 'sub', kind: 'composite', title: 'Sub', workflow: `${inner.name}@${inner.version}` }] });
+    expect(outer.required_runtimes).toEqual(['http']);
+    const before = hits;
+    const run = await http('POST', `${api.url}/api/workflows/${outer.id}/runs`, { idempotency_key: unique('key') }, lacking.auth);
+    expect(run.status).toBe(201);
+    const rootId = await waitFor(async () => (await http('GET', `${api.url}/api/runs/${run.body.run.id}`)).body.root_goal_id ?? undefined, 'the run\'s root');
+    expect((await ended(rootId, {})).lifecycle).toBe('failed');
+    const nested = await prisma.run.findFirstOrThrow({ where: { parentRunId: run.body.run.id } });
+    expect(nested.requestedByAgentId).toBe(lacking.id);
+    const get = await prisma.goal.findFirstOrThrow({ where: { runId: nested.id, key: 'get' } });
+    expect(get.lifecycle).toBe('failed');
+    expect(get.failureReason).toMatch(/internal address; only an agent that may run shell actions may reach internal addresses/);
+    expect(hits).toBe(before);
+  });
+
+  it('consequence 4: one whose request names a literal internal address is refused up front for an agent without shell', async () => {
+    const url = `http://${target}/`;
+    const wf = await saveTree({ children: [{ key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url } }] });
+    const ref = `${wf.name}@${wf.version}`;
+    const why = `its request at children[0].action.url reaches 127.0.0.1, an internal address, which only an agent that may run shell commands may reach`;
+    const run = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: unique('key') }, lacking.auth);
+    expect([run.status, run.body.error?.code, run.body.error?.message]).toEqual([400, 'RUNTIME_NOT_ALLOWED', `agent ${lacking.name} may not run workflow ${ref}: ${why}`]);
+    expect(run.body.error.details).toMatchObject({ agent: lacking.name, workflow: ref, missing_runtimes: ['shell'], path: 'children[0].action.url' });
+    const scheduled = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true }, lacking.auth);
+    expect([scheduled.status, scheduled.body.error?.message]).toEqual([400, `agent ${lacking.name} may not schedule workflow ${ref}: ${why}`]);
+    expect((await http('GET', `${api.url}/api/workflows/${wf.id}/runs`)).body.total).toBe(0);
+  });
+
+  it('consequence 5: a replay that would start a run left claimed checks the replaying agent too', async () => {
+    const key = unique('key');
+    const { claimRun } = await import('../../src/db/runs');
+    const ids = await import('../../src/domain/ids');
+    // A run claimed by the local (shell) agent whose start never happened (a crash between claim and start).
+    const { run } = await claimRun(prisma, {
+      id: ids.runId(shellWorkflow.id, key),
+      savedWorkflowId: shellWorkflow.id,
+      idempotencyKey: key,
+      inputs: {},
+      inputsHash: ids.inputsHash({}),
+      temporalWorkflowId: ids.runTemporalWorkflowId(shellWorkflow, key),
+      requestedByAgentId: 'agent_default',
+    });
+    const replay = await http('POST', `${api.url}/api/workflows/${shellWorkflow.id}/runs`, { idempotency_key: key }, lacking.auth);
+    expect([replay.status, replay.body.error?.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    expect(replay.body.error.message).toContain(`agent ${lacking.name} may not run workflow ${shellWorkflow.name}@${shellWorkflow.version}: it needs shell commands`);
+    expect((await prisma.run.findUniqueOrThrow({ where: { id: run.id } })).state).toBe('claimed');
+    // The agent with shell heals it.
+    const healed = await http('POST', `${api.url}/api/workflows/${shellWorkflow.id}/runs`, { idempotency_key: key });
+    expect([healed.status, healed.body.run?.id, healed.body.created]).toEqual([200, run.id, false]);
+  });
+
+  it('consequence 6: an http header value holding a line break is refused at submission, naming the header', async () => {
+    for (const value of ['a\r\nX-Injected: 1', 'a\nb', 'a\rb']) {
+      const res = await http('POST', `${api.url}/api/goals`, { title: 'Split', start: false, action: { runtime: 'http', url: 'https://example.com/', headers: { 'X-Split': value } } });
+      expect([res.status, res.body.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
+      expect(res.body.error.message).toContain('header X-Split: a header value must not contain a line break (CR, LF) or NUL');
+    }
+  });
+});

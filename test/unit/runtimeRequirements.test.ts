@@ -1,7 +1,8 @@
 import { isDomainError } from '../../src/domain/errors';
 import { FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import type { TPlan } from '../../src/domain/plans';
-import { goalRuntimes, missingRuntimes, requiredRuntimes, requireWorkflowRuntimes } from '../../src/domain/runtimeRequirements';
+import { literalInternalHost } from '../../src/lib/internalAddresses';
+import { fireRefusal, goalRuntimes, internalAddressRefusal, leafRefusal, literalInternalTargets, mayReachInternalAddresses, missingRuntimes, requiredRuntimes, requireWorkflowRuntimes } from '../../src/domain/runtimeRequirements';
 
 /** What a saved workflow needs of the agent that runs it (issue 17, finding 2). */
 
@@ -70,5 +71,75 @@ describe('requireWorkflowRuntimes', () => {
       message: 'plan.children[0].workflow: agent bot may not reference workflow nightly@3: it needs shell commands, which the agent may not run (allowed: http, manual)',
       details: { workflow: 'nightly@3', agent: 'bot', missing_runtimes: ['shell'], path: 'plan.children[0].workflow' },
     });
+  });
+});
+
+/** Issue 17's review: a run's goals run under the workflow's agent, at another agent's request (the acting agent). */
+describe('the acting agent', () => {
+  const saver = { name: 'saver', allowedRuntimes: ['shell', 'http', 'manual'] };
+  const noShell = { name: 'asker', allowedRuntimes: ['http', 'manual'] };
+
+  it('leafRefusal: a leaf needs its runtimes in the goal\'s agent and in its run\'s acting agent (the intersection)', () => {
+    expect(leafRefusal(['shell'], saver, null)).toBeUndefined();
+    expect(leafRefusal(['shell'], saver, saver)).toBeUndefined();
+    expect(leafRefusal(['shell'], saver, noShell)).toBe('agent asker, which requested this run, may no longer run shell commands: nothing was run');
+    expect(leafRefusal(['shell'], noShell, saver)).toBe('agent asker may no longer run shell commands: nothing was run');
+    expect(leafRefusal(['http'], saver, noShell)).toBeUndefined();
+  });
+
+  it('mayReachInternalAddresses: both agents must be allowed shell', () => {
+    expect(mayReachInternalAddresses(saver, null)).toBe(true);
+    expect(mayReachInternalAddresses(saver, saver)).toBe(true);
+    expect(mayReachInternalAddresses(saver, noShell)).toBe(false);
+    expect(mayReachInternalAddresses(noShell, saver)).toBe(false);
+  });
+
+  it('fireRefusal: a fire needs what the version it picked needs, of the schedule\'s creator', () => {
+    const v1 = { name: 'nightly', version: 1, requiredRuntimes: ['manual'] };
+    const v2 = { name: 'nightly', version: 2, requiredRuntimes: ['manual', 'shell'] };
+    expect(fireRefusal(v1, noShell, v1)).toBeUndefined();
+    expect(fireRefusal(v2, noShell, v1)).toBe("workflow nightly v2 needs shell commands, which agent asker (the schedule's creator) may not run");
+    expect(fireRefusal(v2, saver, v1)).toBeUndefined();
+  });
+
+  it('fireRefusal: a schedule with no recorded creator may run only what its pinned version needed', () => {
+    const v1 = { name: 'nightly', version: 1, requiredRuntimes: ['manual'] };
+    const v2 = { name: 'nightly', version: 2, requiredRuntimes: ['manual', 'shell'] };
+    expect(fireRefusal(v1, null, v1)).toBeUndefined();
+    expect(fireRefusal({ ...v1, version: 3 }, null, v1)).toBeUndefined();
+    expect(fireRefusal(v2, null, v1)).toBe('workflow nightly v2 needs shell commands, which v1 (checked when the schedule was created) did not, and the schedule records no creating agent to check');
+  });
+});
+
+describe('internal addresses a URL names literally', () => {
+  it.each([
+    ['http://127.0.0.1:8080/x', '127.0.0.1'],
+    ['http://127.1/', '127.0.0.1'],
+    ['http://[::1]/', '::1'],
+    ['http://[::ffff:10.0.0.1]/', '::ffff:a00:1'],
+    ['https://169.254.169.254/latest/meta-data', '169.254.169.254'],
+    ['http://localhost:7233/', 'localhost'],
+    ['http://LOCALHOST./', 'localhost'],
+    ['http://api.localhost/', 'api.localhost'],
+  ])('%s is internal (%s)', (url, host) => expect(literalInternalHost(url)).toBe(host));
+
+  it.each(['https://example.com/', 'http://8.8.8.8/', 'http://internal.example/', 'not a url'])('%s is not known to be', (url) => expect(literalInternalHost(url)).toBeUndefined());
+
+  it('finds them at every depth of a plan, with their paths; a refusal only for an agent without shell', () => {
+    const plan: TPlan = {
+      children: [
+        { key: 'pub', kind: 'leaf', title: 'Pub', action: { runtime: 'http', method: 'GET', url: 'https://example.com/' } },
+        {
+          key: 'inner',
+          kind: 'composite',
+          title: 'Inner',
+          plan: { children: [{ key: 'meta', kind: 'leaf', title: 'Meta', action: { runtime: 'http', method: 'GET', url: 'http://169.254.169.254/' } }], edges: [] },
+        },
+      ],
+      edges: [],
+    };
+    expect(literalInternalTargets(plan, literalInternalHost)).toEqual([{ path: 'children[1].plan.children[0].action.url', host: '169.254.169.254' }]);
+    expect(internalAddressRefusal({ name: 'a', allowedRuntimes: ['shell', 'http'] }, frozen(plan), literalInternalHost)).toBeUndefined();
+    expect(internalAddressRefusal({ name: 'a', allowedRuntimes: ['http'] }, frozen(plan), literalInternalHost)?.path).toBe('children[1].plan.children[0].action.url');
   });
 });

@@ -30,7 +30,7 @@ export function runRoutes(deps: { runs: TRunService; temporalUi: TTemporalUi }):
       operationId: 'createRun',
       summary: 'Run a workflow under an idempotency key',
       description:
-        'First call: 201 `{run, created: true}`. The same key with the same inputs again: 200 `{run, created: false}`, whatever state the run is in, except a failed run (409: use a new key). The same key with other inputs: 409. Unknown or missing inputs, unresolved placeholders, and inputs that would make a text longer than its field allows once substituted (naming the field and its path): 400, nothing written. A new run needs the caller\'s agent to be allowed every runtime the workflow records (`required_runtimes`; 400 RUNTIME_NOT_ALLOWED otherwise).',
+        'First call: 201 `{run, created: true}`. The same key with the same inputs again: 200 `{run, created: false}`, whatever state the run is in, except a failed run (409: use a new key). The same key with other inputs: 409. Unknown or missing inputs, unresolved placeholders, and inputs that would make a text longer than its field allows once substituted (naming the field and its path): 400, nothing written. A new run, and a replay that starts a run left claimed, needs the caller\'s agent to be allowed every runtime the workflow records (`required_runtimes`), and `shell` when the workflow\'s own requests name an internal address literally (400 RUNTIME_NOT_ALLOWED otherwise). The run\'s goals run under the workflow\'s agent; the caller\'s agent is recorded as the run\'s acting agent, and each leaf needs its runtimes in both, so a runtime taken from either fails the next leaf that needs it, before it runs.',
       tags: ['runs'],
       scope: 'workflows:write',
       params: ZWorkflowIdParams,

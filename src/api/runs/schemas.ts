@@ -59,6 +59,10 @@ export const ZRun = z
     root_goal_id: z.string().nullable(),
     parent_run_id: z.string().nullable().openapi({ description: 'A nested run: the run whose tree it is part of.' }),
     schedule_id: z.string().nullable(),
+    requested_by_agent_id: z.string().nullable().openapi({
+      description:
+        "The acting agent: whose request made the run (the caller's agent; a schedule's creator; a nested run's outer run's). Its goals run under the workflow's agent, and each leaf needs its runtimes in both. Null for runs made before it was recorded.",
+    }),
     temporal: z.object({ workflow_id: z.string(), ui_url: z.string().nullable() }),
     progress: z
       .object({

@@ -19,6 +19,7 @@ export function serializeRun(run: TRunView, temporalUi: TTemporalUi): TRunJson {
     root_goal_id: run.rootGoalId,
     parent_run_id: run.parentRunId,
     schedule_id: run.scheduleId,
+    requested_by_agent_id: run.requestedByAgentId,
     temporal: { workflow_id: run.temporalWorkflowId, ui_url: uiUrl },
     ...(run.progress
       ? {

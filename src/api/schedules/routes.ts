@@ -18,7 +18,7 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       operationId: 'createSchedule',
       summary: 'Schedule a workflow',
       description:
-        'Creates a Temporal Schedule whose fires run this workflow with these inputs, each under the key (schedule id, nominal fire time). `spec` is `{cron, timezone?}`, `{every}` or `{at}` (once). The caller\'s agent needs every runtime the workflow records (`required_runtimes`; 400 RUNTIME_NOT_ALLOWED otherwise).',
+        'Creates a Temporal Schedule whose fires run this workflow with these inputs, each under the key (schedule id, nominal fire time). `spec` is `{cron, timezone?}`, `{every}` or `{at}` (once). The caller\'s agent needs every runtime the workflow records (`required_runtimes`), and `shell` when the workflow\'s own requests name an internal address literally (400 RUNTIME_NOT_ALLOWED otherwise). The caller\'s agent is recorded as the schedule\'s creator: every fire acts for it, and a fire whose version needs a runtime it may no longer use makes no tree and is recorded as skipped, saying why.',
       tags: ['schedules'],
       scope: 'schedules:write',
       params: ZWorkflowIdParams,
@@ -72,13 +72,14 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       path: '/api/schedules/{id}',
       operationId: 'updateSchedule',
       summary: 'Change a schedule: spec, inputs, overlap, catch-up window, pause or resume',
-      description: 'One update of the Temporal Schedule. A spent one-shot is re-enabled only with a new `spec.at` (400 otherwise).',
+      description:
+        'One update of the Temporal Schedule. A spent one-shot is re-enabled only with a new `spec.at` (400 otherwise). A change other than pausing (with or without a note) lets the schedule run, so the caller\'s agent needs every runtime the version a fire would run now records (the pinned one, or with `follow_latest` the newest; `required_runtimes`), and `shell` when that version\'s own requests name an internal address literally; 400 RUNTIME_NOT_ALLOWED otherwise, naming the agent, the workflow and the runtime.',
       tags: ['schedules'],
       scope: 'schedules:write',
       params: ZScheduleIdParams,
       body: ZSchedulePatch,
       responses: { 200: { description: 'The schedule.', schema: ZSchedule } },
-      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'RUNTIME_NOT_ALLOWED', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, body, ctx }) => {
         const { catchup_window: catchupWindow, ...patch } = body;
         return { status: 200, body: toJson(await deps.schedules.updateSchedule(ctx.actor, params.id, { ...patch, catchupWindow }, caller(ctx))) };
@@ -89,13 +90,13 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       path: '/api/schedules/{id}/backfill',
       operationId: 'backfillSchedule',
       summary: 'Run the fires of a past range',
-      description: 'Each fire is keyed by its nominal time, so backfilling a range twice mints nothing new.',
+      description: 'Each fire is keyed by its nominal time, so backfilling a range twice mints nothing new. The caller\'s agent needs every runtime the version a fire would run now records (the pinned one, or with `follow_latest` the newest; `required_runtimes`), and `shell` when that version\'s own requests name an internal address literally; 400 RUNTIME_NOT_ALLOWED otherwise, naming the agent, the workflow and the runtime.',
       tags: ['schedules'],
       scope: 'schedules:write',
       params: ZScheduleIdParams,
       body: ZScheduleBackfill,
       responses: { 200: { description: 'The schedule.', schema: ZSchedule } },
-      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'RUNTIME_NOT_ALLOWED', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, body, ctx }) => ({
         status: 200,
         body: toJson(await deps.schedules.backfillSchedule(ctx.actor, params.id, { start: new Date(body.start), end: new Date(body.end), overlap: body.overlap })),
@@ -106,12 +107,12 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       path: '/api/schedules/{id}/trigger',
       operationId: 'triggerSchedule',
       summary: 'Fire a schedule now',
-      description: 'A fire like any other: keyed by its time, subject to the overlap policy.',
+      description: 'A fire like any other: keyed by its time, subject to the overlap policy. The caller\'s agent needs every runtime the version a fire would run now records (the pinned one, or with `follow_latest` the newest; `required_runtimes`), and `shell` when that version\'s own requests name an internal address literally; 400 RUNTIME_NOT_ALLOWED otherwise, naming the agent, the workflow and the runtime.',
       tags: ['schedules'],
       scope: 'schedules:write',
       params: ZScheduleIdParams,
       responses: { 200: { description: 'The schedule.', schema: ZSchedule } },
-      errors: ['NOT_FOUND', 'TEMPORAL_UNAVAILABLE'],
+      errors: ['NOT_FOUND', 'RUNTIME_NOT_ALLOWED', 'TEMPORAL_UNAVAILABLE'],
       handler: async ({ params, ctx }) => ({ status: 200, body: toJson(await deps.schedules.triggerSchedule(ctx.actor, params.id)) }),
     }),
     defineRoute({

@@ -61,6 +61,9 @@ export const ZSchedule = z
     id: z.string(),
     workflow: z.object({ id: z.string(), name: z.string(), version: z.number().int() }),
     follow_latest: z.boolean(),
+    created_by_agent_id: z.string().nullable().openapi({
+      description: 'The agent whose token created it: every fire acts for it and needs its runtimes (a fire it may not run is skipped, saying why). Null for schedules made before it was recorded.',
+    }),
     allow_replan: z.boolean(),
     overlap: z.enum(OVERLAP_POLICIES),
     inputs: z.record(z.string(), z.string()),

@@ -11,6 +11,7 @@ export function serializeSchedule(view: TScheduleView, temporalUi: TTemporalUi):
     id: row.id,
     workflow: { id: row.savedWorkflowId, name: row.savedWorkflow.name, version: row.savedWorkflow.version },
     follow_latest: config.followLatest ?? row.followLatest,
+    created_by_agent_id: row.createdByAgentId,
     allow_replan: config.allowReplan ?? false,
     overlap: config.overlap ?? 'skip',
     inputs: config.inputs ?? {},
