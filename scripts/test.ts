@@ -1,7 +1,9 @@
 // `npm test`: the test tiers in order, fastest first, each as its own child
-// process with this terminal (jest's own summaries stay visible). It stops at
-// the first tier that fails, with that tier's exit code, and prints how long
-// each tier took, on success and on failure alike.
+// process (jest's own summaries stay visible). The first three (typecheck,
+// lint, unit) need no services and run at once, each one's output printed
+// whole as it ends; the others run one after another with this terminal. It
+// stops at the first tier that fails, with that tier's exit code, and prints
+// how long each tier took, on success and on failure alike.
 //
 // `npm test -- unit workflows` runs only the named tiers (in the order below).
 import { spawn } from 'node:child_process';
@@ -11,12 +13,14 @@ interface TTier {
   /** An npm script: each tier also runs alone as `npm run <script>`. */
   script: string;
   what: string;
+  /** Runs at the same time as the tiers next to it that are also `concurrent` (they share no service). */
+  concurrent?: true;
 }
 
 const TIERS: readonly TTier[] = [
-  { name: 'typecheck', script: 'typecheck', what: 'API types regenerated, then tsc' },
-  { name: 'lint', script: 'lint', what: 'eslint, no warnings' },
-  { name: 'unit', script: 'test:unit', what: 'pure logic, no services' },
+  { name: 'typecheck', script: 'typecheck', what: 'API types regenerated, then tsc', concurrent: true },
+  { name: 'lint', script: 'lint', what: 'eslint, no warnings', concurrent: true },
+  { name: 'unit', script: 'test:unit', what: 'pure logic, no services', concurrent: true },
   { name: 'workflows', script: 'test:workflows', what: 'workflow logic on the Temporal dev server, in-memory activities' },
   { name: 'integration', script: 'test:integration', what: 'HTTP, Postgres, Temporal and the e2e start' },
   { name: 'scale', script: 'test:scale', what: 'big trees, asserted on the worker\'s task latencies' },
@@ -25,15 +29,23 @@ const TIERS: readonly TTier[] = [
 
 type TResult = { tier: TTier; seconds: number; code: number };
 
-function runTier(tier: TTier): Promise<number> {
+/** Runs one tier; `buffered`: its output is kept and printed whole when it ends (tiers running at once). */
+function runTier(tier: TTier, buffered = false): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('npm', ['run', '--silent', tier.script], { stdio: 'inherit' });
+    const child = spawn('npm', ['run', '--silent', tier.script], { stdio: buffered ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    const output: Buffer[] = [];
+    child.stdout?.on('data', (b: Buffer) => output.push(b));
+    child.stderr?.on('data', (b: Buffer) => output.push(b));
+    const done = (code: number) => {
+      if (buffered) process.stdout.write(`\n=== ${tier.name}: ${tier.what} (npm run ${tier.script})\n${Buffer.concat(output).toString()}`);
+      resolve(code);
+    };
     child.once('error', (err) => {
       console.error(`could not start tier ${tier.name}: ${err.message}`);
-      resolve(1);
+      done(1);
     });
     // A tier killed by a signal is a failure too (128 + the signal's number, as a shell reports it).
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumbers[signal] ?? 0) : 1)));
+    child.once('exit', (code, signal) => done(code ?? (signal ? 128 + (signalNumbers[signal] ?? 0) : 1)));
   });
 }
 
@@ -59,14 +71,26 @@ async function main(argv: string[]): Promise<number> {
   }
   const selected = argv.length ? TIERS.filter((t) => argv.includes(t.name)) : [...TIERS];
   const results: TResult[] = [];
-  for (const [i, tier] of selected.entries()) {
-    console.log(`\n=== ${tier.name}: ${tier.what} (npm run ${tier.script})`);
-    const started = process.hrtime.bigint();
-    const code = await runTier(tier);
-    results.push({ tier, seconds: Number(process.hrtime.bigint() - started) / 1e9, code });
-    if (code !== 0) {
-      printSummary(results, selected.slice(i + 1));
-      return code;
+  for (let i = 0; i < selected.length; ) {
+    // The next tier, with the concurrent tiers right after it when it is one.
+    let n = 1;
+    while (selected[i]?.concurrent && selected[i + n]?.concurrent) n += 1;
+    const batch = selected.slice(i, i + n);
+    if (n === 1) console.log(`\n=== ${batch[0]?.name}: ${batch[0]?.what} (npm run ${batch[0]?.script})`);
+    else console.log(`\n=== ${batch.map((t) => t.name).join(', ')}, at once (each one's output follows as it ends)`);
+    const ran = await Promise.all(
+      batch.map(async (tier) => {
+        const started = process.hrtime.bigint();
+        const code = await runTier(tier, n > 1);
+        return { tier, seconds: Number(process.hrtime.bigint() - started) / 1e9, code };
+      }),
+    );
+    results.push(...ran);
+    i += n;
+    const failed = ran.find((r) => r.code !== 0);
+    if (failed) {
+      printSummary(results, selected.slice(i));
+      return failed.code;
     }
   }
   printSummary(results, []);

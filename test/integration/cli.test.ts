@@ -392,5 +392,5 @@ describe('token create (straight to the database) and revoke', () => {
     expect((await cli(['token', 'create', '--agent', busy.name], db)).code).toBe(0);
     const kept = await cli(['agent', 'delete', busy.name]);
     expect([kept.code, kept.stderr]).toEqual([1, expect.stringMatching(new RegExp(`^reprise: agent ${busy.name} is in use by 1 live token; to delete it, first revoke its live tokens .*\\(CONFLICT, HTTP 409\\)\\n$`))]);
-  });
+  }, 120_000);
 });
