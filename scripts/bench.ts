@@ -14,8 +14,6 @@
 // BENCH_SCENARIOS=small runs the scenarios up to 100 leaves (and plans up to
 // 100 goals); BENCH_REPEATS=n takes the median of n runs (default 1);
 // BENCH_PARTS=engine or BENCH_PARTS=instantiation runs one part only.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
@@ -24,18 +22,15 @@ import pino from 'pino';
 import { startApi } from '../src/api/server';
 import { loadConfig } from '../src/config';
 import { createPrisma } from '../src/db/client';
-import { migrate } from '../src/db/migrate';
 import type { TActor } from '../src/domain/actor';
 import { isTerminal } from '../src/domain/goals';
 import type { TPlan } from '../src/domain/plans';
-import { startEmbeddedPostgres } from '../src/dev/embeddedPostgres';
-import { ensureTemporalCli } from '../src/dev/temporalCli';
-import { startTemporalDevServer } from '../src/dev/temporalDevServer';
+import { freePort, runStops, startScratchServices } from '../src/dev/scratchServices';
 import { createGoalService, type TCreateGoalInput } from '../src/services/goals';
 import { createTemporalClient } from '../src/temporal/client';
 import { createWorker, installTemporalRuntime } from '../src/main/composeWorker';
 import { statsOf, treeHistoryStats, type THistoryStats } from '../test/support/historyStats';
-import { freePort } from '../test/support/ports';
+
 import { createBareActivities } from './bench/bareActivities';
 import { benchInstantiation } from './bench/instantiation';
 
@@ -97,40 +92,16 @@ async function bareHistories(client: Client, id: string, bare: TBare): Promise<T
 }
 
 async function main(): Promise<void> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'reprise-bench-'));
-  await chmod(dataDir, 0o755);
-  const stops: (() => Promise<void>)[] = [];
-  // Interrupted, it still stops the Postgres and Temporal it started (their own process groups outlive it otherwise).
-  const interrupt = (): void => {
-    void (async () => {
-      for (const stop of stops.reverse()) await stop().catch(() => undefined);
-      process.exit(130);
-    })();
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  console.log('bringing up Postgres and Temporal…');
+  const { dataDir, databaseUrl, temporalAddress, stops } = await startScratchServices('reprise-bench-');
   try {
-    console.log('bringing up Postgres and Temporal…');
-    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });
-    stops.push(pg.stop);
-    const server = await startTemporalDevServer({
-      cliPath: await ensureTemporalCli(),
-      port: await freePort(),
-      httpPort: await freePort(),
-      metricsPort: await freePort(),
-      namespace: 'default',
-      synchronous: 'OFF',
-    });
-    stops.push(server.stop);
-    await migrate(pg.url);
-
     // Workspaces beside (never inside) the data directory, both in the scratch directory removed at the end.
-    const config = loadConfig({ DATABASE_URL: pg.url, TEMPORAL_ADDRESS: server.address, REPRISE_DATA_DIR: path.join(dataDir, 'data'), WORKSPACES_DIR: path.join(dataDir, 'workspaces'), LOG_LEVEL: 'silent' });
+    const config = loadConfig({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, REPRISE_DATA_DIR: path.join(dataDir, 'data'), WORKSPACES_DIR: path.join(dataDir, 'workspaces'), LOG_LEVEL: 'silent' });
     const logger = pino({ level: 'silent' });
     installTemporalRuntime(logger, { ownSignals: true });
-    const prisma = createPrisma(pg.url, { poolSize: config.databasePoolSize, queryTimeoutMs: config.databaseQueryTimeoutMs });
+    const prisma = createPrisma(databaseUrl, { poolSize: config.databasePoolSize, queryTimeoutMs: config.databaseQueryTimeoutMs });
     stops.push(() => prisma.$disconnect());
-    const pool = new Pool({ connectionString: pg.url, max: config.databasePoolSize });
+    const pool = new Pool({ connectionString: databaseUrl, max: config.databasePoolSize });
     stops.push(() => pool.end());
     await pool.query('CREATE TABLE bench_leaves (key text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())');
     // The bench agent's stored limits allow the big scenarios (the default agent's do not).
@@ -141,7 +112,7 @@ async function main(): Promise<void> {
     const actor: TActor = { userId: 'user_local', agentId: 'agent_bench' };
 
     // Two workers with the same settings: Reprise's, and the bare baseline's.
-    const connection = await NativeConnection.connect({ address: server.address });
+    const connection = await NativeConnection.connect({ address: temporalAddress });
     stops.push(() => connection.close());
     const repriseWorker = await createWorker({ config, prisma, connection, logger });
     const bareWorker = await Worker.create({
@@ -159,7 +130,7 @@ async function main(): Promise<void> {
         await running;
       });
     }
-    const temporal = createTemporalClient(server.address, 'default');
+    const temporal = createTemporalClient(temporalAddress, 'default');
     stops.push(() => temporal.connection.close());
     const goals = createGoalService({ prisma, temporal, taskQueue: config.temporal.taskQueue, engine: config.engine });
 
@@ -234,8 +205,7 @@ async function main(): Promise<void> {
     }
     for (const line of instantiation) console.log(line);
   } finally {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
+    await runStops(stops);
   }
 }
 

@@ -24,8 +24,7 @@
 // executions on this machine's 4 GB heap); `after` is the current defaults.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { temporal as proto } from '@temporalio/proto';
@@ -36,15 +35,11 @@ import { z } from 'zod';
 import { startApi, type TRunningApi } from '../../src/api/server';
 import { DEFAULT_DATABASE_QUERY_TIMEOUT_S, loadConfig, workerNodeArgs, type TConfig } from '../../src/config';
 import { createPrisma } from '../../src/db/client';
-import { migrate } from '../../src/db/migrate';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
-import { startEmbeddedPostgres } from '../../src/dev/embeddedPostgres';
-import { ensureTemporalCli } from '../../src/dev/temporalCli';
-import { startTemporalDevServer } from '../../src/dev/temporalDevServer';
+import { freePort, runStops, startScratchServices } from '../../src/dev/scratchServices';
 import { createTokenDirect } from '../../src/services/tokens';
 import { createTemporalClient } from '../../src/temporal/client';
 import { saveFrozenWorkflow } from '../../test/support/frozenWorkflows';
-import { freePort } from '../../test/support/ports';
 
 const root = path.resolve(__dirname, '../..');
 const SIZES = (process.env.BENCH_MEMORY_SIZES ?? '1000,5000,10000').split(',').map((s) => Number(s.trim()));
@@ -221,40 +216,18 @@ interface TPhaseResult {
 }
 
 async function main(): Promise<void> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'reprise-bench-memory-'));
-  await chmod(dataDir, 0o755);
-  const stops: (() => Promise<void>)[] = [];
-  const interrupt = (): void => {
-    void (async () => {
-      for (const stop of stops.reverse()) await stop().catch(() => undefined);
-      process.exit(130);
-    })();
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  console.log(`bringing up Postgres and Temporal… (load ${load()})`);
+  const { dataDir, databaseUrl, temporalAddress, stops } = await startScratchServices('reprise-bench-memory-');
   const results: TPhaseResult[] = [];
   try {
-    console.log(`bringing up Postgres and Temporal… (load ${load()})`);
-    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });
-    stops.push(pg.stop);
-    const server = await startTemporalDevServer({
-      cliPath: await ensureTemporalCli(),
-      port: await freePort(),
-      httpPort: await freePort(),
-      metricsPort: await freePort(),
-      namespace: 'default',
-      synchronous: 'OFF',
-    });
-    stops.push(server.stop);
-    await migrate(pg.url);
     // Workspaces beside (never inside) the data directory, both in the scratch directory removed at the end.
-    const baseEnv = { DATABASE_URL: pg.url, TEMPORAL_ADDRESS: server.address, REPRISE_DATA_DIR: path.join(dataDir, 'data'), WORKSPACES_DIR: path.join(dataDir, 'workspaces'), LOG_LEVEL: 'silent' };
+    const baseEnv = { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, REPRISE_DATA_DIR: path.join(dataDir, 'data'), WORKSPACES_DIR: path.join(dataDir, 'workspaces'), LOG_LEVEL: 'silent' };
     const logger = pino({ level: 'silent' });
-    const prisma = createPrisma(pg.url, { poolSize: 10, queryTimeoutMs: DEFAULT_DATABASE_QUERY_TIMEOUT_S * 1000 });
+    const prisma = createPrisma(databaseUrl, { poolSize: 10, queryTimeoutMs: DEFAULT_DATABASE_QUERY_TIMEOUT_S * 1000 });
     stops.push(() => prisma.$disconnect());
-    const pool = new Pool({ connectionString: pg.url, max: 5 });
+    const pool = new Pool({ connectionString: databaseUrl, max: 5 });
     stops.push(() => pool.end());
-    const temporal = createTemporalClient(server.address, 'default');
+    const temporal = createTemporalClient(temporalAddress, 'default');
     stops.push(() => temporal.connection.close());
     await pool.query(
       `INSERT INTO agents (id, name, owner_user_id, allowed_runtimes, max_depth, max_children, max_goals, default_parallelism)
@@ -433,8 +406,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
+    await runStops(stops);
   }
 }
 

@@ -22,6 +22,14 @@ export interface TWorkerDeps {
   taskQueue?: string;
   /** A prebuilt bundle (tests build one and share it); otherwise bundled from src/workflows at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * Poll only one kind of task (default: both). A test runs a workflow
+   * worker and an activity worker apart, to stop the first while the second
+   * finishes activities, so their completions reach one workflow task.
+   * A workflows-only worker cannot run local activities (performRun's
+   * instantiation steps): it serves pursueGoal alone.
+   */
+  only?: 'workflows' | 'activities';
 }
 
 export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
@@ -32,10 +40,14 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: config.temporal.namespace,
     taskQueue: deps.taskQueue ?? config.temporal.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, workspaces: { dir: config.workspacesDir, user: leafUser }, leaf: config.leaf }),
-    // Every activity error becomes a failure whose text is ours (infrastructure: retryable; unexpected: a logged reference).
-    interceptors: { activity: [activityErrorBoundary(deps.logger)] },
+    ...(deps.only === 'activities' ? {} : deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(deps.only === 'workflows'
+      ? {}
+      : {
+          activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, workspaces: { dir: config.workspacesDir, user: leafUser }, leaf: config.leaf }),
+          // Every activity error becomes a failure whose text is ours (infrastructure: retryable; unexpected: a logged reference).
+          interceptors: { activity: [activityErrorBoundary(deps.logger)] },
+        }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     // A workflow task the worker has taken counts against its 10 s timeout
     // while it waits for the (single) workflow thread: take only as many as

@@ -1,8 +1,8 @@
 import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
-import { SCOPES, type TScope } from '../../src/domain/scopes';
-import { createTokenDirect } from '../../src/services/tokens';
-import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import type { TScope } from '../../src/domain/scopes';
+import { setupClient, testActors, uniqueName as unique, type TActors } from '../support/actors';
+import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue } from '../support/env';
 
 /**
  * Every route, four ways (issue 10): no token → 401, a token without the
@@ -19,16 +19,14 @@ let config: TConfig;
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 const taskQueue = uniqueTaskQueue('authmatrix');
-/** A second user with every scope (admin too): only ownership can refuse it. */
-let otherToken: string;
-const unique = (name: string) => `${name}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+let actors: TActors;
 
 beforeAll(async () => {
   prisma = testPrisma();
   config = testConfig();
   worker = await startTestWorker(config, prisma, taskQueue);
   api = await startTestApi(prisma, taskQueue);
-  otherToken = (await createTokenDirect(prisma, { user: unique('other') }, { name: 'other', scopes: [...SCOPES] })).secret;
+  actors = testActors(prisma, 'matrix');
 });
 
 afterAll(async () => {
@@ -39,18 +37,7 @@ afterAll(async () => {
 
 const sh = (command: string) => ({ runtime: 'shell', command });
 
-async function ok(method: string, path: string, body?: unknown): Promise<TJson> {
-  const res = await http(method, `${api.url}${path}`, body);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-async function goalUntil(id: string, predicate: (g: TJson) => boolean, what: string): Promise<TJson> {
-  return waitFor(async () => {
-    const g = await ok('GET', `/api/goals/${id}`);
-    return predicate(g) ? g : undefined;
-  }, what);
-}
+const { ok, goalUntil } = setupClient(() => api.url);
 
 /** An accepted composite (one shell leaf), saved as a workflow. */
 async function savedWorkflow(name = unique('matrix')): Promise<TJson> {
@@ -167,18 +154,6 @@ const CASES: Record<string, () => Promise<TCase>> = {
   'delete /api/agents/{id}': async () => ({ params: { id: (await ok('POST', '/api/agents', { name: unique('matrix-delete') })).id }, status: 204 }),
 };
 
-/** A token of the owner that has every scope but `needed` (and not admin). */
-const lacking = new Map<TScope, string>();
-async function tokenLacking(needed: TScope): Promise<string> {
-  let token = lacking.get(needed);
-  if (!token) {
-    const scopes = SCOPES.filter((s) => s !== needed && s !== 'admin');
-    token = (await createTokenDirect(prisma, { user: 'local' }, { name: `matrix without ${needed}`, scopes })).secret;
-    lacking.set(needed, token);
-  }
-  return token;
-}
-
 describe('every route: 401, 403, 404, 2xx', () => {
   it('the matrix names every route the app registers', () => {
     const registered = api.routes.filter((r) => r.scope !== 'public').map((r) => `${r.method} ${r.path}`);
@@ -202,11 +177,11 @@ describe('every route: 401, 403, 404, 2xx', () => {
     const bogus = await http(method, url, c.body, { authorization: 'Bearer rpr_' + 'x'.repeat(43) });
     expect([bogus.status, bogus.body?.error?.code]).toEqual([401, 'UNAUTHENTICATED']);
 
-    const forbidden = await http(method, url, c.body, { authorization: `Bearer ${await tokenLacking(route.scope as TScope)}` });
+    const forbidden = await http(method, url, c.body, { authorization: `Bearer ${await actors.withoutScope(route.scope as TScope)}` });
     expect([forbidden.status, forbidden.body?.error?.code]).toEqual([403, 'FORBIDDEN']);
     expect(forbidden.body.error.message).toContain(route.scope);
 
-    const other = await http(method, url, c.otherBody ?? c.body, { authorization: `Bearer ${otherToken}` });
+    const other = await http(method, url, c.otherBody ?? c.body, { authorization: `Bearer ${await actors.otherUser()}` });
     if (c.params) {
       expect([other.status, other.body?.error?.code]).toEqual([404, 'NOT_FOUND']);
     } else if (c.hidden) {

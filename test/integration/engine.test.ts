@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,9 +8,10 @@ import type { PrismaClient } from '../../src/db/client';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
 import { ZPlan } from '../../src/domain/plans';
 import { createGoalService } from '../../src/services/goals';
+import { WHEN_STEP_BUDGET_PATCH } from '../../src/workflows/walk';
 import { treeHistoryStats } from '../support/historyStats';
 import { authFor, http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
-import { recordHistories } from '../support/histories';
+import { patchesIn, recordHistories } from '../support/histories';
 
 /**
  * The execution engine end to end (SPEC §2), through the HTTP API, on the
@@ -248,6 +249,47 @@ describe('composite goals', () => {
     expect(t.children[3].output.skipped_because[0]).toMatch(/^count → missing-field: when "output.nope == 1": /);
     await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-when', workflowId: root.temporal.workflow_id }]);
   });
+
+  it('settles ends that arrive in one activation past the `when` step budget over several, every edge still evaluated', async () => {
+    // Leaders each with a costly `when` edge to a follower (about two thirds of one edge's budget: 15 fit a
+    // step), all ending in one activation. The workflow worker is held off (workflow and activity workers
+    // apart, on a queue of their own) until every leader's end is in the history, so the ends arrive together
+    // whatever the load; the walk then settles them over several activations, and the history records the
+    // step-budget patch marker.
+    const leaders = 24;
+    const queue = uniqueTaskQueue('when-budget');
+    const goals = createGoalService({ prisma, temporal: api.temporal, taskQueue: queue, engine: config.engine });
+    const barrier = path.join(effects, `when-budget-${Date.now()}`);
+    const items = `echo "{\\"items\\": [$(seq -s, 0 599)]}"`;
+    const children = Array.from({ length: leaders }, (_, i) => [
+      leaf(`lead-${i}`, sh(`while [ ! -e ${barrier} ]; do sleep 0.05; done; ${items}`)),
+      leaf(`follow-${i}`, sh('true')),
+    ]).flat();
+    const edges = Array.from({ length: leaders }, (_, i) => ({ from: `lead-${i}`, to: `follow-${i}`, on: { when: 'output.items.all(i, i in output.items)' } }));
+
+    let workflows: Awaited<ReturnType<typeof startTestWorker>> | undefined = await startTestWorker(config, prisma, queue, 'workflows');
+    const activities = await startTestWorker(config, prisma, queue, 'activities');
+    try {
+      const root = await goals.createGoal(LOCAL_ACTOR, { kind: 'composite', title: 'Ends past the step budget', plan: ZPlan.parse({ parallelism: 2 * leaders, children, edges }), start: true });
+      const handle = api.temporal.workflow.getHandle(root.temporalWorkflowId);
+      const pendingLeaves = async () => ((await handle.describe()).raw.pendingActivities ?? []).filter((a) => a.activityType?.name === 'runLeaf').length;
+      await waitFor(async () => ((await pendingLeaves()) === leaders ? true : undefined), 'every leader to be scheduled', 60_000);
+      await workflows.stop();
+      workflows = undefined;
+      writeFileSync(barrier, '');
+      await waitFor(async () => ((await pendingLeaves()) === 0 ? true : undefined), 'every leader to end', 60_000);
+      workflows = await startTestWorker(config, prisma, queue, 'workflows');
+
+      expect(await ended(root.id)).toMatchObject({ lifecycle: 'done', done_reason: 'accepted' });
+      const expected = Object.fromEntries(children.map((c) => [c.key, 'done/accepted']));
+      expect(states(await tree(root.id))).toEqual(expected);
+      expect(patchesIn(await handle.fetchHistory())).toContain(WHEN_STEP_BUDGET_PATCH);
+      await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-when-step-budget', workflowId: root.temporalWorkflowId }]);
+    } finally {
+      await workflows?.stop();
+      await activities.stop();
+    }
+  }, 180_000);
 
   it('waits blocked for a plan, then continues as soon as one is installed', async () => {
     const root = await create({ kind: 'composite', title: 'Plan me later' });

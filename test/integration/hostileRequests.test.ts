@@ -4,8 +4,7 @@ import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
 import { migrate } from '../../src/db/migrate';
 import { AGENT_ID_PATTERN } from '../../src/domain/ids';
-import { SCOPES, type TScope } from '../../src/domain/scopes';
-import { createTokenDirect } from '../../src/services/tokens';
+import { SCOPES } from '../../src/domain/scopes';
 import {
   operationsOf,
   POLLUTION_MARKER,
@@ -15,7 +14,8 @@ import {
   type TOperation,
   type TRequestShape,
 } from '../support/hostileArbitraries';
-import { http, scratchDatabase, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
+import { setupClient, testActors, type TActors } from '../support/actors';
+import { scratchDatabase, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue } from '../support/env';
 
 /**
  * Property-based hostile requests (issue 16). For every operation of the
@@ -58,7 +58,7 @@ let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 const taskQueue = uniqueTaskQueue('hostile');
 const workflowName = `hostile-${Date.now().toString(36)}`;
-const scopeTokens = new Map<TScope, string>();
+let actors: TActors;
 let ops: TOperation[] = [];
 let ctx: ReturnType<typeof schemaContextOf>;
 let phaseStart: Date;
@@ -71,18 +71,11 @@ const statuses = new Map<string, Map<number, number>>();
 let sent = 0;
 let workerDownAnswers = 0;
 
-async function ok(method: string, path: string, body?: unknown): Promise<TJson> {
-  const res = await http(method, `${api.url}${path}`, body, { authorization: `Bearer ${scopeTokens.get('admin')!}` });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-async function goalUntil(id: string, predicate: (g: TJson) => boolean, what: string): Promise<TJson> {
-  return waitFor(async () => {
-    const g = await ok('GET', `/api/goals/${id}`);
-    return predicate(g) ? g : undefined;
-  }, what);
-}
+// startTestApi's own token is in the shared test database; this API reads the scratch one, where the actors' are.
+const { ok, goalUntil } = setupClient(
+  () => api.url,
+  () => actors.withScope('admin'),
+);
 
 /** Every table's row count and a hash of its rows (a token's last use aside: authenticating touches it, by design). */
 async function snapshot(): Promise<Record<string, string>> {
@@ -108,8 +101,9 @@ beforeAll(async () => {
   config = testConfig({ DATABASE_URL: db.url });
   worker = await startTestWorker(config, prisma, taskQueue);
   api = await startTestApi(prisma, taskQueue);
-  // startTestApi's own token is in the shared test database; this API reads the scratch one, where these are.
-  for (const scope of SCOPES) scopeTokens.set(scope, (await createTokenDirect(prisma, { user: 'local' }, { name: `hostile ${scope}`, scopes: [scope] })).secret);
+  actors = testActors(prisma, 'hostile');
+  // Minted before the first snapshot: a token made mid-run would count as a row a request wrote.
+  for (const scope of SCOPES) await actors.withScope(scope);
 
   // Real objects for the id patterns, so mutated bodies reach past "not found" into each route's own checks.
   const draft = await ok('POST', '/api/goals', { title: 'Hostile draft', action: { runtime: 'manual' }, start: false });
@@ -182,14 +176,14 @@ function routeOf(op: TOperation) {
   return api.routes.find((r) => r.method === op.method && r.path === op.path);
 }
 
-function authFor(op: TOperation, kind: TTokenKind, garbage: string): string {
+async function authFor(op: TOperation, kind: TTokenKind, garbage: string): Promise<string> {
   const scope = routeOf(op)!.scope;
-  if (scope === 'public' || kind === 'scoped') return scope === 'public' ? '' : `Bearer ${scopeTokens.get(scope)!}`;
+  if (scope === 'public' || kind === 'scoped') return scope === 'public' ? '' : `Bearer ${await actors.withScope(scope)}`;
   if (kind === 'none') return '';
   if (kind === 'garbage') return garbage;
   // Any single scope but the route's (and not admin, which grants all).
   const other = SCOPES.find((s) => s !== scope && s !== 'admin')!;
-  return `Bearer ${scopeTokens.get(other)!}`;
+  return `Bearer ${await actors.withScope(other)}`;
 }
 
 async function send(op: TOperation, shape: TRequestShape, authorization: string) {
@@ -216,7 +210,7 @@ async function send(op: TOperation, shape: TRequestShape, authorization: string)
 /** One request and its checks; returns nothing, throws a readable failure. */
 async function check(op: TOperation, shape: TRequestShape, kind: TTokenKind, garbage: string, phase: 'hostile' | 'valid'): Promise<void> {
   const key = `${op.method} ${op.path}`;
-  const authorization = authFor(op, kind, garbage);
+  const authorization = await authFor(op, kind, garbage);
   const before = phase === 'hostile' ? await snapshot() : undefined;
   const res = await send(op, shape, authorization);
   sent++;

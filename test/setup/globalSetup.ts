@@ -1,13 +1,10 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { Client } from 'pg';
 import { migrate } from '../../src/db/migrate';
-import { startEmbeddedPostgres } from '../../src/dev/embeddedPostgres';
+import { scratchDir, startScratchPostgres, startScratchTemporal, type TStops } from '../../src/dev/scratchServices';
 import { ensureTemporalCli } from '../../src/dev/temporalCli';
-import { startTemporalDevServer } from '../../src/dev/temporalDevServer';
-import { freePort } from '../support/ports';
 
 /**
  * Starts (or reuses) the real services every test talks to:
@@ -23,8 +20,6 @@ import { freePort } from '../support/ports';
 
 const root = path.resolve(__dirname, '../..');
 
-export type TStops = (() => Promise<void>)[];
-
 /**
  * The Temporal dev server (or TEMPORAL_ADDRESS) and the workflow bundle:
  * what the workflows tier needs (test/setup/workflowsSetup.ts) and the
@@ -34,16 +29,7 @@ export async function startTemporalAndBundle(dataDir: string, stops: TStops): Pr
   const cliPath = await ensureTemporalCli();
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress) {
-    const server = await startTemporalDevServer({
-      cliPath,
-      port: await freePort(),
-      httpPort: await freePort(),
-      metricsPort: await freePort(),
-      namespace: 'default',
-      synchronous: 'OFF',
-    });
-    stops.push(server.stop);
-    temporalAddress = server.address;
+    temporalAddress = (await startScratchTemporal(stops, cliPath)).address;
   }
 
   const bundle = await bundleWorkflowCode({
@@ -65,12 +51,8 @@ export default async function globalSetup(): Promise<void> {
 
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    const pgDir = await mkdtemp(path.join(tmpdir(), 'reprise-test-postgres-'));
-    await chmod(pgDir, 0o755);
-    state.__repriseStops.push(() => rm(pgDir, { recursive: true, force: true }));
-    const pg = await startEmbeddedPostgres({ dataDir: pgDir, port: await freePort(), database: 'postgres' });
-    state.__repriseStops.push(pg.stop);
-    adminUrl = pg.url;
+    const pgDir = await scratchDir('reprise-test-postgres-', state.__repriseStops);
+    adminUrl = (await startScratchPostgres(pgDir, state.__repriseStops, 'postgres')).url;
   }
   const dbName = `reprise_test_${process.pid}_${Date.now()}`;
   const admin = new Client({ connectionString: adminUrl });

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { startTemporalAndBundle, type TStops } from './globalSetup';
+import type { TStops } from '../../src/dev/scratchServices';
+import { startTemporalAndBundle } from './globalSetup';
 
 /**
  * The workflows tier's services: a Temporal dev server (or TEMPORAL_ADDRESS)

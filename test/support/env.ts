@@ -69,8 +69,8 @@ export function quietTemporalRuntime(): void {
   }
 }
 
-/** A worker on its own task queue, running until `stop()`. */
-export async function startTestWorker(config: TConfig, prisma: PrismaClient, taskQueue: string) {
+/** A worker on its own task queue, running until `stop()`; `only` makes it poll workflow or activity tasks alone. */
+export async function startTestWorker(config: TConfig, prisma: PrismaClient, taskQueue: string, only?: 'workflows' | 'activities') {
   quietTemporalRuntime();
   // The shared dev server unless the test's config names its own (a test that stops and restarts it).
   const connection = await NativeConnection.connect({ address: config.temporal.address ?? testEnv.temporalAddress });
@@ -81,6 +81,7 @@ export async function startTestWorker(config: TConfig, prisma: PrismaClient, tas
     logger: silentLogger,
     taskQueue,
     workflowBundle: { codePath: testEnv.workflowBundle },
+    only,
   });
   const running = worker.run();
   return {

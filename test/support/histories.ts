@@ -23,3 +23,13 @@ export async function recordHistories(client: Client, histories: { name: string;
     await writeFile(path.join(dir, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
   }
 }
+
+/** The patch ids a history's markers record (`patched()` calls that took the new path). */
+export function patchesIn(history: temporal.api.history.v1.IHistory): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    // Core's patch marker: details["patch-data"] holds {"id": <patch>, "deprecated": <bool>} as JSON.
+    const data = marker?.markerName === 'core_patch' ? marker.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+  });
+}

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { randomInt } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -231,3 +232,147 @@ export function recordScenario(summary: TScenarioSummary): void {
 }
 
 export { resultsDir };
+
+/** Every tally folded into one: a scenario with rounds or trials awaits each round's runs apart. */
+export function sumTallies(tallies: readonly TRunTally[]): TRunTally {
+  return {
+    completed: tallies.reduce((s, t) => s + t.completed, 0),
+    failed: tallies.reduce((s, t) => s + t.failed, 0),
+    lost: tallies.reduce((s, t) => s + t.lost, 0),
+    notDone: tallies.flatMap((t) => t.notDone),
+  };
+}
+
+/**
+ * Runs whose tree does not hold exactly the plan's number of goals: a tree
+ * written twice (or half) shows here. A run with no goal row at all counts
+ * as a tree of 0 goals.
+ */
+export async function wrongSizedTrees(cluster: Pick<TCluster, 'prisma'>, sized: readonly { runId: string; goals: number }[]): Promise<string[]> {
+  const counts = await cluster.prisma.goal.groupBy({ by: ['runId'], where: { runId: { in: sized.map((s) => s.runId) } }, _count: true });
+  const byRun = new Map(counts.map((g) => [g.runId, g._count]));
+  return sized.filter(({ runId, goals }) => (byRun.get(runId) ?? 0) !== goals).map(({ runId, goals }) => `${runId}: ${byRun.get(runId) ?? 0} goals, not ${goals}`);
+}
+
+/**
+ * What "exactly one run per key" rests on, counted once every run ended
+ * (Temporal's visibility is eventually consistent): the ledger's rows for the
+ * workflow, the root goals of its runs, and its `performRun` executions.
+ */
+export async function countPerKey(
+  cluster: Pick<TCluster, 'prisma' | 'temporalAddress'>,
+  workflow: { id: string; name: string },
+  runIds: readonly string[],
+): Promise<{ actual: { ledger: number; perKey: boolean; roots: number; executions: number }; note: string }> {
+  const ledger = await cluster.prisma.run.groupBy({ by: ['idempotencyKey'], where: { savedWorkflowId: workflow.id }, _count: true });
+  const roots = await cluster.prisma.goal.count({ where: { runId: { in: [...runIds] }, parentId: null } });
+  const connection = await Connection.connect({ address: cluster.temporalAddress });
+  const executions = await new Client({ connection }).workflow
+    .count(`WorkflowType = 'performRun' AND RepriseWorkflowName = '${workflow.name}'`)
+    .finally(() => connection.close());
+  return {
+    actual: { ledger: ledger.length, perKey: ledger.every((l) => l._count === 1), roots, executions: executions.count },
+    note: `ledger rows ${ledger.length} (max per key ${Math.max(...ledger.map((l) => l._count))}), root goals ${roots}, performRun executions ${executions.count}`,
+  };
+}
+
+/** What a scenario found, beyond what every scenario counts the same way. */
+export interface TScenarioOutcome {
+  title: string;
+  trials: number;
+  sizes: string;
+  /** The awaited runs: one tally, or one per round or trial. */
+  runs: TRunTally | readonly TRunTally[];
+  /** The scenario's own observations, listed first. */
+  notes?: readonly string[];
+  /** Keys that got more than one run (scenarios that share idempotency keys). */
+  splitKeys?: readonly string[];
+  /** Trees not written exactly once (wrongSizedTrees). */
+  wrongSized?: readonly string[];
+  /** Runs that should exist and never were made (a missed fire): reported as lost, checked by the scenario's own `checks`. */
+  missedRuns?: number;
+  /**
+   * Whether a leaf re-run after a kill lost its outcome (tallyLeaves) is
+   * allowed: only a worker's death can lose one, so a scenario that kills no
+   * worker requires none.
+   */
+  lostOutcomesExcused: boolean;
+  /** How many runs must have completed, when the scenario checks it. */
+  completed?: number;
+  /** The scenario's own figures and what they must be, checked with the common ones. */
+  checks?: { actual: Record<string, unknown>; expected: Record<string, unknown> };
+}
+
+export interface TScenario {
+  cluster: TCluster;
+  /** The scenario's own seeded stream of kill moments. */
+  rand: () => number;
+  /** Where its leaves mark their work (markerPlan). */
+  effects: string;
+  /** Seconds from the scenario's start until its cluster was ready. */
+  readyS: number;
+  /** Tallies the leaves, prints and records the summary, and checks what every scenario must hold plus the scenario's own checks. */
+  finish(outcome: TScenarioOutcome): void;
+}
+
+/**
+ * Starts a scenario: forgets its earlier figures, derives its PRNG stream
+ * (`stream` keeps the seeds of earlier reports reproducible), readies the
+ * cluster and notes the kills so far, so `finish` counts only its own.
+ */
+export async function startScenario(scenario: string, stream: string, ready: () => Promise<TCluster>): Promise<TScenario> {
+  forgetScenario(scenario);
+  const started = Date.now();
+  const rand = prng(SEED, stream);
+  const cluster = await ready();
+  const readyS = (Date.now() - started) / 1000;
+  const killsBefore = cluster.killed.length;
+  const effects = cluster.effectsFor(scenario);
+  const finish = (o: TScenarioOutcome): void => {
+    const tally = Array.isArray(o.runs) ? sumTallies(o.runs) : (o.runs as TRunTally);
+    const leaves = tallyLeaves({ effectsDir: effects, killed: cluster.killed });
+    recordScenario({
+      scenario,
+      title: o.title,
+      trials: o.trials,
+      runsCompleted: tally.completed,
+      runsFailed: tally.failed,
+      leavesTwice: leaves.twice.length,
+      runsLost: tally.lost + (o.missedRuns ?? 0),
+      lostOutcomes: leaves.lostOutcomes.length,
+      leaves: leaves.leaves,
+      kills: cluster.killed.length - killsBefore,
+      sizes: o.sizes,
+      seed: SEED,
+      seconds: (Date.now() - started) / 1000,
+      notes: [
+        ...(o.notes ?? []),
+        ...(o.splitKeys ?? []).map((k) => `more than one run for ${k}`),
+        ...tally.notDone.map((r) => `not done: ${r.runId} ${r.status} ${r.reason ?? ''}`),
+        ...leaves.twice.map((l) => `executed twice: ${l}`),
+        ...leaves.lostOutcomes.map((l) => `re-run, outcome lost with its worker: ${l}`),
+        ...(o.wrongSized ?? []).map((w) => `tree not written once: ${w}`),
+      ],
+    });
+    const optional = (key: string, value: readonly string[] | undefined): Record<string, readonly string[]> => (value === undefined ? {} : { [key]: value });
+    expect({
+      ...o.checks?.actual,
+      failed: tally.failed,
+      lost: tally.lost,
+      twice: leaves.twice,
+      ...(o.lostOutcomesExcused ? {} : { lostOutcomes: leaves.lostOutcomes }),
+      ...optional('splitKeys', o.splitKeys),
+      ...optional('wrongSized', o.wrongSized),
+    }).toEqual({
+      ...o.checks?.expected,
+      failed: 0,
+      lost: 0,
+      twice: [],
+      ...(o.lostOutcomesExcused ? {} : { lostOutcomes: [] }),
+      ...optional('splitKeys', o.splitKeys && []),
+      ...optional('wrongSized', o.wrongSized && []),
+    });
+    if (o.completed !== undefined) expect(tally.completed).toBe(o.completed);
+  };
+  return { cluster, rand, effects, readyS, finish };
+}
