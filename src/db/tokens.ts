@@ -17,6 +17,8 @@ export interface TTokenPrincipal {
   tokenId: string;
   scopes: string[];
   lastUsedAt: Date | null;
+  /** When it stops working (null: never). */
+  expiresAt: Date | null;
   /** The user the token acts for. */
   userId: string;
   /** The agent its goals run under: the token's agent, or the user's first agent. */
@@ -31,14 +33,14 @@ export interface TTokenPrincipal {
  * statement (one round trip), not a query per relation.
  */
 export async function findLiveTokenByHash(db: TDb, hash: string, now: Date): Promise<TTokenPrincipal | null> {
-  const rows = await db.$queryRaw<{ id: string; scopes: string[]; last_used_at: Date | null; user_id: string | null; agent_id: string | null; agent_owner: string | null; user_agent: string | null }[]>`
-    SELECT t.id, t.scopes, t.last_used_at, t.user_id, t.agent_id, a.owner_user_id AS agent_owner,
+  const rows = await db.$queryRaw<{ id: string; scopes: string[]; last_used_at: Date | null; expires_at: Date | null; user_id: string | null; agent_id: string | null; agent_owner: string | null; user_agent: string | null }[]>`
+    SELECT t.id, t.scopes, t.last_used_at, t.expires_at, t.user_id, t.agent_id, a.owner_user_id AS agent_owner,
            (SELECT ua.id FROM agents ua WHERE ua.owner_user_id = t.user_id ORDER BY ua.created_at, ua.id LIMIT 1) AS user_agent
       FROM api_tokens t LEFT JOIN agents a ON a.id = t.agent_id
      WHERE t.token_hash = ${hash} AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ${now})`;
   const t = rows[0];
   if (!t) return null;
-  const base = { tokenId: t.id, scopes: t.scopes, lastUsedAt: t.last_used_at };
+  const base = { tokenId: t.id, scopes: t.scopes, lastUsedAt: t.last_used_at, expiresAt: t.expires_at };
   if (t.agent_id) return t.agent_owner ? { ...base, userId: t.agent_owner, agentId: t.agent_id, agentToken: true } : null;
   if (t.user_id) return { ...base, userId: t.user_id, agentId: t.user_agent, agentToken: false };
   return null;

@@ -113,8 +113,38 @@ export async function createTokenDirect(
 /** How stale `last_used_at` may get: a busy token costs one write a minute, not one per request. */
 const TOUCH_EVERY_MS = 60_000;
 
-/** `now` is the clock expiry and the last-use throttle read (tests pass their own: no waiting out a window). */
-export function createTokenService({ prisma, now: clock = () => new Date() }: { prisma: PrismaClient; now?: () => Date }) {
+/**
+ * How long an API process reuses a token's lookup: a token revoked or expired
+ * (through another API process, or in the database) stops working within this
+ * bound. A revocation through this process takes effect at once.
+ */
+export const TOKEN_CACHE_MS = 5_000;
+/** Tokens one process remembers at most (the oldest lookup goes first). */
+const TOKEN_CACHE_ENTRIES = 10_000;
+
+/**
+ * `now` is the clock expiry, the lookup cache and the last-use throttle read
+ * (tests pass their own: no waiting out a window); `cacheMs` how long a lookup
+ * is reused (0: never).
+ */
+export function createTokenService({ prisma, now: clock = () => new Date(), cacheMs = TOKEN_CACHE_MS }: { prisma: PrismaClient; now?: () => Date; cacheMs?: number }) {
+  /** Live tokens looked up lately, by hash: one query per token per `cacheMs`, not per request. */
+  const lookups = new Map<string, { principal: tokens.TTokenPrincipal; until: number }>();
+
+  async function lookUp(hash: string, now: Date): Promise<tokens.TTokenPrincipal | null> {
+    const cached = lookups.get(hash);
+    if (cached && cached.until > now.getTime()) {
+      return cached.principal.expiresAt && cached.principal.expiresAt <= now ? null : cached.principal;
+    }
+    lookups.delete(hash);
+    const found = await tokens.findLiveTokenByHash(prisma, hash, now);
+    if (found && cacheMs > 0) {
+      if (lookups.size >= TOKEN_CACHE_ENTRIES) lookups.delete(lookups.keys().next().value as string);
+      lookups.set(hash, { principal: found, until: now.getTime() + cacheMs });
+    }
+    return found;
+  }
+
   return {
     /** The caller behind an `Authorization` header; UNAUTHENTICATED (401) for none, a malformed one, or a dead token. */
     async authenticate(header: string | undefined): Promise<TAuthenticated> {
@@ -123,11 +153,14 @@ export function createTokenService({ prisma, now: clock = () => new Date() }: { 
       if (!match) throw new DomainError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
       const secret = match[1]!;
       const now = clock();
-      const found = TOKEN_SECRET_PATTERN.test(secret) ? await tokens.findLiveTokenByHash(prisma, tokenHash(secret), now) : null;
+      const found = TOKEN_SECRET_PATTERN.test(secret) ? await lookUp(tokenHash(secret), now) : null;
       if (!found) throw new DomainError('UNAUTHENTICATED', 'the bearer token is not valid (unknown, revoked or expired)');
       if (!found.agentId) throw new DomainError('UNAUTHENTICATED', 'the token\'s user has no agent to run goals under');
       const lastUsed = found.lastUsedAt?.getTime() ?? 0;
-      if (now.getTime() - lastUsed > TOUCH_EVERY_MS) await tokens.touchToken(prisma, found.tokenId, now);
+      if (now.getTime() - lastUsed > TOUCH_EVERY_MS) {
+        await tokens.touchToken(prisma, found.tokenId, now);
+        found.lastUsedAt = now;
+      }
       // An agent token minted with admin before that was refused holds it no more (see AGENT_TOKEN_ADMIN_REFUSED).
       const scopes = found.agentToken ? found.scopes.filter((scope) => scope !== 'admin') : found.scopes;
       return { actor: { userId: found.userId, agentId: found.agentId }, tokenId: found.tokenId, scopes };
@@ -155,7 +188,10 @@ export function createTokenService({ prisma, now: clock = () => new Date() }: { 
     },
 
     async revokeToken(actor: TActor, id: string): Promise<TApiToken> {
-      return tokens.revokeTenantToken(prisma, actor.userId, id, new Date());
+      const revoked = await tokens.revokeTenantToken(prisma, actor.userId, id, new Date());
+      // At once in this process (others within TOKEN_CACHE_MS).
+      for (const [hash, { principal }] of lookups) if (principal.tokenId === id) lookups.delete(hash);
+      return revoked;
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { PrismaClient } from '../../src/db/client';
 import { newId, newTokenSecret, tokenHash } from '../../src/domain/ids';
 import { AGENT_DEFAULT_SCOPES } from '../../src/domain/scopes';
-import { createTokenDirect, createTokenService } from '../../src/services/tokens';
-import { http, startTestApi, testPrisma, uniqueTaskQueue } from '../support/env';
+import { createTokenDirect, createTokenService, TOKEN_CACHE_MS } from '../../src/services/tokens';
+import { http, startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 
 /** Tokens (SPEC §6): stored hashed, revocable, expiring, for a user or an agent acting for its user. */
 
@@ -58,10 +58,16 @@ describe('tokens', () => {
     expect(created.status).toBe(201);
     expect(created.body.token.expires_at).toBe(later);
     expect((await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(created.body.secret))).status).toBe(200);
-    // Its hour passes in the row, not in this test: no window to race.
+    // Its hour passes in the row, not in this test: no window to race. The API reuses a lookup for at most
+    // TOKEN_CACHE_MS, so the row's new expiry is seen within that bound.
     await prisma.apiToken.update({ where: { id: created.body.token.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    const expired = await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(created.body.secret));
-    expect([expired.status, expired.body.error.message]).toEqual([401, 'the bearer token is not valid (unknown, revoked or expired)']);
+    const changed = Date.now();
+    const expired = await waitFor(async () => {
+      const res = await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(created.body.secret));
+      return res.status === 401 ? res : undefined;
+    }, 'the expired token to be refused', TOKEN_CACHE_MS + 5_000);
+    expect(Date.now() - changed).toBeLessThan(TOKEN_CACHE_MS + 2_000);
+    expect(expired.body.error.message).toBe('the bearer token is not valid (unknown, revoked or expired)');
 
     // Who comes before what: without a token, nothing of the request is read or parsed.
     for (const [body, type] of [['{', 'application/json'], ['title=x', 'text/plain'], ['x'.repeat(2_000_000), 'application/json']] as const) {
@@ -82,6 +88,28 @@ describe('tokens', () => {
     const before = await prisma.apiToken.count();
     expect((await http('POST', `${api.url}/api/tokens`, { name: 'x', agent_id: 'agent_nobody' })).status).toBe(404);
     expect(await prisma.apiToken.count()).toBe(before);
+  });
+
+  it('a lookup is reused for at most TOKEN_CACHE_MS: a token revoked elsewhere stops working within it, one revoked through this API at once', async () => {
+    const service = createTokenService({ prisma });
+    const elsewhere = await createTokenDirect(prisma, { user: 'local' }, { name: unique('revoked-elsewhere') });
+    await expect(service.authenticate(`Bearer ${elsewhere.secret}`)).resolves.toMatchObject({ tokenId: elsewhere.token.id });
+    // Revoked by another API process (here: straight in the database). The lookup this process made may still
+    // serve the token, but never past the bound.
+    await prisma.apiToken.update({ where: { id: elsewhere.token.id }, data: { revokedAt: new Date() } });
+    const revoked = Date.now();
+    await waitFor(
+      () => service.authenticate(`Bearer ${elsewhere.secret}`).then(() => undefined, (err: { code?: string }) => (err.code === 'UNAUTHENTICATED' ? true : undefined)),
+      'the token revoked elsewhere to be refused',
+      TOKEN_CACHE_MS + 5_000,
+    );
+    expect(Date.now() - revoked).toBeLessThan(TOKEN_CACHE_MS + 1_000);
+
+    // Revoked through the API that serves it: refused on the very next request.
+    const minted = await http('POST', `${api.url}/api/tokens`, { name: unique('revoked-here'), scopes: ['goals:read'] });
+    expect((await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(minted.body.secret))).status).toBe(200);
+    expect((await http('DELETE', `${api.url}/api/tokens/${minted.body.token.id}`)).status).toBe(200);
+    expect((await http('GET', `${api.url}/api/goals?limit=1`, undefined, bearer(minted.body.secret))).status).toBe(401);
   });
 
   it('expires at its instant, and records use at most once a minute (on a clock of the test\'s own)', async () => {
