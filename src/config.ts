@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { msToNumber } from '@temporalio/common';
 import { z } from 'zod';
@@ -186,18 +186,29 @@ function isWithin(inner: string, outer: string): boolean {
  * (symbolic links resolved) with the rest of the path appended. A directory
  * not made yet is made where that ancestor really is.
  */
-export function realPathOf(p: string): string {
+export function realPathOf(p: string, hops = 0): string {
   const rest: string[] = [];
   let at = path.resolve(p);
   for (;;) {
     try {
       return path.join(realpathSync(at), ...rest.reverse());
     } catch {
+      // A dangling symbolic link: where it points is where a directory made through it would be.
+      const target = hops < 32 ? linkTargetOf(at) : undefined;
+      if (target !== undefined) return realPathOf(path.join(path.resolve(path.dirname(at), target), ...rest.reverse()), hops + 1);
       const parent = path.dirname(at);
       if (parent === at) return path.resolve(p);
       rest.push(path.basename(at));
       at = parent;
     }
+  }
+}
+
+function linkTargetOf(p: string): string | undefined {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return undefined;
   }
 }
 

@@ -103,6 +103,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WORKSPACES_DIR: 'ws-link' }, root)).toThrow(/WORKSPACES_DIR: must be outside REPRISE_DATA_DIR .*through symbolic links/);
     // A directory not made yet, below a link: where it would be made counts.
     expect(() => loadConfig({ WORKSPACES_DIR: 'ws-link/not-yet/made' }, root)).toThrow(/must be outside REPRISE_DATA_DIR/);
+    // A dangling link into the data directory (its target not made yet): where it points counts.
+    symlinkSync(path.join(root, '.data', 'later'), path.join(root, 'dangling'));
+    expect(() => loadConfig({ WORKSPACES_DIR: 'dangling/x' }, root)).toThrow(/must be outside REPRISE_DATA_DIR/);
+    expect(() => loadConfig({ WORKSPACES_DIR: 'dangling' }, root)).toThrow(/must be outside REPRISE_DATA_DIR/);
     // A link to a parent of the data directory contains it.
     symlinkSync(root, path.join(root, 'up-link'));
     expect(() => loadConfig({ WORKSPACES_DIR: 'up-link', REPRISE_DATA_DIR: path.join(root, '.data') }, root)).toThrow(/WORKSPACES_DIR: must not contain REPRISE_DATA_DIR/);
