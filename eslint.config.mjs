@@ -243,7 +243,7 @@ const repriseRules = {
 
 export default tseslint.config(
   {
-    ignores: ['src/generated/**', 'src/db/generated/**', 'dist/**', 'node_modules/**', '.data/**', 'coverage/**', '**/*.js', '**/*.cjs', '**/*.mjs', '!bin/*.cjs'],
+    ignores: ['src/generated/**', 'src/db/generated/**', 'dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.workspaces/**', '**/*.js', '**/*.cjs', '**/*.mjs', '!bin/*.cjs'],
   },
   {
     // The CLI's launcher (bin/reprise.cjs): plain CommonJS that node runs before tsx is registered.
