@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type Router } from 'express';
 
@@ -39,13 +39,13 @@ function isApiPath(p: string): boolean {
 export function webRouter(webDir: string = DEFAULT_WEB_DIR): Router {
   const router = express.Router();
   const indexFile = path.join(webDir, 'index.html');
-  let index: string | undefined;
-  const page = (): string | undefined => (index ??= existsSync(indexFile) ? readFileSync(indexFile, 'utf8') : undefined);
+  // Read per request (it is small): a rebuild while the API runs serves the new page, never one naming assets that are gone.
+  const page = (): Promise<string | undefined> => readFile(indexFile, 'utf8').catch(() => undefined);
 
   router.use('/assets', express.static(path.join(webDir, 'assets'), { index: false, immutable: true, maxAge: '1y', fallthrough: true }));
-  router.use((req, res, next) => {
+  router.use(async (req, res, next) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || isApiPath(req.path) || req.path.startsWith('/assets/')) return next();
-    const html = page();
+    const html = await page();
     res.setHeader('content-security-policy', CSP);
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');

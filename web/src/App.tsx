@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { BookOpen, CalendarClock, ListTree, LogOut } from 'lucide-react';
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { NavLink, Route, Routes, useLocation } from 'react-router';
 import { buttonClass, cx, TextLink } from './components/ui';
 import { signOut, useToken } from './lib/auth';
@@ -14,8 +14,13 @@ import { WorkflowPage } from './pages/WorkflowPage';
 export function App() {
   const token = useToken();
   const queryClient = useQueryClient();
-  // A new or forgotten token: nothing cached under the previous one may show.
-  useEffect(() => queryClient.clear(), [token, queryClient]);
+  // A new or forgotten token: nothing cached under the previous one may show (not on mount: that
+  // would drop the first page's queries while they load).
+  const previous = useRef(token);
+  useEffect(() => {
+    if (previous.current !== token) queryClient.clear();
+    previous.current = token;
+  }, [token, queryClient]);
   if (!token) return <SignInPage />;
   return (
     <div className="min-h-screen">

@@ -1,13 +1,14 @@
 import { useQuery } from '@tanstack/react-query';
 import { ChevronRight, Repeat } from 'lucide-react';
 import { Link, useSearchParams } from 'react-router';
-import { Card, Empty, ErrorNote, Loading, PageHeader, Pill, StatusBadge, Time, TextLink, buttonClass, cx, inputClass } from '../components/ui';
+import { Card, Empty, ErrorNote, Loading, PageHeader, Pill, StatusBadge, Time, TextLink, buttonClass, inputClass } from '../components/ui';
 import { api, type TGoalSummary, type TLifecycle, type TWorkflowSummary } from '../lib/api';
 import { isEnded, plural, reasonOf } from '../lib/format';
 
 const LIFECYCLES: TLifecycle[] = ['draft', 'active', 'blocked', 'done', 'failed', 'cancelled'];
 const WAITING = ['plan', 'completion', 'agent', 'judgment'] as const;
 const PAGE_SIZE = 25;
+const selectClass = inputClass.replace('block w-full', 'inline-block w-auto');
 
 type TRow = { kind: 'goal'; goal: TGoalSummary } | { kind: 'runs'; workflowId: string; goals: TGoalSummary[] };
 
@@ -86,7 +87,7 @@ export function GoalsPage() {
             <label className="sr-only" htmlFor="filter-lifecycle">
               Lifecycle
             </label>
-            <select id="filter-lifecycle" className={cx(inputClass, 'w-auto')} value={lifecycle ?? ''} onChange={(e) => setFilter('lifecycle', e.target.value)}>
+            <select id="filter-lifecycle" className={selectClass} value={lifecycle ?? ''} onChange={(e) => setFilter('lifecycle', e.target.value)}>
               <option value="">Any lifecycle</option>
               {LIFECYCLES.map((l) => (
                 <option key={l} value={l}>
@@ -97,7 +98,7 @@ export function GoalsPage() {
             <label className="sr-only" htmlFor="filter-waiting">
               Waiting for
             </label>
-            <select id="filter-waiting" className={cx(inputClass, 'w-auto')} value={waiting ?? ''} onChange={(e) => setFilter('waiting_for', e.target.value)}>
+            <select id="filter-waiting" className={selectClass} value={waiting ?? ''} onChange={(e) => setFilter('waiting_for', e.target.value)}>
               <option value="">Waiting for anything</option>
               {WAITING.map((w) => (
                 <option key={w} value={w}>

@@ -222,6 +222,7 @@ function RunHistory({ workflow }: { workflow: TWorkflow }) {
                 <div className="flex items-center gap-2">
                   <TextLink to={`/runs/${r.id}`}>Run #{runs.data.total - (offset + i)}</TextLink>
                   <StatusBadge status={r.status.status} detail={r.status.reason} />
+                  {r.title && <span className="truncate text-zinc-700 dark:text-zinc-300">{r.title}</span>}
                 </div>
                 <div className="mt-0.5 truncate text-xs text-zinc-500 dark:text-zinc-400">
                   <Time iso={r.created_at} /> · key <code>{r.idempotency_key}</code>

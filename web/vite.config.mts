@@ -8,12 +8,12 @@ import { defineConfig } from 'vite';
 // JSX is compiled by Vite's own Oxc transform (automatic runtime): no
 // @vitejs/plugin-react, whose optional Babel peers conflict with jest's.
 export default defineConfig({
-  root: __dirname,
+  root: import.meta.dirname,
   base: '/',
   plugins: [tailwindcss()],
   oxc: { jsx: { runtime: 'automatic' } },
   build: {
-    outDir: path.join(__dirname, 'dist'),
+    outDir: path.join(import.meta.dirname, 'dist'),
     emptyOutDir: true,
     chunkSizeWarningLimit: 1000,
     rolldownOptions: {
