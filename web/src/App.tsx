@@ -53,7 +53,7 @@ function Header() {
   return (
     <header className="border-b border-zinc-200 bg-white/80 backdrop-blur dark:border-zinc-800 dark:bg-zinc-900/80">
       <div className="mx-auto flex h-14 max-w-7xl items-center gap-6 px-4 sm:px-6">
-        <NavLink to="/" className="flex items-center gap-2 font-semibold tracking-tight" aria-label="Reprise, goals overview">
+        <NavLink to="/" className="flex items-center gap-2 font-semibold tracking-tight">
           <span className="grid size-7 place-items-center rounded-md bg-indigo-600 text-sm text-white" aria-hidden>
             R
           </span>

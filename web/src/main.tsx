@@ -8,6 +8,8 @@ import { takeTokenFromFragment } from './lib/auth';
 import './index.css';
 
 takeTokenFromFragment();
+// The link pasted into a tab that already shows the UI changes only the fragment: no reload.
+window.addEventListener('hashchange', takeTokenFromFragment);
 
 const queryClient = new QueryClient({
   queryCache: new QueryCache(),

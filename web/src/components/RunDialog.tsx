@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { CheckCircle2, Play, RefreshCw } from 'lucide-react';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, describeError, fieldErrors, type TRun, type TWorkflow } from '../lib/api';
 import { newIdempotencyKey } from '../lib/format';
 import { findRunNumber } from '../lib/queries';
@@ -52,12 +52,15 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
   const queryClient = useQueryClient();
   const [draft, setDraft] = useState<TDraft>(() => loadDraft(workflow));
   const [result, setResult] = useState<TResult | null>(null);
+  // Each opening (not each refetch of the workflow, which a success itself causes) starts from the stored draft.
+  const latest = useRef(workflow);
+  latest.current = workflow;
   useEffect(() => {
     if (open) {
-      setDraft(loadDraft(workflow));
+      setDraft(loadDraft(latest.current));
       setResult(null);
     }
-  }, [open, workflow]);
+  }, [open, workflow.id]);
 
   const run = useMutation({
     mutationFn: async (sent: TDraft): Promise<TResult> => {
@@ -158,7 +161,7 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
           <Field id="run-key" label="Idempotency key" hint="Sending again with this key resumes the same run; it changes when you change an input." error={errors.idempotency_key}>
             <div className="flex gap-2">
               <input id="run-key" readOnly value={draft.key} className={cx(inputClass, 'font-mono text-xs')} aria-describedby="run-key-hint" />
-              <Button onClick={freshKey} aria-label="Use a new idempotency key">
+              <Button onClick={freshKey} title="Use a new idempotency key (another run)">
                 <RefreshCw className="size-4" aria-hidden /> New key
               </Button>
             </div>

@@ -41,7 +41,12 @@ export function StatusBadge({ status, detail }: { status: TStatusWord; detail?: 
     <span className={cx('inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset whitespace-nowrap', style)}>
       {(status === 'active' || status === 'running') && <span className="size-1.5 rounded-full bg-sky-500 motion-safe:animate-pulse" aria-hidden />}
       {status}
-      {detail ? <span className="font-normal opacity-80">· {detail}</span> : null}
+      {detail ? (
+        <>
+          {' '}
+          <span className="font-normal opacity-80">· {detail}</span>
+        </>
+      ) : null}
     </span>
   );
 }
