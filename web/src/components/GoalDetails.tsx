@@ -6,27 +6,44 @@ import { edgeSentence, isEnded, joinSentence, reasonOf } from '../lib/format';
 import type { TIndexedTree, TNode } from '../lib/tree';
 import { Button, DescriptionList, ErrorNote, Field, Modal, StatusBadge, Time, cx, inputClass } from './ui';
 
-/** The edges of one composite's plan, as sentences with titles. */
+/** Titles as a list in words: "A", "A and B", "A, B and C", "A, B, C and 7 others". */
+function listInWords(titles: string[]): string {
+  if (titles.length <= 1) return titles[0] ?? '';
+  if (titles.length <= 3) return `${titles.slice(0, -1).join(', ')} and ${titles[titles.length - 1]}`;
+  return `${titles.slice(0, 3).join(', ')} and ${titles.length - 3} others`;
+}
+
+const SHOWN_SENTENCES = 12;
+
+/** The edges of one composite's plan, as sentences with titles ("Report runs when Fetch succeeded"). */
 export function PlanSentences({ node }: { node: TNode }) {
   if (node.children.length === 0) return null;
   const titleOf = (key: string) => node.children.find((c) => c.key === key)?.title ?? key;
+  const starters = node.children.filter((c) => !node.edges.some((e) => e.to === c.key)).map((c) => c.title);
   const sentences: string[] = [];
+  if (starters.length) sentences.push(`${listInWords(starters)} ${starters.length === 1 ? 'starts' : 'start'} at once`);
   for (const child of node.children) {
     const incoming = node.edges.filter((e) => e.to === child.key);
-    if (incoming.length === 0) sentences.push(`${child.title} starts at once`);
     for (const e of incoming) sentences.push(edgeSentence(e, titleOf));
     const join = joinSentence(child.title, child.join, incoming.length);
     if (join) sentences.push(join);
   }
+  const item = (s: string, i: number) => (
+    <li key={i} className="flex gap-2">
+      <span aria-hidden className="text-zinc-400">→</span>
+      <span>{s}.</span>
+    </li>
+  );
   return (
-    <ul className="space-y-1 text-sm">
-      {sentences.map((s, i) => (
-        <li key={i} className="flex gap-2">
-          <span aria-hidden className="text-zinc-400">→</span>
-          <span>{s}.</span>
-        </li>
-      ))}
-    </ul>
+    <div className="text-sm">
+      <ul className="space-y-1">{sentences.slice(0, SHOWN_SENTENCES).map(item)}</ul>
+      {sentences.length > SHOWN_SENTENCES && (
+        <details className="mt-1">
+          <summary className="cursor-pointer text-indigo-700 dark:text-indigo-300">{sentences.length - SHOWN_SENTENCES} more</summary>
+          <ul className="mt-1 space-y-1">{sentences.slice(SHOWN_SENTENCES).map((s, i) => item(s, i + SHOWN_SENTENCES))}</ul>
+        </details>
+      )}
+    </div>
   );
 }
 

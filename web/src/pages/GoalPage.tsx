@@ -1,7 +1,7 @@
 import { Repeat, Save } from 'lucide-react';
 import { useState } from 'react';
 import { useParams, useSearchParams } from 'react-router';
-import { GoalDetails, PlanSentences } from '../components/GoalDetails';
+import { GoalDetails } from '../components/GoalDetails';
 import { GoalTree } from '../components/GoalTree';
 import { SaveWorkflowDialog } from '../components/SaveWorkflowDialog';
 import { Button, Card, ErrorNote, Loading, PageHeader, Pill, StatusBadge, TextLink, Time } from '../components/ui';
@@ -79,13 +79,6 @@ export function GoalTreePage({ tree, embedded }: { tree: TIndexedTree; embedded?
           )}
           {tree.running && <Pill tone="indigo">live</Pill>}
         </PageHeader>
-      )}
-      {!embedded && root.children.length > 0 && (
-        <Card title="How this tree runs" className="mb-6" id="sentences">
-          <div className="p-4">
-            <PlanSentences node={root} />
-          </div>
-        </Card>
       )}
       <div className="grid gap-6 lg:grid-cols-[minmax(0,1.35fr)_minmax(0,1fr)]">
         <Card id="tree" title="Tree" actions={root.truncated ? <Pill tone="amber">{`${root.goals.shown.toLocaleString('en')} of ${root.goals.total.toLocaleString('en')} goals shown`}</Pill> : undefined}>

@@ -32,11 +32,7 @@ export function RunPage() {
   return (
     <>
       <PageHeader
-        eyebrow={
-          <>
-            Run of <TextLink to={`/workflows/${r.workflow.id}`}>{`${r.workflow.name} v${r.workflow.version}`}</TextLink>
-          </>
-        }
+        eyebrow="Run"
         title={`Run #${number.data ?? '…'}${r.title ? `: ${r.title}` : ''}`}
         badges={<StatusBadge status={r.status.status} detail={r.status.reason} />}
         actions={
@@ -48,7 +44,7 @@ export function RunPage() {
           )
         }
       >
-        Started <Time iso={r.created_at} />
+        Run of <TextLink to={`/workflows/${r.workflow.id}`}>{`${r.workflow.name} v${r.workflow.version}`}</TextLink> · started <Time iso={r.created_at} />
       </PageHeader>
       <div className="mb-6 grid gap-6 lg:grid-cols-2">
         <Card id="progress" title="Progress">
