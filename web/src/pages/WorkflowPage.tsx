@@ -8,6 +8,7 @@ import { Button, Card, DescriptionList, Empty, ErrorNote, Loading, Modal, PageHe
 import { api, type TWorkflow } from '../lib/api';
 import { edgeSentence, plural } from '../lib/format';
 import { useWorkflow } from '../lib/queries';
+import { specInWords } from '../lib/schedules';
 
 export function WorkflowPage() {
   const { id } = useParams();
@@ -99,7 +100,10 @@ function WorkflowView({ workflow }: { workflow: TWorkflow }) {
             </div>
           </Card>
         </div>
-        <RunHistory workflow={workflow} />
+        <div className="space-y-6">
+          <RunHistory workflow={workflow} />
+          <WorkflowSchedules workflow={workflow} />
+        </div>
       </div>
       <RunDialog workflow={workflow} open={dialog === 'run'} onOpenChange={(o) => setDialog(o ? 'run' : null)} />
       {dialog === 'schedule' && <ScheduleDialog workflow={workflow} open onOpenChange={(o) => setDialog(o ? 'schedule' : null)} />}
@@ -194,6 +198,34 @@ function Layer({ layer }: { layer: TFrozenLayer | null | undefined }) {
   );
 }
 
+/** This version's schedules, in a line each (managed on the Schedules page); nothing until there is one. */
+function WorkflowSchedules({ workflow }: { workflow: TWorkflow }) {
+  const schedules = useQuery({
+    queryKey: ['schedules', 'workflow', workflow.id],
+    queryFn: async () => (await api.call('get', '/api/schedules', { query: { workflow_id: workflow.id, limit: 100 } })).body,
+    refetchInterval: 15_000,
+  });
+  const items = schedules.data?.items ?? [];
+  if (items.length === 0) return null;
+  return (
+    <Card id="wf-schedules" title={`Schedules (${items.length})`} actions={<TextLink to="/schedules" className="text-sm">Manage</TextLink>}>
+      <ul className="divide-y divide-zinc-100 text-sm dark:divide-zinc-800">
+        {items.map((s) => (
+          <li key={s.id} className="flex flex-wrap items-center justify-between gap-2 px-4 py-2.5">
+            <span className="flex items-center gap-2">
+              {specInWords(s.spec)}
+              {s.paused ? <Pill tone="amber">paused</Pill> : s.spent ? <Pill>spent</Pill> : <Pill tone="emerald">active</Pill>}
+            </span>
+            <span className="text-xs text-zinc-500 dark:text-zinc-400">
+              {s.paused ? (s.note ?? 'paused') : s.next_fire_times[0] ? <>next <Time iso={s.next_fire_times[0]} /></> : 'no next fire'}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </Card>
+  );
+}
+
 const RUNS_PAGE = 10;
 
 function RunHistory({ workflow }: { workflow: TWorkflow }) {
@@ -207,7 +239,7 @@ function RunHistory({ workflow }: { workflow: TWorkflow }) {
     refetchInterval: (q) => (q.state.data?.items.some((r) => ['pending', 'running', 'blocked'].includes(r.status.status)) ? 2_000 : 15_000),
   });
   return (
-    <Card id="runs" title={runs.data ? `Runs (${runs.data.total})` : 'Runs'} className="self-start">
+    <Card id="runs" title={runs.data ? `Runs (${runs.data.total})` : 'Runs'}>
       {runs.isPending ? (
         <Loading what="runs" />
       ) : runs.error ? (
