@@ -129,13 +129,18 @@ describe('the web UI, in Chromium, against a live stack', () => {
     expect(deep.headers.get('content-type')).toMatch(/text\/html/);
   });
 
-  it('watches a tree finish, and saves it as a workflow from its page', async () => {
-    const created = await http('POST', `${api.url}/api/goals`, { title: 'Release {{inputs.target}}', kind: 'composite', intent: 'Build, test and ship to {{inputs.target}}', plan: releasePlan });
-    expect(created.status).toBe(201);
-    made.goalId = created.body.id;
-
+  it('creates a tree, watches it finish, and saves it as a workflow from its page', async () => {
+    // Created in the browser too, from the overview's New goal dialog.
     await page.goto(`${api.url}/`);
-    await page.getByRole('link', { name: 'Release {{inputs.target}}' }).click();
+    await page.getByRole('button', { name: 'New goal…' }).click();
+    const newGoal = page.getByRole('dialog', { name: 'New goal' });
+    await newGoal.getByLabel('Title').fill('Release {{inputs.target}}');
+    await newGoal.getByLabel('Intent (optional)').fill('Build, test and ship to {{inputs.target}}');
+    await newGoal.getByLabel('Plan (JSON)').fill(JSON.stringify(releasePlan, null, 2));
+    await expectAccessible(page, 'new goal dialog');
+    await newGoal.getByRole('button', { name: 'Create goal' }).click();
+    await page.waitForURL(/\/goals\/goal_/);
+    made.goalId = new URL(page.url()).pathname.split('/').pop();
     const header = page.locator('main header');
     await header.getByRole('heading', { name: 'Release {{inputs.target}}' }).waitFor();
     // Live: the page polls while the tree runs, and shows it done without a reload.
@@ -368,6 +373,10 @@ describe('the web UI, in Chromium, against a live stack', () => {
       if (scheme === 'dark' && CONTRAST_IN_DARK.has(name)) await expectAccessible(p, `${name} (dark)`, ['color-contrast']);
       await screenshot(p, name, scheme);
     }
+    await p.goto(`${api.url}/`);
+    await p.getByRole('button', { name: 'New goal…' }).click();
+    await p.getByRole('dialog').waitFor();
+    await screenshot(p, 'new-goal-dialog', scheme);
     await p.goto(`${api.url}/workflows/${made.workflowId}`);
     await p.getByRole('button', { name: 'Run…' }).click();
     await p.getByRole('dialog').waitFor();

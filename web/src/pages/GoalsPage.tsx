@@ -1,7 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
-import { ChevronRight, Repeat } from 'lucide-react';
+import { ChevronRight, Plus, Repeat } from 'lucide-react';
+import { useState } from 'react';
+import { NewGoalDialog } from '../components/NewGoalDialog';
 import { Link, useSearchParams } from 'react-router';
-import { Card, Empty, ErrorNote, Loading, PageHeader, Pill, StatusBadge, Time, TextLink, buttonClass, inputClass } from '../components/ui';
+import { Button, Card, Empty, ErrorNote, Loading, PageHeader, Pill, StatusBadge, Time, TextLink, buttonClass, inputClass } from '../components/ui';
 import { api, type TGoalSummary, type TLifecycle, type TWorkflowSummary } from '../lib/api';
 import { isEnded, plural, reasonOf } from '../lib/format';
 
@@ -40,6 +42,7 @@ export function GoalsPage() {
   const waiting = params.get('waiting_for') as (typeof WAITING)[number] | null;
   const cursor = params.get('cursor') ?? undefined;
   const page = Number(params.get('page') ?? '1') || 1;
+  const [creating, setCreating] = useState(false);
 
   const goals = useQuery({
     queryKey: ['goals', 'roots', lifecycle, waiting, cursor],
@@ -73,7 +76,15 @@ export function GoalsPage() {
 
   return (
     <>
-      <PageHeader title="Goals" eyebrow="Overview">
+      <PageHeader
+        title="Goals"
+        eyebrow="Overview"
+        actions={
+          <Button variant="primary" onClick={() => setCreating(true)}>
+            <Plus className="size-4" aria-hidden /> New goal…
+          </Button>
+        }
+      >
         Root goals and the trees under them. A tree that worked can be saved as a workflow and run again.
       </PageHeader>
 
@@ -117,7 +128,7 @@ export function GoalsPage() {
           <Empty>
             {lifecycle || waiting ? 'No root goal matches these filters.' : (
               <>
-                No goals yet. Create one with <code>reprise goal create</code> or <code>POST /api/goals</code> (see the <a className="underline" href="/api/docs">API reference</a>).
+                No goals yet. Create one with New goal…, <code>reprise goal create</code> or <code>POST /api/goals</code> (see the <a className="underline" href="/api/docs">API reference</a>).
               </>
             )}
           </Empty>
@@ -162,6 +173,7 @@ export function GoalsPage() {
           </div>
         </nav>
       </Card>
+      {creating && <NewGoalDialog open onOpenChange={setCreating} />}
     </>
   );
 }
