@@ -29,7 +29,7 @@ export function NewGoalDialog({ open, onOpenChange }: { open: boolean; onOpenCha
       try {
         parsed = JSON.parse(plan);
       } catch (err) {
-        throw new Error(`The plan is not valid JSON: ${(err as Error).message}`);
+        throw new Error(`The plan is not valid JSON: ${(err as Error).message}`, { cause: err });
       }
       const body = { title: title.trim(), kind: 'composite' as const, start, ...(intent.trim() ? { intent: intent.trim() } : {}), plan: parsed as never };
       return (await api.call('post', '/api/goals', { body })).body;
