@@ -9,7 +9,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX, createNodeResolver } from 'eslint-plugin-import-x';
 
-const TS_FILES = ['src/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'];
+const TS_FILES = ['src/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts', 'web/**/*.ts', 'web/**/*.tsx'];
 
 /** Prisma outside src/db: refused, type-only imports included. */
 const PRISMA_ONLY_IN_DB = {
@@ -70,6 +70,12 @@ const WORKFLOW_SANDBOX = workflowSandbox('../', '\\./(?!.*\\.\\./)');
 const ACTIVITIES_BELOW_SERVICES = {
   regex: '^\\.\\./(services|api|cli|main)(/|$)',
   message: 'src/activities import db/, domain/ and temporal/ only, never services/, api/, cli/ or main/: move what they share into db/ or domain/.',
+};
+
+/** The web UI talks only to the HTTP API: from src/ it may import the typed client and the generated API types, nothing else. */
+const WEB_ONLY_THROUGH_THE_API = {
+  regex: '^(\\.\\./)+src/(?!client/http$|generated/api$)',
+  message: 'web/ talks only to the HTTP API: import src/client/http (the typed client) or src/generated/api (its types), never server code.',
 };
 
 const restrictedImports = (...patterns) => ['error', { patterns }];
@@ -243,7 +249,7 @@ const repriseRules = {
 
 export default tseslint.config(
   {
-    ignores: ['src/generated/**', 'src/db/generated/**', 'dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.workspaces/**', '**/*.js', '**/*.cjs', '**/*.mjs', '!bin/*.cjs'],
+    ignores: ['src/generated/**', 'src/db/generated/**', 'dist/**', 'web/dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.workspaces/**', '**/*.js', '**/*.cjs', '**/*.mjs', '!bin/*.cjs'],
   },
   {
     // The CLI's launcher (bin/reprise.cjs): plain CommonJS that node runs before tsx is registered.
@@ -320,5 +326,9 @@ export default tseslint.config(
   {
     files: ['src/activities/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(PRISMA_ONLY_IN_DB, ACTIVITIES_BELOW_SERVICES) },
+  },
+  {
+    files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
+    rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(WEB_ONLY_THROUGH_THE_API) },
   },
 );

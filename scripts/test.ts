@@ -23,6 +23,7 @@ const TIERS: readonly TTier[] = [
   { name: 'unit', script: 'test:unit', what: 'pure logic, no services', concurrent: true },
   { name: 'workflows', script: 'test:workflows', what: 'workflow logic on the Temporal dev server, in-memory activities' },
   { name: 'integration', script: 'test:integration', what: 'HTTP, Postgres, Temporal and the e2e start' },
+  { name: 'browser', script: 'test:browser', what: 'the web UI in headless Chromium against a live stack (axe, keyboard, screenshots)' },
   { name: 'scale', script: 'test:scale', what: 'big trees, asserted on the worker\'s task latencies' },
   { name: 'faults', script: 'test:faults', what: 'processes SIGKILLed during runs (reduced form), and npm start\'s supervision and bounded stops' },
 ];

@@ -24,6 +24,7 @@ import { agentRoutes } from './agents/routes';
 import { createAgentService } from '../services/agents';
 import { createTokenService } from '../services/tokens';
 import { docsRouter } from './docs';
+import { webRouter } from './web';
 import { inputGuard, jsonOnly } from './inputGuard';
 import { BEARER_SCHEME, defineRoute, registerRoute, type TAnyRoute, type TCaller } from './route';
 
@@ -39,6 +40,8 @@ export interface TApiDeps {
   scheduleCatchupWindow?: string;
   /** Schedule quotas (SCHEDULE_MAX_PER_OWNER, SCHEDULE_MIN_INTERVAL, SCHEDULE_BACKFILL_MAX_FIRES); default DEFAULT_SCHEDULE_LIMITS. */
   scheduleLimits?: TScheduleLimits;
+  /** Where the built web UI is (default web/dist); src/api/web.ts serves it at `/`. */
+  webDir?: string;
   /** Tests only: runs stop right after their claim, as a crash between claim and start would. */
   crashAfterClaim?: () => boolean;
 }
@@ -129,6 +132,7 @@ export function createApp(deps: TApiDeps): TApp {
   app.use(inputGuard);
   app.use(docsRouter());
   app.use(router);
+  app.use(webRouter(deps.webDir));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return { app, routes, openapi };

@@ -14,6 +14,7 @@ import { createPrisma } from '../db/client';
 import { migrate } from '../db/migrate';
 import { ensureLocalAdminToken } from '../services/tokens';
 import { secureDataDir } from '../dev/dataDir';
+import { readLocalTokenFile } from '../dev/localToken';
 import { embeddedPostgresUser, ensureAppRole, recordEmbeddedPort, startEmbeddedPostgres, type TEmbeddedPostgres } from '../dev/embeddedPostgres';
 import { commandLineOf, portInUse, readPidFile, stopOrphans, writePidFile } from '../dev/managedProcess';
 import { ensureTemporalCli } from '../dev/temporalCli';
@@ -222,7 +223,11 @@ async function main(): Promise<void> {
     if (stopping) throw STOPPED_DURING_START;
     for (const child of children) child.ready();
 
+    // The UI's sign-in link: the token rides in the fragment, which browsers never send to a server
+    // (so it reaches no request log); the page takes it into its tab and out of the address bar.
+    const token = readLocalTokenFile(localToken.file)?.token;
     const rows: [string, string][] = [
+      ['UI', token ? `${apiUrl}/#token=${token}  (opens the web UI signed in)` : `${apiUrl}/`],
       ['API', apiUrl],
       ['OpenAPI', `${apiUrl}/api/openapi.json` + ` (docs: ${apiUrl}/api/docs)`],
       ['Token', `${localToken.file} (the reprise CLI reads it; for curl: export REPRISE_TOKEN=$(node -p 'require(${JSON.stringify(path.resolve(localToken.file))}).token'))`],

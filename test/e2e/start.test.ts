@@ -73,6 +73,11 @@ describe('npm start', () => {
     expect(first.output()).toContain('created a local admin token');
     const auth = { authorization: `Bearer ${local.token}` };
     expect((await http('GET', `${api}/api/goals`, undefined, { authorization: '' })).status).toBe(401);
+    // The web UI's sign-in link: the token in the fragment (never sent to a server), and the built page at /.
+    expect(first.output()).toContain(`${api}/#token=${local.token}`);
+    const page = await fetch(`${api}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
 
     const created = await http('POST', `${api}/api/goals`, { title: 'E2E hello', action: { runtime: 'shell', command: 'echo e2e' } }, auth);
     expect(created.status).toBe(201);

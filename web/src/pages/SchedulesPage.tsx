@@ -1,0 +1,221 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { CalendarClock, History, Pause, Play, Trash2, Zap } from 'lucide-react';
+import { useState } from 'react';
+import { Button, Card, Empty, ErrorNote, Field, Loading, Modal, PageHeader, Pill, StatusBadge, TextLink, Time, inputClass } from '../components/ui';
+import { api, type TSchedule } from '../lib/api';
+import { plural } from '../lib/format';
+import { specInWords } from '../lib/schedules';
+
+export function SchedulesPage() {
+  const schedules = useQuery({
+    queryKey: ['schedules'],
+    queryFn: async () => (await api.call('get', '/api/schedules', { query: { limit: 100 } })).body,
+    refetchInterval: 10_000,
+  });
+  return (
+    <>
+      <PageHeader title="Schedules" eyebrow="Triggers">
+        Temporal Schedules that run a workflow. Changes made with <code>temporal schedule …</code> show up here too.
+      </PageHeader>
+      {schedules.isPending ? (
+        <Loading what="schedules" />
+      ) : schedules.error ? (
+        <ErrorNote error={schedules.error} />
+      ) : schedules.data.items.length === 0 ? (
+        <Card>
+          <Empty>No schedules yet. Open a workflow and choose Schedule….</Empty>
+        </Card>
+      ) : (
+        <div className="space-y-4">
+          {schedules.data.items.map((s) => (
+            <ScheduleCard key={s.id} schedule={s} />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
+  const queryClient = useQueryClient();
+  const [dialog, setDialog] = useState<null | 'pause' | 'delete' | 'backfill'>(null);
+  const [note, setNote] = useState('');
+  const [start, setStart] = useState('');
+  const [end, setEnd] = useState('');
+  const detail = useQuery({
+    queryKey: ['schedule', s.id],
+    queryFn: async () => (await api.call('get', '/api/schedules/{id}', { params: { id: s.id } })).body,
+    refetchInterval: 10_000,
+  });
+  const act = useMutation({
+    mutationFn: async (what: 'pause' | 'resume' | 'trigger' | 'delete' | 'backfill') => {
+      const params = { id: s.id };
+      switch (what) {
+        case 'pause':
+          return api.call('patch', '/api/schedules/{id}', { params, body: { paused: true, ...(note.trim() ? { note: note.trim() } : {}) } });
+        case 'resume':
+          return api.call('patch', '/api/schedules/{id}', { params, body: { paused: false } });
+        case 'trigger':
+          return api.call('post', '/api/schedules/{id}/trigger', { params });
+        case 'delete':
+          return api.call('delete', '/api/schedules/{id}', { params });
+        case 'backfill':
+          return api.call('post', '/api/schedules/{id}/backfill', { params, body: { start: new Date(start).toISOString(), end: new Date(end).toISOString() } });
+      }
+    },
+    onSuccess: () => {
+      setDialog(null);
+      setNote('');
+      void queryClient.invalidateQueries({ queryKey: ['schedules'] });
+      void queryClient.invalidateQueries({ queryKey: ['schedule', s.id] });
+    },
+  });
+  const d = detail.data ?? s;
+  const runs = d.runs?.items ?? [];
+  return (
+    <Card
+      id={`schedule-${s.id}`}
+      title={
+        <span className="flex flex-wrap items-center gap-2">
+          <CalendarClock className="size-4 text-indigo-500" aria-hidden />
+          <TextLink to={`/workflows/${d.workflow.id}`}>{`${d.workflow.name} v${d.workflow.version}`}</TextLink>
+          <span className="font-normal text-zinc-600 dark:text-zinc-400">{specInWords(d.spec)}</span>
+          {d.paused ? <Pill tone="amber">paused</Pill> : d.spent ? <Pill>spent</Pill> : <Pill tone="emerald">active</Pill>}
+        </span>
+      }
+      actions={
+        <>
+          {d.paused ? (
+            <Button busy={act.isPending && act.variables === 'resume'} onClick={() => act.mutate('resume')}>
+              <Play className="size-4" aria-hidden /> Resume
+            </Button>
+          ) : (
+            <Button onClick={() => setDialog('pause')}>
+              <Pause className="size-4" aria-hidden /> Pause…
+            </Button>
+          )}
+          <Button busy={act.isPending && act.variables === 'trigger'} onClick={() => act.mutate('trigger')}>
+            <Zap className="size-4" aria-hidden /> Trigger now
+          </Button>
+          <Button onClick={() => setDialog('backfill')}>
+            <History className="size-4" aria-hidden /> Backfill…
+          </Button>
+          <Button variant="danger" onClick={() => setDialog('delete')} aria-label={`Delete schedule ${s.id}`}>
+            <Trash2 className="size-4" aria-hidden />
+          </Button>
+        </>
+      }
+    >
+      <div className="grid gap-6 p-4 text-sm md:grid-cols-3">
+        <div className="space-y-2">
+          {d.note && (
+            <p className="rounded-md bg-amber-50 px-3 py-2 text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-testid="schedule-note">
+              Note: {d.note}
+            </p>
+          )}
+          <p>
+            <span className="text-zinc-500 dark:text-zinc-400">Inputs: </span>
+            {Object.keys(d.inputs).length ? Object.entries(d.inputs).map(([k, v]) => `${k} = ${v}`).join(', ') : 'none'}
+          </p>
+          <p>
+            <span className="text-zinc-500 dark:text-zinc-400">Overlap: </span>
+            {d.overlap.replace('_', ' ')}
+          </p>
+          <p className="text-xs text-zinc-500 dark:text-zinc-400">
+            <code>{d.id}</code> · created <Time iso={d.created_at} />
+          </p>
+        </div>
+        <div>
+          <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase dark:text-zinc-400">Next fires</h3>
+          {d.paused ? (
+            <p className="text-zinc-500 dark:text-zinc-400">None while paused.</p>
+          ) : d.next_fire_times.length ? (
+            <ul className="space-y-0.5">
+              {d.next_fire_times.slice(0, 3).map((t) => (
+                <li key={t}>
+                  <Time iso={t} />
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="text-zinc-500 dark:text-zinc-400">None.</p>
+          )}
+        </div>
+        <div>
+          <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase dark:text-zinc-400">
+            Recent runs {d.runs ? `(${d.runs.total}${d.runs.skipped ? `, ${d.runs.skipped} skipped` : ''})` : ''}
+          </h3>
+          {runs.length === 0 ? (
+            <p className="text-zinc-500 dark:text-zinc-400">No fires yet.</p>
+          ) : (
+            <ul className="space-y-1">
+              {runs.slice(0, 5).map((r) => (
+                <li key={r.id} className="flex flex-wrap items-center gap-2">
+                  <StatusBadge status={r.status.status} />
+                  {r.state === 'skipped' ? <span className="text-zinc-600 dark:text-zinc-400">{r.status.reason ?? r.error ?? 'skipped'}</span> : <TextLink to={`/runs/${r.id}`}>{r.title ?? r.id}</TextLink>}
+                  <Time iso={r.created_at} className="text-xs text-zinc-500 dark:text-zinc-400" />
+                </li>
+              ))}
+            </ul>
+          )}
+          {d.missed_catchup_window > 0 && <p className="mt-1 text-xs text-amber-700 dark:text-amber-300">{plural(d.missed_catchup_window, 'fire')} missed during an outage (backfill to run them).</p>}
+        </div>
+      </div>
+      {!dialog && <ErrorNote error={act.error} className="mx-4 mb-4" />}
+      <Modal open={dialog === 'pause'} onOpenChange={(o) => !o && setDialog(null)} title="Pause this schedule" description="No fires until it is resumed. The note says why, to whoever looks.">
+        <form
+          className="space-y-4"
+          onSubmit={(e) => {
+            e.preventDefault();
+            act.mutate('pause');
+          }}
+        >
+          <Field id={`pause-note-${s.id}`} label="Note">
+            <input id={`pause-note-${s.id}`} value={note} onChange={(e) => setNote(e.target.value)} className={inputClass} placeholder="e.g. paused during the migration" />
+          </Field>
+          <ErrorNote error={act.error} />
+          <div className="flex justify-end gap-2">
+            <Button onClick={() => setDialog(null)}>Close</Button>
+            <Button type="submit" variant="primary" busy={act.isPending}>
+              Pause
+            </Button>
+          </div>
+        </form>
+      </Modal>
+      <Modal open={dialog === 'backfill'} onOpenChange={(o) => !o && setDialog(null)} title="Backfill" description="Runs the fires of a past range, each keyed by its time (so a repeated backfill makes no second tree).">
+        <form
+          className="space-y-4"
+          onSubmit={(e) => {
+            e.preventDefault();
+            act.mutate('backfill');
+          }}
+        >
+          <div className="grid gap-4 sm:grid-cols-2">
+            <Field id={`bf-start-${s.id}`} label="From (your local time)">
+              <input id={`bf-start-${s.id}`} type="datetime-local" required value={start} onChange={(e) => setStart(e.target.value)} className={inputClass} />
+            </Field>
+            <Field id={`bf-end-${s.id}`} label="To (your local time)">
+              <input id={`bf-end-${s.id}`} type="datetime-local" required value={end} onChange={(e) => setEnd(e.target.value)} className={inputClass} />
+            </Field>
+          </div>
+          <ErrorNote error={act.error} />
+          <div className="flex justify-end gap-2">
+            <Button onClick={() => setDialog(null)}>Close</Button>
+            <Button type="submit" variant="primary" busy={act.isPending}>
+              Backfill
+            </Button>
+          </div>
+        </form>
+      </Modal>
+      <Modal open={dialog === 'delete'} onOpenChange={(o) => !o && setDialog(null)} title="Delete this schedule?" description="It fires no more. The runs it made stay.">
+        <ErrorNote error={act.error} className="mb-3" />
+        <div className="flex justify-end gap-2">
+          <Button onClick={() => setDialog(null)}>Keep it</Button>
+          <Button variant="danger" busy={act.isPending} onClick={() => act.mutate('delete')}>
+            Delete schedule
+          </Button>
+        </div>
+      </Modal>
+    </Card>
+  );
+}
