@@ -412,4 +412,91 @@ describe('the acting agent needs the runtimes too', () => {
       expect(res.body.error.message).toContain('header X-Split: a header value must not contain a line break (CR, LF) or NUL');
     }
   });
+
+  /**
+   * Review r5 #1: a plan submitted into another agent's composite (same user)
+   * is the submitter's work. Its goals record the submitter, and their leaves
+   * need its runtimes, and its shell to reach internal addresses. The request
+   * is planted by an agent that may run shell at install (so nothing refuses it
+   * up front), then shell is taken from it before the leaf runs.
+   */
+  async function plantRequest(slotId: string, planner: { id: string; auth: Record<string, string> }): Promise<TJson> {
+    const plan = {
+      children: [gateLeaf, { key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: `http://${target}/` } }],
+      edges: [{ from: 'gate', to: 'get' }],
+    };
+    const installed = await http('POST', `${api.url}/api/goals/${slotId}/plan`, plan, planner.auth);
+    expect([installed.status, installed.body.error]).toEqual([200, undefined]);
+    const gate = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { parentId: slotId, key: 'gate' } });
+      return g?.waitingFor === 'completion' ? g : undefined;
+    }, 'the planted gate to wait');
+    expect((await http('PATCH', `${api.url}/api/agents/${planner.id}`, { allowed_runtimes: ['http', 'manual'] })).status).toBe(200);
+    expect((await http('POST', `${api.url}/api/goals/${gate.id}/complete`, { outcome: 'succeeded' })).status).toBe(200);
+    return waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { parentId: slotId, key: 'get' } });
+      return g && ['done', 'failed'].includes(g.lifecycle) ? g : undefined;
+    }, 'the planted request to end');
+  }
+
+  it('review r5 #1: a plan submitted into another agent\'s live composite acts for its submitter: no internal addresses without shell', async () => {
+    // The local user's shell agent's live tree, with a composite waiting for its plan.
+    const goal = await http('POST', `${api.url}/api/goals`, { title: 'Open slot', plan: { children: [{ key: 'slot', kind: 'composite', title: 'Slot' }] } });
+    expect(goal.status).toBe(201);
+    const slot = await waitFor(async () => {
+      const tree = (await http('GET', `${api.url}/api/goals/${goal.body.id}/tree`)).body;
+      return tree.children?.find((c: TJson) => c.key === 'slot' && c.waiting_for === 'plan');
+    }, 'the slot to wait for its plan');
+
+    // From an agent without shell, a literal internal address is refused up front, and nothing is installed.
+    const literal = await http('POST', `${api.url}/api/goals/${slot.id}/plan`, { children: [{ key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: `http://${target}/` } }] }, lacking.auth);
+    expect([literal.status, literal.body.error?.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    expect(literal.body.error.message).toBe(
+      `children[0].action.url: agent ${lacking.name} may not submit this plan: its request reaches 127.0.0.1, an internal address, which only an agent that may run shell commands may reach`,
+    );
+    expect((await http('GET', `${api.url}/api/goals/${slot.id}`)).body.planned_at).toBeNull();
+
+    const planner = await agentWithToken(['shell', 'http', 'manual']);
+    const before = hits;
+    const get = await plantRequest(slot.id, planner);
+    expect([get.plannedByAgentId, get.runId, get.lifecycle]).toEqual([planner.id, null, 'failed']);
+    expect(get.failureReason).toMatch(/internal address; only an agent that may run shell actions may reach internal addresses/);
+    expect(hits).toBe(before);
+    expect((await ended(goal.body.id, {})).lifecycle).toBe('failed');
+    // Goals made otherwise record no planner.
+    expect((await prisma.goal.findUniqueOrThrow({ where: { id: slot.id } })).plannedByAgentId).toBeNull();
+
+    // The planner is in use for good: its goals' leaves check its runtimes.
+    const del = await http('DELETE', `${api.url}/api/agents/${planner.id}`);
+    expect([del.status, del.body.error?.details?.uses?.goals]).toEqual([409, 2]);
+  });
+
+  it('review r5 #1: a plan submitted into a run\'s unplanned composite needs its submitter\'s shell for internal addresses', async () => {
+    // A workflow saved with an unplanned composite the source tree skipped; its run (asked by a shell agent) takes the plan later.
+    const source = await http('POST', `${api.url}/api/goals`, {
+      title: 'Run slot',
+      plan: {
+        children: [
+          { key: 'probe', kind: 'leaf', title: 'Probe', action: { runtime: 'shell', command: `printf '{"go":"%s"}' "$REPRISE_INPUT_go"` } },
+          { key: 'slot', kind: 'composite', title: 'Slot' },
+        ],
+        edges: [{ from: 'probe', to: 'slot', on: { when: 'output.go == "yes"' } }],
+      },
+    });
+    expect((await ended(source.body.id, {})).lifecycle).toBe('done');
+    const saved = await http('POST', `${api.url}/api/goals/${source.body.id}/save-as-workflow`, { name: unique('slot-wf'), inputs: [{ name: 'go', default: 'no' }] });
+    expect(saved.status).toBe(201);
+    const run = await http('POST', `${api.url}/api/workflows/${saved.body.id}/runs`, { idempotency_key: unique('key'), inputs: { go: 'yes' } });
+    expect(run.status).toBe(201);
+    const slot = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { runId: run.body.run.id, key: 'slot' } });
+      return g?.waitingFor === 'plan' ? g : undefined;
+    }, 'the run\'s slot to wait for its plan');
+    const planner = await agentWithToken(['shell', 'http', 'manual']);
+    const before = hits;
+    const get = await plantRequest(slot.id, planner);
+    expect([get.plannedByAgentId, get.runId, get.lifecycle]).toEqual([planner.id, run.body.run.id, 'failed']);
+    expect(get.failureReason).toMatch(/internal address; only an agent that may run shell actions may reach internal addresses/);
+    expect(hits).toBe(before);
+  });
 });
