@@ -134,6 +134,33 @@ export function mayReachInternalAddresses(agent: TAgentRuntimes, others: TLeafPr
 }
 
 /**
+ * Refuses (RUNTIME_NOT_ALLOWED, 400) a caller without shell asking for a
+ * schedule's fires (a trigger, a backfill, a change that may make it fire)
+ * when those fires may reach internal addresses: a fire acts for the
+ * schedule's creator (its acting agent) under the workflow's agent, so its
+ * `http` requests reach internal addresses when both may run shell. The caller
+ * picks the timing and the volume of those requests, so it must be allowed
+ * whatever reach they will have: shell, whenever the version a fire would
+ * run makes http requests (its recorded runtimes name `http`).
+ */
+export function requireScheduleReach(
+  caller: TAgentRuntimes,
+  workflow: { name: string; version: number; requiredRuntimes: readonly string[] },
+  fire: { agent: TAgentRuntimes; creator: TAgentRuntimes | null },
+  doing: string,
+): void {
+  if (caller.allowedRuntimes.includes('shell') || !workflow.requiredRuntimes.includes('http')) return;
+  if (!mayReachInternalAddresses(fire.agent, { actingAgent: fire.creator, plannedBy: null })) return;
+  const ref = `${workflow.name}@${workflow.version}`;
+  const whose = fire.creator ? `agent ${fire.creator.name} (the schedule's creator)` : `agent ${fire.agent.name} (the workflow's agent)`;
+  throw new DomainError(
+    'RUNTIME_NOT_ALLOWED',
+    `agent ${caller.name} may not ${doing} workflow ${ref}: its fires make http requests with the reach of ${whose}, internal addresses included, which only an agent that may run shell commands may reach`,
+    { workflow: ref, agent: caller.name, missing_runtimes: ['shell'] },
+  );
+}
+
+/**
  * Why a schedule's fire may not run `workflow` (the version it picked: the
  * pinned one, or with follow_latest the newest), or undefined when it may.
  * The fire acts for the agent that created the schedule: it needs the

@@ -26,7 +26,7 @@ import { asTemporalError } from '../temporal/errors';
 import { asScheduleError, countScheduleFires, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
 import type { TFireScheduleInput } from '../temporal/starts';
 import { actorOwner } from './owners';
-import { requireAgentRuntimes, type TPrivilegedDoing } from './runtimePrivileges';
+import { requireAgentRuntimes, requireScheduleCallerReach, type TPrivilegedDoing } from './runtimePrivileges';
 import type { TRunView } from './runs';
 
 /**
@@ -110,13 +110,18 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
    * the caller's request (issue 17): the caller's agent needs the runtimes of
    * the version a fire would run now (the pinned one, or with follow_latest
    * the newest), as at creation. Each fire checks the schedule's creator again
-   * (activities/schedules.ts), and each leaf its run's agents.
+   * (activities/schedules.ts), and each leaf its run's agents. The fires act
+   * for the creator, not the caller, yet the caller picks when and how many:
+   * when they make http requests that may reach internal addresses (creator
+   * and workflow agent may run shell), the caller must be allowed that reach
+   * too, i.e. shell (review r5 #2).
    */
   async function requireCallerRuntimes(actor: TActor, row: Schedule, doing: TPrivilegedDoing): Promise<void> {
     const pinned = await workflows.findOwnedWorkflowHeader(prisma, actorOwner(actor), row.savedWorkflowId);
     const runs = row.followLatest ? ((await workflows.latestWorkflowHeader(prisma, actorOwner(actor), pinned.name)) ?? pinned) : pinned;
     // The plan comes from db/workflows' cache (saved versions never change): for the internal addresses its requests name.
     await requireAgentRuntimes(prisma, actor.agentId, { ...runs, frozenPlan: await workflows.frozenPlanOf(prisma, runs) }, doing);
+    await requireScheduleCallerReach(prisma, actor.agentId, runs, row.createdByAgentId, doing);
   }
 
   async function describe(id: string): Promise<ScheduleDescription> {
@@ -229,7 +234,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
      */
     async updateSchedule(actor: TActor, id: string, patch: TUpdateScheduleInput, caller: TScheduleCaller = { admin: false }): Promise<TScheduleView> {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
-      // Pausing (with or without a note) only stops fires: any agent of the owner may. Anything else may make it run.
+      // Pausing, or changing only the note, makes nothing run: any agent of the owner may. Anything else may make it run.
       const onlyStops = patch.spec === undefined && patch.inputs === undefined && patch.overlap === undefined && patch.catchupWindow === undefined && patch.paused !== false;
       if (!onlyStops) await requireCallerRuntimes(actor, row, 'change a schedule of');
       if (patch.spec) checkInterval(patch.spec, caller);

@@ -499,4 +499,40 @@ describe('the acting agent needs the runtimes too', () => {
     expect(get.failureReason).toMatch(/internal address; only an agent that may run shell actions may reach internal addresses/);
     expect(hits).toBe(before);
   });
+
+  it('review r5 #2: an agent without shell may not trigger, backfill or change a schedule whose fires reach with a shell creator\'s privilege; it may pause it or change its note', async () => {
+    // An http workflow whose request names a host (judged when the request is made), so nothing is refused as literal.
+    const wf = await saveTree({ children: [gateLeaf, { key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: 'http://reprise-test.invalid/' } }], edges: [{ from: 'gate', to: 'get', on: { when: 'false' } }] });
+    expect(wf.required_runtimes).toEqual(['http', 'manual']);
+    const ref = `${wf.name}@${wf.version}`;
+    const creator = await agentWithToken(['shell', 'http', 'manual']);
+    const s = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true }, creator.auth);
+    expect(s.status).toBe(201);
+    const attempts: [string, string, unknown, string][] = [
+      ['POST', 'trigger', undefined, 'trigger a schedule of'],
+      ['PATCH', '', { inputs: {} }, 'change a schedule of'],
+      ['PATCH', '', { paused: false }, 'change a schedule of'],
+      ['POST', 'backfill', { start: new Date(Date.now() - 3 * 3600_000).toISOString(), end: new Date(Date.now() - 3600_000).toISOString() }, 'backfill a schedule of'],
+    ];
+    for (const [method, action, body, doing] of attempts) {
+      const res = await http(method, `${api.url}/api/schedules/${s.body.id}${action ? `/${action}` : ''}`, body, lacking.auth);
+      expect([action, res.status, res.body.error?.code]).toEqual([action, 400, 'RUNTIME_NOT_ALLOWED']);
+      expect(res.body.error.message).toBe(
+        `agent ${lacking.name} may not ${doing} workflow ${ref}: its fires make http requests with the reach of agent ${creator.name} (the schedule's creator), internal addresses included, which only an agent that may run shell commands may reach`,
+      );
+      expect(res.body.error.details).toMatchObject({ agent: lacking.name, workflow: ref, missing_runtimes: ['shell'] });
+    }
+    const view = (await http('GET', `${api.url}/api/schedules/${s.body.id}`)).body;
+    expect([view.paused, view.fires_taken, view.runs.total]).toEqual([true, 0, 0]);
+    // Pausing, or changing only the note, makes nothing run.
+    expect((await http('PATCH', `${api.url}/api/schedules/${s.body.id}`, { note: 'noted by the no-shell agent' }, lacking.auth)).status).toBe(200);
+    expect((await http('PATCH', `${api.url}/api/schedules/${s.body.id}`, { paused: true }, lacking.auth)).status).toBe(200);
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+
+    // A schedule whose creator may not run shell has no such reach: the same agent may trigger it.
+    const own = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true }, lacking.auth);
+    expect(own.status).toBe(201);
+    expect((await http('POST', `${api.url}/api/schedules/${own.body.id}/trigger`, undefined, lacking.auth)).status).toBe(200);
+    await http('DELETE', `${api.url}/api/schedules/${own.body.id}`);
+  });
 });
