@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { PrismaClient } from '../db/client';
 import { listScheduleRuns, runTreeStates, type TRunTreeState } from '../db/runs';
-import { deleteScheduleRow, findOwnedSchedule, insertSchedule, listOwnedSchedules, type Schedule } from '../db/schedules';
+import { deleteScheduleRow, findOwnedSchedule, insertSchedule, listOwnedSchedules, recordBackfillOverlap, type Schedule } from '../db/schedules';
 import * as workflows from '../db/workflows';
 import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
@@ -285,6 +285,9 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       if (range.start.getTime() >= range.end.getTime()) throw new DomainError('VALIDATION_FAILED', 'backfill start must be before end');
       if (range.end.getTime() > Date.now()) throw new DomainError('VALIDATION_FAILED', 'backfill end is in the future: a backfill runs the fires of a past range');
       await checkBackfillSize(id, range);
+      // Temporal applies the request's overlap to when it starts each fire; each fire decides with the schedule's
+      // own unless told otherwise, so an overlap asked for here is recorded first, for its fires to decide with.
+      if (range.overlap) await recordBackfillOverlap(prisma, id, range, range.overlap);
       // Default: one after another (each fire waits for its run), so the status-aware skip sees each run end.
       const overlap = range.overlap ? temporalOverlap(range.overlap) : 'BUFFER_ALL';
       await withDeadline(temporal, () => temporal.schedule.getHandle(id).backfill({ start: range.start, end: range.end, overlap })).catch((err: unknown) => {

@@ -535,4 +535,19 @@ describe('the acting agent needs the runtimes too', () => {
     expect((await http('POST', `${api.url}/api/schedules/${own.body.id}/trigger`, undefined, lacking.auth)).status).toBe(200);
     await http('DELETE', `${api.url}/api/schedules/${own.body.id}`);
   });
+
+  it('review r5 #3: a backfill asking allow_all of a skip schedule runs every fire of the range, none skipped as overlapping', async () => {
+    // Each run waits at its gate, so every earlier fire's run is still instantiating or active when the next fire decides.
+    const wf = await saveTree({ children: [gateLeaf] });
+    const s = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true, overlap: 'skip' });
+    expect(s.status).toBe(201);
+    const hour = 3600_000;
+    const base = Math.floor(Date.now() / hour) * hour;
+    const range = { start: new Date(base - 3 * hour - 1000).toISOString(), end: new Date(base - hour + 1000).toISOString(), overlap: 'allow_all' };
+    const filled = await http('POST', `${api.url}/api/schedules/${s.body.id}/backfill`, range);
+    expect([filled.status, filled.body.error]).toEqual([200, undefined]);
+    const view = await scheduleView(s.body.id, (b) => b.runs?.total === 3, 'the three fires to be recorded');
+    expect([view.runs.skipped, view.runs.items.map((r: TJson) => r.state === 'skipped' ? r.status.reason : 'ran')]).toEqual([0, ['ran', 'ran', 'ran']]);
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+  });
 });
