@@ -10,6 +10,7 @@ import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
 import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { scheduleId as newScheduleId, SCHEDULE_ID_PATTERN } from '../domain/ids';
 import {
+  atError,
   DEFAULT_CATCHUP_WINDOW,
   DEFAULT_SCHEDULE_LIMITS,
   firesInRange,
@@ -94,6 +95,12 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     throw new DomainError('VALIDATION_FAILED', `spec: ${message}`, [{ path: 'body.spec', message }]);
   }
 
+  /** A one-shot's time in the past or beyond the horizon (domain/schedules `atError`) is a 400 naming body.spec.at. */
+  function checkAt(at: Date): void {
+    const error = atError(at);
+    if (error) throw new DomainError('VALIDATION_FAILED', error, [{ path: 'body.spec.at', message: error }]);
+  }
+
   /** A backfill of more than SCHEDULE_BACKFILL_MAX_FIRES fires is refused (400), saying how many the range holds. */
   async function checkBackfillSize(id: string, range: { start: Date; end: Date }): Promise<void> {
     const counted = await withDeadline(temporal, () => countScheduleFires(temporal, id, range, limits.backfillMaxFires)).catch((err: unknown) => {
@@ -166,9 +173,8 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
           `workflow ${workflow.name} v${workflow.version} is not fully frozen: its runs wait for plans to be submitted. Pass "allow_replan": true to schedule it anyway`,
         );
       }
-      if ('at' in input.spec && new Date(input.spec.at).getTime() <= Date.now()) {
-        throw new DomainError('VALIDATION_FAILED', `spec.at ${input.spec.at} is in the past; give a future time`);
-      }
+      const at = oneShotAt(input.spec);
+      if (at) checkAt(at);
       const id = newScheduleId(workflow.name);
       const config = {
         scheduleId: id,
@@ -246,7 +252,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         checkSubstitution(workflow.frozenPlan, values);
       }
       const newAt = patch.spec && oneShotAt(patch.spec);
-      if (newAt && newAt.getTime() <= Date.now()) throw new DomainError('VALIDATION_FAILED', `spec.at ${newAt.toISOString()} is in the past; give a future time`);
+      if (newAt) checkAt(newAt);
       const oldAt = oneShotAt(config.spec);
       const spent = isSpent(config.spec, current.state.remainingActions) || (oldAt !== undefined && oldAt.getTime() <= Date.now());
       if (!patch.spec && oldAt && spent && patch.paused === false) {

@@ -550,4 +550,46 @@ describe('the acting agent needs the runtimes too', () => {
     expect([view.runs.skipped, view.runs.items.map((r: TJson) => r.state === 'skipped' ? r.status.reason : 'ran')]).toEqual([0, ['ran', 'ran', 'ran']]);
     await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
   });
+
+  it('review r5 #4: a replay starting a claimed run refuses a literal internal address for an agent without shell', async () => {
+    const wf = await saveTree({ children: [{ key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: `http://${target}/` } }] });
+    const key = unique('key');
+    const { claimRun } = await import('../../src/db/runs');
+    const ids = await import('../../src/domain/ids');
+    const { run } = await claimRun(prisma, {
+      id: ids.runId(wf.id, key),
+      savedWorkflowId: wf.id,
+      idempotencyKey: key,
+      inputs: {},
+      inputsHash: ids.inputsHash({}),
+      temporalWorkflowId: ids.runTemporalWorkflowId(wf, key),
+      requestedByAgentId: 'agent_default',
+    });
+    const replay = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: key }, lacking.auth);
+    expect([replay.status, replay.body.error?.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    expect(replay.body.error.message).toBe(
+      `agent ${lacking.name} may not run workflow ${wf.name}@${wf.version}: its request at children[0].action.url reaches 127.0.0.1, an internal address, which only an agent that may run shell commands may reach`,
+    );
+    expect((await prisma.run.findUniqueOrThrow({ where: { id: run.id } })).state).toBe('claimed');
+  });
+
+  it('review r5 #4: a header value beyond Latin-1 and a bad header name are refused at submission, naming the header; a one-shot ten years out is too', async () => {
+    for (const [value, code] of [['a\u2028b', 'U+2028'], ['\u0100', 'U+0100']]) {
+      const res = await http('POST', `${api.url}/api/goals`, { title: 'Wide', start: false, action: { runtime: 'http', url: 'https://example.com/', headers: { 'X-Wide': value } } });
+      expect([res.status, res.body.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
+      expect(res.body.error.message).toContain(`header X-Wide: a header value may hold only Latin-1 characters (U+0000 to U+00FF); it holds ${code}`);
+    }
+    const badName = await http('POST', `${api.url}/api/goals`, { title: 'Bad', start: false, action: { runtime: 'http', url: 'https://example.com/', headers: { 'Bad Name': 'x' } } });
+    expect([badName.status, badName.body.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(badName.body.error.message).toContain('header "Bad Name": a header name must be an HTTP token');
+    expect(badName.body.error.message).not.toContain('Invalid key in record');
+
+    const wf = await saveTree({ children: [gateLeaf] });
+    const far = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { at: '9999-12-31T23:59:59Z' } });
+    expect([far.status, far.body.error?.code, far.body.error?.details]).toEqual([
+      400,
+      'VALIDATION_FAILED',
+      [{ path: 'body.spec.at', message: 'spec.at 9999-12-31T23:59:59.000Z is more than 10 years ahead; a one-shot fires within 10 years' }],
+    ]);
+  });
 });
