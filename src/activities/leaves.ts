@@ -238,7 +238,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     const ctx = Context.current();
     const result = await runHttpRequest({
       action,
-      internalAddresses: mayReachInternalAddresses(context.agent, context.actingAgent),
+      internalAddresses: mayReachInternalAddresses(context.agent, context),
       timeoutMs: timeoutS * 1000,
       maxBodyBytes: deps.leaf.outputMaxBytes,
       signal: ctx.cancellationSignal,
@@ -413,15 +413,15 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
  * runtime it needs (SPEC §6): plans, runs and schedules were checked when they
  * were accepted, but an agent's runtimes can be taken away since, so a
  * revoked privilege takes effect at the next leaf or check. The agents are
- * the goal's and, in a run, the run's acting agent (domain/runtimeRequirements
- * `leafRefusal`), read in the one query that also reads the run's inputs.
+ * the goal's, in a run the run's acting agent, and the agent that submitted
+ * the goal's plan (domain/runtimeRequirements `leafRefusal`), read in the one query that also reads the run's inputs.
  * Non-retryable: retrying would only ask the same question again; the goal
  * fails with this reason. Returns what it read, for the action to run with.
  */
 async function refuseRevokedRuntimes(prisma: PrismaClient, goal: Goal, needed: readonly string[]): Promise<TLeafContext> {
   const context = await findLeafContext(prisma, goal.id);
   if (!context) throw ApplicationFailure.nonRetryable(`goal ${goal.id} does not exist`, FAILURE_TYPES.GoalNotFound);
-  const refusal = leafRefusal(needed, context.agent, context.actingAgent);
+  const refusal = leafRefusal(needed, context.agent, context);
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, FAILURE_TYPES.RuntimeNotAllowed);
   return context;
 }

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { inTransaction, type PrismaClient } from '../db/client';
 import { claimRun, findScheduleFire, latestScheduleRun, recordSkippedFire, runTreeStates, type Run } from '../db/runs';
 import { findWorkflowHeader, frozenPlanOf, latestWorkflowHeader, type TWorkflowHeader } from '../db/workflows';
-import { findScheduleCreator, tryLockScheduleDecisions } from '../db/schedules';
+import { backfillOverlapAt, findScheduleCreator, tryLockScheduleDecisions } from '../db/schedules';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { isTerminal } from '../domain/goals';
@@ -50,10 +50,14 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
       const pinned = await readable(findWorkflowHeader(prisma, input.savedWorkflowId));
       if (!pinned) throw ApplicationFailure.nonRetryable(`workflow ${input.savedWorkflowId} no longer exists`, FAILURE_TYPES.RunInvalid);
       const owner = { ownerUserId: pinned.ownerUserId, ownerAgentId: pinned.ownerAgentId };
-      const [latest, creator] = await Promise.all([
+      const [latest, creator, backfillOverlap] = await Promise.all([
         input.followLatest ? readable(latestWorkflowHeader(prisma, owner, pinned.name)) : Promise.resolve(null),
         findScheduleCreator(prisma, input.scheduleId),
+        backfillOverlapAt(prisma, input.scheduleId, new Date(input.nominalTime)),
       ]);
+      // A backfill that asked for an overlap of its own decides its fires with it (review r5 #3):
+      // under allow_all, an earlier fire's run still instantiating is no reason to skip this one.
+      const overlap = backfillOverlap ?? input.overlap;
       const workflow: TWorkflowHeader = latest ?? pinned;
 
       // One decision at a time per schedule (see tryLockScheduleDecisions): a fire that finds another deciding retries shortly.
@@ -89,7 +93,7 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
         if (!workflow.fullyFrozen && !input.allowReplan) {
           return skip(`workflow ${workflow.name} v${workflow.version} is not fully frozen and the schedule does not allow replanning`);
         }
-        if (input.overlap === 'skip') {
+        if (overlap === 'skip') {
           const previous = await latestScheduleRun(tx, input.scheduleId);
           if (previous && (previous.state === 'claimed' || previous.state === 'materializing')) {
             // A stalled instantiation resumes under its own key instead of starting another tree.

@@ -80,7 +80,8 @@ export interface TAgentUses {
 async function usesOf(db: TDb, id: string): Promise<TAgentUses> {
   const now = new Date();
   const [goals, workflows, schedules, runs, tokens] = await Promise.all([
-    db.goal.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
+    // Goals a plan it submitted wrote count too: their leaves check its runtimes.
+    db.goal.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }, { plannedByAgentId: id }] } }),
     db.savedWorkflow.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
     db.schedule.count({ where: { OR: [{ ownerAgentId: id }, { createdByAgentId: id }] } }),
     // Runs it asked for: their leaves check its runtimes (the acting agent).

@@ -80,7 +80,15 @@ export async function deleteGoal(prisma: PrismaClient, id: string): Promise<void
  */
 export async function installPlanOnce(
   prisma: PrismaClient,
-  input: { id: string; ownerUserId: string; plan: TPlan; nested?: TNestedRunRow[]; validate: (goal: Goal, agent: Agent, existingGoals: number) => void },
+  input: {
+    id: string;
+    ownerUserId: string;
+    plan: TPlan;
+    /** The submitting agent, recorded on every goal the plan writes (planRows `plannedByAgentId`). */
+    plannedByAgentId: string;
+    nested?: TNestedRunRow[];
+    validate: (goal: Goal, agent: Agent, existingGoals: number) => void;
+  },
 ): Promise<Goal> {
   const { id } = input;
   return prisma.$transaction(async (tx) => {
@@ -96,7 +104,7 @@ export async function installPlanOnce(
     const agent = await findAgent(tx, goal.agentId);
     const existing = await tx.goal.count({ where: { rootId: goal.rootId } });
     input.validate(goal, agent, existing);
-    await writeNestedAndLayer(tx, goal, input.plan, input.nested ?? [], { layerOnly: false });
+    await writeNestedAndLayer(tx, goal, input.plan, input.nested ?? [], { layerOnly: false, plannedByAgentId: input.plannedByAgentId });
     return tx.goal.findUniqueOrThrow({ where: { id } });
   }, TRANSACTION_OPTIONS);
 }

@@ -50,6 +50,12 @@ export interface TPlanRowOptions {
   layerOnly?: boolean;
   /** Children that name a saved workflow, by child goal id (see TNestedRun). */
   nestedRuns?: ReadonlyMap<string, TNestedRun>;
+  /**
+   * The agent that submitted this plan (POST /goals/{id}/plan), recorded on
+   * every goal it writes: its leaves run under the parent's agent but are the
+   * submitter's work, so they need its runtimes too (activities/leaves.ts).
+   */
+  plannedByAgentId?: string | null;
 }
 
 function acceptanceJson(acceptance: TAcceptance | undefined): Prisma.InputJsonValue | undefined {
@@ -89,6 +95,7 @@ export function planRows(parent: TPlanParent, plan: TPlan, now: Date, options: T
       savedWorkflowId: nested ? nested.savedWorkflowId : (parent.savedWorkflowId ?? null),
       savedWorkflowVersion: nested ? nested.savedWorkflowVersion : (parent.savedWorkflowVersion ?? null),
       runId: nested ? nested.runId : (parent.runId ?? null),
+      plannedByAgentId: options.plannedByAgentId ?? null,
     });
     if (installed && child.kind === 'composite' && child.plan) {
       planRows({ ...parent, id, depth: parent.depth + 1, temporalWorkflowId }, child.plan, now, options, into);
@@ -152,16 +159,18 @@ export async function insertPlanRows(tx: TDb, parent: TPlanParent, plan: TPlan, 
         workflow_id: g.savedWorkflowId,
         workflow_version: g.savedWorkflowVersion,
         run_id: g.runId,
+        planned_by_agent_id: g.plannedByAgentId ?? null,
       })),
     );
     await tx.$executeRaw`
       INSERT INTO goals (id, parent_id, root_id, agent_id, owner_user_id, owner_agent_id, kind, key, position, depth, title, intent,
-                         action, acceptance, join_count, planned_at, parallelism, plan_frozen, temporal_workflow_id, workflow_id, workflow_version, run_id)
+                         action, acceptance, join_count, planned_at, parallelism, plan_frozen, temporal_workflow_id, workflow_id, workflow_version, run_id, planned_by_agent_id)
       SELECT id, parent_id, root_id, agent_id, owner_user_id, owner_agent_id, kind::goal_kind, key, position, depth, title, intent,
-             action, acceptance, join_count, planned_at, parallelism, plan_frozen, temporal_workflow_id, workflow_id, workflow_version, run_id
+             action, acceptance, join_count, planned_at, parallelism, plan_frozen, temporal_workflow_id, workflow_id, workflow_version, run_id, planned_by_agent_id
         FROM jsonb_to_recordset(${json}::jsonb) AS r(id text, parent_id text, root_id text, agent_id text, owner_user_id text, owner_agent_id text,
              kind text, key text, position int, depth int, title text, intent text, action jsonb, acceptance jsonb, join_count int,
-             planned_at timestamptz, parallelism int, plan_frozen boolean, temporal_workflow_id text, workflow_id text, workflow_version int, run_id text)
+             planned_at timestamptz, parallelism int, plan_frozen boolean, temporal_workflow_id text, workflow_id text, workflow_version int, run_id text,
+             planned_by_agent_id text)
       ON CONFLICT DO NOTHING`;
   }
   for (const part of chunks(rows.edges)) {

@@ -193,9 +193,15 @@ export async function writeLayer(
 }
 
 /** The body of writeLayer, for callers already inside a transaction holding the parent's lock (a live plan install). */
-export async function writeNestedAndLayer(tx: TDb, parent: TPlanParent, layer: TPlan, nested: TNestedRunRow[], options: { layerOnly: boolean }): Promise<void> {
+export async function writeNestedAndLayer(
+  tx: TDb,
+  parent: TPlanParent,
+  layer: TPlan,
+  nested: TNestedRunRow[],
+  options: { layerOnly: boolean; plannedByAgentId?: string | null },
+): Promise<void> {
   if (nested.length) await tx.run.createMany({ data: nested.map((n) => ({ ...n.run, state: 'claimed' as const })), skipDuplicates: true });
-  await insertPlanRows(tx, parent, layer, new Date(), { layerOnly: options.layerOnly, nestedRuns: new Map(nested.map((n) => [n.childGoalId, n.rows])) });
+  await insertPlanRows(tx, parent, layer, new Date(), { layerOnly: options.layerOnly, plannedByAgentId: options.plannedByAgentId, nestedRuns: new Map(nested.map((n) => [n.childGoalId, n.rows])) });
   for (const n of nested) await tx.run.updateMany({ where: { id: n.run.id, rootGoalId: null }, data: { rootGoalId: n.childGoalId } });
 }
 
@@ -229,28 +235,45 @@ export interface TLeafAgent {
 /**
  * What a leaf runs under, in one round trip: its goal's agent, the acting
  * agent of its run (whose request made the run; null for a goal outside a run,
- * or a run made before the acting agent was kept), and the run's stored inputs
- * (unparsed: only a command's environment reads them, through `parseRunInputs`).
+ * or a run made before the acting agent was kept), the agent that submitted
+ * the plan that wrote the goal (null for a goal no submitted plan wrote), and
+ * the run's stored inputs (unparsed: only a command's environment reads them,
+ * through `parseRunInputs`).
  */
 export interface TLeafContext {
   agent: TLeafAgent;
   actingAgent: TLeafAgent | null;
+  plannedBy: TLeafAgent | null;
   runId: string | null;
   inputs: unknown;
 }
 
+type TLeafContextRow = {
+  name: string;
+  allowed_runtimes: string[];
+  run_id: string | null;
+  inputs: unknown;
+  acting_name: string | null;
+  acting_runtimes: string[] | null;
+  planner_name: string | null;
+  planner_runtimes: string[] | null;
+};
+
 export async function findLeafContext(db: TDb, goalId: string): Promise<TLeafContext | null> {
-  const [row] = await db.$queryRaw<{ name: string; allowed_runtimes: string[]; run_id: string | null; inputs: unknown; acting_name: string | null; acting_runtimes: string[] | null }[]>`
-    SELECT a.name, a.allowed_runtimes, r.id AS run_id, r.inputs, ra.name AS acting_name, ra.allowed_runtimes AS acting_runtimes
+  const [row] = await db.$queryRaw<TLeafContextRow[]>`
+    SELECT a.name, a.allowed_runtimes, r.id AS run_id, r.inputs, ra.name AS acting_name, ra.allowed_runtimes AS acting_runtimes,
+           pa.name AS planner_name, pa.allowed_runtimes AS planner_runtimes
       FROM goals g
       JOIN agents a ON a.id = g.agent_id
       LEFT JOIN workflow_runs r ON r.id = g.run_id
       LEFT JOIN agents ra ON ra.id = r.requested_by_agent_id
+      LEFT JOIN agents pa ON pa.id = g.planned_by_agent_id
      WHERE g.id = ${goalId}`;
   if (!row) return null;
   return {
     agent: { name: row.name, allowedRuntimes: row.allowed_runtimes },
     actingAgent: row.acting_name === null ? null : { name: row.acting_name, allowedRuntimes: row.acting_runtimes ?? [] },
+    plannedBy: row.planner_name === null ? null : { name: row.planner_name, allowedRuntimes: row.planner_runtimes ?? [] },
     runId: row.run_id,
     inputs: row.inputs,
   };

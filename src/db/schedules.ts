@@ -3,6 +3,7 @@ import { DomainError } from '../domain/errors';
 import type { Schedule } from './generated/prisma/client';
 import { TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
 import { ownerWhere, type TOwner } from './workflows';
+import { OVERLAP_POLICIES, type TOverlapPolicy } from '../domain/schedules';
 
 /**
  * What Postgres keeps of a schedule (its owner, its workflow, follow-latest);
@@ -86,4 +87,19 @@ export async function tryLockScheduleDecisions(tx: TDb, scheduleId: string): Pro
 export async function findScheduleCreator(db: TDb, id: string): Promise<{ id: string; name: string; allowedRuntimes: string[] } | null> {
   const row = await db.schedule.findUnique({ where: { id }, select: { createdByAgent: { select: { id: true, name: true, allowedRuntimes: true } } } });
   return row?.createdByAgent ?? null;
+}
+
+/** Records a backfill's own overlap policy over its range (nominal times, inclusive), for its fires to decide with. */
+export async function recordBackfillOverlap(db: TDb, scheduleId: string, range: { start: Date; end: Date }, overlap: TOverlapPolicy): Promise<void> {
+  await db.scheduleBackfill.create({ data: { scheduleId, startAt: range.start, endAt: range.end, overlap } });
+}
+
+/** The overlap policy the latest backfill covering `nominal` asked for, or null (the schedule's own then applies). */
+export async function backfillOverlapAt(db: TDb, scheduleId: string, nominal: Date): Promise<TOverlapPolicy | null> {
+  const row = await db.scheduleBackfill.findFirst({
+    where: { scheduleId, startAt: { lte: nominal }, endAt: { gte: nominal } },
+    orderBy: { id: 'desc' },
+    select: { overlap: true },
+  });
+  return row && (OVERLAP_POLICIES as readonly string[]).includes(row.overlap) ? (row.overlap as TOverlapPolicy) : null;
 }

@@ -13,6 +13,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 /** What an HTTP header value may not hold (RFC 9110 §5.5: CR, LF and NUL are never valid in a field value). */
 const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
+/** What a header value may hold at all: Latin-1 (fetch sends values as ByteStrings; anything above U+00FF fails the request). */
+const HEADER_VALUE_NOT_LATIN1 = /[\u0100-\u{10ffff}]/u;
 
 const common = {
   /** Seconds before the leaf is stopped and counts as timed out. */
@@ -50,12 +52,22 @@ export const ZHttpAction = z
       .url('url must be an absolute http(s) URL')
       .refine((u) => /^https?:\/\//i.test(u), 'url must be an absolute http(s) URL'),
     headers: z
-      .record(z.string().max(256).regex(HEADER_NAME, 'header names must be HTTP tokens'), z.string().max(8192))
+      .record(z.string(), z.string().max(8192))
       .refine((h) => Object.keys(h).length <= MAX_ENTRIES, `at most ${MAX_ENTRIES} headers`)
       .superRefine((h, ctx) => {
-        // A line break in a value would end the header and start another (header or request splitting).
         for (const [name, value] of Object.entries(h)) {
+          if (name.length > 256 || !HEADER_NAME.test(name)) {
+            const shown = JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
+            ctx.addIssue({ code: 'custom', path: [name], message: `header ${shown}: a header name must be an HTTP token of 1 to 256 characters (letters, digits and !#$%&'*+.^_\`|~-)` });
+            continue;
+          }
+          // A line break in a value would end the header and start another (header or request splitting).
           if (HEADER_VALUE_FORBIDDEN.test(value)) ctx.addIssue({ code: 'custom', path: [name], message: `header ${name}: a header value must not contain a line break (CR, LF) or NUL` });
+          const wide = HEADER_VALUE_NOT_LATIN1.exec(value);
+          if (wide) {
+            const code = `U+${(wide[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+            ctx.addIssue({ code: 'custom', path: [name], message: `header ${name}: a header value may hold only Latin-1 characters (U+0000 to U+00FF); it holds ${code}` });
+          }
         }
       })
       .optional(),

@@ -93,14 +93,30 @@ export interface TAgentRuntimes {
 }
 
 /**
+ * The agents a leaf acts for, beside its goal's own: its run's acting agent
+ * (whose request made the run: the caller's, a schedule's creator's) and the
+ * agent that submitted the plan that wrote the goal (POST /goals/{id}/plan,
+ * possibly into another agent's composite). Null where there is none.
+ */
+export interface TLeafPrincipals {
+  actingAgent: TAgentRuntimes | null;
+  plannedBy: TAgentRuntimes | null;
+}
+
+/**
  * Why a leaf may not run now, or undefined when it may (SPEC §6: a revoked
  * privilege takes effect at the next leaf). A run's goals run under the
  * workflow's agent (SPEC §4), but the run was made at another agent's request
- * (its acting agent: the caller's, a schedule's creator's): the leaf needs
- * its runtimes in both, so what it may use is the intersection of the two.
+ * and a plan may have been submitted by a third: the leaf needs its runtimes
+ * in each, so what it may use is the intersection of them all.
  */
-export function leafRefusal(needed: readonly string[], agent: TAgentRuntimes, actingAgent: TAgentRuntimes | null): string | undefined {
-  for (const [who, role] of [[agent, ''], [actingAgent, ', which requested this run,']] as const) {
+export function leafRefusal(needed: readonly string[], agent: TAgentRuntimes, others: TLeafPrincipals): string | undefined {
+  const whom = [
+    [agent, ''],
+    [others.actingAgent, ', which requested this run,'],
+    [others.plannedBy, ', which submitted this goal\'s plan,'],
+  ] as const;
+  for (const [who, role] of whom) {
     if (!who) continue;
     const missing = missingRuntimes(needed, who.allowedRuntimes);
     if (missing.length) return `agent ${who.name}${role} may no longer run ${missing.map(runtimePhrase).join(' or ')}: nothing was run`;
@@ -111,10 +127,37 @@ export function leafRefusal(needed: readonly string[], agent: TAgentRuntimes, ac
 /**
  * Whether an `http` leaf may reach internal addresses: the privilege of
  * agents that may run shell commands (activities/addressGuard.ts), held by
- * the goal's agent and by its run's acting agent alike.
+ * the goal's agent, its run's acting agent and its plan's submitter alike.
  */
-export function mayReachInternalAddresses(agent: TAgentRuntimes, actingAgent: TAgentRuntimes | null): boolean {
-  return agent.allowedRuntimes.includes('shell') && (actingAgent === null || actingAgent.allowedRuntimes.includes('shell'));
+export function mayReachInternalAddresses(agent: TAgentRuntimes, others: TLeafPrincipals): boolean {
+  return [agent, others.actingAgent, others.plannedBy].every((who) => who === null || who.allowedRuntimes.includes('shell'));
+}
+
+/**
+ * Refuses (RUNTIME_NOT_ALLOWED, 400) a caller without shell asking for a
+ * schedule's fires (a trigger, a backfill, a change that may make it fire)
+ * when those fires may reach internal addresses: a fire acts for the
+ * schedule's creator (its acting agent) under the workflow's agent, so its
+ * `http` requests reach internal addresses when both may run shell. The caller
+ * picks the timing and the volume of those requests, so it must be allowed
+ * whatever reach they will have: shell, whenever the version a fire would
+ * run makes http requests (its recorded runtimes name `http`).
+ */
+export function requireScheduleReach(
+  caller: TAgentRuntimes,
+  workflow: { name: string; version: number; requiredRuntimes: readonly string[] },
+  fire: { agent: TAgentRuntimes; creator: TAgentRuntimes | null },
+  doing: string,
+): void {
+  if (caller.allowedRuntimes.includes('shell') || !workflow.requiredRuntimes.includes('http')) return;
+  if (!mayReachInternalAddresses(fire.agent, { actingAgent: fire.creator, plannedBy: null })) return;
+  const ref = `${workflow.name}@${workflow.version}`;
+  const whose = fire.creator ? `agent ${fire.creator.name} (the schedule's creator)` : `agent ${fire.agent.name} (the workflow's agent)`;
+  throw new DomainError(
+    'RUNTIME_NOT_ALLOWED',
+    `agent ${caller.name} may not ${doing} workflow ${ref}: its fires make http requests with the reach of ${whose}, internal addresses included, which only an agent that may run shell commands may reach`,
+    { workflow: ref, agent: caller.name, missing_runtimes: ['shell'] },
+  );
 }
 
 /**
@@ -171,6 +214,24 @@ export function internalAddressRefusal(agent: TAgentRuntimes, frozen: TFrozenPla
   const [first] = literalInternalTargets(frozen.root.plan, internalHost);
   if (!first) return undefined;
   return { ...first, message: `its request at ${first.path} reaches ${first.host}, an internal address, which only an agent that may run shell commands may reach` };
+}
+
+/**
+ * Refuses (RUNTIME_NOT_ALLOWED, 400) a submitted plan (POST /goals/{id}/plan)
+ * whose own tree has an `http` leaf aimed at a literal internal address when
+ * the submitting agent may not run shell: its leaves act for it (goals'
+ * `planned_by_agent_id`), so the leaf would be refused anyway; this says so
+ * up front. Host names are judged only when the request is made.
+ */
+export function requirePlanInternalAddressPrivilege(agent: TAgentRuntimes, plan: TPlan, internalHost: TInternalHostOf): void {
+  if (agent.allowedRuntimes.includes('shell')) return;
+  const [first] = literalInternalTargets(plan, internalHost);
+  if (!first) return;
+  throw new DomainError(
+    'RUNTIME_NOT_ALLOWED',
+    `${first.path}: agent ${agent.name} may not submit this plan: its request reaches ${first.host}, an internal address, which only an agent that may run shell commands may reach`,
+    { agent: agent.name, missing_runtimes: ['shell'], path: first.path },
+  );
 }
 
 /**

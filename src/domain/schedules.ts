@@ -197,13 +197,7 @@ function shortestGap(values: number[]): number {
 export function cronMinimumGapMs(cron: string): number {
   const text = cron.replace(/#.*$/, '').replace(/^\s*(CRON_TZ|TZ)=\S+\s*/, '').trim();
   const every = /^@every\s+([^/\s]+)/.exec(text);
-  if (every) {
-    try {
-      return msToNumber(every[1] as Parameters<typeof msToNumber>[0]);
-    } catch {
-      return 1000;
-    }
-  }
+  if (every) return goDurationMs(every[1] as string) ?? 1000;
   if (text.startsWith('@')) return HOUR_MS; // @hourly is the most frequent shorthand
   const fields = text.split(/\s+/);
   if (fields.length === 7) {
@@ -216,6 +210,37 @@ export function cronMinimumGapMs(cron: string): number {
   if (!minutes) return MINUTE_MS;
   // One allowed minute: an hour at the least (the hour field may allow every hour).
   return minutes.length === 1 ? HOUR_MS : shortestGap(minutes) * MINUTE_MS;
+}
+
+const GO_DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: MINUTE_MS, h: HOUR_MS, d: 24 * HOUR_MS };
+
+/**
+ * A Go duration as `@every` takes it (`1h30m`, `90m`, `1.5h`, `2h45m30s`):
+ * every unit counted, not only the last. Undefined when it is not one.
+ */
+export function goDurationMs(text: string): number | undefined {
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/gy;
+  let total = 0;
+  let at = 0;
+  for (let m = part.exec(text); m; m = part.exec(text)) {
+    total += Number(m[1]) * (GO_DURATION_UNITS[m[2] as string] as number);
+    at = part.lastIndex;
+  }
+  return at === text.length && at > 0 ? total : undefined;
+}
+
+/**
+ * How far ahead a one-shot (`at`) may be: ten years. Further is surely a
+ * mistake (9999-12-31), and Temporal refuses such a calendar with a bare
+ * "invalid argument"; a 400 naming the field says what to change.
+ */
+export const MAX_AT_AHEAD_MS = 10 * 365.25 * 24 * HOUR_MS;
+
+/** Why a one-shot's time may not be used now (in the past, or beyond the horizon), or undefined. */
+export function atError(at: Date, now: number = Date.now()): string | undefined {
+  if (at.getTime() <= now) return `spec.at ${at.toISOString()} is in the past; give a future time`;
+  if (at.getTime() > now + MAX_AT_AHEAD_MS) return `spec.at ${at.toISOString()} is more than 10 years ahead; a one-shot fires within 10 years`;
+  return undefined;
 }
 
 /** A lower bound of the time between two fires of a spec (Infinity for a one-shot). */

@@ -20,6 +20,8 @@ import { nestedRunsFor, refFootprints } from '../db/workflowRefs';
 import { nestedRunProblems } from '../domain/planSize';
 import { actorOwner } from './owners';
 import { requireReferencedRuntimes } from './runtimePrivileges';
+import { requirePlanInternalAddressPrivilege } from '../domain/runtimeRequirements';
+import { literalInternalHost } from '../lib/internalAddresses';
 
 export type { TCompleteGoalRequest } from './goalMessages';
 export type { TGoalTree, TGoalTreePage, TListGoalsQuery, TTreeBounds } from './goalReads';
@@ -122,11 +124,17 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
       await requireReferencedRuntimes(prisma, actorOwner(actor), plan, [target.agentId, actor.agentId]);
       const footprints = await refFootprints(prisma, actorOwner(actor), plan);
       // A plan's commands are the caller's: submitted for another agent's goal, they need both agents' runtimes.
-      const caller = target.agentId === actor.agentId ? undefined : await findAgent(prisma, actor.agentId);
+      const submitter = await findAgent(prisma, actor.agentId);
+      const caller = target.agentId === actor.agentId ? undefined : submitter;
+      // Its requests are the caller's too: each goal it writes records the caller
+      // (planned_by_agent_id) and its leaves reach internal addresses only if the
+      // caller may run shell; a literal internal address is refused here, up front.
+      requirePlanInternalAddressPrivilege(submitter, plan, literalInternalHost);
       const goal = await goals.installPlanOnce(prisma, {
         id,
         ownerUserId: actor.userId,
         plan,
+        plannedByAgentId: actor.agentId,
         nested,
         validate: (parent, agent, existingGoals) => {
           const runtimes = caller ? agent.allowedRuntimes.filter((r) => caller.allowedRuntimes.includes(r)) : agent.allowedRuntimes;

@@ -81,13 +81,14 @@ export function createRunService(deps: TRunServiceDeps) {
   /**
    * A key seen before: the same run (200), unless its inputs differ or it failed (409). Never resolves inputs again.
    * A replay that starts a run left `claimed` starts commands as the replaying caller's request: its agent (perhaps
-   * not the one that claimed the key) needs the workflow's runtimes as a first call would.
+   * not the one that claimed the key) needs the workflow's runtimes as a first call would, and `shell` when its own
+   * requests name an internal address literally (the same refusal as a first call's).
    */
   async function replay(
     actor: TActor,
     run: Run,
     given: Record<string, string>,
-    workflow: () => Promise<Pick<TWorkflowHeader, 'name' | 'version' | 'requiredRuntimes'>>,
+    workflow: () => Promise<Pick<TWorkflowHeader, 'id' | 'name' | 'version' | 'requiredRuntimes'>>,
   ): Promise<Run> {
     if (run.inputsHash !== inputsHash(given)) {
       throw new DomainError('CONFLICT', `idempotency key "${run.idempotencyKey}" was used for run ${run.id} with other inputs; use a new key for new inputs`);
@@ -95,7 +96,8 @@ export function createRunService(deps: TRunServiceDeps) {
     if (run.state === 'failed') throw new DomainError('CONFLICT', `run ${run.id} under key "${run.idempotencyKey}" failed (${run.error ?? 'no reason recorded'}); use a new key`);
     if (run.state === 'claimed') {
       const header = await workflow();
-      await requireAgentRuntimes(prisma, actor.agentId, header, 'run');
+      // The plan comes from db/workflows' cache (saved versions never change).
+      await requireAgentRuntimes(prisma, actor.agentId, { ...header, frozenPlan: await workflows.frozenPlanOf(prisma, header) }, 'run');
       await startRun(run, header);
     }
     return run;

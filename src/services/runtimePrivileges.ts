@@ -5,7 +5,7 @@ import type { TOwner } from '../db/workflows';
 import type { TPlan } from '../domain/plans';
 import type { TFrozenPlan } from '../domain/frozenPlans';
 import { literalInternalHost } from '../lib/internalAddresses';
-import { requireInternalAddressPrivilege, requireWorkflowRuntimes } from '../domain/runtimeRequirements';
+import { requireInternalAddressPrivilege, requireScheduleReach, requireWorkflowRuntimes } from '../domain/runtimeRequirements';
 
 /**
  * Running commands is a privilege (SPEC §6), and a saved workflow carries its
@@ -29,6 +29,26 @@ export async function requireAgentRuntimes(db: TDb, agentId: string, workflow: T
   const agent = await findAgent(db, agentId);
   requireWorkflowRuntimes(agent, workflow, doing);
   if (workflow.frozenPlan) requireInternalAddressPrivilege(agent, { ...workflow, frozenPlan: workflow.frozenPlan }, doing, literalInternalHost);
+}
+
+/**
+ * Refuses (400 RUNTIME_NOT_ALLOWED) a caller without shell asking for fires
+ * of a schedule whose fires may reach internal addresses (domain/runtimeRequirements
+ * `requireScheduleReach`): the fires of `workflow` (its agent) made for the
+ * schedule's creator (null for a schedule made before creators were kept).
+ */
+export async function requireScheduleCallerReach(
+  db: TDb,
+  callerId: string,
+  workflow: TRequirement & { agentId: string },
+  creatorId: string | null,
+  doing: TPrivilegedDoing,
+): Promise<void> {
+  if (!workflow.requiredRuntimes.includes('http')) return;
+  const caller = await findAgent(db, callerId);
+  if (caller.allowedRuntimes.includes('shell')) return;
+  const [agent, creator] = await Promise.all([findAgent(db, workflow.agentId), creatorId ? findAgent(db, creatorId) : Promise.resolve(null)]);
+  requireScheduleReach(caller, workflow, { agent, creator }, doing);
 }
 
 /**

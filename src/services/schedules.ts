@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { PrismaClient } from '../db/client';
 import { listScheduleRuns, runTreeStates, type TRunTreeState } from '../db/runs';
-import { deleteScheduleRow, findOwnedSchedule, insertSchedule, listOwnedSchedules, type Schedule } from '../db/schedules';
+import { deleteScheduleRow, findOwnedSchedule, insertSchedule, listOwnedSchedules, recordBackfillOverlap, type Schedule } from '../db/schedules';
 import * as workflows from '../db/workflows';
 import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
@@ -10,6 +10,7 @@ import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
 import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { scheduleId as newScheduleId, SCHEDULE_ID_PATTERN } from '../domain/ids';
 import {
+  atError,
   DEFAULT_CATCHUP_WINDOW,
   DEFAULT_SCHEDULE_LIMITS,
   firesInRange,
@@ -26,7 +27,7 @@ import { asTemporalError } from '../temporal/errors';
 import { asScheduleError, countScheduleFires, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
 import type { TFireScheduleInput } from '../temporal/starts';
 import { actorOwner } from './owners';
-import { requireAgentRuntimes, type TPrivilegedDoing } from './runtimePrivileges';
+import { requireAgentRuntimes, requireScheduleCallerReach, type TPrivilegedDoing } from './runtimePrivileges';
 import type { TRunView } from './runs';
 
 /**
@@ -94,6 +95,12 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
     throw new DomainError('VALIDATION_FAILED', `spec: ${message}`, [{ path: 'body.spec', message }]);
   }
 
+  /** A one-shot's time in the past or beyond the horizon (domain/schedules `atError`) is a 400 naming body.spec.at. */
+  function checkAt(at: Date): void {
+    const error = atError(at);
+    if (error) throw new DomainError('VALIDATION_FAILED', error, [{ path: 'body.spec.at', message: error }]);
+  }
+
   /** A backfill of more than SCHEDULE_BACKFILL_MAX_FIRES fires is refused (400), saying how many the range holds. */
   async function checkBackfillSize(id: string, range: { start: Date; end: Date }): Promise<void> {
     const counted = await withDeadline(temporal, () => countScheduleFires(temporal, id, range, limits.backfillMaxFires)).catch((err: unknown) => {
@@ -110,13 +117,18 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
    * the caller's request (issue 17): the caller's agent needs the runtimes of
    * the version a fire would run now (the pinned one, or with follow_latest
    * the newest), as at creation. Each fire checks the schedule's creator again
-   * (activities/schedules.ts), and each leaf its run's agents.
+   * (activities/schedules.ts), and each leaf its run's agents. The fires act
+   * for the creator, not the caller, yet the caller picks when and how many:
+   * when they make http requests that may reach internal addresses (creator
+   * and workflow agent may run shell), the caller must be allowed that reach
+   * too, i.e. shell (review r5 #2).
    */
   async function requireCallerRuntimes(actor: TActor, row: Schedule, doing: TPrivilegedDoing): Promise<void> {
     const pinned = await workflows.findOwnedWorkflowHeader(prisma, actorOwner(actor), row.savedWorkflowId);
     const runs = row.followLatest ? ((await workflows.latestWorkflowHeader(prisma, actorOwner(actor), pinned.name)) ?? pinned) : pinned;
     // The plan comes from db/workflows' cache (saved versions never change): for the internal addresses its requests name.
     await requireAgentRuntimes(prisma, actor.agentId, { ...runs, frozenPlan: await workflows.frozenPlanOf(prisma, runs) }, doing);
+    await requireScheduleCallerReach(prisma, actor.agentId, runs, row.createdByAgentId, doing);
   }
 
   async function describe(id: string): Promise<ScheduleDescription> {
@@ -161,9 +173,8 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
           `workflow ${workflow.name} v${workflow.version} is not fully frozen: its runs wait for plans to be submitted. Pass "allow_replan": true to schedule it anyway`,
         );
       }
-      if ('at' in input.spec && new Date(input.spec.at).getTime() <= Date.now()) {
-        throw new DomainError('VALIDATION_FAILED', `spec.at ${input.spec.at} is in the past; give a future time`);
-      }
+      const at = oneShotAt(input.spec);
+      if (at) checkAt(at);
       const id = newScheduleId(workflow.name);
       const config = {
         scheduleId: id,
@@ -229,7 +240,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
      */
     async updateSchedule(actor: TActor, id: string, patch: TUpdateScheduleInput, caller: TScheduleCaller = { admin: false }): Promise<TScheduleView> {
       const row = await findOwnedSchedule(prisma, actorOwner(actor), id);
-      // Pausing (with or without a note) only stops fires: any agent of the owner may. Anything else may make it run.
+      // Pausing, or changing only the note, makes nothing run: any agent of the owner may. Anything else may make it run.
       const onlyStops = patch.spec === undefined && patch.inputs === undefined && patch.overlap === undefined && patch.catchupWindow === undefined && patch.paused !== false;
       if (!onlyStops) await requireCallerRuntimes(actor, row, 'change a schedule of');
       if (patch.spec) checkInterval(patch.spec, caller);
@@ -241,7 +252,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         checkSubstitution(workflow.frozenPlan, values);
       }
       const newAt = patch.spec && oneShotAt(patch.spec);
-      if (newAt && newAt.getTime() <= Date.now()) throw new DomainError('VALIDATION_FAILED', `spec.at ${newAt.toISOString()} is in the past; give a future time`);
+      if (newAt) checkAt(newAt);
       const oldAt = oneShotAt(config.spec);
       const spent = isSpent(config.spec, current.state.remainingActions) || (oldAt !== undefined && oldAt.getTime() <= Date.now());
       if (!patch.spec && oldAt && spent && patch.paused === false) {
@@ -280,6 +291,9 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       if (range.start.getTime() >= range.end.getTime()) throw new DomainError('VALIDATION_FAILED', 'backfill start must be before end');
       if (range.end.getTime() > Date.now()) throw new DomainError('VALIDATION_FAILED', 'backfill end is in the future: a backfill runs the fires of a past range');
       await checkBackfillSize(id, range);
+      // Temporal applies the request's overlap to when it starts each fire; each fire decides with the schedule's
+      // own unless told otherwise, so an overlap asked for here is recorded first, for its fires to decide with.
+      if (range.overlap) await recordBackfillOverlap(prisma, id, range, range.overlap);
       // Default: one after another (each fire waits for its run), so the status-aware skip sees each run end.
       const overlap = range.overlap ? temporalOverlap(range.overlap) : 'BUFFER_ALL';
       await withDeadline(temporal, () => temporal.schedule.getHandle(id).backfill({ start: range.start, end: range.end, overlap })).catch((err: unknown) => {

@@ -412,4 +412,184 @@ describe('the acting agent needs the runtimes too', () => {
       expect(res.body.error.message).toContain('header X-Split: a header value must not contain a line break (CR, LF) or NUL');
     }
   });
+
+  /**
+   * Review r5 #1: a plan submitted into another agent's composite (same user)
+   * is the submitter's work. Its goals record the submitter, and their leaves
+   * need its runtimes, and its shell to reach internal addresses. The request
+   * is planted by an agent that may run shell at install (so nothing refuses it
+   * up front), then shell is taken from it before the leaf runs.
+   */
+  async function plantRequest(slotId: string, planner: { id: string; auth: Record<string, string> }): Promise<TJson> {
+    const plan = {
+      children: [gateLeaf, { key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: `http://${target}/` } }],
+      edges: [{ from: 'gate', to: 'get' }],
+    };
+    const installed = await http('POST', `${api.url}/api/goals/${slotId}/plan`, plan, planner.auth);
+    expect([installed.status, installed.body.error]).toEqual([200, undefined]);
+    const gate = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { parentId: slotId, key: 'gate' } });
+      return g?.waitingFor === 'completion' ? g : undefined;
+    }, 'the planted gate to wait');
+    expect((await http('PATCH', `${api.url}/api/agents/${planner.id}`, { allowed_runtimes: ['http', 'manual'] })).status).toBe(200);
+    expect((await http('POST', `${api.url}/api/goals/${gate.id}/complete`, { outcome: 'succeeded' })).status).toBe(200);
+    return waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { parentId: slotId, key: 'get' } });
+      return g && ['done', 'failed'].includes(g.lifecycle) ? g : undefined;
+    }, 'the planted request to end');
+  }
+
+  it('review r5 #1: a plan submitted into another agent\'s live composite acts for its submitter: no internal addresses without shell', async () => {
+    // The local user's shell agent's live tree, with a composite waiting for its plan.
+    const goal = await http('POST', `${api.url}/api/goals`, { title: 'Open slot', plan: { children: [{ key: 'slot', kind: 'composite', title: 'Slot' }] } });
+    expect(goal.status).toBe(201);
+    const slot = await waitFor(async () => {
+      const tree = (await http('GET', `${api.url}/api/goals/${goal.body.id}/tree`)).body;
+      return tree.children?.find((c: TJson) => c.key === 'slot' && c.waiting_for === 'plan');
+    }, 'the slot to wait for its plan');
+
+    // From an agent without shell, a literal internal address is refused up front, and nothing is installed.
+    const literal = await http('POST', `${api.url}/api/goals/${slot.id}/plan`, { children: [{ key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: `http://${target}/` } }] }, lacking.auth);
+    expect([literal.status, literal.body.error?.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    expect(literal.body.error.message).toBe(
+      `children[0].action.url: agent ${lacking.name} may not submit this plan: its request reaches 127.0.0.1, an internal address, which only an agent that may run shell commands may reach`,
+    );
+    expect((await http('GET', `${api.url}/api/goals/${slot.id}`)).body.planned_at).toBeNull();
+
+    const planner = await agentWithToken(['shell', 'http', 'manual']);
+    const before = hits;
+    const get = await plantRequest(slot.id, planner);
+    expect([get.plannedByAgentId, get.runId, get.lifecycle]).toEqual([planner.id, null, 'failed']);
+    expect(get.failureReason).toMatch(/internal address; only an agent that may run shell actions may reach internal addresses/);
+    expect(hits).toBe(before);
+    expect((await ended(goal.body.id, {})).lifecycle).toBe('failed');
+    // Goals made otherwise record no planner.
+    expect((await prisma.goal.findUniqueOrThrow({ where: { id: slot.id } })).plannedByAgentId).toBeNull();
+
+    // The planner is in use for good: its goals' leaves check its runtimes.
+    const del = await http('DELETE', `${api.url}/api/agents/${planner.id}`);
+    expect([del.status, del.body.error?.details?.uses?.goals]).toEqual([409, 2]);
+  });
+
+  it('review r5 #1: a plan submitted into a run\'s unplanned composite needs its submitter\'s shell for internal addresses', async () => {
+    // A workflow saved with an unplanned composite the source tree skipped; its run (asked by a shell agent) takes the plan later.
+    const source = await http('POST', `${api.url}/api/goals`, {
+      title: 'Run slot',
+      plan: {
+        children: [
+          { key: 'probe', kind: 'leaf', title: 'Probe', action: { runtime: 'shell', command: `printf '{"go":"%s"}' "$REPRISE_INPUT_go"` } },
+          { key: 'slot', kind: 'composite', title: 'Slot' },
+        ],
+        edges: [{ from: 'probe', to: 'slot', on: { when: 'output.go == "yes"' } }],
+      },
+    });
+    expect((await ended(source.body.id, {})).lifecycle).toBe('done');
+    const saved = await http('POST', `${api.url}/api/goals/${source.body.id}/save-as-workflow`, { name: unique('slot-wf'), inputs: [{ name: 'go', default: 'no' }] });
+    expect(saved.status).toBe(201);
+    const run = await http('POST', `${api.url}/api/workflows/${saved.body.id}/runs`, { idempotency_key: unique('key'), inputs: { go: 'yes' } });
+    expect(run.status).toBe(201);
+    const slot = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { runId: run.body.run.id, key: 'slot' } });
+      return g?.waitingFor === 'plan' ? g : undefined;
+    }, 'the run\'s slot to wait for its plan');
+    const planner = await agentWithToken(['shell', 'http', 'manual']);
+    const before = hits;
+    const get = await plantRequest(slot.id, planner);
+    expect([get.plannedByAgentId, get.runId, get.lifecycle]).toEqual([planner.id, run.body.run.id, 'failed']);
+    expect(get.failureReason).toMatch(/internal address; only an agent that may run shell actions may reach internal addresses/);
+    expect(hits).toBe(before);
+  });
+
+  it('review r5 #2: an agent without shell may not trigger, backfill or change a schedule whose fires reach with a shell creator\'s privilege; it may pause it or change its note', async () => {
+    // An http workflow whose request names a host (judged when the request is made), so nothing is refused as literal.
+    const wf = await saveTree({ children: [gateLeaf, { key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: 'http://reprise-test.invalid/' } }], edges: [{ from: 'gate', to: 'get', on: { when: 'false' } }] });
+    expect(wf.required_runtimes).toEqual(['http', 'manual']);
+    const ref = `${wf.name}@${wf.version}`;
+    const creator = await agentWithToken(['shell', 'http', 'manual']);
+    const s = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true }, creator.auth);
+    expect(s.status).toBe(201);
+    const attempts: [string, string, unknown, string][] = [
+      ['POST', 'trigger', undefined, 'trigger a schedule of'],
+      ['PATCH', '', { inputs: {} }, 'change a schedule of'],
+      ['PATCH', '', { paused: false }, 'change a schedule of'],
+      ['POST', 'backfill', { start: new Date(Date.now() - 3 * 3600_000).toISOString(), end: new Date(Date.now() - 3600_000).toISOString() }, 'backfill a schedule of'],
+    ];
+    for (const [method, action, body, doing] of attempts) {
+      const res = await http(method, `${api.url}/api/schedules/${s.body.id}${action ? `/${action}` : ''}`, body, lacking.auth);
+      expect([action, res.status, res.body.error?.code]).toEqual([action, 400, 'RUNTIME_NOT_ALLOWED']);
+      expect(res.body.error.message).toBe(
+        `agent ${lacking.name} may not ${doing} workflow ${ref}: its fires make http requests with the reach of agent ${creator.name} (the schedule's creator), internal addresses included, which only an agent that may run shell commands may reach`,
+      );
+      expect(res.body.error.details).toMatchObject({ agent: lacking.name, workflow: ref, missing_runtimes: ['shell'] });
+    }
+    const view = (await http('GET', `${api.url}/api/schedules/${s.body.id}`)).body;
+    expect([view.paused, view.fires_taken, view.runs.total]).toEqual([true, 0, 0]);
+    // Pausing, or changing only the note, makes nothing run.
+    expect((await http('PATCH', `${api.url}/api/schedules/${s.body.id}`, { note: 'noted by the no-shell agent' }, lacking.auth)).status).toBe(200);
+    expect((await http('PATCH', `${api.url}/api/schedules/${s.body.id}`, { paused: true }, lacking.auth)).status).toBe(200);
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+
+    // A schedule whose creator may not run shell has no such reach: the same agent may trigger it.
+    const own = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true }, lacking.auth);
+    expect(own.status).toBe(201);
+    expect((await http('POST', `${api.url}/api/schedules/${own.body.id}/trigger`, undefined, lacking.auth)).status).toBe(200);
+    await http('DELETE', `${api.url}/api/schedules/${own.body.id}`);
+  });
+
+  it('review r5 #3: a backfill asking allow_all of a skip schedule runs every fire of the range, none skipped as overlapping', async () => {
+    // Each run waits at its gate, so every earlier fire's run is still instantiating or active when the next fire decides.
+    const wf = await saveTree({ children: [gateLeaf] });
+    const s = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true, overlap: 'skip' });
+    expect(s.status).toBe(201);
+    const hour = 3600_000;
+    const base = Math.floor(Date.now() / hour) * hour;
+    const range = { start: new Date(base - 3 * hour - 1000).toISOString(), end: new Date(base - hour + 1000).toISOString(), overlap: 'allow_all' };
+    const filled = await http('POST', `${api.url}/api/schedules/${s.body.id}/backfill`, range);
+    expect([filled.status, filled.body.error]).toEqual([200, undefined]);
+    const view = await scheduleView(s.body.id, (b) => b.runs?.total === 3, 'the three fires to be recorded');
+    expect([view.runs.skipped, view.runs.items.map((r: TJson) => r.state === 'skipped' ? r.status.reason : 'ran')]).toEqual([0, ['ran', 'ran', 'ran']]);
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+  });
+
+  it('review r5 #4: a replay starting a claimed run refuses a literal internal address for an agent without shell', async () => {
+    const wf = await saveTree({ children: [{ key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: `http://${target}/` } }] });
+    const key = unique('key');
+    const { claimRun } = await import('../../src/db/runs');
+    const ids = await import('../../src/domain/ids');
+    const { run } = await claimRun(prisma, {
+      id: ids.runId(wf.id, key),
+      savedWorkflowId: wf.id,
+      idempotencyKey: key,
+      inputs: {},
+      inputsHash: ids.inputsHash({}),
+      temporalWorkflowId: ids.runTemporalWorkflowId(wf, key),
+      requestedByAgentId: 'agent_default',
+    });
+    const replay = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: key }, lacking.auth);
+    expect([replay.status, replay.body.error?.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    expect(replay.body.error.message).toBe(
+      `agent ${lacking.name} may not run workflow ${wf.name}@${wf.version}: its request at children[0].action.url reaches 127.0.0.1, an internal address, which only an agent that may run shell commands may reach`,
+    );
+    expect((await prisma.run.findUniqueOrThrow({ where: { id: run.id } })).state).toBe('claimed');
+  });
+
+  it('review r5 #4: a header value beyond Latin-1 and a bad header name are refused at submission, naming the header; a one-shot ten years out is too', async () => {
+    for (const [value, code] of [['a\u2028b', 'U+2028'], ['\u0100', 'U+0100']]) {
+      const res = await http('POST', `${api.url}/api/goals`, { title: 'Wide', start: false, action: { runtime: 'http', url: 'https://example.com/', headers: { 'X-Wide': value } } });
+      expect([res.status, res.body.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
+      expect(res.body.error.message).toContain(`header X-Wide: a header value may hold only Latin-1 characters (U+0000 to U+00FF); it holds ${code}`);
+    }
+    const badName = await http('POST', `${api.url}/api/goals`, { title: 'Bad', start: false, action: { runtime: 'http', url: 'https://example.com/', headers: { 'Bad Name': 'x' } } });
+    expect([badName.status, badName.body.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(badName.body.error.message).toContain('header "Bad Name": a header name must be an HTTP token');
+    expect(badName.body.error.message).not.toContain('Invalid key in record');
+
+    const wf = await saveTree({ children: [gateLeaf] });
+    const far = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { at: '9999-12-31T23:59:59Z' } });
+    expect([far.status, far.body.error?.code, far.body.error?.details]).toEqual([
+      400,
+      'VALIDATION_FAILED',
+      [{ path: 'body.spec.at', message: 'spec.at 9999-12-31T23:59:59.000Z is more than 10 years ahead; a one-shot fires within 10 years' }],
+    ]);
+  });
 });

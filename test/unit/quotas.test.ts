@@ -1,6 +1,6 @@
 import { nestedRunProblems, planFootprint, runSizeProblems, type TPlanFootprint } from '../../src/domain/planSize';
 import { validatePlan, type TAgentLimits, type TPlan } from '../../src/domain/plans';
-import { cronMinimumGapMs, firesInRange, minimumGapMs, sixtyField } from '../../src/domain/schedules';
+import { atError, cronMinimumGapMs, firesInRange, minimumGapMs, sixtyField } from '../../src/domain/schedules';
 
 /** Quotas (issue 17, finding 5), the pure part: nested runs' size and depth, how often a spec can fire, a backfill's count. */
 
@@ -63,11 +63,27 @@ describe('how often a schedule can fire', () => {
     expect(cronMinimumGapMs('*/10 * * * * * *')).toBe(10_000);
     expect(cronMinimumGapMs('30 0 8 * * * *')).toBe(3_600_000);
     expect(cronMinimumGapMs('@every 30s')).toBe(30_000);
+    // Every unit of a Go duration counts, not only the last (review r5 #4).
+    expect(cronMinimumGapMs('@every 1h30m')).toBe(5_400_000);
+    expect(cronMinimumGapMs('@every 1h30m/15m')).toBe(5_400_000);
+    expect(cronMinimumGapMs('@every 1.5h')).toBe(5_400_000);
+    expect(cronMinimumGapMs('@every 2m30s')).toBe(150_000);
+    expect(cronMinimumGapMs('@every 1h30x')).toBe(1000);
     expect(cronMinimumGapMs('@daily')).toBe(3_600_000);
     expect(cronMinimumGapMs('CRON_TZ=Europe/Paris */2 * * * * # every other minute')).toBe(120_000);
     // What it cannot read it takes at its most frequent.
     expect(cronMinimumGapMs('? * * * * * *')).toBe(1000);
     expect(cronMinimumGapMs('L * * * *')).toBe(60_000);
+  });
+});
+
+describe("a one-shot's time", () => {
+  it('must lie in the future, within ten years (review r5 #4)', () => {
+    const now = Date.parse('2026-12-03T00:00:00Z');
+    expect(atError(new Date('2026-12-04T00:00:00Z'), now)).toBeUndefined();
+    expect(atError(new Date('2036-12-01T00:00:00Z'), now)).toBeUndefined();
+    expect(atError(new Date('2026-12-02T00:00:00Z'), now)).toBe('spec.at 2026-12-02T00:00:00.000Z is in the past; give a future time');
+    expect(atError(new Date('9999-12-31T23:59:59Z'), now)).toBe('spec.at 9999-12-31T23:59:59.000Z is more than 10 years ahead; a one-shot fires within 10 years');
   });
 });
 

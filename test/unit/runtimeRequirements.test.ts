@@ -79,19 +79,29 @@ describe('the acting agent', () => {
   const saver = { name: 'saver', allowedRuntimes: ['shell', 'http', 'manual'] };
   const noShell = { name: 'asker', allowedRuntimes: ['http', 'manual'] };
 
+  const acting = (actingAgent: typeof saver | null, plannedBy: typeof saver | null = null) => ({ actingAgent, plannedBy });
+
   it('leafRefusal: a leaf needs its runtimes in the goal\'s agent and in its run\'s acting agent (the intersection)', () => {
-    expect(leafRefusal(['shell'], saver, null)).toBeUndefined();
-    expect(leafRefusal(['shell'], saver, saver)).toBeUndefined();
-    expect(leafRefusal(['shell'], saver, noShell)).toBe('agent asker, which requested this run, may no longer run shell commands: nothing was run');
-    expect(leafRefusal(['shell'], noShell, saver)).toBe('agent asker may no longer run shell commands: nothing was run');
-    expect(leafRefusal(['http'], saver, noShell)).toBeUndefined();
+    expect(leafRefusal(['shell'], saver, acting(null))).toBeUndefined();
+    expect(leafRefusal(['shell'], saver, acting(saver))).toBeUndefined();
+    expect(leafRefusal(['shell'], saver, acting(noShell))).toBe('agent asker, which requested this run, may no longer run shell commands: nothing was run');
+    expect(leafRefusal(['shell'], noShell, acting(saver))).toBe('agent asker may no longer run shell commands: nothing was run');
+    expect(leafRefusal(['http'], saver, acting(noShell))).toBeUndefined();
   });
 
-  it('mayReachInternalAddresses: both agents must be allowed shell', () => {
-    expect(mayReachInternalAddresses(saver, null)).toBe(true);
-    expect(mayReachInternalAddresses(saver, saver)).toBe(true);
-    expect(mayReachInternalAddresses(saver, noShell)).toBe(false);
-    expect(mayReachInternalAddresses(noShell, saver)).toBe(false);
+  it('leafRefusal: and in the agent that submitted the goal\'s plan', () => {
+    expect(leafRefusal(['shell'], saver, acting(null, saver))).toBeUndefined();
+    expect(leafRefusal(['shell'], saver, acting(null, noShell))).toBe("agent asker, which submitted this goal's plan, may no longer run shell commands: nothing was run");
+    expect(leafRefusal(['shell'], saver, acting(saver, noShell))).toBe("agent asker, which submitted this goal's plan, may no longer run shell commands: nothing was run");
+  });
+
+  it('mayReachInternalAddresses: every agent the leaf acts for must be allowed shell', () => {
+    expect(mayReachInternalAddresses(saver, acting(null))).toBe(true);
+    expect(mayReachInternalAddresses(saver, acting(saver))).toBe(true);
+    expect(mayReachInternalAddresses(saver, acting(noShell))).toBe(false);
+    expect(mayReachInternalAddresses(noShell, acting(saver))).toBe(false);
+    expect(mayReachInternalAddresses(saver, acting(null, noShell))).toBe(false);
+    expect(mayReachInternalAddresses(saver, acting(saver, saver))).toBe(true);
   });
 
   it('fireRefusal: a fire needs what the version it picked needs, of the schedule\'s creator', () => {

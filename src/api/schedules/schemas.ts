@@ -51,7 +51,7 @@ export const ZScheduleBackfill = z
     overlap: z
       .enum(OVERLAP_POLICIES)
       .optional()
-      .openapi({ description: "How the range's fires overlap each other; default: one after another (Temporal's buffer_all)." }),
+      .openapi({ description: "How the range's fires overlap each other; default: one after another (Temporal's buffer_all). When given, the range's fires also decide with it instead of the schedule's own overlap (with allow_all, an earlier fire's run still active or instantiating skips nothing)." }),
   })
   .strict()
   .openapi('ScheduleBackfill');

@@ -23,6 +23,8 @@ export function printRun(run: TRun): void {
     ['root goal', run.root_goal_id],
     ['schedule', run.schedule_id ?? undefined],
     ['parent run', run.parent_run_id ?? undefined],
+    // The acting agent: whose request made the run (its leaves need this agent's runtimes too).
+    ['requested by', run.requested_by_agent_id ?? undefined],
     ['temporal', run.temporal.ui_url ?? run.temporal.workflow_id],
     ['created', time(run.created_at)],
     ['updated', time(run.updated_at)],
@@ -31,8 +33,8 @@ export function printRun(run: TRun): void {
 
 export function printRunTable(runs: readonly TRun[]): void {
   printTable(
-    ['run', 'key', 'state', 'title', 'created'],
-    runs.map((r) => [r.id, clip(r.idempotency_key, 40), clip(runState(r), 50), clip(r.title ?? '', 40), time(r.created_at)]),
+    ['run', 'key', 'state', 'title', 'requested by', 'created'],
+    runs.map((r) => [r.id, clip(r.idempotency_key, 40), clip(runState(r), 50), clip(r.title ?? '', 40), r.requested_by_agent_id ?? '-', time(r.created_at)]),
     '(no runs)',
   );
 }

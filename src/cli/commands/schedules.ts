@@ -42,6 +42,8 @@ function printSchedule(s: TSchedule): void {
     ['missed', s.missed_catchup_window ? `${s.missed_catchup_window} fires (Temporal was down for longer than the catch-up window; backfill to run them)` : undefined],
     ['running', s.running_fires.length ? s.running_fires.join(', ') : undefined],
     ['temporal', s.temporal.ui_url ?? s.temporal.schedule_id],
+    // The acting agent of every fire: its runtimes are checked at each one.
+    ['created by', s.created_by_agent_id ?? undefined],
     ['created', time(s.created_at)],
   ]);
   if (s.runs) {
