@@ -177,10 +177,11 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
 
     /** The run could not be instantiated: the ledger says why, and its root (if any) fails with the same reason. */
     async failRun({ runId, reason }: { runId: string; reason: string }): Promise<void> {
-      await markRunFailed(prisma, runId, reason);
+      // The root first: once the ledger says failed, its tree says so too (never a failed run over a draft root).
       // Only the root's id: a run whose stored inputs do not read is still failed, and its root with it.
       const rootGoalId = await findRunRootGoalId(prisma, runId);
       if (rootGoalId) await goals.failSubtree(prisma, rootGoalId, `the run could not be instantiated: ${reason}`);
+      await markRunFailed(prisma, runId, reason);
     },
   };
 }
