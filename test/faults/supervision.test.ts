@@ -75,8 +75,8 @@ describe('npm start supervision', () => {
     const saysRestarted: Record<string, RegExp> = {
       postgres: /the embedded Postgres \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the embedded Postgres is running again/,
       temporal: /the Temporal dev server \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the Temporal dev server is running again/,
-      worker: /the worker was killed by SIGKILL; starting it again in 1s\nreprise: started the worker again/,
-      api: /the api was killed by SIGKILL; starting it again in 1s\nreprise: started the api again/,
+      worker: /the worker was killed by SIGKILL; starting it again in \d+s\nreprise: started the worker again/,
+      api: /the api was killed by SIGKILL; starting it again in \d+s\nreprise: started the api again/,
     };
     for (const name of ['postgres', 'temporal', 'worker', 'api']) {
       const victim = pidOf(name) as number;
