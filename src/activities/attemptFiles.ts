@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,8 @@ import type { TCommandResult } from './shellCommand';
  * SDK sends at most once per throttle interval) would otherwise lose it, and
  * the next attempt would run the command a second time.
  *
- * One directory per goal and outcome number, `<dataDir>/attempts/<goal id>/<n>`:
+ * One directory per goal, outcome number and activity attempt,
+ * `<dataDir>/attempts/<goal id>/<n>/<attempt>`:
  * - `exit`: the command's exit status, written by the command's launcher the
  *   moment the command ends (shellCommand.ts), so it survives even a worker
  *   that died before it heard of the end;
@@ -21,10 +23,15 @@ import type { TCommandResult } from './shellCommand';
  *   killed it for its timeout or for a cancellation (a worker stopping, a
  *   heartbeat lost): an end we caused by a cancellation is no outcome of the
  *   command's, and the next attempt runs it again.
- * The directory goes once Postgres holds the outcome. A later attempt of the
- * same goal and number on this machine reads it instead of running the action
- * again; an attempt on another machine cannot see it (the heartbeat details
- * are then the only record).
+ * Each attempt has a directory of its own because two attempts of one outcome
+ * number can run at once on one worker: a worker that thaws after its
+ * heartbeat timed out still runs the given-up attempt (until the heartbeat's
+ * answer cancels it) beside its retry, and one must never clear or mark the
+ * other's files. A cancelled attempt removes only its own directory; the
+ * goal's whole directory goes once Postgres holds the outcome. A later attempt
+ * of the same goal and number on this machine reads what its predecessors
+ * left instead of running the action again; an attempt on another machine
+ * cannot see it (the heartbeat details are then the only record).
  */
 
 export interface TKeptOutcome {
@@ -38,8 +45,18 @@ export type TLeftOutcome = { kind: 'kept'; outcome: TKeptOutcome } | { kind: 'ex
 const OUTPUT_LOST_NOTE =
   'the worker stopped after this command ended and before its output was kept: the command was not run again; its exit status is the one it ended with, its output is lost';
 
-export function attemptDir(dataDir: string, goalId: string, n: number): string {
+/** Where the attempts of a goal's `n`th action outcome keep their files, one subdirectory each. */
+export function outcomeDir(dataDir: string, goalId: string, n: number): string {
   return path.join(goalAttemptsDir(dataDir, goalId), String(n));
+}
+
+/**
+ * A directory of one attempt's own under its outcome's (`activityAttempt` is
+ * Temporal's attempt number, for a reader; the suffix keeps two activities
+ * with one attempt number apart).
+ */
+export function attemptDir(dataDir: string, goalId: string, n: number, activityAttempt: number): string {
+  return path.join(outcomeDir(dataDir, goalId, n), `${activityAttempt}-${randomBytes(4).toString('hex')}`);
 }
 
 function goalAttemptsDir(dataDir: string, goalId: string): string {
@@ -47,13 +64,12 @@ function goalAttemptsDir(dataDir: string, goalId: string): string {
 }
 
 /**
- * A fresh directory for an attempt that is about to run its action (anything
- * an interrupted run left goes). False when it cannot be made (a full disk):
- * the action then runs without it, as it did before there were attempt files.
+ * Makes an attempt's directory before it runs its action. False when it
+ * cannot be made (a full disk): the action then runs without it, as it did
+ * before there were attempt files.
  */
-export async function prepareAttempt(dir: string): Promise<boolean> {
+export function prepareAttempt(dir: string): boolean {
   try {
-    await rm(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(path.join(dir, 'started'), String(Date.now()), { mode: 0o600 });
     return true;
@@ -86,43 +102,78 @@ export function keepOutcome(dir: string, outcome: TKeptOutcome): void {
 }
 
 /**
- * What an earlier attempt of this goal and number left: its whole outcome, or
- * only the command's exit status (its worker died before it heard of the end),
- * or nothing (it never ran, or was killed while its command still ran).
+ * What the earlier attempts of this goal's `n`th outcome left (`dir` is
+ * outcomeDir): a whole outcome if any kept one, else a command's exit status
+ * (its worker died before it heard of the end), else nothing (none ran, or
+ * each was killed while its command still ran). Files a worker of the
+ * previous layout left directly in `dir` count as one more attempt.
  */
 export function recoverOutcome(dir: string, maxBytes: number): TLeftOutcome | undefined {
-  const kept = readText(path.join(dir, 'outcome.json'), maxBytes);
-  if (kept !== undefined) {
-    try {
-      return { kind: 'kept', outcome: JSON.parse(kept) as TKeptOutcome };
-    } catch {
-      // a torn write cannot happen (write, then rename); anything else unreadable falls through
-    }
+  const attempts = [dir, ...subdirectories(dir)];
+  for (const attempt of attempts) {
+    const kept = keptOutcomeIn(attempt, maxBytes);
+    if (kept) return kept;
   }
+  const ended = attempts.map(exitIn).filter((e) => e !== undefined);
+  // Two attempts' commands may both have ended (a given-up attempt beside its retry): the first end is the outcome.
+  ended.sort((a, b) => a.endedAt - b.endedAt);
+  return ended[0]?.left;
+}
+
+function keptOutcomeIn(dir: string, maxBytes: number): TLeftOutcome | undefined {
+  const kept = readText(path.join(dir, 'outcome.json'), maxBytes);
+  if (kept === undefined) return undefined;
+  try {
+    return { kind: 'kept', outcome: JSON.parse(kept) as TKeptOutcome };
+  } catch {
+    // a torn write cannot happen (write, then rename); anything else unreadable is no outcome
+    return undefined;
+  }
+}
+
+function exitIn(dir: string): { left: TLeftOutcome; endedAt: number } | undefined {
   // Written by the launcher in one small write: empty only if it died in that very instant (then there is no outcome).
   const exit = readText(path.join(dir, 'exit'))?.trim();
   const status = exit ? Number(exit) : NaN;
   if (!Number.isInteger(status)) return undefined;
   if (endedByOurCancellation(dir)) return undefined;
   const started = Number(readText(path.join(dir, 'started')) ?? NaN);
-  const ended = statSync(path.join(dir, 'exit')).mtimeMs;
+  let endedAt: number;
+  try {
+    endedAt = statSync(path.join(dir, 'exit')).mtimeMs;
+  } catch {
+    return undefined;
+  }
   const signal = signalOf(status);
-  return {
-    kind: 'exit',
-    result: {
-      exit_code: signal ? null : status,
-      signal,
-      timed_out: readText(path.join(dir, 'timed_out')) !== undefined,
-      cancelled: false,
-      stdout: '',
-      stderr: '',
-      stdout_truncated: false,
-      stderr_truncated: false,
-      duration_ms: Number.isFinite(started) ? Math.max(0, Math.round(ended - started)) : 0,
-      output_lost: true,
-      note: OUTPUT_LOST_NOTE,
-    },
+  const result: TCommandResult & { output_lost: true; note: string } = {
+    exit_code: signal ? null : status,
+    signal,
+    timed_out: readText(path.join(dir, 'timed_out')) !== undefined,
+    cancelled: false,
+    stdout: '',
+    stderr: '',
+    stdout_truncated: false,
+    stderr_truncated: false,
+    duration_ms: Number.isFinite(started) ? Math.max(0, Math.round(endedAt - started)) : 0,
+    output_lost: true,
+    note: OUTPUT_LOST_NOTE,
   };
+  return { left: { kind: 'exit', result }, endedAt };
+}
+
+function subdirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => path.join(dir, e.name));
+  } catch {
+    return [];
+  }
+}
+
+/** Forgets one attempt's files (it was cancelled: what it left is no outcome). */
+export async function forgetAttempt(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Forgets a goal's attempts once Postgres holds their outcome (best effort: a leftover is only a few bytes). */

@@ -12,7 +12,7 @@ import { actionOf, loadGoal } from './goals';
 import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
 import { ensureWorkspace, type TWorkspaces } from './workspaces';
-import { attemptDir, exitFileOf, forgetAttempts, keepOutcome, markCancelled, markTimedOut, prepareAttempt, recoverOutcome } from './attemptFiles';
+import { attemptDir, exitFileOf, forgetAttempt, forgetAttempts, keepOutcome, markCancelled, markTimedOut, outcomeDir, prepareAttempt, recoverOutcome } from './attemptFiles';
 import { findLeafContext, parseRunInputs, type TLeafContext } from '../db/runs';
 import { inputEnvName } from '../domain/frozenPlans';
 import { goalRuntimes, leafRefusal, mayReachInternalAddresses } from '../domain/runtimeRequirements';
@@ -203,6 +203,8 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   interface TAttempt {
     result: TCommandResult | THttpResult;
     cancelled: boolean;
+    /** This attempt's own directory (attemptFiles.ts), when it ran the action with one. */
+    dir?: string;
     failure?: { message: string; type: Extract<TFailureType, 'CommandFailed' | 'HttpFailed' | 'LeafTimedOut'> };
   }
 
@@ -281,9 +283,8 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     if (progress.outcome?.goalId === goal.id && progress.outcome.attempt === n) {
       return { result: progress.outcome.result as TAttempt['result'], cancelled: false, failure: progress.outcome.failure };
     }
-    const dir = attemptDir(deps.dataDir, goal.id, n);
     // An outcome holds two bounded texts, JSON-escaped (at most 6 bytes a byte): anything larger is not ours.
-    const left = recoverOutcome(dir, 12 * deps.leaf.outputMaxBytes + 64 * 1024);
+    const left = recoverOutcome(outcomeDir(deps.dataDir, goal.id, n), 12 * deps.leaf.outputMaxBytes + 64 * 1024);
     let attempt: TAttempt;
     if (left?.kind === 'kept') {
       attempt = { result: left.outcome.result, cancelled: false, failure: left.outcome.failure };
@@ -292,10 +293,12 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       attempt = shellAttemptOf(left.result, action.timeout_s ?? deps.leaf.defaultTimeoutS);
       ctx.log.warn('a leaf\'s command had ended when its worker died; its recorded exit status is used, not run again', { goalId: goal.id, attempt: n });
     } else {
-      attempt = await attemptAction(goal, context, action, (await prepareAttempt(dir)) ? dir : undefined);
+      const dir = attemptDir(deps.dataDir, goal.id, n, ctx.info.attempt);
+      const prepared = prepareAttempt(dir);
+      attempt = { ...(await attemptAction(goal, context, action, prepared ? dir : undefined)), ...(prepared ? { dir } : {}) };
+      if (attempt.dir && !attempt.cancelled) keepOutcome(attempt.dir, { result: attempt.result, failure: attempt.failure });
     }
     if (!attempt.cancelled) {
-      keepOutcome(dir, { result: attempt.result, failure: attempt.failure });
       progress.outcome = { goalId: goal.id, attempt: n, result: heartbeatSized(attempt.result), failure: attempt.failure };
       ctx.heartbeat(progress);
     }
@@ -334,7 +337,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       result = attempt.result;
       if (attempt.cancelled) {
         // First: an attempt whose write fails below must not leave our kill on disk as the command's end.
-        await forgetAttempts(deps.dataDir, goalId);
+        if (attempt.dir) await forgetAttempt(attempt.dir);
         await goals.storeLeafOutput(prisma, goalId, attempt.result);
         throw cancelledFailure(edgeContextOf('failed', attempt.result));
       }

@@ -1,59 +1,115 @@
-import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { attemptDir, markCancelled, prepareAttempt, recoverOutcome } from '../../src/activities/attemptFiles';
+import { attemptDir, forgetAttempt, keepOutcome, markCancelled, outcomeDir, prepareAttempt, recoverOutcome } from '../../src/activities/attemptFiles';
 
 /** What an attempt left on disk, and what the next attempt makes of it. */
 describe('attempt files', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-attempts-'));
   let n = 0;
-  const fresh = async (): Promise<string> => {
-    const dir = attemptDir(dataDir, 'goal_x', (n += 1));
-    expect(await prepareAttempt(dir)).toBe(true);
-    return dir;
+  /** A fresh attempt of a fresh outcome number: its own directory and its outcome's (what recoverOutcome reads). */
+  const fresh = (): { dir: string; outcome: string } => {
+    n += 1;
+    const dir = attemptDir(dataDir, 'goal_x', n, 1);
+    expect(prepareAttempt(dir)).toBe(true);
+    return { dir, outcome: outcomeDir(dataDir, 'goal_x', n) };
   };
   const at = (file: string, seconds: number) => utimesSync(file, seconds, seconds);
 
   it('reads an exit its command recorded as that command\'s end, its output lost with the worker', async () => {
-    const dir = await fresh();
+    const { dir, outcome } = fresh();
     writeFileSync(path.join(dir, 'exit'), '3\n');
-    expect(recoverOutcome(dir, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 3, signal: null, output_lost: true } });
+    expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 3, signal: null, output_lost: true } });
   });
 
   it('ignores an exit recorded after we killed the command for a cancellation: that end was ours, the command runs again', async () => {
-    const dir = await fresh();
+    const { dir, outcome } = fresh();
     markCancelled(dir);
     writeFileSync(path.join(dir, 'exit'), '143\n');
     at(path.join(dir, 'cancelled'), 1000);
     at(path.join(dir, 'exit'), 1001);
-    expect(recoverOutcome(dir, 1 << 20)).toBeUndefined();
+    expect(recoverOutcome(outcome, 1 << 20)).toBeUndefined();
   });
 
   it('keeps an exit the command recorded before the cancellation came: it had ended on its own', async () => {
-    const dir = await fresh();
+    const { dir, outcome } = fresh();
     writeFileSync(path.join(dir, 'exit'), '0\n');
     markCancelled(dir);
     at(path.join(dir, 'exit'), 1000);
     at(path.join(dir, 'cancelled'), 1001);
-    expect(recoverOutcome(dir, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 0 } });
+    expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 0 } });
   });
 
   it('treats an empty exit file (the launcher died mid-write, or never wrote) as no outcome', async () => {
-    const dir = await fresh();
+    const { dir, outcome } = fresh();
     writeFileSync(path.join(dir, 'exit'), '');
-    expect(recoverOutcome(dir, 1 << 20)).toBeUndefined();
+    expect(recoverOutcome(outcome, 1 << 20)).toBeUndefined();
   });
 
   it('never reads an outcome larger than an outcome can be', async () => {
-    const dir = await fresh();
+    const { dir, outcome } = fresh();
     writeFileSync(path.join(dir, 'outcome.json'), JSON.stringify({ result: { stdout: 'x'.repeat(4096) } }));
-    expect(recoverOutcome(dir, 1024)).toBeUndefined();
-    expect(recoverOutcome(dir, 1 << 20)).toMatchObject({ kind: 'kept' });
+    expect(recoverOutcome(outcome, 1024)).toBeUndefined();
+    expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'kept' });
   });
 
   it('says so when it cannot make the directory (a full disk): the action then runs without it', async () => {
     const blocked = path.join(dataDir, 'blocked');
     writeFileSync(blocked, 'a file where the attempts directory should be');
-    expect(await prepareAttempt(path.join(blocked, 'goal_y', '1'))).toBe(false);
+    expect(prepareAttempt(path.join(blocked, 'goal_y', '1', '1-x'))).toBe(false);
+  });
+
+  // A worker that thaws after its heartbeat timed out runs the given-up attempt beside its retry, on one outcome number.
+  describe('two attempts of one outcome at once', () => {
+    it('each has its own directory: the given-up one, cancelled, never marks or clears its retry\'s', () => {
+      const { dir: givenUp, outcome } = fresh();
+      const retry = attemptDir(dataDir, 'goal_x', n, 2);
+      expect(prepareAttempt(retry)).toBe(true);
+      expect(retry).not.toBe(givenUp);
+      markCancelled(givenUp);
+      writeFileSync(path.join(givenUp, 'exit'), '143\n');
+      at(path.join(givenUp, 'cancelled'), 1000);
+      at(path.join(givenUp, 'exit'), 1001);
+      writeFileSync(path.join(retry, 'exit'), '0\n');
+      expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 0 } });
+    });
+
+    it('a cancelled attempt forgets only its own files', async () => {
+      const { dir: givenUp, outcome } = fresh();
+      const retry = attemptDir(dataDir, 'goal_x', n, 2);
+      prepareAttempt(retry);
+      writeFileSync(path.join(retry, 'exit'), '4\n');
+      await forgetAttempt(givenUp);
+      expect([existsSync(givenUp), existsSync(path.join(retry, 'exit'))]).toEqual([false, true]);
+      expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 4 } });
+    });
+
+    it('a whole outcome either kept wins over a bare exit status', () => {
+      const { dir: first, outcome } = fresh();
+      writeFileSync(path.join(first, 'exit'), '0\n');
+      const second = attemptDir(dataDir, 'goal_x', n, 2);
+      prepareAttempt(second);
+      keepOutcome(second, { result: { exit_code: 0, signal: null, timed_out: false, cancelled: false, stdout: '{"rows":3}', stderr: '', stdout_truncated: false, stderr_truncated: false, duration_ms: 5 } });
+      expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'kept', outcome: { result: { stdout: '{"rows":3}' } } });
+    });
+
+    it('of two ended commands, the first end is the outcome', () => {
+      const { dir: first, outcome } = fresh();
+      const second = attemptDir(dataDir, 'goal_x', n, 2);
+      prepareAttempt(second);
+      writeFileSync(path.join(first, 'exit'), '1\n');
+      writeFileSync(path.join(second, 'exit'), '0\n');
+      at(path.join(first, 'exit'), 2000);
+      at(path.join(second, 'exit'), 1000);
+      expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 0 } });
+    });
+  });
+
+  it('reads what a worker of the earlier layout left directly in the outcome\'s directory', () => {
+    n += 1;
+    const outcome = outcomeDir(dataDir, 'goal_x', n);
+    mkdirSync(outcome, { recursive: true });
+    writeFileSync(path.join(outcome, 'exit'), '2\n');
+    expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 2 } });
   });
 });
