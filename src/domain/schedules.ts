@@ -93,10 +93,52 @@ export function timeZoneError(timeZone: string): string | undefined {
  */
 export function cronError(cron: string): string | undefined {
   const text = cron.replace(/#.*$/, '').replace(/^\s*(CRON_TZ|TZ)=\S+\s*/, '').trim();
-  const fields = text.startsWith('@') ? 0 : text.split(/\s+/).length;
+  const fields = text.startsWith('@') ? [] : text.split(/\s+/);
+  if (fields.length === 6 || fields.length === 7) {
+    return `has ${fields.length} fields: a Reprise cron has five (minute hour day-of-month month day-of-week), e.g. "0 8 * * 1-5"; seconds are not supported (the shortest step is a minute: "* * * * *")`;
+  }
+  if (fields.length === 5) {
+    for (const [i, field] of fields.entries()) {
+      const error = cronFieldError(field, CRON_FIELDS[i] as TCronField);
+      if (error) return error;
+    }
+  }
   // Other malformed strings are left to Temporal's parser, whose refusal is told in our words (temporal/schedules.ts).
-  if (fields !== 6 && fields !== 7) return undefined;
-  return `has ${fields} fields: a Reprise cron has five (minute hour day-of-month month day-of-week), e.g. "0 8 * * 1-5"; seconds are not supported (the shortest step is a minute: "* * * * *")`;
+  return undefined;
+}
+
+interface TCronField {
+  name: string;
+  min: number;
+  max: number;
+  names?: readonly string[];
+}
+
+const CRON_FIELDS: readonly TCronField[] = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
+  { name: 'day of week', min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
+];
+
+/**
+ * A number in a cron field out of its range ("25" as an hour), said in words
+ * before Temporal's parser sees it (its refusal does not say which field).
+ * Only plain numbers are checked: names, `*`, `?`, `L`, `#` and other forms
+ * are Temporal's to read.
+ */
+function cronFieldError(field: string, spec: TCronField): string | undefined {
+  for (const item of field.split(',')) {
+    const [range = '', step] = item.split('/');
+    if (step !== undefined && (!/^\d+$/.test(step) || Number(step) === 0)) return `has "${item}" as its ${spec.name}: a step after "/" is a whole number of at least 1`;
+    for (const bound of range.split('-')) {
+      if (!/^\d+$/.test(bound)) continue;
+      const n = Number(bound);
+      if (n < spec.min || n > spec.max) return `has ${bound} as its ${spec.name}: the ${spec.name} is ${spec.min}-${spec.max}${spec.names ? ` (or ${spec.names[0]}-${spec.names[spec.names.length - 1]})` : ''}`;
+    }
+  }
+  return undefined;
 }
 
 export const ZScheduleSpec = z

@@ -33,6 +33,20 @@ describe('cron strings', () => {
     const parsed = ZScheduleSpec.safeParse({ cron });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]).toMatchObject({ path: ['cron'], message: expect.stringMatching(/a Reprise cron has five \(minute hour day-of-month month day-of-week\).*seconds are not supported/) });
+  });  it.each([
+    ['0 25 * * *', /has 25 as its hour: the hour is 0-23/],
+    ['60 8 * * *', /has 60 as its minute: the minute is 0-59/],
+    ['0 8 0 * *', /has 0 as its day of month: the day of month is 1-31/],
+    ['0 8 * 13 *', /has 13 as its month: the month is 1-12 \(or JAN-DEC\)/],
+    ['0 8 * * 1-9', /has 9 as its day of week: the day of week is 0-7/],
+    ['0 8,30 * * *', /has 30 as its hour/],
+    ['*/0 * * * *', /a step after "\/" is a whole number of at least 1/],
+  ])('refuses %s, naming the field out of range', (cron, message) => {
+    expect(cronError(cron)).toMatch(message);
+    expect(ZScheduleSpec.safeParse({ cron }).success).toBe(false);
+  });
+  it.each([['0 8 * JAN-MAR MON-FRI'], ['0 0 L * *'], ['0 8 * * 7'], ['0-59/5 0-23 1-31 1-12 0-7']])('leaves %s (names, L, 7 for Sunday, full ranges) to Temporal', (cron) => {
+    expect(cronError(cron)).toBeUndefined();
   });
 });
 
