@@ -25,6 +25,15 @@ z.config({
       if (given === undefined) return 'is required';
       return `must be one of: ${issue.options.map((o) => JSON.stringify(o)).join(', ')} (got ${JSON.stringify(given)})`;
     }
+    if ((issue.code === 'too_big' || issue.code === 'too_small') && (issue.origin === 'string' || issue.origin === 'array')) {
+      const bound = Number(issue.code === 'too_big' ? issue.maximum : issue.minimum);
+      const unit = issue.origin === 'string' ? 'character' : 'item';
+      const size = typeof issue.input === 'string' || Array.isArray(issue.input) ? issue.input.length : undefined;
+      const got = size === undefined ? '' : ` (it has ${size})`;
+      if ('exact' in issue && issue.exact) return `must have exactly ${bound} ${unit}${bound === 1 ? '' : 's'}${got}`;
+      if (issue.code === 'too_small' && bound <= 1) return issue.origin === 'string' ? 'must not be empty' : 'needs at least one item';
+      return issue.code === 'too_big' ? `may have at most ${bound} ${unit}${bound === 1 ? '' : 's'}${got}` : `needs at least ${bound} ${unit}s${got}`;
+    }
     return undefined;
   },
 });
