@@ -83,10 +83,19 @@ export async function tryLockScheduleDecisions(tx: TDb, scheduleId: string): Pro
   return row?.locked === true;
 }
 
-/** The agent that created a schedule (its fires act for it), as a fire's privilege check needs it; null when none is recorded. */
-export async function findScheduleCreator(db: TDb, id: string): Promise<{ id: string; name: string; allowedRuntimes: string[] } | null> {
+/** An agent as a fire's privilege check needs it. */
+export type TScheduleCreator = { id: string; name: string; allowedRuntimes: string[] };
+
+/**
+ * What a fire needs of its schedule's row: the agent that created it (its
+ * fires act for it; null when none was recorded, for a schedule made before
+ * creators were kept), or null when the row is gone (the schedule was
+ * deleted while this fire was on its way). The two must never be confused:
+ * a fire without a creator to check runs with the workflow's agent alone.
+ */
+export async function findScheduleForFire(db: TDb, id: string): Promise<{ creator: TScheduleCreator | null } | null> {
   const row = await db.schedule.findUnique({ where: { id }, select: { createdByAgent: { select: { id: true, name: true, allowedRuntimes: true } } } });
-  return row?.createdByAgent ?? null;
+  return row ? { creator: row.createdByAgent } : null;
 }
 
 /** Records a backfill's own overlap policy over its range (nominal times, inclusive), for its fires to decide with. */
