@@ -2,6 +2,7 @@ import { DomainError } from './errors';
 import type { TFrozenPlan } from './frozenPlans';
 import type { TAcceptance, TPlan } from './plans';
 import { RUNTIME_NAMES, type TRuntime } from './runtimes';
+import { z } from './zod';
 
 /**
  * What a saved workflow needs of the agent that runs it (SPEC §6: running
@@ -253,4 +254,28 @@ export function requireInternalAddressPrivilege(
     missing_runtimes: ['shell'],
     path: refusal.path,
   });
+}
+
+/**
+ * Who planned the goals of a saved version where an agent other than the
+ * workflow's own did (review r6 #2): key path (`''` for the saved goal,
+ * `a/b` below it) → agent id. Taken from the tree at save, written back onto
+ * the goals a run makes (goals' `planned_by_agent_id`), so a planted leaf
+ * keeps needing its planner's runtimes (`leafRefusal`, `mayReachInternalAddresses`)
+ * whoever runs the version: without it, saving a tree would launder a request
+ * planted by an agent without shell into a shell agent's reach.
+ */
+export type TPlanners = Record<string, string>;
+
+/** A goal's key in TPlanners: its keys from the saved goal down (plan keys never hold '/'). */
+export function plannerKey(keys: readonly string[]): string {
+  return keys.join('/');
+}
+
+const ZPlanners = z.record(z.string(), z.string());
+
+/** A stored planners map, read. Undefined when it does not read: the caller refuses to run rather than drop a planner. */
+export function readPlanners(stored: unknown): TPlanners | undefined {
+  const parsed = ZPlanners.safeParse(stored ?? {});
+  return parsed.success ? parsed.data : undefined;
 }

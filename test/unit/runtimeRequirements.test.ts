@@ -2,7 +2,7 @@ import { isDomainError } from '../../src/domain/errors';
 import { FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import type { TPlan } from '../../src/domain/plans';
 import { literalInternalHost } from '../../src/lib/internalAddresses';
-import { fireRefusal, goalRuntimes, internalAddressRefusal, leafRefusal, literalInternalTargets, mayReachInternalAddresses, missingRuntimes, requiredRuntimes, requireWorkflowRuntimes } from '../../src/domain/runtimeRequirements';
+import { fireRefusal, goalRuntimes, internalAddressRefusal, leafRefusal, literalInternalTargets, mayReachInternalAddresses, missingRuntimes, plannerKey, readPlanners, requiredRuntimes, requireWorkflowRuntimes } from '../../src/domain/runtimeRequirements';
 
 /** What a saved workflow needs of the agent that runs it (issue 17, finding 2). */
 
@@ -151,5 +151,18 @@ describe('internal addresses a URL names literally', () => {
     expect(literalInternalTargets(plan, literalInternalHost)).toEqual([{ path: 'children[1].plan.children[0].action.url', host: '169.254.169.254' }]);
     expect(internalAddressRefusal({ name: 'a', allowedRuntimes: ['shell', 'http'] }, frozen(plan), literalInternalHost)).toBeUndefined();
     expect(internalAddressRefusal({ name: 'a', allowedRuntimes: ['http'] }, frozen(plan), literalInternalHost)?.path).toBe('children[1].plan.children[0].action.url');
+  });
+});
+
+describe('planners of a saved version (review r6 #2)', () => {
+  it('keys a goal by its keys from the saved goal down; the saved goal is the empty key', () => {
+    expect([plannerKey([]), plannerKey(['slot']), plannerKey(['slot', 'get'])]).toEqual(['', 'slot', 'slot/get']);
+  });
+
+  it('reads a stored map, and refuses one that does not read rather than drop a planner', () => {
+    expect(readPlanners({ 'slot/get': 'agent_p' })).toEqual({ 'slot/get': 'agent_p' });
+    expect(readPlanners(null)).toEqual({});
+    expect(readPlanners({ 'slot/get': 7 })).toBeUndefined();
+    expect(readPlanners(['agent_p'])).toBeUndefined();
   });
 });

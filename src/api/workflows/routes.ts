@@ -13,7 +13,7 @@ export function workflowRoutes(deps: { workflows: TWorkflowService }): TAnyRoute
       operationId: 'saveGoalAsWorkflow',
       summary: 'Save an accepted composite as the next version of a workflow',
       description:
-        'A recursive structural snapshot of the goal\'s plan (`frozen/v0`); composites never planned are saved with `plan: null` (the workflow is then not fully frozen). Saving the root of a run keeps its workflow\'s placeholders and inputs, freezes plans installed during the run, and records the run as `source_run_id`. A text with more than 100 `{{inputs.…}}` placeholders is refused (400).',
+        'A recursive structural snapshot of the goal\'s plan (`frozen/v0`); composites never planned are saved with `plan: null` (the workflow is then not fully frozen). Saving the root of a run keeps its workflow\'s placeholders and inputs, freezes plans installed during the run, and records the run as `source_run_id`. A text with more than 100 `{{inputs.…}}` placeholders is refused (400). The version keeps which goals an agent other than its own planned (a plan submitted into the tree): its runs\' leaves need that agent\'s runtimes, as the tree\'s did.',
       tags: ['workflows'],
       scope: 'workflows:write',
       params: ZGoalIdParams,
