@@ -98,9 +98,23 @@ export async function findScheduleForFire(db: TDb, id: string): Promise<{ creato
   return row ? { creator: row.createdByAgent } : null;
 }
 
-/** Records a backfill's own overlap policy over its range (nominal times, inclusive), for its fires to decide with. */
-export async function recordBackfillOverlap(db: TDb, scheduleId: string, range: { start: Date; end: Date }, overlap: TOverlapPolicy): Promise<void> {
-  await db.scheduleBackfill.create({ data: { scheduleId, startAt: range.start, endAt: range.end, overlap } });
+/**
+ * Records a backfill's own overlap policy over its range (nominal times,
+ * inclusive), for its fires to decide with; returns the row's id (pruneBackfillOverlaps).
+ */
+export async function recordBackfillOverlap(db: TDb, scheduleId: string, range: { start: Date; end: Date }, overlap: TOverlapPolicy): Promise<bigint> {
+  const row = await db.scheduleBackfill.create({ data: { scheduleId, startAt: range.start, endAt: range.end, overlap }, select: { id: true } });
+  return row.id;
+}
+
+/**
+ * Once Temporal took the backfill `id` records: older rows whose range lies
+ * inside its own can never again be the latest covering a fire (backfillOverlapAt),
+ * so they go. The same backfill asked for again keeps one row, and the table
+ * holds at most one row per distinct range a schedule was backfilled over.
+ */
+export async function pruneBackfillOverlaps(db: TDb, scheduleId: string, id: bigint, range: { start: Date; end: Date }): Promise<void> {
+  await db.scheduleBackfill.deleteMany({ where: { scheduleId, id: { lt: id }, startAt: { gte: range.start }, endAt: { lte: range.end } } });
 }
 
 /** The overlap policy the latest backfill covering `nominal` asked for, or null (the schedule's own then applies). */

@@ -675,4 +675,29 @@ describe('the acting agent needs the runtimes too', () => {
     // The run's other goals record no planner.
     expect((await prisma.goal.findFirstOrThrow({ where: { runId: run.body.run.id, key: 'slot' } })).plannedByAgentId).toBeNull();
   });
+  it('review r6 #3: the same backfill asked twice keeps one overlap row; a wider one replaces the rows inside its range', async () => {
+    const wf = await saveTree({ children: [gateLeaf] });
+    const s = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true });
+    expect(s.status).toBe(201);
+    // Ranges between two hourly fires: Temporal takes the backfills, and no run is made.
+    const hour = 3600_000;
+    const at = (ms: number) => new Date(Math.floor(Date.now() / hour) * hour - 3 * hour + ms).toISOString();
+    const backfill = async (start: number, end: number, overlap: string) => {
+      const res = await http('POST', `${api.url}/api/schedules/${s.body.id}/backfill`, { start: at(start), end: at(end), overlap });
+      expect([res.status, res.body.error]).toEqual([200, undefined]);
+    };
+    const rows = async () =>
+      (await prisma.scheduleBackfill.findMany({ where: { scheduleId: s.body.id }, orderBy: { id: 'asc' } })).map((r) => [r.startAt.toISOString(), r.endAt.toISOString(), r.overlap]);
+    await backfill(60_000, 120_000, 'allow_all');
+    await backfill(60_000, 120_000, 'allow_all');
+    expect(await rows()).toEqual([[at(60_000), at(120_000), 'allow_all']]);
+    await backfill(30_000, 150_000, 'skip');
+    expect(await rows()).toEqual([[at(30_000), at(150_000), 'skip']]);
+    // A narrower one after it leaves it: the wider range still decides the fires outside the narrower one.
+    await backfill(70_000, 110_000, 'allow_all');
+    expect(await rows()).toEqual([[at(30_000), at(150_000), 'skip'], [at(70_000), at(110_000), 'allow_all']]);
+    expect((await http('GET', `${api.url}/api/schedules/${s.body.id}`)).body.runs.total).toBe(0);
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+    expect(await rows()).toEqual([]);
+  });
 });
