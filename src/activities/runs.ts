@@ -12,7 +12,7 @@ import {
   writeLayer,
   type Run,
 } from '../db/runs';
-import { findWorkflow, type SavedWorkflow } from '../db/workflows';
+import { findWorkflow, workflowPlannersOf, type SavedWorkflow } from '../db/workflows';
 import { FAILURE_TYPES, isDomainError, isTransientCode } from '../domain/errors';
 import { frozenPlanAt, instantiate, instantiateLayer, type TFrozenPlan } from '../domain/frozenPlans';
 import { childGoalId, goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
@@ -23,7 +23,7 @@ import type { TOwner } from '../db/workflows';
 import { RUNTIME_NAMES } from '../domain/runtimes';
 import { validatePlan, type TPlan } from '../domain/plans';
 import { nestedRunProblems } from '../domain/planSize';
-import { plannerKey, readPlanners, type TPlanners } from '../domain/runtimeRequirements';
+import { plannerKey, type TPlanners } from '../domain/runtimeRequirements';
 import { loadGoal } from './goals';
 
 /**
@@ -57,8 +57,9 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
     });
     if (!workflow) throw runInvalid(`workflow ${id} no longer exists`);
     // Who planned what (review r6 #2): a map that does not read fails the run rather than drop a planner.
-    const planners = readPlanners(workflow.planners);
-    if (!planners) throw runInvalid(`workflow ${workflow.name} v${workflow.version}'s record of who planned its goals does not read`);
+    const planners = await workflowPlannersOf(prisma, workflow).catch((err: unknown) => {
+      throw isDomainError(err) ? runInvalid(err.message) : err;
+    });
     return { workflow, frozen: workflow.frozenPlan, planners };
   }
 
