@@ -131,9 +131,25 @@ describe('internal addresses a URL names literally', () => {
     ['http://localhost:7233/', 'localhost'],
     ['http://LOCALHOST./', 'localhost'],
     ['http://api.localhost/', 'api.localhost'],
+    // Review r6: the other spellings a URL parser turns into the same addresses.
+    ['http://2130706433/', '127.0.0.1'],
+    ['http://0x7f.1/', '127.0.0.1'],
+    ['http://0177.0.0.1/', '127.0.0.1'],
+    ['http://0xa9fea9fe/latest/meta-data', '169.254.169.254'],
+    ['http://%31%32%37.0.0.1/', '127.0.0.1'],
+    ['http://\u2460\u2461\u2466.0.0.1/', '127.0.0.1'],
+    ['http://127\u30020\u30020\u30021/', '127.0.0.1'],
+    ['http://169.254.169.254./', '169.254.169.254'],
+    ['http://example.com@127.0.0.1/', '127.0.0.1'],
+    ['http://0/', '0.0.0.0'],
+    ['http://[::]/', '::'],
+    ['http://[0:0:0:0:0:ffff:a9fe:a9fe]/', '::ffff:a9fe:a9fe'],
+    ['http://[64:ff9b::a9fe:a9fe]/', '64:ff9b::a9fe:a9fe'],
+    ['http://[2002:7f00:1::]/', '2002:7f00:1::'],
+    ['http://[fd00::1]/', 'fd00::1'],
   ])('%s is internal (%s)', (url, host) => expect(literalInternalHost(url)).toBe(host));
 
-  it.each(['https://example.com/', 'http://8.8.8.8/', 'http://internal.example/', 'not a url'])('%s is not known to be', (url) => expect(literalInternalHost(url)).toBeUndefined());
+  it.each(['https://example.com/', 'http://8.8.8.8/', 'http://internal.example/', 'not a url', 'http://user@127.0.0.1@example.com/'])('%s is not known to be', (url) => expect(literalInternalHost(url)).toBeUndefined());
 
   it('finds them at every depth of a plan, with their paths; a refusal only for an agent without shell', () => {
     const plan: TPlan = {
