@@ -30,7 +30,7 @@ import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
 import { refFootprints, resolveWorkflowRefs } from '../db/workflowRefs';
 import { nestedRunProblems, planSizeInvalid } from '../domain/planSize';
-import { plannerKey, requiredRuntimes, type TPlanners } from '../domain/runtimeRequirements';
+import { plannerKey, requiredRuntimes, requireSaverRuntimes, type TPlanners } from '../domain/runtimeRequirements';
 
 /**
  * Saved workflows (SPEC §3): save an accepted composite as the next version
@@ -198,6 +198,9 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         if (nestedProblems.length) throw planSizeInvalid("the tree breaks its agent's limits with its nested runs", nestedProblems);
       }
       const refs = await resolveWorkflowRefs(prisma, actorOwner(actor), plan);
+      const required = requiredRuntimes(frozen, refs.map((r) => r.workflow.requiredRuntimes));
+      // Whoever saves a version picks what follow_latest schedules of its name run next (review r6 #4).
+      requireSaverRuntimes(actor.agentId === agent.id ? agent : await findAgent(prisma, actor.agentId), input.name, required, agent);
       const owner = actorOwner(actor);
       return workflows.insertWorkflowVersion(prisma, {
         id: newId('wf'),
@@ -210,7 +213,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         frozenPlan: frozen,
         contentHash: contentHash(frozen),
         fullyFrozen: isFullyFrozen(plan) && refs.every((r) => r.workflow.fullyFrozen),
-        requiredRuntimes: requiredRuntimes(frozen, refs.map((r) => r.workflow.requiredRuntimes)),
+        requiredRuntimes: required,
         // Who planned what, kept so that a run's leaves check them as the tree's did (review r6 #2).
         planners: plannersOf(goal, tree),
         sourceGoalId: goal.id,

@@ -700,4 +700,55 @@ describe('the acting agent needs the runtimes too', () => {
     await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
     expect(await rows()).toEqual([]);
   });
+  /**
+   * Review r6 #4: saving needed only workflows:write, yet a saved version is
+   * what a follow_latest schedule runs next, with its creator's runtimes. An
+   * agent without shell could save another agent's accepted shell tree as the
+   * next version of a name a shell agent's schedule follows, and have its
+   * commands run there. The saver now needs what running the version does.
+   */
+  it('review r6 #4: an agent without shell may not save a tree as a version a follow_latest schedule would run with shell', async () => {
+    const name = unique('followed');
+    const v1 = await saveTree({ children: [gateLeaf] }, name);
+    const creator = await agentWithToken(['shell', 'http', 'manual']);
+    const s = await http('POST', `${api.url}/api/workflows/${v1.id}/schedules`, { spec: { every: '1h' }, paused: true, follow_latest: true }, creator.auth);
+    expect(s.status).toBe(201);
+
+    const shellTree = await http('POST', `${api.url}/api/goals`, { title: 'Shell tree', plan: { children: [shellLeaf()] } });
+    expect((await ended(shellTree.body.id, {})).lifecycle).toBe('done');
+    const shell = await http('POST', `${api.url}/api/goals/${shellTree.body.id}/save-as-workflow`, { name }, lacking.auth);
+    expect([shell.status, shell.body.error?.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    expect(shell.body.error.message).toContain(`agent ${lacking.name} may not save this tree as workflow ${name}: it needs shell commands, which the agent may not run`);
+    expect(shell.body.error.details).toMatchObject({ agent: lacking.name, workflow: name, missing_runtimes: ['shell'] });
+
+    // An http tree of the local user's shell agent: its requests would reach internal addresses.
+    const httpTree = await http('POST', `${api.url}/api/goals`, {
+      title: 'Http tree',
+      plan: { children: [gateLeaf, { key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: 'http://reprise-test.invalid/' } }], edges: [{ from: 'gate', to: 'get', on: { when: 'false' } }] },
+    });
+    const gate = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { parentId: httpTree.body.id, key: 'gate' } });
+      return g?.waitingFor === 'completion' ? g : undefined;
+    }, 'the gate to wait');
+    await http('POST', `${api.url}/api/goals/${gate.id}/complete`, { outcome: 'succeeded' });
+    expect((await ended(httpTree.body.id, {})).lifecycle).toBe('done');
+    const reach = await http('POST', `${api.url}/api/goals/${httpTree.body.id}/save-as-workflow`, { name }, lacking.auth);
+    expect([reach.status, reach.body.error?.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    expect(reach.body.error.message).toContain(`agent ${lacking.name} may not save this tree as workflow ${name}: its http requests run with the reach of agent`);
+
+    expect((await http('GET', `${api.url}/api/workflows?name=${name}`)).body.items.map((w: TJson) => w.version)).toEqual([1]);
+    // What it may run, it may save (a manual tree of the shell agent's); an agent with shell may save the rest.
+    const manualTree = await http('POST', `${api.url}/api/goals`, { title: 'Manual tree', plan: { children: [gateLeaf] } });
+    const manualGate = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { parentId: manualTree.body.id, key: 'gate' } });
+      return g?.waitingFor === 'completion' ? g : undefined;
+    }, 'the manual gate to wait');
+    await http('POST', `${api.url}/api/goals/${manualGate.id}/complete`, { outcome: 'succeeded' });
+    expect((await ended(manualTree.body.id, {})).lifecycle).toBe('done');
+    const mine = await http('POST', `${api.url}/api/goals/${manualTree.body.id}/save-as-workflow`, { name }, lacking.auth);
+    expect([mine.status, mine.body.version]).toEqual([201, 2]);
+    const byShellAgent = await http('POST', `${api.url}/api/goals/${shellTree.body.id}/save-as-workflow`, { name });
+    expect([byShellAgent.status, byShellAgent.body.version]).toEqual([201, 3]);
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+  });
 });

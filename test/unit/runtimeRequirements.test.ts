@@ -2,7 +2,7 @@ import { isDomainError } from '../../src/domain/errors';
 import { FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import type { TPlan } from '../../src/domain/plans';
 import { literalInternalHost } from '../../src/lib/internalAddresses';
-import { fireRefusal, goalRuntimes, internalAddressRefusal, leafRefusal, literalInternalTargets, mayReachInternalAddresses, missingRuntimes, plannerKey, readPlanners, requiredRuntimes, requireWorkflowRuntimes } from '../../src/domain/runtimeRequirements';
+import { fireRefusal, goalRuntimes, internalAddressRefusal, leafRefusal, literalInternalTargets, mayReachInternalAddresses, missingRuntimes, plannerKey, readPlanners, requiredRuntimes, requireSaverRuntimes, requireWorkflowRuntimes } from '../../src/domain/runtimeRequirements';
 
 /** What a saved workflow needs of the agent that runs it (issue 17, finding 2). */
 
@@ -180,5 +180,30 @@ describe('planners of a saved version (review r6 #2)', () => {
     expect(readPlanners(null)).toEqual({});
     expect(readPlanners({ 'slot/get': 7 })).toBeUndefined();
     expect(readPlanners(['agent_p'])).toBeUndefined();
+  });
+});
+
+describe('requireSaverRuntimes (review r6 #4)', () => {
+  const shell = { name: 'ops', allowedRuntimes: ['shell', 'http', 'manual'] };
+  const planner = { name: 'planner', allowedRuntimes: ['http', 'manual'] };
+  const refusal = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      return isDomainError(err) ? [err.code, err.details] : err;
+    }
+    return undefined;
+  };
+
+  it('lets an agent save what it may run', () => {
+    expect(refusal(() => requireSaverRuntimes(planner, 'n', ['manual'], shell))).toBeUndefined();
+    expect(refusal(() => requireSaverRuntimes(shell, 'n', ['http', 'shell'], shell))).toBeUndefined();
+    // Requests under an agent without shell reach nothing internal: an http-only saver may save them.
+    expect(refusal(() => requireSaverRuntimes(planner, 'n', ['http'], planner))).toBeUndefined();
+  });
+
+  it('refuses a runtime the saver may not run, and http requests with a shell agent\'s reach', () => {
+    expect(refusal(() => requireSaverRuntimes(planner, 'n', ['manual', 'shell'], shell))).toEqual(['RUNTIME_NOT_ALLOWED', { workflow: 'n', agent: 'planner', missing_runtimes: ['shell'] }]);
+    expect(refusal(() => requireSaverRuntimes(planner, 'n', ['http'], shell))).toEqual(['RUNTIME_NOT_ALLOWED', { workflow: 'n', agent: 'planner', missing_runtimes: ['shell'] }]);
   });
 });
