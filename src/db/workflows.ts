@@ -9,8 +9,10 @@ import { readPlanners, type TPlanners } from '../domain/runtimeRequirements';
 
 /**
  * Saved workflows (SPEC §3): immutable version rows. Versions count up per
- * (owner, name) from 1; concurrent saves of one name are serialized by a
- * transaction-scoped advisory lock on (owner, name), and a unique violation
+ * (owner, name) from 1, and a number is never given twice (workflow_names
+ * keeps the last given, past a deleted version); concurrent saves of one
+ * name are serialized by a transaction-scoped advisory lock on (owner,
+ * name), and a unique violation
  * (which the lock makes unexpected) is retried a bounded number of times.
  */
 
@@ -140,8 +142,13 @@ export async function insertWorkflowVersion(prisma: PrismaClient, row: TNewWorkf
           where: { ownerUserId: row.ownerUserId ?? null, ownerAgentId: row.ownerAgentId ?? null, name: row.name },
           _max: { version: true },
         });
+        // A number is given once: past the highest row and the last number given, which a deleted version may have had.
+        const owner = row.ownerUserId ? `user:${row.ownerUserId}` : `agent:${row.ownerAgentId ?? ''}`;
+        const counter = await tx.workflowName.findUnique({ where: { owner_name: { owner, name: row.name } } });
+        const version = Math.max(latest._max.version ?? 0, counter?.lastVersion ?? 0) + 1;
+        await tx.workflowName.upsert({ where: { owner_name: { owner, name: row.name } }, create: { owner, name: row.name, lastVersion: version }, update: { lastVersion: version } });
         // Written from typed values: returned as they are, not parsed back.
-        const created = await tx.savedWorkflow.create({ data: { ...row, frozenPlan: row.frozenPlan as Prisma.InputJsonObject, version: (latest._max.version ?? 0) + 1 } });
+        const created = await tx.savedWorkflow.create({ data: { ...row, frozenPlan: row.frozenPlan as Prisma.InputJsonObject, version } });
         return { ...created, frozenPlan: row.frozenPlan, inputs: row.inputs };
       }, TRANSACTION_OPTIONS);
     } catch (err) {

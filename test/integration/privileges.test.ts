@@ -751,4 +751,14 @@ describe('the acting agent needs the runtimes too', () => {
     expect([byShellAgent.status, byShellAgent.body.version]).toEqual([201, 3]);
     await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
   });
+  it('review r6 #5: a deleted newest version\'s number is not given again, so name@version keeps naming what it named', async () => {
+    const name = unique('renumbered');
+    const v1 = await saveTree({ children: [gateLeaf] }, name);
+    const v2 = await saveTree({ children: [gateLeaf] }, name);
+    expect([v1.version, v2.version]).toEqual([1, 2]);
+    expect((await http('DELETE', `${api.url}/api/workflows/${v2.id}`)).status).toBe(204);
+    const v3 = await saveTree({ children: [shellLeaf()] }, name);
+    expect([v3.version, v3.required_runtimes]).toEqual([3, ['shell']]);
+    expect((await http('GET', `${api.url}/api/workflows?name=${name}`)).body.items.map((w: TJson) => w.version).sort()).toEqual([1, 3]);
+  });
 });
