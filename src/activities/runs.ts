@@ -12,7 +12,7 @@ import {
   writeLayer,
   type Run,
 } from '../db/runs';
-import { findWorkflow, type SavedWorkflow } from '../db/workflows';
+import { findWorkflow, workflowPlannersOf, type SavedWorkflow } from '../db/workflows';
 import { FAILURE_TYPES, isDomainError, isTransientCode } from '../domain/errors';
 import { frozenPlanAt, instantiate, instantiateLayer, type TFrozenPlan } from '../domain/frozenPlans';
 import { childGoalId, goalTemporalWorkflowId, runRootGoalId } from '../domain/ids';
@@ -23,6 +23,7 @@ import type { TOwner } from '../db/workflows';
 import { RUNTIME_NAMES } from '../domain/runtimes';
 import { validatePlan, type TPlan } from '../domain/plans';
 import { nestedRunProblems } from '../domain/planSize';
+import { plannerKey, type TPlanners } from '../domain/runtimeRequirements';
 import { loadGoal } from './goals';
 
 /**
@@ -49,13 +50,17 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
   const { prisma } = deps;
 
   /** The run's workflow; its parsed frozen plan comes from db/workflows' cache (saved versions never change). */
-  async function savedWorkflow(id: string): Promise<{ workflow: SavedWorkflow; frozen: TFrozenPlan }> {
+  async function savedWorkflow(id: string): Promise<{ workflow: SavedWorkflow; frozen: TFrozenPlan; planners: TPlanners }> {
     // A frozen plan that no longer reads (an old row) fails the run, never retried.
     const workflow = await findWorkflow(prisma, id).catch((err: unknown) => {
       throw isDomainError(err) ? runInvalid(err.message) : err;
     });
     if (!workflow) throw runInvalid(`workflow ${id} no longer exists`);
-    return { workflow, frozen: workflow.frozenPlan };
+    // Who planned what (review r6 #2): a map that does not read fails the run rather than drop a planner.
+    const planners = await workflowPlannersOf(prisma, workflow).catch((err: unknown) => {
+      throw isDomainError(err) ? runInvalid(err.message) : err;
+    });
+    return { workflow, frozen: workflow.frozenPlan, planners };
   }
 
   /** A run whose stored inputs no longer read (a CONFLICT from db/) fails, never retried. */
@@ -84,7 +89,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
   /** beginRun's work, for a run that exists. */
   async function begin(run: Run): Promise<TBegunRun> {
     const runId = run.id;
-    const { workflow, frozen } = await savedWorkflow(run.savedWorkflowId);
+    const { workflow, frozen, planners } = await savedWorkflow(run.savedWorkflowId);
 
     let rootId = run.rootGoalId;
     if (run.state === 'failed') {
@@ -108,6 +113,8 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
         savedWorkflowVersion: workflow.version,
         runId,
         planFrozen: frozen.root.plan !== null,
+        // The saved goal's own planner (its acceptance check is that agent's work).
+        plannedByAgentId: planners[plannerKey([])] ?? null,
       });
       rootId = id;
     } else {
@@ -150,7 +157,7 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       if (goal.plannedAt) return { frozen: await frozenChildren(prisma, goal.id, goal.runId), written: 0 };
       const run = await readRun(goal.runId);
       if (!run?.rootGoalId) throw runInvalid(`goal ${goalId}'s run ${goal.runId} has no root`);
-      const { workflow, frozen } = await savedWorkflow(run.savedWorkflowId);
+      const { workflow, frozen, planners } = await savedWorkflow(run.savedWorkflowId);
       const path = await keyPathFrom(prisma, run.rootGoalId, goal.id);
       const template = path && frozenPlanAt(frozen, path);
       if (!template) throw runInvalid(`goal ${goalId} has no frozen plan in workflow ${workflow.name} v${workflow.version}`);
@@ -159,7 +166,12 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
         const owner = { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId };
         await checkLayer(goal, layer, owner);
         const nested = await nestedRunsFor(prisma, owner, { id: goal.id, runId: run.id, requestedByAgentId: run.requestedByAgentId }, layer, { deep: false });
-        const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true });
+        const plannedByKey = new Map<string, string>();
+        for (const child of layer.children) {
+          const planner = planners[plannerKey([...path, child.key])];
+          if (planner) plannedByKey.set(child.key, planner);
+        }
+        const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true, plannedByKey });
         if (!written) return { frozen: await frozenChildren(prisma, goal.id, run.id), written: 0 };
         // What was just written: its frozen composites, in plan order (as frozenChildren would list them).
         const frozenNow = layer.children.filter((c) => c.kind === 'composite' && c.workflow === undefined && c.plan).map((c) => childGoalId(goal.id, c.key));

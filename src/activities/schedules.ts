@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { inTransaction, type PrismaClient } from '../db/client';
 import { claimRun, findScheduleFire, latestScheduleRun, recordSkippedFire, runTreeStates, type Run } from '../db/runs';
 import { findWorkflowHeader, frozenPlanOf, latestWorkflowHeader, type TWorkflowHeader } from '../db/workflows';
-import { backfillOverlapAt, findScheduleCreator, tryLockScheduleDecisions } from '../db/schedules';
+import { backfillOverlapAt, findScheduleForFire, tryLockScheduleDecisions } from '../db/schedules';
 import { FAILURE_TYPES, isDomainError } from '../domain/errors';
 import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
 import { isTerminal } from '../domain/goals';
@@ -50,9 +50,8 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
       const pinned = await readable(findWorkflowHeader(prisma, input.savedWorkflowId));
       if (!pinned) throw ApplicationFailure.nonRetryable(`workflow ${input.savedWorkflowId} no longer exists`, FAILURE_TYPES.RunInvalid);
       const owner = { ownerUserId: pinned.ownerUserId, ownerAgentId: pinned.ownerAgentId };
-      const [latest, creator, backfillOverlap] = await Promise.all([
+      const [latest, backfillOverlap] = await Promise.all([
         input.followLatest ? readable(latestWorkflowHeader(prisma, owner, pinned.name)) : Promise.resolve(null),
-        findScheduleCreator(prisma, input.scheduleId),
         backfillOverlapAt(prisma, input.scheduleId, new Date(input.nominalTime)),
       ]);
       // A backfill that asked for an overlap of its own decides its fires with it (review r5 #3):
@@ -71,6 +70,14 @@ export function createScheduleActivities(deps: { prisma: PrismaClient }) {
           const ran = seen.savedWorkflowId === workflow.id ? workflow : ((await readable(findWorkflowHeader(prisma, seen.savedWorkflowId))) ?? workflow);
           return { kind: 'run', target: targetOf(seen, ran), created: false };
         }
+        // Read under the decision lock: a fire that decides after its schedule was deleted (a backfill's or a
+        // catch-up's fires still on their way) makes no tree. Without its row it has no creator to act for, and a
+        // run without an acting agent would run with the workflow's agent alone (review r6 #1).
+        const schedule = await findScheduleForFire(tx, input.scheduleId);
+        if (!schedule) {
+          throw ApplicationFailure.nonRetryable(`schedule ${input.scheduleId} was deleted: its fire at ${input.nominalTime} makes no tree`, FAILURE_TYPES.RunInvalid);
+        }
+        const { creator } = schedule;
 
         const base = {
           id: deriveRunId(workflow.id, key),

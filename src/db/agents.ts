@@ -79,16 +79,20 @@ export interface TAgentUses {
 /** Why an agent is in use: what refers to it, counted (only what does). */
 async function usesOf(db: TDb, id: string): Promise<TAgentUses> {
   const now = new Date();
-  const [goals, workflows, schedules, runs, tokens] = await Promise.all([
+  const [goals, workflows, planned, schedules, runs, tokens] = await Promise.all([
     // Goals a plan it submitted wrote count too: their leaves check its runtimes.
     db.goal.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }, { plannedByAgentId: id }] } }),
     db.savedWorkflow.count({ where: { OR: [{ agentId: id }, { ownerAgentId: id }] } }),
+    // Versions that record it as a planner (their runs' goals will): a rare question, answered by a scan.
+    db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM workflows w
+      WHERE (w.agent_id <> ${id} AND w.owner_agent_id IS DISTINCT FROM ${id})
+        AND EXISTS (SELECT 1 FROM jsonb_each_text(w.planners) p WHERE p.value = ${id})`,
     db.schedule.count({ where: { OR: [{ ownerAgentId: id }, { createdByAgentId: id }] } }),
     // Runs it asked for: their leaves check its runtimes (the acting agent).
     db.run.count({ where: { requestedByAgentId: id } }),
     db.apiToken.count({ where: { agentId: id, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } }),
   ]);
-  return { goals, workflows, schedules, runs, tokens };
+  return { goals, workflows: workflows + (planned[0]?.n ?? 0), schedules, runs, tokens };
 }
 
 /**

@@ -56,6 +56,12 @@ export interface TPlanRowOptions {
    * submitter's work, so they need its runtimes too (activities/leaves.ts).
    */
   plannedByAgentId?: string | null;
+  /**
+   * A run's layer: who planned each child, by key, as its saved version
+   * recorded (domain/runtimeRequirements `TPlanners`), where that was another
+   * agent than the workflow's: its leaves keep needing that agent's runtimes.
+   */
+  plannedByKey?: ReadonlyMap<string, string>;
 }
 
 function acceptanceJson(acceptance: TAcceptance | undefined): Prisma.InputJsonValue | undefined {
@@ -95,7 +101,7 @@ export function planRows(parent: TPlanParent, plan: TPlan, now: Date, options: T
       savedWorkflowId: nested ? nested.savedWorkflowId : (parent.savedWorkflowId ?? null),
       savedWorkflowVersion: nested ? nested.savedWorkflowVersion : (parent.savedWorkflowVersion ?? null),
       runId: nested ? nested.runId : (parent.runId ?? null),
-      plannedByAgentId: options.plannedByAgentId ?? null,
+      plannedByAgentId: options.plannedByKey?.get(child.key) ?? options.plannedByAgentId ?? null,
     });
     if (installed && child.kind === 'composite' && child.plan) {
       planRows({ ...parent, id, depth: parent.depth + 1, temporalWorkflowId }, child.plan, now, options, into);

@@ -182,7 +182,7 @@ export async function writeLayer(
   parent: TPlanParent,
   layer: TPlan,
   nested: TNestedRunRow[],
-  options: { layerOnly: boolean },
+  options: { layerOnly: boolean; plannedByKey?: ReadonlyMap<string, string> },
 ): Promise<boolean> {
   return prisma.$transaction(async (tx) => {
     const [locked] = await tx.$queryRaw<{ planned_at: Date | null }[]>`SELECT planned_at FROM goals WHERE id = ${parent.id} FOR UPDATE`;
@@ -198,10 +198,10 @@ export async function writeNestedAndLayer(
   parent: TPlanParent,
   layer: TPlan,
   nested: TNestedRunRow[],
-  options: { layerOnly: boolean; plannedByAgentId?: string | null },
+  options: { layerOnly: boolean; plannedByAgentId?: string | null; plannedByKey?: ReadonlyMap<string, string> },
 ): Promise<void> {
   if (nested.length) await tx.run.createMany({ data: nested.map((n) => ({ ...n.run, state: 'claimed' as const })), skipDuplicates: true });
-  await insertPlanRows(tx, parent, layer, new Date(), { layerOnly: options.layerOnly, plannedByAgentId: options.plannedByAgentId, nestedRuns: new Map(nested.map((n) => [n.childGoalId, n.rows])) });
+  await insertPlanRows(tx, parent, layer, new Date(), { layerOnly: options.layerOnly, plannedByAgentId: options.plannedByAgentId, plannedByKey: options.plannedByKey, nestedRuns: new Map(nested.map((n) => [n.childGoalId, n.rows])) });
   for (const n of nested) await tx.run.updateMany({ where: { id: n.run.id, rootGoalId: null }, data: { rootGoalId: n.childGoalId } });
 }
 

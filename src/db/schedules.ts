@@ -83,15 +83,38 @@ export async function tryLockScheduleDecisions(tx: TDb, scheduleId: string): Pro
   return row?.locked === true;
 }
 
-/** The agent that created a schedule (its fires act for it), as a fire's privilege check needs it; null when none is recorded. */
-export async function findScheduleCreator(db: TDb, id: string): Promise<{ id: string; name: string; allowedRuntimes: string[] } | null> {
+/** An agent as a fire's privilege check needs it. */
+export type TScheduleCreator = { id: string; name: string; allowedRuntimes: string[] };
+
+/**
+ * What a fire needs of its schedule's row: the agent that created it (its
+ * fires act for it; null when none was recorded, for a schedule made before
+ * creators were kept), or null when the row is gone (the schedule was
+ * deleted while this fire was on its way). The two must never be confused:
+ * a fire without a creator to check runs with the workflow's agent alone.
+ */
+export async function findScheduleForFire(db: TDb, id: string): Promise<{ creator: TScheduleCreator | null } | null> {
   const row = await db.schedule.findUnique({ where: { id }, select: { createdByAgent: { select: { id: true, name: true, allowedRuntimes: true } } } });
-  return row?.createdByAgent ?? null;
+  return row ? { creator: row.createdByAgent } : null;
 }
 
-/** Records a backfill's own overlap policy over its range (nominal times, inclusive), for its fires to decide with. */
-export async function recordBackfillOverlap(db: TDb, scheduleId: string, range: { start: Date; end: Date }, overlap: TOverlapPolicy): Promise<void> {
-  await db.scheduleBackfill.create({ data: { scheduleId, startAt: range.start, endAt: range.end, overlap } });
+/**
+ * Records a backfill's own overlap policy over its range (nominal times,
+ * inclusive), for its fires to decide with; returns the row's id (pruneBackfillOverlaps).
+ */
+export async function recordBackfillOverlap(db: TDb, scheduleId: string, range: { start: Date; end: Date }, overlap: TOverlapPolicy): Promise<bigint> {
+  const row = await db.scheduleBackfill.create({ data: { scheduleId, startAt: range.start, endAt: range.end, overlap }, select: { id: true } });
+  return row.id;
+}
+
+/**
+ * Once Temporal took the backfill `id` records: older rows whose range lies
+ * inside its own can never again be the latest covering a fire (backfillOverlapAt),
+ * so they go. The same backfill asked for again keeps one row, and the table
+ * holds at most one row per distinct range a schedule was backfilled over.
+ */
+export async function pruneBackfillOverlaps(db: TDb, scheduleId: string, id: bigint, range: { start: Date; end: Date }): Promise<void> {
+  await db.scheduleBackfill.deleteMany({ where: { scheduleId, id: { lt: id }, startAt: { gte: range.start }, endAt: { lte: range.end } } });
 }
 
 /** The overlap policy the latest backfill covering `nominal` asked for, or null (the schedule's own then applies). */

@@ -5,16 +5,22 @@ import { z } from '../domain/zod';
 import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
 import type { SavedWorkflow as TSavedWorkflowRow } from './generated/prisma/client';
 import { parseStored } from './stored';
+import { readPlanners, type TPlanners } from '../domain/runtimeRequirements';
 
 /**
  * Saved workflows (SPEC §3): immutable version rows. Versions count up per
- * (owner, name) from 1; concurrent saves of one name are serialized by a
- * transaction-scoped advisory lock on (owner, name), and a unique violation
+ * (owner, name) from 1, and a number is never given twice (workflow_names
+ * keeps the last given, past a deleted version); concurrent saves of one
+ * name are serialized by a transaction-scoped advisory lock on (owner,
+ * name), and a unique violation
  * (which the lock makes unexpected) is retried a bounded number of times.
  */
 
 /** A saved workflow with its stored JSON parsed (frozen plan, declared inputs). */
-export type SavedWorkflow = Omit<TSavedWorkflowRow, 'frozenPlan' | 'inputs'> & { frozenPlan: TFrozenPlan; inputs: TWorkflowInput[] };
+export type SavedWorkflow = Omit<TSavedWorkflowRow, 'frozenPlan' | 'inputs' | 'planners'> & { frozenPlan: TFrozenPlan; inputs: TWorkflowInput[] };
+
+/** What a header read leaves out: the plan, and who planned its goals (workflowPlannersOf; only a run's materialization reads it). */
+const HEADER_OMIT = { frozenPlan: true, planners: true } as const;
 /**
  * A saved workflow without its frozen plan: what ownership checks, deletes,
  * run listings and schedule fires need. Reading one never selects the plan,
@@ -30,7 +36,7 @@ const ZDeclaredInputs = z.array(ZStoredWorkflowInput);
 
 const described = (row: { id: string; name: string; version: number }) => `workflow ${row.id} (${row.name} v${row.version})`;
 
-function summaryOf<R extends Omit<TSavedWorkflowRow, 'frozenPlan'>>(row: R): Omit<R, 'inputs'> & { inputs: TWorkflowInput[] } {
+function summaryOf<R extends Omit<TSavedWorkflowRow, 'frozenPlan' | 'planners'>>(row: R): Omit<R, 'inputs'> & { inputs: TWorkflowInput[] } {
   return { ...row, inputs: parseStored(ZDeclaredInputs, row.inputs, `${described(row)}'s inputs`) };
 }
 
@@ -63,6 +69,7 @@ function rememberPlan(id: string, plan: TFrozenPlan): TFrozenPlan {
 /** Tests and measurements: forget every cached plan. */
 export function clearFrozenPlanCache(): void {
   frozenPlans.clear();
+  plannerMaps.clear();
 }
 
 /**
@@ -75,6 +82,30 @@ export async function frozenPlanOf(db: TDb, workflow: { id: string; name: string
   const row = await db.savedWorkflow.findUnique({ where: { id: workflow.id }, select: { frozenPlan: true } });
   if (!row) throw new DomainError('NOT_FOUND', `workflow ${workflow.id} not found`);
   return rememberPlan(workflow.id, deepFreeze(parseStored(ZStoredFrozenPlan, row.frozenPlan, `${described(workflow)}'s frozen plan`)));
+}
+
+/** Parsed planners maps by workflow id (a version never changes), bounded like the plans. */
+const plannerMaps = new Map<string, TPlanners>();
+
+/**
+ * Who planned a version's goals (domain/runtimeRequirements `TPlanners`):
+ * from the cache, or read (its column only) and parsed once. NOT_FOUND when
+ * the row is gone; CONFLICT when it does not read (a run then fails rather
+ * than drop a planner).
+ */
+export async function workflowPlannersOf(db: TDb, workflow: { id: string; name: string; version: number }): Promise<TPlanners> {
+  let planners = plannerMaps.get(workflow.id);
+  if (!planners) {
+    const row = await db.savedWorkflow.findUnique({ where: { id: workflow.id }, select: { planners: true } });
+    if (!row) throw new DomainError('NOT_FOUND', `workflow ${workflow.id} not found`);
+    const read = readPlanners(row.planners);
+    if (!read) throw new DomainError('CONFLICT', `${described(workflow)}'s record of who planned its goals does not read`);
+    planners = Object.freeze(read);
+  }
+  plannerMaps.delete(workflow.id);
+  plannerMaps.set(workflow.id, planners);
+  while (plannerMaps.size > FROZEN_PLAN_CACHE_SIZE) plannerMaps.delete(plannerMaps.keys().next().value as string);
+  return planners;
 }
 
 async function withPlan(db: TDb, header: TWorkflowHeader): Promise<SavedWorkflow> {
@@ -111,8 +142,13 @@ export async function insertWorkflowVersion(prisma: PrismaClient, row: TNewWorkf
           where: { ownerUserId: row.ownerUserId ?? null, ownerAgentId: row.ownerAgentId ?? null, name: row.name },
           _max: { version: true },
         });
+        // A number is given once: past the highest row and the last number given, which a deleted version may have had.
+        const owner = row.ownerUserId ? `user:${row.ownerUserId}` : `agent:${row.ownerAgentId ?? ''}`;
+        const counter = await tx.workflowName.findUnique({ where: { owner_name: { owner, name: row.name } } });
+        const version = Math.max(latest._max.version ?? 0, counter?.lastVersion ?? 0) + 1;
+        await tx.workflowName.upsert({ where: { owner_name: { owner, name: row.name } }, create: { owner, name: row.name, lastVersion: version }, update: { lastVersion: version } });
         // Written from typed values: returned as they are, not parsed back.
-        const created = await tx.savedWorkflow.create({ data: { ...row, frozenPlan: row.frozenPlan as Prisma.InputJsonObject, version: (latest._max.version ?? 0) + 1 } });
+        const created = await tx.savedWorkflow.create({ data: { ...row, frozenPlan: row.frozenPlan as Prisma.InputJsonObject, version } });
         return { ...created, frozenPlan: row.frozenPlan, inputs: row.inputs };
       }, TRANSACTION_OPTIONS);
     } catch (err) {
@@ -125,7 +161,7 @@ export async function insertWorkflowVersion(prisma: PrismaClient, row: TNewWorkf
 
 /** An owner's workflow without its plan (404 otherwise): ownership checks, deletes, run listings. */
 export async function findOwnedWorkflowHeader(db: TDb, owner: TOwner, id: string): Promise<TWorkflowHeader> {
-  const found = await db.savedWorkflow.findFirst({ where: { id, ...ownerWhere(owner) }, omit: { frozenPlan: true } });
+  const found = await db.savedWorkflow.findFirst({ where: { id, ...ownerWhere(owner) }, omit: HEADER_OMIT });
   if (!found) throw new DomainError('NOT_FOUND', `workflow ${id} not found`);
   return summaryOf(found);
 }
@@ -136,7 +172,7 @@ export async function findOwnedWorkflow(db: TDb, owner: TOwner, id: string): Pro
 
 /** Any workflow by id, without its plan (activities act for whoever owns it). */
 export async function findWorkflowHeader(db: TDb, id: string): Promise<TWorkflowHeader | null> {
-  const found = await db.savedWorkflow.findUnique({ where: { id }, omit: { frozenPlan: true } });
+  const found = await db.savedWorkflow.findUnique({ where: { id }, omit: HEADER_OMIT });
   return found && summaryOf(found);
 }
 
@@ -184,7 +220,7 @@ export async function listOwnedWorkflows(
       ...(filters.name ? { name: filters.name } : {}),
       ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
     },
-    omit: { frozenPlan: true },
+    omit: HEADER_OMIT,
     include: { _count: { select: { runs: true } } },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take,
@@ -222,6 +258,6 @@ export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, i
 
 /** The newest version of a name, without its plan (a schedule that follows the latest runs it). */
 export async function latestWorkflowHeader(db: TDb, owner: TOwner, name: string): Promise<TWorkflowHeader | null> {
-  const found = await db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name }, orderBy: { version: 'desc' }, omit: { frozenPlan: true } });
+  const found = await db.savedWorkflow.findFirst({ where: { ...ownerWhere(owner), name }, orderBy: { version: 'desc' }, omit: HEADER_OMIT });
   return found && summaryOf(found);
 }

@@ -2,6 +2,7 @@ import { DomainError } from './errors';
 import type { TFrozenPlan } from './frozenPlans';
 import type { TAcceptance, TPlan } from './plans';
 import { RUNTIME_NAMES, type TRuntime } from './runtimes';
+import { z } from './zod';
 
 /**
  * What a saved workflow needs of the agent that runs it (SPEC §6: running
@@ -134,6 +135,35 @@ export function mayReachInternalAddresses(agent: TAgentRuntimes, others: TLeafPr
 }
 
 /**
+ * Refuses (RUNTIME_NOT_ALLOWED, 400) saving a tree as a version of `name`
+ * unless the saving agent may run what the version will need (review r6 #4).
+ * A saved version runs wherever it is picked next, without its saver being
+ * asked: a `follow_latest` schedule runs the newest version of its name with
+ * its creator's runtimes. So whoever saves one picks what those fires run, as
+ * a schedule's caller picks when they run (`requireScheduleReach`): it needs
+ * the version's runtimes, and `shell` when the version makes http requests
+ * under an agent that may run shell (they may reach internal addresses).
+ */
+export function requireSaverRuntimes(
+  saver: TAgentRuntimes,
+  name: string,
+  required: readonly string[],
+  agent: TAgentRuntimes,
+): void {
+  const missing = missingRuntimes(required, saver.allowedRuntimes);
+  const reach = !missing.length && required.includes('http') && !saver.allowedRuntimes.includes('shell') && agent.allowedRuntimes.includes('shell');
+  if (!missing.length && !reach) return;
+  const why = missing.length
+    ? `it needs ${missing.map(runtimePhrase).join(' and ')}, which the agent may not run (allowed: ${saver.allowedRuntimes.join(', ') || 'none'})`
+    : `its http requests run with the reach of agent ${agent.name}, internal addresses included, which only an agent that may run shell commands may reach`;
+  throw new DomainError(
+    'RUNTIME_NOT_ALLOWED',
+    `agent ${saver.name} may not save this tree as workflow ${name}: ${why}. A saved version runs where it is picked next (a follow_latest schedule of ${name} runs it by itself), so saving one takes what running it does`,
+    { workflow: name, agent: saver.name, missing_runtimes: missing.length ? missing : ['shell'] },
+  );
+}
+
+/**
  * Refuses (RUNTIME_NOT_ALLOWED, 400) a caller without shell asking for a
  * schedule's fires (a trigger, a backfill, a change that may make it fire)
  * when those fires may reach internal addresses: a fire acts for the
@@ -253,4 +283,28 @@ export function requireInternalAddressPrivilege(
     missing_runtimes: ['shell'],
     path: refusal.path,
   });
+}
+
+/**
+ * Who planned the goals of a saved version where an agent other than the
+ * workflow's own did (review r6 #2): key path (`''` for the saved goal,
+ * `a/b` below it) → agent id. Taken from the tree at save, written back onto
+ * the goals a run makes (goals' `planned_by_agent_id`), so a planted leaf
+ * keeps needing its planner's runtimes (`leafRefusal`, `mayReachInternalAddresses`)
+ * whoever runs the version: without it, saving a tree would launder a request
+ * planted by an agent without shell into a shell agent's reach.
+ */
+export type TPlanners = Record<string, string>;
+
+/** A goal's key in TPlanners: its keys from the saved goal down (plan keys never hold '/'). */
+export function plannerKey(keys: readonly string[]): string {
+  return keys.join('/');
+}
+
+const ZPlanners = z.record(z.string(), z.string());
+
+/** A stored planners map, read. Undefined when it does not read: the caller refuses to run rather than drop a planner. */
+export function readPlanners(stored: unknown): TPlanners | undefined {
+  const parsed = ZPlanners.safeParse(stored ?? {});
+  return parsed.success ? parsed.data : undefined;
 }

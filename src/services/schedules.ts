@@ -1,7 +1,15 @@
 import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { PrismaClient } from '../db/client';
 import { listScheduleRuns, runTreeStates, type TRunTreeState } from '../db/runs';
-import { deleteScheduleRow, findOwnedSchedule, insertSchedule, listOwnedSchedules, recordBackfillOverlap, type Schedule } from '../db/schedules';
+import {
+  deleteScheduleRow,
+  findOwnedSchedule,
+  insertSchedule,
+  listOwnedSchedules,
+  pruneBackfillOverlaps,
+  recordBackfillOverlap,
+  type Schedule,
+} from '../db/schedules';
 import * as workflows from '../db/workflows';
 import type { TActor } from '../domain/actor';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
@@ -293,12 +301,14 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       await checkBackfillSize(id, range);
       // Temporal applies the request's overlap to when it starts each fire; each fire decides with the schedule's
       // own unless told otherwise, so an overlap asked for here is recorded first, for its fires to decide with.
-      if (range.overlap) await recordBackfillOverlap(prisma, id, range, range.overlap);
+      const recorded = range.overlap ? await recordBackfillOverlap(prisma, id, range, range.overlap) : undefined;
       // Default: one after another (each fire waits for its run), so the status-aware skip sees each run end.
       const overlap = range.overlap ? temporalOverlap(range.overlap) : 'BUFFER_ALL';
       await withDeadline(temporal, () => temporal.schedule.getHandle(id).backfill({ start: range.start, end: range.end, overlap })).catch((err: unknown) => {
+        // The row stays: a deadline may hide a backfill Temporal did take, whose fires must decide with it.
         throw asScheduleError(err, `schedule ${id} could not be backfilled`);
       });
+      if (recorded !== undefined) await pruneBackfillOverlaps(prisma, id, recorded, range);
       return view(row, 20);
     },
 

@@ -30,7 +30,7 @@ import { diffFrozenPlans, type TWorkflowDiff } from '../domain/workflowDiff';
 import { actorOwner } from './owners';
 import { refFootprints, resolveWorkflowRefs } from '../db/workflowRefs';
 import { nestedRunProblems, planSizeInvalid } from '../domain/planSize';
-import { requiredRuntimes } from '../domain/runtimeRequirements';
+import { plannerKey, requiredRuntimes, requireSaverRuntimes, type TPlanners } from '../domain/runtimeRequirements';
 
 /**
  * Saved workflows (SPEC §3): save an accepted composite as the next version
@@ -97,6 +97,23 @@ function snapshotPlan(goal: Goal, template: TPlan | null | undefined, tree: TTre
   const edges = template?.edges ?? (tree.edges.get(goal.id) ?? []).map((e) => ({ from: keyOf.get(e.fromGoalId) ?? '', to: keyOf.get(e.toGoalId) ?? '', on: ZEdgeOn.parse(e.on) }));
   const parallelism = template?.parallelism ?? goal.parallelism ?? undefined;
   return { children, edges, ...(parallelism === undefined ? {} : { parallelism }) };
+}
+
+/**
+ * Who planned the saved goal and the goals below it, where an agent other
+ * than the workflow's own (the saved goal's) did (domain/runtimeRequirements
+ * `TPlanners`): down to nested runs, which are saved as references (their
+ * goals are another version's, run with its own planners).
+ */
+function plannersOf(goal: Goal, tree: TTreeIndex): TPlanners {
+  const planners: TPlanners = {};
+  const walk = (row: Goal, keys: string[]): void => {
+    if (row.plannedByAgentId !== null && row.plannedByAgentId !== goal.agentId) planners[plannerKey(keys)] = row.plannedByAgentId;
+    if (row.id !== goal.id && tree.nestedRuns.has(row.id)) return;
+    for (const child of tree.children.get(row.id) ?? []) walk(child, [...keys, child.key ?? child.id]);
+  };
+  walk(goal, []);
+  return planners;
 }
 
 export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: Client }) {
@@ -181,6 +198,9 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         if (nestedProblems.length) throw planSizeInvalid("the tree breaks its agent's limits with its nested runs", nestedProblems);
       }
       const refs = await resolveWorkflowRefs(prisma, actorOwner(actor), plan);
+      const required = requiredRuntimes(frozen, refs.map((r) => r.workflow.requiredRuntimes));
+      // Whoever saves a version picks what follow_latest schedules of its name run next (review r6 #4).
+      requireSaverRuntimes(actor.agentId === agent.id ? agent : await findAgent(prisma, actor.agentId), input.name, required, agent);
       const owner = actorOwner(actor);
       return workflows.insertWorkflowVersion(prisma, {
         id: newId('wf'),
@@ -193,7 +213,9 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         frozenPlan: frozen,
         contentHash: contentHash(frozen),
         fullyFrozen: isFullyFrozen(plan) && refs.every((r) => r.workflow.fullyFrozen),
-        requiredRuntimes: requiredRuntimes(frozen, refs.map((r) => r.workflow.requiredRuntimes)),
+        requiredRuntimes: required,
+        // Who planned what, kept so that a run's leaves check them as the tree's did (review r6 #2).
+        planners: plannersOf(goal, tree),
         sourceGoalId: goal.id,
         sourceRunId: source?.run.id ?? null,
       });

@@ -162,6 +162,25 @@ describe('every route: 401, 403, 404, 2xx', () => {
     expect(api.routes.filter((r) => r.scope === 'public').map((r) => r.path).sort()).toEqual(['/api/openapi.json', '/healthz']);
   });
 
+  it('the OpenAPI document lists exactly these routes, each with the scope it enforces (the cases below refuse a token lacking it)', async () => {
+    const doc = (await http('GET', `${api.url}/api/openapi.json`)).body;
+    const documented: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, TJson>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const route = api.routes.find((r) => r.method === method && r.path === path);
+        expect([method, path, route !== undefined]).toEqual([method, path, true]);
+        if (route!.scope === 'public') {
+          expect([path, op.security]).toEqual([path, []]);
+          continue;
+        }
+        documented.push(`${method} ${path}`);
+        expect([path, op.security]).toEqual([path, [{ bearerAuth: [] }]]);
+        expect([path, op.description]).toEqual([path, expect.stringContaining(`Needs a bearer token with scope \`${route!.scope}\``)]);
+      }
+    }
+    expect(documented.sort()).toEqual(Object.keys(CASES).sort());
+  });
+
   const routes = () => api.routes.filter((r) => r.scope !== 'public');
   // One test per route, so a failure names it.
   it.each(Object.keys(CASES))('%s', async (key) => {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -591,5 +591,174 @@ describe('the acting agent needs the runtimes too', () => {
       'VALIDATION_FAILED',
       [{ path: 'body.spec.at', message: 'spec.at 9999-12-31T23:59:59.000Z is more than 10 years ahead; a one-shot fires within 10 years' }],
     ]);
+  });
+  /**
+   * Review r6 #1: a schedule deleted while fires are on their way (a backfill's,
+   * a catch-up's) left them deciding without its row: no creator to act for, so
+   * the run had no acting agent and its leaves checked the workflow's agent alone.
+   */
+  it('review r6 #1: a fire deciding after its schedule was deleted makes no tree', async () => {
+    const wf = await saveTree({ children: [gateLeaf] });
+    const s = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true }, lacking.auth);
+    expect([s.status, s.body.created_by_agent_id]).toEqual([201, lacking.id]);
+    expect((await http('DELETE', `${api.url}/api/schedules/${s.body.id}`, undefined, lacking.auth)).status).toBe(204);
+
+    // The fire Temporal had already started, deciding now (the activity itself, against the real database).
+    const { createScheduleActivities } = await import('../../src/activities/schedules');
+    const fire = createScheduleActivities({ prisma }).decideFire({
+      scheduleId: s.body.id,
+      savedWorkflowId: wf.id,
+      followLatest: false,
+      allowReplan: false,
+      overlap: 'allow_all',
+      inputs: {},
+      nominalTime: new Date(Date.now() - 3600_000).toISOString(),
+    });
+    await expect(fire).rejects.toMatchObject({ type: 'RunInvalid', nonRetryable: true, message: expect.stringContaining(`schedule ${s.body.id} was deleted`) });
+    expect(await prisma.run.count({ where: { scheduleId: s.body.id } })).toBe(0);
+  });
+
+  /**
+   * Review r6 #2: a plan submitted into another agent's composite records its
+   * submitter, but the frozen plan did not: saved, the planted request ran in
+   * every run with the workflow's agent's and the runner's reach. The version
+   * now keeps who planned each goal, and its runs write it back.
+   */
+  it('review r6 #2: a saved version keeps who planned its goals: a request planted without shell reaches no internal address in its runs', async () => {
+    const goal = await http('POST', `${api.url}/api/goals`, { title: 'Slot to save', plan: { children: [{ key: 'slot', kind: 'composite', title: 'Slot' }] } });
+    expect(goal.status).toBe(201);
+    const slot = await waitFor(async () => {
+      const tree = (await http('GET', `${api.url}/api/goals/${goal.body.id}/tree`)).body;
+      return tree.children?.find((c: TJson) => c.key === 'slot' && c.waiting_for === 'plan');
+    }, 'the slot to wait for its plan');
+    // Planted while the planner may run shell (a literal address passes), then shell is taken from it.
+    const planner = await agentWithToken(['shell', 'http', 'manual']);
+    const plan = {
+      children: [gateLeaf, { key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: `http://${target}/` } }],
+      edges: [{ from: 'gate', to: 'get', on: { when: 'output.go == "yes"' } }],
+    };
+    expect((await http('POST', `${api.url}/api/goals/${slot.id}/plan`, plan, planner.auth)).status).toBe(200);
+    expect((await http('PATCH', `${api.url}/api/agents/${planner.id}`, { allowed_runtimes: ['http', 'manual'] })).status).toBe(200);
+    // In the tree, the request is skipped: the tree is accepted and can be saved.
+    const gate = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { parentId: slot.id, key: 'gate' } });
+      return g?.waitingFor === 'completion' ? g : undefined;
+    }, 'the planted gate to wait');
+    expect((await http('POST', `${api.url}/api/goals/${gate.id}/complete`, { outcome: 'succeeded', output: { go: 'no' } })).status).toBe(200);
+    expect((await ended(goal.body.id, {})).lifecycle).toBe('done');
+    const saved = await http('POST', `${api.url}/api/goals/${goal.body.id}/save-as-workflow`, { name: unique('planted') });
+    expect(saved.status).toBe(201);
+    expect((await prisma.savedWorkflow.findUniqueOrThrow({ where: { id: saved.body.id } })).planners).toEqual({ 'slot/gate': planner.id, 'slot/get': planner.id });
+    // The migration recovers the same map for a version saved before planners were kept (from the tree it was saved from).
+    await prisma.savedWorkflow.update({ where: { id: saved.body.id }, data: { planners: {} } });
+    const migration = readFileSync(path.join(__dirname, '../../prisma/migrations/20261219000000_workflow_planners/migration.sql'), 'utf8');
+    await prisma.$executeRawUnsafe(migration.slice(migration.indexOf('WITH RECURSIVE')));
+    expect((await prisma.savedWorkflow.findUniqueOrThrow({ where: { id: saved.body.id } })).planners).toEqual({ 'slot/gate': planner.id, 'slot/get': planner.id });
+
+    // Run by the local user's shell agent: the request still acts for its planner, which may not reach it.
+    const before = hits;
+    const run = await http('POST', `${api.url}/api/workflows/${saved.body.id}/runs`, { idempotency_key: unique('key') });
+    expect(run.status).toBe(201);
+    const runGate = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { runId: run.body.run.id, key: 'gate' } });
+      return g?.waitingFor === 'completion' ? g : undefined;
+    }, "the run's gate to wait");
+    expect(runGate.plannedByAgentId).toBe(planner.id);
+    expect((await http('POST', `${api.url}/api/goals/${runGate.id}/complete`, { outcome: 'succeeded', output: { go: 'yes' } })).status).toBe(200);
+    const get = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { runId: run.body.run.id, key: 'get' } });
+      return g && ['done', 'failed'].includes(g.lifecycle) ? g : undefined;
+    }, 'the planted request to end in the run');
+    expect([get.plannedByAgentId, get.lifecycle]).toEqual([planner.id, 'failed']);
+    expect(get.failureReason).toMatch(/internal address; only an agent that may run shell actions may reach internal addresses/);
+    expect(hits).toBe(before);
+    // The run's other goals record no planner.
+    expect((await prisma.goal.findFirstOrThrow({ where: { runId: run.body.run.id, key: 'slot' } })).plannedByAgentId).toBeNull();
+  });
+  it('review r6 #3: the same backfill asked twice keeps one overlap row; a wider one replaces the rows inside its range', async () => {
+    const wf = await saveTree({ children: [gateLeaf] });
+    const s = await http('POST', `${api.url}/api/workflows/${wf.id}/schedules`, { spec: { every: '1h' }, paused: true });
+    expect(s.status).toBe(201);
+    // Ranges between two hourly fires: Temporal takes the backfills, and no run is made.
+    const hour = 3600_000;
+    const at = (ms: number) => new Date(Math.floor(Date.now() / hour) * hour - 3 * hour + ms).toISOString();
+    const backfill = async (start: number, end: number, overlap: string) => {
+      const res = await http('POST', `${api.url}/api/schedules/${s.body.id}/backfill`, { start: at(start), end: at(end), overlap });
+      expect([res.status, res.body.error]).toEqual([200, undefined]);
+    };
+    const rows = async () =>
+      (await prisma.scheduleBackfill.findMany({ where: { scheduleId: s.body.id }, orderBy: { id: 'asc' } })).map((r) => [r.startAt.toISOString(), r.endAt.toISOString(), r.overlap]);
+    await backfill(60_000, 120_000, 'allow_all');
+    await backfill(60_000, 120_000, 'allow_all');
+    expect(await rows()).toEqual([[at(60_000), at(120_000), 'allow_all']]);
+    await backfill(30_000, 150_000, 'skip');
+    expect(await rows()).toEqual([[at(30_000), at(150_000), 'skip']]);
+    // A narrower one after it leaves it: the wider range still decides the fires outside the narrower one.
+    await backfill(70_000, 110_000, 'allow_all');
+    expect(await rows()).toEqual([[at(30_000), at(150_000), 'skip'], [at(70_000), at(110_000), 'allow_all']]);
+    expect((await http('GET', `${api.url}/api/schedules/${s.body.id}`)).body.runs.total).toBe(0);
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+    expect(await rows()).toEqual([]);
+  });
+  /**
+   * Review r6 #4: saving needed only workflows:write, yet a saved version is
+   * what a follow_latest schedule runs next, with its creator's runtimes. An
+   * agent without shell could save another agent's accepted shell tree as the
+   * next version of a name a shell agent's schedule follows, and have its
+   * commands run there. The saver now needs what running the version does.
+   */
+  it('review r6 #4: an agent without shell may not save a tree as a version a follow_latest schedule would run with shell', async () => {
+    const name = unique('followed');
+    const v1 = await saveTree({ children: [gateLeaf] }, name);
+    const creator = await agentWithToken(['shell', 'http', 'manual']);
+    const s = await http('POST', `${api.url}/api/workflows/${v1.id}/schedules`, { spec: { every: '1h' }, paused: true, follow_latest: true }, creator.auth);
+    expect(s.status).toBe(201);
+
+    const shellTree = await http('POST', `${api.url}/api/goals`, { title: 'Shell tree', plan: { children: [shellLeaf()] } });
+    expect((await ended(shellTree.body.id, {})).lifecycle).toBe('done');
+    const shell = await http('POST', `${api.url}/api/goals/${shellTree.body.id}/save-as-workflow`, { name }, lacking.auth);
+    expect([shell.status, shell.body.error?.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    expect(shell.body.error.message).toContain(`agent ${lacking.name} may not save this tree as workflow ${name}: it needs shell commands, which the agent may not run`);
+    expect(shell.body.error.details).toMatchObject({ agent: lacking.name, workflow: name, missing_runtimes: ['shell'] });
+
+    // An http tree of the local user's shell agent: its requests would reach internal addresses.
+    const httpTree = await http('POST', `${api.url}/api/goals`, {
+      title: 'Http tree',
+      plan: { children: [gateLeaf, { key: 'get', kind: 'leaf', title: 'Get', action: { runtime: 'http', url: 'http://reprise-test.invalid/' } }], edges: [{ from: 'gate', to: 'get', on: { when: 'false' } }] },
+    });
+    const gate = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { parentId: httpTree.body.id, key: 'gate' } });
+      return g?.waitingFor === 'completion' ? g : undefined;
+    }, 'the gate to wait');
+    await http('POST', `${api.url}/api/goals/${gate.id}/complete`, { outcome: 'succeeded' });
+    expect((await ended(httpTree.body.id, {})).lifecycle).toBe('done');
+    const reach = await http('POST', `${api.url}/api/goals/${httpTree.body.id}/save-as-workflow`, { name }, lacking.auth);
+    expect([reach.status, reach.body.error?.code]).toEqual([400, 'RUNTIME_NOT_ALLOWED']);
+    expect(reach.body.error.message).toContain(`agent ${lacking.name} may not save this tree as workflow ${name}: its http requests run with the reach of agent`);
+
+    expect((await http('GET', `${api.url}/api/workflows?name=${name}`)).body.items.map((w: TJson) => w.version)).toEqual([1]);
+    // What it may run, it may save (a manual tree of the shell agent's); an agent with shell may save the rest.
+    const manualTree = await http('POST', `${api.url}/api/goals`, { title: 'Manual tree', plan: { children: [gateLeaf] } });
+    const manualGate = await waitFor(async () => {
+      const g = await prisma.goal.findFirst({ where: { parentId: manualTree.body.id, key: 'gate' } });
+      return g?.waitingFor === 'completion' ? g : undefined;
+    }, 'the manual gate to wait');
+    await http('POST', `${api.url}/api/goals/${manualGate.id}/complete`, { outcome: 'succeeded' });
+    expect((await ended(manualTree.body.id, {})).lifecycle).toBe('done');
+    const mine = await http('POST', `${api.url}/api/goals/${manualTree.body.id}/save-as-workflow`, { name }, lacking.auth);
+    expect([mine.status, mine.body.version]).toEqual([201, 2]);
+    const byShellAgent = await http('POST', `${api.url}/api/goals/${shellTree.body.id}/save-as-workflow`, { name });
+    expect([byShellAgent.status, byShellAgent.body.version]).toEqual([201, 3]);
+    await http('DELETE', `${api.url}/api/schedules/${s.body.id}`);
+  });
+  it('review r6 #5: a deleted newest version\'s number is not given again, so name@version keeps naming what it named', async () => {
+    const name = unique('renumbered');
+    const v1 = await saveTree({ children: [gateLeaf] }, name);
+    const v2 = await saveTree({ children: [gateLeaf] }, name);
+    expect([v1.version, v2.version]).toEqual([1, 2]);
+    expect((await http('DELETE', `${api.url}/api/workflows/${v2.id}`)).status).toBe(204);
+    const v3 = await saveTree({ children: [shellLeaf()] }, name);
+    expect([v3.version, v3.required_runtimes]).toEqual([3, ['shell']]);
+    expect((await http('GET', `${api.url}/api/workflows?name=${name}`)).body.items.map((w: TJson) => w.version).sort()).toEqual([1, 3]);
   });
 });

@@ -240,4 +240,14 @@ describe('planRows for a run layer', () => {
     const ref = planRows(ROOT, nestedPlan, NOW, { nestedRuns }).goals.find((g) => g.key === 'ref');
     expect([ref?.runId, ref?.savedWorkflowId, ref?.savedWorkflowVersion, ref?.planFrozen, ref?.plannedAt ?? null]).toEqual(['run_n', 'wf_other', 2, true, null]);
   });
+
+  it('records the planner its saved version names for a child (review r6 #2), and none for the others', () => {
+    const rows = planRows(ROOT, nestedPlan, NOW, { layerOnly: true, plannedByKey: new Map([['a', 'agent_p'], ['ref', 'agent_q']]) });
+    expect(rows.goals.map((g) => [g.key, g.plannedByAgentId])).toEqual([
+      ['a', 'agent_p'],
+      ['frozen', null],
+      ['open', null],
+      ['ref', 'agent_q'],
+    ]);
+  });
 });

@@ -2,7 +2,7 @@ import { isDomainError } from '../../src/domain/errors';
 import { FROZEN_FORMAT, type TFrozenPlan } from '../../src/domain/frozenPlans';
 import type { TPlan } from '../../src/domain/plans';
 import { literalInternalHost } from '../../src/lib/internalAddresses';
-import { fireRefusal, goalRuntimes, internalAddressRefusal, leafRefusal, literalInternalTargets, mayReachInternalAddresses, missingRuntimes, requiredRuntimes, requireWorkflowRuntimes } from '../../src/domain/runtimeRequirements';
+import { fireRefusal, goalRuntimes, internalAddressRefusal, leafRefusal, literalInternalTargets, mayReachInternalAddresses, missingRuntimes, plannerKey, readPlanners, requiredRuntimes, requireSaverRuntimes, requireWorkflowRuntimes } from '../../src/domain/runtimeRequirements';
 
 /** What a saved workflow needs of the agent that runs it (issue 17, finding 2). */
 
@@ -131,9 +131,25 @@ describe('internal addresses a URL names literally', () => {
     ['http://localhost:7233/', 'localhost'],
     ['http://LOCALHOST./', 'localhost'],
     ['http://api.localhost/', 'api.localhost'],
+    // Review r6: the other spellings a URL parser turns into the same addresses.
+    ['http://2130706433/', '127.0.0.1'],
+    ['http://0x7f.1/', '127.0.0.1'],
+    ['http://0177.0.0.1/', '127.0.0.1'],
+    ['http://0xa9fea9fe/latest/meta-data', '169.254.169.254'],
+    ['http://%31%32%37.0.0.1/', '127.0.0.1'],
+    ['http://\u2460\u2461\u2466.0.0.1/', '127.0.0.1'],
+    ['http://127\u30020\u30020\u30021/', '127.0.0.1'],
+    ['http://169.254.169.254./', '169.254.169.254'],
+    ['http://example.com@127.0.0.1/', '127.0.0.1'],
+    ['http://0/', '0.0.0.0'],
+    ['http://[::]/', '::'],
+    ['http://[0:0:0:0:0:ffff:a9fe:a9fe]/', '::ffff:a9fe:a9fe'],
+    ['http://[64:ff9b::a9fe:a9fe]/', '64:ff9b::a9fe:a9fe'],
+    ['http://[2002:7f00:1::]/', '2002:7f00:1::'],
+    ['http://[fd00::1]/', 'fd00::1'],
   ])('%s is internal (%s)', (url, host) => expect(literalInternalHost(url)).toBe(host));
 
-  it.each(['https://example.com/', 'http://8.8.8.8/', 'http://internal.example/', 'not a url'])('%s is not known to be', (url) => expect(literalInternalHost(url)).toBeUndefined());
+  it.each(['https://example.com/', 'http://8.8.8.8/', 'http://internal.example/', 'not a url', 'http://user@127.0.0.1@example.com/'])('%s is not known to be', (url) => expect(literalInternalHost(url)).toBeUndefined());
 
   it('finds them at every depth of a plan, with their paths; a refusal only for an agent without shell', () => {
     const plan: TPlan = {
@@ -151,5 +167,43 @@ describe('internal addresses a URL names literally', () => {
     expect(literalInternalTargets(plan, literalInternalHost)).toEqual([{ path: 'children[1].plan.children[0].action.url', host: '169.254.169.254' }]);
     expect(internalAddressRefusal({ name: 'a', allowedRuntimes: ['shell', 'http'] }, frozen(plan), literalInternalHost)).toBeUndefined();
     expect(internalAddressRefusal({ name: 'a', allowedRuntimes: ['http'] }, frozen(plan), literalInternalHost)?.path).toBe('children[1].plan.children[0].action.url');
+  });
+});
+
+describe('planners of a saved version (review r6 #2)', () => {
+  it('keys a goal by its keys from the saved goal down; the saved goal is the empty key', () => {
+    expect([plannerKey([]), plannerKey(['slot']), plannerKey(['slot', 'get'])]).toEqual(['', 'slot', 'slot/get']);
+  });
+
+  it('reads a stored map, and refuses one that does not read rather than drop a planner', () => {
+    expect(readPlanners({ 'slot/get': 'agent_p' })).toEqual({ 'slot/get': 'agent_p' });
+    expect(readPlanners(null)).toEqual({});
+    expect(readPlanners({ 'slot/get': 7 })).toBeUndefined();
+    expect(readPlanners(['agent_p'])).toBeUndefined();
+  });
+});
+
+describe('requireSaverRuntimes (review r6 #4)', () => {
+  const shell = { name: 'ops', allowedRuntimes: ['shell', 'http', 'manual'] };
+  const planner = { name: 'planner', allowedRuntimes: ['http', 'manual'] };
+  const refusal = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      return isDomainError(err) ? [err.code, err.details] : err;
+    }
+    return undefined;
+  };
+
+  it('lets an agent save what it may run', () => {
+    expect(refusal(() => requireSaverRuntimes(planner, 'n', ['manual'], shell))).toBeUndefined();
+    expect(refusal(() => requireSaverRuntimes(shell, 'n', ['http', 'shell'], shell))).toBeUndefined();
+    // Requests under an agent without shell reach nothing internal: an http-only saver may save them.
+    expect(refusal(() => requireSaverRuntimes(planner, 'n', ['http'], planner))).toBeUndefined();
+  });
+
+  it('refuses a runtime the saver may not run, and http requests with a shell agent\'s reach', () => {
+    expect(refusal(() => requireSaverRuntimes(planner, 'n', ['manual', 'shell'], shell))).toEqual(['RUNTIME_NOT_ALLOWED', { workflow: 'n', agent: 'planner', missing_runtimes: ['shell'] }]);
+    expect(refusal(() => requireSaverRuntimes(planner, 'n', ['http'], shell))).toEqual(['RUNTIME_NOT_ALLOWED', { workflow: 'n', agent: 'planner', missing_runtimes: ['shell'] }]);
   });
 });

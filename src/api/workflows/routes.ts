@@ -13,13 +13,13 @@ export function workflowRoutes(deps: { workflows: TWorkflowService }): TAnyRoute
       operationId: 'saveGoalAsWorkflow',
       summary: 'Save an accepted composite as the next version of a workflow',
       description:
-        'A recursive structural snapshot of the goal\'s plan (`frozen/v0`); composites never planned are saved with `plan: null` (the workflow is then not fully frozen). Saving the root of a run keeps its workflow\'s placeholders and inputs, freezes plans installed during the run, and records the run as `source_run_id`. A text with more than 100 `{{inputs.…}}` placeholders is refused (400).',
+        'A recursive structural snapshot of the goal\'s plan (`frozen/v0`); composites never planned are saved with `plan: null` (the workflow is then not fully frozen). Saving the root of a run keeps its workflow\'s placeholders and inputs, freezes plans installed during the run, and records the run as `source_run_id`. A text with more than 100 `{{inputs.…}}` placeholders is refused (400). The version keeps which goals an agent other than its own planned (a plan submitted into the tree): its runs\' leaves need that agent\'s runtimes, as the tree\'s did. A saved version runs where it is picked next (a `follow_latest` schedule of the name runs it by itself), so the caller\'s agent needs every runtime the version records (`required_runtimes`), and `shell` when it makes http requests under an agent that may run shell; 400 RUNTIME_NOT_ALLOWED otherwise.',
       tags: ['workflows'],
       scope: 'workflows:write',
       params: ZGoalIdParams,
       body: ZSaveAsWorkflow,
       responses: { 201: { description: 'The new version.', schema: ZWorkflow } },
-      errors: ['NOT_FOUND', 'CONFLICT', 'PLAN_INVALID'],
+      errors: ['NOT_FOUND', 'CONFLICT', 'PLAN_INVALID', 'RUNTIME_NOT_ALLOWED'],
       handler: async ({ params, body, ctx }) => {
         const saved = await deps.workflows.saveGoalAsWorkflow(ctx.actor, params.id, body);
         return { status: 201, body: serializeWorkflow({ ...saved, runCount: 0 }) };
