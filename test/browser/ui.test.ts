@@ -4,7 +4,7 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import type { PrismaClient } from '../../src/db/client';
-import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue } from '../support/env';
+import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { launchChromium, newContext, screenshot } from '../support/browser';
 
 /**
@@ -320,6 +320,13 @@ describe('the web UI, in Chromium, against a live stack', () => {
     const big = await http('POST', `${api.url}/api/goals`, { title: 'Ten thousand goals', kind: 'composite', start: false, plan: { children, edges: [] } }, { authorization: `Bearer ${token.body.secret}` });
     expect(big.status).toBe(201);
     made.bigGoalId = big.body.id;
+    // Shown as running, so the page polls it fast. Marked in Postgres: 10,000 real leaves would cost this
+    // 2-core machine minutes, and what the page does with the answers is the same.
+    await prisma.goal.updateMany({ where: { id: made.bigGoalId }, data: { lifecycle: 'active', startedAt: new Date() } });
+    const treeAnswers: number[] = [];
+    page.on('response', (r) => {
+      if (r.url().includes(`/api/goals/${made.bigGoalId}/tree`)) treeAnswers.push(r.status());
+    });
 
     const opened = Date.now();
     await page.goto(`${api.url}/goals/${made.bigGoalId}`);
@@ -337,7 +344,33 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await page.keyboard.press('ArrowRight');
     await page.getByRole('treeitem', { name: /Store 1\b/ }).waitFor();
     await expectAccessible(page, '10,000-goal tree');
-    console.log(`10,000-goal tree: shown in ${openMs} ms (fetch and render), frame ${frameMs.toFixed(1)} ms`);
+
+    // While it runs the page polls it: unchanged, the tree answers 304 (nothing is read, parsed or drawn again).
+    await waitFor(async () => (treeAnswers.includes(304) ? true : undefined), 'a poll answered 304');
+    // Changed, it is read again and shown; all the while the page keeps drawing frames and answering clicks.
+    await page.evaluate(() => {
+      const w = globalThis as unknown as { maxFrameGap: number };
+      w.maxFrameGap = 0;
+      let last = performance.now();
+      const tick = () => {
+        const now = performance.now();
+        w.maxFrameGap = Math.max(w.maxFrameGap, now - last);
+        last = now;
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    const reads = treeAnswers.filter((s) => s === 200).length;
+    const store = await prisma.goal.findFirstOrThrow({ where: { rootId: made.bigGoalId, title: 'Store 1', parent: { title: 'Region 100' } } });
+    await prisma.goal.update({ where: { id: store.id }, data: { lifecycle: 'active', startedAt: new Date() } });
+    await page.getByRole('treeitem', { name: /Store 1\b/ }).getByText('active').waitFor({ timeout: 30_000 });
+    expect(treeAnswers.filter((s) => s === 200).length).toBeGreaterThan(reads);
+    await page.getByRole('treeitem', { name: /Store 1\b/ }).click();
+    await page.getByRole('heading', { name: 'Store 1', level: 3 }).waitFor();
+    const maxFrameGap = await page.evaluate(() => (globalThis as unknown as { maxFrameGap: number }).maxFrameGap);
+    // Generous bounds: a frozen page misses them by seconds; a loaded 2-core machine still meets them.
+    expect(maxFrameGap).toBeLessThan(2_000);
+    console.log(`10,000-goal tree: shown in ${openMs} ms (fetch and render), frame ${frameMs.toFixed(1)} ms; polled while running: longest frame gap ${maxFrameGap.toFixed(0)} ms`);
   });
 
   // Each page with what shows it is ready (its data loaded, not a spinner).
