@@ -3,7 +3,6 @@ import { CheckCircle2, Play, RefreshCw } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, describeError, fieldErrors, type TRun, type TWorkflow } from '../lib/api';
 import { newIdempotencyKey } from '../lib/format';
-import { findRunNumber } from '../lib/queries';
 import { Button, ErrorNote, Field, Modal, TextLink, cx, inputClass } from './ui';
 
 /**
@@ -45,7 +44,6 @@ function saveDraft(workflowId: string, draft: TDraft | null): void {
 interface TResult {
   run: TRun;
   created: boolean;
-  number: number | null;
 }
 
 export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflow; open: boolean; onOpenChange: (o: boolean) => void }) {
@@ -66,8 +64,7 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
     mutationFn: async (sent: TDraft): Promise<TResult> => {
       const inputs = Object.fromEntries(Object.entries(sent.inputs).filter(([, v]) => v !== ''));
       const res = await api.call('post', '/api/workflows/{id}/runs', { params: { id: workflow.id }, body: { idempotency_key: sent.key, inputs } });
-      const number = await findRunNumber(workflow.id, res.body.run.id).catch(() => null);
-      return { run: res.body.run, created: res.status === 201, number };
+      return { run: res.body.run, created: res.status === 201 };
     },
     onSuccess: (res) => {
       setResult(res);
@@ -108,7 +105,7 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
             <CheckCircle2 className="mt-0.5 size-5 text-emerald-600 dark:text-emerald-400" aria-hidden />
             <div>
               <p className="font-semibold">
-                {result.created ? 'Started' : 'Resumed'} run #{result.number ?? '?'}
+                {result.created ? 'Started' : 'Resumed'} run #{result.run.number}
               </p>
               <p className="mt-1 text-sm text-zinc-700 dark:text-zinc-300">
                 {result.created ? 'A new run was started.' : 'This key had already started that run: nothing new was started.'}{' '}

@@ -81,29 +81,17 @@ export function useRun(id: string | null | undefined) {
 }
 
 /**
- * A run's number within its workflow (1 = the first run): the API lists runs
- * newest first with their `total`, so the run at overall position i is number
- * total - i. Found by paging until the run shows up (usually the first page).
+ * What never changes about a run (its number, its workflow's name and
+ * version): read once, for badges and links, without polling.
  */
-export async function findRunNumber(workflowId: string, runId: string): Promise<number | null> {
-  let cursor: string | undefined;
-  let offset = 0;
-  for (let pages = 0; pages < 50; pages++) {
-    const { body } = await api.call('get', '/api/workflows/{id}/runs', { params: { id: workflowId }, query: { limit: 200, cursor } });
-    const i = body.items.findIndex((r) => r.id === runId);
-    if (i >= 0) return body.total - (offset + i);
-    if (!body.next_cursor) return null;
-    offset += body.items.length;
-    cursor = body.next_cursor;
-  }
-  return null;
-}
-
-export function useRunNumber(workflowId: string | null | undefined, runId: string | null | undefined) {
+export function useRunIdentity(id: string | null | undefined) {
   return useQuery({
-    queryKey: ['run-number', workflowId, runId],
-    enabled: !!workflowId && !!runId,
-    queryFn: () => findRunNumber(workflowId!, runId!),
+    queryKey: ['run-identity', id],
+    enabled: !!id,
+    queryFn: async () => {
+      const { body } = await api.call('get', '/api/runs/{id}', { params: { id: id! } });
+      return { number: body.number, workflow: body.workflow };
+    },
     staleTime: Infinity,
   });
 }

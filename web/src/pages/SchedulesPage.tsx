@@ -152,7 +152,7 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
               {runs.slice(0, 5).map((r) => (
                 <li key={r.id} className="flex flex-wrap items-center gap-2">
                   <StatusBadge status={r.status.status} />
-                  {r.state === 'skipped' ? <span className="text-zinc-600 dark:text-zinc-400">{r.status.reason ?? r.error ?? 'skipped'}</span> : <TextLink to={`/runs/${r.id}`}>{r.title ?? r.id}</TextLink>}
+                  {r.state === 'skipped' ? <span className="text-zinc-600 dark:text-zinc-400">{r.status.reason ?? r.error ?? 'skipped'}</span> : <TextLink to={`/runs/${r.id}`}>{`Run #${r.number}${r.title ? `: ${r.title}` : ''}`}</TextLink>}
                   <Time iso={r.created_at} className="text-xs text-zinc-500 dark:text-zinc-400" />
                 </li>
               ))}

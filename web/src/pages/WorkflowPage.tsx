@@ -232,7 +232,6 @@ function RunHistory({ workflow }: { workflow: TWorkflow }) {
   // In-page paging: a stack of cursors, so Previous works without the URL.
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors[cursors.length - 1];
-  const offset = (cursors.length - 1) * RUNS_PAGE;
   const runs = useQuery({
     queryKey: ['workflow-runs', workflow.id, cursor],
     queryFn: async () => (await api.call('get', '/api/workflows/{id}/runs', { params: { id: workflow.id }, query: { limit: RUNS_PAGE, cursor } })).body,
@@ -248,11 +247,11 @@ function RunHistory({ workflow }: { workflow: TWorkflow }) {
         <Empty>No runs yet. Run it with Run… above.</Empty>
       ) : (
         <ol className="divide-y divide-zinc-100 dark:divide-zinc-800" aria-label="Runs, newest first">
-          {runs.data.items.map((r, i) => (
+          {runs.data.items.map((r) => (
             <li key={r.id} className="flex flex-wrap items-center justify-between gap-3 px-4 py-3 text-sm" data-run-id={r.id}>
               <div className="min-w-0">
                 <div className="flex items-center gap-2">
-                  <TextLink to={`/runs/${r.id}`}>Run #{runs.data.total - (offset + i)}</TextLink>
+                  <TextLink to={`/runs/${r.id}`}>Run #{r.number}</TextLink>
                   <StatusBadge status={r.status.status} detail={r.status.reason} />
                   {r.title && <span className="truncate text-zinc-700 dark:text-zinc-300">{r.title}</span>}
                 </div>
