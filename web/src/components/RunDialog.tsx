@@ -2,8 +2,9 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { CheckCircle2, Play, RefreshCw } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, describeError, fieldErrors, type TRun, type TWorkflow } from '../lib/api';
+import { STORAGE_PREFIX } from '../lib/auth';
 import { newIdempotencyKey } from '../lib/format';
-import { Button, ErrorNote, Field, Modal, TextLink, cx, inputClass } from './ui';
+import { Button, ErrorNote, Field, Modal, TextField, TextLink, cx, fieldAria, inputClass } from './ui';
 
 /**
  * One idempotency key per opening of the dialog, kept in sessionStorage with
@@ -18,7 +19,7 @@ interface TDraft {
   inputs: Record<string, string>;
 }
 
-const storageKey = (workflowId: string) => `reprise.run-dialog.${workflowId}`;
+const storageKey = (workflowId: string) => `${STORAGE_PREFIX}run-dialog.${workflowId}`;
 
 function loadDraft(wf: TWorkflow): TDraft {
   try {
@@ -134,30 +135,20 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
         >
           {workflow.inputs.length === 0 && <p className="text-sm text-zinc-600 dark:text-zinc-400">This workflow declares no inputs.</p>}
           {workflow.inputs.map((input) => (
-            <Field
+            <TextField
               key={input.name}
               id={`run-input-${input.name}`}
-              label={
-                <>
-                  {input.name}
-                  {input.required && <span className="text-rose-600"> (required)</span>}
-                </>
-              }
+              label={input.name}
+              required={input.required}
               hint={input.description ?? (input.default !== undefined ? `Default: ${input.default}` : undefined)}
               error={errors[`inputs.${input.name}`] ?? errors.inputs}
-            >
-              <input
-                id={`run-input-${input.name}`}
-                required={input.required}
-                value={draft.inputs[input.name] ?? ''}
-                onChange={(e) => setInput(input.name, e.target.value)}
-                className={inputClass}
-              />
-            </Field>
+              value={draft.inputs[input.name] ?? ''}
+              onChange={(e) => setInput(input.name, e.target.value)}
+            />
           ))}
           <Field id="run-key" label="Idempotency key" hint="Sending again with this key resumes the same run; it changes when you change an input." error={errors.idempotency_key}>
             <div className="flex gap-2">
-              <input id="run-key" readOnly value={draft.key} className={cx(inputClass, 'font-mono text-xs')} aria-describedby="run-key-hint" />
+              <input id="run-key" readOnly value={draft.key} className={cx(inputClass, 'font-mono text-xs')} {...fieldAria({ id: 'run-key', hint: true, error: errors.idempotency_key })} />
               <Button onClick={freshKey} title="Use a new idempotency key (another run)">
                 <RefreshCw className="size-4" aria-hidden /> New key
               </Button>

@@ -263,7 +263,11 @@ function Repeatable({ workflows }: { workflows: TWorkflowSummary[] }) {
                   partly frozen
                 </Pill>
               )}
-              {latest.description && <span className="truncate text-zinc-500 dark:text-zinc-400">{latest.description}</span>}
+              {latest.description && (
+                <span className="min-w-0 truncate text-zinc-500 dark:text-zinc-400" title={latest.description}>
+                  {latest.description}
+                </span>
+              )}
             </div>
             <span className="text-zinc-600 dark:text-zinc-400">{plural(runs, 'run')}{versions > 1 ? ' (all versions)' : ''}</span>
           </li>
