@@ -117,6 +117,19 @@ export function GoalsPage() {
                 </option>
               ))}
             </select>
+            {(lifecycle || waiting) && (
+              <button
+                type="button"
+                className={buttonClass('ghost')}
+                onClick={() => {
+                  const next = new URLSearchParams(params);
+                  for (const name of ['lifecycle', 'waiting_for', 'cursor', 'page']) next.delete(name);
+                  setParams(next);
+                }}
+              >
+                Clear filters
+              </button>
+            )}
           </form>
         }
       >
