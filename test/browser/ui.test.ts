@@ -410,7 +410,8 @@ describe('the web UI, in Chromium, against a live stack', () => {
       await p.goto(`${api.url}${route}`);
       await ready(p);
       // The story checked every page with every rule in light; the dark theme changes colours only.
-      if (scheme === 'dark') await expectAccessible(p, `${name} (dark)`, ['color-contrast']);
+      // (The long title's page is the goal page again: its colours are checked there.)
+      if (scheme === 'dark' && name !== 'long-title') await expectAccessible(p, `${name} (dark)`, ['color-contrast']);
       await expectNoSidewaysOverflow(p, `${name} (${scheme})`);
       await screenshot(p, name, scheme);
     }
