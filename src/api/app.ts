@@ -26,6 +26,7 @@ import { createTokenService } from '../services/tokens';
 import { docsRouter } from './docs';
 import { webRouter } from './web';
 import { inputGuard, jsonOnly } from './inputGuard';
+import { gzipResponses } from './compression';
 import { BEARER_SCHEME, defineRoute, registerRoute, type TAnyRoute, type TCaller } from './route';
 
 export interface TApiDeps {
@@ -117,6 +118,8 @@ export function createApp(deps: TApiDeps): TApp {
       redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
     }),
   );
+  // Big answers (a goal tree of thousands of goals, the UI's bundle) travel gzipped to clients that accept it.
+  app.use(gzipResponses());
   // Who is asking comes first: a request without a valid token is a 401 before its body is read or parsed.
   // Express matches routes case-insensitively (/API/goals reaches /api/goals), so this gate judges the
   // lower-cased path: a gate stricter in case than the router would let /API/… parse bodies unauthenticated.

@@ -19,6 +19,8 @@ export interface TRequestContext {
   /** The scopes of the caller's token (none on public routes). */
   scopes: readonly string[];
   requestId: string;
+  /** The request's `If-None-Match` (a conditional read): a route that can tell cheaply that nothing changed answers 304. */
+  ifNoneMatch?: string;
 }
 
 /** What a bearer token says of its caller. */
@@ -56,7 +58,7 @@ export interface TRouteDef<P extends ZodObject | undefined, Q extends ZodObject 
     query: Q extends ZodObject ? Q['_output'] : undefined;
     body: B extends ZodType ? B['_output'] : undefined;
     ctx: TRequestContext;
-  }) => Promise<{ status: number; body: unknown }>;
+  }) => Promise<{ status: number; body?: unknown; etag?: string }>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- routes of differing params/query/body types in one list
@@ -127,6 +129,7 @@ export function registerRoute(registry: OpenAPIRegistry, router: Router, route: 
   router[route.method](expressPath(route.path), async (req, res) => {
     const requestId = String((req as { id?: unknown }).id ?? '');
     let ctx: TRequestContext = publicContext(requestId);
+    const ifNoneMatch = typeof req.headers['if-none-match'] === 'string' ? req.headers['if-none-match'] : undefined;
     // Who first (401), then may they (403), then what they asked (400/404).
     if (route.scope !== 'public') {
       // Normally the app's auth middleware already knows (before the body was read).
@@ -134,15 +137,17 @@ export function registerRoute(registry: OpenAPIRegistry, router: Router, route: 
       if (!grants(caller.scopes, route.scope)) {
         throw new DomainError('FORBIDDEN', `this token lacks the scope ${route.scope} (it has: ${caller.scopes.join(', ') || 'none'})`);
       }
-      ctx = { actor: caller.actor, scopes: caller.scopes, requestId };
+      ctx = { actor: caller.actor, scopes: caller.scopes, requestId, ifNoneMatch };
     }
     const params = parsePart(route.params, req.params, 'params');
     const query = parsePart(route.query, req.query, 'query');
     // No body at all reads as `{}`: a route whose body is all optional needs none.
     const body = parsePart(route.body, req.body ?? {}, 'body');
     const result = await route.handler({ params, query, body, ctx } as Parameters<TAnyRoute['handler']>[0]);
-    if (result.status === 204) {
-      res.status(204).end();
+    // A route's own validator replaces Express's (a hash of the body): Express still answers 304 when it matches.
+    if (result.etag) res.setHeader('etag', result.etag);
+    if (result.status === 204 || result.status === 304) {
+      res.status(result.status).end();
       return;
     }
     const schema = route.responses[result.status]?.schema;

@@ -40,14 +40,28 @@ export interface TApiClientOptions {
   timeoutMs?: number;
 }
 
+type TInput<P extends keyof paths, M extends TMethod> = { params?: TPathParams<TOp<P, M>>; query?: TQuery<TOp<P, M>>; body?: TBody<TOp<P, M>> };
+
 export function createApiClient(options: TApiClientOptions) {
   const base = options.baseUrl.replace(/\/+$/, '');
-  return {
-    async call<P extends keyof paths, M extends TMethod & keyof paths[P]>(
+  const client = {
+    async call<P extends keyof paths, M extends TMethod & keyof paths[P]>(method: M, path: P, input: TInput<P, M> = {}): Promise<{ status: number; body: TSuccess<TOp<P, M>> }> {
+      const answer = await client.callIfChanged(method, path, input, undefined);
+      if (answer.notModified) throw new ApiError(304, 'NOT_MODIFIED', 'HTTP 304 to a request that named no version');
+      return { status: answer.status, body: answer.body };
+    },
+
+    /**
+     * A conditional read: with the `etag` of an earlier answer, `notModified`
+     * when the API says nothing changed (304), so a poller keeps what it has
+     * without reading a body again.
+     */
+    async callIfChanged<P extends keyof paths, M extends TMethod & keyof paths[P]>(
       method: M,
       path: P,
-      input: { params?: TPathParams<TOp<P, M>>; query?: TQuery<TOp<P, M>>; body?: TBody<TOp<P, M>> } = {},
-    ): Promise<{ status: number; body: TSuccess<TOp<P, M>> }> {
+      input: TInput<P, M>,
+      etag: string | undefined,
+    ): Promise<{ notModified: true; etag: string } | { notModified: false; status: number; body: TSuccess<TOp<P, M>>; etag: string | undefined }> {
       // `.` and `..` survive encodeURIComponent and would be resolved away by fetch (`/api/goals/.` is the list): escape them too.
       const segment = (value: unknown) => encodeURIComponent(String(value ?? '')).replace(/\./g, '%2E');
       const filled = String(path).replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => segment((input.params as Record<string, unknown> | undefined)?.[name]));
@@ -61,10 +75,12 @@ export function createApiClient(options: TApiClientOptions) {
           ...(input.body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
           ...(options.userAgent ? { 'user-agent': options.userAgent } : {}),
+          ...(etag ? { 'if-none-match': etag } : {}),
         },
         body: input.body === undefined ? undefined : JSON.stringify(input.body),
         signal: options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
       });
+      if (res.status === 304 && etag) return { notModified: true, etag: res.headers.get('etag') ?? etag };
       const text = await res.text();
       let json: unknown;
       try {
@@ -77,9 +93,10 @@ export function createApiClient(options: TApiClientOptions) {
         const error = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
         throw new ApiError(res.status, error?.code ?? 'HTTP_ERROR', error?.message ?? `HTTP ${res.status}`, error?.details);
       }
-      return { status: res.status, body: json as TSuccess<TOp<P, M>> };
+      return { notModified: false, status: res.status, body: json as TSuccess<TOp<P, M>>, etag: res.headers.get('etag') ?? undefined };
     },
   };
+  return client;
 }
 
 export type TApiClient = ReturnType<typeof createApiClient>;

@@ -200,6 +200,21 @@ export async function loadSubtreePage(
   };
 }
 
+/**
+ * A digest of a subtree's state: it changes whenever a goal of it is added,
+ * removed or updated (every writer of a goal moves its `updated_at`; the
+ * lifecycle is in it too, for good measure). One aggregate over the subtree,
+ * cheap beside reading and serializing it: a poll of an unchanged tree of
+ * thousands of goals stops here (GET /api/goals/{id}/tree's ETag).
+ */
+export async function subtreeDigest(prisma: PrismaClient, goalId: string): Promise<string> {
+  const [row] = await prisma.$queryRaw<{ digest: string | null }[]>`
+    ${subtree(goalId)}
+    SELECT count(*)::text || '-' || md5(string_agg(g.id || ':' || g.lifecycle::text || ':' || (extract(epoch FROM g.updated_at) * 1000)::bigint::text, ',' ORDER BY g.id)) AS digest
+      FROM goals g JOIN subtree s ON s.id = g.id`;
+  return row?.digest ?? '0';
+}
+
 /** How many goals a tree has (a layer about to be written is checked against max_goals with it). */
 export async function countTreeGoals(db: TDb, rootId: string): Promise<number> {
   return db.goal.count({ where: { rootId } });

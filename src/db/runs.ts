@@ -200,7 +200,10 @@ export async function writeNestedAndLayer(
   nested: TNestedRunRow[],
   options: { layerOnly: boolean; plannedByAgentId?: string | null; plannedByKey?: ReadonlyMap<string, string> },
 ): Promise<void> {
-  if (nested.length) await tx.run.createMany({ data: nested.map((n) => ({ ...n.run, state: 'claimed' as const })), skipDuplicates: true });
+  // Each insert takes its workflow's run-number lock (a trigger, to the end of this transaction): in one order
+  // (by workflow id), so two layers naming the same workflows never wait on each other in a cycle.
+  const rows = nested.map((n) => ({ ...n.run, state: 'claimed' as const })).sort((a, b) => (a.savedWorkflowId < b.savedWorkflowId ? -1 : a.savedWorkflowId > b.savedWorkflowId ? 1 : 0));
+  if (rows.length) await tx.run.createMany({ data: rows, skipDuplicates: true });
   await insertPlanRows(tx, parent, layer, new Date(), { layerOnly: options.layerOnly, plannedByAgentId: options.plannedByAgentId, plannedByKey: options.plannedByKey, nestedRuns: new Map(nested.map((n) => [n.childGoalId, n.rows])) });
   for (const n of nested) await tx.run.updateMany({ where: { id: n.run.id, rootGoalId: null }, data: { rootGoalId: n.childGoalId } });
 }

@@ -156,6 +156,15 @@ export function scheduleId(workflowName: string): string {
   return `${SCHEDULE_ID_PREFIX}${slugify(workflowName, 40)}-${newId('run').slice(-10)}`;
 }
 
+/**
+ * The Temporal Schedule a preview of a spec's fires lives in for one request
+ * (created paused, read, deleted): never one of ours (no `sched-` prefix), so
+ * a leftover is never listed as a schedule.
+ */
+export function schedulePreviewId(): string {
+  return `preview-${newId('run').slice(-16)}`;
+}
+
 export const SCHEDULE_ID_PATTERN = new RegExp(`^${SCHEDULE_ID_PREFIX}[a-z0-9-]{1,40}-[${ALPHABET_CLASS}]{10}$`);
 /** A schedule id as people see it in examples and error messages. */
 export const SCHEDULE_ID_EXAMPLE = 'sched-weekly-report-7q9x4w5y6z';

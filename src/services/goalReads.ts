@@ -61,6 +61,16 @@ export function createGoalReads(deps: { prisma: PrismaClient }) {
     },
 
     /**
+     * What a tree read of this goal would show, as a version: equal versions,
+     * equal trees (for conditional reads; checked before reading the tree, so
+     * a change racing the read makes the next poll read again, never miss it).
+     */
+    async getTreeVersion(actor: TActor, id: string): Promise<string> {
+      await goals.findOwnedGoal(prisma, actor.userId, id);
+      return goals.subtreeDigest(prisma, id);
+    },
+
+    /**
      * The goal with its subtree down to `bounds.depth` levels and at most
      * `bounds.limit` goals, breadth first, children in plan order, edges
      * beside them: a tree of any size is read in bounded memory and time.

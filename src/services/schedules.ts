@@ -16,7 +16,7 @@ import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
 import { checkSubstitution, resolveInputs } from '../domain/frozenPlans';
-import { scheduleId as newScheduleId, SCHEDULE_ID_PATTERN } from '../domain/ids';
+import { scheduleId as newScheduleId, schedulePreviewId, SCHEDULE_ID_PATTERN } from '../domain/ids';
 import {
   atError,
   DEFAULT_CATCHUP_WINDOW,
@@ -32,7 +32,7 @@ import {
 } from '../domain/schedules';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
-import { asScheduleError, countScheduleFires, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
+import { asScheduleError, countScheduleFires, previewScheduleFires, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
 import type { TFireScheduleInput } from '../temporal/starts';
 import { actorOwner } from './owners';
 import { requireAgentRuntimes, requireScheduleCallerReach, type TPrivilegedDoing } from './runtimePrivileges';
@@ -168,6 +168,18 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
   }
 
   return {
+    /**
+     * The next fires of a spec, checked as a new schedule's would be (its
+     * pace, a one-shot's time; Temporal reads the cron): what the schedule
+     * dialog shows before saving. Nothing of it is kept.
+     */
+    async previewSchedule(spec: TScheduleSpec, count: number, caller: TScheduleCaller = { admin: false }): Promise<Date[]> {
+      checkInterval(spec, caller);
+      const at = oneShotAt(spec);
+      if (at) checkAt(at);
+      return withDeadline(temporal, () => previewScheduleFires(temporal, schedulePreviewId(), spec, count, deps.taskQueue));
+    },
+
     async createSchedule(actor: TActor, workflowId: string, input: TCreateScheduleInput, caller: TScheduleCaller = { admin: false }): Promise<TScheduleView> {
       const owner = actorOwner(actor);
       checkInterval(input.spec, caller);

@@ -152,6 +152,40 @@ export function scheduleConfig(description: ScheduleDescription): TFireScheduleI
   return (description.action.args?.[0] ?? {}) as TFireScheduleInput;
 }
 
+/** How far ahead a preview looks for fires (a one-shot may be that far ahead; a cron may fire once a year). */
+const PREVIEW_HORIZON_MS = 10 * 366 * 24 * 3_600_000;
+
+/**
+ * The next `count` fire times of a spec, as Temporal computes them, without
+ * a schedule: Temporal evaluates specs only for a Schedule, so this one
+ * lives for the request, paused (it never fires), and is deleted after
+ * (`id` names no schedule of ours: a leftover is inert and never listed).
+ * A spec Temporal refuses is the caller's mistake (asScheduleError: 400).
+ */
+export async function previewScheduleFires(temporal: Client, id: string, spec: TScheduleSpec, count: number, taskQueue: string): Promise<Date[]> {
+  let handle: Awaited<ReturnType<Client['schedule']['create']>> | undefined;
+  try {
+    handle = await temporal.schedule.create({
+      scheduleId: id,
+      spec: temporalSpec(spec),
+      action: { type: 'startWorkflow', workflowType: FIRE_SCHEDULE_TYPE, args: [], taskQueue, workflowId: id },
+      state: { paused: true, note: 'a preview of a spec\'s fires (POST /api/schedules/preview); deleted at once' },
+    });
+    const now = Date.now();
+    const page = await temporal.workflowService.listScheduleMatchingTimes({
+      namespace: temporal.options.namespace,
+      scheduleId: id,
+      startTime: msNumberToTs(now),
+      endTime: msNumberToTs(now + PREVIEW_HORIZON_MS),
+    });
+    return (page.startTime ?? []).slice(0, count).map((t) => new Date(tsToMs(t)));
+  } catch (err) {
+    throw asScheduleError(err, 'the spec could not be previewed', spec);
+  } finally {
+    await handle?.delete().catch(() => undefined);
+  }
+}
+
 /**
  * How many times a schedule fires in [start, end] (a backfill's range, both
  * ends included), as Temporal computes its fire times (ListScheduleMatchingTimes,

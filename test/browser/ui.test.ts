@@ -4,7 +4,7 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import type { PrismaClient } from '../../src/db/client';
-import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue } from '../support/env';
+import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { launchChromium, newContext, screenshot } from '../support/browser';
 
 /**
@@ -28,8 +28,10 @@ interface TPageElement {
   getAttribute(name: string): string | null;
   labels?: ArrayLike<{ innerText: string }> | null;
 }
-declare const document: { activeElement: TPageElement | null };
-declare const sessionStorage: { getItem(key: string): string | null };
+declare const document: { activeElement: TPageElement | null; documentElement: { scrollWidth: number } };
+declare const sessionStorage: { getItem(key: string): string | null; key(index: number): string | null; length: number };
+declare const location: { pathname: string };
+declare const innerWidth: number;
 declare const requestAnimationFrame: (callback: () => void) => number;
 
 const WEB_DIST = path.resolve(__dirname, '../../web/dist/index.html');
@@ -42,7 +44,7 @@ let chromium: Awaited<ReturnType<typeof launchChromium>>;
 let browser: Browser;
 let page: Page;
 /** What the story made, for the screenshots at the end. */
-const made: { goalId?: string; workflowId?: string; runId?: string; bigGoalId?: string } = {};
+const made: { goalId?: string; workflowId?: string; runId?: string; bigGoalId?: string; longGoalId?: string } = {};
 
 beforeAll(async () => {
   if (!existsSync(WEB_DIST)) throw new Error('web/dist is not built: npm install builds it (or npm run web:build)');
@@ -152,7 +154,7 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await page.getByRole('button', { name: 'Save as workflow' }).click();
     const dialog = page.getByRole('dialog', { name: 'Save as workflow' });
     // The name is a slug of the title; the placeholder found in the tree is offered as an input.
-    expect(await dialog.getByLabel('Name', { exact: true }).first().inputValue()).toBe('release-target');
+    expect(await dialog.getByLabel('Name (required)', { exact: true }).first().inputValue()).toBe('release-target');
     expect(await dialog.locator('#in-0-name').inputValue()).toBe('target');
     await expectAccessible(page, 'save-as-workflow dialog');
     // An error from the API shows beside the field it concerns.
@@ -162,6 +164,7 @@ describe('the web UI, in Chromium, against a live stack', () => {
     const name = `release-${randomBytes(3).toString('hex')}`;
     await dialog.locator('#wf-name').fill(name);
     await dialog.locator('#wf-description').fill('Build, test and ship');
+    await dialog.getByLabel('Required', { exact: true }).check();
     await dialog.getByRole('button', { name: 'Save workflow' }).click();
     await page.waitForURL(/\/workflows\/wf_/);
     made.workflowId = new URL(page.url()).pathname.split('/').pop();
@@ -237,11 +240,8 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await tabTo(page, (el) => el.text === 'Run…');
     await page.keyboard.press('Enter');
     await page.getByRole('dialog').waitFor();
-    // Focus starts inside the dialog; the input comes first.
-    await tabTo(page, (el) => el.tag === 'input' && /target/.test(el.label), 10).catch(async () => {
-      // Radix focuses the first field itself: then it already is the focused element.
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('run-input-target');
-    });
+    // Focus starts on the dialog's first field, not its close button.
+    await waitFor(async () => ((await page.evaluate(() => document.activeElement?.id)) === 'run-input-target' ? true : undefined), 'focus on the first field', 5_000);
     await page.keyboard.type('canary');
     await tabTo(page, (el) => el.tag === 'button' && el.text === 'Run', 10);
     await page.keyboard.press('Enter');
@@ -297,11 +297,12 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await p.getByRole('dialog').getByLabel(/target/).fill('nowhere');
     await p.getByRole('dialog').getByRole('button', { name: 'Run', exact: true }).click();
     await p.getByRole('dialog').getByText(/lacks the scope workflows:write/).waitFor();
-    // Signing out forgets the token.
+    // Signing out forgets the token, and the run dialog's draft (its inputs and idempotency key) with it.
+    expect(await p.evaluate(() => sessionStorage.getItem(`reprise.run-dialog.${location.pathname.split('/').pop()}`))).toContain('nowhere');
     await p.keyboard.press('Escape');
     await p.getByRole('button', { name: 'Sign out' }).click();
     await p.getByRole('heading', { name: 'Sign in to Reprise' }).waitFor();
-    expect(await p.evaluate(() => sessionStorage.getItem('reprise.token'))).toBeNull();
+    expect(await p.evaluate(() => Array.from({ length: sessionStorage.length }, (_, i) => sessionStorage.key(i)))).toEqual([]);
     await context.close();
   });
 
@@ -320,6 +321,17 @@ describe('the web UI, in Chromium, against a live stack', () => {
     const big = await http('POST', `${api.url}/api/goals`, { title: 'Ten thousand goals', kind: 'composite', start: false, plan: { children, edges: [] } }, { authorization: `Bearer ${token.body.secret}` });
     expect(big.status).toBe(201);
     made.bigGoalId = big.body.id;
+    // A title with no place to break: pages must wrap or cut it, never overflow sideways (checked with the screenshots).
+    const long = await http('POST', `${api.url}/api/goals`, { title: `Unbroken-${'x'.repeat(180)}`, action: { runtime: 'manual' }, start: false });
+    expect(long.status).toBe(201);
+    made.longGoalId = long.body.id;
+    // Shown as running, so the page polls it fast. Marked in Postgres: 10,000 real leaves would cost this
+    // 2-core machine minutes, and what the page does with the answers is the same.
+    await prisma.goal.updateMany({ where: { id: made.bigGoalId }, data: { lifecycle: 'active', startedAt: new Date() } });
+    const treeAnswers: number[] = [];
+    page.on('response', (r) => {
+      if (r.url().includes(`/api/goals/${made.bigGoalId}/tree`)) treeAnswers.push(r.status());
+    });
 
     const opened = Date.now();
     await page.goto(`${api.url}/goals/${made.bigGoalId}`);
@@ -337,7 +349,33 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await page.keyboard.press('ArrowRight');
     await page.getByRole('treeitem', { name: /Store 1\b/ }).waitFor();
     await expectAccessible(page, '10,000-goal tree');
-    console.log(`10,000-goal tree: shown in ${openMs} ms (fetch and render), frame ${frameMs.toFixed(1)} ms`);
+
+    // While it runs the page polls it: unchanged, the tree answers 304 (nothing is read, parsed or drawn again).
+    await waitFor(async () => (treeAnswers.includes(304) ? true : undefined), 'a poll answered 304');
+    // Changed, it is read again and shown; all the while the page keeps drawing frames and answering clicks.
+    await page.evaluate(() => {
+      const w = globalThis as unknown as { maxFrameGap: number };
+      w.maxFrameGap = 0;
+      let last = performance.now();
+      const tick = () => {
+        const now = performance.now();
+        w.maxFrameGap = Math.max(w.maxFrameGap, now - last);
+        last = now;
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    const reads = treeAnswers.filter((s) => s === 200).length;
+    const store = await prisma.goal.findFirstOrThrow({ where: { rootId: made.bigGoalId, title: 'Store 1', parent: { title: 'Region 100' } } });
+    await prisma.goal.update({ where: { id: store.id }, data: { lifecycle: 'active', startedAt: new Date() } });
+    await page.getByRole('treeitem', { name: /Store 1\b/ }).getByText('active').waitFor({ timeout: 30_000 });
+    expect(treeAnswers.filter((s) => s === 200).length).toBeGreaterThan(reads);
+    await page.getByRole('treeitem', { name: /Store 1\b/ }).click();
+    await page.getByRole('heading', { name: 'Store 1', level: 3 }).waitFor();
+    const maxFrameGap = await page.evaluate(() => (globalThis as unknown as { maxFrameGap: number }).maxFrameGap);
+    // Generous bounds: a frozen page misses them by seconds; a loaded 2-core machine still meets them.
+    expect(maxFrameGap).toBeLessThan(2_000);
+    console.log(`10,000-goal tree: shown in ${openMs} ms (fetch and render), frame ${frameMs.toFixed(1)} ms; polled while running: longest frame gap ${maxFrameGap.toFixed(0)} ms`);
   });
 
   // Each page with what shows it is ready (its data loaded, not a spinner).
@@ -348,12 +386,13 @@ describe('the web UI, in Chromium, against a live stack', () => {
     ['run', `/runs/${made.runId}`, (p) => p.getByRole('heading', { name: 'Release prod', level: 3 }).waitFor()],
     ['schedules', '/schedules', (p) => p.getByText('Note: paused for the release freeze').waitFor()],
     ['big-tree', `/goals/${made.bigGoalId}`, (p) => p.getByRole('treeitem', { name: /Region 1\b/ }).waitFor({ timeout: 30_000 })],
+    ['long-title', `/goals/${made.longGoalId}`, (p) => p.getByRole('heading', { name: /^Unbroken-x+$/, level: 3 }).waitFor()],
   ];
-  /**
-   * The story checked every page with every rule in light; the dark theme changes colours only, checked
-   * where they differ (the run and workflow pages are made of the goal and overview pages' parts).
-   */
-  const CONTRAST_IN_DARK = new Set(['goals', 'goal', 'schedules']);
+  /** Nothing wider than the window: long titles wrap or are cut (with their full text on hover). */
+  async function expectNoSidewaysOverflow(p: Page, what: string): Promise<void> {
+    const widths = await p.evaluate(() => ({ page: document.documentElement.scrollWidth, window: innerWidth }));
+    expect({ what, overflows: widths.page > widths.window }).toEqual({ what, overflows: false });
+  }
 
   it.each(['light', 'dark'] as const)('takes screenshots of each page (%s), sign-in checked by axe, dark colours too', async (scheme) => {
     const context = await newContext(browser, scheme);
@@ -370,21 +409,25 @@ describe('the web UI, in Chromium, against a live stack', () => {
       if (name === 'big-tree' && scheme === 'dark') continue;
       await p.goto(`${api.url}${route}`);
       await ready(p);
-      if (scheme === 'dark' && CONTRAST_IN_DARK.has(name)) await expectAccessible(p, `${name} (dark)`, ['color-contrast']);
+      // The story checked every page with every rule in light; the dark theme changes colours only.
+      // (The long title's page is the goal page again: its colours are checked there.)
+      if (scheme === 'dark' && name !== 'long-title') await expectAccessible(p, `${name} (dark)`, ['color-contrast']);
+      await expectNoSidewaysOverflow(p, `${name} (${scheme})`);
       await screenshot(p, name, scheme);
     }
-    await p.goto(`${api.url}/`);
-    await p.getByRole('button', { name: 'New goal…' }).click();
-    await p.getByRole('dialog').waitFor();
-    await screenshot(p, 'new-goal-dialog', scheme);
-    await p.goto(`${api.url}/workflows/${made.workflowId}`);
-    await p.getByRole('button', { name: 'Run…' }).click();
-    await p.getByRole('dialog').waitFor();
-    await screenshot(p, 'run-dialog', scheme);
-    await p.goto(`${api.url}/goals/${made.goalId}`);
-    await p.getByRole('button', { name: 'Save as workflow' }).click();
-    await p.getByRole('dialog').waitFor();
-    await screenshot(p, 'save-dialog', scheme);
+    const dialogs: [string, string, string][] = [
+      ['new-goal-dialog', '/', 'New goal…'],
+      ['run-dialog', `/workflows/${made.workflowId}`, 'Run…'],
+      ['schedule-dialog', `/workflows/${made.workflowId}`, 'Schedule…'],
+      ['save-dialog', `/goals/${made.goalId}`, 'Save as workflow'],
+    ];
+    for (const [name, route, button] of dialogs) {
+      await p.goto(`${api.url}${route}`);
+      await p.getByRole('button', { name: button }).click();
+      await p.getByRole('dialog').waitFor();
+      if (scheme === 'dark') await expectAccessible(p, `${name} (dark)`, ['color-contrast']);
+      await screenshot(p, name, scheme);
+    }
     await context.close();
   });
 });

@@ -134,6 +134,8 @@ const CASES: Record<string, () => Promise<TCase>> = {
     body: { start: new Date(Date.now() - 3 * 3600_000).toISOString(), end: new Date(Date.now() - 2.5 * 3600_000).toISOString() },
     status: 200,
   }),
+  // Nothing of anyone's: the other user may preview too.
+  'post /api/schedules/preview': async () => ({ body: { spec: { every: '1h' }, count: 2 }, status: 200 }),
   'post /api/schedules/{id}/trigger': async () => ({ params: { id: (await schedule()).id }, status: 200 }),
   'delete /api/schedules/{id}': async () => ({ params: { id: (await schedule()).id }, status: 204 }),
   'post /api/tokens': async () => ({ body: { name: 'matrix', scopes: ['goals:read'] }, status: 201 }),

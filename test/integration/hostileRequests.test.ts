@@ -305,6 +305,7 @@ describe('hostile requests against every operation', () => {
     'delete /api/schedules/{id}',
     'post /api/schedules/{id}/backfill',
     'post /api/schedules/{id}/trigger',
+    'post /api/schedules/preview',
     'get /api/openapi.json',
   ];
 

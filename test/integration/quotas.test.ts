@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { get as httpGet } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -144,6 +146,60 @@ describe('GET /api/goals/{id}/tree is bounded', () => {
     // A closed list's refusal names what it takes, not zod's `Invalid input: expected "output"`.
     const include = await call('GET', `${api.url}/api/goals/${root.id}/tree?include=outputs`);
     expect(include.body.error.details).toEqual([{ path: 'query.include', message: 'must be "output" (got "outputs")' }]);
+  });
+});
+
+/** A GET as it travels: the raw bytes and headers, nothing decompressed. */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers: { authorization: `Bearer ${api.token}`, ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('GET /api/goals/{id}/tree for pollers: conditional and compressed', () => {
+  it('answers 304 while nothing in the subtree changed, and the tree again once something did', async () => {
+    const root = (await call('POST', `${api.url}/api/goals`, { title: 'Polled', start: false, plan: { children: [manual('x'), manual('y')] } })).body;
+    const first = await call('GET', `${api.url}/api/goals/${root.id}/tree`);
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^W\/"/);
+    const again = await call('GET', `${api.url}/api/goals/${root.id}/tree`, undefined, { 'if-none-match': etag! });
+    expect([again.status, again.body]).toEqual([304, undefined]);
+    // The version names the bounds too: another depth is another answer.
+    expect((await call('GET', `${api.url}/api/goals/${root.id}/tree?depth=0`, undefined, { 'if-none-match': etag! })).status).toBe(200);
+    // A change anywhere below (a leaf, not the goal asked for) is a new version.
+    await prisma.goal.updateMany({ where: { parentId: root.id, key: 'y' }, data: { lifecycle: 'cancelled' } });
+    const changed = await call('GET', `${api.url}/api/goals/${root.id}/tree`, undefined, { 'if-none-match': etag! });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(changed.body.children.map((c: TJson) => c.lifecycle)).toEqual(['draft', 'cancelled']);
+    // A stranger learns nothing from a version: 404 as for any goal not theirs.
+    const stranger = { authorization: `Bearer ${(await createTokenDirect(prisma, { user: unique('stranger') }, { name: 'stranger' })).secret}` };
+    expect((await call('GET', `${api.url}/api/goals/${root.id}/tree`, undefined, { ...stranger, 'if-none-match': changed.headers.get('etag')! })).status).toBe(404);
+  });
+
+  it('gzips big answers for clients that accept it, and only for them', async () => {
+    const children = Array.from({ length: 60 }, (_, i) => manual(`leaf-${i}`));
+    const root = (await call('POST', `${api.url}/api/goals`, { title: 'Wide', start: false, plan: { children } })).body;
+    const url = `${api.url}/api/goals/${root.id}/tree`;
+    const plain = await rawGet(url, {});
+    const zipped = await rawGet(url, { 'accept-encoding': 'br;q=1, gzip;q=0.8' });
+    expect([plain.status, plain.headers['content-encoding'], zipped.status, zipped.headers['content-encoding']]).toEqual([200, undefined, 200, 'gzip']);
+    expect(zipped.headers.vary).toMatch(/accept-encoding/i);
+    expect(JSON.parse(gunzipSync(zipped.bytes).toString('utf8'))).toEqual(JSON.parse(plain.bytes.toString('utf8')));
+    expect(zipped.bytes.length).toBeLessThan(plain.bytes.length / 4);
+    // Refused by q=0, and too small to be worth it: as is.
+    expect((await rawGet(url, { 'accept-encoding': 'gzip;q=0' })).headers['content-encoding']).toBeUndefined();
+    const small = await rawGet(`${api.url}/healthz`, { 'accept-encoding': 'gzip' });
+    expect([small.status === 200 || small.status === 503, small.headers['content-encoding']]).toEqual([true, undefined]);
+    // A 304 stays bodiless.
+    const notModified = await rawGet(url, { 'accept-encoding': 'gzip', 'if-none-match': String(zipped.headers.etag) });
+    expect([notModified.status, notModified.bytes.length]).toEqual([304, 0]);
   });
 });
 

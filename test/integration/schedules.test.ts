@@ -6,6 +6,7 @@ import type { PrismaClient } from '../../src/db/client';
 import { recordHistories } from '../support/histories';
 import { http as call, startTestApi, startTestWorker, testConfig, testEnv, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { startTcpProxy } from '../support/tcpProxy';
+import { createTokenDirect } from '../../src/services/tokens';
 
 /**
  * Schedules (SPEC §5) on the real Temporal dev server (schedules do not run
@@ -180,7 +181,7 @@ describe('schedules', () => {
     ];
     for (const [body, message] of cases) {
       const res = await call('POST', `${api.url}/api/workflows/${wf.id}/schedules`, body);
-      expect([JSON.stringify(body), res.status, res.body.error?.code]).toEqual([JSON.stringify(body), 400, 'VALIDATION_FAILED']);
+      expect([JSON.stringify(body), res.status, res.body.error?.code]).toEqual([JSON.stringify(body), 400, 'VALIDATION_FAILED', undefined]);
       expect(res.body.error.message).toMatch(message);
     }
     expect(await prisma.schedule.count({ where: { savedWorkflowId: wf.id } })).toBe(0);
@@ -427,5 +428,52 @@ describe('schedules', () => {
       await outagePrisma.$disconnect();
       await proxy.close();
     }
+  });
+});
+
+describe('POST /api/schedules/preview', () => {
+  const preview = (body: unknown) => call('POST', `${api.url}/api/schedules/preview`, body);
+
+  it("shows a spec's next fires as Temporal computes them, and keeps nothing", async () => {
+    // Weekdays at 08:00 in Paris: each fire a weekday, at 08:00 Paris time (07:00 or 06:00 UTC).
+    const cron = await preview({ spec: { cron: '0 8 * * 1-5', timezone: 'Europe/Paris' }, count: 4 });
+    expect([cron.status, cron.body.next_fires.length]).toEqual([200, 4]);
+    for (const t of cron.body.next_fires as string[]) {
+      const paris = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', weekday: 'short', hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(t));
+      expect(paris).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 08:00$/);
+    }
+    expect([...cron.body.next_fires].sort()).toEqual(cron.body.next_fires);
+    expect(new Date(cron.body.next_fires[0]).getTime()).toBeGreaterThan(Date.now());
+    // An interval is aligned to the epoch, as Temporal aligns it; five fires unless told otherwise.
+    const every = await preview({ spec: { every: '1h' } });
+    expect(every.body.next_fires).toHaveLength(5);
+    for (const t of every.body.next_fires as string[]) expect(new Date(t).getTime() % 3_600_000).toBe(0);
+    const at = new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d{3}Z$/, '.000Z');
+    expect((await preview({ spec: { at } })).body).toEqual({ next_fires: [at] });
+    // Nothing was kept: no schedule of ours, and no preview left in Temporal.
+    expect((await call('GET', `${api.url}/api/schedules`)).body.items.map((s: { id: string }) => s.id)).toEqual(expect.not.arrayContaining([expect.stringMatching(/^preview-/)]));
+    const left: string[] = [];
+    for await (const s of api.temporal.schedule.list()) if (s.scheduleId.startsWith('preview-')) left.push(s.scheduleId);
+    expect(left).toEqual([]);
+  });
+
+  it('refuses what a new schedule would refuse, naming the problem (400)', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ spec: { cron: 'not a cron' } }, /not a cron expression/],
+      [{ spec: { cron: '*/30 * * * * *' } }, /a Reprise cron has five/],
+      [{ spec: { every: 'soon' } }, /not an interval/],
+      [{ spec: { cron: '0 8 * * *', timezone: 'Mars/Olympus' } }, /not a known time zone/],
+      [{ spec: { at: '2020-01-01T00:00:00Z' } }, /in the past/],
+      [{ spec: { every: '1h' }, count: 11 }, /count/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await preview(body);
+      expect([JSON.stringify(body), res.status, res.body.error?.code, res.body.next_fires]).toEqual([JSON.stringify(body), 400, 'VALIDATION_FAILED', undefined]);
+      expect(res.body.error.message).toMatch(message);
+    }
+    // Faster than SCHEDULE_MIN_INTERVAL: refused for a user's token as on creation (an admin's may).
+    const user = { authorization: `Bearer ${(await createTokenDirect(prisma, { user: unique('previewer') }, { name: 'previewer' })).secret}` };
+    const fast = await call('POST', `${api.url}/api/schedules/preview`, { spec: { every: '1s' } }, user);
+    expect([fast.status, fast.body.error?.message]).toEqual([400, expect.stringMatching(/SCHEDULE_MIN_INTERVAL/)]);
   });
 });

@@ -271,6 +271,41 @@ describe('runs: inputs, keys and crashes', () => {
   });
 });
 
+describe('run numbers', () => {
+  it('numbers runs 1..n by creation, one number per run under concurrent triggers, the same in every answer and on every page', async () => {
+    const draft = await call('POST', `${api.url}/api/goals`, { title: 'Numbers', start: false, plan: { children: [leaf('a', 'true')] } });
+    expect(draft.status).toBe(201);
+    const plan = ZPlan.parse({ children: [leaf('a', 'true')] });
+    const wf = await saveFrozenWorkflow(prisma, { agentId: draft.body.agent_id, name: unique('numbered'), title: 'Numbered', plan });
+    const first = await runWf(wf.id, { idempotency_key: 'n-first' });
+    expect([first.status, first.body.run.number]).toEqual([201, 1]);
+
+    // Racing triggers: each run gets its own number, none twice, none skipped, and a replay keeps its number.
+    const racing = await Promise.all(Array.from({ length: 8 }, (_, i) => runWf(wf.id, { idempotency_key: `n-race-${i}` })));
+    expect(racing.map((r) => r.status)).toEqual(Array(8).fill(201));
+    expect(racing.map((r) => r.body.run.number as number).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    const replays = await Promise.all(racing.map((r) => runWf(wf.id, { idempotency_key: r.body.run.idempotency_key })));
+    expect(replays.map((r) => [r.status, r.body.run.number])).toEqual(racing.map((r) => [200, r.body.run.number]));
+
+    // Newest first in pages of 4: the numbers count down across pages, and each run reads the same alone.
+    const listed: TJson[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: TJson = await get(`/api/workflows/${wf.id}/runs?limit=4${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.total).toBe(9);
+      listed.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(listed.map((r) => r.number)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    for (const r of listed.slice(0, 3)) expect((await get(`/api/runs/${r.id}`)).number).toBe(r.number);
+
+    // Another version of the workflow counts its own runs from 1.
+    const v2 = await saveFrozenWorkflow(prisma, { agentId: draft.body.agent_id, name: wf.name, title: 'Numbered again', plan });
+    expect((await runWf(v2.id, { idempotency_key: 'n-first' })).body.run.number).toBe(1);
+    await Promise.all(listed.map((r) => runEnds(r.id)));
+  });
+});
+
 describe('partial freeze, lineage and diff', () => {
   it('runs a workflow saved with an unplanned composite: it blocks, takes a plan, completes; its root saves as the next version', async () => {
     const root = await acceptedTree('Audit {{inputs.mode}}', {

@@ -77,17 +77,24 @@ export function goalRoutes(deps: { goals: TGoalService; temporalUi: TTemporalUi 
       operationId: 'getGoalTree',
       summary: 'Get a goal with its subtree (bounded)',
       description:
-        'The plan format filled in with state: each goal with its lifecycle and reasons, `children` nested in plan order, `edges` beside them. Bounded: `depth` levels and `limit` goals at most, breadth first; `truncated` says goals were left out, `goals` how many of how many, and each goal\'s `child_count` where (read further with a smaller subtree: the tree of a goal that was cut). Outputs only with `include=output`.',
+        'The plan format filled in with state: each goal with its lifecycle and reasons, `children` nested in plan order, `edges` beside them. Bounded: `depth` levels and `limit` goals at most, breadth first; `truncated` says goals were left out, `goals` how many of how many, and each goal\'s `child_count` where (read further with a smaller subtree: the tree of a goal that was cut). Outputs only with `include=output`. Conditional: the answer\'s `ETag` names the subtree\'s version; sent back as `If-None-Match`, an unchanged subtree answers 304 without being read (what a poller of a big tree wants).',
       tags: ['goals'],
       scope: 'goals:read',
       params: ZGoalIdParams,
       query: ZGoalTreeQuery,
-      responses: { 200: { description: 'The subtree, as far as its bounds reach.', schema: ZGoalTreeRoot } },
+      responses: {
+        200: { description: 'The subtree, as far as its bounds reach, with an `ETag` naming its version.', schema: ZGoalTreeRoot },
+        304: { description: 'Nothing in the subtree changed since the version named by `If-None-Match` (no body).' },
+      },
       errors: ['NOT_FOUND'],
-      handler: async ({ params, query, ctx }) => ({
-        status: 200,
-        body: serializeTreePage(await deps.goals.getTree(ctx.actor, params.id, { depth: query.depth, limit: query.limit, withOutput: query.include === 'output' }), deps.temporalUi),
-      }),
+      handler: async ({ params, query, ctx }) => {
+        // The version is read before the tree: a change between the two makes the next poll read again, never miss it.
+        const version = await deps.goals.getTreeVersion(ctx.actor, params.id);
+        const etag = `W/"${version}.${query.depth}.${query.limit}${query.include === 'output' ? '.o' : ''}"`;
+        if (ctx.ifNoneMatch?.split(',').some((tag) => tag.trim() === etag)) return { status: 304, etag };
+        const page = await deps.goals.getTree(ctx.actor, params.id, { depth: query.depth, limit: query.limit, withOutput: query.include === 'output' });
+        return { status: 200, body: serializeTreePage(page, deps.temporalUi), etag };
+      },
     }),
     defineRoute({
       method: 'post',

@@ -43,6 +43,10 @@ export const ZRunCreate = z
 export const ZRun = z
   .object({
     id: z.string(),
+    number: z.number().int().min(1).openapi({
+      description: "The run's number within its workflow version (1 = its first run), its ordinal by (`created_at`, `id`): assigned when the run is made, it never changes (runs are never deleted while their workflow exists). Skipped fires count too.",
+      example: 7,
+    }),
     workflow: z.object({ id: z.string(), name: z.string(), version: z.number().int() }),
     title: z.string().nullable().openapi({ description: "The root goal's title, inputs substituted (null until the root exists)." }),
     idempotency_key: z.string(),

@@ -9,6 +9,7 @@ export function serializeRun(run: TRunView, temporalUi: TTemporalUi): TRunJson {
   const uiUrl = temporalUiUrl(temporalUi, run.temporalWorkflowId);
   return {
     id: run.id,
+    number: run.number,
     workflow: { id: run.savedWorkflowId, name: run.workflow.name, version: run.workflow.version },
     title: run.tree.root?.title ?? null,
     idempotency_key: run.idempotencyKey,

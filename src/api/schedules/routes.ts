@@ -4,7 +4,7 @@ import type { TRequestContext } from '../route';
 import type { TTemporalUi } from '../goals/serializers';
 import { defineRoute, type TAnyRoute } from '../route';
 import { ZWorkflowIdParams } from '../workflows/schemas';
-import { ZSchedule, ZScheduleBackfill, ZScheduleCreate, ZScheduleIdParams, ZScheduleList, ZScheduleListQuery, ZSchedulePatch } from './schemas';
+import { ZSchedule, ZScheduleBackfill, ZScheduleCreate, ZScheduleIdParams, ZScheduleList, ZScheduleListQuery, ZSchedulePatch, ZSchedulePreview, ZSchedulePreviewResult } from './schemas';
 import { serializeSchedule } from './serializers';
 
 /** The schedule routes (SPEC §5): Temporal Schedules that run a saved workflow. */
@@ -12,6 +12,23 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
   const toJson = (v: Parameters<typeof serializeSchedule>[0]) => serializeSchedule(v, deps.temporalUi);
   const caller = (ctx: TRequestContext): TScheduleCaller => ({ admin: grants(ctx.scopes, 'admin') });
   return [
+    defineRoute({
+      method: 'post',
+      path: '/api/schedules/preview',
+      operationId: 'previewSchedule',
+      summary: "Preview a spec's next fires, saving nothing",
+      description:
+        "The next fire times of `spec` as Temporal computes them (the schedule dialog shows them before saving), checked as a new schedule's spec is: a cron Temporal cannot read, a pace faster than SCHEDULE_MIN_INTERVAL (for a non-admin token), or a one-shot time in the past or more than ten years ahead is a 400 naming the problem. Nothing is kept.",
+      tags: ['schedules'],
+      scope: 'schedules:write',
+      body: ZSchedulePreview,
+      responses: { 200: { description: 'The next fires.', schema: ZSchedulePreviewResult } },
+      errors: ['TEMPORAL_UNAVAILABLE'],
+      handler: async ({ body, ctx }) => {
+        const fires = await deps.schedules.previewSchedule(body.spec, body.count, caller(ctx));
+        return { status: 200, body: { next_fires: fires.map((d) => d.toISOString()) } };
+      },
+    }),
     defineRoute({
       method: 'post',
       path: '/api/workflows/{id}/schedules',

@@ -15,6 +15,22 @@ export const ZScheduleIdParams = z.object({
 
 const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-21T08:00:00.000Z' });
 
+export const PREVIEW_FIRES = { fallback: 5, max: 10 } as const;
+
+export const ZSchedulePreview = z
+  .object({
+    spec: ZScheduleSpec,
+    count: z.number().int().min(1).max(PREVIEW_FIRES.max).default(PREVIEW_FIRES.fallback).openapi({ description: `How many fires to show, 1-${PREVIEW_FIRES.max} (default ${PREVIEW_FIRES.fallback}).` }),
+  })
+  .strict()
+  .openapi('SchedulePreview');
+
+export const ZSchedulePreviewResult = z
+  .object({
+    next_fires: z.array(z.string().openapi({ format: 'date-time' })).openapi({ description: 'The next fire times, UTC, soonest first (fewer when the spec fires fewer times in the next ten years; one for `at`).' }),
+  })
+  .openapi('SchedulePreviewResult');
+
 export const ZScheduleCreate = z
   .object({
     spec: ZScheduleSpec,

@@ -14,6 +14,7 @@ const formatInputs = (inputs: Record<string, string>) =>
 export function printRun(run: TRun): void {
   printFields([
     ['id', run.id],
+    ['number', `#${run.number}`],
     ['workflow', `${run.workflow.name} v${run.workflow.version} (${run.workflow.id})`],
     ['title', run.title],
     ['key', run.idempotency_key],
@@ -33,8 +34,8 @@ export function printRun(run: TRun): void {
 
 export function printRunTable(runs: readonly TRun[]): void {
   printTable(
-    ['run', 'key', 'state', 'title', 'requested by', 'created'],
-    runs.map((r) => [r.id, clip(r.idempotency_key, 40), clip(runState(r), 50), clip(r.title ?? '', 40), r.requested_by_agent_id ?? '-', time(r.created_at)]),
+    ['#', 'run', 'key', 'state', 'title', 'requested by', 'created'],
+    runs.map((r) => [String(r.number), r.id, clip(r.idempotency_key, 40), clip(runState(r), 50), clip(r.title ?? '', 40), r.requested_by_agent_id ?? '-', time(r.created_at)]),
     '(no runs)',
   );
 }

@@ -132,7 +132,7 @@ export function GoalDetails({ goal, tree }: { goal: TGoal; tree: TIndexedTree })
     <div className="space-y-5 p-4">
       <div>
         <div className="flex flex-wrap items-center gap-2">
-          <h3 className="text-base font-semibold">{goal.title}</h3>
+          <h3 className="min-w-0 text-base font-semibold [overflow-wrap:anywhere]">{goal.title}</h3>
           <StatusBadge status={goal.lifecycle} />
         </div>
         {reason && <p className="mt-1 text-sm text-zinc-700 dark:text-zinc-300">{goal.lifecycle === 'failed' ? `Failed: ${reason}` : reason}</p>}

@@ -145,7 +145,9 @@ export function GoalTree({ tree, selectedId, onSelect, label }: { tree: TIndexed
                 </span>
               )}
               {node.kind === 'composite' && <FolderTree className="size-4 shrink-0 text-zinc-400" aria-hidden />}
-              <span className="min-w-0 flex-1 truncate">{node.title}</span>
+              <span className="min-w-0 flex-1 truncate" title={node.title}>
+                {node.title}
+              </span>
               {hasKids && !isOpen && (
                 <span className="text-xs whitespace-nowrap text-zinc-500 dark:text-zinc-400">
                   {plural(Math.max(hidden, node.child_count), 'goal')}

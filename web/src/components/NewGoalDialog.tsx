@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { api, fieldErrors } from '../lib/api';
-import { Button, ErrorNote, Field, Modal, cx, inputClass } from './ui';
+import { Button, ErrorNote, Modal, TextAreaField, TextField } from './ui';
 
 /** The README's example: a build composite (compile, then test), then a ship step that takes an input. */
 const EXAMPLE_PLAN = `{"children": [
@@ -51,16 +51,20 @@ export function NewGoalDialog({ open, onOpenChange }: { open: boolean; onOpenCha
         }}
       >
         <div className="grid gap-4 sm:grid-cols-2">
-          <Field id="goal-title" label="Title" error={errors.title}>
-            <input id="goal-title" required value={title} onChange={(e) => setTitle(e.target.value)} className={inputClass} />
-          </Field>
-          <Field id="goal-intent" label="Intent (optional)" error={errors.intent}>
-            <input id="goal-intent" value={intent} onChange={(e) => setIntent(e.target.value)} className={inputClass} />
-          </Field>
+          <TextField id="goal-title" label="Title" required error={errors.title} value={title} onChange={(e) => setTitle(e.target.value)} />
+          <TextField id="goal-intent" label="Intent (optional)" error={errors.intent} value={intent} onChange={(e) => setIntent(e.target.value)} />
         </div>
-        <Field id="goal-plan" label="Plan (JSON)" hint="The plan format of the API reference; this example is the README's." error={Object.entries(errors).find(([k]) => k.startsWith('plan'))?.[1]}>
-          <textarea id="goal-plan" rows={12} spellCheck={false} value={plan} onChange={(e) => setPlan(e.target.value)} className={cx(inputClass, 'font-mono text-xs')} />
-        </Field>
+        <TextAreaField
+          id="goal-plan"
+          label="Plan (JSON)"
+          hint="The plan format of the API reference; this example is the README's."
+          error={Object.entries(errors).find(([k]) => k.startsWith('plan'))?.[1]}
+          rows={12}
+          spellCheck={false}
+          value={plan}
+          onChange={(e) => setPlan(e.target.value)}
+          className="font-mono text-xs"
+        />
         <label className="inline-flex items-center gap-2 text-sm">
           <input type="checkbox" checked={start} onChange={(e) => setStart(e.target.checked)} className="size-4 accent-indigo-600" /> Start at once
         </label>

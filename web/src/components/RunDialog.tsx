@@ -2,9 +2,9 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { CheckCircle2, Play, RefreshCw } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, describeError, fieldErrors, type TRun, type TWorkflow } from '../lib/api';
+import { STORAGE_PREFIX } from '../lib/auth';
 import { newIdempotencyKey } from '../lib/format';
-import { findRunNumber } from '../lib/queries';
-import { Button, ErrorNote, Field, Modal, TextLink, cx, inputClass } from './ui';
+import { Button, ErrorNote, Field, Modal, TextField, TextLink, cx, fieldAria, inputClass } from './ui';
 
 /**
  * One idempotency key per opening of the dialog, kept in sessionStorage with
@@ -19,7 +19,7 @@ interface TDraft {
   inputs: Record<string, string>;
 }
 
-const storageKey = (workflowId: string) => `reprise.run-dialog.${workflowId}`;
+const storageKey = (workflowId: string) => `${STORAGE_PREFIX}run-dialog.${workflowId}`;
 
 function loadDraft(wf: TWorkflow): TDraft {
   try {
@@ -45,7 +45,6 @@ function saveDraft(workflowId: string, draft: TDraft | null): void {
 interface TResult {
   run: TRun;
   created: boolean;
-  number: number | null;
 }
 
 export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflow; open: boolean; onOpenChange: (o: boolean) => void }) {
@@ -66,8 +65,7 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
     mutationFn: async (sent: TDraft): Promise<TResult> => {
       const inputs = Object.fromEntries(Object.entries(sent.inputs).filter(([, v]) => v !== ''));
       const res = await api.call('post', '/api/workflows/{id}/runs', { params: { id: workflow.id }, body: { idempotency_key: sent.key, inputs } });
-      const number = await findRunNumber(workflow.id, res.body.run.id).catch(() => null);
-      return { run: res.body.run, created: res.status === 201, number };
+      return { run: res.body.run, created: res.status === 201 };
     },
     onSuccess: (res) => {
       setResult(res);
@@ -108,7 +106,7 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
             <CheckCircle2 className="mt-0.5 size-5 text-emerald-600 dark:text-emerald-400" aria-hidden />
             <div>
               <p className="font-semibold">
-                {result.created ? 'Started' : 'Resumed'} run #{result.number ?? '?'}
+                {result.created ? 'Started' : 'Resumed'} run #{result.run.number}
               </p>
               <p className="mt-1 text-sm text-zinc-700 dark:text-zinc-300">
                 {result.created ? 'A new run was started.' : 'This key had already started that run: nothing new was started.'}{' '}
@@ -137,30 +135,20 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
         >
           {workflow.inputs.length === 0 && <p className="text-sm text-zinc-600 dark:text-zinc-400">This workflow declares no inputs.</p>}
           {workflow.inputs.map((input) => (
-            <Field
+            <TextField
               key={input.name}
               id={`run-input-${input.name}`}
-              label={
-                <>
-                  {input.name}
-                  {input.required && <span className="text-rose-600"> (required)</span>}
-                </>
-              }
+              label={input.name}
+              required={input.required}
               hint={input.description ?? (input.default !== undefined ? `Default: ${input.default}` : undefined)}
               error={errors[`inputs.${input.name}`] ?? errors.inputs}
-            >
-              <input
-                id={`run-input-${input.name}`}
-                required={input.required}
-                value={draft.inputs[input.name] ?? ''}
-                onChange={(e) => setInput(input.name, e.target.value)}
-                className={inputClass}
-              />
-            </Field>
+              value={draft.inputs[input.name] ?? ''}
+              onChange={(e) => setInput(input.name, e.target.value)}
+            />
           ))}
           <Field id="run-key" label="Idempotency key" hint="Sending again with this key resumes the same run; it changes when you change an input." error={errors.idempotency_key}>
             <div className="flex gap-2">
-              <input id="run-key" readOnly value={draft.key} className={cx(inputClass, 'font-mono text-xs')} aria-describedby="run-key-hint" />
+              <input id="run-key" readOnly value={draft.key} className={cx(inputClass, 'font-mono text-xs')} {...fieldAria({ id: 'run-key', hint: true, error: errors.idempotency_key })} />
               <Button onClick={freshKey} title="Use a new idempotency key (another run)">
                 <RefreshCw className="size-4" aria-hidden /> New key
               </Button>

@@ -5,7 +5,7 @@ import { useNavigate } from 'react-router';
 import { api, fieldErrors, type TWorkflowInput } from '../lib/api';
 import { placeholders, slugify } from '../lib/format';
 import type { TIndexedTree } from '../lib/tree';
-import { Button, ErrorNote, Field, Modal, cx, inputClass } from './ui';
+import { Button, ErrorNote, Modal, TextField, cx } from './ui';
 
 type TDraftInput = { name: string; description: string; default: string; required: boolean };
 
@@ -65,12 +65,8 @@ export function SaveWorkflowDialog({ tree, open, onOpenChange }: { tree: TIndexe
         }}
       >
         <div className="grid gap-4 sm:grid-cols-2">
-          <Field id="wf-name" label="Name" hint="A slug: lower-case letters, digits and dashes. It never changes." error={errors.name}>
-            <input id="wf-name" required value={name} onChange={(e) => setName(e.target.value)} className={inputClass} aria-invalid={!!errors.name} aria-describedby={errors.name ? 'wf-name-error' : 'wf-name-hint'} />
-          </Field>
-          <Field id="wf-description" label="Description (optional)" error={errors.description}>
-            <input id="wf-description" value={description} onChange={(e) => setDescription(e.target.value)} className={inputClass} />
-          </Field>
+          <TextField id="wf-name" label="Name" required hint="A slug: lower-case letters, digits and dashes. It never changes." error={errors.name} value={name} onChange={(e) => setName(e.target.value)} />
+          <TextField id="wf-description" label="Description (optional)" error={errors.description} value={description} onChange={(e) => setDescription(e.target.value)} />
         </div>
 
         <fieldset>
@@ -91,15 +87,9 @@ export function SaveWorkflowDialog({ tree, open, onOpenChange }: { tree: TIndexe
           <div className="mt-3 space-y-3">
             {inputs.map((input, i) => (
               <div key={i} className="grid items-start gap-2 rounded-lg border border-zinc-200 p-3 sm:grid-cols-[1fr_1.4fr_1fr_auto_auto] dark:border-zinc-700">
-                <Field id={`in-${i}-name`} label="Name" error={errors[`inputs.${i}.name`] ?? errors[`inputs.${i}`]}>
-                  <input id={`in-${i}-name`} required value={input.name} onChange={(e) => update(i, { name: e.target.value })} className={inputClass} aria-invalid={!!errors[`inputs.${i}.name`]} />
-                </Field>
-                <Field id={`in-${i}-description`} label="Description" error={errors[`inputs.${i}.description`]}>
-                  <input id={`in-${i}-description`} value={input.description} onChange={(e) => update(i, { description: e.target.value })} className={inputClass} />
-                </Field>
-                <Field id={`in-${i}-default`} label="Default" error={errors[`inputs.${i}.default`]}>
-                  <input id={`in-${i}-default`} value={input.default} onChange={(e) => update(i, { default: e.target.value })} className={inputClass} />
-                </Field>
+                <TextField id={`in-${i}-name`} label="Name" required error={errors[`inputs.${i}.name`] ?? errors[`inputs.${i}`]} value={input.name} onChange={(e) => update(i, { name: e.target.value })} />
+                <TextField id={`in-${i}-description`} label="Description" error={errors[`inputs.${i}.description`]} value={input.description} onChange={(e) => update(i, { description: e.target.value })} />
+                <TextField id={`in-${i}-default`} label="Default" error={errors[`inputs.${i}.default`]} value={input.default} onChange={(e) => update(i, { default: e.target.value })} />
                 <div className="flex h-full items-end pb-1.5">
                   <label className="inline-flex items-center gap-1.5 text-sm">
                     <input type="checkbox" checked={input.required} onChange={(e) => update(i, { required: e.target.checked })} className="size-4 accent-indigo-600" /> Required

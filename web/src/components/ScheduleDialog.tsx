@@ -1,9 +1,8 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
-import { api, fieldErrors, type TSchedule, type TWorkflow } from '../lib/api';
-import { utc } from '../lib/format';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useMemo, useState } from 'react';
+import { api, describeError, fieldErrors, type TSchedule, type TSchemas, type TWorkflow } from '../lib/api';
 import { specInWords } from '../lib/schedules';
-import { Button, ErrorNote, Field, Modal, TextLink, Time, cx, inputClass } from './ui';
+import { Button, ErrorNote, Field, Modal, TextField, TextLink, Time, cx, inputClass } from './ui';
 
 type TKind = 'cron' | 'every' | 'at';
 const OVERLAPS = [
@@ -14,21 +13,47 @@ const OVERLAPS = [
   ['allow_all', 'Allow runs to overlap'],
 ] as const;
 
-const EVERY_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+type TSpec = TSchemas['SchedulePreview']['spec'];
 
-/** Next fires of `every` and `at` specs before saving (plain arithmetic); a cron's come from Temporal once saved. */
-function preview(kind: TKind, every: string, at: string): string[] | null {
-  if (kind === 'at') return at ? [new Date(at).toISOString()] : null;
-  if (kind === 'every') {
-    const m = /^(\d+)\s*([smhd])$/.exec(every.trim());
-    if (!m) return null;
-    const ms = Number(m[1]) * EVERY_MS[m[2]!]!;
-    if (!ms) return null;
-    // Temporal aligns intervals to the Unix epoch.
-    const first = Math.ceil(Date.now() / ms) * ms;
-    return [0, 1, 2].map((k) => new Date(first + k * ms).toISOString());
-  }
-  return null;
+/** The spec the form describes, or null while it cannot be one yet (no time given). */
+function specOf(kind: TKind, cron: string, timezone: string, every: string, at: string): TSpec | null {
+  if (kind === 'cron') return cron.trim() ? { cron: cron.trim(), ...(timezone.trim() ? { timezone: timezone.trim() } : {}) } : null;
+  if (kind === 'every') return every.trim() ? { every: every.trim() } : null;
+  const time = at ? new Date(at) : null;
+  return time && !Number.isNaN(time.getTime()) ? { at: time.toISOString() } : null;
+}
+
+/** What is wrong with the spec, as the API said it: the field's own message when it named one. */
+function previewProblem(err: unknown): string {
+  return Object.values(fieldErrors(err))[0] ?? describeError(err);
+}
+
+/** `value`, once it has stopped changing for `ms`: a preview per pause in typing, not per key. */
+function useSettled<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
+/**
+ * The next fires of the spec being written, before saving, from the API
+ * (POST /api/schedules/preview): Temporal computes them, so a cron, a time
+ * zone and an interval's alignment read exactly as the saved schedule will,
+ * and a spec it would refuse says why here.
+ */
+function usePreview(spec: TSpec | null) {
+  const settledKey = useSettled(spec ? JSON.stringify(spec) : null, 400);
+  return useQuery({
+    queryKey: ['schedule-preview', settledKey],
+    enabled: settledKey !== null,
+    queryFn: async () => (await api.call('post', '/api/schedules/preview', { body: { spec: JSON.parse(settledKey!) as TSpec, count: 3 } })).body.next_fires,
+    placeholderData: keepPreviousData,
+    retry: false,
+    staleTime: 30_000,
+  });
 }
 
 export function ScheduleDialog({ workflow, open, onOpenChange }: { workflow: TWorkflow; open: boolean; onOpenChange: (o: boolean) => void }) {
@@ -66,7 +91,7 @@ export function ScheduleDialog({ workflow, open, onOpenChange }: { workflow: TWo
     },
   });
   const errors = fieldErrors(create.error);
-  const next = preview(kind, every, at);
+  const preview = usePreview(specOf(kind, cron, timezone, every, at));
   const radio = (value: TKind, label: string) => (
     <label className={cx('flex cursor-pointer items-center gap-2 rounded-md px-3 py-1.5 text-sm ring-1 ring-inset', kind === value ? 'bg-indigo-50 ring-indigo-400 dark:bg-indigo-950' : 'ring-zinc-300 dark:ring-zinc-700')}>
       <input type="radio" name="spec-kind" value={value} checked={kind === value} onChange={() => setKind(value)} className="accent-indigo-600" />
@@ -117,9 +142,7 @@ export function ScheduleDialog({ workflow, open, onOpenChange }: { workflow: TWo
           </fieldset>
           {kind === 'cron' && (
             <div className="grid gap-4 sm:grid-cols-2">
-              <Field id="sched-cron" label="Cron expression" hint="minute hour day-of-month month day-of-week, e.g. 0 8 * * 1-5" error={errors['spec.cron'] ?? errors.spec}>
-                <input id="sched-cron" required value={cron} onChange={(e) => setCron(e.target.value)} className={cx(inputClass, 'font-mono')} />
-              </Field>
+              <TextField id="sched-cron" label="Cron expression" required hint="minute hour day-of-month month day-of-week, e.g. 0 8 * * 1-5" error={errors['spec.cron'] ?? errors.spec} value={cron} onChange={(e) => setCron(e.target.value)} className="font-mono" />
               <Field id="sched-tz" label="Time zone" error={errors['spec.timezone']}>
                 <input id="sched-tz" list="time-zones" value={timezone} onChange={(e) => setTimezone(e.target.value)} className={inputClass} />
                 <datalist id="time-zones">
@@ -131,22 +154,30 @@ export function ScheduleDialog({ workflow, open, onOpenChange }: { workflow: TWo
             </div>
           )}
           {kind === 'every' && (
-            <Field id="sched-every" label="Interval" hint="e.g. 30s, 15m, 1h, 1d" error={errors['spec.every'] ?? errors.spec}>
-              <input id="sched-every" required value={every} onChange={(e) => setEvery(e.target.value)} className={inputClass} />
-            </Field>
+            <TextField id="sched-every" label="Interval" required hint="e.g. 30s, 15m, 1h, 1d" error={errors['spec.every'] ?? errors.spec} value={every} onChange={(e) => setEvery(e.target.value)} />
           )}
           {kind === 'at' && (
-            <Field id="sched-at" label="Time (your local time; saved in UTC)" error={errors['spec.at'] ?? errors.spec}>
-              <input id="sched-at" type="datetime-local" required value={at} onChange={(e) => setAt(e.target.value)} className={inputClass} />
-            </Field>
+            <TextField id="sched-at" label="Time (your local time; saved in UTC)" type="datetime-local" required error={errors['spec.at'] ?? errors.spec} value={at} onChange={(e) => setAt(e.target.value)} />
           )}
-          <div className="rounded-md bg-zinc-50 px-3 py-2 text-sm dark:bg-zinc-800/60" aria-live="polite">
-            {next ? (
-              <>
-                Next fires: {next.map((t) => utc(t)).join(', ')}
-              </>
-            ) : kind === 'cron' ? (
-              'Temporal computes a cron’s next fires; they are shown once it is saved (it can be saved paused).'
+          <div className="rounded-md bg-zinc-50 px-3 py-2 text-sm dark:bg-zinc-800/60" aria-live="polite" aria-busy={preview.isFetching}>
+            {preview.error ? (
+              <span className="text-rose-700 dark:text-rose-300">{previewProblem(preview.error)}</span>
+            ) : preview.data ? (
+              preview.data.length ? (
+                <>
+                  Next fires:{' '}
+                  {preview.data.map((t, i) => (
+                    <span key={t}>
+                      {i > 0 && ', '}
+                      <Time iso={t} />
+                    </span>
+                  ))}
+                </>
+              ) : (
+                'No fires in the next ten years.'
+              )
+            ) : preview.isFetching ? (
+              'Working out the next fires…'
             ) : (
               'Enter a valid time to see the next fires.'
             )}
@@ -155,9 +186,7 @@ export function ScheduleDialog({ workflow, open, onOpenChange }: { workflow: TWo
             <fieldset className="space-y-3">
               <legend className="text-sm font-medium">Inputs</legend>
               {workflow.inputs.map((i) => (
-                <Field key={i.name} id={`sched-in-${i.name}`} label={`${i.name}${i.required ? ' (required)' : ''}`} hint={i.description} error={errors[`inputs.${i.name}`]}>
-                  <input id={`sched-in-${i.name}`} required={i.required} value={inputs[i.name] ?? ''} onChange={(e) => setInputs({ ...inputs, [i.name]: e.target.value })} className={inputClass} />
-                </Field>
+                <TextField key={i.name} id={`sched-in-${i.name}`} label={i.name} required={i.required} hint={i.description} error={errors[`inputs.${i.name}`]} value={inputs[i.name] ?? ''} onChange={(e) => setInputs({ ...inputs, [i.name]: e.target.value })} />
               ))}
             </fieldset>
           )}
@@ -180,9 +209,7 @@ export function ScheduleDialog({ workflow, open, onOpenChange }: { workflow: TWo
               <input type="checkbox" checked={paused} onChange={(e) => setPaused(e.target.checked)} className="size-4 accent-indigo-600" /> Create paused
             </label>
           </div>
-          <Field id="sched-note" label="Note (optional)" error={errors.note}>
-            <input id="sched-note" value={note} onChange={(e) => setNote(e.target.value)} className={inputClass} />
-          </Field>
+          <TextField id="sched-note" label="Note (optional)" error={errors.note} value={note} onChange={(e) => setNote(e.target.value)} />
           <ErrorNote error={create.error} />
           <div className="flex justify-end gap-2">
             <Button onClick={() => onOpenChange(false)}>Close</Button>

@@ -1,6 +1,6 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import { AlertTriangle, Loader2, X } from 'lucide-react';
-import type { ButtonHTMLAttributes, ReactNode } from 'react';
+import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode, TextareaHTMLAttributes } from 'react';
 import { Link } from 'react-router';
 import { describeError, type TLifecycle } from '../lib/api';
 import { local, utc } from '../lib/format';
@@ -91,7 +91,7 @@ export function Card({ title, actions, children, className, id }: { title?: Reac
       {(title || actions) && (
         <div className="flex items-center justify-between gap-3 border-b border-zinc-200 px-4 py-3 dark:border-zinc-800">
           {title && (
-            <h2 id={id ? `${id}-title` : undefined} className="text-sm font-semibold text-zinc-900 dark:text-zinc-100">
+            <h2 id={id ? `${id}-title` : undefined} className="min-w-0 text-sm font-semibold break-words text-zinc-900 dark:text-zinc-100">
               {title}
             </h2>
           )}
@@ -106,10 +106,10 @@ export function Card({ title, actions, children, className, id }: { title?: Reac
 export function PageHeader({ title, eyebrow, badges, actions, children }: { title: ReactNode; eyebrow?: ReactNode; badges?: ReactNode; actions?: ReactNode; children?: ReactNode }) {
   return (
     <header className="mb-6 flex flex-wrap items-start justify-between gap-4">
-      <div className="min-w-0">
+      <div className="min-w-0 flex-1">
         {eyebrow && <div className="mb-1 text-xs font-medium tracking-wide text-zinc-500 uppercase dark:text-zinc-400">{eyebrow}</div>}
         <div className="flex flex-wrap items-center gap-3">
-          <h1 className="truncate text-2xl font-semibold tracking-tight">{title}</h1>
+          <h1 className="min-w-0 text-2xl font-semibold tracking-tight break-words">{title}</h1>
           {badges}
         </div>
         {children && <div className="mt-2 text-sm text-zinc-600 dark:text-zinc-400">{children}</div>}
@@ -143,7 +143,7 @@ export function Empty({ children }: { children: ReactNode }) {
 
 export function TextLink({ to, children, className }: { to: string; children: ReactNode; className?: string }) {
   return (
-    <Link to={to} className={cx('font-medium text-indigo-700 hover:underline dark:text-indigo-300', className)}>
+    <Link to={to} className={cx('font-medium [overflow-wrap:anywhere] text-indigo-700 hover:underline dark:text-indigo-300', className)}>
       {children}
     </Link>
   );
@@ -161,21 +161,80 @@ export function ExternalLink({ href, children }: { href: string; children: React
 export const inputClass =
   'block w-full rounded-md border-0 bg-white px-2.5 py-1.5 text-sm text-zinc-900 ring-1 ring-inset ring-zinc-300 placeholder:text-zinc-400 focus:ring-2 focus:ring-indigo-500 dark:bg-zinc-950 dark:text-zinc-100 dark:ring-zinc-700';
 
-export function Field({ label, hint, error, children, id }: { label: ReactNode; hint?: ReactNode; error?: string; children: ReactNode; id: string }) {
+/** The id a control's `aria-describedby` names: its error when it has one, else its hint. */
+function describedBy(id: string, hint: ReactNode, error: string | undefined): string | undefined {
+  return error ? `${id}-error` : hint ? `${id}-hint` : undefined;
+}
+
+interface TFieldFrame {
+  id: string;
+  label: ReactNode;
+  hint?: ReactNode;
+  /** The API's (or the form's) problem with this field: shown under it in place of the hint, and announced with it. */
+  error?: string;
+  /** Marks the label "(required)". */
+  required?: boolean;
+}
+
+/**
+ * A label, a control, and under it its hint or its error: every form's
+ * fields look and read alike. `children` is the control (id = `id`); the
+ * text controls below wire `aria-invalid` and `aria-describedby` themselves,
+ * a custom control passes them with `fieldAria`.
+ */
+export function Field({ label, hint, error, required, children, id }: TFieldFrame & { children: ReactNode }) {
   return (
-    <div>
-      <label htmlFor={id} className="mb-1 block text-sm font-medium text-zinc-800 dark:text-zinc-200">
+    <div className="min-w-0">
+      <label htmlFor={id} className="mb-1 block text-sm font-medium break-words text-zinc-800 dark:text-zinc-200">
         {label}
+        {required && <span className="font-normal text-rose-700 dark:text-rose-300"> (required)</span>}
       </label>
       {children}
-      {hint && !error && <p id={`${id}-hint`} className="mt-1 text-xs text-zinc-500 dark:text-zinc-400">{hint}</p>}
+      {hint && !error && (
+        <p id={`${id}-hint`} className="mt-1 text-xs break-words text-zinc-500 dark:text-zinc-400">
+          {hint}
+        </p>
+      )}
       {error && (
-        <p id={`${id}-error`} className="mt-1 text-xs font-medium text-rose-700 dark:text-rose-300">
+        <p id={`${id}-error`} className="mt-1 text-xs font-medium break-words text-rose-700 dark:text-rose-300">
           {error}
         </p>
       )}
     </div>
   );
+}
+
+/** The ARIA a field's control carries: invalid with an error, described by the error or the hint. */
+export function fieldAria({ id, hint, error }: Pick<TFieldFrame, 'id' | 'hint' | 'error'>) {
+  return { 'aria-invalid': error ? true : undefined, 'aria-describedby': describedBy(id, hint, error) };
+}
+
+/** A one-line text field: label, input, hint or error. */
+export function TextField({ id, label, hint, error, required, className, ...input }: TFieldFrame & Omit<InputHTMLAttributes<HTMLInputElement>, 'id'>) {
+  return (
+    <Field id={id} label={label} hint={hint} error={error} required={required}>
+      <input id={id} required={required} className={cx(inputClass, className)} {...fieldAria({ id, hint, error })} {...input} />
+    </Field>
+  );
+}
+
+/** A multi-line text field: label, textarea, hint or error. */
+export function TextAreaField({ id, label, hint, error, required, className, ...area }: TFieldFrame & Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'id'>) {
+  return (
+    <Field id={id} label={label} hint={hint} error={error} required={required}>
+      <textarea id={id} required={required} className={cx(inputClass, className)} {...fieldAria({ id, hint, error })} {...area} />
+    </Field>
+  );
+}
+
+/** Focus the dialog's first field rather than its close button: what a person opening a form means to do first. */
+function focusFirstField(event: Event): void {
+  const content = event.currentTarget as HTMLElement | null;
+  const field = content?.querySelector<HTMLElement>('input:not([type=hidden]):not([readonly]):not([disabled]), textarea:not([readonly]), select');
+  if (field) {
+    event.preventDefault();
+    field.focus();
+  }
 }
 
 export function Modal({
@@ -202,11 +261,11 @@ export function Modal({
             'fixed top-[6vh] left-1/2 z-50 max-h-[88vh] w-[calc(100vw-2rem)] -translate-x-1/2 overflow-y-auto rounded-xl border border-zinc-200 bg-white p-5 shadow-xl dark:border-zinc-700 dark:bg-zinc-900',
             wide ? 'max-w-3xl' : 'max-w-lg',
           )}
-          aria-describedby={description ? undefined : undefined}
+          onOpenAutoFocus={focusFirstField}
         >
           <div className="mb-4 flex items-start justify-between gap-4">
-            <div>
-              <Dialog.Title className="text-lg font-semibold">{title}</Dialog.Title>
+            <div className="min-w-0">
+              <Dialog.Title className="text-lg font-semibold break-words">{title}</Dialog.Title>
               {description ? (
                 <Dialog.Description className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{description}</Dialog.Description>
               ) : (

@@ -23,17 +23,20 @@ export type TLifecycle = TGoal['lifecycle'];
 type TClient = ReturnType<typeof createApiClient>;
 
 /** Same origin: paths are relative to the page's host. */
+async function signedIn<T>(send: (client: TClient) => Promise<T>): Promise<T> {
+  const token = getToken();
+  try {
+    return await send(createApiClient({ baseUrl: '', token: token ?? undefined }));
+  } catch (err) {
+    // A token that stopped working (revoked, expired, another stack's): back to the sign-in page.
+    if (err instanceof ApiError && err.status === 401) signOut(err.message);
+    throw err;
+  }
+}
+
 export const api: TClient = {
-  async call(...args: Parameters<TClient['call']>) {
-    const token = getToken();
-    try {
-      return await createApiClient({ baseUrl: '', token: token ?? undefined }).call(...args);
-    } catch (err) {
-      // A token that stopped working (revoked, expired, another stack's): back to the sign-in page.
-      if (err instanceof ApiError && err.status === 401) signOut(err.message);
-      throw err;
-    }
-  },
+  call: (...args: Parameters<TClient['call']>) => signedIn((c) => c.call(...args)),
+  callIfChanged: (...args: Parameters<TClient['callIfChanged']>) => signedIn((c) => c.callIfChanged(...args)),
 } as TClient;
 
 /** What to show for a failed request: 403 names the missing scope (the API's message says which). */

@@ -8,6 +8,8 @@ import { useSyncExternalStore } from 'react';
  * takes it from there once and removes it from the address bar.
  */
 const KEY = 'reprise.token';
+/** Everything this app keeps in sessionStorage starts so (the token, run-dialog drafts): signing out forgets all of it. */
+export const STORAGE_PREFIX = 'reprise.';
 const listeners = new Set<() => void>();
 
 function read(): string | null {
@@ -34,10 +36,19 @@ export function signIn(token: string): void {
   emit();
 }
 
-/** Forgets the token; `reason` is shown on the sign-in page. */
+/**
+ * Forgets the token and everything kept with it in this tab (run-dialog
+ * drafts hold inputs and idempotency keys: the next person signing in here
+ * must not see or resume them); `reason` is shown on the sign-in page.
+ */
 export function signOut(reason?: string): void {
   current = null;
-  sessionStorage.removeItem(KEY);
+  try {
+    const ours = Array.from({ length: sessionStorage.length }, (_, i) => sessionStorage.key(i)).filter((k): k is string => k?.startsWith(STORAGE_PREFIX) ?? false);
+    for (const k of ours) sessionStorage.removeItem(k);
+  } catch {
+    // storage unavailable: nothing kept there
+  }
   signOutReason = reason ?? null;
   emit();
 }

@@ -1,6 +1,6 @@
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import { api } from './api';
+import { api, type TGoalTreeRoot } from './api';
 import { indexTree } from './tree';
 
 /**
@@ -10,15 +10,43 @@ import { indexTree } from './tree';
  */
 export const FAST_POLL_MS = 1_500;
 export const IDLE_POLL_MS = 15_000;
+/** A running tree's poll backs off with its size: a changed 10,000-goal tree is megabytes to parse, so at most every 5 s. */
+export const FAST_POLL_MS_PER_1000_GOALS = 500;
 
+/** How often to poll a tree of `goals` goals. */
+export function treePollMs(running: boolean, goals: number): number {
+  if (!running) return IDLE_POLL_MS;
+  return Math.min(IDLE_POLL_MS, Math.max(FAST_POLL_MS, Math.ceil(goals / 1000) * FAST_POLL_MS_PER_1000_GOALS));
+}
+
+interface TTreeAnswer {
+  root: TGoalTreeRoot;
+  /** The API's version of it: sent back as If-None-Match, an unchanged tree is a bodiless 304. */
+  etag: string | undefined;
+}
+
+/**
+ * A goal tree, polled cheaply: each poll names the version it has and an
+ * unchanged tree answers 304 (the previous answer is kept, the same object,
+ * so nothing is parsed, indexed or rendered again); a changed one is read
+ * whole, less often the bigger it is (treePollMs).
+ */
 export function useGoalTree(id: string | undefined) {
+  const client = useQueryClient();
   const query = useQuery({
     queryKey: ['goal-tree', id],
     enabled: !!id,
-    queryFn: async () => (await api.call('get', '/api/goals/{id}/tree', { params: { id: id! }, query: { depth: 100, limit: 10_000 } })).body,
-    refetchInterval: (q) => (q.state.data && !indexTree(q.state.data).running ? IDLE_POLL_MS : FAST_POLL_MS),
+    queryFn: async (): Promise<TTreeAnswer> => {
+      const previous = client.getQueryData<TTreeAnswer>(['goal-tree', id]);
+      const answer = await api.callIfChanged('get', '/api/goals/{id}/tree', { params: { id: id! }, query: { depth: 100, limit: 10_000 } }, previous?.etag);
+      if (answer.notModified && previous) return previous;
+      if (answer.notModified) throw new Error('the API said "not modified" to a first read');
+      return { root: answer.body, etag: answer.etag };
+    },
+    refetchInterval: (q) => (q.state.data ? treePollMs(indexTree(q.state.data.root).running, q.state.data.root.goals.shown) : FAST_POLL_MS),
   });
-  const tree = useMemo(() => (query.data ? indexTree(query.data) : undefined), [query.data]);
+  const root = query.data?.root;
+  const tree = useMemo(() => (root ? indexTree(root) : undefined), [root]);
   return { ...query, tree };
 }
 
@@ -53,29 +81,17 @@ export function useRun(id: string | null | undefined) {
 }
 
 /**
- * A run's number within its workflow (1 = the first run): the API lists runs
- * newest first with their `total`, so the run at overall position i is number
- * total - i. Found by paging until the run shows up (usually the first page).
+ * What never changes about a run (its number, its workflow's name and
+ * version): read once, for badges and links, without polling.
  */
-export async function findRunNumber(workflowId: string, runId: string): Promise<number | null> {
-  let cursor: string | undefined;
-  let offset = 0;
-  for (let pages = 0; pages < 50; pages++) {
-    const { body } = await api.call('get', '/api/workflows/{id}/runs', { params: { id: workflowId }, query: { limit: 200, cursor } });
-    const i = body.items.findIndex((r) => r.id === runId);
-    if (i >= 0) return body.total - (offset + i);
-    if (!body.next_cursor) return null;
-    offset += body.items.length;
-    cursor = body.next_cursor;
-  }
-  return null;
-}
-
-export function useRunNumber(workflowId: string | null | undefined, runId: string | null | undefined) {
+export function useRunIdentity(id: string | null | undefined) {
   return useQuery({
-    queryKey: ['run-number', workflowId, runId],
-    enabled: !!workflowId && !!runId,
-    queryFn: () => findRunNumber(workflowId!, runId!),
+    queryKey: ['run-identity', id],
+    enabled: !!id,
+    queryFn: async () => {
+      const { body } = await api.call('get', '/api/runs/{id}', { params: { id: id! } });
+      return { number: body.number, workflow: body.workflow };
+    },
     staleTime: Infinity,
   });
 }

@@ -12,7 +12,17 @@ export interface TIndexedTree {
   running: boolean;
 }
 
+// One index per answer: a poll that changed nothing keeps its answer (the same object), and so its index.
+const indexed = new WeakMap<TGoalTreeRoot, TIndexedTree>();
+
+/** The tree's goals by id, parents, subtree sizes and whether any runs; computed once per answer. */
 export function indexTree(root: TGoalTreeRoot): TIndexedTree {
+  let index = indexed.get(root);
+  if (!index) indexed.set(root, (index = buildIndex(root)));
+  return index;
+}
+
+function buildIndex(root: TGoalTreeRoot): TIndexedTree {
   const byId = new Map<string, TNode>();
   const parentOf = new Map<string, TNode>();
   const descendants = new Map<string, number>();

@@ -6,7 +6,7 @@ import { GoalTree } from '../components/GoalTree';
 import { SaveWorkflowDialog } from '../components/SaveWorkflowDialog';
 import { Button, Card, ErrorNote, Loading, PageHeader, Pill, StatusBadge, TextLink, Time } from '../components/ui';
 import { plural, reasonOf } from '../lib/format';
-import { useGoal, useGoalTree, useRunNumber, useWorkflow } from '../lib/queries';
+import { useGoal, useGoalTree, useRunIdentity, useWorkflow } from '../lib/queries';
 import type { TIndexedTree } from '../lib/tree';
 
 export function GoalPage() {
@@ -19,9 +19,11 @@ export function GoalPage() {
 
 /** A goal that came from a run links back to its workflow (name, version) and run (number). */
 export function LineageBadge({ attribution }: { attribution: NonNullable<TIndexedTree['root']['attribution']> }) {
-  const workflow = useWorkflow(attribution.workflow_id);
-  const number = useRunNumber(attribution.workflow_id, attribution.run_id);
-  const name = workflow.data ? `${workflow.data.name} v${workflow.data.version}` : 'workflow';
+  const run = useRunIdentity(attribution.run_id);
+  // A run says its workflow's name; a goal without a run (none today, but the field allows it) asks the workflow.
+  const workflow = useWorkflow(attribution.run_id ? null : attribution.workflow_id);
+  const identity = run.data?.workflow ?? workflow.data;
+  const name = identity ? `${identity.name} v${identity.version}` : 'workflow';
   return (
     <span className="inline-flex items-center gap-1.5 rounded-md bg-indigo-50 px-2 py-0.5 text-xs font-medium text-indigo-800 dark:bg-indigo-950 dark:text-indigo-200">
       <Repeat className="size-3.5" aria-hidden />
@@ -29,7 +31,7 @@ export function LineageBadge({ attribution }: { attribution: NonNullable<TIndexe
       {attribution.run_id && (
         <>
           <span aria-hidden>·</span>
-          <TextLink to={`/runs/${attribution.run_id}`}>{number.data ? `run #${number.data}` : 'its run'}</TextLink>
+          <TextLink to={`/runs/${attribution.run_id}`}>{run.data ? `run #${run.data.number}` : 'its run'}</TextLink>
         </>
       )}
     </span>

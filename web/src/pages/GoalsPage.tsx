@@ -117,6 +117,19 @@ export function GoalsPage() {
                 </option>
               ))}
             </select>
+            {(lifecycle || waiting) && (
+              <button
+                type="button"
+                className={buttonClass('ghost')}
+                onClick={() => {
+                  const next = new URLSearchParams(params);
+                  for (const name of ['lifecycle', 'waiting_for', 'cursor', 'page']) next.delete(name);
+                  setParams(next);
+                }}
+              >
+                Clear filters
+              </button>
+            )}
           </form>
         }
       >
@@ -263,7 +276,11 @@ function Repeatable({ workflows }: { workflows: TWorkflowSummary[] }) {
                   partly frozen
                 </Pill>
               )}
-              {latest.description && <span className="truncate text-zinc-500 dark:text-zinc-400">{latest.description}</span>}
+              {latest.description && (
+                <span className="min-w-0 truncate text-zinc-500 dark:text-zinc-400" title={latest.description}>
+                  {latest.description}
+                </span>
+              )}
             </div>
             <span className="text-zinc-600 dark:text-zinc-400">{plural(runs, 'run')}{versions > 1 ? ' (all versions)' : ''}</span>
           </li>

@@ -5,13 +5,12 @@ import { useParams } from 'react-router';
 import { Button, Card, DescriptionList, ErrorNote, Loading, Modal, PageHeader, Pill, StatusBadge, TextLink, Time } from '../components/ui';
 import { api } from '../lib/api';
 import { plural } from '../lib/format';
-import { useGoalTree, useRun, useRunNumber } from '../lib/queries';
+import { useGoalTree, useRun } from '../lib/queries';
 import { GoalTreePage } from './GoalPage';
 
 export function RunPage() {
   const { id } = useParams();
   const run = useRun(id);
-  const number = useRunNumber(run.data?.workflow.id, run.data?.id);
   const tree = useGoalTree(run.data?.root_goal_id ?? undefined);
   const [cancelling, setCancelling] = useState(false);
   const queryClient = useQueryClient();
@@ -33,7 +32,7 @@ export function RunPage() {
     <>
       <PageHeader
         eyebrow="Run"
-        title={`Run #${number.data ?? '…'}${r.title ? `: ${r.title}` : ''}`}
+        title={`Run #${r.number}${r.title ? `: ${r.title}` : ''}`}
         badges={<StatusBadge status={r.status.status} detail={r.status.reason} />}
         actions={
           active &&

@@ -1,8 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { CalendarClock, History, Pause, Play, Trash2, Zap } from 'lucide-react';
 import { useState } from 'react';
-import { Button, Card, Empty, ErrorNote, Field, Loading, Modal, PageHeader, Pill, StatusBadge, TextLink, Time, inputClass } from '../components/ui';
-import { api, type TSchedule } from '../lib/api';
+import { Button, Card, Empty, ErrorNote, Loading, Modal, PageHeader, Pill, StatusBadge, TextField, TextLink, Time } from '../components/ui';
+import { api, type TSchedule, describeError } from '../lib/api';
 import { plural } from '../lib/format';
 import { specInWords } from '../lib/schedules';
 
@@ -152,7 +152,7 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
               {runs.slice(0, 5).map((r) => (
                 <li key={r.id} className="flex flex-wrap items-center gap-2">
                   <StatusBadge status={r.status.status} />
-                  {r.state === 'skipped' ? <span className="text-zinc-600 dark:text-zinc-400">{r.status.reason ?? r.error ?? 'skipped'}</span> : <TextLink to={`/runs/${r.id}`}>{r.title ?? r.id}</TextLink>}
+                  {r.state === 'skipped' ? <span className="text-zinc-600 dark:text-zinc-400">{r.status.reason ?? r.error ?? 'skipped'}</span> : <TextLink to={`/runs/${r.id}`}>{`Run #${r.number}${r.title ? `: ${r.title}` : ''}`}</TextLink>}
                   <Time iso={r.created_at} className="text-xs text-zinc-500 dark:text-zinc-400" />
                 </li>
               ))}
@@ -161,7 +161,7 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
           {d.missed_catchup_window > 0 && <p className="mt-1 text-xs text-amber-700 dark:text-amber-300">{plural(d.missed_catchup_window, 'fire')} missed during an outage (backfill to run them).</p>}
         </div>
       </div>
-      {!dialog && <ErrorNote error={act.error} className="mx-4 mb-4" />}
+      {!dialog && act.error && <ErrorNote error={`Could not ${act.variables ?? 'do that'}: ${describeError(act.error)}`} className="mx-4 mb-4" />}
       <Modal open={dialog === 'pause'} onOpenChange={(o) => !o && setDialog(null)} title="Pause this schedule" description="No fires until it is resumed. The note says why, to whoever looks.">
         <form
           className="space-y-4"
@@ -170,9 +170,7 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
             act.mutate('pause');
           }}
         >
-          <Field id={`pause-note-${s.id}`} label="Note">
-            <input id={`pause-note-${s.id}`} value={note} onChange={(e) => setNote(e.target.value)} className={inputClass} placeholder="e.g. paused during the migration" />
-          </Field>
+          <TextField id={`pause-note-${s.id}`} label="Note" value={note} onChange={(e) => setNote(e.target.value)} placeholder="e.g. paused during the migration" />
           <ErrorNote error={act.error} />
           <div className="flex justify-end gap-2">
             <Button onClick={() => setDialog(null)}>Close</Button>
@@ -191,12 +189,8 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
           }}
         >
           <div className="grid gap-4 sm:grid-cols-2">
-            <Field id={`bf-start-${s.id}`} label="From (your local time)">
-              <input id={`bf-start-${s.id}`} type="datetime-local" required value={start} onChange={(e) => setStart(e.target.value)} className={inputClass} />
-            </Field>
-            <Field id={`bf-end-${s.id}`} label="To (your local time)">
-              <input id={`bf-end-${s.id}`} type="datetime-local" required value={end} onChange={(e) => setEnd(e.target.value)} className={inputClass} />
-            </Field>
+            <TextField id={`bf-start-${s.id}`} label="From (your local time)" type="datetime-local" required value={start} onChange={(e) => setStart(e.target.value)} />
+            <TextField id={`bf-end-${s.id}`} label="To (your local time)" type="datetime-local" required value={end} onChange={(e) => setEnd(e.target.value)} />
           </div>
           <ErrorNote error={act.error} />
           <div className="flex justify-end gap-2">

@@ -169,7 +169,7 @@ function FrozenPlan({ plan }: { plan: Record<string, unknown> }) {
   if (!root) return <pre className="text-xs">{JSON.stringify(plan, null, 2)}</pre>;
   return (
     <div className="text-sm">
-      <p className="font-medium">{root.title}</p>
+      <p className="font-medium [overflow-wrap:anywhere]">{root.title}</p>
       <Layer layer={root.plan} />
     </div>
   );
@@ -186,7 +186,7 @@ function Layer({ layer }: { layer: TFrozenLayer | null | undefined }) {
         const when = incoming.map((e) => edgeSentence(e as never, titleOf)).join('; ');
         return (
           <li key={c.key}>
-            <span className="font-medium">{c.title}</span>{' '}
+            <span className="font-medium [overflow-wrap:anywhere]">{c.title}</span>{' '}
             <span className="text-xs text-zinc-500 dark:text-zinc-400">
               {c.kind === 'leaf' ? c.action?.runtime : c.workflow ? `runs ${c.workflow}` : 'composite'} · {when || 'starts at once'}
             </span>
@@ -232,7 +232,6 @@ function RunHistory({ workflow }: { workflow: TWorkflow }) {
   // In-page paging: a stack of cursors, so Previous works without the URL.
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors[cursors.length - 1];
-  const offset = (cursors.length - 1) * RUNS_PAGE;
   const runs = useQuery({
     queryKey: ['workflow-runs', workflow.id, cursor],
     queryFn: async () => (await api.call('get', '/api/workflows/{id}/runs', { params: { id: workflow.id }, query: { limit: RUNS_PAGE, cursor } })).body,
@@ -248,13 +247,17 @@ function RunHistory({ workflow }: { workflow: TWorkflow }) {
         <Empty>No runs yet. Run it with Run… above.</Empty>
       ) : (
         <ol className="divide-y divide-zinc-100 dark:divide-zinc-800" aria-label="Runs, newest first">
-          {runs.data.items.map((r, i) => (
+          {runs.data.items.map((r) => (
             <li key={r.id} className="flex flex-wrap items-center justify-between gap-3 px-4 py-3 text-sm" data-run-id={r.id}>
               <div className="min-w-0">
                 <div className="flex items-center gap-2">
-                  <TextLink to={`/runs/${r.id}`}>Run #{runs.data.total - (offset + i)}</TextLink>
+                  <TextLink to={`/runs/${r.id}`}>Run #{r.number}</TextLink>
                   <StatusBadge status={r.status.status} detail={r.status.reason} />
-                  {r.title && <span className="truncate text-zinc-700 dark:text-zinc-300">{r.title}</span>}
+                  {r.title && (
+                    <span className="min-w-0 truncate text-zinc-700 dark:text-zinc-300" title={r.title}>
+                      {r.title}
+                    </span>
+                  )}
                 </div>
                 <div className="mt-0.5 truncate text-xs text-zinc-500 dark:text-zinc-400">
                   <Time iso={r.created_at} /> · key <code>{r.idempotency_key}</code>
