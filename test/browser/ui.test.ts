@@ -273,7 +273,7 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await page.getByRole('button', { name: 'Pause…' }).click();
     await page.getByRole('dialog').getByLabel('Note').fill('paused for the release freeze');
     await page.getByRole('dialog').getByRole('button', { name: 'Pause', exact: true }).click();
-    await page.getByText('Note: paused for the release freeze').waitFor();
+    await page.getByText('Paused: paused for the release freeze').waitFor();
     await page.getByText('paused', { exact: true }).waitFor();
     await expectAccessible(page, 'schedules');
   });
@@ -384,7 +384,7 @@ describe('the web UI, in Chromium, against a live stack', () => {
     ['goal', `/goals/${made.goalId}`, (p) => p.getByRole('heading', { name: 'Release {{inputs.target}}', level: 3 }).waitFor()],
     ['workflow', `/workflows/${made.workflowId}`, (p) => p.getByRole('heading', { name: /^Runs \(\d+\)$/ }).waitFor()],
     ['run', `/runs/${made.runId}`, (p) => p.getByRole('heading', { name: 'Release prod', level: 3 }).waitFor()],
-    ['schedules', '/schedules', (p) => p.getByText('Note: paused for the release freeze').waitFor()],
+    ['schedules', '/schedules', (p) => p.getByText('Paused: paused for the release freeze').waitFor()],
     ['big-tree', `/goals/${made.bigGoalId}`, (p) => p.getByRole('treeitem', { name: /Region 1\b/ }).waitFor({ timeout: 30_000 })],
     ['long-title', `/goals/${made.longGoalId}`, (p) => p.getByRole('heading', { name: /^Unbroken-x+$/, level: 3 }).waitFor()],
   ];

@@ -52,7 +52,7 @@ function Header() {
   const onGoals = location.pathname === '/' || location.pathname.startsWith('/goals') || location.pathname.startsWith('/workflows') || location.pathname.startsWith('/runs');
   return (
     <header className="border-b border-zinc-200 bg-white/80 backdrop-blur dark:border-zinc-800 dark:bg-zinc-900/80">
-      <div className="mx-auto flex h-14 max-w-7xl items-center gap-6 px-4 sm:px-6">
+      <div className="mx-auto flex min-h-14 max-w-7xl flex-wrap items-center gap-x-6 gap-y-1 px-4 py-2 sm:px-6">
         <NavLink to="/" className="flex items-center gap-2 font-semibold tracking-tight">
           <span className="grid size-7 place-items-center rounded-md bg-indigo-600 text-sm text-white" aria-hidden>
             R
@@ -61,7 +61,7 @@ function Header() {
         </NavLink>
         <nav aria-label="Main" className="flex items-center gap-1">
           <NavLink to="/" className={({ isActive }) => navClass({ isActive: isActive || onGoals })} end>
-            <ListTree className="size-4" aria-hidden /> Goals &amp; workflows
+            <ListTree className="size-4" aria-hidden /> Goals<span className="max-sm:sr-only">&nbsp;&amp; workflows</span>
           </NavLink>
           <NavLink to="/schedules" className={navClass}>
             <CalendarClock className="size-4" aria-hidden /> Schedules
@@ -69,10 +69,10 @@ function Header() {
         </nav>
         <div className="ml-auto flex items-center gap-2">
           <a href="/api/docs" className={buttonClass('ghost')}>
-            <BookOpen className="size-4" aria-hidden /> API reference
+            <BookOpen className="size-4" aria-hidden /> <span className="max-sm:sr-only">API reference</span>
           </a>
           <button type="button" className={buttonClass('ghost')} onClick={() => signOut()}>
-            <LogOut className="size-4" aria-hidden /> Sign out
+            <LogOut className="size-4" aria-hidden /> <span className="max-sm:sr-only">Sign out</span>
           </button>
         </div>
       </div>

@@ -145,7 +145,7 @@ export function GoalTree({ tree, selectedId, onSelect, label }: { tree: TIndexed
                 </span>
               )}
               {node.kind === 'composite' && <FolderTree className="size-4 shrink-0 text-zinc-400" aria-hidden />}
-              <span className="min-w-0 flex-1 truncate" title={node.title}>
+              <span className="min-w-16 flex-1 truncate" title={node.title}>
                 {node.title}
               </span>
               {hasKids && !isOpen && (
@@ -154,7 +154,10 @@ export function GoalTree({ tree, selectedId, onSelect, label }: { tree: TIndexed
                   {cut ? '+' : ''}
                 </span>
               )}
-              <StatusBadge status={node.lifecycle} detail={reasonOf(node)} />
+              {/* At most half the row: the title keeps the rest, the reason is cut (in full on hover and in the details). */}
+              <span className="flex max-w-[50%] min-w-0 shrink-0 justify-end">
+                <StatusBadge status={node.lifecycle} detail={reasonOf(node)} />
+              </span>
             </div>
           );
         })}

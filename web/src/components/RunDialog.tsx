@@ -76,6 +76,7 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
     },
   });
 
+  const sending = useRef(false);
   const { reset } = run;
   useEffect(() => {
     if (open) reset();
@@ -122,7 +123,10 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
             </div>
           </div>
           <div className="flex justify-end">
-            <Button onClick={() => onOpenChange(false)}>Close</Button>
+            {/* The form it replaced held the focus: the answer's one action takes it. */}
+            <Button autoFocus onClick={() => onOpenChange(false)}>
+              Close
+            </Button>
           </div>
         </div>
       ) : (
@@ -130,7 +134,10 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
           className="space-y-4"
           onSubmit={(e) => {
             e.preventDefault();
-            run.mutate(draft);
+            // A double click sends once: the second would only resume the first's run, and read as "Resumed".
+            if (sending.current) return;
+            sending.current = true;
+            run.mutate(draft, { onSettled: () => (sending.current = false) });
           }}
         >
           {workflow.inputs.length === 0 && <p className="text-sm text-zinc-600 dark:text-zinc-400">This workflow declares no inputs.</p>}
@@ -146,7 +153,7 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
               onChange={(e) => setInput(input.name, e.target.value)}
             />
           ))}
-          <Field id="run-key" label="Idempotency key" hint="Sending again with this key resumes the same run; it changes when you change an input." error={errors.idempotency_key}>
+          <Field id="run-key" label="Idempotency key" hint="Sending again with this key resumes the same run. A new key comes when you change an input, and after a run is started or resumed (the next Run is a new run)." error={errors.idempotency_key}>
             <div className="flex gap-2">
               <input id="run-key" readOnly value={draft.key} className={cx(inputClass, 'font-mono text-xs')} {...fieldAria({ id: 'run-key', hint: true, error: errors.idempotency_key })} />
               <Button onClick={freshKey} title="Use a new idempotency key (another run)">

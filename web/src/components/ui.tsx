@@ -38,13 +38,15 @@ const statusAlias: Record<TStatusWord, TLifecycle> = {
 export function StatusBadge({ status, detail }: { status: TStatusWord; detail?: string | null }) {
   const style = lifecycleStyle[statusAlias[status]];
   return (
-    <span className={cx('inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset whitespace-nowrap', style)}>
+    <span className={cx('inline-flex max-w-full min-w-0 items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset whitespace-nowrap', style)}>
       {(status === 'active' || status === 'running') && <span className="size-1.5 rounded-full bg-sky-500 motion-safe:animate-pulse" aria-hidden />}
       {status}
       {detail ? (
         <>
           {' '}
-          <span className="font-normal opacity-80">· {detail}</span>
+          <span className="min-w-0 truncate font-normal opacity-80" title={detail}>
+            · {detail}
+          </span>
         </>
       ) : null}
     </span>
@@ -230,10 +232,24 @@ export function TextAreaField({ id, label, hint, error, required, className, ...
 /** Focus the dialog's first field rather than its close button: what a person opening a form means to do first. */
 function focusFirstField(event: Event): void {
   const content = event.currentTarget as HTMLElement | null;
+  // Not yet moved: what opened the dialog, to return to when it closes.
+  if (content) openers.set(content, document.activeElement instanceof HTMLElement ? document.activeElement : null);
   const field = content?.querySelector<HTMLElement>('input:not([type=hidden]):not([readonly]):not([disabled]), textarea:not([readonly]), select');
   if (field) {
     event.preventDefault();
     field.focus();
+  }
+}
+
+/** The element focused when each open dialog opened (our dialogs are opened by state, not by a Radix trigger that Radix would return to). */
+const openers = new WeakMap<object, HTMLElement | null>();
+
+/** Back to what opened the dialog (the button), not the page's body, when it closes. */
+function returnFocus(event: Event): void {
+  const opener = openers.get(event.currentTarget as object);
+  if (opener?.isConnected) {
+    event.preventDefault();
+    opener.focus();
   }
 }
 
@@ -262,6 +278,7 @@ export function Modal({
             wide ? 'max-w-3xl' : 'max-w-lg',
           )}
           onOpenAutoFocus={focusFirstField}
+          onCloseAutoFocus={returnFocus}
         >
           <div className="mb-4 flex items-start justify-between gap-4">
             <div className="min-w-0">

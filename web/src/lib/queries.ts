@@ -19,6 +19,13 @@ export function treePollMs(running: boolean, goals: number): number {
   return Math.min(IDLE_POLL_MS, Math.max(FAST_POLL_MS, Math.ceil(goals / 1000) * FAST_POLL_MS_PER_1000_GOALS));
 }
 
+/** How long a new draft tree is polled as if it ran: a tree started at creation reads `draft` until its workflow opens it. */
+const NEW_DRAFT_MS = 60_000;
+
+function justCreated(root: TGoalTreeRoot): boolean {
+  return root.lifecycle === 'draft' && Date.now() - Date.parse(root.created_at) < NEW_DRAFT_MS;
+}
+
 interface TTreeAnswer {
   root: TGoalTreeRoot;
   /** The API's version of it: sent back as If-None-Match, an unchanged tree is a bodiless 304. */
@@ -43,7 +50,11 @@ export function useGoalTree(id: string | undefined) {
       if (answer.notModified) throw new Error('the API said "not modified" to a first read');
       return { root: answer.body, etag: answer.etag };
     },
-    refetchInterval: (q) => (q.state.data ? treePollMs(indexTree(q.state.data.root).running, q.state.data.root.goals.shown) : FAST_POLL_MS),
+    refetchInterval: (q) => {
+      const root = q.state.data?.root;
+      if (!root) return FAST_POLL_MS;
+      return treePollMs(indexTree(root).running || justCreated(root), root.goals.shown);
+    },
   });
   const root = query.data?.root;
   const tree = useMemo(() => (root ? indexTree(root) : undefined), [root]);

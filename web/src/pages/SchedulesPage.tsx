@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { CalendarClock, History, Pause, Play, Trash2, Zap } from 'lucide-react';
 import { useState } from 'react';
-import { Button, Card, Empty, ErrorNote, Loading, Modal, PageHeader, Pill, StatusBadge, TextField, TextLink, Time } from '../components/ui';
+import { Button, Card, Empty, ErrorNote, Loading, Modal, PageHeader, Pill, StatusBadge, TextField, TextLink, Time, cx } from '../components/ui';
 import { api, type TSchedule, describeError } from '../lib/api';
 import { plural } from '../lib/format';
 import { specInWords } from '../lib/schedules';
@@ -14,7 +14,7 @@ export function SchedulesPage() {
   });
   return (
     <>
-      <PageHeader title="Schedules" eyebrow="Triggers">
+      <PageHeader title="Schedules" eyebrow="Workflows on a timetable">
         Temporal Schedules that run a workflow. Changes made with <code>temporal schedule …</code> show up here too.
       </PageHeader>
       {schedules.isPending ? (
@@ -36,12 +36,22 @@ export function SchedulesPage() {
   );
 }
 
+const DONE_SAYS: Record<'pause' | 'resume' | 'trigger' | 'delete' | 'backfill', string> = {
+  pause: 'Paused: no fires until it is resumed.',
+  resume: 'Resumed: it fires on its timetable again.',
+  trigger: 'Fired now: its run shows under Recent runs in a moment.',
+  delete: 'Deleted.',
+  backfill: 'Backfill requested: its fires run one after another and show under Recent runs.',
+};
+
 function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
   const queryClient = useQueryClient();
   const [dialog, setDialog] = useState<null | 'pause' | 'delete' | 'backfill'>(null);
   const [note, setNote] = useState('');
   const [start, setStart] = useState('');
   const [end, setEnd] = useState('');
+  /** What the last action did, said beside the schedule (a fire's run shows up under Recent runs a moment later). */
+  const [done, setDone] = useState<string | null>(null);
   const detail = useQuery({
     queryKey: ['schedule', s.id],
     queryFn: async () => (await api.call('get', '/api/schedules/{id}', { params: { id: s.id } })).body,
@@ -63,12 +73,16 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
           return api.call('post', '/api/schedules/{id}/backfill', { params, body: { start: new Date(start).toISOString(), end: new Date(end).toISOString() } });
       }
     },
-    onSuccess: () => {
+    onSuccess: (_answer, what) => {
       setDialog(null);
       setNote('');
+      setDone(DONE_SAYS[what]);
       void queryClient.invalidateQueries({ queryKey: ['schedules'] });
       void queryClient.invalidateQueries({ queryKey: ['schedule', s.id] });
+      // A fire's run is written a moment after Temporal takes the request: look again soon rather than in 10 s.
+      if (what === 'trigger' || what === 'backfill') for (const ms of [1_500, 4_000]) setTimeout(() => void queryClient.invalidateQueries({ queryKey: ['schedule', s.id] }), ms);
     },
+    onMutate: () => setDone(null),
   });
   const d = detail.data ?? s;
   const runs = d.runs?.items ?? [];
@@ -108,9 +122,19 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
     >
       <div className="grid gap-6 p-4 text-sm md:grid-cols-3">
         <div className="space-y-2">
+          {done && (
+            <p role="status" className="rounded-md bg-emerald-50 px-3 py-2 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100">
+              {done}
+            </p>
+          )}
           {d.note && (
-            <p className="rounded-md bg-amber-50 px-3 py-2 text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-testid="schedule-note">
-              Note: {d.note}
+            // Temporal keeps the last pause or resume note: a warning only while paused.
+            <p
+              className={cx('rounded-md px-3 py-2', d.paused ? 'bg-amber-50 text-amber-900 dark:bg-amber-950 dark:text-amber-100' : 'bg-zinc-100 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300')}
+              data-testid="schedule-note"
+            >
+              {d.paused ? 'Paused: ' : 'Last note: '}
+              {d.note}
             </p>
           )}
           <p>

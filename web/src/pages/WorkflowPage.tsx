@@ -298,6 +298,7 @@ function RunHistory({ workflow }: { workflow: TWorkflow }) {
 function DeleteDialog({ workflow, open, onOpenChange }: { workflow: TWorkflow; open: boolean; onOpenChange: (o: boolean) => void }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
+  const hasRuns = workflow.run_count > 0;
   const del = useMutation({
     mutationFn: () => api.call('delete', '/api/workflows/{id}', { params: { id: workflow.id } }),
     onSuccess: () => {
@@ -315,10 +316,16 @@ function DeleteDialog({ workflow, open, onOpenChange }: { workflow: TWorkflow; o
       title={`Delete ${workflow.name} v${workflow.version}?`}
       description="Only a version with no runs and no enabled schedule can be deleted; its runs' trees would otherwise lose their definition."
     >
+      {hasRuns && (
+        <p className="mb-4 rounded-md bg-zinc-100 px-3 py-2 text-sm text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300">
+          This version has {plural(workflow.run_count, 'run')}, so it is kept for good: its runs&apos; trees keep their definition. To stop it running, pause or delete its schedules on
+          the <TextLink to="/schedules">schedules page</TextLink>.
+        </p>
+      )}
       {del.error && <ErrorNote error={del.error} className="mb-4" />}
       <div className={cx('flex justify-end gap-2')}>
         <Button onClick={() => onOpenChange(false)}>Keep it</Button>
-        <Button variant="danger" busy={del.isPending} onClick={() => del.mutate()}>
+        <Button variant="danger" busy={del.isPending} disabled={hasRuns || del.isError} onClick={() => del.mutate()}>
           Delete
         </Button>
       </div>
