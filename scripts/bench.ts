@@ -17,7 +17,7 @@
 // `instantiation` (scripts/bench/instantiation.ts).
 //
 // BENCH_REPEATS=n: medians of n repeats (default 3). BENCH_SCENARIOS=small:
-// up to 100 leaves, 50 throughput runs, plans up to 100 goals (a few minutes,
+// up to 100 leaves, 40 throughput runs, plans up to 100 goals (a few minutes,
 // for development). BENCH_THROUGHPUT_RUNS, BENCH_ONE_LEAF_REQUESTS override
 // those sizes. BENCH_WRITE_DOCS=0 writes no docs; BENCH_DOCS_PATH writes them
 // elsewhere (charts beside it, in performance/). BENCH_LOG_LEVEL sets the
@@ -52,7 +52,7 @@ const positive = (name: string, fallback: number): number => {
 const REPEATS = positive('BENCH_REPEATS', 3);
 const SMALL = process.env.BENCH_SCENARIOS === 'small';
 if (process.env.BENCH_SCENARIOS && !['small', 'all'].includes(process.env.BENCH_SCENARIOS)) throw new Error('BENCH_SCENARIOS: small or all');
-const THROUGHPUT_RUNS = positive('BENCH_THROUGHPUT_RUNS', SMALL ? 50 : 200);
+const THROUGHPUT_RUNS = positive('BENCH_THROUGHPUT_RUNS', SMALL ? 40 : 200);
 const ALL_PARTS = ['engine', 'throughput', 'instantiation'] as const;
 const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()));
 const unknownParts = [...PARTS].filter((p) => !(ALL_PARTS as readonly string[]).includes(p));

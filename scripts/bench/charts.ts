@@ -55,7 +55,8 @@ export function ratioChart(bars: TRatioBar[], title: string): string {
     out.push(`<text x="${labelW - 10}" y="${y + rowH / 2 + 4}" text-anchor="end" fill="${INK}">${escapeXml(b.label)}</text>`);
     if (Number.isFinite(b.cost)) {
       out.push(`<rect x="${labelW}" y="${y + 8}" width="${Math.max(1, x(b.cost) - labelW)}" height="${rowH - 16}" rx="3" fill="${ok ? GOOD : BAD}"/>`);
-      out.push(`<text x="${x(b.cost) + 6}" y="${y + rowH / 2 + 4}" fill="${INK}">${fixed(b.cost, 2)}×</text>`);
+      // Right of the bar or of the target tick, whichever reaches further, so the tick never covers it.
+      out.push(`<text x="${Math.max(x(b.cost), x(b.target) + 2) + 6}" y="${y + rowH / 2 + 4}" fill="${INK}">${fixed(b.cost, 2)}×</text>`);
     }
     out.push(`<line x1="${x(b.target)}" y1="${y + 3}" x2="${x(b.target)}" y2="${y + rowH - 3}" stroke="${INK}" stroke-width="3"/>`);
     if (b.before !== undefined) out.push(`<circle cx="${x(b.before)}" cy="${y + rowH / 2}" r="5" fill="none" stroke="${INK}" stroke-width="1.5"/>`);
@@ -93,7 +94,7 @@ export function logLogChart(series: TSeries[], opts: { title: string; subtitle: 
   const plotW = 480;
   const plotH = 280;
   const top = 62;
-  const width = left + plotW + 170;
+  const width = left + plotW + 210;
   const height = top + plotH + 60;
   const all = series.flatMap((s) => s.points).filter((p) => p.x > 0 && p.y > 0);
   if (!all.length) return `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>\n`;

@@ -42,7 +42,7 @@ export async function startDbosBaseline(deps: {
 }): Promise<TDbosBaseline | { missing: string }> {
   if (process.env.BENCH_DBOS === '0') return { missing: 'DBOS left out (BENCH_DBOS=0)' };
   const version = installedVersion();
-  if (!version) return { missing: `DBOS not installed (${SDK} is not in node_modules; see docs/performance/notes.md)` };
+  if (!version) return { missing: `DBOS not installed (${SDK} is not in node_modules: npm install --save-dev --save-exact ${SDK}@5.3.0 adds it)` };
   await deps.pool.query('CREATE DATABASE dbos_bench');
   const systemUrl = new URL(deps.databaseUrl);
   systemUrl.pathname = '/dbos_bench';

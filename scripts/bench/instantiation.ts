@@ -70,6 +70,7 @@ const GOAL_COLUMNS = {
   savedWorkflowId: 'workflow_id',
   savedWorkflowVersion: 'workflow_version',
   runId: 'run_id',
+  plannedByAgentId: 'planned_by_agent_id',
 } satisfies Partial<Record<keyof Prisma.GoalCreateManyInput, string>>;
 
 const ZRunCreated = z.object({ run: z.object({ id: z.string() }), created: z.boolean() });

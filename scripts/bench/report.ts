@@ -22,7 +22,7 @@ export const REPLAY_TARGET: TTarget = { direction: 'max', ratio: 1.5 };
 export const TASK_TARGET_MS = 1000;
 
 const secs = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s` : '-');
-const times = (r: number): string => (Number.isFinite(r) ? `x${r.toFixed(2)}` : '-');
+const times = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '-');
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 const rate = (s: TScenarioResult, side: TSide): string => `${(((s.runs ?? 0) * 1000) / side.ms).toFixed(1)} runs/s`;
 const targetText = (t: TTarget): string => `${t.direction === 'max' ? '≤' : '≥'} ${t.ratio}×`;
@@ -71,12 +71,12 @@ function targetRows(result: TBenchResult, md: boolean): string[][] {
     rows.push([
       `instantiation, ${count(biggest.goals - 1)}-goal plan, goals/s against pg`,
       `${targetText(INSTANTIATION_TARGET)}, no task over 1 s`,
-      '0.67× (1.7 s against 1.2 s); first task open 1.7 s',
+      biggest.goals - 1 === 10_000 ? '0.67× (1.7 s against 1.2 s); first task open 1.7 s' : '-',
       `${times(r)} (${secs(biggest.repriseMs)} against ${secs(biggest.pgMs)}); slowest task ${count(biggest.maxTaskMs)} ms`,
       meetsTarget(INSTANTIATION_TARGET, r) && taskOk ? 'met' : md ? '**missed**' : 'MISSED',
     ]);
   }
-  const before: Record<number, string> = { 10: 'x1.96', 10_000: 'x2.40' };
+  const before: Record<number, string> = { 10: '1.96×', 10_000: '2.40×' };
   for (const rep of result.instantiation?.replays ?? []) {
     const r = rep.replayP50 / rep.healthP50;
     rows.push([
@@ -156,7 +156,7 @@ export function renderConsole(result: TBenchResult): string {
     const r = replayRows(result);
     out.push('', `replay: the same idempotency key again (200, created: false) against GET /healthz, ${REPLAYS} of each, interleaved:`, '', ...table(r.head, r.rows));
   }
-  out.push('', 'targets (issue 19):', '', ...table(['target', 'goal', 'before', 'after', ''], targetRows(result, false)));
+  out.push('', 'targets (issue 19):', '', ...table(['target', 'goal', 'before', 'after', ''], targetRows(result, false), ['l', 'l', 'l', 'l', 'l']));
   out.push('', `took ${result.minutes.toFixed(1)} min`);
   return out.join('\n');
 }
@@ -229,11 +229,11 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
   md.push('## Reproduce', '');
   md.push('```sh', 'npm run bench', '```', '');
   md.push(
-    'It rewrites this file and its charts. `BENCH_SCENARIOS=small BENCH_REPEATS=1 npm run bench` is the quick check (up to 100 leaves, 50 throughput runs, plans up to 100 goals; a few minutes). ' +
+    'It rewrites this file and its charts. `BENCH_SCENARIOS=small BENCH_REPEATS=1 npm run bench` is the quick check (up to 100 leaves, 40 throughput runs, plans up to 100 goals; a few minutes). ' +
       '`BENCH_REPEATS=n` sets the repeats (default 3); `BENCH_PARTS=engine,throughput,instantiation` picks parts; ' +
       '`BENCH_WRITE_DOCS=0` writes nothing, `BENCH_DOCS_PATH=/tmp/perf.md` writes elsewhere (charts beside it in `performance/`); ' +
       '`BENCH_THROUGHPUT_RUNS`, `BENCH_ONE_LEAF_REQUESTS` change sizes. ' +
-      'DBOS runs when `@dbos-inc/dbos-sdk` is installed (`npm install --no-save @dbos-inc/dbos-sdk@5.3.0`); `BENCH_DBOS=0` leaves it out. ' +
+      'DBOS runs when `@dbos-inc/dbos-sdk` is installed (`npm install --save-dev --save-exact @dbos-inc/dbos-sdk@5.3.0`; it needs Node 20 or later); `BENCH_DBOS=0` leaves it out. ' +
       'The bench is never part of `npm test`; the scale suite below guards the limits there.',
     '',
   );
@@ -302,8 +302,8 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
     md.push(...mdTable(i.head, i.rows), '');
     charts['instantiation.svg'] = logLogChart(
       [
-        { name: 'Reprise run', points: plans.map((p) => ({ x: p.goals, y: p.repriseMs / 1000 })) },
-        { name: 'pg multi-row insert', points: plans.map((p) => ({ x: p.goals, y: p.pgMs / 1000 })) },
+        { name: 'Reprise run', points: plans.map((p) => ({ x: p.goals - 1, y: p.repriseMs / 1000 })) },
+        { name: 'pg multi-row insert', points: plans.map((p) => ({ x: p.goals - 1, y: p.pgMs / 1000 })) },
       ],
       { title: 'Instantiation time against plan size', subtitle: 'from the POST to materialized, against inserting the same rows through pg (log scales)', xLabel: 'goals in the plan', yUnit: 's' },
     );
@@ -313,6 +313,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
     md.push(...mdTable(r.head, r.rows), '');
   }
 
-  md.push(notes.trim().replace(/^# .*\n+/, ''), '');
+  // The notes' own title and preamble stay in their file; their sections follow the tables.
+  md.push(notes.slice(Math.max(0, notes.search(/^## /m))).trim(), '');
   return { markdown: md.join('\n'), charts };
 }
