@@ -3,7 +3,9 @@
 // Postgres (its system database a database of its own), driven over HTTP as
 // a DBOS app is. Optional: without @dbos-inc/dbos-sdk installed the bench
 // says so and goes on without it.
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { Pool } from 'pg';
 import { freePort } from '../../src/dev/scratchServices';
 import type { TShape } from './engine';
@@ -24,12 +26,20 @@ const SDK = '@dbos-inc/dbos-sdk';
 
 /** The installed SDK's version, or undefined when it is not installed. */
 function installedVersion(): string | undefined {
+  let entry: string;
   try {
-    const require = createRequire(__filename);
-    return (require(`${SDK}/package.json`) as { version: string }).version;
+    entry = createRequire(__filename).resolve(SDK);
   } catch {
     return undefined;
   }
+  // Its package.json is not among the package's exports: found above its entry point instead.
+  for (let dir = path.dirname(entry); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === SDK) return pkg.version ?? 'unknown';
+  }
+  return 'unknown';
 }
 
 export async function startDbosBaseline(deps: {

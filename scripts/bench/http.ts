@@ -31,11 +31,11 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /**
  * How long to wait before the next look at something that started `elapsedMs`
- * ago: 10 ms at first, then 2% of the time so far (at most 250 ms), so the
+ * ago: 10 ms at first, then 2% of the time so far (at most `maxMs`), so the
  * poll adds at most ~2% to what it measures and never floods the API.
  */
-export function pollDelay(elapsedMs: number): number {
-  return Math.min(250, Math.max(10, elapsedMs / 50));
+export function pollDelay(elapsedMs: number, maxMs = 250): number {
+  return Math.min(maxMs, Math.max(10, elapsedMs / 50));
 }
 
 /** Runs `work` over `items`, `limit` at a time (each caller takes the next item when it is free). */

@@ -24,7 +24,10 @@ export const TASK_TARGET_MS = 1000;
 const secs = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s` : '-');
 const times = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '-');
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
-const rate = (s: TScenarioResult, side: TSide): string => `${(((s.runs ?? 0) * 1000) / side.ms).toFixed(1)} runs/s`;
+const rate = (s: TScenarioResult, side: TSide): string => {
+  const perSecond = ((s.runs ?? 0) * 1000) / side.ms;
+  return `${perSecond.toFixed(perSecond < 10 ? 2 : 1)} runs/s`;
+};
 const targetText = (t: TTarget): string => `${t.direction === 'max' ? '≤' : '≥'} ${t.ratio}×`;
 const verdict = (t: TTarget, r: number): string => (!Number.isFinite(r) ? '-' : meetsTarget(t, r) ? 'met' : '**missed**');
 const plainVerdict = (t: TTarget, r: number): string => (!Number.isFinite(r) ? '-' : meetsTarget(t, r) ? 'met' : 'MISSED');
