@@ -55,8 +55,9 @@ export function ratioChart(bars: TRatioBar[], title: string): string {
     out.push(`<text x="${labelW - 10}" y="${y + rowH / 2 + 4}" text-anchor="end" fill="${INK}">${escapeXml(b.label)}</text>`);
     if (Number.isFinite(b.cost)) {
       out.push(`<rect x="${labelW}" y="${y + 8}" width="${Math.max(1, x(b.cost) - labelW)}" height="${rowH - 16}" rx="3" fill="${ok ? GOOD : BAD}"/>`);
-      // Right of the bar or of the target tick, whichever reaches further, so the tick never covers it.
-      out.push(`<text x="${Math.max(x(b.cost), x(b.target) + 2) + 6}" y="${y + rowH / 2 + 4}" fill="${INK}">${fixed(b.cost, 2)}×</text>`);
+      // Right of the bar, the target tick and the ring, whichever reaches furthest, so none covers it.
+      const end = Math.max(x(b.cost), x(b.target) + 2, b.before !== undefined && Math.abs(x(b.before) - x(b.cost)) < 40 ? x(b.before) + 6 : 0);
+      out.push(`<text x="${end + 6}" y="${y + rowH / 2 + 4}" fill="${INK}">${fixed(b.cost, 2)}×</text>`);
     }
     out.push(`<line x1="${x(b.target)}" y1="${y + 3}" x2="${x(b.target)}" y2="${y + rowH - 3}" stroke="${INK}" stroke-width="3"/>`);
     if (b.before !== undefined) out.push(`<circle cx="${x(b.before)}" cy="${y + rowH / 2}" r="5" fill="none" stroke="${INK}" stroke-width="1.5"/>`);
@@ -128,6 +129,40 @@ export function logLogChart(series: TSeries[], opts: { title: string; subtitle: 
     out.push(`<line x1="${left + plotW + 20}" y1="${ly}" x2="${left + plotW + 44}" y2="${ly}" stroke="${color}" stroke-width="2.5"/>`);
     out.push(`<text x="${left + plotW + 50}" y="${ly + 4}" fill="${INK}">${escapeXml(s.name)}</text>`);
   });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
+
+export interface TBar {
+  label: string;
+  value: number;
+  color?: string;
+}
+
+/** Plain horizontal bars of one quantity (e.g. runs per second), a value at each bar's end. */
+export function barChart(bars: TBar[], opts: { title: string; subtitle: string; unit: string }): string {
+  const labelW = 170;
+  const plotW = 420;
+  const rowH = 34;
+  const top = 58;
+  const width = labelW + plotW + 120;
+  const height = top + bars.length * rowH + 36;
+  const max = Math.max(...bars.map((b) => b.value).filter(Number.isFinite), 1e-9) * 1.05;
+  const x = (v: number): number => labelW + (v / max) * plotW;
+  const palette = [BASE, BAD, MUTED];
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="13">`);
+  out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
+  out.push(`<text x="16" y="26" font-size="15" font-weight="600" fill="${INK}">${escapeXml(opts.title)}</text>`);
+  out.push(`<text x="16" y="45" fill="${MUTED}">${escapeXml(opts.subtitle)}</text>`);
+  bars.forEach((b, i) => {
+    const y = top + i * rowH;
+    out.push(`<text x="${labelW - 10}" y="${y + rowH / 2 + 4}" text-anchor="end" fill="${INK}">${escapeXml(b.label)}</text>`);
+    if (!Number.isFinite(b.value)) return;
+    out.push(`<rect x="${labelW}" y="${y + 8}" width="${Math.max(1, x(b.value) - labelW)}" height="${rowH - 16}" rx="3" fill="${b.color ?? palette[i % palette.length] ?? INK}"/>`);
+    out.push(`<text x="${x(b.value) + 6}" y="${y + rowH / 2 + 4}" fill="${INK}">${escapeXml(`${b.value.toFixed(b.value < 10 ? 2 : 1)} ${opts.unit}`)}</text>`);
+  });
+  out.push(`<line x1="${labelW}" y1="${top}" x2="${labelW}" y2="${top + bars.length * rowH}" stroke="${INK}"/>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -3,7 +3,7 @@
 // scale suite, where the time goes) are docs/performance/notes.md, carried
 // on verbatim at its end.
 import type { THistoryStats } from '../../test/support/historyStats';
-import { logLogChart, ratioChart, type TRatioBar } from './charts';
+import { barChart, logLogChart, ratioChart, type TRatioBar } from './charts';
 import { PG_CHUNK_ROWS, REPLAYS } from './instantiation';
 import { meetsTarget, ratioOf, type TBenchResult, type TScenarioResult, type TSide, type TTarget } from './results';
 
@@ -203,7 +203,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       'The longest history and the slowest workflow task (WorkflowTaskStarted to WorkflowTaskCompleted, by the server\'s clock) are the worst over every repeat. ' +
       "Polling for an end adds at most 2% (every 10 ms at first, then 2% of the time so far). " +
       'DBOS Transact, the other thing a user might pick for durable workflows on Postgres, does the same leaf work for context when it is installed: ' +
-      'its app (`scripts/bench/dbosWorker.ts`) is its own HTTP server, as a DBOS app is, with fan-outs as child workflows on a queue of as many slots as the activity slots.',
+      'its app (`scripts/bench/dbosWorker.ts`) is its own HTTP server, as a DBOS app is, running the workflow in-process; a fan-out enqueues its leaves as child workflows on a queue of as many slots as the activity slots, polled every 50 ms (DBOS\'s default is 1 s), a chain runs its leaves as steps.',
     '',
   );
 
@@ -282,6 +282,19 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
         `Throughput: ${result.scenarios.find((s) => s.unit === 'rate')?.runs ?? 200} runs (workflows) requested at once by concurrent callers, timed until every one is done; its histories are per run.`,
       '',
     );
+    const throughput = result.scenarios.find((s) => s.unit === 'rate');
+    if (throughput) {
+      const perSecond = (side: TSide): number => ((throughput.runs ?? 0) * 1000) / side.ms;
+      charts['throughput.svg'] = barChart(
+        [
+          { label: 'bare Temporal', value: perSecond(throughput.bare) },
+          { label: 'Reprise', value: perSecond(throughput.reprise) },
+          ...(throughput.dbos ? [{ label: 'DBOS (context)', value: perSecond(throughput.dbos) }] : []),
+        ],
+        { title: `Throughput: ${throughput.runs} runs of 10 leaves requested at once`, subtitle: 'runs per second until every run is done (higher is better)', unit: 'runs/s' },
+      );
+      md.push('![Throughput in runs per second: bare Temporal, Reprise and DBOS](performance/throughput.svg)', '');
+    }
     md.push('Each repeat, in order (s):', '');
     md.push(
       ...mdTable(
