@@ -19,7 +19,7 @@
 // BENCH_REPEATS=n: medians of n repeats (default 3). BENCH_SCENARIOS=small:
 // up to 100 leaves, 40 throughput runs, plans up to 100 goals (a few minutes,
 // for development). BENCH_THROUGHPUT_RUNS, BENCH_ONE_LEAF_REQUESTS override
-// those sizes. BENCH_WRITE_DOCS=0 writes no docs; BENCH_DOCS_PATH writes them
+// those sizes; BENCH_ONLY=<scenario ids> runs only those engine scenarios. BENCH_WRITE_DOCS=0 writes no docs; BENCH_DOCS_PATH writes them
 // elsewhere (charts beside it, in performance/). BENCH_LOG_LEVEL sets the
 // children's LOG_LEVEL (default warn; their output is shown if one dies).
 import { execFileSync } from 'node:child_process';
@@ -53,6 +53,10 @@ const REPEATS = positive('BENCH_REPEATS', 3);
 const SMALL = process.env.BENCH_SCENARIOS === 'small';
 if (process.env.BENCH_SCENARIOS && !['small', 'all'].includes(process.env.BENCH_SCENARIOS)) throw new Error('BENCH_SCENARIOS: small or all');
 const THROUGHPUT_RUNS = positive('BENCH_THROUGHPUT_RUNS', SMALL ? 40 : 200);
+/** BENCH_ONLY=one-leaf,tree-10000: only these engine scenarios (by id), whatever BENCH_SCENARIOS says. */
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((id) => id.trim())) : undefined;
+const unknownOnly = [...(ONLY ?? [])].filter((id) => !ENGINE_SCENARIOS.some((s) => s.id === id));
+if (unknownOnly.length) throw new Error(`BENCH_ONLY: unknown scenario ${unknownOnly.join(', ')} (scenarios: ${ENGINE_SCENARIOS.map((s) => s.id).join(', ')})`);
 const ALL_PARTS = ['engine', 'throughput', 'instantiation'] as const;
 const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()));
 const unknownParts = [...PARTS].filter((p) => !(ALL_PARTS as readonly string[]).includes(p));
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
       log('warming up…');
       await watch(engine.warmUp());
       if (PARTS.has('engine')) {
-        for (const s of ENGINE_SCENARIOS.filter((x) => !SMALL || !x.large)) {
+        for (const s of ENGINE_SCENARIOS.filter((x) => (ONLY ? ONLY.has(x.id) : !SMALL || !x.large))) {
           log(`${s.name}…`);
           scenarios.push(await watch(engine.run(s)));
         }
@@ -181,6 +185,7 @@ async function main(): Promise<void> {
       repeats: REPEATS,
       small: SMALL,
       parts: [...PARTS],
+      ...(ONLY ? { only: [...ONLY] } : {}),
       workerSettings: {
         activities: config.worker.maxConcurrentActivities,
         workflowTasks: config.worker.maxConcurrentWorkflowTasks,

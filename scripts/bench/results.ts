@@ -81,6 +81,8 @@ export interface TBenchResult {
   repeats: number;
   small: boolean;
   parts: string[];
+  /** BENCH_ONLY: the engine scenarios run, when not all. */
+  only?: string[];
   workerSettings: { activities: number; workflowTasks: number; cachedWorkflows: number; heapMb: number; poolSize: number };
   scenarios: TScenarioResult[];
   instantiation?: TInstantiationResult;
