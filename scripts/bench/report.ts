@@ -90,6 +90,16 @@ function targetRows(result: TBenchResult, md: boolean): string[][] {
       v(REPLAY_TARGET, r),
     ]);
   }
+  // Not measured here (it takes hours at 10,000 runs): npm run bench:memory's figures, from docs/performance/notes.md.
+  if (md) {
+    rows.push([
+      'worker memory, runs waiting for a person',
+      'bounded, ≤ 800 MB RSS',
+      '1,425 MB at 1,000 waiting, growing ~1.1 MB a run',
+      '`npm run bench:memory` (2026-12-03): 638 / 643 / 646 MB at 1,000 / 5,000 / 10,000 waiting',
+      'met ([Worker memory](#worker-memory))',
+    ]);
+  }
   return rows;
 }
 
