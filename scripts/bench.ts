@@ -1,211 +1,214 @@
-// `npm run bench`: the engine against bare Temporal, measured in the same run.
+// `npm run bench`: Reprise as a user meets it, against bare Temporal doing
+// the same leaf work, measured in the same run on the same machine; it
+// prints the tables and writes docs/PERFORMANCE.md with its charts.
 //
-// Each scenario runs twice on one embedded Postgres and one Temporal dev
-// server, with the same worker settings: as a Reprise goal tree, and as the
-// bare Temporal workflow a user would otherwise write, whose activities do
-// the same leaf work (spawn `true`, insert one row through `pg`). It prints
-// the time of each, their ratio, the longest history and the slowest
-// workflow task (WorkflowTaskStarted to WorkflowTaskCompleted, server clock).
+// Set-up (issue 19): a scratch embedded Postgres and in-memory Temporal dev
+// server; Reprise's real worker process (src/main/worker.ts) and API process
+// (src/main/api.ts), started as `npm start` starts them; an agent token; and
+// the bare baseline's own worker process (scripts/bench/bareWorker.ts) with
+// the same worker settings. Every Reprise request goes over HTTP with
+// `Authorization: Bearer`; a bare request is a Temporal client's
+// workflow.start here, then its result. Leaf work on both sides: spawn
+// `true`, insert one row through pg. DBOS Transact (scripts/bench/dbos.ts)
+// runs the same scenarios for context when @dbos-inc/dbos-sdk is installed.
 //
-// Then the instantiation part (scripts/bench/instantiation.ts): frozen plans
-// materialized by runs against the same rows inserted through `pg`, and a
-// replayed idempotency key against GET /healthz.
+// Parts (BENCH_PARTS, default all): `engine` (one leaf, fan-outs, chain, the
+// 10,000-goal tree), `throughput` (concurrent runs of a saved workflow),
+// `instantiation` (scripts/bench/instantiation.ts).
 //
-// BENCH_SCENARIOS=small runs the scenarios up to 100 leaves (and plans up to
-// 100 goals); BENCH_REPEATS=n takes the median of n runs (default 1);
-// BENCH_PARTS=engine or BENCH_PARTS=instantiation runs one part only.
+// BENCH_REPEATS=n: medians of n repeats (default 3). BENCH_SCENARIOS=small:
+// up to 100 leaves, 40 throughput runs, plans up to 100 goals (a few minutes,
+// for development). BENCH_THROUGHPUT_RUNS, BENCH_ONE_LEAF_REQUESTS override
+// those sizes; BENCH_ONLY=<scenario ids> runs only those engine scenarios. BENCH_WRITE_DOCS=0 writes no docs; BENCH_DOCS_PATH writes them
+// elsewhere (charts beside it, in performance/). BENCH_LOG_LEVEL sets the
+// children's LOG_LEVEL (default warn; their output is shown if one dies).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
-import pino from 'pino';
-import { startApi } from '../src/api/server';
-import { loadConfig } from '../src/config';
+import { loadConfig, workerNodeArgs } from '../src/config';
 import { createPrisma } from '../src/db/client';
-import type { TActor } from '../src/domain/actor';
-import { isTerminal } from '../src/domain/goals';
-import type { TPlan } from '../src/domain/plans';
 import { freePort, runStops, startScratchServices } from '../src/dev/scratchServices';
-import { createGoalService, type TCreateGoalInput } from '../src/services/goals';
+import { ensureTemporalCli } from '../src/dev/temporalCli';
+import { createTokenDirect } from '../src/services/tokens';
 import { createTemporalClient } from '../src/temporal/client';
-import { createWorker, installTemporalRuntime } from '../src/main/composeWorker';
-import { statsOf, treeHistoryStats, type THistoryStats } from '../test/support/historyStats';
-
-import { createBareActivities } from './bench/bareActivities';
+import { startDbosBaseline, type TDbosBaseline } from './bench/dbos';
+import { createEngineBench, ENGINE_SCENARIOS } from './bench/engine';
+import { createApi } from './bench/http';
 import { benchInstantiation } from './bench/instantiation';
+import { startNodeProcess, waitForHttp, waitForWorker } from './bench/processes';
+import { renderConsole, renderDocs } from './bench/report';
+import type { TBenchResult, TMachine } from './bench/results';
+import { benchThroughput } from './bench/throughput';
 
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 1);
-const SMALL_ONLY = process.env.BENCH_SCENARIOS === 'small';
-const ALL_PARTS = ['engine', 'instantiation'] as const;
+const root = path.resolve(__dirname, '..');
+const positive = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: a whole number of at least 1 (got ${JSON.stringify(raw)})`);
+  return n;
+};
+const REPEATS = positive('BENCH_REPEATS', 3);
+const SMALL = process.env.BENCH_SCENARIOS === 'small';
+if (process.env.BENCH_SCENARIOS && !['small', 'all'].includes(process.env.BENCH_SCENARIOS)) throw new Error('BENCH_SCENARIOS: small or all');
+const THROUGHPUT_RUNS = positive('BENCH_THROUGHPUT_RUNS', SMALL ? 40 : 200);
+/** BENCH_ONLY=one-leaf,tree-10000: only these engine scenarios (by id), whatever BENCH_SCENARIOS says. */
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((id) => id.trim())) : undefined;
+const unknownOnly = [...(ONLY ?? [])].filter((id) => !ENGINE_SCENARIOS.some((s) => s.id === id));
+if (unknownOnly.length) throw new Error(`BENCH_ONLY: unknown scenario ${unknownOnly.join(', ')} (scenarios: ${ENGINE_SCENARIOS.map((s) => s.id).join(', ')})`);
+const ALL_PARTS = ['engine', 'throughput', 'instantiation'] as const;
 const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()));
 const unknownParts = [...PARTS].filter((p) => !(ALL_PARTS as readonly string[]).includes(p));
 if (unknownParts.length) throw new Error(`BENCH_PARTS: unknown part ${unknownParts.join(', ')} (parts: ${ALL_PARTS.join(', ')})`);
+if (process.env.BENCH_WRITE_DOCS && !['0', '1'].includes(process.env.BENCH_WRITE_DOCS)) throw new Error('BENCH_WRITE_DOCS: 0 or 1');
+const WRITE_DOCS = process.env.BENCH_WRITE_DOCS !== '0';
+const DOCS_PATH = path.resolve(root, process.env.BENCH_DOCS_PATH ?? 'docs/PERFORMANCE.md');
+/** The hand-written sections the generated document carries on (worker memory, the scale suite, where the time goes). */
+const NOTES_PATH = path.join(root, 'docs/performance/notes.md');
 
-type TBare = { workflow: 'bareFanOut' | 'bareChain'; args: [number] } | { workflow: 'bareNested'; args: [number, number] };
+/** The agent the bench's token acts for: its stored limits allow the big trees (the local user's default agent's do not). */
+const AGENT_ID = 'agent_bench';
+const REPRISE_QUEUE = 'bench-reprise';
+const BARE_QUEUE = 'bench-bare';
 
-interface TScenario {
-  name: string;
-  leaves: number;
-  reprise: TCreateGoalInput;
-  bare: TBare;
-}
+const log = (line: string): void => console.log(line);
 
-function leaves(n: number, prefix = 'leaf-'): TPlan['children'] {
-  return Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, kind: 'leaf' as const, title: `Leaf ${i}`, action: { runtime: 'shell' as const, command: 'true' } }));
-}
-
-function nested(groups: number, n: number): TPlan {
-  return { children: Array.from({ length: groups }, (_, g) => ({ key: `group-${g}`, kind: 'composite' as const, title: `Group ${g}`, plan: { children: leaves(n), edges: [] } })), edges: [] };
-}
-
-const SCENARIOS: TScenario[] = [
-  { name: 'one leaf, request to done', leaves: 1, reprise: { kind: 'leaf', title: 'Bench leaf', action: { runtime: 'shell', command: 'true' }, start: true }, bare: { workflow: 'bareFanOut', args: [1] } },
-  { name: '100-leaf fan-out', leaves: 100, reprise: { kind: 'composite', title: 'Bench fan-out', plan: { children: leaves(100), edges: [] }, start: true }, bare: { workflow: 'bareFanOut', args: [100] } },
-  {
-    name: '20-leaf chain',
-    leaves: 20,
-    reprise: {
-      kind: 'composite',
-      title: 'Bench chain',
-      plan: { children: leaves(20), edges: Array.from({ length: 19 }, (_, i) => ({ from: `leaf-${i}`, to: `leaf-${i + 1}`, on: 'succeeded' as const })) },
-      start: true,
-    },
-    bare: { workflow: 'bareChain', args: [20] },
-  },
-  { name: '1,000-leaf fan-out', leaves: 1000, reprise: { kind: 'composite', title: 'Bench wide', plan: { children: leaves(1000), edges: [] }, start: true }, bare: { workflow: 'bareFanOut', args: [1000] } },
-  { name: '10x100 nested tree', leaves: 1000, reprise: { kind: 'composite', title: 'Bench nested', plan: nested(10, 100), start: true }, bare: { workflow: 'bareNested', args: [10, 100] } },
-  { name: '10,000-goal tree (10x999)', leaves: 9990, reprise: { kind: 'composite', title: 'Bench big tree', plan: nested(10, 999), start: true }, bare: { workflow: 'bareNested', args: [10, 999] } },
-];
-
-interface TMeasure {
-  ms: number;
-  stats: THistoryStats;
-}
-
-function median(values: TMeasure[]): TMeasure {
-  return [...values].sort((a, b) => a.ms - b.ms)[Math.floor(values.length / 2)] as TMeasure;
-}
-
-async function bareHistories(client: Client, id: string, bare: TBare): Promise<THistoryStats> {
-  const ids = bare.workflow === 'bareNested' ? [id, ...Array.from({ length: bare.args[0] }, (_, g) => `${id}-g${g}`)] : [id];
-  return statsOf(await Promise.all(ids.map((w) => client.workflow.getHandle(w).fetchHistory())));
+function commandOutput(file: string, args: string[]): string {
+  try {
+    return execFileSync(file, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 async function main(): Promise<void> {
-  console.log('bringing up Postgres and Temporal…');
+  const startedAt = Date.now();
+  const loadStart = os.loadavg()[0] as number;
+  log(`bringing up Postgres and Temporal… (load ${loadStart.toFixed(1)})`);
   const { dataDir, databaseUrl, temporalAddress, stops } = await startScratchServices('reprise-bench-');
   try {
-    // Workspaces beside (never inside) the data directory, both in the scratch directory removed at the end.
-    const config = loadConfig({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, REPRISE_DATA_DIR: path.join(dataDir, 'data'), WORKSPACES_DIR: path.join(dataDir, 'workspaces'), LOG_LEVEL: 'silent' });
-    const logger = pino({ level: 'silent' });
-    installTemporalRuntime(logger, { ownSignals: true });
-    const prisma = createPrisma(databaseUrl, { poolSize: config.databasePoolSize, queryTimeoutMs: config.databaseQueryTimeoutMs });
+    const apiPort = await freePort();
+    // What every process gets, as `npm start` gives it (workspaces beside, never inside, the data directory).
+    const env: NodeJS.ProcessEnv = {
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_TASK_QUEUE: REPRISE_QUEUE,
+      REPRISE_DATA_DIR: path.join(dataDir, 'data'),
+      WORKSPACES_DIR: path.join(dataDir, 'workspaces'),
+      API_HOST: '127.0.0.1',
+      API_PORT: String(apiPort),
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    };
+    const config = loadConfig(env);
+    const prisma = createPrisma(databaseUrl, { poolSize: 5, queryTimeoutMs: config.databaseQueryTimeoutMs });
     stops.push(() => prisma.$disconnect());
-    const pool = new Pool({ connectionString: databaseUrl, max: config.databasePoolSize });
+    const pool = new Pool({ connectionString: databaseUrl, max: 5 });
     stops.push(() => pool.end());
+    const temporal = createTemporalClient(temporalAddress, config.temporal.namespace);
+    stops.push(() => temporal.connection.close());
+
     await pool.query('CREATE TABLE bench_leaves (key text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())');
-    // The bench agent's stored limits allow the big scenarios (the default agent's do not).
     await pool.query(
       `INSERT INTO agents (id, name, owner_user_id, allowed_runtimes, max_depth, max_children, max_goals, default_parallelism)
-       VALUES ('agent_bench', 'bench', 'user_local', ARRAY['shell'], 4, 5000, 20000, 100)`,
+       VALUES ($1, 'bench', 'user_local', ARRAY['shell'], 4, 5000, 20000, 100)`,
+      [AGENT_ID],
     );
-    const actor: TActor = { userId: 'user_local', agentId: 'agent_bench' };
+    // As `reprise token create --agent bench` makes it: the agent's default scopes.
+    const { secret } = await createTokenDirect(prisma, { agent: AGENT_ID }, { name: 'bench' });
 
-    // Two workers with the same settings: Reprise's, and the bare baseline's.
-    const connection = await NativeConnection.connect({ address: temporalAddress });
-    stops.push(() => connection.close());
-    const repriseWorker = await createWorker({ config, prisma, connection, logger });
-    const bareWorker = await Worker.create({
-      connection,
-      taskQueue: 'bench-bare',
-      workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./bench/bareWorkflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never }),
-      activities: createBareActivities(pool),
-      maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
-      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
-    });
-    for (const w of [repriseWorker, bareWorker]) {
-      const running = w.run();
-      stops.push(async () => {
-        w.shutdown();
-        await running;
-      });
+    log('starting the worker, the API and the bare worker…');
+    const nodeArgs = workerNodeArgs(config);
+    const worker = startNodeProcess('worker', 'src/main/worker.ts', env, nodeArgs);
+    stops.push(() => worker.stop());
+    const bareWorker = startNodeProcess('bare worker', 'scripts/bench/bareWorker.ts', { ...env, BENCH_BARE_TASK_QUEUE: BARE_QUEUE }, nodeArgs);
+    stops.push(() => bareWorker.stop());
+    const apiProcess = startNodeProcess('api', 'src/main/api.ts', env);
+    stops.push(() => apiProcess.stop());
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await Promise.all([waitForWorker(worker, temporal, REPRISE_QUEUE), waitForWorker(bareWorker, temporal, BARE_QUEUE), waitForHttp(apiProcess, `${apiUrl}/healthz`)]);
+    const api = createApi(apiUrl, secret);
+
+    let dbos: TDbosBaseline | undefined;
+    let dbosNote: string | undefined;
+    const started = await startDbosBaseline({ pool, databaseUrl, env, nodeArgs, workerConcurrency: config.worker.maxConcurrentActivities, log });
+    if ('missing' in started) {
+      dbosNote = started.missing;
+      log(`DBOS: ${started.missing}`);
+    } else {
+      dbos = started;
+      stops.push(() => started.stop());
     }
-    const temporal = createTemporalClient(temporalAddress, 'default');
-    stops.push(() => temporal.connection.close());
-    const goals = createGoalService({ prisma, temporal, taskQueue: config.temporal.taskQueue, engine: config.engine });
+    // A dead child ends the bench at once, with its output, rather than as a timeout later.
+    const watch = <T>(work: Promise<T>): Promise<T> => Promise.race([work, worker.died, bareWorker.died, apiProcess.died, ...(dbos ? [dbos.died] : [])]);
 
-    const runReprise = async (input: TCreateGoalInput): Promise<TMeasure> => {
-      const started = performance.now();
-      const goal = await goals.createGoal(actor, input);
-      for (;;) {
-        const g = await prisma.goal.findUniqueOrThrow({ where: { id: goal.id } });
-        if (isTerminal(g.lifecycle)) {
-          if (g.lifecycle !== 'done') throw new Error(`${input.title} ended ${g.lifecycle}: ${g.failureReason}`);
-          const ms = performance.now() - started;
-          return { ms, stats: await treeHistoryStats(temporal, goal.id) };
+    const scenarios: TBenchResult['scenarios'] = [];
+    if (PARTS.has('engine') || PARTS.has('throughput')) {
+      const engine = createEngineBench({ api, temporal, bareTaskQueue: BARE_QUEUE, repeats: REPEATS, ...(dbos ? { dbos } : {}), log });
+      log('warming up…');
+      await watch(engine.warmUp());
+      if (PARTS.has('engine')) {
+        for (const s of ENGINE_SCENARIOS.filter((x) => (ONLY ? ONLY.has(x.id) : !SMALL || !x.large))) {
+          log(`${s.name}…`);
+          scenarios.push(await watch(engine.run(s)));
         }
-        await new Promise((r) => setTimeout(r, 20));
       }
-    };
-    let bareRuns = 0;
-    const runBare = async (bare: TBare): Promise<TMeasure> => {
-      const workflowId = `bare-${++bareRuns}`;
-      const started = performance.now();
-      await temporal.workflow.execute(bare.workflow, { taskQueue: 'bench-bare', workflowId, args: bare.args });
-      const ms = performance.now() - started;
-      return { ms, stats: await bareHistories(temporal, workflowId, bare) };
-    };
-
-    const rows: string[] = [];
-    const scenarios = !PARTS.has('engine') ? [] : SMALL_ONLY ? SCENARIOS.filter((s) => s.leaves <= 100) : SCENARIOS;
-    if (scenarios.length) {
-      // Warm-up: bundles loaded, caches and pools filled.
-      await runReprise(SCENARIOS[0]!.reprise);
-      await runBare(SCENARIOS[0]!.bare);
-    }
-    for (const s of scenarios) {
-      const bare: TMeasure[] = [];
-      const reprise: TMeasure[] = [];
-      for (let i = 0; i < REPEATS; i++) {
-        bare.push(await runBare(s.bare));
-        reprise.push(await runReprise(s.reprise));
+      if (PARTS.has('throughput')) {
+        log(`throughput: ${THROUGHPUT_RUNS} runs…`);
+        scenarios.push(
+          await watch(benchThroughput({ api, prisma, temporal, agentId: AGENT_ID, bareTaskQueue: BARE_QUEUE, runs: THROUGHPUT_RUNS, repeats: REPEATS, ...(dbos ? { dbos } : {}), log })),
+        );
       }
-      const b = median(bare);
-      const r = median(reprise);
-      const row = [
-        s.name.padEnd(28),
-        `${(b.ms / 1000).toFixed(2)} s`.padStart(9),
-        `${(r.ms / 1000).toFixed(2)} s`.padStart(9),
-        `x${(r.ms / b.ms).toFixed(2)}`.padStart(7),
-        `${b.stats.maxEvents} / ${r.stats.maxEvents}`.padStart(13),
-        `${r.stats.executions}`.padStart(5),
-        `${b.stats.maxTaskMs} / ${r.stats.maxTaskMs}`.padStart(12),
-        `${b.stats.activities.meanQueueMs}+${b.stats.activities.meanRunMs} / ${r.stats.activities.meanQueueMs}+${r.stats.activities.meanRunMs}`.padStart(18),
-      ].join('  ');
-      rows.push(row);
-      console.log(row);
     }
-
-    const instantiation: string[] = [];
+    let instantiation: TBenchResult['instantiation'];
     if (PARTS.has('instantiation')) {
-      const api = await startApi({ config, prisma, temporal, logger, port: await freePort() });
-      stops.push(api.close);
-      instantiation.push(...(await benchInstantiation({ prisma, pool, temporal, apiUrl: api.url, repeats: REPEATS, small: SMALL_ONLY })));
+      log('instantiation…');
+      instantiation = await watch(benchInstantiation({ prisma, pool, temporal, apiUrl, repeats: REPEATS, small: SMALL, log }));
     }
 
-    if (rows.length) {
-      console.log(`\nengine: Reprise against bare Temporal, same server and worker settings (median of ${REPEATS})\n`);
-      console.log(
-        ['scenario'.padEnd(28), 'bare'.padStart(9), 'reprise'.padStart(9), 'ratio'.padStart(7), 'max events'.padStart(13), 'runs'.padStart(5), 'max task ms'.padStart(12), 'activity ms'.padStart(18)].join('  '),
-      );
-      console.log(
-        `${' '.repeat(28)}  ${' '.repeat(9)}  ${' '.repeat(9)}  ${' '.repeat(7)}  ${'bare / ours'.padStart(13)}  ${' '.repeat(5)}  ${'bare / ours'.padStart(12)}  ${'queue+run b / o'.padStart(18)}`,
-      );
-      for (const row of rows) console.log(row);
+    const { rows } = await pool.query<{ server_version: string }>('SHOW server_version');
+    const machine: TMachine = {
+      date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+      cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+      cores: os.cpus().length,
+      ramGb: Math.round(os.totalmem() / 1024 ** 3),
+      node: process.version,
+      temporal: commandOutput(await ensureTemporalCli(), ['--version']).replace(/^temporal version /, ''),
+      postgres: rows[0]?.server_version ?? 'unknown',
+      dbos: dbos ? `@dbos-inc/dbos-sdk ${dbos.version}` : 'not run',
+      loadStart,
+      loadEnd: os.loadavg()[0] as number,
+      commit: `${commandOutput('git', ['rev-parse', '--short', 'HEAD'])}${commandOutput('git', ['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : ''}`,
+    };
+    const result: TBenchResult = {
+      machine,
+      repeats: REPEATS,
+      small: SMALL,
+      parts: [...PARTS],
+      ...(ONLY ? { only: [...ONLY] } : {}),
+      workerSettings: {
+        activities: config.worker.maxConcurrentActivities,
+        workflowTasks: config.worker.maxConcurrentWorkflowTasks,
+        cachedWorkflows: config.worker.maxCachedWorkflows,
+        heapMb: config.worker.heapMb,
+        poolSize: config.databasePoolSize,
+      },
+      scenarios,
+      ...(instantiation ? { instantiation } : {}),
+      ...(dbosNote ? { dbosNote } : {}),
+      minutes: (Date.now() - startedAt) / 60_000,
+    };
+    log(`\n${renderConsole(result)}`);
+    if (WRITE_DOCS) {
+      const chartsDir = path.join(path.dirname(DOCS_PATH), 'performance');
+      mkdirSync(chartsDir, { recursive: true });
+      const docs = renderDocs(result, readFileSync(NOTES_PATH, 'utf8'));
+      for (const [name, svg] of Object.entries(docs.charts)) writeFileSync(path.join(chartsDir, name), svg);
+      writeFileSync(DOCS_PATH, docs.markdown);
+      log(`wrote ${path.relative(process.cwd(), DOCS_PATH)} and ${Object.keys(docs.charts).length} charts in ${path.relative(process.cwd(), chartsDir)}/`);
     }
-    for (const line of instantiation) console.log(line);
   } finally {
-    await runStops(stops);
+    await runStops(stops, (err) => console.error('stopping:', err));
   }
 }
 
