@@ -171,7 +171,7 @@ describe('schedules', () => {
       [{ spec: { cron: '0 8 * * *', timezone: 'Mars/Olympus' }, inputs: { who: 'x' } }, /time zone/],
       // Only Temporal reads cron: its refusal is told in our words (its own, with gRPC codes and parser wording, goes to the log).
       [{ spec: { cron: 'every morning' }, inputs: { who: 'x' } }, /^spec\.cron "every morning" is not a cron expression: give five fields \(minute hour day-of-month month day-of-week\), e\.g\. "0 8 \* \* 1-5", or @hourly, @daily, @weekly, @monthly, @yearly$/],
-      [{ spec: { cron: '61 * * * *' }, inputs: { who: 'x' } }, /^spec\.cron "61 \* \* \* \*" is not a cron expression/],
+      [{ spec: { cron: '61 * * * *' }, inputs: { who: 'x' } }, /^invalid request body: body\.spec\.cron: has 61 as its minute: the minute is 0-59$/],
       // Temporal would read the sixth field as a year: every 30 minutes, not seconds.
       [{ spec: { cron: '*/30 * * * * *' }, inputs: { who: 'x' } }, /body\.spec\.cron: has 6 fields: a Reprise cron has five \(minute hour day-of-month month day-of-week\).*seconds are not supported/],
       [{ spec: { at: '2020-01-01T00:00:00Z' }, inputs: { who: 'x' } }, /in the past/],
