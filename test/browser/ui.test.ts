@@ -388,6 +388,8 @@ describe('the web UI, in Chromium, against a live stack', () => {
     ['big-tree', `/goals/${made.bigGoalId}`, (p) => p.getByRole('treeitem', { name: /Region 1\b/ }).waitFor({ timeout: 30_000 })],
     ['long-title', `/goals/${made.longGoalId}`, (p) => p.getByRole('heading', { name: /^Unbroken-x+$/, level: 3 }).waitFor()],
   ];
+  const PHONE = { width: 390, height: 844 };
+  const DESKTOP = { width: 1360, height: 900 };
   /** Nothing wider than the window: long titles wrap or are cut (with their full text on hover). */
   async function expectNoSidewaysOverflow(p: Page, what: string): Promise<void> {
     const widths = await p.evaluate(() => ({ page: document.documentElement.scrollWidth, window: innerWidth }));
@@ -414,6 +416,13 @@ describe('the web UI, in Chromium, against a live stack', () => {
       if (scheme === 'dark' && name !== 'long-title') await expectAccessible(p, `${name} (dark)`, ['color-contrast']);
       await expectNoSidewaysOverflow(p, `${name} (${scheme})`);
       await screenshot(p, name, scheme);
+      // On a phone too (in light: the layout is the same in dark): nothing scrolls sideways.
+      if (scheme === 'light' && name !== 'big-tree') {
+        await p.setViewportSize(PHONE);
+        await expectNoSidewaysOverflow(p, `${name} (phone)`);
+        await screenshot(p, `${name}-phone`, scheme);
+        await p.setViewportSize(DESKTOP);
+      }
     }
     const dialogs: [string, string, string][] = [
       ['new-goal-dialog', '/', 'New goal…'],

@@ -61,7 +61,10 @@ function Header() {
         </NavLink>
         <nav aria-label="Main" className="flex items-center gap-1">
           <NavLink to="/" className={({ isActive }) => navClass({ isActive: isActive || onGoals })} end>
-            <ListTree className="size-4" aria-hidden /> Goals<span className="max-sm:sr-only">&nbsp;&amp; workflows</span>
+            <ListTree className="size-4" aria-hidden />
+            <span>
+              Goals<span className="max-sm:sr-only"> &amp; workflows</span>
+            </span>
           </NavLink>
           <NavLink to="/schedules" className={navClass}>
             <CalendarClock className="size-4" aria-hidden /> Schedules

@@ -50,7 +50,7 @@ export function NewGoalDialog({ open, onOpenChange }: { open: boolean; onOpenCha
           create.mutate();
         }}
       >
-        <div className="grid gap-4 sm:grid-cols-2">
+        <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
           <TextField id="goal-title" label="Title" required error={errors.title} value={title} onChange={(e) => setTitle(e.target.value)} />
           <TextField id="goal-intent" label="Intent (optional)" error={errors.intent} value={intent} onChange={(e) => setIntent(e.target.value)} />
         </div>

@@ -64,7 +64,7 @@ export function SaveWorkflowDialog({ tree, open, onOpenChange }: { tree: TIndexe
           save.mutate();
         }}
       >
-        <div className="grid gap-4 sm:grid-cols-2">
+        <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
           <TextField id="wf-name" label="Name" required hint="A slug: lower-case letters, digits and dashes. It never changes." error={errors.name} value={name} onChange={(e) => setName(e.target.value)} />
           <TextField id="wf-description" label="Description (optional)" error={errors.description} value={description} onChange={(e) => setDescription(e.target.value)} />
         </div>

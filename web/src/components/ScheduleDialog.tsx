@@ -141,7 +141,7 @@ export function ScheduleDialog({ workflow, open, onOpenChange }: { workflow: TWo
             </div>
           </fieldset>
           {kind === 'cron' && (
-            <div className="grid gap-4 sm:grid-cols-2">
+            <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
               <TextField id="sched-cron" label="Cron expression" required hint="minute hour day-of-month month day-of-week, e.g. 0 8 * * 1-5" error={errors['spec.cron'] ?? errors.spec} value={cron} onChange={(e) => setCron(e.target.value)} className="font-mono" />
               <Field id="sched-tz" label="Time zone" error={errors['spec.timezone']}>
                 <input id="sched-tz" list="time-zones" value={timezone} onChange={(e) => setTimezone(e.target.value)} className={inputClass} />

@@ -89,7 +89,7 @@ export function Button({ variant, busy, className, children, disabled, ...rest }
 
 export function Card({ title, actions, children, className, id }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string; id?: string }) {
   return (
-    <section aria-labelledby={id && title ? `${id}-title` : undefined} className={cx('rounded-xl border border-zinc-200 bg-white shadow-xs dark:border-zinc-800 dark:bg-zinc-900', className)}>
+    <section aria-labelledby={id && title ? `${id}-title` : undefined} className={cx('min-w-0 overflow-x-auto rounded-xl border border-zinc-200 bg-white shadow-xs dark:border-zinc-800 dark:bg-zinc-900', className)}>
       {(title || actions) && (
         <div className="flex items-center justify-between gap-3 border-b border-zinc-200 px-4 py-3 dark:border-zinc-800">
           {title && (
@@ -302,7 +302,7 @@ export function Modal({
 
 export function DescriptionList({ items }: { items: [ReactNode, ReactNode][] }) {
   return (
-    <dl className="grid grid-cols-[minmax(8rem,max-content)_1fr] gap-x-4 gap-y-2 text-sm">
+    <dl className="grid grid-cols-[minmax(6rem,max-content)_minmax(0,1fr)] gap-x-4 gap-y-2 text-sm">
       {items.map(([k, v], i) => (
         <div key={i} className="contents">
           <dt className="text-zinc-500 dark:text-zinc-400">{k}</dt>

@@ -82,7 +82,7 @@ export function GoalTreePage({ tree, embedded }: { tree: TIndexedTree; embedded?
           {tree.running && <Pill tone="indigo">live</Pill>}
         </PageHeader>
       )}
-      <div className="grid gap-6 lg:grid-cols-[minmax(0,1.35fr)_minmax(0,1fr)]">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1.35fr)_minmax(0,1fr)]">
         <Card id="tree" title="Tree" actions={root.truncated ? <Pill tone="amber">{`${root.goals.shown.toLocaleString('en')} of ${root.goals.total.toLocaleString('en')} goals shown`}</Pill> : undefined}>
           <GoalTree tree={tree} selectedId={selectedId} onSelect={select} label={`Goals of ${root.title}`} />
         </Card>

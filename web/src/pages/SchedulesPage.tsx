@@ -120,7 +120,7 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
         </>
       }
     >
-      <div className="grid gap-6 p-4 text-sm md:grid-cols-3">
+      <div className="grid grid-cols-1 gap-6 p-4 text-sm md:grid-cols-3">
         <div className="space-y-2">
           {done && (
             <p role="status" className="rounded-md bg-emerald-50 px-3 py-2 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100">
@@ -212,7 +212,7 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
             act.mutate('backfill');
           }}
         >
-          <div className="grid gap-4 sm:grid-cols-2">
+          <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
             <TextField id={`bf-start-${s.id}`} label="From (your local time)" type="datetime-local" required value={start} onChange={(e) => setStart(e.target.value)} />
             <TextField id={`bf-end-${s.id}`} label="To (your local time)" type="datetime-local" required value={end} onChange={(e) => setEnd(e.target.value)} />
           </div>

@@ -48,7 +48,7 @@ function WorkflowView({ workflow }: { workflow: TWorkflow }) {
         {workflow.description ?? 'No description.'}
       </PageHeader>
 
-      <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_minmax(0,1.2fr)]">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_minmax(0,1.2fr)]">
         <div className="space-y-6">
           <Card id="about" title="About this version">
             <div className="p-4">
