@@ -1,9 +1,13 @@
 // `npm test`: the test tiers in order, fastest first, each as its own child
-// process (jest's own summaries stay visible). The first three (typecheck,
-// lint, unit) need no services and run at once, each one's output printed
-// whole as it ends; the others run one after another with this terminal. It
-// stops at the first tier that fails, with that tier's exit code, and prints
-// how long each tier took, on success and on failure alike.
+// process (jest's own summaries stay visible). Neighbouring tiers marked
+// `concurrent` run at once, each one's output printed whole as it ends: the
+// first three (typecheck, lint, unit), which need no services, and the last
+// two (browser, faults), which each bring up their own stack and mostly wait
+// on it (a page, a killed process). The others run one after another with
+// this terminal; scale runs alone, since it measures the worker's task
+// latencies. It stops at the first tier (or pair) that fails, with that
+// tier's exit code, and prints how long each tier took, on success and on
+// failure alike.
 //
 // `npm test -- unit workflows` runs only the named tiers (in the order below).
 import { spawn } from 'node:child_process';
@@ -13,7 +17,7 @@ interface TTier {
   /** An npm script: each tier also runs alone as `npm run <script>`. */
   script: string;
   what: string;
-  /** Runs at the same time as the tiers next to it that are also `concurrent` (they share no service). */
+  /** Runs at the same time as its neighbours that are also `concurrent` (they share no service). */
   concurrent?: true;
 }
 
@@ -23,9 +27,9 @@ const TIERS: readonly TTier[] = [
   { name: 'unit', script: 'test:unit', what: 'pure logic, no services', concurrent: true },
   { name: 'workflows', script: 'test:workflows', what: 'workflow logic on the Temporal dev server, in-memory activities' },
   { name: 'integration', script: 'test:integration', what: 'HTTP, Postgres, Temporal and the e2e start' },
-  { name: 'browser', script: 'test:browser', what: 'the web UI in headless Chromium against a live stack (axe, keyboard, screenshots)' },
   { name: 'scale', script: 'test:scale', what: 'big trees, asserted on the worker\'s task latencies' },
-  { name: 'faults', script: 'test:faults', what: 'processes SIGKILLed during runs (reduced form), and npm start\'s supervision and bounded stops' },
+  { name: 'browser', script: 'test:browser', what: 'the web UI in headless Chromium against a live stack (axe, keyboard, screenshots)', concurrent: true },
+  { name: 'faults', script: 'test:faults', what: 'processes SIGKILLed during runs (reduced form), and npm start\'s supervision and bounded stops', concurrent: true },
 ];
 
 type TResult = { tier: TTier; seconds: number; code: number };
@@ -59,7 +63,7 @@ function printSummary(results: TResult[], skipped: TTier[], wallSeconds: number)
     `${'tier'.padEnd(width)}  ${'seconds'.padStart(7)}  result`,
     ...results.map((r) => `${r.tier.name.padEnd(width)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code})`}`),
     ...skipped.map((t) => `${t.name.padEnd(width)}  ${'-'.padStart(7)}  not run`),
-    `${'total'.padEnd(width)}  ${wallSeconds.toFixed(1).padStart(7)}  (wall clock; typecheck, lint and unit overlap)`,
+    `${'total'.padEnd(width)}  ${wallSeconds.toFixed(1).padStart(7)}  (wall clock; typecheck, lint and unit overlap, and so do browser and faults)`,
   ];
   console.log(lines.join('\n'));
 }

@@ -30,7 +30,7 @@ import {
   type TScheduleLimits,
   type TScheduleSpec,
 } from '../domain/schedules';
-import { withDeadline } from '../temporal/client';
+import { TEMPORAL_SCHEDULE_READ_DEADLINE_MS, withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
 import { asScheduleError, countScheduleFires, previewScheduleFires, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
 import type { TFireScheduleInput } from '../temporal/starts';
@@ -141,7 +141,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
 
   async function describe(id: string): Promise<ScheduleDescription> {
     try {
-      return await withDeadline(temporal, () => temporal.schedule.getHandle(id).describe());
+      return await withDeadline(temporal, () => temporal.schedule.getHandle(id).describe(), TEMPORAL_SCHEDULE_READ_DEADLINE_MS);
     } catch (err) {
       if (err instanceof ScheduleNotFoundError) {
         // Temporal is the source of truth: a schedule deleted there (`temporal schedule delete`) is gone here too; its runs stay.
@@ -177,7 +177,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       checkInterval(spec, caller);
       const at = oneShotAt(spec);
       if (at) checkAt(at);
-      return withDeadline(temporal, () => previewScheduleFires(temporal, schedulePreviewId(), spec, count, deps.taskQueue));
+      return withDeadline(temporal, () => previewScheduleFires(temporal, schedulePreviewId(), spec, count, deps.taskQueue), TEMPORAL_SCHEDULE_READ_DEADLINE_MS);
     },
 
     async createSchedule(actor: TActor, workflowId: string, input: TCreateScheduleInput, caller: TScheduleCaller = { admin: false }): Promise<TScheduleView> {

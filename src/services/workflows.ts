@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { findAgent } from '../db/agents';
 import { schedulesOfWorkflow } from '../db/schedules';
-import { withDeadline } from '../temporal/client';
+import { TEMPORAL_SCHEDULE_READ_DEADLINE_MS, withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
 import { scheduleConfig } from '../temporal/schedules';
 import type { Goal, GoalEdge, PrismaClient } from '../db/client';
@@ -247,7 +247,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
       const temporal = deps.temporal;
       if (schedules.length && temporal) {
         for (const schedule of schedules) {
-          const description = await withDeadline(temporal, () => temporal.schedule.getHandle(schedule.id).describe()).catch((err: unknown) => {
+          const description = await withDeadline(temporal, () => temporal.schedule.getHandle(schedule.id).describe(), TEMPORAL_SCHEDULE_READ_DEADLINE_MS).catch((err: unknown) => {
             if (err instanceof ScheduleNotFoundError) return undefined;
             throw asTemporalError(err, `schedule ${schedule.id} could not be read from Temporal`);
           });

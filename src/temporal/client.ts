@@ -21,6 +21,13 @@ export function createTemporalClient(address: string, namespace: string): Client
 export const TEMPORAL_CALL_DEADLINE_MS = 5000;
 
 /**
+ * A Schedule's description is a query its scheduler workflow answers inside
+ * Temporal: on a busy server (many schedules changing at once) it can take
+ * longer than a plain read, so these reads wait longer before a 503.
+ */
+export const TEMPORAL_SCHEDULE_READ_DEADLINE_MS = 15_000;
+
+/**
  * Updates need a worker to run the validator. After a worker dies, Temporal
  * hands its workflows to a live worker once the sticky queue times out
  * (about 10s), so an update may legitimately take that long.
