@@ -108,7 +108,8 @@ export function Card({ title, actions, children, className, id }: { title?: Reac
 export function PageHeader({ title, eyebrow, badges, actions, children }: { title: ReactNode; eyebrow?: ReactNode; badges?: ReactNode; actions?: ReactNode; children?: ReactNode }) {
   return (
     <header className="mb-6 flex flex-wrap items-start justify-between gap-4">
-      <div className="min-w-0 flex-1">
+      {/* At least 16rem (or the whole width) before the actions take room beside it: on a phone they wrap below. */}
+      <div className="min-w-0 flex-[1_1_16rem]">
         {eyebrow && <div className="mb-1 text-xs font-medium tracking-wide text-zinc-500 uppercase dark:text-zinc-400">{eyebrow}</div>}
         <div className="flex flex-wrap items-center gap-3">
           <h1 className="min-w-0 text-2xl font-semibold tracking-tight break-words">{title}</h1>
