@@ -196,7 +196,10 @@ function GoalRow({ goal, workflow }: { goal: TGoalSummary; workflow?: TWorkflowS
   return (
     <tr className="hover:bg-zinc-50 dark:hover:bg-zinc-800/50">
       <td className="px-4 py-2.5">
-        <TextLink to={`/goals/${goal.id}`}>{goal.title}</TextLink>
+        {/* A long title is cut after three lines (whole on hover and on its page). */}
+        <span className="line-clamp-3 break-all" title={goal.title}>
+          <TextLink to={`/goals/${goal.id}`}>{goal.title}</TextLink>
+        </span>
         {goal.attribution?.run_id && (
           <div className="mt-0.5 text-xs text-zinc-500 dark:text-zinc-400">
             run of {workflow ? `${workflow.name} v${workflow.version}` : 'a workflow'}
