@@ -197,7 +197,7 @@ function GoalRow({ goal, workflow }: { goal: TGoalSummary; workflow?: TWorkflowS
     <tr className="hover:bg-zinc-50 dark:hover:bg-zinc-800/50">
       <td className="px-4 py-2.5">
         {/* A long title is cut after three lines (whole on hover and on its page). */}
-        <span className="line-clamp-3 break-all" title={goal.title}>
+        <span className="line-clamp-3 [overflow-wrap:anywhere]" title={goal.title}>
           <TextLink to={`/goals/${goal.id}`}>{goal.title}</TextLink>
         </span>
         {goal.attribution?.run_id && (
