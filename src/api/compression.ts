@@ -35,7 +35,7 @@ function byteLength(chunk: unknown, encoding: unknown): number {
 }
 
 function worthCompressing(res: Response, knownLength: number | undefined, threshold: number): boolean {
-  if (res.statusCode < 200 || res.statusCode === 204 || res.statusCode === 304) return false;
+  if (res.statusCode < 200 || res.statusCode === 204 || res.statusCode === 206 || res.statusCode === 304) return false;
   if (res.getHeader('content-encoding')) return false;
   if (/\bno-transform\b/i.test(String(res.getHeader('cache-control') ?? ''))) return false;
   if (!COMPRESSIBLE.test(String(res.getHeader('content-type') ?? ''))) return false;
@@ -72,6 +72,9 @@ export function gzipResponses(options: { threshold?: number } = {}): RequestHand
         if (!write(data)) stream.pause();
       });
       stream.on('end', () => end());
+      // A zlib failure fails this response, never the process; a client gone frees the stream at once.
+      stream.on('error', (err) => res.destroy(err));
+      on('close', () => stream.destroy());
       on('drain', () => stream.resume());
       gzip = stream;
     };

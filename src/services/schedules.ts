@@ -89,8 +89,12 @@ export interface TUpdateScheduleInput {
   catchupWindow?: string;
 }
 
+/** Schedule previews one API process makes in Temporal at once (each creates, reads and deletes a Schedule). */
+const PREVIEWS_AT_ONCE = 4;
+
 export function createScheduleService(deps: TScheduleServiceDeps) {
   const { prisma, temporal } = deps;
+  let previewsInFlight = 0;
 
   const limits = deps.limits ?? DEFAULT_SCHEDULE_LIMITS;
 
@@ -177,7 +181,16 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       checkInterval(spec, caller);
       const at = oneShotAt(spec);
       if (at) checkAt(at);
-      return withDeadline(temporal, () => previewScheduleFires(temporal, schedulePreviewId(), spec, count, deps.taskQueue), TEMPORAL_SCHEDULE_READ_DEADLINE_MS);
+      // Each preview is a Schedule made and deleted in Temporal: a few at once per API process, the rest wait their turn (429).
+      if (previewsInFlight >= PREVIEWS_AT_ONCE) {
+        throw new DomainError('TEMPORAL_BUSY', `too many schedule previews at once (at most ${PREVIEWS_AT_ONCE} per API process); retry in a moment`);
+      }
+      previewsInFlight += 1;
+      try {
+        return await previewScheduleFires(temporal, schedulePreviewId(), spec, count, TEMPORAL_SCHEDULE_READ_DEADLINE_MS);
+      } finally {
+        previewsInFlight -= 1;
+      }
     },
 
     async createSchedule(actor: TActor, workflowId: string, input: TCreateScheduleInput, caller: TScheduleCaller = { admin: false }): Promise<TScheduleView> {

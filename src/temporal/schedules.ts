@@ -155,34 +155,43 @@ export function scheduleConfig(description: ScheduleDescription): TFireScheduleI
 /** How far ahead a preview looks for fires (a one-shot may be that far ahead; a cron may fire once a year). */
 const PREVIEW_HORIZON_MS = 10 * 366 * 24 * 3_600_000;
 
+/** A task queue no worker polls: a preview's schedule never starts anything of ours, even if someone triggers a leftover. */
+const PREVIEW_TASK_QUEUE = 'reprise-schedule-previews-never-polled';
+/** How long the clean-up of a preview's schedule may take, apart from the request's own deadline. */
+const PREVIEW_DELETE_DEADLINE_MS = 10_000;
+
 /**
  * The next `count` fire times of a spec, as Temporal computes them, without
- * a schedule: Temporal evaluates specs only for a Schedule, so this one
- * lives for the request, paused (it never fires), and is deleted after
- * (`id` names no schedule of ours: a leftover is inert and never listed).
- * A spec Temporal refuses is the caller's mistake (asScheduleError: 400).
+ * a schedule of ours: Temporal evaluates specs only for a Schedule, so one
+ * lives for the request, paused, starting nothing (its action names a task
+ * queue no worker polls and ends within a minute), and is deleted after, by
+ * id and with its own deadline: a request that ran out of time (a create
+ * Temporal made after our deadline, a slow answer) still cleans up. `id`
+ * names no schedule of ours, so a leftover is never listed. A spec Temporal
+ * refuses is the caller's mistake (asScheduleError: 400).
  */
-export async function previewScheduleFires(temporal: Client, id: string, spec: TScheduleSpec, count: number, taskQueue: string): Promise<Date[]> {
-  let handle: Awaited<ReturnType<Client['schedule']['create']>> | undefined;
+export async function previewScheduleFires(temporal: Client, id: string, spec: TScheduleSpec, count: number, deadlineMs: number): Promise<Date[]> {
   try {
-    handle = await temporal.schedule.create({
-      scheduleId: id,
-      spec: temporalSpec(spec),
-      action: { type: 'startWorkflow', workflowType: FIRE_SCHEDULE_TYPE, args: [], taskQueue, workflowId: id },
-      state: { paused: true, note: 'a preview of a spec\'s fires (POST /api/schedules/preview); deleted at once' },
+    return await temporal.connection.withDeadline(Date.now() + deadlineMs, async () => {
+      await temporal.schedule.create({
+        scheduleId: id,
+        spec: temporalSpec(spec),
+        action: { type: 'startWorkflow', workflowType: FIRE_SCHEDULE_TYPE, args: [], taskQueue: PREVIEW_TASK_QUEUE, workflowId: id, workflowExecutionTimeout: '1 minute' },
+        state: { paused: true, note: 'a preview of a spec\'s fires (POST /api/schedules/preview); deleted at once' },
+      });
+      const now = Date.now();
+      const page = await temporal.workflowService.listScheduleMatchingTimes({
+        namespace: temporal.options.namespace,
+        scheduleId: id,
+        startTime: msNumberToTs(now),
+        endTime: msNumberToTs(now + PREVIEW_HORIZON_MS),
+      });
+      return (page.startTime ?? []).slice(0, count).map((t) => new Date(tsToMs(t)));
     });
-    const now = Date.now();
-    const page = await temporal.workflowService.listScheduleMatchingTimes({
-      namespace: temporal.options.namespace,
-      scheduleId: id,
-      startTime: msNumberToTs(now),
-      endTime: msNumberToTs(now + PREVIEW_HORIZON_MS),
-    });
-    return (page.startTime ?? []).slice(0, count).map((t) => new Date(tsToMs(t)));
   } catch (err) {
     throw asScheduleError(err, 'the spec could not be previewed', spec);
   } finally {
-    await handle?.delete().catch(() => undefined);
+    await temporal.connection.withDeadline(Date.now() + PREVIEW_DELETE_DEADLINE_MS, () => temporal.schedule.getHandle(id).delete()).catch(() => undefined);
   }
 }
 

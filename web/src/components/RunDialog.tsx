@@ -61,11 +61,17 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
     }
   }, [open, workflow.id]);
 
+  // Set while a request is out: a double click sends once. Cleared by the mutation itself (its own onSettled
+  // fires even after a reset detached this dialog from it, which a callback given to mutate() would not).
+  const sending = useRef(false);
   const run = useMutation({
     mutationFn: async (sent: TDraft): Promise<TResult> => {
       const inputs = Object.fromEntries(Object.entries(sent.inputs).filter(([, v]) => v !== ''));
       const res = await api.call('post', '/api/workflows/{id}/runs', { params: { id: workflow.id }, body: { idempotency_key: sent.key, inputs } });
       return { run: res.body.run, created: res.status === 201 };
+    },
+    onSettled: () => {
+      sending.current = false;
     },
     onSuccess: (res) => {
       setResult(res);
@@ -76,7 +82,6 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
     },
   });
 
-  const sending = useRef(false);
   const { reset } = run;
   useEffect(() => {
     if (open) reset();
@@ -137,7 +142,7 @@ export function RunDialog({ workflow, open, onOpenChange }: { workflow: TWorkflo
             // A double click sends once: the second would only resume the first's run, and read as "Resumed".
             if (sending.current) return;
             sending.current = true;
-            run.mutate(draft, { onSettled: () => (sending.current = false) });
+            run.mutate(draft);
           }}
         >
           {workflow.inputs.length === 0 && <p className="text-sm text-zinc-600 dark:text-zinc-400">This workflow declares no inputs.</p>}

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { CalendarClock, History, Pause, Play, Trash2, Zap } from 'lucide-react';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { Button, Card, Empty, ErrorNote, Loading, Modal, PageHeader, Pill, StatusBadge, TextField, TextLink, Time, cx } from '../components/ui';
 import { api, type TSchedule, describeError } from '../lib/api';
 import { plural } from '../lib/format';
@@ -57,6 +57,8 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
     queryFn: async () => (await api.call('get', '/api/schedules/{id}', { params: { id: s.id } })).body,
     refetchInterval: 10_000,
   });
+  // A double click triggers once: `busy` disables the button only after the next render.
+  const acting = useRef(false);
   const act = useMutation({
     mutationFn: async (what: 'pause' | 'resume' | 'trigger' | 'delete' | 'backfill') => {
       const params = { id: s.id };
@@ -83,7 +85,15 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
       if (what === 'trigger' || what === 'backfill') for (const ms of [1_500, 4_000]) setTimeout(() => void queryClient.invalidateQueries({ queryKey: ['schedule', s.id] }), ms);
     },
     onMutate: () => setDone(null),
+    onSettled: () => {
+      acting.current = false;
+    },
   });
+  const once = (what: 'trigger' | 'resume') => {
+    if (acting.current) return;
+    acting.current = true;
+    act.mutate(what);
+  };
   const d = detail.data ?? s;
   const runs = d.runs?.items ?? [];
   return (
@@ -100,7 +110,7 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
       actions={
         <>
           {d.paused ? (
-            <Button busy={act.isPending && act.variables === 'resume'} onClick={() => act.mutate('resume')}>
+            <Button busy={act.isPending && act.variables === 'resume'} onClick={() => once('resume')}>
               <Play className="size-4" aria-hidden /> Resume
             </Button>
           ) : (
@@ -108,7 +118,7 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
               <Pause className="size-4" aria-hidden /> Pause…
             </Button>
           )}
-          <Button busy={act.isPending && act.variables === 'trigger'} onClick={() => act.mutate('trigger')}>
+          <Button busy={act.isPending && act.variables === 'trigger'} onClick={() => once('trigger')}>
             <Zap className="size-4" aria-hidden /> Trigger now
           </Button>
           <Button onClick={() => setDialog('backfill')}>
