@@ -120,6 +120,12 @@ export function createApp(deps: TApiDeps): TApp {
   );
   // Big answers (a goal tree of thousands of goals, the UI's bundle) travel gzipped to clients that accept it.
   app.use(gzipResponses());
+  // API answers hold users' titles and outputs: never kept in a shared or disk cache (after a sign-out on a
+  // shared machine); `no-cache` still lets a client revalidate with an ETag (a goal tree's 304).
+  app.use((req, res, next) => {
+    if (req.path.toLowerCase().startsWith('/api/')) res.setHeader('cache-control', 'private, no-cache');
+    next();
+  });
   // Who is asking comes first: a request without a valid token is a 401 before its body is read or parsed.
   // Express matches routes case-insensitively (/API/goals reaches /api/goals), so this gate judges the
   // lower-cased path: a gate stricter in case than the router would let /API/… parse bodies unauthenticated.

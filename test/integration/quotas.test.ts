@@ -168,6 +168,8 @@ describe('GET /api/goals/{id}/tree for pollers: conditional and compressed', () 
     const first = await call('GET', `${api.url}/api/goals/${root.id}/tree`);
     const etag = first.headers.get('etag');
     expect(etag).toMatch(/^W\/"/);
+    // Never kept by a shared or disk cache, but revalidated with the tag.
+    expect(first.headers.get('cache-control')).toBe('private, no-cache');
     const again = await call('GET', `${api.url}/api/goals/${root.id}/tree`, undefined, { 'if-none-match': etag! });
     expect([again.status, again.body]).toEqual([304, undefined]);
     // The version names the bounds too: another depth is another answer.
