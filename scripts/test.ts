@@ -1,9 +1,9 @@
 // `npm test`: the test tiers in order, fastest first, each as its own child
 // process (jest's own summaries stay visible). Neighbouring tiers marked
 // `concurrent` run at once, each one's output printed whole as it ends: the
-// first three (typecheck, lint, unit), which need no services, and the last
-// two (browser, faults), which each bring up their own stack and mostly wait
-// on it (a page, a killed process). The others run one after another with
+// first four (typecheck, lint, unit, and workflows with its own small Temporal
+// dev server), and the last two (browser, faults), which each bring up their
+// own stack and mostly wait on it (a page, a killed process). The others run one after another with
 // this terminal; scale runs alone, since it measures the worker's task
 // latencies. It stops at the first tier (or pair) that fails, with that
 // tier's exit code, and prints how long each tier took, on success and on
@@ -25,7 +25,7 @@ const TIERS: readonly TTier[] = [
   { name: 'typecheck', script: 'typecheck', what: 'API types regenerated, then tsc', concurrent: true },
   { name: 'lint', script: 'lint', what: 'eslint, no warnings', concurrent: true },
   { name: 'unit', script: 'test:unit', what: 'pure logic, no services', concurrent: true },
-  { name: 'workflows', script: 'test:workflows', what: 'workflow logic on the Temporal dev server, in-memory activities' },
+  { name: 'workflows', script: 'test:workflows', what: 'workflow logic on the Temporal dev server, in-memory activities', concurrent: true },
   { name: 'integration', script: 'test:integration', what: 'HTTP, Postgres, Temporal and the e2e start' },
   { name: 'scale', script: 'test:scale', what: 'big trees, asserted on the worker\'s task latencies' },
   { name: 'browser', script: 'test:browser', what: 'the web UI in headless Chromium against a live stack (axe, keyboard, screenshots)', concurrent: true },
@@ -63,7 +63,7 @@ function printSummary(results: TResult[], skipped: TTier[], wallSeconds: number)
     `${'tier'.padEnd(width)}  ${'seconds'.padStart(7)}  result`,
     ...results.map((r) => `${r.tier.name.padEnd(width)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code})`}`),
     ...skipped.map((t) => `${t.name.padEnd(width)}  ${'-'.padStart(7)}  not run`),
-    `${'total'.padEnd(width)}  ${wallSeconds.toFixed(1).padStart(7)}  (wall clock; typecheck, lint and unit overlap, and so do browser and faults)`,
+    `${'total'.padEnd(width)}  ${wallSeconds.toFixed(1).padStart(7)}  (wall clock; typecheck, lint, unit and workflows overlap, and so do browser and faults)`,
   ];
   console.log(lines.join('\n'));
 }
