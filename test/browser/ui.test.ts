@@ -249,7 +249,9 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await tabTo(page, (el) => el.tag === 'a' && el.text === 'Open the run', 10);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /^Run #2/ }).waitFor();
-    // The goal tree is one tab stop; arrows move in it and Enter selects.
+    // The goal tree is one tab stop; arrows move in it and Enter selects. (Once the run's tree is written: on a
+    // busy machine the page can show the root alone for a moment, and an arrow would have nowhere to go.)
+    await page.getByRole('treeitem', { name: /\bBuild\b/ }).waitFor({ timeout: 45_000 });
     await tabTo(page, (el) => el.tag === 'div' && el.label.startsWith('Goals of'), 30);
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
