@@ -10,6 +10,7 @@
 // is materialized its tree only waits; it is cancelled before the next
 // measurement.
 import type { Client } from '@temporalio/client';
+import { createApi, sleep } from './http';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import type { Prisma, PrismaClient } from '../../src/db/client';
@@ -118,7 +119,6 @@ function frozenTree({ goals, composites }: TSize): TPlan {
   };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 
 export async function benchInstantiation(deps: TInstantiationDeps): Promise<TInstantiationResult> {
@@ -126,15 +126,7 @@ export async function benchInstantiation(deps: TInstantiationDeps): Promise<TIns
   // Every /api route needs a token: the local user's, as npm start's would be.
   const { secret } = await createTokenDirect(prisma, { user: 'local' }, { name: 'bench', scopes: ['admin'] });
 
-  async function call(method: 'GET' | 'POST', route: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const res = await fetch(`${apiUrl}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
-  }
+  const { call } = createApi(apiUrl, secret);
 
   async function save(size: TSize): Promise<TSavedBench> {
     const plan = frozenTree(size);
