@@ -1,15 +1,18 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import {
   beginRun,
+  findGoals,
   findRun,
   findRunRootGoalId,
   frozenChildren,
   keyPathFrom,
   markRunFailed,
   markRunMaterialized,
+  plannedAmong,
   writeLayer,
+  writeLayers,
   type Run,
 } from '../db/runs';
 import { findWorkflow, workflowPlannersOf, type SavedWorkflow } from '../db/workflows';
@@ -22,6 +25,7 @@ import { findAgent } from '../db/agents';
 import type { TOwner } from '../db/workflows';
 import { RUNTIME_NAMES } from '../domain/runtimes';
 import { validatePlan, type TPlan } from '../domain/plans';
+import type { TPlanLayer, TPlanParent } from '../db/planRows';
 import { nestedRunProblems } from '../domain/planSize';
 import { plannerKey, type TPlanners } from '../domain/runtimeRequirements';
 import { loadGoal } from './goals';
@@ -42,12 +46,37 @@ export interface TBegunRun {
   failed?: string;
 }
 
+/** What one materializeLayers call did, and the frozen composites left for the next call (breadth first). */
+export interface TMaterializedLayers {
+  pending: string[];
+  /** Layers this call went through (written now, or found written). */
+  layers: number;
+  /** Goals it wrote. */
+  written: number;
+}
+
+/**
+ * Rows one materializeLayers call writes at most before it hands the rest
+ * back: a few seconds of inserts, and a result (the frozen composites left)
+ * far below Temporal's payload limit.
+ */
+export const MATERIALIZE_ROWS_PER_CALL = 20_000;
+
+/** A frozen composite waiting for its layer, as materializeLayers carries it in memory. */
+interface TPendingLayer {
+  parent: TPlanParent & { title: string };
+  /** Its keys from the run's root down (the frozen plan's path, and who planned its children). */
+  path: string[];
+  template: TPlan | null | undefined;
+}
+
 function runInvalid(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, FAILURE_TYPES.RunInvalid);
 }
 
-export function createRunActivities(deps: { prisma: PrismaClient }) {
+export function createRunActivities(deps: { prisma: PrismaClient; /** Tests make it small, to see calls split. */ materializeRowsPerCall?: number }) {
   const { prisma } = deps;
+  const rowsPerCall = deps.materializeRowsPerCall ?? MATERIALIZE_ROWS_PER_CALL;
 
   /** The run's workflow; its parsed frozen plan comes from db/workflows' cache (saved versions never change). */
   async function savedWorkflow(id: string): Promise<{ workflow: SavedWorkflow; frozen: TFrozenPlan; planners: TPlanners }> {
@@ -77,12 +106,50 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
    * runtimes are not checked here: each leaf checks its agent when it runs.
    * A layer that fails fails the run (and its root goal) with the reason.
    */
-  async function checkLayer(goal: Goal, layer: TPlan, owner: TOwner): Promise<void> {
-    const [agent, existing, footprints] = await Promise.all([findAgent(prisma, goal.agentId), goals.countTreeGoals(prisma, goal.rootId), refFootprints(prisma, owner, layer)]);
+  async function checkLayer(
+    goal: Pick<Goal, 'id' | 'title' | 'agentId' | 'depth'>,
+    layer: TPlan,
+    owner: TOwner,
+    existing: number,
+    agentOf: (id: string) => ReturnType<typeof findAgent> = (id) => findAgent(prisma, id),
+  ): Promise<void> {
+    const [agent, footprints] = await Promise.all([agentOf(goal.agentId), refFootprints(prisma, owner, layer)]);
     const limits = { ...agent, allowedRuntimes: [...RUNTIME_NAMES] };
     const problems = [...validatePlan(layer, limits, goal.depth, existing), ...nestedRunProblems(layer, footprints, limits, goal.depth, existing)];
     if (problems.length) {
       throw runInvalid(`the layer of goal ${goal.id} ("${goal.title}") breaks ${problems.length === 1 ? 'a rule' : `${problems.length} rules`} of a plan: ${problems.map((p) => `${p.rule} at ${p.path || 'plan'}: ${p.message}`).join('; ')}`);
+    }
+  }
+
+  /** One frozen composite's layer, alone (materializeLayer; a layer with nested runs in materializeLayers). */
+  async function materializeOne(goalId: string): Promise<{ frozen: string[]; written: number }> {
+    const goal = await loadGoal(prisma, goalId);
+    if (!goal.runId || !goal.planFrozen) throw runInvalid(`goal ${goalId} is not a frozen composite of a run`);
+    if (goal.plannedAt) return { frozen: await frozenChildren(prisma, goal.id, goal.runId), written: 0 };
+    const run = await readRun(goal.runId);
+    if (!run?.rootGoalId) throw runInvalid(`goal ${goalId}'s run ${goal.runId} has no root`);
+    const { workflow, frozen, planners } = await savedWorkflow(run.savedWorkflowId);
+    const path = await keyPathFrom(prisma, run.rootGoalId, goal.id);
+    const template = path && frozenPlanAt(frozen, path);
+    if (!template) throw runInvalid(`goal ${goalId} has no frozen plan in workflow ${workflow.name} v${workflow.version}`);
+    try {
+      const layer = instantiateLayer(template, run.inputs);
+      const owner = { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId };
+      await checkLayer(goal, layer, owner, await goals.countTreeGoals(prisma, goal.rootId));
+      const nested = await nestedRunsFor(prisma, owner, { id: goal.id, runId: run.id, requestedByAgentId: run.requestedByAgentId }, layer, { deep: false });
+      const plannedByKey = new Map<string, string>();
+      for (const child of layer.children) {
+        const planner = planners[plannerKey([...path, child.key])];
+        if (planner) plannedByKey.set(child.key, planner);
+      }
+      const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true, plannedByKey });
+      if (!written) return { frozen: await frozenChildren(prisma, goal.id, run.id), written: 0 };
+      // What was just written: its frozen composites, in plan order (as frozenChildren would list them).
+      const frozenNow = layer.children.filter((c) => c.kind === 'composite' && c.workflow === undefined && c.plan).map((c) => childGoalId(goal.id, c.key));
+      return { frozen: frozenNow, written: layer.children.length };
+    } catch (err) {
+      if (isDomainError(err)) throw runInvalid(`layer of goal ${goalId}: ${err.message}`);
+      throw err;
     }
   }
 
@@ -124,6 +191,86 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
     return { root: targetOf(root, runId), pending: root.planFrozen ? [root.id] : [] };
   }
 
+  /** materializeLayers' body. */
+  async function materializeFrom(runId: string, goalIds: string[]): Promise<TMaterializedLayers> {
+    const run = await readRun(runId);
+    if (!run?.rootGoalId) throw runInvalid(`run ${runId} has no root`);
+    const rootGoalId = run.rootGoalId;
+    const { workflow, frozen, planners } = await savedWorkflow(run.savedWorkflowId);
+    const owner = { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId };
+    const agents = new Map<string, Awaited<ReturnType<typeof findAgent>>>();
+    const agentOf = async (id: string) => {
+      if (!agents.has(id)) agents.set(id, await findAgent(prisma, id));
+      return agents.get(id) as Awaited<ReturnType<typeof findAgent>>;
+    };
+
+    // The first level from Postgres (ids from the workflow); every later one from memory.
+    let level: TPendingLayer[] = [];
+    const byId = new Map((await findGoals(prisma, goalIds)).map((g) => [g.id, g]));
+    for (const goalId of goalIds) {
+      const goal = byId.get(goalId);
+      if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
+      if (goal.runId !== run.id || !goal.planFrozen) throw runInvalid(`goal ${goalId} is not a frozen composite of run ${run.id}`);
+      const path = await keyPathFrom(prisma, rootGoalId, goal.id);
+      level.push({ parent: planParentOf(goal), path: path ?? [], template: path && frozenPlanAt(frozen, path) });
+    }
+
+    let existing = await goals.countTreeGoals(prisma, rootGoalId);
+    let layers = 0;
+    let written = 0;
+    while (level.length) {
+      const next: TPendingLayer[] = [];
+      const plain: TPlanLayer[] = [];
+      const withRefs: TPendingLayer[] = [];
+      const planned = await plannedAmong(prisma, level.map((p) => p.parent.id));
+      let taken = 0;
+      for (const pending of level) {
+        const { parent, path, template } = pending;
+        if (!template) throw runInvalid(`goal ${parent.id} has no frozen plan in workflow ${workflow.name} v${workflow.version}`);
+        const layer = instantiateLayer(template, run.inputs);
+        if (!planned.has(parent.id)) {
+          // A call stops at its budget between layers (never within one): the rest of this level and below go back.
+          if (written > 0 && written + layer.children.length > rowsPerCall) break;
+          if (layer.children.some((c) => c.kind === 'composite' && c.workflow !== undefined)) withRefs.push(pending);
+          else {
+            await checkLayer(parent, layer, owner, existing, agentOf);
+            const plannedByKey = new Map<string, string>();
+            for (const child of layer.children) {
+              const planner = planners[plannerKey([...path, child.key])];
+              if (planner) plannedByKey.set(child.key, planner);
+            }
+            plain.push({ parent, plan: layer, plannedByKey });
+            existing += layer.children.length;
+            written += layer.children.length;
+          }
+        }
+        taken++;
+        layers++;
+        // Its frozen composites, in plan order (as frozenChildren lists them): nested runs' roots are their own runs'.
+        template.children.forEach((child, i) => {
+          if (child.kind !== 'composite' || child.workflow !== undefined || !child.plan) return;
+          const id = childGoalId(parent.id, child.key);
+          const title = (layer.children[i] as { title: string }).title;
+          next.push({
+            parent: { ...parent, id, title, depth: parent.depth + 1, temporalWorkflowId: goalTemporalWorkflowId({ id, title: child.key }) },
+            path: [...path, child.key],
+            template: child.plan,
+          });
+        });
+      }
+      await writeLayers(prisma, plain);
+      for (const pending of withRefs) {
+        const one = await materializeOne(pending.parent.id);
+        written += one.written;
+      }
+      if (withRefs.length) existing = await goals.countTreeGoals(prisma, rootGoalId);
+      if (taken < level.length) return { pending: [...level.slice(taken), ...next].map((p) => p.parent.id), layers, written };
+      level = next;
+      Context.current().heartbeat();
+    }
+    return { pending: [], layers, written };
+  }
+
   return {
     /**
      * Creates (or finds) the run's root goal and moves the ledger to
@@ -152,33 +299,30 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
      * written again; the same children are returned.
      */
     async materializeLayer({ goalId }: { goalId: string }): Promise<{ frozen: string[]; written: number }> {
-      const goal = await loadGoal(prisma, goalId);
-      if (!goal.runId || !goal.planFrozen) throw runInvalid(`goal ${goalId} is not a frozen composite of a run`);
-      if (goal.plannedAt) return { frozen: await frozenChildren(prisma, goal.id, goal.runId), written: 0 };
-      const run = await readRun(goal.runId);
-      if (!run?.rootGoalId) throw runInvalid(`goal ${goalId}'s run ${goal.runId} has no root`);
-      const { workflow, frozen, planners } = await savedWorkflow(run.savedWorkflowId);
-      const path = await keyPathFrom(prisma, run.rootGoalId, goal.id);
-      const template = path && frozenPlanAt(frozen, path);
-      if (!template) throw runInvalid(`goal ${goalId} has no frozen plan in workflow ${workflow.name} v${workflow.version}`);
+      return materializeOne(goalId);
+    },
+
+    /**
+     * Writes the run's frozen layers from these composites down, breadth
+     * first, until they are all written or the call has written
+     * MATERIALIZE_ROWS_PER_CALL rows; returns the composites left. Each level's
+     * plain layers go in one transaction (insertLayers: a few statements
+     * however many layers); a layer naming other workflows (nested runs) is
+     * written alone, as materializeLayer writes it. Everything it needs past
+     * the first level is known in memory (ids, paths, the frozen plan), so a
+     * layer costs no query of its own. Layers already written are skipped and
+     * their children still followed: a call may run twice.
+     */
+    async materializeLayers({ runId, goalIds }: { runId: string; goalIds: string[] }): Promise<TMaterializedLayers> {
+      const ctx = Context.current();
+      const ticker = setInterval(() => ctx.heartbeat(), 2000);
       try {
-        const layer = instantiateLayer(template, run.inputs);
-        const owner = { ownerUserId: workflow.ownerUserId, ownerAgentId: workflow.ownerAgentId };
-        await checkLayer(goal, layer, owner);
-        const nested = await nestedRunsFor(prisma, owner, { id: goal.id, runId: run.id, requestedByAgentId: run.requestedByAgentId }, layer, { deep: false });
-        const plannedByKey = new Map<string, string>();
-        for (const child of layer.children) {
-          const planner = planners[plannerKey([...path, child.key])];
-          if (planner) plannedByKey.set(child.key, planner);
-        }
-        const written = await writeLayer(prisma, goal, layer, nested, { layerOnly: true, plannedByKey });
-        if (!written) return { frozen: await frozenChildren(prisma, goal.id, run.id), written: 0 };
-        // What was just written: its frozen composites, in plan order (as frozenChildren would list them).
-        const frozenNow = layer.children.filter((c) => c.kind === 'composite' && c.workflow === undefined && c.plan).map((c) => childGoalId(goal.id, c.key));
-        return { frozen: frozenNow, written: layer.children.length };
+        return await materializeFrom(runId, goalIds);
       } catch (err) {
-        if (isDomainError(err)) throw runInvalid(`layer of goal ${goalId}: ${err.message}`);
+        if (isDomainError(err) && !isTransientCode(err.code)) throw runInvalid(`run ${runId}: ${err.message}`);
         throw err;
+      } finally {
+        clearInterval(ticker);
       }
     },
 
@@ -196,6 +340,12 @@ export function createRunActivities(deps: { prisma: PrismaClient }) {
       await markRunFailed(prisma, runId, reason);
     },
   };
+}
+
+/** A goal as the plan-row writer and a layer's checks need it. */
+function planParentOf(goal: Goal): TPendingLayer['parent'] {
+  const { id, rootId, agentId, ownerUserId, ownerAgentId, depth, temporalWorkflowId, savedWorkflowId, savedWorkflowVersion, runId, title } = goal;
+  return { id, rootId, agentId, ownerUserId, ownerAgentId, depth, temporalWorkflowId, savedWorkflowId, savedWorkflowVersion, runId, title };
 }
 
 function targetOf(root: Goal | undefined, runId: string): TPursueGoalTarget {

@@ -131,15 +131,45 @@ function chunks<T>(rows: T[]): T[][] {
 const iso = (d: unknown): string | null => (d instanceof Date ? d.toISOString() : null);
 
 /**
- * Writes a plan's rows under `parent` and marks the parent planned. Each
- * table's rows go in one statement (`INSERT … SELECT FROM
- * jsonb_to_recordset($1) ON CONFLICT DO NOTHING`): one round trip and one
- * parameter however many rows, duplicates skipped. Pass the transaction's
- * client: a second pooled connection could deadlock against waiters holding
- * the rest.
+ * Writes a plan's rows under `parent` and marks the parent planned (see
+ * insertRows). Pass the transaction's client: a second pooled connection
+ * could deadlock against waiters holding the rest.
  */
 export async function insertPlanRows(tx: TDb, parent: TPlanParent, plan: TPlan, now: Date = new Date(), options: TPlanRowOptions = {}): Promise<void> {
-  const rows = planRows(parent, plan, now, options);
+  await insertRows(tx, planRows(parent, plan, now, options));
+  await tx.$executeRaw`UPDATE goals SET planned_at = ${now}, parallelism = ${plan.parallelism ?? null}, updated_at = now() WHERE id = ${parent.id}`;
+}
+
+/** One layer of a run, as materializeLayers writes many at once: its parent, its plan, who planned its children. */
+export interface TPlanLayer {
+  parent: TPlanParent;
+  plan: TPlan;
+  plannedByKey?: ReadonlyMap<string, string>;
+}
+
+/**
+ * Writes many layers' rows (each layer only: its composite children stay
+ * frozen) in as few statements as their rows need, then marks each parent
+ * planned, unless it already was. Idempotent: rows already there are
+ * skipped. Pass the transaction's client.
+ */
+export async function insertLayers(tx: TDb, layers: readonly TPlanLayer[], now: Date = new Date()): Promise<void> {
+  const rows: TPlanRows = { goals: [], edges: [] };
+  for (const { parent, plan, plannedByKey } of layers) planRows(parent, plan, now, { layerOnly: true, plannedByKey }, rows);
+  await insertRows(tx, rows);
+  const planned = JSON.stringify(layers.map(({ parent, plan }) => ({ id: parent.id, parallelism: plan.parallelism ?? null })));
+  await tx.$executeRaw`
+    UPDATE goals g SET planned_at = ${now}, parallelism = r.parallelism, updated_at = now()
+      FROM jsonb_to_recordset(${planned}::jsonb) AS r(id text, parallelism int)
+     WHERE g.id = r.id AND g.planned_at IS NULL`;
+}
+
+/**
+ * Each table's rows go in one statement per ROWS_PER_STATEMENT (`INSERT …
+ * SELECT FROM jsonb_to_recordset($1) ON CONFLICT DO NOTHING`): one round trip
+ * and one parameter however many rows, duplicates skipped.
+ */
+async function insertRows(tx: TDb, rows: TPlanRows): Promise<void> {
   for (const part of chunks(rows.goals)) {
     const json = JSON.stringify(
       part.map((g) => ({
@@ -187,5 +217,4 @@ export async function insertPlanRows(tx: TDb, parent: TPlanParent, plan: TPlan, 
         FROM jsonb_to_recordset(${json}::jsonb) AS r(parent_id text, from_goal_id text, to_goal_id text, "on" jsonb, position int)
       ON CONFLICT DO NOTHING`;
   }
-  await tx.$executeRaw`UPDATE goals SET planned_at = ${now}, parallelism = ${plan.parallelism ?? null}, updated_at = now() WHERE id = ${parent.id}`;
 }

@@ -4,7 +4,7 @@ import type { TPlan } from '../domain/plans';
 import { z } from '../domain/zod';
 import type { Goal, Run as TRunRow } from './generated/prisma/client';
 import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
-import { insertPlanRows, type TNestedRun, type TPlanParent } from './planRows';
+import { insertLayers, insertPlanRows, type TNestedRun, type TPlanLayer, type TPlanParent } from './planRows';
 import { parseStored } from './stored';
 import { ownerWhere, type TOwner } from './workflows';
 
@@ -206,6 +206,34 @@ export async function writeNestedAndLayer(
   if (rows.length) await tx.run.createMany({ data: rows, skipDuplicates: true });
   await insertPlanRows(tx, parent, layer, new Date(), { layerOnly: options.layerOnly, plannedByAgentId: options.plannedByAgentId, plannedByKey: options.plannedByKey, nestedRuns: new Map(nested.map((n) => [n.childGoalId, n.rows])) });
   for (const n of nested) await tx.run.updateMany({ where: { id: n.run.id, rootGoalId: null }, data: { rootGoalId: n.childGoalId } });
+}
+
+/**
+ * Writes many layers of a run (no nested runs among their children) in one
+ * transaction: the rows of every layer whose parent is not yet planned,
+ * holding the parents' row locks (taken in id order, so two writers never
+ * wait on each other in a cycle). Layers already written are left as they are.
+ */
+export async function writeLayers(prisma: PrismaClient, layers: readonly TPlanLayer[]): Promise<void> {
+  if (!layers.length) return;
+  const ids = layers.map((l) => l.parent.id).sort();
+  await prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT id FROM goals WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
+    await insertLayers(tx, layers);
+  }, TRANSACTION_OPTIONS);
+}
+
+/** Which of these goals already have their plan (a layer written). */
+export async function plannedAmong(db: TDb, ids: readonly string[]): Promise<Set<string>> {
+  if (!ids.length) return new Set();
+  const rows = await db.goal.findMany({ where: { id: { in: [...ids] }, plannedAt: { not: null } }, select: { id: true } });
+  return new Set(rows.map((r) => r.id));
+}
+
+/** The goals with these ids (those that exist). */
+export async function findGoals(db: TDb, ids: readonly string[]): Promise<Goal[]> {
+  if (!ids.length) return [];
+  return db.goal.findMany({ where: { id: { in: [...ids] } } });
 }
 
 /** The frozen composites of a written layer that this run materializes next (nested runs' roots are their own runs'). */

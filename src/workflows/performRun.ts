@@ -15,7 +15,7 @@ import { HISTORY_BYTES_LIMIT } from '../domain/execution';
 import { FAILURE_TYPES } from '../domain/errors';
 import { pursueGoalStart, type TPursueGoalResult, type TPerformRunInput } from '../temporal/starts';
 import { describeError } from './goalEnds';
-import { instantiationActivities, instantiationThroughOutages } from './proxies';
+import { instantiationActivities, instantiationThroughOutages, materializingActivities } from './proxies';
 import { pursueGoal } from './pursueGoal';
 
 /** Layers written at once: each is one transaction of up to a plan's children (the worker's pool is 10 connections by default). */
@@ -24,15 +24,20 @@ const LAYERS_AT_ONCE = 8;
 /** Runs started before instantiation's backoff through long outages (histories without this marker) replay with the old one. */
 export const INSTANTIATION_BACKOFF_PATCH = 'instantiation-backoff-through-outages';
 
+/** Runs started before layers were written many per regular activity (histories without this marker) replay one local activity per layer. */
+export const MATERIALIZE_MANY_LAYERS_PATCH = 'materialize-many-layers-per-activity';
+
 /**
  * performRun: one run of a saved workflow (SPEC §4), the Temporal workflow
  * whose id derives from (workflow id, idempotency key), so Temporal refuses a
  * second execution for a key.
  *
  * 1. beginRun: the root goal (id derived from the run id), ledger `materializing`.
- * 2. One materializeLayer per frozen composite, breadth first, a few at once;
- *    only goal ids cross history (never plans). Past the history limit it
- *    continues as new with the ids still to write.
+ * 2. materializeLayers, breadth first from the root: one regular activity
+ *    writes every frozen layer (up to its row budget per call, then again
+ *    with the composites it hands back); only goal ids cross history (never
+ *    plans). Past the history limit it continues as new with the ids still
+ *    to write. (Runs started before: one local materializeLayer per layer.)
  * 3. finishMaterializing: ledger `materialized`; then the tree runs as the root goal's
  *    pursueGoal child, and this execution ends as the tree ends (failing with
  *    the root's own reason when it fails), so the Web UI shows the run's fate.
@@ -47,20 +52,34 @@ export async function performRun(input: TPerformRunInput): Promise<TPursueGoalRe
   const begun = await instantiation.beginRun({ runId });
   if (begun.failed !== undefined) throw ApplicationFailure.nonRetryable(`run ${runId} failed: ${begun.failed}`, FAILURE_TYPES.RunInvalid);
 
-  // A queue read from `next` on: each step's work is its batch, never the whole queue.
-  const pending = [...(input.carry?.pending ?? begun.pending)];
-  let next = 0;
   let layers = input.carry?.layers ?? 0;
+  const historyFull = (): boolean => {
+    const info = workflowInfo();
+    return info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested;
+  };
+  const continueWith = (pending: string[]): Promise<never> =>
+    makeContinueAsNewFunc<typeof performRun>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ runId, tuning, carry: { pending, layers } });
   try {
-    while (next < pending.length) {
-      const batch = pending.slice(next, next + LAYERS_AT_ONCE);
-      next += batch.length;
-      const written = await Promise.all(batch.map((goalId) => instantiation.materializeLayer({ goalId })));
-      layers += batch.length;
-      for (const w of written) for (const id of w.frozen) pending.push(id);
-      const info = workflowInfo();
-      if (next < pending.length && (info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested)) {
-        await makeContinueAsNewFunc<typeof performRun>({ typedSearchAttributes: info.typedSearchAttributes })({ runId, tuning, carry: { pending: pending.slice(next), layers } });
+    if (patched(MATERIALIZE_MANY_LAYERS_PATCH)) {
+      const materializing = materializingActivities(tuning);
+      let pending = input.carry?.pending ?? begun.pending;
+      while (pending.length) {
+        const done = await materializing.materializeLayers({ runId, goalIds: pending });
+        pending = done.pending;
+        layers += done.layers;
+        if (pending.length && historyFull()) await continueWith(pending);
+      }
+    } else {
+      // A queue read from `next` on: each step's work is its batch, never the whole queue.
+      const pending = [...(input.carry?.pending ?? begun.pending)];
+      let next = 0;
+      while (next < pending.length) {
+        const batch = pending.slice(next, next + LAYERS_AT_ONCE);
+        next += batch.length;
+        const written = await Promise.all(batch.map((goalId) => instantiation.materializeLayer({ goalId })));
+        layers += batch.length;
+        for (const w of written) for (const id of w.frozen) pending.push(id);
+        if (next < pending.length && historyFull()) await continueWith(pending.slice(next));
       }
     }
     await instantiation.finishMaterializing({ runId });

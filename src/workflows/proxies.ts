@@ -98,6 +98,23 @@ export function instantiationThroughOutages(tuning: TEngineTuning) {
 }
 
 /**
+ * A run's layers, many per call (materializeLayers): a regular activity, so
+ * the run's workflow task ends while Postgres takes the rows (a local one
+ * keeps it open: a 10,000-goal plan held it 1.7 s). Heartbeats every 2 s, so a
+ * lost worker's call is retried within half a minute; retried until Postgres
+ * answers, on Temporal's timers however long the outage (no workflow task per
+ * retry); a run that cannot be written as saved is final.
+ */
+export function materializingActivities(tuning: TEngineTuning) {
+  return proxyActivities<TActivities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
+    scheduleToCloseTimeout: budget(tuning, 5 * 60),
+    retry: { ...RETRY_BACKOFF, maximumInterval: '2 minutes', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.RunInvalid] },
+  });
+}
+
+/**
  * A schedule fire's decision (fireSchedule): one short transaction, a local
  * activity, retried until Postgres answers, for a long outage. A local activity retrying with backoffs under
  * localRetryThreshold keeps its workflow task alive with heartbeats, three

@@ -151,7 +151,7 @@ describe('save, run, replay', () => {
       summary.typedSearchAttributes.get(SA_ROOT_GOAL_ID),
     ]).toEqual([name, 1, run.id, run.root_goal_id]);
     expect(await summary.staticSummary()).toContain(`${name} v1 (target=`);
-    await recordHistories(api.temporal, [{ name: 'performRun-simple-instantiation-backoff', workflowId: run.temporal.workflow_id }]);
+    await recordHistories(api.temporal, [{ name: 'performRun-simple-many-layers', workflowId: run.temporal.workflow_id }]);
   });
 });
 
@@ -401,8 +401,8 @@ describe('nested workflows, failed instantiation, cancellation', () => {
     expect(nestedRun).toMatchObject({ root_goal_id: greet.id, inputs: { who: 'team blue' }, status: { status: 'done' }, state: 'materialized' });
     expect(nestedRun.temporal.workflow_id).toMatch(new RegExp(`^run-${innerName}-v1-`));
     await recordHistories(api.temporal, [
-      { name: 'performRun-nested-outer', workflowId: run.temporal.workflow_id },
-      { name: 'performRun-nested-inner', workflowId: nestedRun.temporal.workflow_id },
+      { name: 'performRun-nested-outer-many-layers', workflowId: run.temporal.workflow_id },
+      { name: 'performRun-nested-inner-many-layers', workflowId: nestedRun.temporal.workflow_id },
       { name: 'pursueGoal-nested-run-child', workflowId: live.temporal.workflow_id },
     ]);
 
