@@ -24,7 +24,7 @@ import { nestedRunsFor, refFootprints } from '../db/workflowRefs';
 import { findAgent } from '../db/agents';
 import type { TOwner } from '../db/workflows';
 import { RUNTIME_NAMES } from '../domain/runtimes';
-import { validatePlan, type TPlan } from '../domain/plans';
+import { countPlanGoals, validatePlan, type TPlan } from '../domain/plans';
 import type { TPlanLayer, TPlanParent } from '../db/planRows';
 import { nestedRunProblems } from '../domain/planSize';
 import { plannerKey, type TPlanners } from '../domain/runtimeRequirements';
@@ -44,6 +44,8 @@ export interface TBegunRun {
   pending: string[];
   /** Set when the ledger already says failed. */
   failed?: string;
+  /** Goals the frozen plan holds under the root (nested runs' own not counted): how big the materialization is. */
+  planGoals?: number;
 }
 
 /** What one materializeLayers call did, and the frozen composites left for the next call (breadth first). */
@@ -53,6 +55,8 @@ export interface TMaterializedLayers {
   layers: number;
   /** Goals it wrote. */
   written: number;
+  /** Set when it was asked to (`finish`) and nothing is left: the ledger now says `materialized`. */
+  materialized?: boolean;
 }
 
 /**
@@ -188,7 +192,7 @@ export function createRunActivities(deps: { prisma: PrismaClient; /** Tests make
       await beginRun(prisma, runId, null);
     }
     const root = await loadGoal(prisma, rootId);
-    return { root: targetOf(root, runId), pending: root.planFrozen ? [root.id] : [] };
+    return { root: targetOf(root, runId), pending: root.planFrozen ? [root.id] : [], planGoals: frozen.root.plan ? countPlanGoals(frozen.root.plan) : 0 };
   }
 
   /** materializeLayers' body. */
@@ -311,13 +315,18 @@ export function createRunActivities(deps: { prisma: PrismaClient; /** Tests make
      * written alone, as materializeLayer writes it. Everything it needs past
      * the first level is known in memory (ids, paths, the frozen plan), so a
      * layer costs no query of its own. Layers already written are skipped and
-     * their children still followed: a call may run twice.
+     * their children still followed: a call may run twice. With `finish`, the
+     * call that writes the last layer also moves the ledger to `materialized`.
      */
-    async materializeLayers({ runId, goalIds }: { runId: string; goalIds: string[] }): Promise<TMaterializedLayers> {
+    async materializeLayers({ runId, goalIds, finish }: { runId: string; goalIds: string[]; finish?: boolean }): Promise<TMaterializedLayers> {
       const ctx = Context.current();
       const ticker = setInterval(() => ctx.heartbeat(), 2000);
       try {
-        return await materializeFrom(runId, goalIds);
+        const done = await materializeFrom(runId, goalIds);
+        if (!finish || done.pending.length) return done;
+        // The last layer is in: the ledger moves on in this call (no finishMaterializing step of its own).
+        await markRunMaterialized(prisma, runId);
+        return { ...done, materialized: true };
       } catch (err) {
         if (isDomainError(err) && !isTransientCode(err.code)) throw runInvalid(`run ${runId}: ${err.message}`);
         throw err;

@@ -24,8 +24,11 @@ const LAYERS_AT_ONCE = 8;
 /** Runs started before instantiation's backoff through long outages (histories without this marker) replay with the old one. */
 export const INSTANTIATION_BACKOFF_PATCH = 'instantiation-backoff-through-outages';
 
-/** Runs started before layers were written many per regular activity (histories without this marker) replay one local activity per layer. */
+/** Runs started before layers were written many per activity (histories without this marker) replay one local activity per layer. */
 export const MATERIALIZE_MANY_LAYERS_PATCH = 'materialize-many-layers-per-activity';
+
+/** Plans up to this many goals are written by a local activity: well under a second of inserts, within the run's first workflow task. */
+const LOCAL_MATERIALIZE_GOALS = 1000;
 
 /**
  * performRun: one run of a saved workflow (SPEC §4), the Temporal workflow
@@ -33,12 +36,14 @@ export const MATERIALIZE_MANY_LAYERS_PATCH = 'materialize-many-layers-per-activi
  * second execution for a key.
  *
  * 1. beginRun: the root goal (id derived from the run id), ledger `materializing`.
- * 2. materializeLayers, breadth first from the root: one regular activity
- *    writes every frozen layer (up to its row budget per call, then again
- *    with the composites it hands back); only goal ids cross history (never
- *    plans). Past the history limit it continues as new with the ids still
- *    to write. (Runs started before: one local materializeLayer per layer.)
- * 3. finishMaterializing: ledger `materialized`; then the tree runs as the root goal's
+ * 2. materializeLayers, breadth first from the root: one call writes every
+ *    frozen layer (up to its row budget, then again with the composites it
+ *    hands back) and, with the last, moves the ledger to `materialized`; a
+ *    local activity for a small plan, a regular one for a big plan. Only goal
+ *    ids cross history (never plans). Past the history limit it continues as
+ *    new with the ids still to write. (Runs started before: one local
+ *    materializeLayer per layer, then finishMaterializing.)
+ * 3. Then the tree runs as the root goal's
  *    pursueGoal child, and this execution ends as the tree ends (failing with
  *    the root's own reason when it fails), so the Web UI shows the run's fate.
  *
@@ -53,6 +58,7 @@ export async function performRun(input: TPerformRunInput): Promise<TPursueGoalRe
   if (begun.failed !== undefined) throw ApplicationFailure.nonRetryable(`run ${runId} failed: ${begun.failed}`, FAILURE_TYPES.RunInvalid);
 
   let layers = input.carry?.layers ?? 0;
+  let materialized = false;
   const historyFull = (): boolean => {
     const info = workflowInfo();
     return info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested;
@@ -61,12 +67,16 @@ export async function performRun(input: TPerformRunInput): Promise<TPursueGoalRe
     makeContinueAsNewFunc<typeof performRun>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ runId, tuning, carry: { pending, layers } });
   try {
     if (patched(MATERIALIZE_MANY_LAYERS_PATCH)) {
-      const materializing = materializingActivities(tuning);
+      // A small plan is written within this workflow task (a local activity, no task-queue hop); a big one
+      // by regular activities, so no workflow task stays open while Postgres takes its rows.
+      const small = begun.planGoals !== undefined && begun.planGoals <= LOCAL_MATERIALIZE_GOALS;
+      const materializing = small ? instantiation : materializingActivities(tuning);
       let pending = input.carry?.pending ?? begun.pending;
       while (pending.length) {
-        const done = await materializing.materializeLayers({ runId, goalIds: pending });
+        const done = await materializing.materializeLayers({ runId, goalIds: pending, finish: true });
         pending = done.pending;
         layers += done.layers;
+        materialized = done.materialized === true;
         if (pending.length && historyFull()) await continueWith(pending);
       }
     } else {
@@ -82,7 +92,7 @@ export async function performRun(input: TPerformRunInput): Promise<TPursueGoalRe
         if (next < pending.length && historyFull()) await continueWith(pending.slice(next));
       }
     }
-    await instantiation.finishMaterializing({ runId });
+    if (!materialized) await instantiation.finishMaterializing({ runId });
   } catch (err) {
     if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
     const reason = describeError(err);

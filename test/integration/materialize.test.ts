@@ -56,9 +56,9 @@ async function newRun(plan: TPlan = PLAN): Promise<{ runId: string; rootId: stri
   return { runId, rootId: begun.root.id };
 }
 
-function call(rowsPerCall: number | undefined, runId: string, goalIds: string[]): Promise<TMaterializedLayers> {
+function call(rowsPerCall: number | undefined, runId: string, goalIds: string[], finish = false): Promise<TMaterializedLayers> {
   const activities = createRunActivities({ prisma, ...(rowsPerCall === undefined ? {} : { materializeRowsPerCall: rowsPerCall }) });
-  return new MockActivityEnvironment().run(activities.materializeLayers, { runId, goalIds });
+  return new MockActivityEnvironment().run(activities.materializeLayers, { runId, goalIds, finish });
 }
 
 /** Calls until nothing is pending, as performRun does; every call's result. */
@@ -102,11 +102,18 @@ describe('materializeLayers', () => {
     expect(tree).toContain('edge /c/c1 -> /c/c2 "succeeded"');
   });
 
-  it('splits at its row budget, breadth first, into the same tree', async () => {
+  it('splits at its row budget, breadth first, into the same tree; with finish, the last call moves the ledger', async () => {
     const whole = await newRun();
     await callUntilDone(undefined, whole.runId, [whole.rootId]);
     const split = await newRun();
-    const calls = await callUntilDone(3, split.runId, [split.rootId]);
+    const calls: TMaterializedLayers[] = [];
+    for (let pending = [split.rootId]; pending.length; ) {
+      const r = await call(3, split.runId, pending, true);
+      calls.push(r);
+      pending = r.pending;
+      const { state } = await prisma.run.findUniqueOrThrow({ where: { id: split.runId } });
+      expect([state, r.materialized]).toEqual(pending.length ? ['materializing', undefined] : ['materialized', true]);
+    }
     // The root's layer (3 rows) fills the first call; a's and c's layers (2 + 3) do not fit one call of 3.
     expect(calls.map((c) => c.written)).toEqual([3, 2, 3, 2]);
     expect(calls[0]?.pending).toHaveLength(2);
