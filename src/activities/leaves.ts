@@ -320,13 +320,14 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
    * that instead of running the action.
    */
   async function runLeafOnce(goalId: string, progress: TLeafProgress): Promise<TLeafResult> {
-    const goal = await goals.loadGoalForRun(prisma, goalId);
+    // Two reads at once (one round trip of time): the goal, marked started, and who it runs for.
+    const [goal, found] = await Promise.all([goals.loadGoalForRun(prisma, goalId), findLeafContext(prisma, goalId)]);
     if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
     if (isTerminal(goal.lifecycle)) {
       await forgetAttempts(deps.dataDir, goalId);
       return endedLeafResult(goal);
     }
-    const context = await refuseRevokedRuntimes(prisma, goal, goalRuntimes({ action: actionOf(goal), acceptance: ZAcceptance.parse(goal.acceptance ?? {}) }));
+    const context = refuseRevokedRuntimes(goal, found, goalRuntimes({ action: actionOf(goal), acceptance: ZAcceptance.parse(goal.acceptance ?? {}) }));
     const action = runnableAction(goal);
     const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
     let result: unknown = goal.output;
@@ -403,7 +404,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       const goal = await loadGoal(prisma, goalId);
       const acceptance = ZAcceptance.parse(goal.acceptance ?? {});
       if (!acceptance.check) return { passed: true, exit_code: 0, stdout: '', stderr: '', timed_out: false };
-      const context = await refuseRevokedRuntimes(prisma, goal, ['shell']);
+      const context = refuseRevokedRuntimes(goal, await findLeafContext(prisma, goal.id), ['shell']);
       const check = await runCheck(goal, context, acceptance.check);
       if (!check.passed) await goals.storeAcceptanceCheck(prisma, goalId, check);
       return { ...check, stdout: tail(check.stdout, DIGEST_TEXT_BYTES), stderr: tail(check.stderr, DIGEST_TEXT_BYTES) };
@@ -417,12 +418,11 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
  * were accepted, but an agent's runtimes can be taken away since, so a
  * revoked privilege takes effect at the next leaf or check. The agents are
  * the goal's, in a run the run's acting agent, and the agent that submitted
- * the goal's plan (domain/runtimeRequirements `leafRefusal`), read in the one query that also reads the run's inputs.
+ * the goal's plan (domain/runtimeRequirements `leafRefusal`), as `findLeafContext` read them with the run's inputs.
  * Non-retryable: retrying would only ask the same question again; the goal
  * fails with this reason. Returns what it read, for the action to run with.
  */
-async function refuseRevokedRuntimes(prisma: PrismaClient, goal: Goal, needed: readonly string[]): Promise<TLeafContext> {
-  const context = await findLeafContext(prisma, goal.id);
+function refuseRevokedRuntimes(goal: Goal, context: TLeafContext | null, needed: readonly string[]): TLeafContext {
   if (!context) throw ApplicationFailure.nonRetryable(`goal ${goal.id} does not exist`, FAILURE_TYPES.GoalNotFound);
   const refusal = leafRefusal(needed, context.agent, context);
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, FAILURE_TYPES.RuntimeNotAllowed);

@@ -26,8 +26,8 @@ export interface TWorkerDeps {
    * Poll only one kind of task (default: both). A test runs a workflow
    * worker and an activity worker apart, to stop the first while the second
    * finishes activities, so their completions reach one workflow task.
-   * A workflows-only worker cannot run local activities (performRun's
-   * instantiation steps): it serves pursueGoal alone.
+   * A workflows-only worker runs its workflows' local activities (opening a
+   * goal, a run's instantiation steps) but polls for no other activity.
    */
   only?: 'workflows' | 'activities';
 }
@@ -41,13 +41,11 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
     namespace: config.temporal.namespace,
     taskQueue: deps.taskQueue ?? config.temporal.taskQueue,
     ...(deps.only === 'activities' ? {} : deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    ...(deps.only === 'workflows'
-      ? {}
-      : {
-          activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, workspaces: { dir: config.workspacesDir, user: leafUser }, leaf: config.leaf }),
-          // Every activity error becomes a failure whose text is ours (infrastructure: retryable; unexpected: a logged reference).
-          interceptors: { activity: [activityErrorBoundary(deps.logger)] },
-        }),
+    // A workflows-only worker still holds the activities: it runs its workflows' local ones, and polls for no others.
+    activities: createActivities({ prisma: deps.prisma, dataDir: config.dataDir, workspaces: { dir: config.workspacesDir, user: leafUser }, leaf: config.leaf }),
+    ...(deps.only === 'workflows' ? { enableNonLocalActivities: false } : {}),
+    // Every activity error becomes a failure whose text is ours (infrastructure: retryable; unexpected: a logged reference).
+    interceptors: { activity: [activityErrorBoundary(deps.logger)] },
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     // A workflow task the worker has taken counts against its 10 s timeout
     // while it waits for the (single) workflow thread: take only as many as

@@ -32,6 +32,22 @@ export function bookkeepingActivities(tuning: TEngineTuning) {
 }
 
 /**
+ * Opening a goal (openGoal, the first step of every pursueGoal execution): a
+ * local activity, so the goal's first workflow task reads it and schedules
+ * its work at once, with no task-queue hop and no second workflow task.
+ * Retried until Postgres answers; past a minute of backoff each retry waits
+ * on a timer (as instantiationThroughOutages), not on workflow-task heartbeats.
+ */
+export function openingActivities(tuning: TEngineTuning) {
+  return proxyLocalActivities<TActivities>({
+    startToCloseTimeout: '30 seconds',
+    scheduleToCloseTimeout: budget(tuning, 0),
+    localRetryThreshold: '1 minute',
+    retry: { ...RETRY_BACKOFF, maximumInterval: '2 minutes', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.InvalidAction] },
+  });
+}
+
+/**
  * A composite's or a manual leaf's acceptance check runs a command: long,
  * heartbeating, cancellable. A failing check is a result, not an error: only
  * infrastructure (or a lost worker) makes it throw, and that is retried.

@@ -9,6 +9,7 @@ import {
   executeChild,
   isCancellation,
   makeContinueAsNewFunc,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { TLayer, TLayerChild, TLayerLeaf } from '../activities';
@@ -32,9 +33,12 @@ import {
   type TWorkEnd,
 } from './goalEnds';
 import { openInbox } from './inbox';
-import { bookkeepingActivities, checkActivities, leafRunner } from './proxies';
+import { bookkeepingActivities, checkActivities, leafRunner, openingActivities } from './proxies';
 import type { performRun } from './performRun';
 import { walkLayer } from './walk';
+
+/** Executions started before a goal was opened by a local activity (histories without this marker) open it with a regular one. */
+export const OPEN_GOAL_LOCALLY_PATCH = 'open-goal-locally';
 
 /** An end whose recorded outcome also sets the output (or names the kept completion it comes from). */
 function withOutcome(end: TWorkEnd, recorded: { output?: unknown; completionId?: string }): TWorkEnd {
@@ -248,7 +252,8 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
   /** This execution's own goal, to its end; `recorded` when its end is already in Postgres. */
   async function runOwnGoal(): Promise<{ end: TEnd; recorded: boolean } | { alreadyEnded: string }> {
     const carry = input.carry;
-    const opened = await bookkeeping.openGoal({ goalId, start: carry === undefined });
+    const opening = patched(OPEN_GOAL_LOCALLY_PATCH) ? openingActivities(tuning) : bookkeeping;
+    const opened = await opening.openGoal({ goalId, start: carry === undefined });
     if (carry?.stage === 'walk') return { end: await runComposite(opened.layer as TLayer, carry.acceptance, carry), recorded: false };
     if (isTerminal(opened.lifecycle)) return { alreadyEnded: opened.lifecycle };
     if (opened.kind === 'leaf') {
