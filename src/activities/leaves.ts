@@ -354,7 +354,8 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       }
       if (!acceptance.check && !acceptance.judgment) {
         await untilWritten(() => goals.recordLeafDone(prisma, goalId, n, attempt.result));
-        await forgetAttempts(deps.dataDir, goalId);
+        // Not waited for: the end is in Postgres, so files left by a worker lost meanwhile are only ever forgotten (isTerminal above).
+        void forgetAttempts(deps.dataDir, goalId);
         return { status: 'succeeded', context: edgeContextOf('succeeded', attempt.result), recorded: true };
       }
       await untilWritten(() => goals.recordActionSucceeded(prisma, goalId, n, attempt.result));

@@ -328,21 +328,11 @@ export async function recordActionFailed(prisma: PrismaClient, id: string, attem
 
 /** A leaf whose action succeeded (its `attempt`-th outcome) and needs no further acceptance: its result and its end, in one write. */
 export async function recordLeafDone(prisma: PrismaClient, id: string, attempt: number, output: unknown): Promise<void> {
-  const now = new Date();
-  await prisma.goal.updateMany({
-    where: { id, lifecycle: NOT_TERMINAL },
-    data: {
-      output: output as Prisma.InputJsonValue,
-      actionEndedAt: now,
-      actionAttempts: attempt,
-      lifecycle: 'done',
-      doneReason: 'accepted',
-      failureReason: null,
-      blockReason: null,
-      waitingFor: null,
-      finishedAt: now,
-    },
-  });
+  // Every leaf ends through here: one plain statement (no query building), the same columns an end writes.
+  await prisma.$executeRaw`
+    UPDATE goals SET output = ${JSON.stringify(output)}::jsonb, action_ended_at = now(), action_attempts = ${attempt}, lifecycle = 'done', done_reason = 'accepted',
+                     failure_reason = NULL, block_reason = NULL, waiting_for = NULL, finished_at = now(), updated_at = now()
+     WHERE id = ${id} AND ${UNFINISHED}`;
 }
 
 /** Stores a leaf's full result on its row (not once it has ended). */

@@ -120,11 +120,14 @@ export function createRunService(deps: TRunServiceDeps) {
   return {
     async createRun(actor: TActor, workflowId: string, input: TCreateRunInput): Promise<{ run: TRunView; created: boolean }> {
       const owner = actorOwner(actor);
-      // A replay reads one row (and its workflow's name): no frozen plan, no input resolution.
-      const seen = await findOwnedRunByKey(prisma, owner, workflowId, input.idempotencyKey);
+      // A replay reads one row (and its workflow's name): no frozen plan, no input resolution. The run's id and its
+      // root's derive from (workflow, key), so its tree's state is read beside it (one round trip), used only if it is ours.
+      const id = deriveRunId(workflowId, input.idempotencyKey);
+      const [seen, states] = await Promise.all([findOwnedRunByKey(prisma, owner, workflowId, input.idempotencyKey), runTreeStates(prisma, [{ id, rootGoalId: runRootGoalId(id) }])]);
       if (seen) {
         const run = await replay(actor, seen, input.inputs, () => workflows.findOwnedWorkflowHeader(prisma, owner, workflowId));
-        return { run: await view(run, seen.savedWorkflow), created: false };
+        const tree = run.id === id && run.rootGoalId === runRootGoalId(id) && run.state !== 'claimed' ? states.get(id) : undefined;
+        return { run: tree ? { ...run, workflow: { name: seen.savedWorkflow.name, version: seen.savedWorkflow.version }, tree } : await view(run, seen.savedWorkflow), created: false };
       }
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
       // Its commands run as the caller's request: the caller's agent needs every runtime the workflow does.
@@ -135,7 +138,6 @@ export function createRunService(deps: TRunServiceDeps) {
       checkSubstitution(workflow.frozenPlan, values);
       await checkRunSize(workflow);
 
-      const id = deriveRunId(workflow.id, input.idempotencyKey);
       const { run, created } = await claimRun(prisma, {
         id,
         savedWorkflowId: workflow.id,
