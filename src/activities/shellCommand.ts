@@ -1,6 +1,4 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { spawnCommand } from './spawner';
 
 /**
  * Runs one shell command for a `shell` leaf: `/bin/sh -c <command>` exactly as
@@ -8,14 +6,16 @@ import type { Readable, Writable } from 'node:stream';
  * as environment variables), in its own process group so a timeout or a
  * cancellation kills everything it started.
  *
- * A watchdog shares that group and holds a pipe from this process: if the
- * worker dies (SIGKILL, OOM), the pipe ends and the watchdog kills the whole
+ * The worker's spawner starts it (spawner.ts: a small helper process, whose
+ * forks cost a fraction of the worker's). A watchdog shares the command's
+ * group and holds a pipe from the process that spawned it: if the worker
+ * dies (SIGKILL, OOM), its helper goes with it, the pipe ends and the watchdog kills the whole
  * group, so the command never outlives its worker and runs again beside its
  * own retry. The command travels as `$1`, never spliced into the script.
  *
  * The launcher waits for the command (rather than exec'ing it) so that it can
  * write the command's exit status to `exitFile` the moment it ends (a shell
- * builtin, no process started: microseconds). This process opens that file
+ * builtin, no process started: microseconds). The spawning process opens that file
  * and hands it over as fd 4 (`$2` = 1), so the launcher needs no access to
  * where it lives (a LEAF_USER cannot reach the data directory) and the
  * command never holds it. That file outlives a worker that dies
@@ -23,12 +23,9 @@ import type { Readable, Writable } from 'node:stream';
  * attempt reads it instead of running the command again (leaves.ts). The
  * launcher defers SIGTERM until the command ends (a trapped signal waits for
  * the foreground command), so a command's own SIGTERM handling keeps its
- * grace period; and it re-raises the signal that killed the command, so this
- * process still sees "killed by SIGTERM" rather than "exited 143".
+ * grace period; and it re-raises the signal that killed the command, so the
+ * worker still sees "killed by SIGTERM" rather than "exited 143".
  */
-/** How long output may keep arriving after the command's own process exited. */
-const PIPE_DRAIN_MS = 2000;
-
 // fd 3 carries the pipe: POSIX gives a background job /dev/null as stdin unless it is redirected explicitly.
 // fd 4 is the exit file, closed for the watchdog and the command. fd 5 is the command's stderr: the
 // launcher's own complaints (a shell reporting a killed child) go to /dev/null, not into the leaf's output.
@@ -116,40 +113,35 @@ class TailBuffer {
   }
 }
 
-/** The exit file, open for the launcher; without one (none asked, or it cannot be created) the command still runs. */
-function openExitFile(file: string | undefined): number | undefined {
-  if (!file) return undefined;
-  try {
-    return openSync(file, 'w', 0o600);
-  } catch {
-    return undefined;
-  }
-}
-
-export function runShellCommand(options: TCommandOptions): Promise<TCommandResult> {
+export async function runShellCommand(options: TCommandOptions): Promise<TCommandResult> {
   const started = Date.now();
   const stdout = new TailBuffer(options.maxOutputBytes);
   const stderr = new TailBuffer(options.maxOutputBytes);
   const graceMs = options.killGraceMs ?? 5000;
 
-  const exitFd = openExitFile(options.exitFile);
+  // Without an exit file (none asked, or it cannot be created) the command still runs.
+  const child = await spawnCommand({
+    file: '/bin/sh',
+    // The last argument tells the launcher whether it has an exit file (spawner.ts sets it).
+    args: ['-c', LAUNCHER, 'reprise-leaf', options.command, ''],
+    cwd: options.cwd,
+    env: options.env,
+    ...(options.user ? { user: options.user } : {}),
+    ...(options.exitFile ? { exitFile: options.exitFile } : {}),
+  });
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', LAUNCHER, 'reprise-leaf', options.command, exitFd === undefined ? '' : '1'], {
-      cwd: options.cwd,
-      env: options.env,
-      detached: true,
-      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
-      // stdin is the watchdog's lifeline: it is never written, only closed when we die.
-      stdio: ['pipe', 'pipe', 'pipe', 'ignore', exitFd ?? 'ignore'],
-    }) as ChildProcessByStdio<Writable, Readable, Readable>;
-    // The launcher holds its own copy.
-    if (exitFd !== undefined) closeSync(exitFd);
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
+    let killWanted = false;
 
     const killGroup = (): void => {
-      if (child.pid === undefined || child.exitCode !== null) return;
+      if (child.exited) return;
+      // Asked before the helper said which process it started: sent the moment it does.
+      if (child.pid === undefined) {
+        killWanted = true;
+        return;
+      }
       const send = (sig: NodeJS.Signals): void => {
         try {
           process.kill(-(child.pid as number), sig);
@@ -160,6 +152,9 @@ export function runShellCommand(options: TCommandOptions): Promise<TCommandResul
       send('SIGTERM');
       killTimer ??= setTimeout(() => send('SIGKILL'), graceMs);
     };
+    child.on('spawn', () => {
+      if (killWanted) killGroup();
+    });
 
     const timeout = setTimeout(() => {
       timedOut = true;
@@ -175,31 +170,21 @@ export function runShellCommand(options: TCommandOptions): Promise<TCommandResul
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
 
-    child.stdout.on('data', (c: Buffer) => stdout.push(c));
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-    // A process that left the group (setsid, a daemon) may hold our pipes open
-    // after the command itself ended: give them a moment, then stop reading.
-    let drainTimer: NodeJS.Timeout | undefined;
-    child.once('exit', () => {
-      drainTimer = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-      }, PIPE_DRAIN_MS);
-    });
-    child.once('error', (err) => {
+    child.on('stdout', (c: Buffer) => stdout.push(c));
+    child.on('stderr', (c: Buffer) => stderr.push(c));
+    const settle = (): void => {
       clearTimeout(timeout);
       clearInterval(progress);
       if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
+    };
+    child.once('error', (err: Error) => {
+      settle();
       reject(err);
     });
-    // 'close' (not 'exit') so both pipes are drained before we read them.
-    child.once('close', (code, signal) => {
-      clearTimeout(timeout);
-      clearInterval(progress);
-      if (killTimer) clearTimeout(killTimer);
-      if (drainTimer) clearTimeout(drainTimer);
-      options.signal?.removeEventListener('abort', onAbort);
+    // Both pipes are drained (or given up on, 2 s after the exit: spawner.ts) before it closes.
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+      settle();
       // Anything the command left behind in its group goes with it.
       if (child.pid !== undefined) {
         try {

@@ -1,4 +1,5 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { warmSpawner } from '../activities/spawner';
 import { createActivities } from '../activities';
 import { activityErrorBoundary } from '../activities/errorBoundary';
 import { resolveLeafUser } from '../activities/leafUser';
@@ -36,6 +37,8 @@ export async function createWorker(deps: TWorkerDeps): Promise<Worker> {
   const { config } = deps;
   // Resolved before the worker polls: a LEAF_USER it cannot switch to stops it here (LEAF_USER_INVALID).
   const leafUser = config.leaf.user ? await resolveLeafUser(config.leaf.user) : undefined;
+  // The helper that starts leaf commands comes up now, not at the first leaf.
+  if (deps.only !== 'workflows') await warmSpawner();
   return Worker.create({
     connection: deps.connection,
     namespace: config.temporal.namespace,

@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runShellCommand, type TCommandOptions } from '../../src/activities/shellCommand';
+import { spawnerHelperPid, warmSpawner } from '../../src/activities/spawner';
 import { leafTestUser } from '../support/leafUser';
 
 const cwd = mkdtempSync(path.join(tmpdir(), 'reprise-shell-'));
@@ -195,5 +196,36 @@ describe('the exit file: a command\'s end that outlives its worker', () => {
     }
     worker.kill('SIGKILL');
     expect(seen).toBe('4\n');
+  });
+});
+
+describe('the spawner helper (spawner.ts)', () => {
+  it('starts commands from a process of its own, which outlives SIGTERM (the worker decides when commands end)', async () => {
+    await warmSpawner();
+    const helper = (await spawnerHelperPid()) as number;
+    expect(helper).not.toBe(process.pid);
+    // The command's parent is its launcher, whose parent (field 4 of its /proc stat) is the helper.
+    const r = await runShellCommand({ ...base, command: 'cut -d" " -f4 /proc/$PPID/stat' });
+    expect(r.stdout.trim()).toBe(String(helper));
+    process.kill(helper, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(alive(helper)).toBe(true);
+    expect((await runShellCommand({ ...base, command: 'echo still' })).stdout).toBe('still\n');
+  });
+
+  it('when the helper dies, its running commands die with it (their watchdogs), the run fails, and the next command gets a new helper', async () => {
+    const helper = (await spawnerHelperPid()) as number;
+    const pidFile = path.join(cwd, 'helper-orphan.pid');
+    const running = runShellCommand({ ...base, command: `sh -c 'echo $$ > ${pidFile}; sleep 30'` });
+    const written = (): boolean => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n');
+    for (let i = 0; i < 100 && !written(); i++) await new Promise((r) => setTimeout(r, 50));
+    const sleeper = Number(readFileSync(pidFile, 'utf8'));
+    expect(alive(sleeper)).toBe(true);
+    process.kill(helper, 'SIGKILL');
+    await expect(running).rejects.toThrow('the process that started the command died');
+    for (let i = 0; i < 100 && alive(sleeper); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(sleeper)).toBe(false);
+    expect((await runShellCommand({ ...base, command: 'echo again' })).stdout).toBe('again\n');
+    expect(await spawnerHelperPid()).not.toBe(helper);
   });
 });

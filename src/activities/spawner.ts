@@ -1,0 +1,177 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+
+/**
+ * How the worker starts leaf commands: through a small helper process
+ * (spawnHelper.ts), one per worker process, started on first use. A fork
+ * costs in proportion to the forking process's memory: from the worker (a
+ * few hundred MB) starting `true` took 21 ms of CPU here, from the helper 9 ms,
+ * and a fan-out of leaves is bound by that CPU. Should the helper be missing
+ * or die, commands are spawned by the worker itself, as before; commands the
+ * helper had started lose their lifeline and are killed by their watchdogs
+ * (shellCommand.ts), and their attempts fail as a lost worker's would.
+ */
+
+export interface TSpawnRequest {
+  id: number;
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  user?: { uid: number; gid: number };
+  /** Opened by whoever spawns, handed to the process as fd 4; the last of `args` then becomes '1' if it could be, '' if not. */
+  exitFile?: string;
+}
+
+export type TSpawnReply =
+  | { op: 'ready' }
+  | { op: 'spawned'; id: number; pid: number }
+  | { op: 'out'; id: number; fd: 1 | 2; data: Buffer | Uint8Array }
+  | { op: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
+  | { op: 'error'; id: number; message: string; code?: string };
+
+/** A started command, as shellCommand.ts follows it: its pid (its process group; 'spawn' once known), its output, its end. */
+export interface TSpawned extends EventEmitter {
+  pid: number | undefined;
+  /** True once the command has ended (with the helper: once its output is drained): its group id may be another's by then. */
+  exited: boolean;
+  on(event: 'spawn', listener: () => void): this;
+  on(event: 'stdout' | 'stderr', listener: (chunk: Buffer) => void): this;
+  on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+}
+
+/** A process that left the group may hold our pipes open after the command ended: read them this long more. */
+const PIPE_DRAIN_MS = 2000;
+/** How long the helper may take to come up before commands are spawned directly. */
+const HELPER_START_MS = 10_000;
+
+let helper: Promise<ChildProcess | undefined> | undefined;
+let nextId = 1;
+const running = new Map<number, TSpawned>();
+
+function startHelper(): Promise<ChildProcess | undefined> {
+  return new Promise((resolve) => {
+    let proc: ChildProcess;
+    try {
+      proc = fork(require.resolve('./spawnHelper.cjs'), [], {
+        execArgv: ['--max-old-space-size=32'],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        serialization: 'advanced',
+      });
+    } catch {
+      resolve(undefined);
+      return;
+    }
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      resolve(undefined);
+    }, HELPER_START_MS);
+    proc.on('message', (reply: TSpawnReply) => {
+      if (reply.op === 'ready') {
+        clearTimeout(timer);
+        // It never keeps the worker alive: it goes when the worker goes.
+        proc.unref();
+        proc.channel?.unref();
+        resolve(proc);
+        return;
+      }
+      const spawned = running.get(reply.id);
+      if (!spawned) return;
+      switch (reply.op) {
+        case 'spawned':
+          spawned.pid = reply.pid;
+          spawned.emit('spawn');
+          break;
+        case 'out':
+          spawned.emit(reply.fd === 1 ? 'stdout' : 'stderr', Buffer.from(reply.data));
+          break;
+        case 'exit':
+          running.delete(reply.id);
+          spawned.exited = true;
+          spawned.emit('close', reply.code, reply.signal);
+          break;
+        case 'error':
+          running.delete(reply.id);
+          spawned.emit('error', Object.assign(new Error(reply.message), { code: reply.code }));
+          break;
+      }
+    });
+    const lost = (): void => {
+      clearTimeout(timer);
+      resolve(undefined);
+      if (helper) helper = undefined;
+      // Its commands lost their lifeline: their watchdogs kill them. Their attempts end as a lost worker's do.
+      for (const [id, spawned] of running) {
+        running.delete(id);
+        spawned.emit('error', new Error('the process that started the command died'));
+      }
+    };
+    proc.once('exit', lost);
+    proc.once('error', lost);
+  });
+}
+
+/** Spawns `file args` (detached, in its own process group) with stdin a lifeline pipe and fd 4 the exit file. */
+export async function spawnCommand(req: Omit<TSpawnRequest, 'id'>): Promise<TSpawned> {
+  helper ??= startHelper();
+  const proc = await helper;
+  const spawned = Object.assign(new EventEmitter(), { pid: undefined, exited: false }) as TSpawned;
+  if (proc?.connected) {
+    const id = nextId++;
+    running.set(id, spawned);
+    proc.send({ ...req, id } satisfies TSpawnRequest);
+    return spawned;
+  }
+  return spawnDirectly(req, spawned);
+}
+
+/** The worker spawns it itself (no helper). */
+function spawnDirectly(req: Omit<TSpawnRequest, 'id'>, spawned: TSpawned): TSpawned {
+  let exitFd: number | undefined;
+  try {
+    exitFd = req.exitFile ? openSync(req.exitFile, 'w', 0o600) : undefined;
+  } catch {
+    exitFd = undefined;
+  }
+  const args = req.exitFile ? [...req.args.slice(0, -1), exitFd === undefined ? '' : '1'] : req.args;
+  const child = spawn(req.file, args, {
+    cwd: req.cwd,
+    env: req.env,
+    detached: true,
+    ...(req.user ? { uid: req.user.uid, gid: req.user.gid } : {}),
+    // stdin is the watchdog's lifeline: it is never written, only closed when we die.
+    stdio: ['pipe', 'pipe', 'pipe', 'ignore', exitFd ?? 'ignore'],
+  });
+  if (exitFd !== undefined) closeSync(exitFd);
+  spawned.pid = child.pid;
+  child.stdout?.on('data', (c: Buffer) => spawned.emit('stdout', c));
+  child.stderr?.on('data', (c: Buffer) => spawned.emit('stderr', c));
+  let drainTimer: NodeJS.Timeout | undefined;
+  if (child.pid !== undefined) process.nextTick(() => spawned.emit('spawn'));
+  child.once('exit', () => {
+    spawned.exited = true;
+    drainTimer = setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, PIPE_DRAIN_MS);
+  });
+  child.once('error', (err) => spawned.emit('error', err));
+  child.once('close', (code, signal) => {
+    if (drainTimer) clearTimeout(drainTimer);
+    spawned.emit('close', code, signal);
+  });
+  return spawned;
+}
+
+/** The helper's pid, when it is up (tests: to kill it). */
+export async function spawnerHelperPid(): Promise<number | undefined> {
+  return (await helper)?.pid;
+}
+
+/** Waits for the helper to be up (the worker calls it at start, so the first leaf does not wait for it). */
+export async function warmSpawner(): Promise<void> {
+  helper ??= startHelper();
+  await helper;
+}
