@@ -298,10 +298,9 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       attempt = { ...(await attemptAction(goal, context, action, prepared ? dir : undefined)), ...(prepared ? { dir } : {}) };
       if (attempt.dir && !attempt.cancelled) keepOutcome(attempt.dir, { result: attempt.result, failure: attempt.failure });
     }
-    if (!attempt.cancelled) {
-      progress.outcome = { goalId: goal.id, attempt: n, result: heartbeatSized(attempt.result), failure: attempt.failure };
-      ctx.heartbeat(progress);
-    }
+    // Kept for the activity's heartbeats (runLeaf's ticker sends it within a second while the write below
+    // has not ended): a leaf whose write ends sooner costs Temporal no heartbeat, and until then its outcome is on disk.
+    if (!attempt.cancelled) progress.outcome = { goalId: goal.id, attempt: n, result: heartbeatSized(attempt.result), failure: attempt.failure };
     return attempt;
   }
 
@@ -383,13 +382,14 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
      * idempotent: a leaf that already ended is only reported, and an action
      * that already succeeded (`action_ended_at`), or whose outcome an earlier
      * attempt holds in its heartbeat details, is never run again.
-     * Heartbeats every second, so a cancellation reaches a running command.
+     * Heartbeats every second (none for a leaf that ends within one: each
+     * costs Temporal a write), so a cancellation reaches a running command.
      */
     async runLeaf({ goalId }: { goalId: string }): Promise<TLeafResult> {
       const ctx = Context.current();
       // What an earlier attempt learnt and may not have recorded; sent again at once, so it outlives this attempt too.
       const progress = leafProgressOf(ctx.info.heartbeatDetails);
-      ctx.heartbeat(progress);
+      if (progress.outcome) ctx.heartbeat(progress);
       // Heartbeats for the whole activity, not only while the command runs: a
       // slow database write must not pass for a lost worker (a retry would run the action again).
       const ticker = setInterval(() => ctx.heartbeat(progress), 1000);

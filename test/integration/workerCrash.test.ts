@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { PrismaClient } from '../../src/db/client';
 import { ZPlan } from '../../src/domain/plans';
 import { isTerminalRunStatus } from '../../src/domain/runs';
+import { runId as deriveRunId } from '../../src/domain/ids';
 import { http, startTestApi, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { saveFrozenWorkflow } from '../support/frozenWorkflows';
 import { startWorkerProcess, type TWorkerProcess } from '../support/workerProcess';
@@ -106,29 +107,39 @@ describe('a worker killed mid-tree', () => {
     expect({ extract: count('extract'), clean: count('clean'), load: count('load') }).toEqual({ extract: 1, clean: 1, load: 1 });
   });
 
-  // The workflow task lost with the killed worker times out (10 s) and the new worker runs the layer again.
+  // The workflow task lost with the killed worker times out (10 s) and the new worker runs the materialization again.
   it('mid-materialization is replaced, and the same run completes with every goal written once', async () => {
-    // A run of 12 composites × 6 composites × 2 leaves: 85 layers written by
-    // one activity each, a few at once, so the kill lands among them.
+    // A run of 12 composites × 6 composites × 2 leaves, written a level per transaction (materializeLayers). A
+    // trigger holds this run's third level (its leaves) while a gate row exists, so the kill lands after two
+    // levels are in and while the third is being written, whatever the machine's speed.
     const agentId = `agent_crash${Date.now().toString(36)}`;
     await prisma.agent.create({ data: { id: agentId, name: agentId, ownerUserId: 'user_local', allowedRuntimes: ['shell'], maxDepth: 8, maxChildren: 100, maxGoals: 2000 } });
     const leaves = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `l${i}`, kind: 'leaf', title: `Leaf ${i}`, action: { runtime: 'shell', command: 'true' } }));
     const composites = (n: number, inner: () => unknown) => Array.from({ length: n }, (_, i) => ({ key: `c${i}`, kind: 'composite', title: `Part ${i}`, plan: inner() }));
     const plan = ZPlan.parse({ children: composites(12, () => ({ children: composites(6, () => ({ children: leaves(2) })) })) });
     const wf = await saveFrozenWorkflow(prisma, { agentId, name: `crash-${Date.now().toString(36)}`, title: 'Survives a crash mid-materialization', plan });
-
-    const first = startWorkerProcess(workerEnv);
-    workers.push(first);
-    const created = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: 'crash', inputs: {} });
-    expect(created.status).toBe(201);
-    const runId: string = created.body.run.id;
-    await waitFor(
-      async () => ((await prisma.goal.count({ where: { runId } })) > 40 ? true : undefined),
-      () => `materialization to begin:\n${first.output()}`,
-      60_000,
-    );
-    first.proc.kill('SIGKILL');
-    await new Promise((r) => first.proc.once('exit', r));
+    const runId = deriveRunId(wf.id, 'crash');
+    await prisma.$executeRawUnsafe('CREATE TABLE IF NOT EXISTS crash_gates (run_id text PRIMARY KEY)');
+    await prisma.$executeRawUnsafe(`CREATE OR REPLACE FUNCTION crash_gate_wait() RETURNS trigger AS $$
+      BEGIN WHILE EXISTS (SELECT 1 FROM crash_gates WHERE run_id = NEW.run_id) LOOP PERFORM pg_sleep(0.05); END LOOP; RETURN NEW; END $$ LANGUAGE plpgsql`);
+    await prisma.$executeRawUnsafe(`CREATE TRIGGER crash_gate_${runId} BEFORE INSERT ON goals FOR EACH ROW WHEN (NEW.run_id = '${runId}' AND NEW.depth = 3) EXECUTE FUNCTION crash_gate_wait()`);
+    await prisma.$executeRawUnsafe('INSERT INTO crash_gates (run_id) VALUES ($1)', runId);
+    try {
+      const first = startWorkerProcess(workerEnv);
+      workers.push(first);
+      const created = await http('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: 'crash', inputs: {} });
+      expect([created.status, created.body.run.id]).toEqual([201, runId]);
+      await waitFor(
+        async () => ((await prisma.goal.count({ where: { runId } })) === 1 + 12 + 72 ? true : undefined),
+        () => `two levels to be written:\n${first.output()}`,
+        60_000,
+      );
+      first.proc.kill('SIGKILL');
+      await new Promise((r) => first.proc.once('exit', r));
+    } finally {
+      await prisma.$executeRawUnsafe('DELETE FROM crash_gates WHERE run_id = $1', runId);
+      await prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS crash_gate_${runId} ON goals`);
+    }
     const atKill = await prisma.goal.count({ where: { runId } });
     expect(await prisma.run.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ state: 'materializing' });
 
@@ -144,7 +155,7 @@ describe('a worker killed mid-tree', () => {
       () => `the run to finish (${JSON.stringify(last)}):\n${second.output()}`,
       110_000,
     );
-    expect([run.state, run.status.status, atKill < 229]).toEqual(['materialized', 'done', true]);
+    expect([run.state, run.status.status, atKill === 1 + 12 + 72]).toEqual(['materialized', 'done', true]);
     expect(await prisma.goal.count({ where: { runId } })).toBe(1 + 12 + 72 + 144);
     const perParent = await prisma.goal.groupBy({ by: ['parentId'], where: { runId, kind: 'leaf' }, _count: true });
     expect([perParent.length, perParent.every((p) => p._count === 2)]).toEqual([72, true]);
