@@ -22,6 +22,9 @@
 // those sizes; BENCH_ONLY=<scenario ids> runs only those engine scenarios. BENCH_WRITE_DOCS=0 writes no docs; BENCH_DOCS_PATH writes them
 // elsewhere (charts beside it, in performance/). BENCH_LOG_LEVEL sets the
 // children's LOG_LEVEL (default warn; their output is shown if one dies).
+// Each run that writes docs also keeps its figures in performance/results.json
+// beside them; BENCH_RENDER=<that file> measures nothing and writes the docs
+// again from it (after an edit of docs/performance/notes.md).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -82,7 +85,22 @@ function commandOutput(file: string, args: string[]): string {
   }
 }
 
+/** Writes docs/PERFORMANCE.md, its charts, and the figures they come from. */
+function writeDocs(result: TBenchResult): void {
+  const chartsDir = path.join(path.dirname(DOCS_PATH), 'performance');
+  mkdirSync(chartsDir, { recursive: true });
+  const docs = renderDocs(result, readFileSync(NOTES_PATH, 'utf8'));
+  for (const [name, svg] of Object.entries(docs.charts)) writeFileSync(path.join(chartsDir, name), svg);
+  writeFileSync(path.join(chartsDir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(DOCS_PATH, docs.markdown);
+  log(`wrote ${path.relative(process.cwd(), DOCS_PATH)}, ${Object.keys(docs.charts).length} charts and results.json in ${path.relative(process.cwd(), chartsDir)}/`);
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_RENDER) {
+    writeDocs(JSON.parse(readFileSync(process.env.BENCH_RENDER, 'utf8')) as TBenchResult);
+    return;
+  }
   const startedAt = Date.now();
   const loadStart = os.loadavg()[0] as number;
   log(`bringing up Postgres and Temporal… (load ${loadStart.toFixed(1)})`);
@@ -199,14 +217,7 @@ async function main(): Promise<void> {
       minutes: (Date.now() - startedAt) / 60_000,
     };
     log(`\n${renderConsole(result)}`);
-    if (WRITE_DOCS) {
-      const chartsDir = path.join(path.dirname(DOCS_PATH), 'performance');
-      mkdirSync(chartsDir, { recursive: true });
-      const docs = renderDocs(result, readFileSync(NOTES_PATH, 'utf8'));
-      for (const [name, svg] of Object.entries(docs.charts)) writeFileSync(path.join(chartsDir, name), svg);
-      writeFileSync(DOCS_PATH, docs.markdown);
-      log(`wrote ${path.relative(process.cwd(), DOCS_PATH)} and ${Object.keys(docs.charts).length} charts in ${path.relative(process.cwd(), chartsDir)}/`);
-    }
+    if (WRITE_DOCS) writeDocs(result);
   } finally {
     await runStops(stops, (err) => console.error('stopping:', err));
   }

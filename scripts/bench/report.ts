@@ -247,7 +247,8 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       '`BENCH_REPEATS=n` sets the repeats (default 3); `BENCH_PARTS=engine,throughput,instantiation` picks parts; ' +
       '`BENCH_WRITE_DOCS=0` writes nothing, `BENCH_DOCS_PATH=/tmp/perf.md` writes elsewhere (charts beside it in `performance/`); ' +
       '`BENCH_THROUGHPUT_RUNS`, `BENCH_ONE_LEAF_REQUESTS` change sizes; `BENCH_ONLY=fan-out-1000,tree-10000` runs only those scenarios (ids: one-leaf, fan-out-100, chain-20, fan-out-1000, tree-10000). ' +
-      'DBOS runs when `@dbos-inc/dbos-sdk` is installed (`npm install --save-dev --save-exact @dbos-inc/dbos-sdk@5.3.0`; it needs Node 20 or later); `BENCH_DBOS=0` leaves it out. ' +
+      '`performance/results.json` keeps the figures; `BENCH_RENDER=docs/performance/results.json npm run bench` writes this file again from them (after an edit of docs/performance/notes.md) without measuring. ' +
+      'DBOS (`@dbos-inc/dbos-sdk`, a development dependency) runs the same leaf work for context; `BENCH_DBOS=0` leaves it out. ' +
       'The bench is never part of `npm test`; the scale suite below guards the limits there.',
     '',
   );

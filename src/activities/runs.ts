@@ -196,7 +196,7 @@ export function createRunActivities(deps: { prisma: PrismaClient; /** Tests make
   }
 
   /** materializeLayers' body. */
-  async function materializeFrom(runId: string, goalIds: string[]): Promise<TMaterializedLayers> {
+  async function materializeFrom(runId: string, goalIds: string[], heartbeat: () => void): Promise<TMaterializedLayers> {
     const run = await readRun(runId);
     if (!run?.rootGoalId) throw runInvalid(`run ${runId} has no root`);
     const rootGoalId = run.rootGoalId;
@@ -270,7 +270,7 @@ export function createRunActivities(deps: { prisma: PrismaClient; /** Tests make
       if (withRefs.length) existing = await goals.countTreeGoals(prisma, rootGoalId);
       if (taken < level.length) return { pending: [...level.slice(taken), ...next].map((p) => p.parent.id), layers, written };
       level = next;
-      Context.current().heartbeat();
+      heartbeat();
     }
     return { pending: [], layers, written };
   }
@@ -319,10 +319,14 @@ export function createRunActivities(deps: { prisma: PrismaClient; /** Tests make
      * call that writes the last layer also moves the ledger to `materialized`.
      */
     async materializeLayers({ runId, goalIds, finish }: { runId: string; goalIds: string[]; finish?: boolean }): Promise<TMaterializedLayers> {
+      // A regular activity's heartbeat; a local one has none (Temporal refuses it).
       const ctx = Context.current();
-      const ticker = setInterval(() => ctx.heartbeat(), 2000);
+      const heartbeat = (): void => {
+        if (!ctx.info.isLocal) ctx.heartbeat();
+      };
+      const ticker = setInterval(heartbeat, 2000);
       try {
-        const done = await materializeFrom(runId, goalIds);
+        const done = await materializeFrom(runId, goalIds, heartbeat);
         if (!finish || done.pending.length) return done;
         // The last layer is in: the ledger moves on in this call (no finishMaterializing step of its own).
         await markRunMaterialized(prisma, runId);
