@@ -11,6 +11,8 @@ import { EventEmitter } from 'node:events';
  * or die, commands are spawned by the worker itself, as before; commands the
  * helper had started lose their lifeline and are killed by their watchdogs
  * (shellCommand.ts), and their attempts fail as a lost worker's would.
+ * REPRISE_SPAWN_DIRECT=1 makes the worker spawn them itself (`npm run
+ * bench:spawn` compares the two).
  */
 
 export interface TSpawnRequest {
@@ -118,7 +120,7 @@ export async function spawnCommand(req: Omit<TSpawnRequest, 'id'>): Promise<TSpa
   helper ??= startHelper();
   const proc = await helper;
   const spawned = Object.assign(new EventEmitter(), { pid: undefined, exited: false }) as TSpawned;
-  if (proc?.connected) {
+  if (proc?.connected && process.env.REPRISE_SPAWN_DIRECT !== '1') {
     const id = nextId++;
     running.set(id, spawned);
     proc.send({ ...req, id } satisfies TSpawnRequest);

@@ -1,0 +1,57 @@
+// `npm run bench:spawn`: what starting one leaf command costs the machine,
+// in CPU (all processes, from /proc/stat) and wall time, from a process the
+// size of a worker (BENCH_SPAWN_RSS_MB, default 300, of touched memory):
+// `true` spawned directly (what bare Temporal's activity does), our launcher
+// spawned directly (how the worker started commands before spawner.ts), and
+// our launcher through the spawner's helper (how it starts them now).
+// docs/performance/notes.md, "Where the time goes", quotes its figures.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runShellCommand } from '../../src/activities/shellCommand';
+import { warmSpawner } from '../../src/activities/spawner';
+
+const N = Number(process.env.BENCH_SPAWN_N ?? 200);
+const RSS_MB = Number(process.env.BENCH_SPAWN_RSS_MB ?? 300);
+
+/** CPU time the whole machine spent so far (user, nice, system, irq, softirq), ms. */
+function machineCpuMs(): number {
+  const [user, nice, system, , , irq, softirq] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * 10;
+}
+
+async function measure(name: string, once: () => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < 10; i++) await once();
+  const cpu = machineCpuMs();
+  const started = performance.now();
+  for (let i = 0; i < N; i++) await once();
+  console.log(`${name.padEnd(34)} ${((machineCpuMs() - cpu) / N).toFixed(1).padStart(6)} ms CPU  ${((performance.now() - started) / N).toFixed(1).padStart(6)} ms wall`);
+}
+
+async function main(): Promise<void> {
+  // Touched, so it is resident: a fork copies the page tables of what is mapped.
+  const ballast = Array.from({ length: RSS_MB }, () => Buffer.alloc(1 << 20, 1));
+  const cwd = mkdtempSync(path.join(tmpdir(), 'reprise-spawn-'));
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd };
+  const command = { command: 'true', env, cwd, timeoutMs: 60_000, maxOutputBytes: 1 << 20 };
+  console.log(`${N} starts each, from a process holding ${ballast.length} MB more; machine CPU per start (noisy if anything else runs):`);
+  try {
+    await measure('spawn true (bare Temporal)', () => new Promise<void>((resolve, reject) => spawn('true', [], { stdio: 'ignore' }).once('exit', () => resolve()).once('error', reject)));
+    process.env.REPRISE_SPAWN_DIRECT = '1';
+    await measure('launcher, spawned by this process', () => runShellCommand(command));
+    delete process.env.REPRISE_SPAWN_DIRECT;
+    await warmSpawner();
+    await measure('launcher, through the helper', () => runShellCommand(command));
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
