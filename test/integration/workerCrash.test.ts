@@ -112,6 +112,8 @@ describe('a worker killed mid-tree', () => {
     // A run of 12 composites × 6 composites × 2 leaves, written a level per transaction (materializeLayers). A
     // trigger holds this run's third level (its leaves) while a gate row exists, so the kill lands after two
     // levels are in and while the third is being written, whatever the machine's speed.
+    // Only the worker this case kills may take the run: the workers earlier cases left on this task queue go.
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
     const agentId = `agent_crash${Date.now().toString(36)}`;
     await prisma.agent.create({ data: { id: agentId, name: agentId, ownerUserId: 'user_local', allowedRuntimes: ['shell'], maxDepth: 8, maxChildren: 100, maxGoals: 2000 } });
     const leaves = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `l${i}`, kind: 'leaf', title: `Leaf ${i}`, action: { runtime: 'shell', command: 'true' } }));
