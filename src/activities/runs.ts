@@ -219,7 +219,9 @@ export function createRunActivities(deps: { prisma: PrismaClient; /** Tests make
       level.push({ parent: planParentOf(goal), path: path ?? [], template: path && frozenPlanAt(frozen, path) });
     }
 
-    let existing = await goals.countTreeGoals(prisma, rootGoalId);
+    // The tree's goals: a nested run's goals are its outer tree's (their root_id is the outer root's).
+    const treeRootId = level[0]?.parent.rootId ?? rootGoalId;
+    let existing = await goals.countTreeGoals(prisma, treeRootId);
     let layers = 0;
     let written = 0;
     while (level.length) {
@@ -267,7 +269,7 @@ export function createRunActivities(deps: { prisma: PrismaClient; /** Tests make
         const one = await materializeOne(pending.parent.id);
         written += one.written;
       }
-      if (withRefs.length) existing = await goals.countTreeGoals(prisma, rootGoalId);
+      if (withRefs.length) existing = await goals.countTreeGoals(prisma, treeRootId);
       if (taken < level.length) return { pending: [...level.slice(taken), ...next].map((p) => p.parent.id), layers, written };
       level = next;
       heartbeat();

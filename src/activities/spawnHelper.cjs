@@ -52,10 +52,20 @@ function start(req) {
     if (exitFd !== undefined) closeSync(exitFd);
   }
   if (child.pid !== undefined) send({ op: 'spawned', id: req.id, pid: child.pid });
-  child.stdout.on('data', (data) => send({ op: 'out', id: req.id, fd: 1, data }));
-  child.stderr.on('data', (data) => send({ op: 'out', id: req.id, fd: 2, data }));
+  // One chunk of a stream in flight at a time: the stream waits until the last one is written to the channel,
+  // so a command printing faster than the worker reads is held back by its pipe, never buffered here.
+  const forward = (stream, fd) =>
+    stream.on('data', (data) => {
+      if (!process.connected) return;
+      stream.pause();
+      process.send({ op: 'out', id: req.id, fd, data }, () => stream.resume());
+    });
+  forward(child.stdout, 1);
+  forward(child.stderr, 2);
   let drainTimer;
   child.once('exit', () => {
+    // Its process group may be another's from now on: the worker stops signalling it.
+    send({ op: 'exited', id: req.id });
     drainTimer = setTimeout(() => {
       child.stdout.destroy();
       child.stderr.destroy();

@@ -29,6 +29,7 @@ export interface TSpawnRequest {
 export type TSpawnReply =
   | { op: 'ready' }
   | { op: 'spawned'; id: number; pid: number }
+  | { op: 'exited'; id: number }
   | { op: 'out'; id: number; fd: 1 | 2; data: Buffer | Uint8Array }
   | { op: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
   | { op: 'error'; id: number; message: string; code?: string };
@@ -36,7 +37,7 @@ export type TSpawnReply =
 /** A started command, as shellCommand.ts follows it: its pid (its process group; 'spawn' once known), its output, its end. */
 export interface TSpawned extends EventEmitter {
   pid: number | undefined;
-  /** True once the command has ended (with the helper: once its output is drained): its group id may be another's by then. */
+  /** True once the command's process has exited (its output may still drain): its group id may be another's by then. */
   exited: boolean;
   on(event: 'spawn', listener: () => void): this;
   on(event: 'stdout' | 'stderr', listener: (chunk: Buffer) => void): this;
@@ -50,22 +51,32 @@ const PIPE_DRAIN_MS = 2000;
 const HELPER_START_MS = 10_000;
 
 let helper: Promise<ChildProcess | undefined> | undefined;
+/** The helper process `helper` resolves to, once forked. */
+let current: ChildProcess | undefined;
+/** Helpers that died before they were ready, in a row: past MAX_FAILED_STARTS the worker spawns commands itself. */
+let failedStarts = 0;
+const MAX_FAILED_STARTS = 3;
 let nextId = 1;
-const running = new Map<number, TSpawned>();
+const running = new Map<number, TSpawned & { helper?: ChildProcess }>();
 
 function startHelper(): Promise<ChildProcess | undefined> {
   return new Promise((resolve) => {
     let proc: ChildProcess;
     try {
+      // Not the worker's NODE_OPTIONS: a preloaded hook would make it the worker's size again, or kill it.
+      const { NODE_OPTIONS: _hooks, ...env } = process.env;
       proc = fork(require.resolve('./spawnHelper.cjs'), [], {
+        env,
         execArgv: ['--max-old-space-size=32'],
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         serialization: 'advanced',
       });
     } catch {
+      failedStarts++;
       resolve(undefined);
       return;
     }
+    current = proc;
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       resolve(undefined);
@@ -73,6 +84,8 @@ function startHelper(): Promise<ChildProcess | undefined> {
     proc.on('message', (reply: TSpawnReply) => {
       if (reply.op === 'ready') {
         clearTimeout(timer);
+        failedStarts = 0;
+        ready = true;
         // It never keeps the worker alive: it goes when the worker goes.
         proc.unref();
         proc.channel?.unref();
@@ -85,6 +98,9 @@ function startHelper(): Promise<ChildProcess | undefined> {
         case 'spawned':
           spawned.pid = reply.pid;
           spawned.emit('spawn');
+          break;
+        case 'exited':
+          spawned.exited = true;
           break;
         case 'out':
           spawned.emit(reply.fd === 1 ? 'stdout' : 'stderr', Buffer.from(reply.data));
@@ -100,30 +116,45 @@ function startHelper(): Promise<ChildProcess | undefined> {
           break;
       }
     });
+    let gone = false;
+    let ready = false;
     const lost = (): void => {
       clearTimeout(timer);
       resolve(undefined);
-      if (helper) helper = undefined;
+      if (gone) return;
+      gone = true;
+      if (!ready) failedStarts++;
+      // The next command starts a new helper (unless this one was never ready: then a few tries, and no more).
+      if (current === proc) {
+        helper = undefined;
+        current = undefined;
+      }
       // Its commands lost their lifeline: their watchdogs kill them. Their attempts end as a lost worker's do.
       for (const [id, spawned] of running) {
+        if (spawned.helper !== proc) continue;
         running.delete(id);
         spawned.emit('error', new Error('the process that started the command died'));
       }
     };
     proc.once('exit', lost);
-    proc.once('error', lost);
+    // Every error is listened to (a failed send emits one each): none may become the worker's uncaught exception.
+    proc.on('error', lost);
   });
 }
 
 /** Spawns `file args` (detached, in its own process group) with stdin a lifeline pipe and fd 4 the exit file. */
 export async function spawnCommand(req: Omit<TSpawnRequest, 'id'>): Promise<TSpawned> {
-  helper ??= startHelper();
+  if (failedStarts < MAX_FAILED_STARTS) helper ??= startHelper();
   const proc = await helper;
   const spawned = Object.assign(new EventEmitter(), { pid: undefined, exited: false }) as TSpawned;
   if (proc?.connected && process.env.REPRISE_SPAWN_DIRECT !== '1') {
     const id = nextId++;
-    running.set(id, spawned);
-    proc.send({ ...req, id } satisfies TSpawnRequest);
+    running.set(id, Object.assign(spawned, { helper: proc }));
+    proc.send({ ...req, id } satisfies TSpawnRequest, (err) => {
+      if (!err || !running.delete(id)) return;
+      // Not delivered (the helper is going): this command never started.
+      spawned.emit('error', new Error(`the command could not be handed to the process that starts it: ${err.message}`));
+    });
     return spawned;
   }
   return spawnDirectly(req, spawned);
@@ -174,6 +205,6 @@ export async function spawnerHelperPid(): Promise<number | undefined> {
 
 /** Waits for the helper to be up (the worker calls it at start, so the first leaf does not wait for it). */
 export async function warmSpawner(): Promise<void> {
-  helper ??= startHelper();
+  if (failedStarts < MAX_FAILED_STARTS) helper ??= startHelper();
   await helper;
 }

@@ -328,10 +328,12 @@ export async function recordActionFailed(prisma: PrismaClient, id: string, attem
 
 /** A leaf whose action succeeded (its `attempt`-th outcome) and needs no further acceptance: its result and its end, in one write. */
 export async function recordLeafDone(prisma: PrismaClient, id: string, attempt: number, output: unknown): Promise<void> {
-  // Every leaf ends through here: one plain statement (no query building), the same columns an end writes.
+  // Every leaf ends through here: one plain statement (no query building), the same columns an end writes,
+  // its times from this process's clock as a goal's start is.
+  const now = new Date();
   await prisma.$executeRaw`
-    UPDATE goals SET output = ${JSON.stringify(output)}::jsonb, action_ended_at = now(), action_attempts = ${attempt}, lifecycle = 'done', done_reason = 'accepted',
-                     failure_reason = NULL, block_reason = NULL, waiting_for = NULL, finished_at = now(), updated_at = now()
+    UPDATE goals SET output = ${JSON.stringify(output)}::jsonb, action_ended_at = ${now}, action_attempts = ${attempt}, lifecycle = 'done', done_reason = 'accepted',
+                     failure_reason = NULL, block_reason = NULL, waiting_for = NULL, finished_at = ${now}, updated_at = now()
      WHERE id = ${id} AND ${UNFINISHED}`;
 }
 

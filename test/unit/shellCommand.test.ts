@@ -229,3 +229,22 @@ describe('the spawner helper (spawner.ts)', () => {
     expect(await spawnerHelperPid()).not.toBe(helper);
   });
 });
+
+describe('the spawner helper under a flood of output', () => {
+  it('holds a command back while the worker is not reading, rather than buffering its output', async () => {
+    await warmSpawner();
+    const started = path.join(cwd, 'flood-started');
+    const marker = path.join(cwd, 'flood-done');
+    // 8 MB of output, then a mark; once it runs, this process (the worker's side) reads nothing for 3 s.
+    const running = runShellCommand({ ...base, timeoutMs: 60_000, command: `touch ${started}; sleep 0.5; head -c 8388608 /dev/zero | tr "\\0" x; touch ${marker}` });
+    for (let i = 0; i < 200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 25));
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      // busy: the IPC channel is not read meanwhile
+    }
+    // Held back by its pipe: without flow control the helper would have taken all of it into memory by now.
+    expect(existsSync(marker)).toBe(false);
+    const r = await running;
+    expect([r.exit_code, r.stdout_truncated, r.stdout.length, existsSync(marker)]).toEqual([0, true, 1024, true]);
+  }, 60_000);
+});
