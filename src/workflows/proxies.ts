@@ -32,8 +32,8 @@ export function bookkeepingActivities(tuning: TEngineTuning) {
 }
 
 /**
- * Opening a goal (openGoal, the first step of every pursueGoal execution): a
- * local activity, so the goal's first workflow task reads it and schedules
+ * Opening a root goal (openGoal, the first step of its pursueGoal execution):
+ * a local activity, so the root's first workflow task reads it and schedules
  * its work at once, with no task-queue hop and no second workflow task.
  * Retried until Postgres answers; past a minute of backoff each retry waits
  * on a timer (as instantiationThroughOutages), not on workflow-task heartbeats.

@@ -37,7 +37,7 @@ import { bookkeepingActivities, checkActivities, leafRunner, openingActivities }
 import type { performRun } from './performRun';
 import { walkLayer } from './walk';
 
-/** Executions started before a goal was opened by a local activity (histories without this marker) open it with a regular one. */
+/** Root executions started before a root was opened by a local activity (histories without this marker) open it with a regular one. */
 export const OPEN_GOAL_LOCALLY_PATCH = 'open-goal-locally';
 
 /** An end whose recorded outcome also sets the output (or names the kept completion it comes from). */
@@ -252,7 +252,9 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
   /** This execution's own goal, to its end; `recorded` when its end is already in Postgres. */
   async function runOwnGoal(): Promise<{ end: TEnd; recorded: boolean } | { alreadyEnded: string }> {
     const carry = input.carry;
-    const opening = patched(OPEN_GOAL_LOCALLY_PATCH) ? openingActivities(tuning) : bookkeeping;
+    // A root opens in its first workflow task (one hop less before a tree's first work). Not a child: a wide
+    // layer's children opening at once would hold every workflow-task slot of the worker while they read.
+    const opening = goalId === rootId && patched(OPEN_GOAL_LOCALLY_PATCH) ? openingActivities(tuning) : bookkeeping;
     const opened = await opening.openGoal({ goalId, start: carry === undefined });
     if (carry?.stage === 'walk') return { end: await runComposite(opened.layer as TLayer, carry.acceptance, carry), recorded: false };
     if (isTerminal(opened.lifecycle)) return { alreadyEnded: opened.lifecycle };
