@@ -251,7 +251,16 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await page.getByRole('heading', { name: /^Run #2/ }).waitFor();
     // The goal tree is one tab stop; arrows move in it and Enter selects. (Once the run's tree is written: on a
     // busy machine the page can show the root alone for a moment, and an arrow would have nowhere to go.)
-    await page.getByRole('treeitem', { name: /\bBuild\b/ }).waitFor({ timeout: 45_000 });
+    await page
+      .getByRole('treeitem', { name: /\bBuild\b/ })
+      .waitFor({ timeout: 90_000 })
+      .catch(async (err: unknown) => {
+        // What the run and its tree were when the page still did not show them (the page's own view is in the screenshot).
+        const runs = await prisma.run.findMany({ where: { idempotencyKey: { not: '' } }, orderBy: { createdAt: 'desc' }, take: 1, select: { id: true, state: true, rootGoalId: true, error: true } });
+        const goals = runs[0]?.rootGoalId ? await prisma.goal.groupBy({ by: ['lifecycle'], where: { rootId: runs[0].rootGoalId }, _count: true }) : [];
+        await page.screenshot({ path: path.resolve(__dirname, '../../test-artifacts/screenshots/run-2-timeout.png') }).catch(() => undefined);
+        throw new Error(`${String(err)}\nlatest run: ${JSON.stringify(runs[0])}; its tree: ${JSON.stringify(goals)}; page at ${page.url()}`);
+      });
     await tabTo(page, (el) => el.tag === 'div' && el.label.startsWith('Goals of'), 30);
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
