@@ -39,11 +39,20 @@ export function bookkeepingActivities(tuning: TEngineTuning) {
  * on a timer (as instantiationThroughOutages), not on workflow-task heartbeats.
  */
 export function openingActivities(tuning: TEngineTuning) {
+  return localThroughOutages(tuning, '2 minutes', [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.InvalidAction]);
+}
+
+/**
+ * Local activities retried until Postgres answers: past a minute of backoff
+ * each retry waits on a timer (a few events per `maximumInterval`) rather
+ * than keeping the workflow task alive with heartbeats.
+ */
+function localThroughOutages(tuning: TEngineTuning, maximumInterval: '2 minutes' | '5 minutes', nonRetryableErrorTypes: string[]) {
   return proxyLocalActivities<TActivities>({
     startToCloseTimeout: '30 seconds',
     scheduleToCloseTimeout: budget(tuning, 0),
     localRetryThreshold: '1 minute',
-    retry: { ...RETRY_BACKOFF, maximumInterval: '2 minutes', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.InvalidAction] },
+    retry: { ...RETRY_BACKOFF, maximumInterval, nonRetryableErrorTypes },
   });
 }
 
@@ -105,12 +114,7 @@ export function instantiationActivities(tuning: TEngineTuning) {
  * down). Instantiation resumes at most two minutes after Postgres is back.
  */
 export function instantiationThroughOutages(tuning: TEngineTuning) {
-  return proxyLocalActivities<TActivities>({
-    startToCloseTimeout: '30 seconds',
-    scheduleToCloseTimeout: budget(tuning, 0),
-    localRetryThreshold: '1 minute',
-    retry: { ...RETRY_BACKOFF, maximumInterval: '2 minutes', nonRetryableErrorTypes: [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.RunInvalid] },
-  });
+  return localThroughOutages(tuning, '2 minutes', [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.RunInvalid]);
 }
 
 /**
@@ -141,12 +145,7 @@ export function materializingActivities(tuning: TEngineTuning) {
  * minutes after Postgres is back.
  */
 export function schedulingThroughOutages(tuning: TEngineTuning) {
-  return proxyLocalActivities<TActivities>({
-    startToCloseTimeout: '30 seconds',
-    scheduleToCloseTimeout: budget(tuning, 0),
-    localRetryThreshold: '1 minute',
-    retry: { ...RETRY_BACKOFF, maximumInterval: '5 minutes', nonRetryableErrorTypes: [FAILURE_TYPES.RunInvalid] },
-  });
+  return localThroughOutages(tuning, '5 minutes', [FAILURE_TYPES.RunInvalid]);
 }
 
 export function schedulingActivities(tuning: TEngineTuning) {
