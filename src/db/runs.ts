@@ -50,17 +50,88 @@ export async function claimRun(prisma: TDb, row: TNewRun): Promise<{ run: Run; c
 }
 
 /** The run a key made, if the owner's workflow has one: one query, the replay's fast path (no frozen plan loaded). */
+/** A run row read by SQL, its columns as Prisma names them (see replayOf). */
+interface TReplayRow {
+  id: string;
+  workflow_id: string;
+  idempotency_key: string;
+  inputs: TRunRow['inputs'];
+  inputs_hash: string;
+  state: Run['state'];
+  root_goal_id: string | null;
+  temporal_workflow_id: string;
+  schedule_id: string | null;
+  parent_run_id: string | null;
+  requested_by_agent_id: string | null;
+  error: string | null;
+  number: number;
+  created_at: Date;
+  updated_at: Date;
+  workflow_name: string;
+  workflow_version: number;
+  root_lifecycle: Goal['lifecycle'] | null;
+  root_done_reason: Goal['doneReason'];
+  root_block_reason: string | null;
+  root_failure_reason: string | null;
+  root_title: string | null;
+  blocked_id: string | null;
+  blocked_key: string | null;
+  blocked_block_reason: string | null;
+}
+
+/**
+ * A key seen before, as a replay answers it: the run (if the owner owns its
+ * workflow), its workflow's identity and its tree's state (runTreeStates'
+ * fields), in one statement: a replay is one round trip to Postgres.
+ */
 export async function findOwnedRunByKey(
   db: TDb,
   owner: TOwner,
   savedWorkflowId: string,
   idempotencyKey: string,
-): Promise<(Run & { savedWorkflow: { name: string; version: number } }) | null> {
-  const run = await db.run.findFirst({
-    where: { savedWorkflowId, idempotencyKey, savedWorkflow: ownerWhere(owner) },
-    include: { savedWorkflow: { select: { name: true, version: true } } },
-  });
-  return run && runOf(run);
+): Promise<(Run & { savedWorkflow: { name: string; version: number }; tree: TRunTreeState }) | null> {
+  const rows = await db.$queryRaw<TReplayRow[]>`
+    SELECT r.id, r.workflow_id, r.idempotency_key, r.inputs, r.inputs_hash, r.state::text AS state, r.root_goal_id,
+           r.temporal_workflow_id, r.schedule_id, r.parent_run_id, r.requested_by_agent_id, r.error, r.number,
+           r.created_at, r.updated_at, w.name AS workflow_name, w.version AS workflow_version,
+           g.lifecycle::text AS root_lifecycle, g.done_reason::text AS root_done_reason, g.block_reason AS root_block_reason,
+           g.failure_reason AS root_failure_reason, g.title AS root_title,
+           b.id AS blocked_id, b.key AS blocked_key, b.block_reason AS blocked_block_reason
+      FROM workflow_runs r
+      JOIN workflows w ON w.id = r.workflow_id
+       AND w.owner_user_id IS NOT DISTINCT FROM ${owner.ownerUserId}
+       AND w.owner_agent_id IS NOT DISTINCT FROM ${owner.ownerAgentId}
+      LEFT JOIN goals g ON g.id = r.root_goal_id
+      LEFT JOIN LATERAL (
+        SELECT id, key, block_reason FROM goals
+         WHERE run_id = r.id AND lifecycle = 'blocked'
+         ORDER BY depth, position LIMIT 1) b ON true
+     WHERE r.workflow_id = ${savedWorkflowId} AND r.idempotency_key = ${idempotencyKey}`;
+  const row = rows[0];
+  if (!row) return null;
+  const run = runOf({
+    id: row.id,
+    savedWorkflowId: row.workflow_id,
+    idempotencyKey: row.idempotency_key,
+    inputs: row.inputs,
+    inputsHash: row.inputs_hash,
+    state: row.state,
+    rootGoalId: row.root_goal_id,
+    temporalWorkflowId: row.temporal_workflow_id,
+    scheduleId: row.schedule_id,
+    parentRunId: row.parent_run_id,
+    requestedByAgentId: row.requested_by_agent_id,
+    error: row.error,
+    number: row.number,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  } satisfies TRunRow);
+  const root =
+    row.root_goal_id && row.root_lifecycle
+      ? { id: row.root_goal_id, lifecycle: row.root_lifecycle, doneReason: row.root_done_reason, blockReason: row.root_block_reason, failureReason: row.root_failure_reason, title: row.root_title as string }
+      : null;
+  const blocked = row.blocked_id ? { id: row.blocked_id, key: row.blocked_key, blockReason: row.blocked_block_reason } : null;
+  return { ...run, savedWorkflow: { name: row.workflow_name, version: row.workflow_version }, tree: { root, blocked } };
 }
 
 export async function findRun(db: TDb, id: string): Promise<Run | null> {

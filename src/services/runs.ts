@@ -120,15 +120,15 @@ export function createRunService(deps: TRunServiceDeps) {
   return {
     async createRun(actor: TActor, workflowId: string, input: TCreateRunInput): Promise<{ run: TRunView; created: boolean }> {
       const owner = actorOwner(actor);
-      // A replay reads one row (and its workflow's name): no frozen plan, no input resolution. The run's id and its
-      // root's derive from (workflow, key), so its tree's state is read beside it (one round trip), used only if it is ours.
-      const id = deriveRunId(workflowId, input.idempotencyKey);
-      const [seen, states] = await Promise.all([findOwnedRunByKey(prisma, owner, workflowId, input.idempotencyKey), runTreeStates(prisma, [{ id, rootGoalId: runRootGoalId(id) }])]);
+      // A replay is one statement (the run, its workflow's name, its tree's state): no frozen plan, no input resolution.
+      const seen = await findOwnedRunByKey(prisma, owner, workflowId, input.idempotencyKey);
       if (seen) {
-        const run = await replay(actor, seen, input.inputs, () => workflows.findOwnedWorkflowHeader(prisma, owner, workflowId));
-        const tree = run.id === id && run.rootGoalId === runRootGoalId(id) && run.state !== 'claimed' ? states.get(id) : undefined;
-        return { run: tree ? { ...run, workflow: { name: seen.savedWorkflow.name, version: seen.savedWorkflow.version }, tree } : await view(run, seen.savedWorkflow), created: false };
+        const { savedWorkflow, tree, ...row } = seen;
+        const run = await replay(actor, row, input.inputs, () => workflows.findOwnedWorkflowHeader(prisma, owner, workflowId));
+        // A run just started from `claimed` has moved on since the read: its tree is read again.
+        return { run: row.state === 'claimed' ? await view(run, savedWorkflow) : { ...run, workflow: savedWorkflow, tree }, created: false };
       }
+      const id = deriveRunId(workflowId, input.idempotencyKey);
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
       // Its commands run as the caller's request: the caller's agent needs every runtime the workflow does.
       await requireAgentRuntimes(prisma, actor.agentId, workflow, 'run');

@@ -5,6 +5,8 @@ import { isTerminalRunStatus } from '../../src/domain/runs';
 import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { recordHistories } from '../support/histories';
 import { saveFrozenWorkflow } from '../support/frozenWorkflows';
+import { LOCAL_ACTOR } from '../../src/domain/actor';
+import { createRunService } from '../../src/services/runs';
 import { ZPlan } from '../../src/domain/plans';
 
 /**
@@ -129,6 +131,21 @@ describe('save, run, replay', () => {
 
     const replayAfterDone = await runWf(wf.id, { idempotency_key: 'k-1', inputs: { target: nasty } });
     expect([replayAfterDone.status, replayAfterDone.body.run.id]).toEqual([200, run.id]);
+    // A replay answers what a read of the run does (but its progress), from one statement to Postgres.
+    const { progress: _progress, ...readBack } = await get(`/api/runs/${run.id}`);
+    expect(replayAfterDone.body.run).toEqual(readBack);
+    const statements: string[] = [];
+    const counting = prisma.$extends({
+      query: {
+        async $allOperations({ operation, model, args, query }) {
+          statements.push(`${model ?? ''}.${operation}`);
+          return query(args);
+        },
+      },
+    }) as unknown as PrismaClient;
+    const service = createRunService({ prisma: counting, temporal: api.temporal, taskQueue });
+    const replayed = await service.createRun(LOCAL_ACTOR, wf.id, { idempotencyKey: 'k-1', inputs: { target: nasty } });
+    expect([replayed.created, replayed.run.id, replayed.run.tree.root?.lifecycle, statements]).toEqual([false, run.id, 'done', ['.$queryRaw']]);
     const otherInputs = await runWf(wf.id, { idempotency_key: 'k-1', inputs: { target: 'staging' } });
     expect([otherInputs.status, otherInputs.body.error.code]).toEqual([409, 'CONFLICT']);
 
@@ -320,6 +337,9 @@ describe('partial freeze, lineage and diff', () => {
     const created = await runWf(v1.id, { idempotency_key: 'full-1', inputs: { mode: 'yes' } });
     const blocked = await until(`/api/runs/${created.body.run.id}`, (r) => r.status.status === 'blocked', 'the run blocks on its unplanned composite');
     expect(blocked.status.reason).toBe('goal "deep" needs a plan');
+    // A replay of the key shows the same blocked goal (its tree state comes from the replay's own statement).
+    const replayedBlocked = await runWf(v1.id, { idempotency_key: 'full-1', inputs: { mode: 'yes' } });
+    expect([replayedBlocked.status, replayedBlocked.body.run.status]).toEqual([200, blocked.status]);
     const deep = await get(`/api/goals/${blocked.status.goal_id}`);
     expect([deep.title, deep.attribution.plan_frozen, deep.planned_at]).toEqual(['Deep audit (yes)', false, null]);
     const planned = await call('POST', `${api.url}/api/goals/${deep.id}/plan`, { children: [leaf('scan', 'true'), leaf('report', 'true')], edges: [{ from: 'scan', to: 'report' }] });
