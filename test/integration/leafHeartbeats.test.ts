@@ -1,0 +1,55 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createLeafActivities } from '../../src/activities/leaves';
+import type { TConfig } from '../../src/config';
+import type { PrismaClient } from '../../src/db/client';
+import { LOCAL_ACTOR } from '../../src/domain/actor';
+import { createGoalService } from '../../src/services/goals';
+import { createTemporalClient } from '../../src/temporal/client';
+import { testConfig, testEnv, testPrisma } from '../support/env';
+
+/**
+ * runLeaf's heartbeats (activities/leaves.ts), called as Temporal calls it
+ * (an activity context, no worker) against real Postgres. Each heartbeat
+ * costs Temporal a write, so a leaf that ends within a second sends none;
+ * one that runs longer sends them every second, so a cancellation still
+ * reaches its command.
+ */
+
+let prisma: PrismaClient;
+let config: TConfig;
+const temporal = createTemporalClient(testEnv.temporalAddress, 'default');
+
+beforeAll(() => {
+  prisma = testPrisma();
+  config = testConfig();
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await temporal.connection.close();
+});
+
+/** Runs a new shell leaf's activity once; what it answered and every heartbeat it sent. */
+async function runLeaf(command: string): Promise<{ status: string; heartbeats: unknown[]; lifecycle: string | undefined }> {
+  const goals = createGoalService({ prisma, temporal, taskQueue: 'leaf-heartbeats-unpolled' });
+  const goal = await goals.createGoal(LOCAL_ACTOR, { kind: 'leaf', title: `Heartbeats of ${command}`, action: { runtime: 'shell', command }, start: false });
+  const activities = createLeafActivities({ prisma, dataDir: config.dataDir, workspaces: { dir: config.workspacesDir, user: undefined }, leaf: config.leaf });
+  const env = new MockActivityEnvironment();
+  const heartbeats: unknown[] = [];
+  env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+  const result = (await env.run(activities.runLeaf, { goalId: goal.id })) as Awaited<ReturnType<typeof activities.runLeaf>>;
+  const row = await prisma.goal.findUnique({ where: { id: goal.id }, select: { lifecycle: true } });
+  return { status: result.status, heartbeats, lifecycle: row?.lifecycle };
+}
+
+describe('runLeaf heartbeats', () => {
+  it('sends none for a leaf that ends within a second', async () => {
+    expect(await runLeaf('true')).toEqual({ status: 'succeeded', heartbeats: [], lifecycle: 'done' });
+  });
+
+  it('sends them every second while a longer leaf runs', async () => {
+    const { status, heartbeats, lifecycle } = await runLeaf('sleep 2.5');
+    expect([status, lifecycle]).toEqual(['succeeded', 'done']);
+    expect(heartbeats.length).toBeGreaterThanOrEqual(2);
+  });
+});
