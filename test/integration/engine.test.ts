@@ -8,6 +8,7 @@ import type { PrismaClient } from '../../src/db/client';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
 import { ZPlan } from '../../src/domain/plans';
 import { createGoalService } from '../../src/services/goals';
+import { OPEN_GOAL_LOCALLY_PATCH } from '../../src/workflows/pursueGoal';
 import { WHEN_STEP_BUDGET_PATCH } from '../../src/workflows/walk';
 import { treeHistoryStats } from '../support/historyStats';
 import { authFor, http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
@@ -160,6 +161,14 @@ describe('composite goals', () => {
     expect(publish.temporal.workflow_id).toBe(`goal-publish-${publish.id}`);
     const description = await api.temporal.workflow.getHandle(publish.temporal.workflow_id).describe();
     expect(description.status.name).toBe('COMPLETED');
+    // A root opens in its first workflow task, by a local activity; a child opens by a regular one (see pursueGoal).
+    const handleHistory = (workflowId: string) => api.temporal.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = (history: Awaited<ReturnType<typeof handleHistory>>) =>
+      (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    const rootHistory = await handleHistory(root.temporal.workflow_id);
+    expect(patchesIn(rootHistory)).toContain(OPEN_GOAL_LOCALLY_PATCH);
+    expect(scheduled(rootHistory)).not.toContain('openGoal');
+    expect(scheduled(await handleHistory(publish.temporal.workflow_id))).toContain('openGoal');
     const ship = publish.children.find((c: TJson) => c.key === 'ship');
     await recordHistories(api.temporal, [
       { name: 'pursueGoal-engine-nested-root', workflowId: root.temporal.workflow_id },
