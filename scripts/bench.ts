@@ -18,13 +18,17 @@
 //
 // BENCH_REPEATS=n: medians of n repeats (default 3). BENCH_SCENARIOS=small:
 // up to 100 leaves, 40 throughput runs, plans up to 100 goals (a few minutes,
-// for development). BENCH_THROUGHPUT_RUNS, BENCH_ONE_LEAF_REQUESTS override
-// those sizes; BENCH_ONLY=<scenario ids> runs only those engine scenarios. BENCH_WRITE_DOCS=0 writes no docs; BENCH_DOCS_PATH writes them
+// for development; targets set at a larger size read "n/a").
+// BENCH_THROUGHPUT_RUNS, BENCH_ONE_LEAF_REQUESTS, BENCH_THROUGHPUT_CALLERS
+// override those sizes; BENCH_ONLY=<scenario ids> runs only those engine
+// scenarios. BENCH_WRITE_DOCS=0 writes no docs; BENCH_DOCS_PATH writes them
 // elsewhere (charts beside it, in performance/). BENCH_LOG_LEVEL sets the
 // children's LOG_LEVEL (default warn; their output is shown if one dies).
 // Each run that writes docs also keeps its figures in performance/results.json
 // beside them; BENCH_RENDER=<that file> measures nothing and writes the docs
-// again from it (after an edit of docs/performance/notes.md).
+// again from it (after an edit of docs/performance/notes.md), or with
+// BENCH_WRITE_DOCS=0 only prints its tables. A bad setting (scripts/bench/
+// settings.ts) is one line on stderr and exit 1, before anything starts.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -43,29 +47,21 @@ import { benchInstantiation } from './bench/instantiation';
 import { startNodeProcess, waitForHttp, waitForWorker } from './bench/processes';
 import { renderConsole, renderDocs } from './bench/report';
 import type { TBenchResult, TMachine } from './bench/results';
+import { listOf, oneOf, settingError, wholeNumber } from './bench/settings';
 import { benchThroughput } from './bench/throughput';
 
 const root = path.resolve(__dirname, '..');
-const positive = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: a whole number of at least 1 (got ${JSON.stringify(raw)})`);
-  return n;
-};
-const REPEATS = positive('BENCH_REPEATS', 3);
-const SMALL = process.env.BENCH_SCENARIOS === 'small';
-if (process.env.BENCH_SCENARIOS && !['small', 'all'].includes(process.env.BENCH_SCENARIOS)) throw new Error('BENCH_SCENARIOS: small or all');
-const THROUGHPUT_RUNS = positive('BENCH_THROUGHPUT_RUNS', SMALL ? 40 : 200);
+const REPEATS = wholeNumber('BENCH_REPEATS', 3);
+const SMALL = oneOf('BENCH_SCENARIOS', ['small', 'all'], 'all') === 'small';
+const THROUGHPUT_RUNS = wholeNumber('BENCH_THROUGHPUT_RUNS', SMALL ? 40 : 200);
 /** BENCH_ONLY=one-leaf,tree-10000: only these engine scenarios (by id), whatever BENCH_SCENARIOS says. */
-const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((id) => id.trim())) : undefined;
-const unknownOnly = [...(ONLY ?? [])].filter((id) => !ENGINE_SCENARIOS.some((s) => s.id === id));
-if (unknownOnly.length) throw new Error(`BENCH_ONLY: unknown scenario ${unknownOnly.join(', ')} (scenarios: ${ENGINE_SCENARIOS.map((s) => s.id).join(', ')})`);
+const ONLY = process.env.BENCH_ONLY?.trim()
+  ? new Set(listOf('BENCH_ONLY', ENGINE_SCENARIOS.map((s) => s.id), []))
+  : undefined;
 const ALL_PARTS = ['engine', 'throughput', 'instantiation'] as const;
-const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()));
-const unknownParts = [...PARTS].filter((p) => !(ALL_PARTS as readonly string[]).includes(p));
-if (unknownParts.length) throw new Error(`BENCH_PARTS: unknown part ${unknownParts.join(', ')} (parts: ${ALL_PARTS.join(', ')})`);
-if (process.env.BENCH_WRITE_DOCS && !['0', '1'].includes(process.env.BENCH_WRITE_DOCS)) throw new Error('BENCH_WRITE_DOCS: 0 or 1');
-const WRITE_DOCS = process.env.BENCH_WRITE_DOCS !== '0';
+const PARTS = new Set(listOf('BENCH_PARTS', ALL_PARTS, ALL_PARTS));
+const WRITE_DOCS = oneOf('BENCH_WRITE_DOCS', ['0', '1'], '1') === '1';
+oneOf('BENCH_DBOS', ['0', '1'], '1');
 const DOCS_PATH = path.resolve(root, process.env.BENCH_DOCS_PATH ?? 'docs/PERFORMANCE.md');
 /** The hand-written sections the generated document carries on (worker memory, the scale suite, where the time goes). */
 const NOTES_PATH = path.join(root, 'docs/performance/notes.md');
@@ -96,9 +92,33 @@ function writeDocs(result: TBenchResult): void {
   log(`wrote ${path.relative(process.cwd(), DOCS_PATH)}, ${Object.keys(docs.charts).length} charts and results.json in ${path.relative(process.cwd(), chartsDir)}/`);
 }
 
+/** BENCH_RENDER's file: the figures a run kept (performance/results.json), or one clear line and exit 1. */
+function readResults(file: string): TBenchResult {
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(file), 'utf8');
+  } catch (err) {
+    settingError(`BENCH_RENDER: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    settingError(`BENCH_RENDER: ${file} is not JSON (${(err as Error).message.replace(/\s+/g, ' ')})`);
+  }
+  const r = data as Partial<TBenchResult> | null;
+  const valid =
+    typeof r === 'object' && r !== null && typeof r.machine === 'object' && r.machine !== null && typeof r.repeats === 'number' && typeof r.small === 'boolean' &&
+    Array.isArray(r.parts) && Array.isArray(r.scenarios) && typeof r.workerSettings === 'object' && typeof r.minutes === 'number';
+  if (!valid) settingError(`BENCH_RENDER: ${file} is not the figures of a bench run (performance/results.json, beside a generated PERFORMANCE.md)`);
+  return data as TBenchResult;
+}
+
 async function main(): Promise<void> {
   if (process.env.BENCH_RENDER) {
-    writeDocs(JSON.parse(readFileSync(process.env.BENCH_RENDER, 'utf8')) as TBenchResult);
+    const result = readResults(process.env.BENCH_RENDER);
+    if (WRITE_DOCS) writeDocs(result);
+    else log(`${renderConsole(result)}\n\ndocs not written (BENCH_WRITE_DOCS=0)`);
     return;
   }
   const startedAt = Date.now();
@@ -218,6 +238,7 @@ async function main(): Promise<void> {
     };
     log(`\n${renderConsole(result)}`);
     if (WRITE_DOCS) writeDocs(result);
+    else log('docs not written (BENCH_WRITE_DOCS=0)');
   } finally {
     await runStops(stops, (err) => console.error('stopping:', err));
   }

@@ -11,6 +11,10 @@ import { freePort } from '../../src/dev/scratchServices';
 import type { TShape } from './engine';
 import { mapLimit } from './http';
 import { startNodeProcess, waitForHttp } from './processes';
+import { wholeNumber } from './settings';
+
+/** How often DBOS's queue dispatch polls Postgres, ms (BENCH_DBOS_QUEUE_POLL_MS; read here so a bad value stops the bench before anything starts). */
+const QUEUE_POLL_MS = wholeNumber('BENCH_DBOS_QUEUE_POLL_MS', 50);
 
 export interface TDbosBaseline {
   version: string;
@@ -62,6 +66,7 @@ export async function startDbosBaseline(deps: {
     BENCH_DBOS_DATABASE_URL: systemUrl.toString(),
     BENCH_DBOS_PORT: String(port),
     BENCH_DBOS_CONCURRENCY: String(deps.workerConcurrency),
+    BENCH_DBOS_QUEUE_POLL_MS: String(QUEUE_POLL_MS),
   }, deps.nodeArgs);
   const url = `http://127.0.0.1:${port}`;
   try {

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import http from 'node:http';
 import { Pool } from 'pg';
 import type { TShape } from './engine';
+import { wholeNumber } from './settings';
 
 interface THandle<R> {
   workflowID: string;
@@ -37,7 +38,7 @@ const LEAF_QUEUE = 'bench_leaves';
  * take milliseconds, so a short interval is what a user tuning for latency
  * would set.
  */
-const QUEUE_POLL_MS = Number(process.env.BENCH_DBOS_QUEUE_POLL_MS ?? 50);
+const QUEUE_POLL_MS = wholeNumber('BENCH_DBOS_QUEUE_POLL_MS', 50);
 
 function need(name: string): string {
   const v = process.env[name];

@@ -11,6 +11,7 @@ import { statsOf, treeHistoryStats, type THistoryStats } from '../../test/suppor
 import type { TDbosBaseline } from './dbos';
 import { pollDelay, sleep, type TApi } from './http';
 import { medianOf, worstOf, type TScenarioResult, type TSide, type TTarget } from './results';
+import { wholeNumber } from './settings';
 
 /** The leaf work's shape, which each side builds its own way. */
 export type TShape = { kind: 'fanOut'; n: number } | { kind: 'chain'; n: number } | { kind: 'nested'; groups: number; n: number };
@@ -27,7 +28,7 @@ export interface TEngineScenario {
   large: boolean;
 }
 
-export const ONE_LEAF_REQUESTS = Number(process.env.BENCH_ONE_LEAF_REQUESTS ?? 20);
+export const ONE_LEAF_REQUESTS = wholeNumber('BENCH_ONE_LEAF_REQUESTS', 20);
 
 export const ENGINE_SCENARIOS: TEngineScenario[] = [
   {

@@ -40,16 +40,15 @@ import { freePort, runStops, startScratchServices } from '../../src/dev/scratchS
 import { createTokenDirect } from '../../src/services/tokens';
 import { createTemporalClient } from '../../src/temporal/client';
 import { saveFrozenWorkflow } from '../../test/support/frozenWorkflows';
+import { increasingWholeNumbers, listOf, oneOf, settingError, wholeNumber } from './settings';
 
 const root = path.resolve(__dirname, '../..');
-const SIZES = (process.env.BENCH_MEMORY_SIZES ?? '1000,5000,10000').split(',').map((s) => Number(s.trim()));
-if (SIZES.some((n, i) => !Number.isInteger(n) || n < 1 || (i > 0 && n <= (SIZES[i - 1] as number)))) {
-  throw new Error('BENCH_MEMORY_SIZES: increasing whole numbers, e.g. 1000,5000,10000');
-}
-const COMPLETE = Number(process.env.BENCH_MEMORY_COMPLETE ?? 500);
+const SIZES = increasingWholeNumbers('BENCH_MEMORY_SIZES', [1000, 5000, 10_000]);
+/** 0: no completions (no eviction figures). */
+const COMPLETE = wholeNumber('BENCH_MEMORY_COMPLETE', 500, 0);
 const CREATE_AT_ONCE = 20;
 const COMPLETE_AT_ONCE = 10;
-const SETTLE_MS = Number(process.env.BENCH_MEMORY_SETTLE_MS ?? 10_000);
+const SETTLE_MS = wholeNumber('BENCH_MEMORY_SETTLE_MS', 10_000, 0);
 /** Give up when the waiting count has not moved for this long. */
 const STALL_MS = 180_000;
 const AGENT_ID = 'agent_bench_memory';
@@ -68,11 +67,24 @@ const PHASES: Record<string, TPhase> = {
   after: { name: 'after', describe: 'current defaults', env: {} },
 };
 // Other settings to try: BENCH_MEMORY_TRY='{"cache100":{"WORKER_MAX_CACHED_WORKFLOWS":"100"}}' adds a phase (name it in BENCH_MEMORY_PHASES).
-for (const [name, env] of Object.entries(z.record(z.string(), z.record(z.string(), z.string())).parse(JSON.parse(process.env.BENCH_MEMORY_TRY ?? '{}')))) {
-  PHASES[name] = { name, describe: 'tried', env };
+for (const [name, env] of Object.entries(triedSettings())) PHASES[name] = { name, describe: 'tried', env };
+const PHASE_NAMES = listOf('BENCH_MEMORY_PHASES', Object.keys(PHASES), ['before', 'after']);
+const PARALLEL = oneOf('BENCH_MEMORY_PARALLEL', ['0', '1'], '0') === '1';
+
+/** BENCH_MEMORY_TRY: {"phase": {"SETTING": "value", …}, …}. */
+function triedSettings(): Record<string, Record<string, string>> {
+  const raw = process.env.BENCH_MEMORY_TRY;
+  if (raw === undefined || raw.trim() === '') return {};
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    settingError(`BENCH_MEMORY_TRY: not JSON (got ${JSON.stringify(raw)})`);
+  }
+  const parsed = z.record(z.string(), z.record(z.string(), z.string())).safeParse(data);
+  if (!parsed.success) settingError(`BENCH_MEMORY_TRY: an object of phases, each an object of settings to string values, e.g. {"cache100":{"WORKER_MAX_CACHED_WORKFLOWS":"100"}} (got ${JSON.stringify(raw)})`);
+  return parsed.data;
 }
-const PHASE_NAMES = (process.env.BENCH_MEMORY_PHASES ?? 'before,after').split(',').map((p) => p.trim());
-for (const p of PHASE_NAMES) if (!PHASES[p]) throw new Error(`BENCH_MEMORY_PHASES: unknown phase ${p} (phases: ${Object.keys(PHASES).join(', ')})`);
 
 const ZRunCreated = z.object({ run: z.object({ id: z.string() }), created: z.boolean() });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -384,7 +396,7 @@ async function main(): Promise<void> {
       return result;
     };
     // In parallel (BENCH_MEMORY_PARALLEL=1): both phases under the same load, in about the time of one.
-    if (process.env.BENCH_MEMORY_PARALLEL === '1') results.push(...(await Promise.all(PHASE_NAMES.map(runPhase))));
+    if (PARALLEL) results.push(...(await Promise.all(PHASE_NAMES.map(runPhase))));
     else for (const name of PHASE_NAMES) results.push(await runPhase(name));
 
     console.log(`\nworker RSS (process tree) by runs waiting for a person; ${new Date().toISOString().slice(0, 10)}, load now ${load()}\n`);

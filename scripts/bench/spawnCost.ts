@@ -1,19 +1,23 @@
 // `npm run bench:spawn`: what starting one leaf command costs the machine,
 // in CPU (all processes, from /proc/stat) and wall time, from a process the
-// size of a worker (BENCH_SPAWN_RSS_MB, default 300, of touched memory):
-// `true` spawned directly (what bare Temporal's activity does), our launcher
-// spawned directly (how the worker started commands before spawner.ts), and
-// our launcher through the spawner's helper (how it starts them now).
-// docs/performance/notes.md, "Where the time goes", quotes its figures.
+// size of a worker (BENCH_SPAWN_RSS_MB, default 300, of touched memory; 0
+// measures from a small process): `true` spawned directly (what bare
+// Temporal's activity does), our launcher spawned directly (how the worker
+// started commands before spawner.ts), and our launcher through the
+// spawner's helper (how it starts them now). BENCH_SPAWN_N (default 200)
+// starts each, after 10 to warm up. The CPU is the whole machine's, so the
+// figures vary with whatever else runs: compare them within one run, on an
+// idle machine. docs/performance/notes.md, "Where the time goes", quotes them.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runShellCommand } from '../../src/activities/shellCommand';
 import { warmSpawner } from '../../src/activities/spawner';
+import { wholeNumber } from './settings';
 
-const N = Number(process.env.BENCH_SPAWN_N ?? 200);
-const RSS_MB = Number(process.env.BENCH_SPAWN_RSS_MB ?? 300);
+const N = wholeNumber('BENCH_SPAWN_N', 200);
+const RSS_MB = wholeNumber('BENCH_SPAWN_RSS_MB', 300, 0);
 
 /** CPU time the whole machine spent so far (user, nice, system, irq, softirq), ms. */
 function machineCpuMs(): number {

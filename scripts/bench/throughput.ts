@@ -13,9 +13,10 @@ import { saveFrozenWorkflow } from '../../test/support/frozenWorkflows';
 import type { TDbosBaseline } from './dbos';
 import { mapLimit, pollDelay, sleep, type TApi } from './http';
 import { medianOf, worstOf, type TScenarioResult, type TSide } from './results';
+import { wholeNumber } from './settings';
 
 export const THROUGHPUT_LEAVES = 10;
-export const THROUGHPUT_CALLERS = Number(process.env.BENCH_THROUGHPUT_CALLERS ?? 20);
+export const THROUGHPUT_CALLERS = wholeNumber('BENCH_THROUGHPUT_CALLERS', 20);
 /** Histories read at once after a batch (200 runs: 400 executions). */
 const STATS_AT_ONCE = 10;
 const BATCH_DEADLINE_MS = 30 * 60_000;
