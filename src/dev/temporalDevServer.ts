@@ -9,6 +9,18 @@ import { portInUse, spawnManaged, waitUntilReady, type TManagedProcess } from '.
  * Web UI, our search attributes registered at start. With `dbFile` its state
  * survives restarts (npm start); without, it lives in memory (tests).
  */
+/**
+ * The Temporal server settings Reprise wants that differ from the server's
+ * defaults: given to the dev server as flags here, and to the compose
+ * cluster by docker/temporal-dynamicconfig.yaml (a test keeps the two equal).
+ * - Eager activities: an activity a workflow task schedules goes back to the
+ *   worker in the task's completion, not through the task queue (about 30 ms
+ *   a step on the dev server). The SDK asks for it by default and Temporal
+ *   Cloud enables it; the open-source server's default (false) is changing
+ *   upstream (temporalio/temporal#10628). Set it on a cluster of your own.
+ */
+export const TEMPORAL_DYNAMIC_CONFIG: Readonly<Record<string, boolean>> = { 'system.enableActivityEagerExecution': true };
+
 export interface TDevServerOptions {
   cliPath: string;
   port: number;
@@ -68,6 +80,7 @@ export async function startTemporalDevServer(options: TDevServerOptions): Promis
     'journal_mode=WAL',
     '--sqlite-pragma',
     `synchronous=${options.synchronous ?? 'NORMAL'}`,
+    ...Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
     ...searchAttributeCliArgs(),
   ];
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);

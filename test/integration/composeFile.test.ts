@@ -4,6 +4,7 @@ import type { SearchAttributeType } from '@temporalio/common';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config';
 import { SEARCH_ATTRIBUTES } from '../../src/domain/searchAttributes';
+import { TEMPORAL_DYNAMIC_CONFIG } from '../../src/dev/temporalDevServer';
 
 /**
  * docker-compose.temporal.yml cannot run on our machines (no Docker engine),
@@ -18,6 +19,8 @@ interface TService {
   ports?: (string | number | { target?: number | string; published?: number | string })[];
   entrypoint?: string | string[];
   command?: string | string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
 }
 
 const compose = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { services?: Record<string, TService> };
@@ -84,6 +87,16 @@ describe('docker-compose.temporal.yml', () => {
       return [];
     });
     if (bad.length) throw new Error(`images must come from temporalio/ or postgres, with a fixed tag:\n  ${bad.join('\n  ')}`);
+  });
+
+  test('the server gets the dynamic config the dev server gets', () => {
+    const temporal = services.temporal;
+    const target = `/etc/temporal/${temporal?.environment?.DYNAMIC_CONFIG_FILE_PATH}`;
+    const mount = (temporal?.volumes ?? []).map((v) => v.split(':')).find(([, inContainer]) => inContainer === target);
+    if (!mount) throw new Error(`services.temporal must mount a file at ${target} (its DYNAMIC_CONFIG_FILE_PATH); volumes are ${JSON.stringify(temporal?.volumes ?? null)}`);
+    const file = parse(readFileSync(path.resolve(path.dirname(COMPOSE_FILE), mount[0]!), 'utf8')) as Record<string, { value: unknown }[]>;
+    const values = Object.fromEntries(Object.entries(file).map(([key, entries]) => [key, entries[0]?.value]));
+    expect(values).toEqual(TEMPORAL_DYNAMIC_CONFIG);
   });
 
   test('every search attribute Reprise writes is registered with its type', () => {
