@@ -30,7 +30,7 @@
 // BENCH_WRITE_DOCS=0 only prints its tables. A bad setting (scripts/bench/
 // settings.ts) is one line on stderr and exit 1, before anything starts.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
@@ -61,8 +61,9 @@ const ONLY = process.env.BENCH_ONLY?.trim()
 const ALL_PARTS = ['engine', 'throughput', 'instantiation'] as const;
 const PARTS = new Set(listOf('BENCH_PARTS', ALL_PARTS, ALL_PARTS));
 const WRITE_DOCS = oneOf('BENCH_WRITE_DOCS', ['0', '1'], '1') === '1';
-oneOf('BENCH_DBOS', ['0', '1'], '1');
-const DOCS_PATH = path.resolve(root, process.env.BENCH_DOCS_PATH ?? 'docs/PERFORMANCE.md');
+const DOCS_PATH = path.resolve(root, process.env.BENCH_DOCS_PATH?.trim() || 'docs/PERFORMANCE.md');
+if (existsSync(DOCS_PATH) && statSync(DOCS_PATH).isDirectory()) settingError(`BENCH_DOCS_PATH: ${DOCS_PATH} is a directory; name the markdown file to write`);
+const LOG_LEVEL = oneOf('BENCH_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'warn');
 /** The hand-written sections the generated document carries on (worker memory, the scale suite, where the time goes). */
 const NOTES_PATH = path.join(root, 'docs/performance/notes.md');
 
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
       WORKSPACES_DIR: path.join(dataDir, 'workspaces'),
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      LOG_LEVEL: LOG_LEVEL,
     };
     const config = loadConfig(env);
     const prisma = createPrisma(databaseUrl, { poolSize: 5, queryTimeoutMs: config.databaseQueryTimeoutMs });

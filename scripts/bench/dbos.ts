@@ -11,10 +11,12 @@ import { freePort } from '../../src/dev/scratchServices';
 import type { TShape } from './engine';
 import { mapLimit } from './http';
 import { startNodeProcess, waitForHttp } from './processes';
-import { wholeNumber } from './settings';
+import { oneOf, wholeNumber } from './settings';
 
 /** How often DBOS's queue dispatch polls Postgres, ms (BENCH_DBOS_QUEUE_POLL_MS; read here so a bad value stops the bench before anything starts). */
 const QUEUE_POLL_MS = wholeNumber('BENCH_DBOS_QUEUE_POLL_MS', 50);
+/** BENCH_DBOS=0 leaves DBOS out (read here for the same reason). */
+const DBOS_ON = oneOf('BENCH_DBOS', ['0', '1'], '1') === '1';
 
 export interface TDbosBaseline {
   version: string;
@@ -54,7 +56,7 @@ export async function startDbosBaseline(deps: {
   workerConcurrency: number;
   log(line: string): void;
 }): Promise<TDbosBaseline | { missing: string }> {
-  if (process.env.BENCH_DBOS === '0') return { missing: 'DBOS left out (BENCH_DBOS=0)' };
+  if (!DBOS_ON) return { missing: 'DBOS left out (BENCH_DBOS=0)' };
   const version = installedVersion();
   if (!version) return { missing: `DBOS not installed (${SDK} is not in node_modules: npm install --save-dev --save-exact ${SDK}@5.3.0 adds it)` };
   await deps.pool.query('CREATE DATABASE dbos_bench');

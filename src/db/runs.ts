@@ -49,8 +49,7 @@ export async function claimRun(prisma: TDb, row: TNewRun): Promise<{ run: Run; c
   return { run: runOf(run), created: count === 1 };
 }
 
-/** The run a key made, if the owner's workflow has one: one query, the replay's fast path (no frozen plan loaded). */
-/** A run row read by SQL, its columns as Prisma names them (see replayOf). */
+/** findOwnedRunByKey's row: the run's columns, its workflow's identity, its tree's state. */
 interface TReplayRow {
   id: string;
   workflow_id: string;

@@ -5,11 +5,6 @@ import { searchAttributeCliArgs } from '../domain/searchAttributes';
 import { portInUse, spawnManaged, waitUntilReady, type TManagedProcess } from './managedProcess';
 
 /**
- * Runs `temporal server start-dev`: a whole Temporal server on SQLite with the
- * Web UI, our search attributes registered at start. With `dbFile` its state
- * survives restarts (npm start); without, it lives in memory (tests).
- */
-/**
  * The Temporal server settings Reprise wants that differ from the server's
  * defaults: given to the dev server as flags here, and to the compose
  * cluster by docker/temporal-dynamicconfig.yaml (a test keeps the two equal).
@@ -21,6 +16,11 @@ import { portInUse, spawnManaged, waitUntilReady, type TManagedProcess } from '.
  */
 export const TEMPORAL_DYNAMIC_CONFIG: Readonly<Record<string, boolean>> = { 'system.enableActivityEagerExecution': true };
 
+/**
+ * Runs `temporal server start-dev`: a whole Temporal server on SQLite with the
+ * Web UI, our search attributes registered at start. With `dbFile` its state
+ * survives restarts (npm start); without, it lives in memory (tests).
+ */
 export interface TDevServerOptions {
   cliPath: string;
   port: number;

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/client';
-import { claimRun, findOwnedRun, findOwnedRunByKey, listRuns, runProgressRows, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
+import { claimRun, findOwnedRun, findOwnedRunByKey, findRun, listRuns, runProgressRows, runTreeStates, type Run, type TRunTreeState } from '../db/runs';
 import { summarizeRunProgress, type TRunProgress } from '../domain/runs';
 import * as workflows from '../db/workflows';
 import type { SavedWorkflow, TWorkflowHeader } from '../db/workflows';
@@ -125,8 +125,8 @@ export function createRunService(deps: TRunServiceDeps) {
       if (seen) {
         const { savedWorkflow, tree, ...row } = seen;
         const run = await replay(actor, row, input.inputs, () => workflows.findOwnedWorkflowHeader(prisma, owner, workflowId));
-        // A run just started from `claimed` has moved on since the read: its tree is read again.
-        return { run: row.state === 'claimed' ? await view(run, savedWorkflow) : { ...run, workflow: savedWorkflow, tree }, created: false };
+        // A run just started from `claimed` has moved on since the read: it is read again.
+        return { run: row.state === 'claimed' ? await view((await findRun(prisma, run.id)) ?? run, savedWorkflow) : { ...run, workflow: savedWorkflow, tree }, created: false };
       }
       const id = deriveRunId(workflowId, input.idempotencyKey);
       const workflow = await workflows.findOwnedWorkflow(prisma, owner, workflowId);
