@@ -151,16 +151,22 @@ export async function findOwnedRun(db: TDb, owner: TOwner, id: string): Promise<
   return runOf(run);
 }
 
+/**
+ * A page and its counts read in one snapshot (one repeatable-read batch):
+ * read apart, a run written between them showed a total of 2 beside one item.
+ */
+const ONE_SNAPSHOT = { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead } as const;
+
 /** One workflow's runs, newest first, and how many it has in all. */
 export async function listRuns(prisma: PrismaClient, savedWorkflowId: string, after: TCursor | undefined, take: number): Promise<{ runs: Run[]; total: number }> {
-  const [runs, total] = await Promise.all([
+  const [runs, total] = await prisma.$transaction([
     prisma.run.findMany({
       where: { savedWorkflowId, ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}) },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take,
     }),
     prisma.run.count({ where: { savedWorkflowId } }),
-  ]);
+  ], ONE_SNAPSHOT);
   return { runs: runs.map(runOf), total };
 }
 
@@ -420,7 +426,7 @@ export async function listScheduleRuns(
   scheduleId: string,
   take: number,
 ): Promise<{ runs: (Run & { savedWorkflow: { name: string; version: number } })[]; total: number; skipped: number }> {
-  const [runs, total, skipped] = await Promise.all([
+  const [runs, total, skipped] = await prisma.$transaction([
     prisma.run.findMany({
       where: { scheduleId },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -429,6 +435,6 @@ export async function listScheduleRuns(
     }),
     prisma.run.count({ where: { scheduleId } }),
     prisma.run.count({ where: { scheduleId, state: 'skipped' } }),
-  ]);
+  ], ONE_SNAPSHOT);
   return { runs: runs.map(runOf), total, skipped };
 }
