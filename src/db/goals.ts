@@ -41,22 +41,23 @@ export async function findOwnedGoal(db: TDb, ownerUserId: string, id: string): P
 
 /** Creates a root goal and, for a composite with one, its plan: all or nothing. */
 export async function createRootGoal(prisma: PrismaClient, goal: TNewRootGoal, plan?: TPlan | null, nested: TNestedRunRow[] = []): Promise<Goal> {
+  const data = {
+    id: goal.id,
+    rootId: goal.id,
+    agentId: goal.agentId,
+    ownerUserId: goal.ownerUserId,
+    kind: goal.kind,
+    title: goal.title,
+    intent: goal.intent,
+    action: goal.action === undefined ? undefined : (goal.action as Prisma.InputJsonValue),
+    acceptance: goal.acceptance === undefined ? undefined : (goal.acceptance as Prisma.InputJsonValue),
+    temporalWorkflowId: goal.temporalWorkflowId,
+  };
+  // A goal without a plan is one row: one statement, no transaction (a leaf's request is a round trip shorter).
+  if (!plan) return prisma.goal.create({ data });
   return prisma.$transaction(async (tx) => {
-    const created = await tx.goal.create({
-      data: {
-        id: goal.id,
-        rootId: goal.id,
-        agentId: goal.agentId,
-        ownerUserId: goal.ownerUserId,
-        kind: goal.kind,
-        title: goal.title,
-        intent: goal.intent,
-        action: goal.action === undefined ? undefined : (goal.action as Prisma.InputJsonValue),
-        acceptance: goal.acceptance === undefined ? undefined : (goal.acceptance as Prisma.InputJsonValue),
-        temporalWorkflowId: goal.temporalWorkflowId,
-      },
-    });
-    if (plan) await writeNestedAndLayer(tx, created, plan, nested, { layerOnly: false });
+    const created = await tx.goal.create({ data });
+    await writeNestedAndLayer(tx, created, plan, nested, { layerOnly: false });
     return tx.goal.findUniqueOrThrow({ where: { id: goal.id } });
   }, TRANSACTION_OPTIONS);
 }
