@@ -6,9 +6,9 @@ import type { TRunTarget } from '../temporal/starts';
 import { nestedRunTargets } from './nestedRuns';
 import { ZStoredAction } from '../domain/actions';
 import { FAILURE_TYPES } from '../domain/errors';
-import { CHECK_COMMAND_MAX_S, KILL_GRACE_S, leafRunOptions, type TLeafRunOptions } from '../domain/execution';
+import { layerLeafOf, type TLayerLeaf } from '../domain/execution';
 import type { TGoalKind, TGoalOutcome, TWaitKind } from '../domain/goals';
-import { ZAcceptance, ZEdgeOn, type TEdgeOn } from '../domain/plans';
+import { acceptanceFlagsOf, ZEdgeOn, type TEdgeOn } from '../domain/plans';
 
 /**
  * Bookkeeping activities: a goal's lifecycle in Postgres, recorded for the
@@ -16,15 +16,7 @@ import { ZAcceptance, ZEdgeOn, type TEdgeOn } from '../domain/plans';
  * mid-call), so each is a guarded transition (src/db/goals.ts).
  */
 
-/** How pursueGoal runs a leaf child: from the layer, so no activity is needed to ask. */
-export interface TLayerLeaf extends TLeafRunOptions {
-  /** Set when its stored action no longer parses: the leaf fails with this reason; its siblings run on. */
-  invalid?: string;
-  check: boolean;
-  judgment: boolean;
-  /** start-to-close of its runLeaf activity: the action's timeout, its check's, and a grace to kill and report. */
-  activityTimeoutS: number;
-}
+export type { TLayerLeaf };
 
 /** One child of a layer, as compact as the walk allows (a layer of thousands is one activity result). */
 export interface TLayerChild {
@@ -71,11 +63,6 @@ export function actionOf(goal: Pick<Goal, 'id' | 'action'>) {
   return parsed.data;
 }
 
-function acceptanceFlags(goal: Pick<Goal, 'acceptance'>): { check: boolean; judgment: boolean } {
-  const acceptance = ZAcceptance.safeParse(goal.acceptance ?? {});
-  return { check: Boolean(acceptance.data?.check), judgment: Boolean(acceptance.data?.judgment) };
-}
-
 export function createGoalActivities(deps: TGoalActivityDeps) {
   const { prisma } = deps;
 
@@ -85,10 +72,7 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
       const invalid = `its stored action is invalid: ${parsed.error.issues[0]?.message ?? 'unreadable'}`;
       return { runtime: 'manual', timeoutS: 0, retries: 0, explicitTimeout: false, check: false, judgment: false, activityTimeoutS: 0, invalid };
     }
-    const options = leafRunOptions(parsed.data, deps.leaf.defaultTimeoutS);
-    const flags = acceptanceFlags(child);
-    const checkS = flags.check ? Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S) : 0;
-    return { ...options, ...flags, activityTimeoutS: options.timeoutS + checkS + KILL_GRACE_S };
+    return layerLeafOf(parsed.data, acceptanceFlagsOf(child.acceptance), deps.leaf.defaultTimeoutS);
   }
 
   return {
@@ -101,9 +85,9 @@ export function createGoalActivities(deps: TGoalActivityDeps) {
      */
     async openGoal({ goalId, start = true }: { goalId: string; start?: boolean }): Promise<TOpenedGoal> {
       let goal = await loadGoal(prisma, goalId);
-      if (goal.kind === 'leaf') return { kind: 'leaf', lifecycle: goal.lifecycle, acceptance: acceptanceFlags(goal), leaf: layerLeaf(goal) };
+      if (goal.kind === 'leaf') return { kind: 'leaf', lifecycle: goal.lifecycle, acceptance: acceptanceFlagsOf(goal.acceptance), leaf: layerLeaf(goal) };
       if (start && goal.lifecycle === 'draft') goal = (await goals.markGoalStarted(prisma, goalId)) ?? (await loadGoal(prisma, goalId));
-      const opened = { kind: goal.kind, lifecycle: goal.lifecycle as string, acceptance: acceptanceFlags(goal) };
+      const opened = { kind: goal.kind, lifecycle: goal.lifecycle as string, acceptance: acceptanceFlagsOf(goal.acceptance) };
       if (goal.plannedAt === null) return { ...opened, layer: null };
       const [{ children, edges }, agent] = await Promise.all([goals.loadPlanLayer(prisma, goalId), findAgent(prisma, goal.agentId)]);
       // Children that run another saved workflow start as that workflow's nested run.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LEAF_TIMEOUT_MAX_S } from './execution';
 import { RUNTIMES, type TRuntime, type TWorkerRuntime } from './runtimes';
 
 export { isRuntime, RUNTIME_NAMES, RUNTIMES, type TOutsideWait, type TRuntime, type TRuntimeTraits, type TWorkerRuntime } from './runtimes';
@@ -18,7 +19,7 @@ const HEADER_VALUE_NOT_LATIN1 = /[\u0100-\u{10ffff}]/u;
 
 const common = {
   /** Seconds before the leaf is stopped and counts as timed out. */
-  timeout_s: z.number().int().positive().max(7 * 24 * 3600).optional(),
+  timeout_s: z.number().int().positive().max(LEAF_TIMEOUT_MAX_S).optional(),
   /** Extra attempts after a failed one. */
   retries: z.number().int().min(0).max(20).optional(),
 };

@@ -35,6 +35,26 @@ export function leafRunOptions(action: TAction, defaultTimeoutS: number): TLeafR
   };
 }
 
+/** How pursueGoal runs a leaf: from its layer (or, for a root leaf the API started, from its start), so no activity is needed to ask. */
+export interface TLayerLeaf extends TLeafRunOptions {
+  /** Set when its stored action no longer parses: the leaf fails with this reason; its siblings run on. */
+  invalid?: string;
+  check: boolean;
+  judgment: boolean;
+  /** start-to-close of its runLeaf activity: the action's timeout, its check's, and a grace to kill and report. */
+  activityTimeoutS: number;
+}
+
+/** The longest a leaf's action may run (`timeout_s`, LEAF_DEFAULT_TIMEOUT_S): a week. */
+export const LEAF_TIMEOUT_MAX_S = 7 * 24 * 3600;
+
+/** How a leaf with this (parsed) action and these acceptance flags runs, its action timing out after `defaultTimeoutS` unless it says. */
+export function layerLeafOf(action: TAction, flags: { check: boolean; judgment: boolean }, defaultTimeoutS: number): TLayerLeaf {
+  const options = leafRunOptions(action, defaultTimeoutS);
+  const checkS = flags.check ? Math.min(defaultTimeoutS, CHECK_COMMAND_MAX_S) : 0;
+  return { ...options, ...flags, activityTimeoutS: options.timeoutS + checkS + KILL_GRACE_S };
+}
+
 /** How long pursueGoal waits for a heartbeat before it presumes a leaf's worker lost. */
 export const LEAF_HEARTBEAT_TIMEOUT_S = 10;
 

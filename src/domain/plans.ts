@@ -33,6 +33,12 @@ export const ZAcceptance = z
   })
   .strict();
 
+/** Which acceptance steps a goal's stored acceptance asks for (none when it does not parse). */
+export function acceptanceFlagsOf(stored: unknown): { check: boolean; judgment: boolean } {
+  const acceptance = ZAcceptance.safeParse(stored ?? {});
+  return { check: Boolean(acceptance.data?.check), judgment: Boolean(acceptance.data?.judgment) };
+}
+
 export const ZEdgeOn = z.union([
   z.enum([...END_STATUSES, 'always']),
   z.object({ when: z.string().min(1).max(2000) }).strict(),

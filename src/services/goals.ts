@@ -3,14 +3,14 @@ import { findAgent } from '../db/agents';
 import type { Agent, Goal, PrismaClient } from '../db/client';
 import * as goals from '../db/goals';
 import type { TActor } from '../domain/actor';
-import type { TAction } from '../domain/actions';
+import { RUNTIMES, ZStoredAction, type TAction } from '../domain/actions';
 import { DomainError } from '../domain/errors';
 import { isTerminal } from '../domain/goals';
 import { goalTemporalWorkflowId, newId } from '../domain/ids';
-import { validatePlan, type TAcceptance, type TPlan, type TPlanProblem } from '../domain/plans';
+import { acceptanceFlagsOf, validatePlan, type TAcceptance, type TPlan, type TPlanProblem } from '../domain/plans';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
-import { DEFAULT_ENGINE_TUNING, type TEngineTuning } from '../domain/execution';
+import { DEFAULT_ENGINE_TUNING, layerLeafOf, LEAF_TIMEOUT_MAX_S, type TEngineTuning, type TLayerLeaf } from '../domain/execution';
 import { PURSUE_GOAL_TYPE, ROOT_AND_RUN_START_POLICY, pursueGoalStart } from '../temporal/starts';
 import { planInstalledSignal } from '../workflows/messages';
 import type { pursueGoal } from '../workflows/pursueGoal';
@@ -56,6 +56,18 @@ function checkRuntime(agent: Agent, runtime: string, why = ''): void {
   }
 }
 
+/**
+ * How a root leaf the worker runs is run, from its own row (TPursueGoalInput.leaf):
+ * its execution then starts the leaf at once. No worker setting goes in (the
+ * default timeout is the worker's): the activity is bounded by the longest any leaf may run.
+ */
+function rootLeafOf(goal: Goal): TLayerLeaf | undefined {
+  if (goal.kind !== 'leaf') return undefined;
+  const action = ZStoredAction.safeParse(goal.action);
+  if (!action.success || RUNTIMES[action.data.runtime].executedBy !== 'worker') return undefined;
+  return layerLeafOf(action.data, acceptanceFlagsOf(goal.acceptance), LEAF_TIMEOUT_MAX_S);
+}
+
 /** Creating goals, installing plans, starting roots. Knows nothing of HTTP. */
 export function createGoalCreation(deps: TGoalServiceDeps) {
   const { prisma, temporal } = deps;
@@ -64,7 +76,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
     await withDeadline(temporal, () =>
       temporal.workflow.start<typeof pursueGoal>(PURSUE_GOAL_TYPE, {
         taskQueue: deps.taskQueue,
-        ...pursueGoalStart(goal, deps.engine ?? DEFAULT_ENGINE_TUNING),
+        ...pursueGoalStart(goal, deps.engine ?? DEFAULT_ENGINE_TUNING, rootLeafOf(goal)),
         ...ROOT_AND_RUN_START_POLICY,
       }),
     );

@@ -1,5 +1,5 @@
 import type { SearchAttributePair } from '@temporalio/common';
-import type { TEngineTuning } from '../domain/execution';
+import type { TEngineTuning, TLayerLeaf } from '../domain/execution';
 import type { TEndStatus } from '../domain/goals';
 import type { TGraphSnapshot } from '../domain/graph';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } from '../domain/searchAttributes';
@@ -35,6 +35,15 @@ export interface TPursueGoalInput {
   goalId: string;
   tuning: TEngineTuning;
   carry?: TGoalCarry;
+  /**
+   * A root leaf the worker runs (shell, http), as the API that started it
+   * knew it from its action: the execution runs it at once, without opening
+   * it first (a local activity less before the leaf starts). Its timeouts
+   * bound the activity: without an explicit `timeout_s`, the longest any
+   * leaf may run; the worker times the action out at its own default.
+   * Absent from every other start (and from starts made before it existed).
+   */
+  leaf?: TLayerLeaf;
 }
 
 /** What a pursueGoal execution ends with (and so a performRun, which ends as its root goal ends). */
@@ -58,6 +67,7 @@ export interface TPursueGoalTarget {
 export function pursueGoalStart(
   goal: TPursueGoalTarget,
   tuning: TEngineTuning,
+  leaf?: TLayerLeaf,
 ): {
   workflowId: string;
   args: [TPursueGoalInput];
@@ -66,7 +76,7 @@ export function pursueGoalStart(
 } {
   return {
     workflowId: goal.temporalWorkflowId,
-    args: [{ goalId: goal.id, tuning }],
+    args: [{ goalId: goal.id, tuning, ...(leaf ? { leaf } : {}) }],
     typedSearchAttributes: [
       { key: SA_GOAL_ID, value: goal.id },
       { key: SA_ROOT_GOAL_ID, value: goal.rootId },

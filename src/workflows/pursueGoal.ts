@@ -252,6 +252,9 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
   /** This execution's own goal, to its end; `recorded` when its end is already in Postgres. */
   async function runOwnGoal(): Promise<{ end: TEnd; recorded: boolean } | { alreadyEnded: string }> {
     const carry = input.carry;
+    // A root leaf the worker runs came with how to run it (TPursueGoalInput.leaf): it starts at once, unopened. A goal
+    // that ended before (cancelled while its start was on its way) is only reported by the leaf's activity.
+    if (input.leaf && carry === undefined) return { end: await runLeafGoal(goalId, input.leaf), recorded: true };
     // A root opens in its first workflow task (one hop less before a tree's first work). Not a child: a wide
     // layer's children opening at once would hold every workflow-task slot of the worker while they read.
     const opening = goalId === rootId && patched(OPEN_GOAL_LOCALLY_PATCH) ? openingActivities(tuning) : bookkeeping;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../../src/domain/searchAttributes';
+import { KILL_GRACE_S, LEAF_TIMEOUT_MAX_S } from '../../src/domain/execution';
 import { newId } from '../../src/domain/ids';
 import { createGoalService } from '../../src/services/goals';
 import { PURSUE_GOAL_TYPE } from '../../src/temporal/starts';
@@ -64,6 +65,19 @@ describe('POST /api/goals with a shell leaf', () => {
     expect(description.status.name).toBe('COMPLETED');
     expect(description.typedSearchAttributes.get(SA_GOAL_ID)).toBe(created.id);
     expect(description.typedSearchAttributes.get(SA_ROOT_GOAL_ID)).toBe(created.id);
+
+    // A root leaf the worker runs starts at once: its start says how to run it (bounded by the longest any leaf
+    // may run; the worker times the action out itself), so the first workflow task schedules the leaf, unopened.
+    const history = await handle.fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    expect(started?.input?.payloads?.[0]?.data && JSON.parse(Buffer.from(started.input.payloads[0].data).toString('utf8')).leaf).toMatchObject({
+      runtime: 'shell',
+      explicitTimeout: false,
+      activityTimeoutS: LEAF_TIMEOUT_MAX_S + KILL_GRACE_S,
+    });
+    expect((history.events ?? []).filter((e) => e.markerRecordedEventAttributes)).toEqual([]);
+    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    expect(scheduled).toEqual(['runLeaf']);
   });
 
   it('records failed with the exit code and stderr as the reason, and fails the Temporal workflow too', async () => {
@@ -118,6 +132,26 @@ describe('POST /api/goals with a shell leaf', () => {
     expect((await http('POST', `${api.url}/api/goals/${created.id}/start`)).status).toBe(200);
     expect((await api.temporal.workflow.getHandle(created.temporal.workflow_id).describe()).type).toBe(PURSUE_GOAL_TYPE);
     expect((await finished(created.id)).lifecycle).toBe('done');
+  });
+});
+
+describe('a root leaf without timeout_s', () => {
+  it("times out at the worker's own LEAF_DEFAULT_TIMEOUT_S, whatever its start said", async () => {
+    const queue = uniqueTaskQueue('goals-default-timeout');
+    const shortWorker = await startTestWorker(testConfig({ LEAF_DEFAULT_TIMEOUT_S: '1' }), prisma, queue);
+    const shortApi = await startTestApi(prisma, queue);
+    try {
+      const res = await http('POST', `${shortApi.url}/api/goals`, { title: 'Default timeout', action: { runtime: 'shell', command: 'sleep 30' } });
+      expect(res.status).toBe(201);
+      const goal = await waitFor(async () => {
+        const seen = await http('GET', `${shortApi.url}/api/goals/${res.body.id}`);
+        return seen.body.lifecycle === 'failed' ? seen.body : undefined;
+      }, 'the leaf to time out');
+      expect([goal.failure_reason, goal.output.timed_out]).toEqual(['the command timed out after 1s and was killed', true]);
+    } finally {
+      await shortApi.close();
+      await shortWorker.stop();
+    }
   });
 });
 
@@ -250,10 +284,10 @@ describe('a workspace per tree', () => {
 if (recordingHistories) {
   describe('record histories for replay tests', () => {
     it.each([
-      ['pursueGoal-succeeded', { title: 'History ok', action: { runtime: 'shell', command: 'echo ok' } }],
-      ['pursueGoal-failed', { title: 'History failed', action: { runtime: 'shell', command: 'exit 2' } }],
-      ['pursueGoal-timed-out', { title: 'History timeout', action: { runtime: 'shell', command: 'sleep 5', timeout_s: 1 } }],
-      ['pursueGoal-retried', { title: 'History retried', action: { runtime: 'shell', command: 'exit 4', retries: 1 } }],
+      ['pursueGoal-succeeded-leaf-at-once', { title: 'History ok', action: { runtime: 'shell', command: 'echo ok' } }],
+      ['pursueGoal-failed-leaf-at-once', { title: 'History failed', action: { runtime: 'shell', command: 'exit 2' } }],
+      ['pursueGoal-timed-out-leaf-at-once', { title: 'History timeout', action: { runtime: 'shell', command: 'sleep 5', timeout_s: 1 } }],
+      ['pursueGoal-retried-leaf-at-once', { title: 'History retried', action: { runtime: 'shell', command: 'exit 4', retries: 1 } }],
     ])('%s', async (name, body) => {
       const created = await createGoal(body);
       await finished(created.id);
