@@ -44,6 +44,16 @@ export interface TPursueGoalInput {
    * Absent from every other start (and from starts made before it existed).
    */
   leaf?: TLayerLeaf;
+  /**
+   * A root (the goal is its tree's root) that opens and finishes its own goal
+   * by local activities, in the workflow tasks that decide them: no
+   * task-queue hop and no workflow task of their own. Every root start sets
+   * it (and a root's continue-as-new carries it), so the choice needs no
+   * patch marker, nor the search-attribute upsert each marker costs. Roots
+   * started before it choose their open by OPEN_GOAL_LOCALLY_PATCH and finish
+   * with a regular activity, as their histories say.
+   */
+  ownStepsLocal?: true;
 }
 
 /** What a pursueGoal execution ends with (and so a performRun, which ends as its root goal ends). */
@@ -76,7 +86,7 @@ export function pursueGoalStart(
 } {
   return {
     workflowId: goal.temporalWorkflowId,
-    args: [{ goalId: goal.id, tuning, ...(leaf ? { leaf } : {}) }],
+    args: [{ goalId: goal.id, tuning, ...(goal.id === goal.rootId ? { ownStepsLocal: true as const } : {}), ...(leaf ? { leaf } : {}) }],
     typedSearchAttributes: [
       { key: SA_GOAL_ID, value: goal.id },
       { key: SA_ROOT_GOAL_ID, value: goal.rootId },

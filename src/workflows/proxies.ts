@@ -32,13 +32,15 @@ export function bookkeepingActivities(tuning: TEngineTuning) {
 }
 
 /**
- * Opening a root goal (openGoal, the first step of its pursueGoal execution):
- * a local activity, so the root's first workflow task reads it and schedules
- * its work at once, with no task-queue hop and no second workflow task.
- * Retried until Postgres answers; past a minute of backoff each retry waits
- * on a timer (as instantiationThroughOutages), not on workflow-task heartbeats.
+ * A root goal's own steps: opening it (openGoal, the first step of its
+ * pursueGoal execution) and recording its end (finishGoal, for roots whose
+ * start says so: TPursueGoalInput.ownStepsLocal). Local activities, so the
+ * workflow task that decides a step runs it and goes on at once, with no
+ * task-queue hop and no workflow task of its own. Retried until Postgres
+ * answers; past a minute of backoff each retry waits on a timer (as
+ * instantiationThroughOutages), not on workflow-task heartbeats.
  */
-export function openingActivities(tuning: TEngineTuning) {
+export function rootStepActivities(tuning: TEngineTuning) {
   return localThroughOutages(tuning, '2 minutes', [FAILURE_TYPES.GoalNotFound, FAILURE_TYPES.InvalidAction]);
 }
 

@@ -33,7 +33,7 @@ import {
   type TWorkEnd,
 } from './goalEnds';
 import { openInbox } from './inbox';
-import { bookkeepingActivities, checkActivities, leafRunner, openingActivities } from './proxies';
+import { bookkeepingActivities, checkActivities, leafRunner, rootStepActivities } from './proxies';
 import type { performRun } from './performRun';
 import { walkLayer } from './walk';
 
@@ -73,6 +73,8 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
   const inbox = openInbox(bookkeeping);
   // The root goal id travels in the start's search attributes.
   const rootId = workflowInfo().typedSearchAttributes.get(SA_ROOT_GOAL_ID) ?? goalId;
+  // A root whose start says so opens and finishes its own goal by local activities (TPursueGoalInput.ownStepsLocal).
+  const ownStepsLocal = goalId === rootId && input.ownStepsLocal === true;
 
   /** Whether this execution's history is big enough to continue as new. */
   const shouldContinueAsNew = (): boolean => {
@@ -83,7 +85,12 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
   // A cancel requested meanwhile wins: Temporal would carry a continue-as-new past it.
   const continueAsNew = (carry: TGoalCarry): Promise<never> => {
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the goal was cancelled');
-    return makeContinueAsNewFunc<typeof pursueGoal>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ goalId, tuning, carry });
+    return makeContinueAsNewFunc<typeof pursueGoal>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({
+      goalId,
+      tuning,
+      carry,
+      ...(input.ownStepsLocal ? { ownStepsLocal: true as const } : {}),
+    });
   };
 
   /** A goal whose own work succeeded passes its acceptance (check, then judgment) or fails. */
@@ -257,7 +264,8 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
     if (input.leaf && carry === undefined) return { end: await runLeafGoal(goalId, input.leaf), recorded: true };
     // A root opens in its first workflow task (one hop less before a tree's first work). Not a child: a wide
     // layer's children opening at once would hold every workflow-task slot of the worker while they read.
-    const opening = goalId === rootId && patched(OPEN_GOAL_LOCALLY_PATCH) ? openingActivities(tuning) : bookkeeping;
+    // Roots started before ownStepsLocal decide by the patch (their histories hold its marker, or not).
+    const opening = ownStepsLocal || (goalId === rootId && patched(OPEN_GOAL_LOCALLY_PATCH)) ? rootStepActivities(tuning) : bookkeeping;
     const opened = await opening.openGoal({ goalId, start: carry === undefined });
     if (carry?.stage === 'walk') return { end: await runComposite(opened.layer as TLayer, carry.acceptance, carry), recorded: false };
     if (isTerminal(opened.lifecycle)) return { alreadyEnded: opened.lifecycle };
@@ -283,7 +291,9 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
     }
     if ('end' in own && !own.recorded) {
       const outcome = own.end.outcome;
-      await CancellationScope.nonCancellable(() => bookkeeping.finishGoal({ goalId, outcome }));
+      // A root finishes in the workflow task that decided its end (its run shows done a hop sooner).
+      const finishing = ownStepsLocal ? rootStepActivities(tuning) : bookkeeping;
+      await CancellationScope.nonCancellable(() => finishing.finishGoal({ goalId, outcome }));
     }
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;

@@ -161,17 +161,21 @@ describe('composite goals', () => {
     expect(publish.temporal.workflow_id).toBe(`goal-publish-${publish.id}`);
     const description = await api.temporal.workflow.getHandle(publish.temporal.workflow_id).describe();
     expect(description.status.name).toBe('COMPLETED');
-    // A root opens in its first workflow task, by a local activity; a child opens by a regular one (see pursueGoal).
+    // A root opens in its first workflow task and finishes in its last, by local activities its start asked for (no
+    // patch marker, no search-attribute upsert); a child opens and finishes by regular ones (see pursueGoal).
     const handleHistory = (workflowId: string) => api.temporal.workflow.getHandle(workflowId).fetchHistory();
     const scheduled = (history: Awaited<ReturnType<typeof handleHistory>>) =>
       (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
     const rootHistory = await handleHistory(root.temporal.workflow_id);
-    expect(patchesIn(rootHistory)).toContain(OPEN_GOAL_LOCALLY_PATCH);
-    expect(scheduled(rootHistory)).not.toContain('openGoal');
-    expect(scheduled(await handleHistory(publish.temporal.workflow_id))).toContain('openGoal');
+    expect(patchesIn(rootHistory)).not.toContain(OPEN_GOAL_LOCALLY_PATCH);
+    expect((rootHistory.events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toEqual([]);
+    expect(scheduled(rootHistory)).not.toEqual(expect.arrayContaining(['openGoal']));
+    expect(scheduled(rootHistory)).not.toEqual(expect.arrayContaining(['finishGoal']));
+    expect((rootHistory.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length).toBe(2);
+    expect(scheduled(await handleHistory(publish.temporal.workflow_id))).toEqual(expect.arrayContaining(['openGoal', 'finishGoal']));
     const ship = publish.children.find((c: TJson) => c.key === 'ship');
     await recordHistories(api.temporal, [
-      { name: 'pursueGoal-engine-nested-root', workflowId: root.temporal.workflow_id },
+      { name: 'pursueGoal-engine-nested-root-own-steps-local', workflowId: root.temporal.workflow_id },
       { name: 'pursueGoal-engine-nested-publish', workflowId: publish.temporal.workflow_id },
       { name: 'pursueGoal-engine-nested-ship', workflowId: ship.temporal.workflow_id },
     ]);
