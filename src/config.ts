@@ -2,7 +2,7 @@ import { readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { msToNumber } from '@temporalio/common';
 import { z } from 'zod';
-import { DEFAULT_ENGINE_TUNING, DEFAULT_INFRA_RETRY_HOURS, LEAF_TIMEOUT_MAX_S, type TEngineTuning } from './domain/execution';
+import { DEFAULT_ENGINE_TUNING, DEFAULT_INFRA_RETRY_HOURS, DEFAULT_LEAF_TIMEOUT_S, LEAF_TIMEOUT_MAX_S, type TEngineTuning } from './domain/execution';
 import { catchupWindowError, DEFAULT_CATCHUP_WINDOW, DEFAULT_SCHEDULE_LIMITS, intervalError, type TScheduleLimits } from './domain/schedules';
 
 /**
@@ -97,7 +97,7 @@ const ZEnv = z.object({
     .default(DEFAULT_WORKER_HEAP_MB),
   WORKER_METRICS_ADDRESS: hostPort.optional(),
   LEAF_OUTPUT_MAX_BYTES: positiveInt.max(1024 * 1024).default(64 * 1024),
-  LEAF_DEFAULT_TIMEOUT_S: positiveInt.max(LEAF_TIMEOUT_MAX_S).default(600),
+  LEAF_DEFAULT_TIMEOUT_S: positiveInt.max(LEAF_TIMEOUT_MAX_S).default(DEFAULT_LEAF_TIMEOUT_S),
   ENGINE_PLAN_RECHECK_S: positiveInt.max(24 * 3600).default(DEFAULT_ENGINE_TUNING.planRecheckS),
   ENGINE_HISTORY_LIMIT: z.coerce
     .number({ message: 'must be a whole number' })

@@ -213,8 +213,8 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
    * killed on timeout or cancellation; `dir` is the attempt's directory
    * (attemptFiles.ts), where the outcome is kept the moment it is known.
    */
-  async function attemptAction(goal: Goal, context: TLeafContext, action: TWorkerAction, dir: string | undefined): Promise<TAttempt> {
-    const timeoutS = action.timeout_s ?? deps.leaf.defaultTimeoutS;
+  async function attemptAction(goal: Goal, context: TLeafContext, action: TWorkerAction, dir: string | undefined, defaultTimeoutS: number): Promise<TAttempt> {
+    const timeoutS = action.timeout_s ?? defaultTimeoutS;
     switch (action.runtime) {
       case 'shell':
         return shellAttemptOf(await runCommand(goal, context, action.command, action.env, timeoutS, {}, dir), timeoutS);
@@ -265,10 +265,10 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   }
 
   /** Runs a goal's acceptance check command in the tree's workspace. */
-  async function runCheck(goal: Goal, context: TLeafContext, check: string, details: object = {}) {
+  async function runCheck(goal: Goal, context: TLeafContext, check: string, details: object = {}, defaultTimeoutS = deps.leaf.defaultTimeoutS) {
     const action = goal.kind === 'leaf' ? actionOf(goal) : undefined;
     const env = action ? checkEnv(action) : undefined;
-    const result = await runCommand(goal, context, check, env, Math.min(deps.leaf.defaultTimeoutS, CHECK_COMMAND_MAX_S), details);
+    const result = await runCommand(goal, context, check, env, Math.min(defaultTimeoutS, CHECK_COMMAND_MAX_S), details);
     if (result.cancelled) throw cancelledFailure(digestOf(result));
     return { passed: result.exit_code === 0, exit_code: result.exit_code, stdout: result.stdout, stderr: result.stderr, timed_out: result.timed_out };
   }
@@ -278,7 +278,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
    * kept (in its heartbeat details, or on this worker's disk, attemptFiles.ts)
    * if there is one, else the action run now and its outcome kept at once.
    */
-  async function outcomeOf(goal: Goal, context: TLeafContext, action: TWorkerAction, n: number, progress: TLeafProgress): Promise<TAttempt> {
+  async function outcomeOf(goal: Goal, context: TLeafContext, action: TWorkerAction, n: number, progress: TLeafProgress, defaultTimeoutS: number): Promise<TAttempt> {
     const ctx = Context.current();
     if (progress.outcome?.goalId === goal.id && progress.outcome.attempt === n) {
       return { result: progress.outcome.result as TAttempt['result'], cancelled: false, failure: progress.outcome.failure };
@@ -290,12 +290,12 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       attempt = { result: left.outcome.result, cancelled: false, failure: left.outcome.failure };
     } else if (left?.kind === 'exit') {
       // Only the exit status survived (the worker died before it heard of the end): judged as a fresh end would be.
-      attempt = shellAttemptOf(left.result, action.timeout_s ?? deps.leaf.defaultTimeoutS);
+      attempt = shellAttemptOf(left.result, action.timeout_s ?? defaultTimeoutS);
       ctx.log.warn('a leaf\'s command had ended when its worker died; its recorded exit status is used, not run again', { goalId: goal.id, attempt: n });
     } else {
       const dir = attemptDir(deps.dataDir, goal.id, n, ctx.info.attempt);
       const prepared = prepareAttempt(dir);
-      attempt = { ...(await attemptAction(goal, context, action, prepared ? dir : undefined)), ...(prepared ? { dir } : {}) };
+      attempt = { ...(await attemptAction(goal, context, action, prepared ? dir : undefined, defaultTimeoutS)), ...(prepared ? { dir } : {}) };
       if (attempt.dir && !attempt.cancelled) keepOutcome(attempt.dir, { result: attempt.result, failure: attempt.failure });
     }
     // Kept for the activity's heartbeats (runLeaf's ticker sends it within a second while the write below
@@ -318,7 +318,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
    * attempt that finds an outcome its predecessor could not record records
    * that instead of running the action.
    */
-  async function runLeafOnce(goalId: string, progress: TLeafProgress): Promise<TLeafResult> {
+  async function runLeafOnce(goalId: string, progress: TLeafProgress, defaultTimeoutS: number): Promise<TLeafResult> {
     // Two reads at once (one round trip of time): the goal, marked started, and who it runs for.
     const [goal, found] = await Promise.all([goals.loadGoalForRun(prisma, goalId), findLeafContext(prisma, goalId)]);
     if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
@@ -333,7 +333,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
     if (goal.actionEndedAt === null) {
       // This attempt's number among the action's outcomes.
       const n = goal.actionAttempts + 1;
-      const attempt = await outcomeOf(goal, context, action, n, progress);
+      const attempt = await outcomeOf(goal, context, action, n, progress, defaultTimeoutS);
       result = attempt.result;
       if (attempt.cancelled) {
         // First: an attempt whose write fails below must not leave our kill on disk as the command's end.
@@ -361,7 +361,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       await forgetAttempts(deps.dataDir, goalId);
     }
     if (acceptance.check) {
-      const check = await runCheck(goal, context, acceptance.check, progress);
+      const check = await runCheck(goal, context, acceptance.check, progress, defaultTimeoutS);
       if (!check.passed) {
         await untilWritten(() => goals.storeAcceptanceCheck(prisma, goalId, check));
         const reason = `acceptance check failed: it ${check.timed_out ? 'timed out' : `exited with code ${check.exit_code}`}`;
@@ -384,8 +384,11 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
      * attempt holds in its heartbeat details, is never run again.
      * Heartbeats every second (none for a leaf that ends within one: each
      * costs Temporal a write), so a cancellation reaches a running command.
+     * `defaultTimeoutS`: the default its activity was timed with when that was
+     * not this worker's (a root leaf the API started: TPursueGoalInput.leaf),
+     * so the action and its check end inside the activity's start-to-close.
      */
-    async runLeaf({ goalId }: { goalId: string }): Promise<TLeafResult> {
+    async runLeaf({ goalId, defaultTimeoutS }: { goalId: string; defaultTimeoutS?: number }): Promise<TLeafResult> {
       const ctx = Context.current();
       // What an earlier attempt learnt and may not have recorded; sent again at once, so it outlives this attempt too.
       const progress = leafProgressOf(ctx.info.heartbeatDetails);
@@ -394,7 +397,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       // slow database write must not pass for a lost worker (a retry would run the action again).
       const ticker = setInterval(() => ctx.heartbeat(progress), 1000);
       try {
-        return await runLeafOnce(goalId, progress);
+        return await runLeafOnce(goalId, progress, defaultTimeoutS ?? deps.leaf.defaultTimeoutS);
       } finally {
         clearInterval(ticker);
       }

@@ -37,6 +37,8 @@ export interface TApiDeps {
   bodyLimit: string;
   temporalUi: TTemporalUi;
   engine?: TEngineTuning;
+  /** LEAF_DEFAULT_TIMEOUT_S: how root leaves without `timeout_s` started here are timed. */
+  leafDefaultTimeoutS?: number;
   /** The catch-up window of a schedule created without one (SCHEDULE_CATCHUP_WINDOW). */
   scheduleCatchupWindow?: string;
   /** Schedule quotas (SCHEDULE_MAX_PER_OWNER, SCHEDULE_MIN_INTERVAL, SCHEDULE_BACKFILL_MAX_FIRES); default DEFAULT_SCHEDULE_LIMITS. */
@@ -57,7 +59,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 export function createApp(deps: TApiDeps): TApp {
   const registry = new OpenAPIRegistry();
-  const goals = createGoalService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine });
+  const goals = createGoalService({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: deps.taskQueue, engine: deps.engine, leafDefaultTimeoutS: deps.leafDefaultTimeoutS });
   const workflows = createWorkflowService({ prisma: deps.prisma, temporal: deps.temporal });
   const tokens = createTokenService({ prisma: deps.prisma });
   registry.registerComponent('securitySchemes', BEARER_SCHEME, {

@@ -22,6 +22,7 @@ export async function startApi(deps: { config: TConfig; prisma: PrismaClient; te
     bodyLimit: config.api.bodyLimit,
     temporalUi: { baseUrl: temporalUiLinkBase(config), namespace: config.temporal.namespace },
     engine: config.engine,
+    leafDefaultTimeoutS: config.leaf.defaultTimeoutS,
     scheduleCatchupWindow: config.schedules.catchupWindow,
     scheduleLimits: config.schedules.limits,
   });

@@ -155,7 +155,7 @@ export async function findOwnedRun(db: TDb, owner: TOwner, id: string): Promise<
  * A page and its counts read in one snapshot (one repeatable-read batch):
  * read apart, a run written between them showed a total of 2 beside one item.
  */
-const ONE_SNAPSHOT = { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead } as const;
+const ONE_SNAPSHOT = { ...TRANSACTION_OPTIONS, isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead } as const;
 
 /** One workflow's runs, newest first, and how many it has in all. */
 export async function listRuns(prisma: PrismaClient, savedWorkflowId: string, after: TCursor | undefined, take: number): Promise<{ runs: Run[]; total: number }> {

@@ -37,6 +37,8 @@ export function leafRunOptions(action: TAction, defaultTimeoutS: number): TLeafR
 
 /** How pursueGoal runs a leaf: from its layer (or, for a root leaf the API started, from its start), so no activity is needed to ask. */
 export interface TLayerLeaf extends TLeafRunOptions {
+  /** The default timeout this was computed with, when not the worker's own (a root leaf's start: the API's). */
+  defaultTimeoutS?: number;
   /** Set when its stored action no longer parses: the leaf fails with this reason; its siblings run on. */
   invalid?: string;
   check: boolean;
@@ -44,6 +46,9 @@ export interface TLayerLeaf extends TLeafRunOptions {
   /** start-to-close of its runLeaf activity: the action's timeout, its check's, and a grace to kill and report. */
   activityTimeoutS: number;
 }
+
+/** LEAF_DEFAULT_TIMEOUT_S when unset: how long an action without `timeout_s` may run. */
+export const DEFAULT_LEAF_TIMEOUT_S = 600;
 
 /** The longest a leaf's action may run (`timeout_s`, LEAF_DEFAULT_TIMEOUT_S): a week. */
 export const LEAF_TIMEOUT_MAX_S = 7 * 24 * 3600;

@@ -10,7 +10,7 @@ import { goalTemporalWorkflowId, newId } from '../domain/ids';
 import { acceptanceFlagsOf, validatePlan, type TAcceptance, type TPlan, type TPlanProblem } from '../domain/plans';
 import { withDeadline } from '../temporal/client';
 import { asTemporalError, isAlreadyStarted } from '../temporal/errors';
-import { DEFAULT_ENGINE_TUNING, layerLeafOf, LEAF_TIMEOUT_MAX_S, type TEngineTuning, type TLayerLeaf } from '../domain/execution';
+import { DEFAULT_ENGINE_TUNING, DEFAULT_LEAF_TIMEOUT_S, layerLeafOf, type TEngineTuning, type TLayerLeaf } from '../domain/execution';
 import { PURSUE_GOAL_TYPE, ROOT_AND_RUN_START_POLICY, pursueGoalStart } from '../temporal/starts';
 import { planInstalledSignal } from '../workflows/messages';
 import type { pursueGoal } from '../workflows/pursueGoal';
@@ -32,6 +32,8 @@ export interface TGoalServiceDeps {
   taskQueue: string;
   /** Engine settings every goal started here runs with (ENGINE_* in the config). */
   engine?: TEngineTuning;
+  /** LEAF_DEFAULT_TIMEOUT_S: a root leaf without `timeout_s` started here is timed with it (TPursueGoalInput.leaf). */
+  leafDefaultTimeoutS?: number;
 }
 
 export type TCreateGoalInput = {
@@ -58,14 +60,15 @@ function checkRuntime(agent: Agent, runtime: string, why = ''): void {
 
 /**
  * How a root leaf the worker runs is run, from its own row (TPursueGoalInput.leaf):
- * its execution then starts the leaf at once. No worker setting goes in (the
- * default timeout is the worker's): the activity is bounded by the longest any leaf may run.
+ * its execution then starts the leaf at once. Without `timeout_s` its action and
+ * check are timed with this process's LEAF_DEFAULT_TIMEOUT_S, which goes with it
+ * to the worker's activity (runLeaf uses it, so both agree whatever the worker's is).
  */
-function rootLeafOf(goal: Goal): TLayerLeaf | undefined {
+function rootLeafOf(goal: Goal, defaultTimeoutS: number): TLayerLeaf | undefined {
   if (goal.kind !== 'leaf') return undefined;
   const action = ZStoredAction.safeParse(goal.action);
   if (!action.success || RUNTIMES[action.data.runtime].executedBy !== 'worker') return undefined;
-  return layerLeafOf(action.data, acceptanceFlagsOf(goal.acceptance), LEAF_TIMEOUT_MAX_S);
+  return { ...layerLeafOf(action.data, acceptanceFlagsOf(goal.acceptance), defaultTimeoutS), defaultTimeoutS };
 }
 
 /** Creating goals, installing plans, starting roots. Knows nothing of HTTP. */
@@ -76,7 +79,7 @@ export function createGoalCreation(deps: TGoalServiceDeps) {
     await withDeadline(temporal, () =>
       temporal.workflow.start<typeof pursueGoal>(PURSUE_GOAL_TYPE, {
         taskQueue: deps.taskQueue,
-        ...pursueGoalStart(goal, deps.engine ?? DEFAULT_ENGINE_TUNING, rootLeafOf(goal)),
+        ...pursueGoalStart(goal, deps.engine ?? DEFAULT_ENGINE_TUNING, rootLeafOf(goal, deps.leafDefaultTimeoutS ?? DEFAULT_LEAF_TIMEOUT_S)),
         ...ROOT_AND_RUN_START_POLICY,
       }),
     );

@@ -38,15 +38,17 @@ export interface TPursueGoalInput {
   /**
    * A root leaf the worker runs (shell, http), as the API that started it
    * knew it from its action: the execution runs it at once, without opening
-   * it first (a local activity less before the leaf starts). Its timeouts
-   * bound the activity: without an explicit `timeout_s`, the longest any
-   * leaf may run; the worker times the action out at its own default.
-   * Absent from every other start (and from starts made before it existed).
+   * it first (a local activity less before the leaf starts). Without an
+   * explicit `timeout_s` it is timed with the API's LEAF_DEFAULT_TIMEOUT_S
+   * (`defaultTimeoutS`), which its runLeaf activity is handed and uses, so the
+   * action always ends inside the activity's timeout whatever the worker's
+   * setting. Absent from every other start (and from starts made before it existed).
    */
   leaf?: TLayerLeaf;
   /**
    * A root (the goal is its tree's root) that opens and finishes its own goal
-   * by local activities, in the workflow tasks that decide them: no
+   * by local activities, in the workflow tasks that decide them (a root leaf
+   * records its end in its runLeaf activity, as any leaf does): no
    * task-queue hop and no workflow task of their own. Every root start sets
    * it (and a root's continue-as-new carries it), so the choice needs no
    * patch marker, nor the search-attribute upsert each marker costs. Roots

@@ -127,7 +127,7 @@ export async function pursueGoal(input: TPursueGoalInput): Promise<TPursueGoalRe
       const runtime = RUNTIMES[leaf.runtime];
       switch (runtime.executedBy) {
         case 'worker': {
-          const result = await leafRunner(leaf, tuning)({ goalId: id });
+          const result = await leafRunner(leaf, tuning)({ goalId: id, ...(leaf.defaultTimeoutS === undefined ? {} : { defaultTimeoutS: leaf.defaultTimeoutS }) });
           if (result.status === 'cancelled') return cancelledEnd();
           end = result.status === 'succeeded' ? succeeded(result.context) : failed(result.status, result.failureReason ?? 'it failed', result.context);
           if (result.recorded) return end;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { SA_GOAL_ID, SA_ROOT_GOAL_ID } from '../../src/domain/searchAttributes';
-import { KILL_GRACE_S, LEAF_TIMEOUT_MAX_S } from '../../src/domain/execution';
+import { DEFAULT_LEAF_TIMEOUT_S, KILL_GRACE_S } from '../../src/domain/execution';
 import { newId } from '../../src/domain/ids';
 import { createGoalService } from '../../src/services/goals';
 import { PURSUE_GOAL_TYPE } from '../../src/temporal/starts';
@@ -66,14 +66,15 @@ describe('POST /api/goals with a shell leaf', () => {
     expect(description.typedSearchAttributes.get(SA_GOAL_ID)).toBe(created.id);
     expect(description.typedSearchAttributes.get(SA_ROOT_GOAL_ID)).toBe(created.id);
 
-    // A root leaf the worker runs starts at once: its start says how to run it (bounded by the longest any leaf
-    // may run; the worker times the action out itself), so the first workflow task schedules the leaf, unopened.
+    // A root leaf the worker runs starts at once: its start says how to run it (timed with the API's
+    // LEAF_DEFAULT_TIMEOUT_S, handed to its activity), so the first workflow task schedules the leaf, unopened.
     const history = await handle.fetchHistory();
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
     expect(started?.input?.payloads?.[0]?.data && JSON.parse(Buffer.from(started.input.payloads[0].data).toString('utf8')).leaf).toMatchObject({
       runtime: 'shell',
       explicitTimeout: false,
-      activityTimeoutS: LEAF_TIMEOUT_MAX_S + KILL_GRACE_S,
+      defaultTimeoutS: DEFAULT_LEAF_TIMEOUT_S,
+      activityTimeoutS: DEFAULT_LEAF_TIMEOUT_S + KILL_GRACE_S,
     });
     expect((history.events ?? []).filter((e) => e.markerRecordedEventAttributes)).toEqual([]);
     const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
@@ -136,10 +137,10 @@ describe('POST /api/goals with a shell leaf', () => {
 });
 
 describe('a root leaf without timeout_s', () => {
-  it("times out at the worker's own LEAF_DEFAULT_TIMEOUT_S, whatever its start said", async () => {
+  it("is timed with the LEAF_DEFAULT_TIMEOUT_S of the API that started it, which its activity is handed, whatever the worker's", async () => {
     const queue = uniqueTaskQueue('goals-default-timeout');
-    const shortWorker = await startTestWorker(testConfig({ LEAF_DEFAULT_TIMEOUT_S: '1' }), prisma, queue);
-    const shortApi = await startTestApi(prisma, queue);
+    const longWorker = await startTestWorker(testConfig({ LEAF_DEFAULT_TIMEOUT_S: '600' }), prisma, queue);
+    const shortApi = await startTestApi(prisma, queue, { leafDefaultTimeoutS: 1 });
     try {
       const res = await http('POST', `${shortApi.url}/api/goals`, { title: 'Default timeout', action: { runtime: 'shell', command: 'sleep 30' } });
       expect(res.status).toBe(201);
@@ -150,7 +151,7 @@ describe('a root leaf without timeout_s', () => {
       expect([goal.failure_reason, goal.output.timed_out]).toEqual(['the command timed out after 1s and was killed', true]);
     } finally {
       await shortApi.close();
-      await shortWorker.stop();
+      await longWorker.stop();
     }
   });
 });

@@ -22,6 +22,10 @@ import { quietTemporalRuntime, testEnv } from '../support/env';
  *   started before it; once none of those can still be open,
  *   `deprecatePatch('<name>')`, and later the old path and the patch go. The
  *   histories recorded before the change stay and keep replaying.
+ * - A choice a start can make goes in the workflow's input instead (a field
+ *   only new starts carry, e.g. pursueGoal's `ownStepsLocal`, `leaf`): no
+ *   marker in the history; executions started without it keep their path.
+ *   Workers are then upgraded before whatever starts them.
  * - A rewrite gets a new workflow type name (new starts use it). The old
  *   type stays registered, with its histories here, while any execution of
  *   it may still be open: until the longest a goal may wait has passed since

@@ -98,7 +98,7 @@ export async function startTestWorker(config: TConfig, prisma: PrismaClient, tas
 export async function startTestApi(
   prisma: PrismaClient,
   taskQueue: string,
-  options: { temporalAddress?: string; bodyLimit?: string; engine?: TEngineTuning; crashAfterClaim?: () => boolean; scheduleLimits?: TScheduleLimits } = {},
+  options: { temporalAddress?: string; bodyLimit?: string; engine?: TEngineTuning; leafDefaultTimeoutS?: number; crashAfterClaim?: () => boolean; scheduleLimits?: TScheduleLimits } = {},
 ) {
   const temporal = createTemporalClient(options.temporalAddress ?? testEnv.temporalAddress, 'default');
   const connection = temporal.connection;
@@ -110,6 +110,7 @@ export async function startTestApi(
     bodyLimit: options.bodyLimit ?? '1mb',
     temporalUi: { baseUrl: 'http://localhost:8233', namespace: 'default' },
     engine: options.engine,
+    leafDefaultTimeoutS: options.leafDefaultTimeoutS,
     crashAfterClaim: options.crashAfterClaim,
     scheduleLimits: options.scheduleLimits,
   });

@@ -22,6 +22,16 @@ export function GoalTree({ tree, selectedId, onSelect, label }: { tree: TIndexed
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
 
+  // A goal that gains children after the tree was first shown (a run's tree is written level by level, and a
+  // page opened meanwhile shows its root alone) opens as it would have at first; one the user closed stays closed.
+  const considered = useRef<Set<string>>(new Set(expanded));
+  useEffect(() => {
+    const fresh = [...initialExpanded(tree)].filter((id) => !considered.current.has(id));
+    if (!fresh.length) return;
+    for (const id of fresh) considered.current.add(id);
+    setExpanded((prev) => new Set([...prev, ...fresh]));
+  }, [tree]);
+
   // A goal selected elsewhere (the URL, a link in the details) is shown: its ancestors open.
   useEffect(() => {
     if (!selectedId || !tree.byId.has(selectedId)) return;
