@@ -575,7 +575,11 @@ describe('bounded histories', () => {
     // At least one continue-as-new (how many depends on how many leaves end per activation, i.e. on load).
     expect(stats.executions).toBeGreaterThanOrEqual(2);
     expect(stats.maxEvents).toBeLessThan(200);
-    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-walk-continued', workflowId: root.temporalWorkflowId }]);
+    // The root's last execution still opens and finishes locally: continue-as-new carried ownStepsLocal.
+    const last = await api.temporal.workflow.getHandle(root.temporalWorkflowId).fetchHistory();
+    const lastScheduled = (last.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    expect([lastScheduled.includes('openGoal'), lastScheduled.includes('finishGoal'), patchesIn(last)]).toEqual([false, false, []]);
+    await recordHistories(api.temporal, [{ name: 'pursueGoal-engine-walk-continued-own-steps-local', workflowId: root.temporalWorkflowId }]);
   });
 
   it('a child whose stored action no longer parses fails alone, naming why; the goal does not hang', async () => {
