@@ -2,7 +2,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { ChevronDown, ChevronRight, Circle, FolderTree } from 'lucide-react';
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { TIndexedTree } from '../lib/tree';
-import { initialExpanded, visibleRows } from '../lib/tree';
+import { initialExpanded, newlyExpandable, visibleRows } from '../lib/tree';
 import { plural, reasonOf } from '../lib/format';
 import { StatusBadge, cx } from './ui';
 
@@ -26,10 +26,8 @@ export function GoalTree({ tree, selectedId, onSelect, label }: { tree: TIndexed
   // page opened meanwhile shows its root alone) opens as it would have at first; one the user closed stays closed.
   const considered = useRef<Set<string>>(new Set(expanded));
   useEffect(() => {
-    const fresh = [...initialExpanded(tree)].filter((id) => !considered.current.has(id));
-    if (!fresh.length) return;
-    for (const id of fresh) considered.current.add(id);
-    setExpanded((prev) => new Set([...prev, ...fresh]));
+    const fresh = newlyExpandable(tree, considered.current);
+    if (fresh.length) setExpanded((prev) => new Set([...prev, ...fresh]));
   }, [tree]);
 
   // A goal selected elsewhere (the URL, a link in the details) is shown: its ancestors open.

@@ -82,3 +82,15 @@ export function initialExpanded(tree: TIndexedTree): Set<string> {
   }
   return open;
 }
+
+/**
+ * Goals that would open at first (initialExpanded) and were not considered yet:
+ * a goal that gained children after the tree was first shown (a run's tree is
+ * written level by level). Marks them considered, so a goal the user closed
+ * is never opened again by a later answer.
+ */
+export function newlyExpandable(tree: TIndexedTree, considered: Set<string>): string[] {
+  const fresh = [...initialExpanded(tree)].filter((id) => !considered.has(id));
+  for (const id of fresh) considered.add(id);
+  return fresh;
+}
