@@ -19,10 +19,11 @@ import type { TCommandResult } from './shellCommand';
  *   moment the command ends (shellCommand.ts), so it survives even a worker
  *   that died before it heard of the end;
  * - `outcome.json`: the whole outcome, written here as soon as it is known;
- * - `started`, `timed_out`, `cancelled`: when it started, and whether we
- *   killed it for its timeout or for a cancellation (a worker stopping, a
- *   heartbeat lost): an end we caused by a cancellation is no outcome of the
- *   command's, and the next attempt runs it again.
+ * - `timed_out`, `cancelled`: whether we killed it for its timeout or for a
+ *   cancellation (a worker stopping, a heartbeat lost): an end we caused by a
+ *   cancellation is no outcome of the command's, and the next attempt runs it
+ *   again. When it started is in the directory's name (`<attempt>-<ms>-<random>`;
+ *   workers before wrote it to a `started` file, still read).
  * Each attempt has a directory of its own because two attempts of one outcome
  * number can run at once on one worker: a worker that thaws after its
  * heartbeat timed out still runs the given-up attempt (until the heartbeat's
@@ -52,11 +53,18 @@ export function outcomeDir(dataDir: string, goalId: string, n: number): string {
 
 /**
  * A directory of one attempt's own under its outcome's (`activityAttempt` is
- * Temporal's attempt number, for a reader; the suffix keeps two activities
- * with one attempt number apart).
+ * Temporal's attempt number, for a reader; then when it started, in ms, which
+ * saves a file; the random suffix keeps two activities with one attempt
+ * number apart).
  */
-export function attemptDir(dataDir: string, goalId: string, n: number, activityAttempt: number): string {
-  return path.join(outcomeDir(dataDir, goalId, n), `${activityAttempt}-${randomBytes(4).toString('hex')}`);
+export function attemptDir(dataDir: string, goalId: string, n: number, activityAttempt: number, startedAt = Date.now()): string {
+  return path.join(outcomeDir(dataDir, goalId, n), `${activityAttempt}-${startedAt}-${randomBytes(4).toString('hex')}`);
+}
+
+/** When an attempt started: in its directory's name, or (attempts of workers before that) in its `started` file. */
+function startedAtOf(dir: string): number {
+  const named = /^\d+-(\d+)-[0-9a-f]+$/.exec(path.basename(dir));
+  return named ? Number(named[1]) : Number(readText(path.join(dir, 'started')) ?? NaN);
 }
 
 function goalAttemptsDir(dataDir: string, goalId: string): string {
@@ -71,7 +79,6 @@ function goalAttemptsDir(dataDir: string, goalId: string): string {
 export function prepareAttempt(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(dir, 'started'), String(Date.now()), { mode: 0o600 });
     return true;
   } catch {
     return false;
@@ -137,7 +144,7 @@ function exitIn(dir: string): { left: TLeftOutcome; endedAt: number } | undefine
   const status = exit ? Number(exit) : NaN;
   if (!Number.isInteger(status)) return undefined;
   if (endedByOurCancellation(dir)) return undefined;
-  const started = Number(readText(path.join(dir, 'started')) ?? NaN);
+  const started = startedAtOf(dir);
   let endedAt: number;
   try {
     endedAt = statSync(path.join(dir, 'exit')).mtimeMs;

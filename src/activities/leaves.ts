@@ -11,9 +11,9 @@ import { ZAcceptance } from '../domain/plans';
 import { actionOf, loadGoal } from './goals';
 import { runHttpRequest, type THttpResult } from './httpRequest';
 import { runShellCommand, type TCommandResult } from './shellCommand';
-import { ensureWorkspace, type TWorkspaces } from './workspaces';
+import { workspaceCache, type TWorkspaces } from './workspaces';
 import { attemptDir, exitFileOf, forgetAttempt, forgetAttempts, keepOutcome, markCancelled, markTimedOut, outcomeDir, prepareAttempt, recoverOutcome } from './attemptFiles';
-import { findLeafContext, parseRunInputs, type TLeafContext } from '../db/runs';
+import { findLeafContext, parseRunInputs, startLeaf, type TLeafContext } from '../db/runs';
 import { inputEnvName } from '../domain/frozenPlans';
 import { goalRuntimes, leafRefusal, mayReachInternalAddresses } from '../domain/runtimeRequirements';
 
@@ -169,9 +169,7 @@ async function untilWritten<T>(write: () => Promise<T>): Promise<T> {
 export function createLeafActivities(deps: TLeafActivityDeps) {
   const { prisma } = deps;
 
-  function workspace(rootId: string): Promise<string> {
-    return ensureWorkspace(deps.workspaces, rootId);
-  }
+  const workspaces = workspaceCache(deps.workspaces);
 
   /** Runs a command for a leaf, heartbeating, killed on timeout or cancellation. */
   async function runCommand(
@@ -185,7 +183,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
   ) {
     const ctx = Context.current();
     const inputs = parseRunInputs(context);
-    const cwd = await workspace(goal.rootId);
+    const cwd = await workspaces.ensure(goal.rootId);
     return runShellCommand({
       command,
       env: commandEnv(goal, env, inputs, deps.workspaces.user ? cwd : undefined),
@@ -196,6 +194,10 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       signal: ctx.cancellationSignal,
       onProgress: (elapsedMs) => ctx.heartbeat({ ...details, elapsed_ms: elapsedMs }),
       ...(attempt ? { exitFile: exitFileOf(attempt), onTimeout: () => markTimedOut(attempt), onCancel: () => markCancelled(attempt) } : {}),
+    }).catch((err: unknown) => {
+      // It could not start: the next attempt makes its workspace again, in case that was why.
+      workspaces.forget(goal.rootId);
+      throw err;
     });
   }
 
@@ -319,9 +321,10 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
    * that instead of running the action.
    */
   async function runLeafOnce(goalId: string, progress: TLeafProgress, defaultTimeoutS: number): Promise<TLeafResult> {
-    // Two reads at once (one round trip of time): the goal, marked started, and who it runs for.
-    const [goal, found] = await Promise.all([goals.loadGoalForRun(prisma, goalId), findLeafContext(prisma, goalId)]);
-    if (!goal) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
+    // One statement: the goal, marked started, and who it runs for.
+    const started = await startLeaf(prisma, goalId, new Date());
+    if (!started) throw ApplicationFailure.nonRetryable(`goal ${goalId} does not exist`, FAILURE_TYPES.GoalNotFound);
+    const { goal, context: found } = started;
     if (isTerminal(goal.lifecycle)) {
       await forgetAttempts(deps.dataDir, goalId);
       return endedLeafResult(goal);

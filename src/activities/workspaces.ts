@@ -40,3 +40,31 @@ export async function ensureWorkspace(workspaces: TWorkspaces, rootId: string): 
   await chmod(cwd, 0o700);
   return cwd;
 }
+
+/** Trees whose workspace one worker remembers as made: far more than run at once. */
+const REMEMBERED_WORKSPACES = 1024;
+
+/**
+ * ensureWorkspace once per tree and process: a tree's leaves reuse the
+ * directory their first leaf made (and tightened) here, without its four
+ * file-system calls each. `forget` drops one, so that a command that could
+ * not start (its workspace deleted by hand meanwhile) makes it again on its retry.
+ */
+export function workspaceCache(workspaces: TWorkspaces): { ensure(rootId: string): Promise<string>; forget(rootId: string): void } {
+  const made = new Map<string, Promise<string>>();
+  return {
+    ensure(rootId) {
+      const known = made.get(rootId);
+      if (known) return known;
+      const making = ensureWorkspace(workspaces, rootId);
+      made.set(rootId, making);
+      // A failed attempt is not remembered; the oldest goes once there are too many.
+      making.catch(() => made.delete(rootId));
+      if (made.size > REMEMBERED_WORKSPACES) made.delete(made.keys().next().value as string);
+      return making;
+    },
+    forget(rootId) {
+      made.delete(rootId);
+    },
+  };
+}

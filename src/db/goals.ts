@@ -266,20 +266,6 @@ export async function claimAgentLease(prisma: PrismaClient, input: { id: string;
   return claimed.count > 0;
 }
 
-/**
- * Loads a goal about to run, marking it active if it is a draft: one round
- * trip in the common case (an UPDATE … RETURNING), a second read only when
- * it was not a draft (already running on a retry, or ended).
- */
-export async function loadGoalForRun(prisma: PrismaClient, id: string): Promise<Goal | null> {
-  try {
-    return await prisma.goal.update({ where: { id, lifecycle: 'draft' }, data: { lifecycle: 'active', startedAt: new Date() } });
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== 'P2025') throw err;
-    return findGoal(prisma, id);
-  }
-}
-
 /** Marks a draft goal active (once) and returns it as it now is: a cancel may have ended the draft in between. */
 export async function markGoalStarted(prisma: PrismaClient, id: string): Promise<Goal | null> {
   await prisma.goal.updateMany({ where: { id, lifecycle: 'draft' }, data: { lifecycle: 'active', startedAt: new Date() } });

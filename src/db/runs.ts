@@ -376,7 +376,10 @@ export async function findLeafContext(db: TDb, goalId: string): Promise<TLeafCon
       LEFT JOIN agents ra ON ra.id = r.requested_by_agent_id
       LEFT JOIN agents pa ON pa.id = g.planned_by_agent_id
      WHERE g.id = ${goalId}`;
-  if (!row) return null;
+  return row ? leafContextOf(row) : null;
+}
+
+function leafContextOf(row: TLeafContextRow): TLeafContext {
   return {
     agent: { name: row.name, allowedRuntimes: row.allowed_runtimes },
     actingAgent: row.acting_name === null ? null : { name: row.acting_name, allowedRuntimes: row.acting_runtimes ?? [] },
@@ -384,6 +387,74 @@ export async function findLeafContext(db: TDb, goalId: string): Promise<TLeafCon
     runId: row.run_id,
     inputs: row.inputs,
   };
+}
+
+/** Each column of a goal row, as the Goal its client reads names it: a raw statement that returns goals selects these. */
+const GOAL_COLUMNS: { [K in keyof Goal]-?: string } = {
+  id: 'id',
+  parentId: 'parent_id',
+  rootId: 'root_id',
+  agentId: 'agent_id',
+  ownerUserId: 'owner_user_id',
+  ownerAgentId: 'owner_agent_id',
+  kind: 'kind',
+  key: 'key',
+  position: 'position',
+  depth: 'depth',
+  title: 'title',
+  intent: 'intent',
+  action: 'action',
+  acceptance: 'acceptance',
+  joinCount: 'join_count',
+  lifecycle: 'lifecycle',
+  doneReason: 'done_reason',
+  blockReason: 'block_reason',
+  waitingFor: 'waiting_for',
+  claimedBy: 'claimed_by',
+  leaseExpiresAt: 'lease_expires_at',
+  failureReason: 'failure_reason',
+  plannedAt: 'planned_at',
+  parallelism: 'parallelism',
+  actionEndedAt: 'action_ended_at',
+  actionAttempts: 'action_attempts',
+  output: 'output',
+  temporalWorkflowId: 'temporal_workflow_id',
+  savedWorkflowId: 'workflow_id',
+  savedWorkflowVersion: 'workflow_version',
+  runId: 'run_id',
+  planFrozen: 'plan_frozen',
+  plannedByAgentId: 'planned_by_agent_id',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+};
+const SELECT_GOAL = Prisma.raw(Object.entries(GOAL_COLUMNS).map(([field, column]) => `g.${column} AS "${field}"`).join(', '));
+
+/**
+ * A leaf about to run, in one statement: its goal, marked active (started
+ * now) if it was a draft, as it now is (another state on a retry, or once it
+ * ended), and who it runs for (`findLeafContext`). Null when there is no such goal.
+ */
+export async function startLeaf(db: TDb, goalId: string, now: Date): Promise<{ goal: Goal; context: TLeafContext } | null> {
+  const [row] = await db.$queryRaw<(Goal & TLeafContextRow)[]>`
+    WITH started AS (
+      UPDATE goals SET lifecycle = 'active', started_at = ${now}, updated_at = ${now} WHERE id = ${goalId} AND lifecycle = 'draft' RETURNING *
+    ), g AS (
+      SELECT * FROM started
+      UNION ALL
+      SELECT * FROM goals WHERE id = ${goalId} AND NOT EXISTS (SELECT FROM started)
+    )
+    SELECT ${SELECT_GOAL}, a.name, a.allowed_runtimes, r.id AS run_id, r.inputs, ra.name AS acting_name, ra.allowed_runtimes AS acting_runtimes,
+           pa.name AS planner_name, pa.allowed_runtimes AS planner_runtimes
+      FROM g
+      JOIN agents a ON a.id = g.agent_id
+      LEFT JOIN workflow_runs r ON r.id = g.run_id
+      LEFT JOIN agents ra ON ra.id = r.requested_by_agent_id
+      LEFT JOIN agents pa ON pa.id = g.planned_by_agent_id`;
+  if (!row) return null;
+  const goal = Object.fromEntries(Object.keys(GOAL_COLUMNS).map((field) => [field, row[field as keyof Goal]])) as Goal;
+  return { goal, context: leafContextOf(row) };
 }
 
 /** A run's stored inputs as `findLeafContext` read them, parsed (a CONFLICT when they no longer read). */

@@ -119,10 +119,23 @@ export interface TRunCarry {
   layers: number;
 }
 
+/** The performRun paths a start made now asks for (TPerformRunInput.version). */
+export const PERFORM_RUN_VERSION = 2;
+
 export interface TPerformRunInput {
   runId: string;
   tuning: TEngineTuning;
   carry?: TRunCarry;
+  /**
+   * The performRun paths this start was made for. 2: instantiation backs off
+   * through long outages and writes many layers per activity, chosen without
+   * `patched()`, so the history has no patch markers nor the
+   * TemporalChangeVersion upsert each costs. Every start sets it (and
+   * continue-as-new carries it). Absent (starts made before it existed): the
+   * paths are chosen by INSTANTIATION_BACKOFF_PATCH and
+   * MATERIALIZE_MANY_LAYERS_PATCH, as their histories say.
+   */
+  version?: typeof PERFORM_RUN_VERSION;
 }
 
 /** What a run's start needs: its ledger row and its workflow's identity. */
@@ -151,7 +164,7 @@ export function performRunStart(run: TRunTarget, tuning: TEngineTuning): {
 } {
   return {
     workflowId: run.temporalWorkflowId,
-    args: [{ runId: run.id, tuning }],
+    args: [{ runId: run.id, tuning, version: PERFORM_RUN_VERSION }],
     typedSearchAttributes: [
       { key: SA_WORKFLOW_NAME, value: run.workflow.name },
       { key: SA_WORKFLOW_VERSION, value: run.workflow.version },

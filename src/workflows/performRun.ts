@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import { HISTORY_BYTES_LIMIT } from '../domain/execution';
 import { FAILURE_TYPES } from '../domain/errors';
-import { pursueGoalStart, type TPursueGoalResult, type TPerformRunInput } from '../temporal/starts';
+import { PERFORM_RUN_VERSION, pursueGoalStart, type TPursueGoalResult, type TPerformRunInput } from '../temporal/starts';
 import { describeError } from './goalEnds';
 import { instantiationActivities, instantiationThroughOutages, materializingActivities } from './proxies';
 import { pursueGoal } from './pursueGoal';
@@ -51,9 +51,11 @@ const LOCAL_MATERIALIZE_GOALS = 1000;
  * workflow gone) ends `failed` in the ledger with the reason, and its root too.
  */
 export async function performRun(input: TPerformRunInput): Promise<TPursueGoalResult> {
-  const { runId, tuning } = input;
-  // Runs started before the longer backoff (histories without this marker) replay with the old one.
-  const instantiation = patched(INSTANTIATION_BACKOFF_PATCH) ? instantiationThroughOutages(tuning) : instantiationActivities(tuning);
+  const { runId, tuning, version } = input;
+  // A start that names its version takes the current paths without a marker (TPerformRunInput.version).
+  // Runs started before (no version) ask patched(): those from before the longer backoff (histories without its marker) replay with the old one.
+  const current = version === PERFORM_RUN_VERSION;
+  const instantiation = current || patched(INSTANTIATION_BACKOFF_PATCH) ? instantiationThroughOutages(tuning) : instantiationActivities(tuning);
   const begun = await instantiation.beginRun({ runId });
   if (begun.failed !== undefined) throw ApplicationFailure.nonRetryable(`run ${runId} failed: ${begun.failed}`, FAILURE_TYPES.RunInvalid);
 
@@ -64,9 +66,9 @@ export async function performRun(input: TPerformRunInput): Promise<TPursueGoalRe
     return info.historyLength >= tuning.historyLimit || info.historySize >= HISTORY_BYTES_LIMIT || info.continueAsNewSuggested;
   };
   const continueWith = (pending: string[]): Promise<never> =>
-    makeContinueAsNewFunc<typeof performRun>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ runId, tuning, carry: { pending, layers } });
+    makeContinueAsNewFunc<typeof performRun>({ typedSearchAttributes: workflowInfo().typedSearchAttributes })({ runId, tuning, carry: { pending, layers }, ...(current ? { version } : {}) });
   try {
-    if (patched(MATERIALIZE_MANY_LAYERS_PATCH)) {
+    if (current || patched(MATERIALIZE_MANY_LAYERS_PATCH)) {
       // A small plan is written within this workflow task (a local activity, no task-queue hop); a big one
       // by regular activities, so no workflow task stays open while Postgres takes its rows.
       const small = begun.planGoals !== undefined && begun.planGoals <= LOCAL_MATERIALIZE_GOALS;

@@ -2,6 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createLeafActivities } from '../../src/activities/leaves';
 import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
+import { findLeafContext, startLeaf } from '../../src/db/runs';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
 import { createGoalService } from '../../src/services/goals';
 import { createTemporalClient } from '../../src/temporal/client';
@@ -51,5 +52,26 @@ describe('runLeaf heartbeats', () => {
     const { status, heartbeats, lifecycle } = await runLeaf('sleep 2.5');
     expect([status, lifecycle]).toEqual(['succeeded', 'done']);
     expect(heartbeats.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('startLeaf', () => {
+  it('marks a draft leaf started and reads it as the client reads a goal, with who it runs for, in one statement; later calls only read', async () => {
+    const goals = createGoalService({ prisma, temporal, taskQueue: 'leaf-heartbeats-unpolled' });
+    const goal = await goals.createGoal(LOCAL_ACTOR, { kind: 'leaf', title: 'Started once', action: { runtime: 'shell', command: 'true', env: { A: 'b' } }, start: false });
+    const at = new Date(Date.now() - 60_000);
+    const first = await startLeaf(prisma, goal.id, at);
+    const row = await prisma.goal.findUniqueOrThrow({ where: { id: goal.id } });
+    expect(first?.goal).toEqual(row);
+    expect([row.lifecycle, row.startedAt, row.updatedAt]).toEqual(['active', at, at]);
+    expect(first?.context).toEqual(await findLeafContext(prisma, goal.id));
+    expect(first?.context.agent.allowedRuntimes).toContain('shell');
+
+    // Not a draft any more: read as it is, its start kept.
+    await prisma.goal.update({ where: { id: goal.id }, data: { lifecycle: 'done', doneReason: 'accepted', finishedAt: new Date() } });
+    const again = await startLeaf(prisma, goal.id, new Date());
+    expect(again?.goal).toEqual(await prisma.goal.findUniqueOrThrow({ where: { id: goal.id } }));
+    expect([again?.goal.lifecycle, again?.goal.startedAt]).toEqual(['done', at]);
+    expect(await startLeaf(prisma, 'goal_doesnotexist', new Date())).toBeNull();
   });
 });

@@ -3,7 +3,7 @@ import { SA_ROOT_GOAL_ID, SA_RUN_ID, SA_WORKFLOW_NAME, SA_WORKFLOW_VERSION } fro
 import type { PrismaClient } from '../../src/db/client';
 import { isTerminalRunStatus } from '../../src/domain/runs';
 import { http as call, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
-import { recordHistories } from '../support/histories';
+import { patchesIn, recordHistories } from '../support/histories';
 import { saveFrozenWorkflow } from '../support/frozenWorkflows';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
 import { createRunService } from '../../src/services/runs';
@@ -168,7 +168,12 @@ describe('save, run, replay', () => {
       summary.typedSearchAttributes.get(SA_ROOT_GOAL_ID),
     ]).toEqual([name, 1, run.id, run.root_goal_id]);
     expect(await summary.staticSummary()).toContain(`${name} v1 (target=`);
-    await recordHistories(api.temporal, [{ name: 'performRun-simple-many-layers', workflowId: run.temporal.workflow_id }]);
+    // The start names its version (TPerformRunInput.version): no patch marker, nor the search-attribute upsert each costs.
+    const history = await api.temporal.workflow.getHandle(run.temporal.workflow_id).fetchHistory();
+    const events = history.events ?? [];
+    expect(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data?.toString()).toContain('"version":2');
+    expect([patchesIn(history), events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length]).toEqual([[], 0]);
+    await recordHistories(api.temporal, [{ name: 'performRun-simple-v2', workflowId: run.temporal.workflow_id }]);
   });
 });
 
@@ -421,9 +426,9 @@ describe('nested workflows, failed instantiation, cancellation', () => {
     expect(nestedRun).toMatchObject({ root_goal_id: greet.id, inputs: { who: 'team blue' }, status: { status: 'done' }, state: 'materialized' });
     expect(nestedRun.temporal.workflow_id).toMatch(new RegExp(`^run-${innerName}-v1-`));
     await recordHistories(api.temporal, [
-      { name: 'performRun-nested-outer-many-layers', workflowId: run.temporal.workflow_id },
-      { name: 'performRun-nested-inner-many-layers', workflowId: nestedRun.temporal.workflow_id },
-      { name: 'pursueGoal-nested-run-child', workflowId: live.temporal.workflow_id },
+      { name: 'performRun-nested-outer-v2', workflowId: run.temporal.workflow_id },
+      { name: 'performRun-nested-inner-v2', workflowId: nestedRun.temporal.workflow_id },
+      { name: 'pursueGoal-nested-run-child-v2', workflowId: live.temporal.workflow_id },
     ]);
 
     // A run whose nested workflow can no longer be found fails to instantiate, says why, and its key is spent.

@@ -22,6 +22,23 @@ describe('attempt files', () => {
     expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 3, signal: null, output_lost: true } });
   });
 
+  it('times a recovered exit from the start in the attempt directory\'s name, or from the `started` file older workers wrote', async () => {
+    n += 1;
+    const dir = attemptDir(dataDir, 'goal_x', n, 1, 1_000_000);
+    prepareAttempt(dir);
+    writeFileSync(path.join(dir, 'exit'), '0\n');
+    at(path.join(dir, 'exit'), 1004);
+    expect(recoverOutcome(outcomeDir(dataDir, 'goal_x', n), 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 0, duration_ms: 4000 } });
+
+    n += 1;
+    const old = path.join(outcomeDir(dataDir, 'goal_x', n), '1-0a1b2c3d');
+    mkdirSync(old, { recursive: true });
+    writeFileSync(path.join(old, 'started'), '1000000');
+    writeFileSync(path.join(old, 'exit'), '0\n');
+    at(path.join(old, 'exit'), 1002);
+    expect(recoverOutcome(outcomeDir(dataDir, 'goal_x', n), 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 0, duration_ms: 2000 } });
+  });
+
   it('ignores an exit recorded after we killed the command for a cancellation: that end was ours, the command runs again', async () => {
     const { dir, outcome } = fresh();
     markCancelled(dir);

@@ -1,7 +1,7 @@
-import { chmodSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureWorkspace } from '../../src/activities/workspaces';
+import { ensureWorkspace, workspaceCache } from '../../src/activities/workspaces';
 import { leafTestUser } from '../support/leafUser';
 
 const mode = (p: string): number => statSync(p).mode & 0o777;
@@ -35,5 +35,24 @@ describe('ensureWorkspace', () => {
     const st = statSync(cwd);
     expect([st.uid, st.gid, mode(cwd)]).toEqual([user.uid, user.gid, 0o700]);
     expect([statSync(dir).uid, mode(dir)]).toEqual([process.getuid?.(), 0o711]);
+  });
+});
+
+describe('workspaceCache', () => {
+  it('makes a tree\'s workspace once per process; a forgotten one is made again; a bad name is refused each time', async () => {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'reprise-ws-')), 'workspaces');
+    const cache = workspaceCache({ dir, user: undefined });
+    const cwd = await cache.ensure('goal_1');
+    expect([cwd, mode(cwd)]).toEqual([path.join(dir, 'goal_1'), 0o700]);
+    rmSync(cwd, { recursive: true });
+    // Remembered: no file-system call (the directory deleted by hand is not seen)...
+    expect(await cache.ensure('goal_1')).toBe(cwd);
+    expect(existsSync(cwd)).toBe(false);
+    // ...until the leaf whose command could not start forgets it.
+    cache.forget('goal_1');
+    expect(await cache.ensure('goal_1')).toBe(cwd);
+    expect(existsSync(cwd)).toBe(true);
+    await expect(cache.ensure('..')).rejects.toMatchObject({ code: 'WORKSPACE_INVALID' });
+    await expect(cache.ensure('..')).rejects.toMatchObject({ code: 'WORKSPACE_INVALID' });
   });
 });
