@@ -139,7 +139,8 @@ async function main(): Promise<void> {
       API_PORT: String(apiPort),
       LOG_LEVEL: LOG_LEVEL,
     };
-    const config = loadConfig(env);
+    // What the processes get: this environment over the caller's (a WORKER_* set by the caller reaches both workers and is reported).
+    const config = loadConfig({ ...process.env, ...env });
     const prisma = createPrisma(databaseUrl, { poolSize: 5, queryTimeoutMs: config.databaseQueryTimeoutMs });
     stops.push(() => prisma.$disconnect());
     const pool = new Pool({ connectionString: databaseUrl, max: 5 });
