@@ -429,29 +429,36 @@ const GOAL_COLUMNS: { [K in keyof Goal]-?: string } = {
   startedAt: 'started_at',
   finishedAt: 'finished_at',
 };
-const SELECT_GOAL = Prisma.raw(Object.entries(GOAL_COLUMNS).map(([field, column]) => `g.${column} AS "${field}"`).join(', '));
+
+/** What marking a leaf started changes: the statement below reads these from the update, the rest from the row. */
+const STARTED_COLUMNS = new Set(['lifecycle', 'started_at', 'updated_at']);
+const SELECT_GOAL = Prisma.raw(
+  Object.entries(GOAL_COLUMNS)
+    .map(([field, column]) => (STARTED_COLUMNS.has(column) ? `coalesce(s.${column}, g.${column})` : `g.${column}`) + ` AS "${field}"`)
+    .join(', '),
+);
 
 /**
  * A leaf about to run, in one statement: its goal, marked active (started
  * now) if it was a draft, as it now is (another state on a retry, or once it
  * ended), and who it runs for (`findLeafContext`). Null when there is no such goal.
+ * The row is read by its key (the update's values laid over it), so every join is an index lookup.
  */
 export async function startLeaf(db: TDb, goalId: string, now: Date): Promise<{ goal: Goal; context: TLeafContext } | null> {
   const [row] = await db.$queryRaw<(Goal & TLeafContextRow)[]>`
-    WITH started AS (
-      UPDATE goals SET lifecycle = 'active', started_at = ${now}, updated_at = ${now} WHERE id = ${goalId} AND lifecycle = 'draft' RETURNING *
-    ), g AS (
-      SELECT * FROM started
-      UNION ALL
-      SELECT * FROM goals WHERE id = ${goalId} AND NOT EXISTS (SELECT FROM started)
+    WITH s AS (
+      UPDATE goals SET lifecycle = 'active', started_at = ${now}, updated_at = ${now} WHERE id = ${goalId} AND lifecycle = 'draft'
+      RETURNING lifecycle, started_at, updated_at
     )
     SELECT ${SELECT_GOAL}, a.name, a.allowed_runtimes, r.id AS run_id, r.inputs, ra.name AS acting_name, ra.allowed_runtimes AS acting_runtimes,
            pa.name AS planner_name, pa.allowed_runtimes AS planner_runtimes
-      FROM g
+      FROM goals g
+      LEFT JOIN s ON true
       JOIN agents a ON a.id = g.agent_id
       LEFT JOIN workflow_runs r ON r.id = g.run_id
       LEFT JOIN agents ra ON ra.id = r.requested_by_agent_id
-      LEFT JOIN agents pa ON pa.id = g.planned_by_agent_id`;
+      LEFT JOIN agents pa ON pa.id = g.planned_by_agent_id
+     WHERE g.id = ${goalId}`;
   if (!row) return null;
   const goal = Object.fromEntries(Object.keys(GOAL_COLUMNS).map((field) => [field, row[field as keyof Goal]])) as Goal;
   return { goal, context: leafContextOf(row) };
