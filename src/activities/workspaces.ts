@@ -11,8 +11,9 @@ import type { TLeafUser } from './leafUser';
  * Every directory here is 0700 and belongs to whoever runs the commands.
  * With a LEAF_USER the root is 0711 (the worker's, not listable: a tree
  * cannot find the others' names) and each tree's directory is the leaf
- * user's own. Modes are set again on every use: mkdir leaves an existing
- * directory, made by an older version or by hand, as it was.
+ * user's own. Modes are set again when a worker first uses a tree's
+ * directory (workspaceCache): mkdir leaves an existing directory, made by an
+ * older version or by hand, as it was.
  */
 
 export interface TWorkspaces {
@@ -59,7 +60,9 @@ export function workspaceCache(workspaces: TWorkspaces): { ensure(rootId: string
       const making = ensureWorkspace(workspaces, rootId);
       made.set(rootId, making);
       // A failed attempt is not remembered; the oldest goes once there are too many.
-      making.catch(() => made.delete(rootId));
+      making.catch(() => {
+        if (made.get(rootId) === making) made.delete(rootId);
+      });
       if (made.size > REMEMBERED_WORKSPACES) made.delete(made.keys().next().value as string);
       return making;
     },

@@ -430,27 +430,26 @@ const GOAL_COLUMNS: { [K in keyof Goal]-?: string } = {
   finishedAt: 'finished_at',
 };
 
-/** What marking a leaf started changes: the statement below reads these from the update, the rest from the row. */
-const STARTED_COLUMNS = new Set(['lifecycle', 'started_at', 'updated_at']);
-const SELECT_GOAL = Prisma.raw(
-  Object.entries(GOAL_COLUMNS)
-    .map(([field, column]) => (STARTED_COLUMNS.has(column) ? `coalesce(s.${column}, g.${column})` : `g.${column}`) + ` AS "${field}"`)
-    .join(', '),
-);
+const RETURNING_GOAL = Prisma.raw(Object.entries(GOAL_COLUMNS).map(([field, column]) => `${column} AS "${field}"`).join(', '));
 
 /**
- * A leaf about to run, in one statement: its goal, marked active (started
- * now) if it was a draft, as it now is (another state on a retry, or once it
- * ended), and who it runs for (`findLeafContext`). Null when there is no such goal.
- * The row is read by its key (the update's values laid over it), so every join is an index lookup.
+ * A leaf about to run: its goal, marked active (started now) if it was a
+ * draft, as it now is, and who it runs for (`findLeafContext`). Null when
+ * there is no such goal. A draft (the first attempt) takes one statement:
+ * the update returns the row as it wrote it (after any transaction it waited
+ * for), and the context is read by the goal's key (every join an index
+ * lookup; those columns never change). Any other state (a retry, a goal
+ * cancelled or ended meanwhile) is read again by a statement of its own:
+ * this one's snapshot predates a transaction the update waited for (a
+ * cancel committing as the leaf starts), and would show the goal as it was.
  */
 export async function startLeaf(db: TDb, goalId: string, now: Date): Promise<{ goal: Goal; context: TLeafContext } | null> {
-  const [row] = await db.$queryRaw<(Goal & TLeafContextRow)[]>`
+  const [row] = await db.$queryRaw<((Goal | { [K in keyof Goal]: null }) & TLeafContextRow)[]>`
     WITH s AS (
       UPDATE goals SET lifecycle = 'active', started_at = ${now}, updated_at = ${now} WHERE id = ${goalId} AND lifecycle = 'draft'
-      RETURNING lifecycle, started_at, updated_at
+      RETURNING ${RETURNING_GOAL}
     )
-    SELECT ${SELECT_GOAL}, a.name, a.allowed_runtimes, r.id AS run_id, r.inputs, ra.name AS acting_name, ra.allowed_runtimes AS acting_runtimes,
+    SELECT s.*, a.name, a.allowed_runtimes, r.id AS run_id, r.inputs, ra.name AS acting_name, ra.allowed_runtimes AS acting_runtimes,
            pa.name AS planner_name, pa.allowed_runtimes AS planner_runtimes
       FROM goals g
       LEFT JOIN s ON true
@@ -460,8 +459,13 @@ export async function startLeaf(db: TDb, goalId: string, now: Date): Promise<{ g
       LEFT JOIN agents pa ON pa.id = g.planned_by_agent_id
      WHERE g.id = ${goalId}`;
   if (!row) return null;
+  const context = leafContextOf(row);
+  if (row.id === null) {
+    const goal = await db.goal.findUnique({ where: { id: goalId } });
+    return goal && { goal, context };
+  }
   const goal = Object.fromEntries(Object.keys(GOAL_COLUMNS).map((field) => [field, row[field as keyof Goal]])) as Goal;
-  return { goal, context: leafContextOf(row) };
+  return { goal, context };
 }
 
 /** A run's stored inputs as `findLeafContext` read them, parsed (a CONFLICT when they no longer read). */

@@ -135,7 +135,7 @@ export interface TPerformRunInput {
    * paths are chosen by INSTANTIATION_BACKOFF_PATCH and
    * MATERIALIZE_MANY_LAYERS_PATCH, as their histories say.
    */
-  version?: typeof PERFORM_RUN_VERSION;
+  version?: number;
 }
 
 /** What a run's start needs: its ledger row and its workflow's identity. */

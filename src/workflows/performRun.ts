@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import { HISTORY_BYTES_LIMIT } from '../domain/execution';
 import { FAILURE_TYPES } from '../domain/errors';
-import { PERFORM_RUN_VERSION, pursueGoalStart, type TPursueGoalResult, type TPerformRunInput } from '../temporal/starts';
+import { pursueGoalStart, type TPursueGoalResult, type TPerformRunInput } from '../temporal/starts';
 import { describeError } from './goalEnds';
 import { instantiationActivities, instantiationThroughOutages, materializingActivities } from './proxies';
 import { pursueGoal } from './pursueGoal';
@@ -54,7 +54,8 @@ export async function performRun(input: TPerformRunInput): Promise<TPursueGoalRe
   const { runId, tuning, version } = input;
   // A start that names its version takes the current paths without a marker (TPerformRunInput.version).
   // Runs started before (no version) ask patched(): those from before the longer backoff (histories without its marker) replay with the old one.
-  const current = version === PERFORM_RUN_VERSION;
+  // Version 2 or any later one: each took these paths without a marker.
+  const current = (version ?? 1) >= 2;
   const instantiation = current || patched(INSTANTIATION_BACKOFF_PATCH) ? instantiationThroughOutages(tuning) : instantiationActivities(tuning);
   const begun = await instantiation.beginRun({ runId });
   if (begun.failed !== undefined) throw ApplicationFailure.nonRetryable(`run ${runId} failed: ${begun.failed}`, FAILURE_TYPES.RunInvalid);

@@ -74,4 +74,27 @@ describe('startLeaf', () => {
     expect([again?.goal.lifecycle, again?.goal.startedAt]).toEqual(['done', at]);
     expect(await startLeaf(prisma, 'goal_doesnotexist', new Date())).toBeNull();
   });
+
+  it('reads a leaf cancelled while it waited for the row as cancelled, not as the draft its statement first saw', async () => {
+    const goals = createGoalService({ prisma, temporal, taskQueue: 'leaf-heartbeats-unpolled' });
+    const goal = await goals.createGoal(LOCAL_ACTOR, { kind: 'leaf', title: 'Cancelled as it starts', action: { runtime: 'shell', command: 'true' }, start: false });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // A cancel holding the row (as cancelDraftSubtree's transaction does) while the leaf starts.
+    const cancel = prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE goals SET lifecycle = 'cancelled', finished_at = now() WHERE id = ${goal.id}`;
+      locked();
+      await held;
+    });
+    await isLocked;
+    const starting = startLeaf(prisma, goal.id, new Date());
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    await cancel;
+    const started = await starting;
+    expect([started?.goal.lifecycle, started?.goal.startedAt]).toEqual(['cancelled', null]);
+    expect(started?.goal).toEqual(await prisma.goal.findUniqueOrThrow({ where: { id: goal.id } }));
+  });
 });
