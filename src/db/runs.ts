@@ -389,8 +389,8 @@ function leafContextOf(row: TLeafContextRow): TLeafContext {
   };
 }
 
-/** Each column of a goal row, as the Goal its client reads names it: a raw statement that returns goals selects these. */
-const GOAL_COLUMNS: { [K in keyof Goal]-?: string } = {
+/** Each column of a goal row, as the Goal its client reads names it: a raw statement that returns or writes goals names these. */
+export const GOAL_COLUMNS: { [K in keyof Goal]-?: string } = {
   id: 'id',
   parentId: 'parent_id',
   rootId: 'root_id',
