@@ -30,7 +30,7 @@ import {
   type TScheduleLimits,
   type TScheduleSpec,
 } from '../domain/schedules';
-import { TEMPORAL_SCHEDULE_READ_DEADLINE_MS, withDeadline } from '../temporal/client';
+import { TEMPORAL_CALL_DEADLINE_MS, TEMPORAL_SCHEDULE_READ_DEADLINE_MS, withDeadline } from '../temporal/client';
 import { asTemporalError } from '../temporal/errors';
 import { asScheduleError, countScheduleFires, previewScheduleFires, scheduleConfig, scheduleOptions, scheduleUpdate, temporalOverlap } from '../temporal/schedules';
 import type { TFireScheduleInput } from '../temporal/starts';
@@ -298,10 +298,12 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         ...(patch.spec !== undefined ? { spec: patch.spec } : {}),
       };
       try {
-        await withDeadline(temporal, () =>
-          temporal.schedule
-            .getHandle(id)
-            .update((previous) => scheduleUpdate(previous, next, row.savedWorkflow, {
+        // The SDK's update reads the schedule's description first (a query, as slow as `describe`), then writes.
+        await withDeadline(
+          temporal,
+          () =>
+            temporal.schedule.getHandle(id).update((previous) =>
+              scheduleUpdate(previous, next, row.savedWorkflow, {
                 spec: patch.spec,
                 paused: patch.paused,
                 note: patch.note,
@@ -310,6 +312,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
                 taskQueue: deps.taskQueue,
               }),
             ),
+          TEMPORAL_SCHEDULE_READ_DEADLINE_MS + TEMPORAL_CALL_DEADLINE_MS,
         );
       } catch (err) {
         throw asScheduleError(err, `schedule ${id} could not be updated`, patch.spec);

@@ -284,7 +284,14 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await page.getByRole('button', { name: 'Pause…' }).click();
     await page.getByRole('dialog').getByLabel('Note').fill('paused for the release freeze');
     await page.getByRole('dialog').getByRole('button', { name: 'Pause', exact: true }).click();
-    await page.getByText('Paused: paused for the release freeze').waitFor();
+    await page
+      .getByText('Paused: paused for the release freeze')
+      .waitFor()
+      .catch(async (err: unknown) => {
+        // What the page said instead (an error from the API names its cause).
+        const said = await page.locator('[role=alert], [role=status], [role=dialog]').allInnerTexts();
+        throw new Error(`${String(err)}\nthe page said: ${JSON.stringify(said)}`);
+      });
     await page.getByText('paused', { exact: true }).waitFor();
     await expectAccessible(page, 'schedules');
   });

@@ -59,14 +59,19 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
   });
   // A double click triggers once: `busy` disables the button only after the next render.
   const acting = useRef(false);
+  const shown = <T extends { body: TSchedule }>(answer: T): T => {
+    queryClient.setQueryData(['schedule', s.id], answer.body);
+    return answer;
+  };
   const act = useMutation({
     mutationFn: async (what: 'pause' | 'resume' | 'trigger' | 'delete' | 'backfill') => {
       const params = { id: s.id };
       switch (what) {
+        // A change answers with the schedule as Temporal now describes it: shown at once, not after another read.
         case 'pause':
-          return api.call('patch', '/api/schedules/{id}', { params, body: { paused: true, ...(note.trim() ? { note: note.trim() } : {}) } });
+          return shown(await api.call('patch', '/api/schedules/{id}', { params, body: { paused: true, ...(note.trim() ? { note: note.trim() } : {}) } }));
         case 'resume':
-          return api.call('patch', '/api/schedules/{id}', { params, body: { paused: false } });
+          return shown(await api.call('patch', '/api/schedules/{id}', { params, body: { paused: false } }));
         case 'trigger':
           return api.call('post', '/api/schedules/{id}/trigger', { params });
         case 'delete':
@@ -80,7 +85,7 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
       setNote('');
       setDone(DONE_SAYS[what]);
       void queryClient.invalidateQueries({ queryKey: ['schedules'] });
-      void queryClient.invalidateQueries({ queryKey: ['schedule', s.id] });
+      if (what !== 'pause' && what !== 'resume') void queryClient.invalidateQueries({ queryKey: ['schedule', s.id] });
       // A fire's run is written a moment after Temporal takes the request: look again soon rather than in 10 s.
       if (what === 'trigger' || what === 'backfill') for (const ms of [1_500, 4_000]) setTimeout(() => void queryClient.invalidateQueries({ queryKey: ['schedule', s.id] }), ms);
     },
