@@ -102,6 +102,25 @@ describe('materializeLayers', () => {
     expect(tree).toContain('edge /c/c1 -> /c/c2 "succeeded"');
   });
 
+  it('keeps texts exactly as the plan wrote them: quotes, backslashes, newlines, non-ASCII and emoji in titles, intents and actions', async () => {
+    const odd = 'say "hi" \\ back\\slash\nnext line\ttab é ü 中文 🚀 \u2028 {"not": "json"} $1 :name';
+    const plan: TPlan = {
+      children: [
+        { key: 'odd', kind: 'leaf', title: `T ${odd}`, intent: `I ${odd}`, action: { runtime: 'shell', command: `printf '%s' "${odd}"`, env: { NOTE: odd } } },
+        { key: 'box', kind: 'composite', title: `C ${odd}`, plan: { children: [leaf('in')], edges: [] } },
+      ],
+      edges: [{ from: 'odd', to: 'box', on: 'succeeded' }],
+    };
+    const { runId, rootId } = await newRun(plan);
+    await callUntilDone(undefined, runId, [rootId]);
+    const rows = await prisma.goal.findMany({ where: { runId, key: { in: ['odd', 'box'] } }, orderBy: { position: 'asc' } });
+    expect(rows.map((r) => [r.title, r.intent])).toEqual([
+      [`T ${odd}`, `I ${odd}`],
+      [`C ${odd}`, null],
+    ]);
+    expect(rows[0]?.action).toEqual({ runtime: 'shell', command: `printf '%s' "${odd}"`, env: { NOTE: odd } });
+  });
+
   it('splits at its row budget, breadth first, into the same tree; with finish, the last call moves the ledger', async () => {
     const whole = await newRun();
     await callUntilDone(undefined, whole.runId, [whole.rootId]);
