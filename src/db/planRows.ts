@@ -179,6 +179,9 @@ async function insertRows(tx: TDb, rows: TPlanRows): Promise<void> {
     await running;
     // A Prisma statement starts when it is awaited: start it, and let it reach Postgres before the next JSON is built.
     running = Promise.resolve(statement());
+    // Awaited by the next send or at the end; meanwhile a rejection (an expired transaction rejects at once) is held,
+    // never an unhandled rejection, which would end the process.
+    running.catch(() => undefined);
     await new Promise((resolve) => setImmediate(resolve));
   };
   for (const part of chunks(rows.goals)) {

@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createRunActivities, type TMaterializedLayers } from '../../src/activities/runs';
 import type { PrismaClient } from '../../src/db/client';
 import { childGoalId, inputsHash, runId as deriveRunId } from '../../src/domain/ids';
 import type { TPlan } from '../../src/domain/plans';
 import { saveFrozenWorkflow } from '../support/frozenWorkflows';
-import { testPrisma } from '../support/env';
+import { testEnv, testPrisma } from '../support/env';
 
 /**
  * materializeLayers (activities/runs.ts) against real Postgres, called as
@@ -119,6 +121,19 @@ describe('materializeLayers', () => {
       [`C ${odd}`, null],
     ]);
     expect(rows[0]?.action).toEqual({ runtime: 'shell', command: `printf '%s' "${odd}"`, env: { NOTE: odd } });
+  });
+
+  it('a write over several statements that fails (its transaction expired) fails its caller, never the process with an unhandled rejection', async () => {
+    const { rootId } = await newRun();
+    // In a process of its own: jest's workers do not end on an unhandled rejection; a worker or the API would.
+    // P2028: the transaction expired, one of the codes retried as an outage (src/db/client.ts).
+    const child = spawnSync(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../support/expiredPlanWrite.ts'), rootId], {
+      env: { ...process.env, DATABASE_URL: testEnv.databaseUrl },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect({ status: child.status, stdout: child.stdout.trim(), stderr: child.stderr.trim() }).toEqual({ status: 0, stdout: expect.stringMatching(/^failed: P2028 /), stderr: '' });
+    expect(await prisma.goal.count({ where: { parentId: rootId } })).toBe(0);
   });
 
   it('splits at its row budget, breadth first, into the same tree; with finish, the last call moves the ledger', async () => {

@@ -59,7 +59,9 @@ function ScheduleCard({ schedule: s }: { schedule: TSchedule }) {
   });
   // A double click triggers once: `busy` disables the button only after the next render.
   const acting = useRef(false);
-  const shown = <T extends { body: TSchedule }>(answer: T): T => {
+  const shown = async <T extends { body: TSchedule }>(answer: T): Promise<T> => {
+    // A read sent before the change may answer after it: dropped, not shown over the change.
+    await queryClient.cancelQueries({ queryKey: ['schedule', s.id] });
     queryClient.setQueryData(['schedule', s.id], answer.body);
     return answer;
   };
