@@ -265,10 +265,10 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
   md.push('## Reproduce', '');
   md.push('```sh', 'npm run bench', '```', '');
   md.push(
-    'It rewrites this file and its charts. `BENCH_SCENARIOS=small BENCH_REPEATS=1 npm run bench` is the quick check (up to 100 leaves, 40 throughput runs, plans up to 100 goals; a few minutes). ' +
+    'It takes about an hour on two cores and rewrites this file, its charts and `performance/results.json`; every run rewrites them, a partial one too, unless `BENCH_WRITE_DOCS=0` (prints only) or `BENCH_DOCS_PATH=/tmp/perf.md` (writes there, charts beside it in `performance/`). ' +
+      '`BENCH_SCENARIOS=small BENCH_REPEATS=1 BENCH_WRITE_DOCS=0 npm run bench` is the quick check (up to 100 leaves, 40 throughput runs, plans up to 100 goals; a few minutes). ' +
       '`BENCH_REPEATS=n` sets the repeats (default 3); `BENCH_PARTS=engine,throughput,instantiation` picks parts; ' +
-      '`BENCH_WRITE_DOCS=0` writes nothing, `BENCH_DOCS_PATH=/tmp/perf.md` writes elsewhere (charts beside it in `performance/`); ' +
-      '`BENCH_THROUGHPUT_RUNS`, `BENCH_ONE_LEAF_REQUESTS` change sizes; `BENCH_ONLY=fan-out-1000,tree-10000` runs only those scenarios (ids: one-leaf, fan-out-100, chain-20, fan-out-1000, tree-10000). ' +
+      '`BENCH_THROUGHPUT_RUNS`, `BENCH_THROUGHPUT_CALLERS` (default 20), `BENCH_ONE_LEAF_REQUESTS` change sizes; `BENCH_ONLY=fan-out-1000,tree-10000` runs only those of the engine scenarios (ids: one-leaf, fan-out-100, chain-20, fan-out-1000, tree-10000), with the other parts unless `BENCH_PARTS=engine`. ' +
       '`performance/results.json` keeps the figures; `BENCH_RENDER=docs/performance/results.json npm run bench` writes this file again from them (after an edit of docs/performance/notes.md) without measuring. ' +
       'DBOS (`@dbos-inc/dbos-sdk`, a development dependency) runs the same leaf work for context; `BENCH_DBOS=0` leaves it out. ' +
       'The bench is never part of `npm test`; the scale suite below guards the limits there.',
