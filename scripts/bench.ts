@@ -64,6 +64,7 @@ const WRITE_DOCS = oneOf('BENCH_WRITE_DOCS', ['0', '1'], '1') === '1';
 const DOCS_PATH = path.resolve(root, process.env.BENCH_DOCS_PATH?.trim() || 'docs/PERFORMANCE.md');
 if (existsSync(DOCS_PATH) && statSync(DOCS_PATH).isDirectory()) settingError(`BENCH_DOCS_PATH: ${DOCS_PATH} is a directory; name the markdown file to write`);
 const LOG_LEVEL = oneOf('BENCH_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'warn');
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR?.trim() || undefined;
 /** The hand-written sections the generated document carries on (worker memory, the scale suite, where the time goes). */
 const NOTES_PATH = path.join(root, 'docs/performance/notes.md');
 
@@ -158,12 +159,14 @@ async function main(): Promise<void> {
     const { secret } = await createTokenDirect(prisma, { agent: AGENT_ID }, { name: 'bench' });
 
     log('starting the worker, the API and the bare worker…');
-    const nodeArgs = workerNodeArgs(config);
+    // BENCH_CPU_PROFILE_DIR: every process below writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
+    const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
+    const nodeArgs = [...workerNodeArgs(config), ...profile];
     const worker = startNodeProcess('worker', 'src/main/worker.ts', env, nodeArgs);
     stops.push(() => worker.stop());
     const bareWorker = startNodeProcess('bare worker', 'scripts/bench/bareWorker.ts', { ...env, BENCH_BARE_TASK_QUEUE: BARE_QUEUE }, nodeArgs);
     stops.push(() => bareWorker.stop());
-    const apiProcess = startNodeProcess('api', 'src/main/api.ts', env);
+    const apiProcess = startNodeProcess('api', 'src/main/api.ts', env, profile);
     stops.push(() => apiProcess.stop());
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await Promise.all([waitForWorker(worker, temporal, REPRISE_QUEUE), waitForWorker(bareWorker, temporal, BARE_QUEUE), waitForHttp(apiProcess, `${apiUrl}/healthz`)]);
@@ -196,7 +199,20 @@ async function main(): Promise<void> {
       if (PARTS.has('throughput')) {
         log(`throughput: ${THROUGHPUT_RUNS} runs…`);
         scenarios.push(
-          await watch(benchThroughput({ api, prisma, temporal, agentId: AGENT_ID, bareTaskQueue: BARE_QUEUE, runs: THROUGHPUT_RUNS, repeats: REPEATS, ...(dbos ? { dbos } : {}), log })),
+          await watch(
+            benchThroughput({
+              api,
+              prisma,
+              temporal,
+              agentId: AGENT_ID,
+              bareTaskQueue: BARE_QUEUE,
+              runs: THROUGHPUT_RUNS,
+              repeats: REPEATS,
+              processes: { reprise: { worker: worker.pid, api: apiProcess.pid }, bare: { worker: bareWorker.pid } },
+              ...(dbos ? { dbos } : {}),
+              log,
+            }),
+          ),
         );
       }
     }

@@ -4,6 +4,7 @@
 // on verbatim at its end.
 import type { THistoryStats } from '../../test/support/historyStats';
 import { barChart, logLogChart, ratioChart, type TRatioBar } from './charts';
+import { CPU_GROUPS, type TCpuGroup, type TCpuUse } from './cpu';
 import { ENGINE_SCENARIOS } from './engine';
 import { PG_CHUNK_ROWS, REPLAYS } from './instantiation';
 import { meetsTarget, ratioOf, type TBenchResult, type TScenarioResult, type TSide, type TTarget } from './results';
@@ -175,6 +176,28 @@ function settingsLine(result: TBenchResult): string {
   return `${w.activities} activity slots, ${w.workflowTasks} workflow-task slots, ${w.cachedWorkflows} cached executions, ${w.heapMb ? `${w.heapMb} MB heap` : "Node's heap"}, ${w.poolSize} database connections per worker`;
 }
 
+const CPU_LABELS: Record<TCpuGroup, string> = {
+  worker: 'the worker (bare: with the commands it forks and reaps)',
+  commands: 'the spawner helper, with the commands it reaps',
+  temporal: 'Temporal server',
+  postgres: 'Postgres',
+  api: 'API',
+  callers: 'the bench (callers, polling)',
+  rest: 'the rest of the machine (Reprise: the commands\' watchdogs)',
+};
+
+/** Throughput's CPU per run by process, each side (ms), when /proc was read. */
+function cpuRows(result: TBenchResult): { head: string[]; rows: string[][]; cores: string } | undefined {
+  const t = result.scenarios.find((s) => s.unit === 'rate');
+  if (!t?.bare.cpu || !t.reprise.cpu || !t.runs) return undefined;
+  const per = (side: TSide, k: TCpuGroup | 'total'): number => (side.cpu as TCpuUse)[k] / ((t.runs as number) * side.repeatsMs.length);
+  const cell = (side: TSide, k: TCpuGroup | 'total'): string => (side.cpu ? per(side, k).toFixed(0) : '');
+  const rows = CPU_GROUPS.filter((g) => per(t.bare, g) >= 0.5 || per(t.reprise, g) >= 0.5).map((g) => [CPU_LABELS[g], cell(t.bare, g), cell(t.reprise, g)]);
+  rows.push(['all', cell(t.bare, 'total'), cell(t.reprise, 'total')]);
+  const cores = (side: TSide): string => ((side.cpu as TCpuUse).total / side.repeatsMs.reduce((a, b) => a + b, 0)).toFixed(2);
+  return { head: ['CPU per run (ms)', 'bare Temporal', 'Reprise'], rows, cores: `cores busy while each side ran: bare ${cores(t.bare)}, Reprise ${cores(t.reprise)} (of ${result.machine.cores})` };
+}
+
 export function renderConsole(result: TBenchResult): string {
   const out: string[] = [];
   const m = result.machine;
@@ -185,6 +208,8 @@ export function renderConsole(result: TBenchResult): string {
     const { head, rows } = scenarioRows(result);
     out.push('', 'Reprise (API and worker processes, over HTTP) against bare Temporal (its own worker process), same leaf work:', '', ...table(head, rows));
   }
+  const cpu = cpuRows(result);
+  if (cpu) out.push('', 'throughput: where the CPU went, from /proc around each batch, per run:', '', ...table(cpu.head, cpu.rows, ['l', 'r', 'r']), cpu.cores);
   if (result.instantiation) {
     const i = instantiationRows(result);
     out.push('', `instantiation: POST /api/workflows/{id}/runs to the run's ledger reading materialized, against the same goal rows through pg (${PG_CHUNK_ROWS} rows a statement, one transaction):`, '', ...table(i.head, i.rows));
@@ -271,6 +296,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       '`BENCH_THROUGHPUT_RUNS`, `BENCH_THROUGHPUT_CALLERS` (default 20), `BENCH_ONE_LEAF_REQUESTS` change sizes; `BENCH_ONLY=fan-out-1000,tree-10000` runs only those of the engine scenarios (ids: one-leaf, fan-out-100, chain-20, fan-out-1000, tree-10000), with the other parts unless `BENCH_PARTS=engine`. ' +
       '`performance/results.json` keeps the figures; `BENCH_RENDER=docs/performance/results.json npm run bench` writes this file again from them (after an edit of docs/performance/notes.md) without measuring. ' +
       'DBOS (`@dbos-inc/dbos-sdk`, a development dependency) runs the same leaf work for context; `BENCH_DBOS=0` leaves it out. ' +
+      '`BENCH_CPU_PROFILE_DIR=/tmp/prof` has the worker, the bare worker and the API write V8 CPU profiles there when they stop (one per thread; open them in Chrome\'s DevTools). ' +
       'The bench is never part of `npm test`; the scale suite below guards the limits there.',
     '',
   );
@@ -328,6 +354,17 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
         { title: `Throughput: ${throughput.runs} runs of 10 leaves requested at once`, subtitle: 'runs per second until every run is done (higher is better)', unit: 'runs/s' },
       );
       md.push('![Throughput in runs per second: bare Temporal, Reprise and DBOS](performance/throughput.svg)', '');
+      const cpu = cpuRows(result);
+      if (cpu) {
+        md.push(
+          'Where the throughput batches\' CPU went, per run (every repeat; read from /proc around each batch: each process\'s own CPU and its reaped children\'s, scripts/bench/cpu.ts):',
+          '',
+          ...mdTable(cpu.head, cpu.rows, ['l', 'r', 'r']),
+          '',
+          `${cpu.cores[0]?.toUpperCase()}${cpu.cores.slice(1)}.`,
+          '',
+        );
+      }
     }
     md.push('Each repeat, in order (s):', '');
     md.push(

@@ -1,6 +1,7 @@
 // What `npm run bench` measured, as data: the console tables and
 // docs/PERFORMANCE.md (report.ts) are both rendered from it.
 import type { THistoryStats } from '../../test/support/historyStats';
+import type { TCpuUse } from './cpu';
 
 /** One side of a scenario (Reprise, bare Temporal, DBOS): the median of its repeats, and the worst history and task over all of them. */
 export interface TSide {
@@ -10,6 +11,8 @@ export interface TSide {
   repeatsMs: number[];
   /** Longest history, slowest workflow task, activity queue and run times, over every repeat. */
   stats?: THistoryStats;
+  /** Throughput: the CPU its batches used, by process, summed over every repeat (cpu.ts). */
+  cpu?: TCpuUse;
 }
 
 export interface TTarget {

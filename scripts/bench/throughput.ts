@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { PrismaClient } from '../../src/db/client';
 import { statsOf, treeHistoryStats, type THistoryStats } from '../../test/support/historyStats';
 import { saveFrozenWorkflow } from '../../test/support/frozenWorkflows';
+import { measureCpu, sumCpu, type TCpuProcesses, type TCpuUse } from './cpu';
 import type { TDbosBaseline } from './dbos';
 import { mapLimit, pollDelay, sleep, type TApi } from './http';
 import { medianOf, worstOf, type TScenarioResult, type TSide } from './results';
@@ -39,6 +40,8 @@ export interface TThroughputDeps {
   runs: number;
   repeats: number;
   dbos?: TDbosBaseline;
+  /** The processes each side's CPU is read by (cpu.ts). */
+  processes: { reprise: TCpuProcesses; bare: TCpuProcesses };
   log(line: string): void;
 }
 
@@ -49,8 +52,11 @@ export async function benchThroughput(deps: TThroughputDeps): Promise<TScenarioR
     edges: [],
   };
 
-  async function reprise(batch: number): Promise<{ ms: number; stats: () => Promise<THistoryStats> }> {
+  type TBatch = { ms: number; cpu: TCpuUse | undefined; stats: () => Promise<THistoryStats> };
+
+  async function reprise(batch: number): Promise<TBatch> {
     const workflow = await saveFrozenWorkflow(deps.prisma, { agentId: deps.agentId, name: `bench-throughput-${batch}`, title: `Bench ${THROUGHPUT_LEAVES} leaves`, plan });
+    const cpu = measureCpu(deps.processes.reprise);
     const started = performance.now();
     await mapLimit(Array.from({ length: runs }), THROUGHPUT_CALLERS, async (_, i) => {
       const res = await api.call('POST', `/api/workflows/${workflow.id}/runs`, { idempotency_key: `throughput-${batch}-${i}`, inputs: {} });
@@ -84,31 +90,35 @@ export async function benchThroughput(deps: TThroughputDeps): Promise<TScenarioR
       if (elapsed > BATCH_DEADLINE_MS) throw new Error(`batch ${batch}: ${items.filter((r) => r.status.status === 'done').length} of ${runs} runs done after ${BATCH_DEADLINE_MS / 60_000} min`);
     }
     const ms = performance.now() - started;
-    return { ms, stats: async () => worstOf(await mapLimit(roots, STATS_AT_ONCE, (root) => treeHistoryStats(temporal, root))) as THistoryStats };
+    return { ms, cpu: cpu(), stats: async () => worstOf(await mapLimit(roots, STATS_AT_ONCE, (root) => treeHistoryStats(temporal, root))) as THistoryStats };
   }
 
-  async function bare(batch: number): Promise<{ ms: number; stats: () => Promise<THistoryStats> }> {
+  async function bare(batch: number): Promise<TBatch> {
     const ids = Array.from({ length: runs }, (_, i) => `bare-throughput-${batch}-${i}`);
+    const cpu = measureCpu(deps.processes.bare);
     const started = performance.now();
     const handles = await mapLimit(ids, THROUGHPUT_CALLERS, (workflowId) => temporal.workflow.start('bareFanOut', { taskQueue: deps.bareTaskQueue, workflowId, args: [THROUGHPUT_LEAVES] }));
     await Promise.all(handles.map((h) => h.result()));
     const ms = performance.now() - started;
-    return { ms, stats: async () => statsOf(await mapLimit(ids, STATS_AT_ONCE, (id) => temporal.workflow.getHandle(id).fetchHistory())) };
+    return { ms, cpu: cpu(), stats: async () => statsOf(await mapLimit(ids, STATS_AT_ONCE, (id) => temporal.workflow.getHandle(id).fetchHistory())) };
   }
 
-  const bareRuns: { ms: number; stats: THistoryStats }[] = [];
-  const ours: { ms: number; stats: THistoryStats }[] = [];
+  const bareRuns: { ms: number; cpu: TCpuUse | undefined; stats: THistoryStats }[] = [];
+  const ours: { ms: number; cpu: TCpuUse | undefined; stats: THistoryStats }[] = [];
   const dbosMs: number[] = [];
   for (let i = 0; i < deps.repeats; i++) {
     const b = await bare(i);
-    bareRuns.push({ ms: b.ms, stats: await b.stats() });
+    bareRuns.push({ ms: b.ms, cpu: b.cpu, stats: await b.stats() });
     const r = await reprise(i);
-    ours.push({ ms: r.ms, stats: await r.stats() });
+    ours.push({ ms: r.ms, cpu: r.cpu, stats: await r.stats() });
     if (deps.dbos) dbosMs.push(await deps.dbos.throughput(runs, THROUGHPUT_CALLERS, THROUGHPUT_LEAVES));
     const rate = (ms: number | undefined): string => `${((runs * 1000) / (ms ?? NaN)).toFixed(1)} runs/s`;
     deps.log(`  throughput, repeat ${i + 1}/${deps.repeats}: bare ${rate(b.ms)}, reprise ${rate(r.ms)}${deps.dbos ? `, dbos ${rate(dbosMs[dbosMs.length - 1])}` : ''}`);
   }
-  const side = (m: { ms: number; stats: THistoryStats }[]): TSide => ({ ms: medianOf(m.map((x) => x.ms)), repeatsMs: m.map((x) => x.ms), ...(m.length ? { stats: worstOf(m.map((x) => x.stats)) as THistoryStats } : {}) });
+  const side = (m: { ms: number; cpu: TCpuUse | undefined; stats: THistoryStats }[]): TSide => {
+    const cpu = sumCpu(m.map((x) => x.cpu));
+    return { ms: medianOf(m.map((x) => x.ms)), repeatsMs: m.map((x) => x.ms), ...(m.length ? { stats: worstOf(m.map((x) => x.stats)) as THistoryStats } : {}), ...(cpu ? { cpu } : {}) };
+  };
   return {
     id: 'throughput',
     name: `throughput: ${runs} runs of ${THROUGHPUT_LEAVES} leaves, ${THROUGHPUT_CALLERS} callers`,
