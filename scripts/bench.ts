@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const loadStart = os.loadavg()[0] as number;
   log(`bringing up Postgres and Temporal… (load ${loadStart.toFixed(1)})`);
-  const { dataDir, databaseUrl, temporalAddress, stops } = await startScratchServices('reprise-bench-');
+  const { dataDir, databaseUrl, temporalAddress, pids, stops } = await startScratchServices('reprise-bench-');
   try {
     const apiPort = await freePort();
     // What every process gets, as `npm start` gives it (workspaces beside, never inside, the data directory).
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
               bareTaskQueue: BARE_QUEUE,
               runs: THROUGHPUT_RUNS,
               repeats: REPEATS,
-              processes: { reprise: { worker: worker.pid, api: apiProcess.pid }, bare: { worker: bareWorker.pid } },
+              processes: { reprise: { ...pids, worker: worker.pid, api: apiProcess.pid }, bare: { ...pids, worker: bareWorker.pid } },
               ...(dbos ? { dbos } : {}),
               log,
             }),

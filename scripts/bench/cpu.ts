@@ -1,32 +1,37 @@
 // Where a timed batch's CPU went, by process, read from /proc around it (Linux
-// only; elsewhere nothing is measured). Each process counts its own CPU (all
-// its threads) and what its children used once it reaped them, so a
-// Postgres backend that came and went is in Postgres's figure, a leaf's
-// command in its worker's (bare Temporal's worker forks and reaps them) or in
-// the helper's, which the worker forked. What no process named here reaped
-// (our commands' watchdogs, whatever else ran) is the machine's total less
-// theirs: `rest`.
+// only; elsewhere nothing is measured). A group is a process and its
+// descendants; each counts its own CPU (all its threads) and what its
+// children used once it reaped them, so a Postgres backend that came and went
+// is in Postgres's figure, and a leaf's command in its worker's (bare
+// Temporal's worker forks and reaps them) or its helper's. What no process
+// named here reaped (our commands' watchdogs, which outlive their launcher),
+// the kernel and anything else running are `rest`: the machine's total less
+// the groups.
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** The processes a batch is measured by: its own worker's pid, and the API's for Reprise. */
+/** The process trees a batch is measured by: its own worker, the API for Reprise, and the services both share. */
 export interface TCpuProcesses {
   worker: number;
   api?: number;
+  postgres: number;
+  temporal: number;
 }
 
 export const CPU_GROUPS = ['worker', 'commands', 'temporal', 'postgres', 'api', 'callers', 'rest'] as const;
 export type TCpuGroup = (typeof CPU_GROUPS)[number];
-/** CPU milliseconds by group, and the machine's total (the groups sum to it). */
-export type TCpuUse = Record<TCpuGroup | 'total', number>;
+/** CPU milliseconds by group and the machine's total, over `batches` measured batches that lasted `windowMs` in all. */
+export type TCpuUse = Record<TCpuGroup | 'total', number> & { batches: number; windowMs: number };
 
 interface TProc {
   pid: number;
   ppid: number;
-  comm: string;
+  /** When it started (ticks after boot): with the pid, names one process even when pids are reused. */
+  key: string;
   /** Own CPU and reaped children's, ms. */
   ms: number;
 }
 
+/** Linux's USER_HZ, the unit of /proc's times, is 100 on every architecture Node runs on. */
 const TICK_MS = 10;
 
 /** The machine's busy CPU so far (user, nice, system, irq, softirq), ms. */
@@ -40,11 +45,10 @@ function readProc(pid: number): TProc | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    // After the name: state, ppid, …; utime, stime, cutime, cstime are fields 14-17 of the whole line.
+    // After the name: state, ppid, …; utime, stime, cutime, cstime are fields 14-17 of the whole line, starttime 22.
     const rest = stat.slice(close + 2).split(' ');
     const n = (i: number): number => Number(rest[i - 3] ?? 0);
-    return { pid, ppid: n(4), comm, ms: (n(14) + n(15) + n(16) + n(17)) * TICK_MS };
+    return { pid, ppid: n(4), key: `${pid}:${rest[19]}`, ms: (n(14) + n(15) + n(16) + n(17)) * TICK_MS };
   } catch {
     return undefined;
   }
@@ -60,53 +64,48 @@ function allProcs(): TProc[] {
   return out;
 }
 
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-}
-
 interface TSnapshot {
   at: number;
   machine: number;
   callers: number;
-  byGroup: Map<TCpuGroup, number>;
-  /** Every process counted in a group, so one that appears later starts from zero. */
-  seen: Map<number, { group: TCpuGroup; ms: number }>;
+  /** Every process of a group by key, and every process's parent key (for those that vanish). */
+  counted: Map<string, { group: TCpuGroup; ms: number }>;
+  parentOf: Map<string, string>;
+  alive: Set<string>;
 }
 
-/** Reads every process once and adds each to its group. */
+/** Reads every process once and puts each process tree named in `of` in its group. */
 function snapshot(of: TCpuProcesses): TSnapshot {
   const procs = allProcs();
+  const byPid = new Map(procs.map((p) => [p.pid, p]));
   const children = new Map<number, number[]>();
   for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
   const groupOf = new Map<number, TCpuGroup>();
-  groupOf.set(of.worker, 'worker');
-  if (of.api !== undefined) groupOf.set(of.api, 'api');
-  // The worker's children (Reprise's spawner helper, bare Temporal's commands in flight) and theirs.
-  const queue = [...(children.get(of.worker) ?? [])];
-  while (queue.length) {
-    const pid = queue.shift() as number;
-    groupOf.set(pid, 'commands');
-    queue.push(...(children.get(pid) ?? []));
-  }
+  const tree = (pid: number | undefined, root: TCpuGroup, below: TCpuGroup): void => {
+    if (pid === undefined || !byPid.has(pid)) return;
+    groupOf.set(pid, root);
+    const queue = [...(children.get(pid) ?? [])];
+    while (queue.length) {
+      const child = queue.shift() as number;
+      if (groupOf.has(child)) continue;
+      groupOf.set(child, below);
+      queue.push(...(children.get(child) ?? []));
+    }
+  };
+  tree(of.worker, 'worker', 'commands');
+  tree(of.api, 'api', 'api');
+  tree(of.postgres, 'postgres', 'postgres');
+  tree(of.temporal, 'temporal', 'temporal');
+  const counted = new Map<string, { group: TCpuGroup; ms: number }>();
+  const parentOf = new Map<string, string>();
   for (const p of procs) {
-    if (groupOf.has(p.pid)) continue;
-    if (p.comm === 'postgres') groupOf.set(p.pid, 'postgres');
-    else if (/\bstart-dev\b/.test(cmdline(p.pid)) && /temporal/.test(cmdline(p.pid))) groupOf.set(p.pid, 'temporal');
-  }
-  const seen = new Map<number, { group: TCpuGroup; ms: number }>();
-  const byGroup = new Map<TCpuGroup, number>();
-  for (const p of procs) {
+    const parent = byPid.get(p.ppid);
+    if (parent) parentOf.set(p.key, parent.key);
     const group = groupOf.get(p.pid);
-    if (!group) continue;
-    seen.set(p.pid, { group, ms: p.ms });
-    byGroup.set(group, (byGroup.get(group) ?? 0) + p.ms);
+    if (group) counted.set(p.key, { group, ms: p.ms });
   }
   const own = process.cpuUsage();
-  return { at: performance.now(), machine: machineMs(), callers: (own.user + own.system) / 1000, byGroup, seen };
+  return { at: performance.now(), machine: machineMs(), callers: (own.user + own.system) / 1000, counted, parentOf, alive: new Set(procs.map((p) => p.key)) };
 }
 
 /**
@@ -122,20 +121,22 @@ export function measureCpu(of: TCpuProcesses): () => TCpuUse | undefined {
   }
   return () => {
     const end = snapshot(of);
-    const use = Object.fromEntries(CPU_GROUPS.map((g) => [g, 0])) as TCpuUse;
-    // One gone meanwhile was reaped by its parent (a Postgres backend by the postmaster, a command by its worker or
-    // helper), whose children's CPU now holds its whole life: take back what it had used before.
-    for (const [pid, before] of start.seen) if (!end.seen.has(pid)) use[before.group] -= before.ms;
-    for (const [pid, now] of end.seen) {
-      const before = start.seen.get(pid);
-      // A pid reused by another process, or one that appeared meanwhile, counts from zero.
-      const from = before && before.group === now.group && before.ms <= now.ms ? before.ms : 0;
-      use[now.group] += now.ms - from;
+    const use: TCpuUse = { ...(Object.fromEntries([...CPU_GROUPS, 'total'].map((g) => [g, 0])) as Record<TCpuGroup | 'total', number>), batches: 1, windowMs: end.at - start.at };
+    // Processes there at the end: what they used since the start (one that appeared meanwhile, from zero).
+    for (const [key, now] of end.counted) use[now.group] += now.ms - (start.counted.get(key)?.ms ?? 0);
+    // One gone meanwhile was reaped by its parent (or its parent's parent, gone too): the nearest ancestor
+    // still there now holds its whole life among its children's CPU, so what it had used before is taken back
+    // there. One reaped by a process outside every group (init) is in `rest`, and nothing is taken back.
+    for (const [key, before] of start.counted) {
+      if (end.alive.has(key)) continue;
+      let ancestor = start.parentOf.get(key);
+      while (ancestor !== undefined && !end.alive.has(ancestor)) ancestor = start.parentOf.get(ancestor);
+      const holder = ancestor === undefined ? undefined : end.counted.get(ancestor);
+      if (holder) use[holder.group] -= before.ms;
     }
-    for (const g of CPU_GROUPS) use[g] = Math.max(0, use[g]);
     use.callers = end.callers - start.callers;
     use.total = end.machine - start.machine;
-    use.rest = Math.max(0, use.total - CPU_GROUPS.filter((g) => g !== 'rest').reduce((sum, g) => sum + use[g], 0));
+    use.rest = use.total - CPU_GROUPS.filter((g) => g !== 'rest').reduce((sum, g) => sum + use[g], 0);
     return use;
   };
 }
@@ -144,7 +145,7 @@ export function measureCpu(of: TCpuProcesses): () => TCpuUse | undefined {
 export function sumCpu(all: (TCpuUse | undefined)[]): TCpuUse | undefined {
   const taken = all.filter((u): u is TCpuUse => u !== undefined);
   if (!taken.length) return undefined;
-  const sum = Object.fromEntries([...CPU_GROUPS, 'total'].map((g) => [g, 0])) as TCpuUse;
+  const sum = Object.fromEntries([...CPU_GROUPS, 'total', 'batches', 'windowMs'].map((g) => [g, 0])) as TCpuUse;
   for (const u of taken) for (const k of Object.keys(sum) as (keyof TCpuUse)[]) sum[k] += u[k];
   return sum;
 }

@@ -178,24 +178,25 @@ function settingsLine(result: TBenchResult): string {
 
 const CPU_LABELS: Record<TCpuGroup, string> = {
   worker: 'the worker (bare: with the commands it forks and reaps)',
-  commands: 'the spawner helper, with the commands it reaps',
+  commands: "the worker's children (Reprise: the spawner helper, with the commands it reaps)",
   temporal: 'Temporal server',
-  postgres: 'Postgres',
+  postgres: 'Postgres (the idle DBOS worker polls it too)',
   api: 'API',
   callers: 'the bench (callers, polling)',
-  rest: 'the rest of the machine (Reprise: the commands\' watchdogs)',
+  rest: "everything else (the kernel, the idle side's processes; Reprise: the commands' watchdogs)",
 };
 
-/** Throughput's CPU per run by process, each side (ms), when /proc was read. */
+/** Throughput's CPU per run by process, each side (ms), when /proc was read; rows under 0.5 ms a run on both sides are left out. */
 function cpuRows(result: TBenchResult): { head: string[]; rows: string[][]; cores: string } | undefined {
   const t = result.scenarios.find((s) => s.unit === 'rate');
-  if (!t?.bare.cpu || !t.reprise.cpu || !t.runs) return undefined;
-  const per = (side: TSide, k: TCpuGroup | 'total'): number => (side.cpu as TCpuUse)[k] / ((t.runs as number) * side.repeatsMs.length);
-  const cell = (side: TSide, k: TCpuGroup | 'total'): string => (side.cpu ? per(side, k).toFixed(0) : '');
-  const rows = CPU_GROUPS.filter((g) => per(t.bare, g) >= 0.5 || per(t.reprise, g) >= 0.5).map((g) => [CPU_LABELS[g], cell(t.bare, g), cell(t.reprise, g)]);
-  rows.push(['all', cell(t.bare, 'total'), cell(t.reprise, 'total')]);
-  const cores = (side: TSide): string => ((side.cpu as TCpuUse).total / side.repeatsMs.reduce((a, b) => a + b, 0)).toFixed(2);
-  return { head: ['CPU per run (ms)', 'bare Temporal', 'Reprise'], rows, cores: `cores busy while each side ran: bare ${cores(t.bare)}, Reprise ${cores(t.reprise)} (of ${result.machine.cores})` };
+  const bare = t?.bare.cpu;
+  const ours = t?.reprise.cpu;
+  if (!t?.runs || !bare?.batches || !ours?.batches) return undefined;
+  const per = (use: TCpuUse, k: TCpuGroup | 'total'): number => use[k] / ((t.runs as number) * use.batches);
+  const rows = CPU_GROUPS.filter((g) => per(bare, g) >= 0.5 || per(ours, g) >= 0.5).map((g) => [CPU_LABELS[g], per(bare, g).toFixed(0), per(ours, g).toFixed(0)]);
+  rows.push(['all', per(bare, 'total').toFixed(0), per(ours, 'total').toFixed(0)]);
+  const cores = (use: TCpuUse): string => (use.total / use.windowMs).toFixed(2);
+  return { head: ['CPU per run (ms)', 'bare Temporal', 'Reprise'], rows, cores: `cores busy while each side ran: bare ${cores(bare)}, Reprise ${cores(ours)} (of ${result.machine.cores})` };
 }
 
 export function renderConsole(result: TBenchResult): string {
@@ -357,7 +358,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       const cpu = cpuRows(result);
       if (cpu) {
         md.push(
-          'Where the throughput batches\' CPU went, per run (every repeat; read from /proc around each batch: each process\'s own CPU and its reaped children\'s, scripts/bench/cpu.ts):',
+          'Where the throughput batches\' CPU went, per run (every repeat; read from /proc around each batch: each process tree\'s own CPU and what its processes reaped, scripts/bench/cpu.ts; groups under 0.5 ms a run on both sides are left out of the rows, not out of "all"):',
           '',
           ...mdTable(cpu.head, cpu.rows, ['l', 'r', 'r']),
           '',

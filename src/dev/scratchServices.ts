@@ -73,7 +73,9 @@ export async function startScratchTemporal(stops: TStops, cliPath?: string): Pro
  * Temporal run in their own process groups and would outlive an interrupted
  * script; it then exits 130.
  */
-export async function startScratchServices(prefix: string): Promise<{ dataDir: string; databaseUrl: string; temporalAddress: string; stops: TStops }> {
+export async function startScratchServices(
+  prefix: string,
+): Promise<{ dataDir: string; databaseUrl: string; temporalAddress: string; pids: { postgres: number; temporal: number }; stops: TStops }> {
   const stops: TStops = [];
   const interrupt = (): void => {
     void runStops(stops).then(() => process.exit(130));
@@ -85,7 +87,7 @@ export async function startScratchServices(prefix: string): Promise<{ dataDir: s
     const pg = await startScratchPostgres(dataDir, stops);
     const temporal = await startScratchTemporal(stops);
     await migrate(pg.url);
-    return { dataDir, databaseUrl: pg.url, temporalAddress: temporal.address, stops };
+    return { dataDir, databaseUrl: pg.url, temporalAddress: temporal.address, pids: { postgres: pg.process.pid, temporal: temporal.process.pid }, stops };
   } catch (err) {
     await runStops(stops);
     throw err;
