@@ -296,7 +296,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       ctx.log.warn('a leaf\'s command had ended when its worker died; its recorded exit status is used, not run again', { goalId: goal.id, attempt: n });
     } else {
       const dir = attemptDir(deps.dataDir, goal.id, n, ctx.info.attempt);
-      const prepared = prepareAttempt(dir);
+      const prepared = await prepareAttempt(dir);
       attempt = { ...(await attemptAction(goal, context, action, prepared ? dir : undefined, defaultTimeoutS)), ...(prepared ? { dir } : {}) };
       if (attempt.dir && !attempt.cancelled) keepOutcome(attempt.dir, { result: attempt.result, failure: attempt.failure });
     }

@@ -8,16 +8,16 @@ describe('attempt files', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-attempts-'));
   let n = 0;
   /** A fresh attempt of a fresh outcome number: its own directory and its outcome's (what recoverOutcome reads). */
-  const fresh = (): { dir: string; outcome: string } => {
+  const fresh = async (): Promise<{ dir: string; outcome: string }> => {
     n += 1;
     const dir = attemptDir(dataDir, 'goal_x', n, 1);
-    expect(prepareAttempt(dir)).toBe(true);
+    expect(await prepareAttempt(dir)).toBe(true);
     return { dir, outcome: outcomeDir(dataDir, 'goal_x', n) };
   };
   const at = (file: string, seconds: number) => utimesSync(file, seconds, seconds);
 
   it('reads an exit its command recorded as that command\'s end, its output lost with the worker', async () => {
-    const { dir, outcome } = fresh();
+    const { dir, outcome } = await fresh();
     writeFileSync(path.join(dir, 'exit'), '3\n');
     expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 3, signal: null, output_lost: true } });
   });
@@ -25,7 +25,7 @@ describe('attempt files', () => {
   it('times a recovered exit from the start in the attempt directory\'s name, or from the `started` file older workers wrote', async () => {
     n += 1;
     const dir = attemptDir(dataDir, 'goal_x', n, 1, 1_000_000);
-    prepareAttempt(dir);
+    await prepareAttempt(dir);
     writeFileSync(path.join(dir, 'exit'), '0\n');
     at(path.join(dir, 'exit'), 1004);
     expect(recoverOutcome(outcomeDir(dataDir, 'goal_x', n), 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 0, duration_ms: 4000 } });
@@ -40,7 +40,7 @@ describe('attempt files', () => {
   });
 
   it('ignores an exit recorded after we killed the command for a cancellation: that end was ours, the command runs again', async () => {
-    const { dir, outcome } = fresh();
+    const { dir, outcome } = await fresh();
     markCancelled(dir);
     writeFileSync(path.join(dir, 'exit'), '143\n');
     at(path.join(dir, 'cancelled'), 1000);
@@ -49,7 +49,7 @@ describe('attempt files', () => {
   });
 
   it('keeps an exit the command recorded before the cancellation came: it had ended on its own', async () => {
-    const { dir, outcome } = fresh();
+    const { dir, outcome } = await fresh();
     writeFileSync(path.join(dir, 'exit'), '0\n');
     markCancelled(dir);
     at(path.join(dir, 'exit'), 1000);
@@ -58,13 +58,13 @@ describe('attempt files', () => {
   });
 
   it('treats an empty exit file (the launcher died mid-write, or never wrote) as no outcome', async () => {
-    const { dir, outcome } = fresh();
+    const { dir, outcome } = await fresh();
     writeFileSync(path.join(dir, 'exit'), '');
     expect(recoverOutcome(outcome, 1 << 20)).toBeUndefined();
   });
 
   it('never reads an outcome larger than an outcome can be', async () => {
-    const { dir, outcome } = fresh();
+    const { dir, outcome } = await fresh();
     writeFileSync(path.join(dir, 'outcome.json'), JSON.stringify({ result: { stdout: 'x'.repeat(4096) } }));
     expect(recoverOutcome(outcome, 1024)).toBeUndefined();
     expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'kept' });
@@ -73,15 +73,15 @@ describe('attempt files', () => {
   it('says so when it cannot make the directory (a full disk): the action then runs without it', async () => {
     const blocked = path.join(dataDir, 'blocked');
     writeFileSync(blocked, 'a file where the attempts directory should be');
-    expect(prepareAttempt(path.join(blocked, 'goal_y', '1', '1-x'))).toBe(false);
+    expect(await prepareAttempt(path.join(blocked, 'goal_y', '1', '1-x'))).toBe(false);
   });
 
   // A worker that thaws after its heartbeat timed out runs the given-up attempt beside its retry, on one outcome number.
   describe('two attempts of one outcome at once', () => {
-    it('each has its own directory: the given-up one, cancelled, never marks or clears its retry\'s', () => {
-      const { dir: givenUp, outcome } = fresh();
+    it('each has its own directory: the given-up one, cancelled, never marks or clears its retry\'s', async () => {
+      const { dir: givenUp, outcome } = await fresh();
       const retry = attemptDir(dataDir, 'goal_x', n, 2);
-      expect(prepareAttempt(retry)).toBe(true);
+      expect(await prepareAttempt(retry)).toBe(true);
       expect(retry).not.toBe(givenUp);
       markCancelled(givenUp);
       writeFileSync(path.join(givenUp, 'exit'), '143\n');
@@ -92,28 +92,28 @@ describe('attempt files', () => {
     });
 
     it('a cancelled attempt forgets only its own files', async () => {
-      const { dir: givenUp, outcome } = fresh();
+      const { dir: givenUp, outcome } = await fresh();
       const retry = attemptDir(dataDir, 'goal_x', n, 2);
-      prepareAttempt(retry);
+      await prepareAttempt(retry);
       writeFileSync(path.join(retry, 'exit'), '4\n');
       await forgetAttempt(givenUp);
       expect([existsSync(givenUp), existsSync(path.join(retry, 'exit'))]).toEqual([false, true]);
       expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 4 } });
     });
 
-    it('a whole outcome either kept wins over a bare exit status', () => {
-      const { dir: first, outcome } = fresh();
+    it('a whole outcome either kept wins over a bare exit status', async () => {
+      const { dir: first, outcome } = await fresh();
       writeFileSync(path.join(first, 'exit'), '0\n');
       const second = attemptDir(dataDir, 'goal_x', n, 2);
-      prepareAttempt(second);
+      await prepareAttempt(second);
       keepOutcome(second, { result: { exit_code: 0, signal: null, timed_out: false, cancelled: false, stdout: '{"rows":3}', stderr: '', stdout_truncated: false, stderr_truncated: false, duration_ms: 5 } });
       expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'kept', outcome: { result: { stdout: '{"rows":3}' } } });
     });
 
-    it('of two ended commands, the first end is the outcome', () => {
-      const { dir: first, outcome } = fresh();
+    it('of two ended commands, the first end is the outcome', async () => {
+      const { dir: first, outcome } = await fresh();
       const second = attemptDir(dataDir, 'goal_x', n, 2);
-      prepareAttempt(second);
+      await prepareAttempt(second);
       writeFileSync(path.join(first, 'exit'), '1\n');
       writeFileSync(path.join(second, 'exit'), '0\n');
       at(path.join(first, 'exit'), 2000);
@@ -122,11 +122,22 @@ describe('attempt files', () => {
     });
   });
 
-  it('reads what a worker of the earlier layout left directly in the outcome\'s directory', () => {
+  it('reads what a worker of the earlier layout left directly in the outcome\'s directory', async () => {
     n += 1;
     const outcome = outcomeDir(dataDir, 'goal_x', n);
     mkdirSync(outcome, { recursive: true });
     writeFileSync(path.join(outcome, 'exit'), '2\n');
     expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 2 } });
+  });
+
+  it('finds nothing for an outcome no attempt began (no directory), and the attempt then makes its own', async () => {
+    n += 1;
+    const outcome = outcomeDir(dataDir, 'goal_fresh', n);
+    expect(existsSync(outcome)).toBe(false);
+    expect(recoverOutcome(outcome, 1 << 20)).toBeUndefined();
+    const dir = attemptDir(dataDir, 'goal_fresh', n, 1);
+    expect(await prepareAttempt(dir)).toBe(true);
+    writeFileSync(path.join(dir, 'exit'), '0\n');
+    expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 0 } });
   });
 });
