@@ -186,8 +186,10 @@ async function main(): Promise<void> {
     const watch = <T>(work: Promise<T>): Promise<T> => Promise.race([work, worker.died, bareWorker.died, apiProcess.died, ...(dbos ? [dbos.died] : [])]);
 
     const scenarios: TBenchResult['scenarios'] = [];
+    // Whose CPU each side's requests are read by (scripts/bench/cpu.ts).
+    const processes = { reprise: { ...pids, worker: worker.pid, api: apiProcess.pid }, bare: { ...pids, worker: bareWorker.pid } };
     if (PARTS.has('engine') || PARTS.has('throughput')) {
-      const engine = createEngineBench({ api, temporal, bareTaskQueue: BARE_QUEUE, repeats: REPEATS, ...(dbos ? { dbos } : {}), log });
+      const engine = createEngineBench({ api, temporal, bareTaskQueue: BARE_QUEUE, repeats: REPEATS, processes, ...(dbos ? { dbos } : {}), log });
       log('warming up…');
       await watch(engine.warmUp());
       if (PARTS.has('engine')) {
@@ -208,7 +210,7 @@ async function main(): Promise<void> {
               bareTaskQueue: BARE_QUEUE,
               runs: THROUGHPUT_RUNS,
               repeats: REPEATS,
-              processes: { reprise: { ...pids, worker: worker.pid, api: apiProcess.pid }, bare: { ...pids, worker: bareWorker.pid } },
+              processes,
               ...(dbos ? { dbos } : {}),
               log,
             }),

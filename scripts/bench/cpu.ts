@@ -19,8 +19,8 @@ export interface TCpuProcesses {
 
 export const CPU_GROUPS = ['worker', 'commands', 'temporal', 'postgres', 'api', 'callers', 'rest'] as const;
 export type TCpuGroup = (typeof CPU_GROUPS)[number];
-/** CPU milliseconds by group and the machine's total, over `batches` measured batches that lasted `windowMs` in all. */
-export type TCpuUse = Record<TCpuGroup | 'total', number> & { batches: number; windowMs: number };
+/** CPU milliseconds by group and the machine's total, for `requests` requests (throughput: runs) over `windowMs` measured. */
+export type TCpuUse = Record<TCpuGroup | 'total', number> & { requests: number; windowMs: number };
 
 interface TProc {
   pid: number;
@@ -110,18 +110,18 @@ function snapshot(of: TCpuProcesses): TSnapshot {
 
 /**
  * Starts measuring: the returned function reads /proc again and gives the
- * CPU each group used since (undefined off Linux).
+ * CPU each group used since, for the `requests` made meanwhile (undefined off Linux).
  */
-export function measureCpu(of: TCpuProcesses): () => TCpuUse | undefined {
+export function measureCpu(of: TCpuProcesses): (requests: number) => TCpuUse | undefined {
   let start: TSnapshot;
   try {
     start = snapshot(of);
   } catch {
     return () => undefined;
   }
-  return () => {
+  return (requests) => {
     const end = snapshot(of);
-    const use: TCpuUse = { ...(Object.fromEntries([...CPU_GROUPS, 'total'].map((g) => [g, 0])) as Record<TCpuGroup | 'total', number>), batches: 1, windowMs: end.at - start.at };
+    const use: TCpuUse = { ...(Object.fromEntries([...CPU_GROUPS, 'total'].map((g) => [g, 0])) as Record<TCpuGroup | 'total', number>), requests, windowMs: end.at - start.at };
     // Processes there at the end: what they used since the start (one that appeared meanwhile, from zero).
     for (const [key, now] of end.counted) use[now.group] += now.ms - (start.counted.get(key)?.ms ?? 0);
     // One gone meanwhile was reaped by its parent (or its parent's parent, gone too): the nearest ancestor
@@ -145,7 +145,7 @@ export function measureCpu(of: TCpuProcesses): () => TCpuUse | undefined {
 export function sumCpu(all: (TCpuUse | undefined)[]): TCpuUse | undefined {
   const taken = all.filter((u): u is TCpuUse => u !== undefined);
   if (!taken.length) return undefined;
-  const sum = Object.fromEntries([...CPU_GROUPS, 'total', 'batches', 'windowMs'].map((g) => [g, 0])) as TCpuUse;
+  const sum = Object.fromEntries([...CPU_GROUPS, 'total', 'requests', 'windowMs'].map((g) => [g, 0])) as TCpuUse;
   for (const u of taken) for (const k of Object.keys(sum) as (keyof TCpuUse)[]) sum[k] += u[k];
   return sum;
 }

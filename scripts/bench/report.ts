@@ -176,28 +176,40 @@ function settingsLine(result: TBenchResult): string {
   return `${w.activities} activity slots, ${w.workflowTasks} workflow-task slots, ${w.cachedWorkflows} cached executions, ${w.heapMb ? `${w.heapMb} MB heap` : "Node's heap"}, ${w.poolSize} database connections per worker`;
 }
 
-const CPU_LABELS: Record<TCpuGroup, string> = {
-  worker: 'the worker (bare: with the commands it forks and reaps)',
-  commands: "the worker's children (Reprise: the spawner helper, with the commands it reaps)",
-  temporal: 'Temporal server',
-  postgres: 'Postgres (the idle DBOS worker polls it too)',
+/** Column heads of the CPU table (cpu.ts's groups). */
+const CPU_HEADS: Record<TCpuGroup, string> = {
+  worker: 'worker',
+  commands: 'helper',
+  temporal: 'Temporal',
+  postgres: 'Postgres',
   api: 'API',
-  callers: 'the bench (callers, polling)',
-  rest: "everything else (the kernel, the idle side's processes; Reprise: the commands' watchdogs)",
+  callers: 'bench',
+  rest: 'rest',
 };
 
-/** Throughput's CPU per run by process, each side (ms), when /proc was read; rows under 0.5 ms a run on both sides are left out. */
-function cpuRows(result: TBenchResult): { head: string[]; rows: string[][]; cores: string } | undefined {
-  const t = result.scenarios.find((s) => s.unit === 'rate');
-  const bare = t?.bare.cpu;
-  const ours = t?.reprise.cpu;
-  if (!t?.runs || !bare?.batches || !ours?.batches) return undefined;
-  const per = (use: TCpuUse, k: TCpuGroup | 'total'): number => use[k] / ((t.runs as number) * use.batches);
-  const rows = CPU_GROUPS.filter((g) => per(bare, g) >= 0.5 || per(ours, g) >= 0.5).map((g) => [CPU_LABELS[g], per(bare, g).toFixed(0), per(ours, g).toFixed(0)]);
-  rows.push(['all', per(bare, 'total').toFixed(0), per(ours, 'total').toFixed(0)]);
-  const cores = (use: TCpuUse): string => (use.total / use.windowMs).toFixed(2);
-  return { head: ['CPU per run (ms)', 'bare Temporal', 'Reprise'], rows, cores: `cores busy while each side ran: bare ${cores(bare)}, Reprise ${cores(ours)} (of ${result.machine.cores})` };
+/** CPU per leaf by process, bare / Reprise, for every scenario both sides' CPU was read for; groups under 0.05 ms a leaf everywhere are left out of the columns, not out of "all". */
+function cpuRows(result: TBenchResult): { head: string[]; rows: string[][]; cores: string[][] } | undefined {
+  const measured = result.scenarios.filter((s) => s.leaves && s.bare.cpu?.requests && s.reprise.cpu?.requests);
+  if (!measured.length) return undefined;
+  const perLeaf = (s: TScenarioResult, use: TCpuUse, k: TCpuGroup | 'total'): number => use[k] / (use.requests * (s.leaves as number));
+  const groups = CPU_GROUPS.filter((g) => measured.some((s) => perLeaf(s, s.bare.cpu as TCpuUse, g) >= 0.05 || perLeaf(s, s.reprise.cpu as TCpuUse, g) >= 0.05));
+  const cell = (s: TScenarioResult, k: TCpuGroup | 'total'): string => {
+    const f = (v: number): string => (v >= 10 ? v.toFixed(0) : v.toFixed(1));
+    return `${f(perLeaf(s, s.bare.cpu as TCpuUse, k))} / ${f(perLeaf(s, s.reprise.cpu as TCpuUse, k))}`;
+  };
+  const rows = measured.map((s) => [s.name, ...groups.map((g) => cell(s, g)), cell(s, 'total')]);
+  const cores = measured.map((s) => {
+    const c = (use: TCpuUse): string => (use.total / use.windowMs).toFixed(2);
+    return [s.name, `${c(s.bare.cpu as TCpuUse)} / ${c(s.reprise.cpu as TCpuUse)}`];
+  });
+  return { head: ['CPU ms per leaf, b / R', ...groups.map((g) => CPU_HEADS[g]), 'all'], rows, cores };
 }
+
+/** What the CPU table's columns hold. */
+const CPU_LEGEND =
+  'From /proc around each side\'s timed requests (scripts/bench/cpu.ts): each process tree\'s own CPU and what its processes reaped, over every repeat, per leaf the request ran (one leaf: per request; throughput: per run, over its 10 leaves). ' +
+  '"worker": the side\'s worker (bare: with the `true` commands it forks and reaps); "helper": Reprise\'s spawner helper with the commands it reaps; "Temporal", "Postgres" (the idle DBOS worker polls it too): the servers both sides share; "API": Reprise\'s API process; ' +
+  '"bench": the bench process (the callers, polling); "rest": the machine\'s total less the others (the kernel, the idle side\'s processes, Reprise\'s command watchdogs, which no process of ours reaps); the kernel keeps the two kinds of figure apart, so over a window of a few seconds "rest" can come out a few ms below zero. Columns under 0.05 ms a leaf everywhere are left out, not out of "all".';
 
 export function renderConsole(result: TBenchResult): string {
   const out: string[] = [];
@@ -210,7 +222,10 @@ export function renderConsole(result: TBenchResult): string {
     out.push('', 'Reprise (API and worker processes, over HTTP) against bare Temporal (its own worker process), same leaf work:', '', ...table(head, rows));
   }
   const cpu = cpuRows(result);
-  if (cpu) out.push('', 'throughput: where the CPU went, from /proc around each batch, per run:', '', ...table(cpu.head, cpu.rows, ['l', 'r', 'r']), cpu.cores);
+  if (cpu) {
+    out.push('', 'where the CPU went, per leaf (bare / Reprise; see PERFORMANCE.md for the columns):', '', ...table(cpu.head, cpu.rows, ['l', ...cpu.head.slice(1).map(() => 'r' as const)]));
+    out.push('', 'cores busy (bare / Reprise):', '', ...table(['scenario', 'cores'], cpu.cores, ['l', 'r']));
+  }
   if (result.instantiation) {
     const i = instantiationRows(result);
     out.push('', `instantiation: POST /api/workflows/{id}/runs to the run's ledger reading materialized, against the same goal rows through pg (${PG_CHUNK_ROWS} rows a statement, one transaction):`, '', ...table(i.head, i.rows));
@@ -252,7 +267,8 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       "Reprise's worker (`src/main/worker.ts`) and API (`src/main/api.ts`), started as `npm start` starts them, and the bare baseline's own worker process " +
       '(`scripts/bench/bareWorker.ts`) with the same worker settings ' +
       `(${settingsLine(result)}). ` +
-      'Reprise is driven over HTTP with an agent token (`Authorization: Bearer`): a goal is `POST /api/goals`, its end is `GET /api/goals/{id}` reading `done`; ' +
+      'Reprise is driven over HTTP with an agent token (`Authorization: Bearer`): a goal is `POST /api/goals`; one leaf ends when `GET /api/goals/{id}` first reads `done` (polled every 10 ms at first, then every 2% of the time so far), ' +
+      'every bigger tree at its root\'s `finished_at` as that GET reports it (the moment the worker recorded the end; polled at most ten times a second, since polls fine enough to time it cost the API, Postgres and the bench more CPU on this machine than bare Temporal\'s long poll: a tenth of a one-second fan-out\'s); ' +
       "a run is `POST /api/workflows/{id}/runs`, its end the run's `status` reading `done`. " +
       "A bare request is a Temporal client's `workflow.start` and then its result. Leaves on both sides spawn `true`, then insert one row through `pg`.",
     '',
@@ -355,17 +371,12 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
         { title: `Throughput: ${throughput.runs} runs of 10 leaves requested at once`, subtitle: 'runs per second until every run is done (higher is better)', unit: 'runs/s' },
       );
       md.push('![Throughput in runs per second: bare Temporal, Reprise and DBOS](performance/throughput.svg)', '');
-      const cpu = cpuRows(result);
-      if (cpu) {
-        md.push(
-          'Where the throughput batches\' CPU went, per run (every repeat; read from /proc around each batch: each process tree\'s own CPU and what its processes reaped, scripts/bench/cpu.ts; groups under 0.5 ms a run on both sides are left out of the rows, not out of "all"):',
-          '',
-          ...mdTable(cpu.head, cpu.rows, ['l', 'r', 'r']),
-          '',
-          `${cpu.cores[0]?.toUpperCase()}${cpu.cores.slice(1)}.`,
-          '',
-        );
-      }
+    }
+    const cpu = cpuRows(result);
+    if (cpu) {
+      md.push('**Where the CPU went**, per leaf, bare / Reprise. ' + CPU_LEGEND, '');
+      md.push(...mdTable(cpu.head, cpu.rows, ['l', ...cpu.head.slice(1).map(() => 'r' as const)]), '');
+      md.push(`Cores busy while each side ran (of ${result.machine.cores}), bare / Reprise: ${cpu.cores.map(([name, c]) => `${name} ${c}`).join('; ')}.`, '');
     }
     md.push('Each repeat, in order (s):', '');
     md.push(

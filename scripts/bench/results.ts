@@ -11,7 +11,7 @@ export interface TSide {
   repeatsMs: number[];
   /** Longest history, slowest workflow task, activity queue and run times, over every repeat. */
   stats?: THistoryStats;
-  /** Throughput: the CPU its batches used, by process, summed over every repeat (cpu.ts). */
+  /** The CPU its timed requests used, by process, summed over every repeat (cpu.ts). */
   cpu?: TCpuUse;
 }
 
@@ -28,6 +28,8 @@ export interface TScenarioResult {
   unit: 'time' | 'rate';
   /** Throughput: runs per batch (for runs/s). */
   runs?: number;
+  /** Leaves one request (throughput: one run) runs, for the CPU per leaf. */
+  leaves?: number;
   target: TTarget;
   /** The issue's measured ratio before this work (issue 19), as text. */
   before: string;

@@ -90,7 +90,7 @@ export async function benchThroughput(deps: TThroughputDeps): Promise<TScenarioR
       if (elapsed > BATCH_DEADLINE_MS) throw new Error(`batch ${batch}: ${items.filter((r) => r.status.status === 'done').length} of ${runs} runs done after ${BATCH_DEADLINE_MS / 60_000} min`);
     }
     const ms = performance.now() - started;
-    return { ms, cpu: cpu(), stats: async () => worstOf(await mapLimit(roots, STATS_AT_ONCE, (root) => treeHistoryStats(temporal, root))) as THistoryStats };
+    return { ms, cpu: cpu(runs), stats: async () => worstOf(await mapLimit(roots, STATS_AT_ONCE, (root) => treeHistoryStats(temporal, root))) as THistoryStats };
   }
 
   async function bare(batch: number): Promise<TBatch> {
@@ -100,7 +100,7 @@ export async function benchThroughput(deps: TThroughputDeps): Promise<TScenarioR
     const handles = await mapLimit(ids, THROUGHPUT_CALLERS, (workflowId) => temporal.workflow.start('bareFanOut', { taskQueue: deps.bareTaskQueue, workflowId, args: [THROUGHPUT_LEAVES] }));
     await Promise.all(handles.map((h) => h.result()));
     const ms = performance.now() - started;
-    return { ms, cpu: cpu(), stats: async () => statsOf(await mapLimit(ids, STATS_AT_ONCE, (id) => temporal.workflow.getHandle(id).fetchHistory())) };
+    return { ms, cpu: cpu(runs), stats: async () => statsOf(await mapLimit(ids, STATS_AT_ONCE, (id) => temporal.workflow.getHandle(id).fetchHistory())) };
   }
 
   const bareRuns: { ms: number; cpu: TCpuUse | undefined; stats: THistoryStats }[] = [];
@@ -124,6 +124,7 @@ export async function benchThroughput(deps: TThroughputDeps): Promise<TScenarioR
     name: `throughput: ${runs} runs of ${THROUGHPUT_LEAVES} leaves, ${THROUGHPUT_CALLERS} callers`,
     unit: 'rate',
     runs,
+    leaves: THROUGHPUT_LEAVES,
     target: { direction: 'min', ratio: 0.8 },
     before: '0.39× (2.8 against 7.2 runs/s)',
     bare: side(bareRuns),

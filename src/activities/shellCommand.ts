@@ -118,6 +118,10 @@ export async function runShellCommand(options: TCommandOptions): Promise<TComman
   const stdout = new TailBuffer(options.maxOutputBytes);
   const stderr = new TailBuffer(options.maxOutputBytes);
   const graceMs = options.killGraceMs ?? 5000;
+  // Cancelled before it could start (its activity waited on the file system meanwhile): it never starts.
+  if (options.signal?.aborted) {
+    return { exit_code: null, signal: null, timed_out: false, cancelled: true, stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, duration_ms: 0 };
+  }
 
   // Without an exit file (none asked, or it cannot be created) the command still runs.
   const child = await spawnCommand({

@@ -54,6 +54,16 @@ describe('runShellCommand', () => {
     expect(r.duration_ms).toBeLessThan(10_000);
   });
 
+  it('never starts a command cancelled before it could start', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const marker = path.join(cwd, 'started-after-cancel');
+    // The helper makes the exit file as it starts a command: none means nothing was asked of it.
+    const exitFile = path.join(cwd, 'exit-never-started');
+    const r = await runShellCommand({ ...base, signal: controller.signal, exitFile, command: `touch ${marker}` });
+    expect([r.cancelled, r.exit_code, existsSync(exitFile), existsSync(marker)]).toEqual([true, null, false, false]);
+  });
+
   it('reports progress while the command runs', async () => {
     const ticks: number[] = [];
     await runShellCommand({ ...base, command: 'sleep 2.2', onProgress: (ms) => ticks.push(ms) });
