@@ -31,8 +31,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /**
  * How long to wait before the next look at something that started `elapsedMs`
- * ago: 10 ms at first, then 2% of the time so far (at most `maxMs`), so the
- * poll adds at most ~2% to what it measures and never floods the API.
+ * ago: 10 ms at first, then 2% of the time so far (at most `maxMs`): a poll
+ * sees an end at most 10 ms or 2% late. Each look costs the API, Postgres and
+ * the caller CPU on the machine measured, so a tree's time is its recorded
+ * end instead (engine.ts, `timedBy`).
  */
 export function pollDelay(elapsedMs: number, maxMs = 250): number {
   return Math.min(maxMs, Math.max(10, elapsedMs / 50));

@@ -207,9 +207,9 @@ function cpuRows(result: TBenchResult): { head: string[]; rows: string[][]; core
 
 /** What the CPU table's columns hold. */
 const CPU_LEGEND =
-  'From /proc around each side\'s timed requests (scripts/bench/cpu.ts): each process tree\'s own CPU and what its processes reaped, over every repeat, per leaf the request ran (one leaf: per request; throughput: per run, over its 10 leaves). ' +
+  'From /proc around each side\'s timed requests (scripts/bench/cpu.ts): each process tree\'s own CPU and what its processes reaped, over every repeat, per leaf the request ran (one leaf: per request; throughput: a run\'s CPU ÷ its 10 leaves). ' +
   '"worker": the side\'s worker (bare: with the `true` commands it forks and reaps); "helper": Reprise\'s spawner helper with the commands it reaps; "Temporal", "Postgres" (the idle DBOS worker polls it too): the servers both sides share; "API": Reprise\'s API process; ' +
-  '"bench": the bench process (the callers, polling); "rest": the machine\'s total less the others (the kernel, the idle side\'s processes, Reprise\'s command watchdogs, which no process of ours reaps); the kernel keeps the two kinds of figure apart, so over a window of a few seconds "rest" can come out a few ms below zero. Columns under 0.05 ms a leaf everywhere are left out, not out of "all".';
+  '"bench": the bench process (the callers, polling); "rest": the machine\'s total less the others (the kernel, the idle side\'s processes, Reprise\'s command watchdogs, which no process of ours reaps); the kernel counts per-process times and /proc/stat\'s machine total separately, so over a window of a few seconds "rest" can come out a few ms below zero. Columns under 0.05 ms a leaf everywhere are left out, not out of "all".';
 
 export function renderConsole(result: TBenchResult): string {
   const out: string[] = [];
@@ -268,7 +268,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       '(`scripts/bench/bareWorker.ts`) with the same worker settings ' +
       `(${settingsLine(result)}). ` +
       'Reprise is driven over HTTP with an agent token (`Authorization: Bearer`): a goal is `POST /api/goals`; one leaf ends when `GET /api/goals/{id}` first reads `done` (polled every 10 ms at first, then every 2% of the time so far), ' +
-      'every bigger tree at its root\'s `finished_at` as that GET reports it (the moment the worker recorded the end; polled at most ten times a second, since polls fine enough to time it cost the API, Postgres and the bench more CPU on this machine than bare Temporal\'s long poll: a tenth of a one-second fan-out\'s); ' +
+      'every bigger tree at its root\'s `finished_at` as that GET reports it (the moment the worker recorded the end, so unlike bare\'s time it leaves out delivering the answer, a few ms; polled at most ten times a second, since polls fine enough to time it cost the API, Postgres and the bench more CPU on this machine than bare Temporal\'s long poll: a tenth of a one-second fan-out\'s); ' +
       "a run is `POST /api/workflows/{id}/runs`, its end the run's `status` reading `done`. " +
       "A bare request is a Temporal client's `workflow.start` and then its result. Leaves on both sides spawn `true`, then insert one row through `pg`.",
     '',
@@ -307,13 +307,13 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
   md.push('## Reproduce', '');
   md.push('```sh', 'npm run bench', '```', '');
   md.push(
-    'It takes about an hour on two cores and rewrites this file, its charts and `performance/results.json`; every run rewrites them, a partial one too, unless `BENCH_WRITE_DOCS=0` (prints only) or `BENCH_DOCS_PATH=/tmp/perf.md` (writes there, charts beside it in `performance/`). ' +
+    'It takes 20 minutes to an hour on two cores (' + result.minutes.toFixed(0) + ' min for this run; about an hour on machines where starting a process is dear: Where the time goes) and rewrites this file, its charts and `performance/results.json`; every run rewrites them, a partial one too, unless `BENCH_WRITE_DOCS=0` (prints only) or `BENCH_DOCS_PATH=/tmp/perf.md` (writes there, charts beside it in `performance/`). ' +
       '`BENCH_SCENARIOS=small BENCH_REPEATS=1 BENCH_WRITE_DOCS=0 npm run bench` is the quick check (up to 100 leaves, 40 throughput runs, plans up to 100 goals; a few minutes). ' +
       '`BENCH_REPEATS=n` sets the repeats (default 3); `BENCH_PARTS=engine,throughput,instantiation` picks parts; ' +
       '`BENCH_THROUGHPUT_RUNS`, `BENCH_THROUGHPUT_CALLERS` (default 20), `BENCH_ONE_LEAF_REQUESTS` change sizes; `BENCH_ONLY=fan-out-1000,tree-10000` runs only those of the engine scenarios (ids: one-leaf, fan-out-100, chain-20, fan-out-1000, tree-10000), with the other parts unless `BENCH_PARTS=engine`. ' +
       '`performance/results.json` keeps the figures; `BENCH_RENDER=docs/performance/results.json npm run bench` writes this file again from them (after an edit of docs/performance/notes.md) without measuring. ' +
       'DBOS (`@dbos-inc/dbos-sdk`, a development dependency) runs the same leaf work for context; `BENCH_DBOS=0` leaves it out. ' +
-      '`BENCH_CPU_PROFILE_DIR=/tmp/prof` has the worker, the bare worker and the API write V8 CPU profiles there when they stop (one per thread; open them in Chrome\'s DevTools). ' +
+      '`BENCH_CPU_PROFILE_DIR=/tmp/prof` has the worker, the bare worker, the API and the DBOS worker write V8 CPU profiles there when they stop (one per thread; open them in Chrome\'s DevTools); profiling slows them, so that run\'s figures are not comparable. `BENCH_LOG_LEVEL` (default warn) sets the processes\' log level. ' +
       'The bench is never part of `npm test`; the scale suite below guards the limits there.',
     '',
   );
