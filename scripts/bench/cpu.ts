@@ -35,7 +35,7 @@ interface TProc {
 const TICK_MS = 10;
 
 /** The machine's busy CPU so far (user, nice, system, irq, softirq), ms. */
-function machineMs(): number {
+export function machineMs(): number {
   const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = fields;
   return (user + nice + system + irq + softirq) * TICK_MS;

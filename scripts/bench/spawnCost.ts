@@ -9,28 +9,23 @@
 // figures vary with whatever else runs: compare them within one run, on an
 // idle machine. docs/performance/notes.md, "Where the time goes", quotes them.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runShellCommand } from '../../src/activities/shellCommand';
 import { warmSpawner } from '../../src/activities/spawner';
+import { machineMs } from './cpu';
 import { wholeNumber } from './settings';
 
 const N = wholeNumber('BENCH_SPAWN_N', 200);
 const RSS_MB = wholeNumber('BENCH_SPAWN_RSS_MB', 300, 0);
 
-/** CPU time the whole machine spent so far (user, nice, system, irq, softirq), ms. */
-function machineCpuMs(): number {
-  const [user, nice, system, , , irq, softirq] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * 10;
-}
-
 async function measure(name: string, once: () => Promise<unknown>): Promise<void> {
   for (let i = 0; i < 10; i++) await once();
-  const cpu = machineCpuMs();
+  const cpu = machineMs();
   const started = performance.now();
   for (let i = 0; i < N; i++) await once();
-  console.log(`${name.padEnd(34)} ${((machineCpuMs() - cpu) / N).toFixed(1).padStart(6)} ms CPU  ${((performance.now() - started) / N).toFixed(1).padStart(6)} ms wall`);
+  console.log(`${name.padEnd(34)} ${((machineMs() - cpu) / N).toFixed(1).padStart(6)} ms CPU  ${((performance.now() - started) / N).toFixed(1).padStart(6)} ms wall`);
 }
 
 async function main(): Promise<void> {
