@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { DomainError, isDomainError } from '../domain/errors';
 import { Prisma, PrismaClient } from './generated/prisma/client';
 
@@ -24,14 +25,43 @@ export interface TPrismaOptions {
   queryTimeoutMs: number;
 }
 
-/** A Prisma client over the `pg` driver adapter (no query-engine binary). */
+/** The pg pool under each client createPrisma made, for its named statements (namedQuery). */
+const POOLS = new WeakMap<PrismaClient, pg.Pool>();
+
+/**
+ * A Prisma client over the `pg` driver adapter (no query-engine binary), on a
+ * pool of our own that `namedQuery` shares and `$disconnect` ends.
+ */
 export function createPrisma(databaseUrl: string, { poolSize, queryTimeoutMs }: TPrismaOptions): PrismaClient {
   // A connect attempt is bounded (pg's default waits forever): one that never
   // gets an answer, such as a TCP self-connection to a dead server's port,
   // must fail and be retried rather than hold a pool slot and the port.
   // A query that times out is dropped with its connection (pg's pool destroys a client released with an error).
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: queryTimeoutMs, keepAlive: true });
-  return new PrismaClient({ adapter });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: queryTimeoutMs, keepAlive: true });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  POOLS.set(prisma, pool);
+  return prisma;
+}
+
+/** A statement that runs often enough to be prepared: its name must be unique to its text (pg keeps one per name and connection). */
+export interface TNamedStatement {
+  name: string;
+  text: string;
+}
+
+/**
+ * Runs one of the statements every leaf runs (its start, its end) as a named
+ * statement on the client's own pool: Postgres parses and plans it once per
+ * connection instead of on every call (Prisma sends each statement unnamed),
+ * and it skips Prisma's query layer. Measured on a 1,000-leaf fan-out: the
+ * Postgres CPU per leaf fell from 1.7 to 1.1 ms (docs/performance/notes.md).
+ * Errors are pg's own (a SQLSTATE `code`, a socket error, pg's messages):
+ * isTransientDatabaseError knows them as it knows Prisma's.
+ */
+export async function namedQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(prisma: PrismaClient, statement: TNamedStatement, values: unknown[]): Promise<pg.QueryResult<R>> {
+  const pool = POOLS.get(prisma);
+  if (!pool) throw new Error('namedQuery needs a client made by createPrisma');
+  return pool.query<R>({ name: statement.name, text: statement.text, values });
 }
 
 /**

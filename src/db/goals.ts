@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors';
 import { isTerminal, TERMINAL_LIFECYCLES, WAIT_REASONS, type TGoalLifecycle, type TGoalOutcome, type TWaitKind } from '../domain/goals';
 import type { TPlan } from '../domain/plans';
 import { findAgent } from './agents';
-import { type Prisma, TRANSACTION_OPTIONS, type Agent, type Goal, type GoalEdge, type PrismaClient, type TDb } from './client';
+import { namedQuery, type Prisma, TRANSACTION_OPTIONS, type Agent, type Goal, type GoalEdge, type PrismaClient, type TDb, type TNamedStatement } from './client';
 import { writeNestedAndLayer, type TNestedRunRow } from './runs';
 import { subtree, UNFINISHED } from './subtree';
 
@@ -313,15 +313,19 @@ export async function recordActionFailed(prisma: PrismaClient, id: string, attem
   });
 }
 
+/** recordLeafDone's statement: output $2, its attempt number $4, ended at $3, for goal $1 if unfinished. */
+const RECORD_LEAF_DONE: TNamedStatement = {
+  name: 'reprise-record-leaf-done',
+  text: `UPDATE goals SET output = $2::jsonb, action_ended_at = $3, action_attempts = $4, lifecycle = 'done', done_reason = 'accepted',
+                        failure_reason = NULL, block_reason = NULL, waiting_for = NULL, finished_at = $3, updated_at = now()
+          WHERE id = $1 AND ${UNFINISHED.sql}`,
+};
+
 /** A leaf whose action succeeded (its `attempt`-th outcome) and needs no further acceptance: its result and its end, in one write. */
 export async function recordLeafDone(prisma: PrismaClient, id: string, attempt: number, output: unknown): Promise<void> {
-  // Every leaf ends through here: one plain statement (no query building), the same columns an end writes,
+  // Every leaf ends through here: one prepared statement (namedQuery), the same columns an end writes,
   // its times from this process's clock as a goal's start is.
-  const now = new Date();
-  await prisma.$executeRaw`
-    UPDATE goals SET output = ${JSON.stringify(output)}::jsonb, action_ended_at = ${now}, action_attempts = ${attempt}, lifecycle = 'done', done_reason = 'accepted',
-                     failure_reason = NULL, block_reason = NULL, waiting_for = NULL, finished_at = ${now}, updated_at = now()
-     WHERE id = ${id} AND ${UNFINISHED}`;
+  await namedQuery(prisma, RECORD_LEAF_DONE, [id, JSON.stringify(output), new Date(), attempt]);
 }
 
 /** Stores a leaf's full result on its row (not once it has ended). */
@@ -371,10 +375,28 @@ export async function recordGoalEnd(prisma: PrismaClient, id: string, outcome: T
     }, TRANSACTION_OPTIONS);
     return;
   }
-  await endGoal(prisma, id, outcome);
-  // A completion kept for an update that was refused, or for a leaf that then timed out or was cancelled.
-  await prisma.goalCompletion.deleteMany({ where: { goalId: id } });
+  // One prepared statement: the end, and any completion kept for an update that was refused,
+  // or for a leaf that then timed out or was cancelled.
+  await namedQuery(prisma, RECORD_GOAL_END, [
+    id,
+    outcome.lifecycle,
+    outcome.lifecycle === 'done' ? outcome.doneReason : null,
+    outcome.lifecycle === 'failed' ? outcome.failureReason : null,
+    outcome.output === undefined ? null : JSON.stringify(outcome.output),
+    new Date(),
+  ]);
 }
+
+/** recordGoalEnd's statement (as endGoal writes an end; $5, the output, replaces the stored one only when given). */
+const RECORD_GOAL_END: TNamedStatement = {
+  name: 'reprise-record-goal-end',
+  text: `WITH ended AS (
+           UPDATE goals SET lifecycle = $2, done_reason = $3, failure_reason = $4, block_reason = NULL, waiting_for = NULL, claimed_by = NULL,
+                            lease_expires_at = NULL, output = coalesce($5::jsonb, output), finished_at = $6, updated_at = $6
+            WHERE id = $1 AND ${UNFINISHED.sql}
+         )
+         DELETE FROM goal_completions WHERE goal_id = $1`,
+};
 
 async function endGoal(prisma: TDb, id: string, outcome: TGoalOutcome): Promise<void> {
   await prisma.goal.updateMany({

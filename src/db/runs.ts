@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors';
 import type { TPlan } from '../domain/plans';
 import { z } from '../domain/zod';
 import type { Goal, Run as TRunRow } from './generated/prisma/client';
-import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
+import { namedQuery, Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb, type TNamedStatement } from './client';
 import { insertLayers, insertPlanRows, type TNestedRun, type TPlanLayer, type TPlanParent } from './planRows';
 import { parseStored } from './stored';
 import { ownerWhere, type TOwner } from './workflows';
@@ -432,6 +432,25 @@ export const GOAL_COLUMNS: { [K in keyof Goal]-?: string } = {
 
 const RETURNING_GOAL = Prisma.raw(Object.entries(GOAL_COLUMNS).map(([field, column]) => `${column} AS "${field}"`).join(', '));
 
+/** startLeaf's one statement: the draft marked started ($2), and the goal's context, by its id ($1). */
+const START_LEAF: TNamedStatement = {
+  name: 'reprise-start-leaf',
+  text: `
+    WITH s AS (
+      UPDATE goals SET lifecycle = 'active', started_at = $2, updated_at = $2 WHERE id = $1 AND lifecycle = 'draft'
+      RETURNING ${RETURNING_GOAL.sql}
+    )
+    SELECT s.*, a.name, a.allowed_runtimes, r.id AS run_id, r.inputs, ra.name AS acting_name, ra.allowed_runtimes AS acting_runtimes,
+           pa.name AS planner_name, pa.allowed_runtimes AS planner_runtimes
+      FROM goals g
+      LEFT JOIN s ON true
+      JOIN agents a ON a.id = g.agent_id
+      LEFT JOIN workflow_runs r ON r.id = g.run_id
+      LEFT JOIN agents ra ON ra.id = r.requested_by_agent_id
+      LEFT JOIN agents pa ON pa.id = g.planned_by_agent_id
+     WHERE g.id = $1`,
+};
+
 /**
  * A leaf about to run: its goal, marked active (started now) if it was a
  * draft, as it now is, and who it runs for (`findLeafContext`). Null when
@@ -443,25 +462,14 @@ const RETURNING_GOAL = Prisma.raw(Object.entries(GOAL_COLUMNS).map(([field, colu
  * this one's snapshot predates a transaction the update waited for (a
  * cancel committing as the leaf starts), and would show the goal as it was.
  */
-export async function startLeaf(db: TDb, goalId: string, now: Date): Promise<{ goal: Goal; context: TLeafContext } | null> {
-  const [row] = await db.$queryRaw<((Goal | { [K in keyof Goal]: null }) & TLeafContextRow)[]>`
-    WITH s AS (
-      UPDATE goals SET lifecycle = 'active', started_at = ${now}, updated_at = ${now} WHERE id = ${goalId} AND lifecycle = 'draft'
-      RETURNING ${RETURNING_GOAL}
-    )
-    SELECT s.*, a.name, a.allowed_runtimes, r.id AS run_id, r.inputs, ra.name AS acting_name, ra.allowed_runtimes AS acting_runtimes,
-           pa.name AS planner_name, pa.allowed_runtimes AS planner_runtimes
-      FROM goals g
-      LEFT JOIN s ON true
-      JOIN agents a ON a.id = g.agent_id
-      LEFT JOIN workflow_runs r ON r.id = g.run_id
-      LEFT JOIN agents ra ON ra.id = r.requested_by_agent_id
-      LEFT JOIN agents pa ON pa.id = g.planned_by_agent_id
-     WHERE g.id = ${goalId}`;
+export async function startLeaf(prisma: PrismaClient, goalId: string, now: Date): Promise<{ goal: Goal; context: TLeafContext } | null> {
+  const {
+    rows: [row],
+  } = await namedQuery<(Goal | { [K in keyof Goal]: null }) & TLeafContextRow>(prisma, START_LEAF, [goalId, now]);
   if (!row) return null;
   const context = leafContextOf(row);
   if (row.id === null) {
-    const goal = await db.goal.findUnique({ where: { id: goalId } });
+    const goal = await prisma.goal.findUnique({ where: { id: goalId } });
     return goal && { goal, context };
   }
   const goal = Object.fromEntries(Object.keys(GOAL_COLUMNS).map((field) => [field, row[field as keyof Goal]])) as Goal;
