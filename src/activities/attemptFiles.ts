@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
 import type { THttpResult } from './httpRequest';
@@ -188,9 +188,36 @@ export async function forgetAttempt(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(() => undefined);
 }
 
-/** Forgets a goal's attempts once Postgres holds their outcome (best effort: a leftover is only a few bytes). */
-export async function forgetAttempts(dataDir: string, goalId: string): Promise<void> {
-  await rm(goalAttemptsDir(dataDir, goalId), { recursive: true, force: true }).catch(() => undefined);
+/**
+ * Forgets a goal's attempts once Postgres holds their outcome (best effort:
+ * a leftover is only a few bytes). `made`: the directory this attempt made
+ * (attemptDir). When it is the goal's only one and holds only what an
+ * attempt writes (its exit status, its outcome), it goes file by file, a
+ * few calls; anything else (other attempts, markers) by walking the goal's
+ * directory as before. The walk stats and lists every level: in a 100-leaf
+ * fan-out it took about a tenth of the worker's main thread.
+ */
+export async function forgetAttempts(dataDir: string, goalId: string, made?: string): Promise<void> {
+  const goalDir = goalAttemptsDir(dataDir, goalId);
+  if (made !== undefined && path.dirname(path.dirname(made)) === goalDir && (await removeAttempt(made))) return;
+  await rm(goalDir, { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Removes an attempt's own files, its directory, and its outcome's and goal's directories if that empties them; false if anything is left. */
+async function removeAttempt(dir: string): Promise<boolean> {
+  try {
+    await Promise.all(['outcome.json', 'exit'].map((name) => unlink(path.join(dir, name)).catch(ignoreMissing)));
+    await rmdir(dir);
+    await rmdir(path.dirname(dir));
+    await rmdir(path.dirname(path.dirname(dir)));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
 }
 
 /** Signals that end a process by default: a status of 128 + one of them is how the shell reports that death. */

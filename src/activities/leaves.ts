@@ -348,7 +348,7 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
         const retries = action.retries ?? 0;
         const status: TEndStatus = attempt.failure.type === 'LeafTimedOut' ? 'timed_out' : 'failed';
         await untilWritten(() => goals.recordActionFailed(prisma, goalId, n, attempt.result));
-        await forgetAttempts(deps.dataDir, goalId);
+        await forgetAttempts(deps.dataDir, goalId, attempt.dir);
         if (n <= retries) throw ApplicationFailure.retryable(attempt.failure.message, FAILURE_TYPES[attempt.failure.type]);
         const reason = `${attempt.failure.message}${n > 1 ? ` (after ${n} attempts)` : ''}`;
         await untilWritten(() => goals.recordGoalEnd(prisma, goalId, { lifecycle: 'failed', failureReason: reason }));
@@ -357,11 +357,11 @@ export function createLeafActivities(deps: TLeafActivityDeps) {
       if (!acceptance.check && !acceptance.judgment) {
         await untilWritten(() => goals.recordLeafDone(prisma, goalId, n, attempt.result));
         // Not waited for: the end is in Postgres, so files left by a worker lost meanwhile are only ever forgotten (isTerminal above).
-        void forgetAttempts(deps.dataDir, goalId);
+        void forgetAttempts(deps.dataDir, goalId, attempt.dir);
         return { status: 'succeeded', context: edgeContextOf('succeeded', attempt.result), recorded: true };
       }
       await untilWritten(() => goals.recordActionSucceeded(prisma, goalId, n, attempt.result));
-      await forgetAttempts(deps.dataDir, goalId);
+      await forgetAttempts(deps.dataDir, goalId, attempt.dir);
     }
     if (acceptance.check) {
       const check = await runCheck(goal, context, acceptance.check, progress, defaultTimeoutS);

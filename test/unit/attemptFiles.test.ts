@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { attemptDir, forgetAttempt, keepOutcome, markCancelled, outcomeDir, prepareAttempt, recoverOutcome } from '../../src/activities/attemptFiles';
+import { attemptDir, forgetAttempt, forgetAttempts, keepOutcome, markCancelled, outcomeDir, prepareAttempt, recoverOutcome } from '../../src/activities/attemptFiles';
 
 /** What an attempt left on disk, and what the next attempt makes of it. */
 describe('attempt files', () => {
@@ -139,5 +139,49 @@ describe('attempt files', () => {
     expect(await prepareAttempt(dir)).toBe(true);
     writeFileSync(path.join(dir, 'exit'), '0\n');
     expect(recoverOutcome(outcome, 1 << 20)).toMatchObject({ kind: 'exit', result: { exit_code: 0 } });
+  });
+  describe('forgetting a goal\'s attempts once Postgres holds the outcome', () => {
+    /** An attempt of goal `goal` that ran and kept its outcome, as runLeaf leaves it. */
+    const ran = async (goal: string, outcome: number, activityAttempt = 1): Promise<string> => {
+      const dir = attemptDir(dataDir, goal, outcome, activityAttempt);
+      expect(await prepareAttempt(dir)).toBe(true);
+      writeFileSync(path.join(dir, 'exit'), '0\n');
+      keepOutcome(dir, { result: { exit_code: 0, signal: null, timed_out: false, cancelled: false, stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, duration_ms: 1 } });
+      return dir;
+    };
+    const goalDir = (goal: string) => path.join(dataDir, 'attempts', goal);
+
+    it('removes the only attempt, its outcome\'s directory and the goal\'s', async () => {
+      const dir = await ran('goal_one', 1);
+      await forgetAttempts(dataDir, 'goal_one', dir);
+      expect(existsSync(goalDir('goal_one'))).toBe(false);
+    });
+
+    it('removes every attempt when there are several (a retry beside a given-up attempt, an earlier outcome)', async () => {
+      await ran('goal_many', 1);
+      await ran('goal_many', 2, 1);
+      const last = await ran('goal_many', 2, 2);
+      await forgetAttempts(dataDir, 'goal_many', last);
+      expect(existsSync(goalDir('goal_many'))).toBe(false);
+    });
+
+    it('removes an attempt holding more than its exit and outcome (a timeout mark), and works without knowing the attempt', async () => {
+      const dir = await ran('goal_marked', 1);
+      writeFileSync(path.join(dir, 'timed_out'), '1');
+      await forgetAttempts(dataDir, 'goal_marked', dir);
+      expect(existsSync(goalDir('goal_marked'))).toBe(false);
+
+      await ran('goal_unknown', 1);
+      await forgetAttempts(dataDir, 'goal_unknown');
+      expect(existsSync(goalDir('goal_unknown'))).toBe(false);
+    });
+
+    it('leaves another goal\'s attempts alone, even when handed a directory outside the goal', async () => {
+      const other = await ran('goal_other', 1);
+      await ran('goal_mine', 1);
+      await forgetAttempts(dataDir, 'goal_mine', other);
+      expect(existsSync(goalDir('goal_mine'))).toBe(false);
+      expect(existsSync(other)).toBe(true);
+    });
   });
 });
