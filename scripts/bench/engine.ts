@@ -102,6 +102,15 @@ const ZGoalSeen = z.object({ id: z.string(), lifecycle: z.string(), failure_reas
  */
 const RECORDED_POLL_MIN_MS = wholeNumber('BENCH_RECORDED_POLL_MS', 500, 10);
 const TERMINAL = new Set(['done', 'failed', 'cancelled']);
+/**
+ * Idle time before each side's batch of a scenario. The dev server hands
+ * workflow tasks over slower while it is still busy from the batch before
+ * (measured with bare Temporal alone: 20-leaf chains back to back took 0.44,
+ * 0.78, then 1.04 s each, every workflow task waiting 33 ms to be picked up;
+ * with 2 s between them, 0.30-0.35 s each, 1.6 ms), so without it whichever
+ * side ran second was timed on a slower server (docs/performance/notes.md).
+ */
+const SETTLE_MS = wholeNumber('BENCH_SETTLE_MS', 3000, 0);
 /** A scenario that has not ended by then has hung. */
 const SCENARIO_DEADLINE_MS = 30 * 60_000;
 
@@ -174,6 +183,8 @@ export function createEngineBench(deps: TEngineDeps) {
   async function repeat(s: TEngineScenario, processes: TCpuProcesses, one: () => Promise<{ ms: number; stats: () => Promise<THistoryStats> }>): Promise<TMeasured> {
     const times: number[] = [];
     const stats: (() => Promise<THistoryStats>)[] = [];
+    // Each side's batch starts from a settled server (SETTLE_MS).
+    await sleep(SETTLE_MS);
     const cpu = measureCpu(processes);
     for (let i = 0; i < s.requests; i++) {
       const r = await one();
