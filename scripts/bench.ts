@@ -24,6 +24,9 @@
 // scenarios. BENCH_WRITE_DOCS=0 writes no docs; BENCH_DOCS_PATH writes them
 // elsewhere (charts beside it, in performance/). BENCH_LOG_LEVEL sets the
 // children's LOG_LEVEL (default warn; their output is shown if one dies).
+// BENCH_SETTLE_MS (default 3000): idle before each side's batch of a
+// scenario; BENCH_RECORDED_POLL_MS (default 500): how often a tree's
+// recorded end is polled for (scripts/bench/settings.ts says why).
 // Each run that writes docs also keeps its figures in performance/results.json
 // beside them; BENCH_RENDER=<that file> measures nothing and writes the docs
 // again from it (after an edit of docs/performance/notes.md), or with
@@ -47,7 +50,7 @@ import { benchInstantiation } from './bench/instantiation';
 import { startNodeProcess, waitForHttp, waitForWorker } from './bench/processes';
 import { renderConsole, renderDocs } from './bench/report';
 import type { TBenchResult, TMachine } from './bench/results';
-import { listOf, oneOf, settingError, wholeNumber } from './bench/settings';
+import { listOf, oneOf, RECORDED_POLL_MS, SETTLE_MS, settingError, wholeNumber } from './bench/settings';
 import { benchThroughput } from './bench/throughput';
 
 const root = path.resolve(__dirname, '..');
@@ -251,6 +254,8 @@ async function main(): Promise<void> {
         heapMb: config.worker.heapMb,
         poolSize: config.databasePoolSize,
       },
+      settleMs: SETTLE_MS,
+      recordedPollMs: RECORDED_POLL_MS,
       scenarios,
       ...(instantiation ? { instantiation } : {}),
       ...(dbosNote ? { dbosNote } : {}),

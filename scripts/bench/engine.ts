@@ -12,7 +12,7 @@ import type { TDbosBaseline } from './dbos';
 import { pollDelay, sleep, type TApi } from './http';
 import { measureCpu, sumCpu, type TCpuProcesses, type TCpuUse } from './cpu';
 import { medianOf, worstOf, type TScenarioResult, type TSide, type TTarget } from './results';
-import { wholeNumber } from './settings';
+import { RECORDED_POLL_MS, SETTLE_MS, wholeNumber } from './settings';
 
 /** The leaf work's shape, which each side builds its own way. */
 export type TShape = { kind: 'fanOut'; n: number } | { kind: 'chain'; n: number } | { kind: 'nested'; groups: number; n: number };
@@ -30,8 +30,8 @@ export interface TEngineScenario {
   /**
    * Reprise's end: `seen`, when a GET first shows the goal done (polled every
    * 10 ms at first); `recorded`, the root's end as GET reports it
-   * (`finished_at`, written as the worker recorded it), polled at most ten
-   * times a second. Each poll costs the API, Postgres and the bench a few ms
+   * (`finished_at`, written as the worker recorded it), polled every
+   * RECORDED_POLL_MS. Each poll costs the API, Postgres and the bench a few ms
    * of CPU on the machine that runs the tree, where bare Temporal's wait (a
    * long poll) costs none: polled every 10 ms, a one-second fan-out spent a
    * tenth of its CPU answering them.
@@ -94,23 +94,7 @@ function goalBody(shape: TShape): unknown {
 }
 
 const ZGoalSeen = z.object({ id: z.string(), lifecycle: z.string(), failure_reason: z.string().nullable().optional(), finished_at: z.string().nullable().optional() });
-/**
- * Polls for a `recorded` end as `reprise run wait` polls (twice a second,
- * src/cli/waitForRun.ts): the time is the recorded end whatever the poll, so
- * polling faster than a user's wait would only load the machine measured.
- * BENCH_RECORDED_POLL_MS changes it (the A/B in docs/performance/notes.md).
- */
-const RECORDED_POLL_MIN_MS = wholeNumber('BENCH_RECORDED_POLL_MS', 500, 10);
 const TERMINAL = new Set(['done', 'failed', 'cancelled']);
-/**
- * Idle time before each side's batch of a scenario. The dev server hands
- * workflow tasks over slower while it is still busy from the batch before
- * (measured with bare Temporal alone: 20-leaf chains back to back took 0.44,
- * 0.78, then 1.04 s each, every workflow task waiting 33 ms to be picked up;
- * with 2 s between them, 0.30-0.35 s each, 1.6 ms), so without it whichever
- * side ran second was timed on a slower server (docs/performance/notes.md).
- */
-const SETTLE_MS = wholeNumber('BENCH_SETTLE_MS', 3000, 0);
 /** A scenario that has not ended by then has hung. */
 const SCENARIO_DEADLINE_MS = 30 * 60_000;
 
@@ -148,7 +132,7 @@ export function createEngineBench(deps: TEngineDeps) {
     const { id } = ZGoalSeen.parse(res.body);
     for (;;) {
       const elapsed = performance.now() - started;
-      await sleep(timedBy === 'seen' ? pollDelay(elapsed) : Math.max(RECORDED_POLL_MIN_MS, pollDelay(elapsed)));
+      await sleep(timedBy === 'seen' ? pollDelay(elapsed) : Math.max(RECORDED_POLL_MS, pollDelay(elapsed)));
       const seen = await api.call('GET', `/api/goals/${id}`);
       if (seen.status !== 200) throw new Error(`GET /api/goals/${id}: ${seen.status} ${JSON.stringify(seen.body)}`);
       const goal = ZGoalSeen.parse(seen.body);

@@ -268,7 +268,10 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       '(`scripts/bench/bareWorker.ts`) with the same worker settings ' +
       `(${settingsLine(result)}). ` +
       'Reprise is driven over HTTP with an agent token (`Authorization: Bearer`): a goal is `POST /api/goals`; one leaf ends when `GET /api/goals/{id}` first reads `done` (polled every 10 ms at first, then every 2% of the time so far), ' +
-      'every bigger tree at its root\'s `finished_at` as that GET reports it (the moment the worker recorded the end, so unlike bare\'s time it leaves out delivering the answer, a few ms; polled at most ten times a second, since polls fine enough to time it cost the API, Postgres and the bench more CPU on this machine than bare Temporal\'s long poll: a tenth of a one-second fan-out\'s); ' +
+      'every bigger tree at its root\'s `finished_at` as that GET reports it (the moment the worker recorded the end, so unlike bare\'s time it leaves out delivering the answer, a few ms; ' +
+      (result.recordedPollMs === undefined
+        ? 'polled at most ten times a second); '
+        : `polled every ${result.recordedPollMs} ms (\`reprise run wait\` polls every 500 ms): the time is the recorded end whatever the poll, and finer polls only cost the API, Postgres and the bench CPU on the machine measured, where bare Temporal's long poll costs none); `) +
       "a run is `POST /api/workflows/{id}/runs`, its end the run's `status` reading `done`. " +
       "A bare request is a Temporal client's `workflow.start` and then its result. Leaves on both sides spawn `true`, then insert one row through `pg`.",
     '',
@@ -276,7 +279,10 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
   md.push(
     `Each scenario runs ${result.repeats} time${result.repeats === 1 ? '' : 's'} per side, alternating sides; the tables show medians. ` +
       'The longest history and the slowest workflow task (WorkflowTaskStarted to WorkflowTaskCompleted, by the server\'s clock) are the worst over every repeat. ' +
-      "Polling for an end adds at most 2% (every 10 ms at first, then 2% of the time so far). " +
+      "Polling for one leaf's end adds at most 2% (every 10 ms at first, then 2% of the time so far). " +
+      (result.settleMs
+        ? `Each Temporal side's batch of a scenario (bare's, Reprise's; throughput's too) starts after ${result.settleMs / 1000} s with nothing running (\`BENCH_SETTLE_MS\`): the dev server hands workflow tasks to workers slower while still busy from the batch before, so without it whichever side ran second was timed on a slower server ("A settled server" below). `
+        : 'The sides ran back to back, without the idle time before each batch that later runs have ("A settled server" below). ') +
       'DBOS Transact, the other thing a user might pick for durable workflows on Postgres, does the same leaf work for context when it is installed: ' +
       'its app (`scripts/bench/dbosWorker.ts`) is its own HTTP server, as a DBOS app is, running the workflow in-process; a fan-out enqueues its leaves as child workflows on a queue of as many slots as the activity slots, polled every 50 ms (DBOS\'s default is 1 s), a chain runs its leaves as steps.',
     '',
@@ -313,7 +319,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       '`BENCH_THROUGHPUT_RUNS`, `BENCH_THROUGHPUT_CALLERS` (default 20), `BENCH_ONE_LEAF_REQUESTS` change sizes; `BENCH_ONLY=fan-out-1000,tree-10000` runs only those of the engine scenarios (ids: one-leaf, fan-out-100, chain-20, fan-out-1000, tree-10000), with the other parts unless `BENCH_PARTS=engine`. ' +
       '`performance/results.json` keeps the figures; `BENCH_RENDER=docs/performance/results.json npm run bench` writes this file again from them (after an edit of docs/performance/notes.md) without measuring. ' +
       'DBOS (`@dbos-inc/dbos-sdk`, a development dependency) runs the same leaf work for context; `BENCH_DBOS=0` leaves it out. ' +
-      '`BENCH_CPU_PROFILE_DIR=/tmp/prof` has the worker, the bare worker, the API and the DBOS worker write V8 CPU profiles there when they stop (one per thread; open them in Chrome\'s DevTools); profiling slows them, so that run\'s figures are not comparable. `BENCH_LOG_LEVEL` (default warn) sets the processes\' log level. ' +
+      '`BENCH_CPU_PROFILE_DIR=/tmp/prof` has the worker, the bare worker, the API and the DBOS worker write V8 CPU profiles there when they stop (one per thread; open them in Chrome\'s DevTools); profiling slows them, so that run\'s figures are not comparable. `BENCH_LOG_LEVEL` (default warn) sets the processes\' log level; `BENCH_SETTLE_MS` (default 3000) the idle time before each side\'s batch, `BENCH_RECORDED_POLL_MS` (default 500) how often a tree\'s recorded end is polled for. ' +
       'The bench is never part of `npm test`; the scale suite below guards the limits there.',
     '',
   );

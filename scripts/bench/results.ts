@@ -89,6 +89,9 @@ export interface TBenchResult {
   /** BENCH_ONLY: the engine scenarios run, when not all. */
   only?: string[];
   workerSettings: { activities: number; workflowTasks: number; cachedWorkflows: number; heapMb: number; poolSize: number };
+  /** BENCH_SETTLE_MS and BENCH_RECORDED_POLL_MS as the run had them (absent from runs made before they existed: no settle, polls at most ten a second). */
+  settleMs?: number;
+  recordedPollMs?: number;
   scenarios: TScenarioResult[];
   instantiation?: TInstantiationResult;
   /** Why DBOS was left out, when it was. */

@@ -50,3 +50,22 @@ export function listOf(name: string, allowed: readonly string[], fallback: reado
   if (unknown.length) settingError(`${name}: unknown ${unknown.map((u) => JSON.stringify(u)).join(', ')} (one or more of ${allowed.join(', ')}, comma-separated)`);
   return items;
 }
+
+/**
+ * Idle time before each side's batch of a scenario (engine and throughput).
+ * The dev server hands workflow tasks over slower while it is still busy
+ * from the batch before (measured with bare Temporal alone: 20-leaf chains
+ * back to back took 0.44, 0.78, then 1.04 s each, every workflow task
+ * waiting 33 ms to be picked up; with 2 s between them, 0.30-0.35 s each,
+ * 1.6 ms), so without it whichever side ran second was timed on a slower
+ * server (docs/performance/notes.md, "A settled server").
+ */
+export const SETTLE_MS = wholeNumber('BENCH_SETTLE_MS', 3000, 0);
+
+/**
+ * How often a tree's recorded end is polled for: as `reprise run wait` polls
+ * (twice a second, src/cli/waitForRun.ts). The time is the recorded end
+ * whatever the poll, so polling faster than a user's wait would only load
+ * the machine measured (docs/performance/notes.md, "Polls as reprise run wait polls").
+ */
+export const RECORDED_POLL_MS = wholeNumber('BENCH_RECORDED_POLL_MS', 500, 10);

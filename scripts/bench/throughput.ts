@@ -14,7 +14,7 @@ import { measureCpu, sumCpu, type TCpuProcesses, type TCpuUse } from './cpu';
 import type { TDbosBaseline } from './dbos';
 import { mapLimit, pollDelay, sleep, type TApi } from './http';
 import { medianOf, worstOf, type TScenarioResult, type TSide } from './results';
-import { wholeNumber } from './settings';
+import { SETTLE_MS, wholeNumber } from './settings';
 
 export const THROUGHPUT_LEAVES = 10;
 export const THROUGHPUT_CALLERS = wholeNumber('BENCH_THROUGHPUT_CALLERS', 20);
@@ -56,6 +56,7 @@ export async function benchThroughput(deps: TThroughputDeps): Promise<TScenarioR
 
   async function reprise(batch: number): Promise<TBatch> {
     const workflow = await saveFrozenWorkflow(deps.prisma, { agentId: deps.agentId, name: `bench-throughput-${batch}`, title: `Bench ${THROUGHPUT_LEAVES} leaves`, plan });
+    await sleep(SETTLE_MS);
     const cpu = measureCpu(deps.processes.reprise);
     const started = performance.now();
     await mapLimit(Array.from({ length: runs }), THROUGHPUT_CALLERS, async (_, i) => {
@@ -95,6 +96,7 @@ export async function benchThroughput(deps: TThroughputDeps): Promise<TScenarioR
 
   async function bare(batch: number): Promise<TBatch> {
     const ids = Array.from({ length: runs }, (_, i) => `bare-throughput-${batch}-${i}`);
+    await sleep(SETTLE_MS);
     const cpu = measureCpu(deps.processes.bare);
     const started = performance.now();
     const handles = await mapLimit(ids, THROUGHPUT_CALLERS, (workflowId) => temporal.workflow.start('bareFanOut', { taskQueue: deps.bareTaskQueue, workflowId, args: [THROUGHPUT_LEAVES] }));
