@@ -38,9 +38,29 @@ export function createPrisma(databaseUrl: string, { poolSize, queryTimeoutMs }: 
   // must fail and be retried rather than hold a pool slot and the port.
   // A query that times out is dropped with its connection (pg's pool destroys a client released with an error).
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: queryTimeoutMs, keepAlive: true });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  // An idle connection Postgres drops (a restart) is an 'error' event on the pool: with no listener it would end
+  // the process. The adapter adds its own only once Prisma connects, and namedQuery may use the pool first.
+  // Nothing to do here: the next query gets a fresh connection, or fails as an outage.
+  pool.on('error', () => undefined);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   POOLS.set(prisma, pool);
+  // The pool is ours, so $disconnect ends it whether or not Prisma itself ever connected.
+  const disconnect = prisma.$disconnect.bind(prisma);
+  prisma.$disconnect = async () => {
+    await disconnect();
+    if (!pool.ending) await pool.end();
+  };
   return prisma;
+}
+
+/**
+ * A time as a named statement's parameter, written as Prisma's adapter
+ * writes one (UTC, without an offset, read by Postgres in the session's time
+ * zone), so a time stored through namedQuery and one stored through Prisma
+ * agree whatever the server's `TimeZone`.
+ */
+export function timestampParam(at: Date): string {
+  return at.toISOString().replace('T', ' ').replace('Z', '');
 }
 
 /** A statement that runs often enough to be prepared: its name must be unique to its text (pg keeps one per name and connection). */
@@ -95,9 +115,14 @@ const TRANSIENT_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClos
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300']);
 /** Node socket errors (a pg client's own, or one the adapter passed through). */
 const TRANSIENT_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-/** Messages of the same that carry no code (pg's own "Connection terminated unexpectedly", pool timeouts). */
+/**
+ * Messages of the same that carry no code (pg's own "Connection terminated unexpectedly", pool timeouts), and two
+ * a named statement (namedQuery) meets on one connection and not on a fresh one: its cached plan after a migration
+ * changed a table it reads (0A000), and a statement a pooler's reset dropped (26000). pg's pool drops the connection
+ * a query failed on, so the retry prepares it again.
+ */
 const TRANSIENT_MESSAGES =
-  /Can't reach database server|Connection terminated|timeout exceeded when trying to connect|Unable to start a transaction in the given time|Transaction already closed|timed out fetching a new connection|Connection is closed|Client has encountered a connection error|Query read timeout/i;
+  /Can't reach database server|Connection terminated|timeout exceeded when trying to connect|Unable to start a transaction in the given time|Transaction already closed|timed out fetching a new connection|Connection is closed|Client has encountered a connection error|Query read timeout|cached plan must not change result type|prepared statement "reprise-[a-z-]+" does not exist/i;
 
 /** Every error object in an error's chain: itself, its causes, and the driver adapter's error Prisma wraps. */
 function errorChain(err: unknown): Record<string, unknown>[] {

@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors';
 import { isTerminal, TERMINAL_LIFECYCLES, WAIT_REASONS, type TGoalLifecycle, type TGoalOutcome, type TWaitKind } from '../domain/goals';
 import type { TPlan } from '../domain/plans';
 import { findAgent } from './agents';
-import { namedQuery, type Prisma, TRANSACTION_OPTIONS, type Agent, type Goal, type GoalEdge, type PrismaClient, type TDb, type TNamedStatement } from './client';
+import { namedQuery, type Prisma, timestampParam, TRANSACTION_OPTIONS, type Agent, type Goal, type GoalEdge, type PrismaClient, type TDb, type TNamedStatement } from './client';
 import { writeNestedAndLayer, type TNestedRunRow } from './runs';
 import { subtree, UNFINISHED } from './subtree';
 
@@ -325,7 +325,7 @@ const RECORD_LEAF_DONE: TNamedStatement = {
 export async function recordLeafDone(prisma: PrismaClient, id: string, attempt: number, output: unknown): Promise<void> {
   // Every leaf ends through here: one prepared statement (namedQuery), the same columns an end writes,
   // its times from this process's clock as a goal's start is.
-  await namedQuery(prisma, RECORD_LEAF_DONE, [id, JSON.stringify(output), new Date(), attempt]);
+  await namedQuery(prisma, RECORD_LEAF_DONE, [id, JSON.stringify(output), timestampParam(new Date()), attempt]);
 }
 
 /** Stores a leaf's full result on its row (not once it has ended). */
@@ -375,28 +375,29 @@ export async function recordGoalEnd(prisma: PrismaClient, id: string, outcome: T
     }, TRANSACTION_OPTIONS);
     return;
   }
-  // One prepared statement: the end, and any completion kept for an update that was refused,
-  // or for a leaf that then timed out or was cancelled.
   await namedQuery(prisma, RECORD_GOAL_END, [
     id,
     outcome.lifecycle,
     outcome.lifecycle === 'done' ? outcome.doneReason : null,
     outcome.lifecycle === 'failed' ? outcome.failureReason : null,
     outcome.output === undefined ? null : JSON.stringify(outcome.output),
-    new Date(),
+    timestampParam(new Date()),
   ]);
+  // Then any completion kept for an update that was refused, or for a leaf that then timed out or was cancelled.
+  // A statement of its own: one kept while the end waited for the row (keepCompletion holds it FOR SHARE) is
+  // newer than the end's snapshot, so a DELETE beside the UPDATE in one statement would not see it.
+  await namedQuery(prisma, DROP_COMPLETIONS, [id]);
 }
 
-/** recordGoalEnd's statement (as endGoal writes an end; $5, the output, replaces the stored one only when given). */
+/** recordGoalEnd's end (as endGoal writes one; $5, the output, replaces the stored one only when given). */
 const RECORD_GOAL_END: TNamedStatement = {
   name: 'reprise-record-goal-end',
-  text: `WITH ended AS (
-           UPDATE goals SET lifecycle = $2, done_reason = $3, failure_reason = $4, block_reason = NULL, waiting_for = NULL, claimed_by = NULL,
-                            lease_expires_at = NULL, output = coalesce($5::jsonb, output), finished_at = $6, updated_at = $6
-            WHERE id = $1 AND ${UNFINISHED.sql}
-         )
-         DELETE FROM goal_completions WHERE goal_id = $1`,
+  text: `UPDATE goals SET lifecycle = $2, done_reason = $3, failure_reason = $4, block_reason = NULL, waiting_for = NULL, claimed_by = NULL,
+                          lease_expires_at = NULL, output = coalesce($5::jsonb, output), finished_at = $6, updated_at = $6
+          WHERE id = $1 AND ${UNFINISHED.sql}`,
 };
+
+const DROP_COMPLETIONS: TNamedStatement = { name: 'reprise-drop-completions', text: 'DELETE FROM goal_completions WHERE goal_id = $1' };
 
 async function endGoal(prisma: TDb, id: string, outcome: TGoalOutcome): Promise<void> {
   await prisma.goal.updateMany({

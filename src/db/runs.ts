@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors';
 import type { TPlan } from '../domain/plans';
 import { z } from '../domain/zod';
 import type { Goal, Run as TRunRow } from './generated/prisma/client';
-import { namedQuery, Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb, type TNamedStatement } from './client';
+import { namedQuery, Prisma, timestampParam, TRANSACTION_OPTIONS, type PrismaClient, type TDb, type TNamedStatement } from './client';
 import { insertLayers, insertPlanRows, type TNestedRun, type TPlanLayer, type TPlanParent } from './planRows';
 import { parseStored } from './stored';
 import { ownerWhere, type TOwner } from './workflows';
@@ -465,7 +465,7 @@ const START_LEAF: TNamedStatement = {
 export async function startLeaf(prisma: PrismaClient, goalId: string, now: Date): Promise<{ goal: Goal; context: TLeafContext } | null> {
   const {
     rows: [row],
-  } = await namedQuery<(Goal | { [K in keyof Goal]: null }) & TLeafContextRow>(prisma, START_LEAF, [goalId, now]);
+  } = await namedQuery<(Goal | { [K in keyof Goal]: null }) & TLeafContextRow>(prisma, START_LEAF, [goalId, timestampParam(now)]);
   if (!row) return null;
   const context = leafContextOf(row);
   if (row.id === null) {

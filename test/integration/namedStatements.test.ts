@@ -1,5 +1,6 @@
 import { asDatabaseError, createPrisma, isTransientDatabaseError, namedQuery, type PrismaClient } from '../../src/db/client';
 import { recordGoalEnd, recordLeafDone } from '../../src/db/goals';
+import { startLeaf } from '../../src/db/runs';
 import { LOCAL_ACTOR } from '../../src/domain/actor';
 import { createGoalService } from '../../src/services/goals';
 import { createTemporalClient } from '../../src/temporal/client';
@@ -31,7 +32,7 @@ async function draftLeaf(title: string): Promise<string> {
 }
 
 describe('recordGoalEnd', () => {
-  it('ends an unfinished goal and drops the completions kept for it, in one statement; an ended goal stays as it ended', async () => {
+  it('ends an unfinished goal and drops the completions kept for it; an ended goal stays as it ended', async () => {
     const id = await draftLeaf('Ended once');
     await prisma.goal.update({ where: { id }, data: { lifecycle: 'active', waitingFor: 'completion', output: { kept: 1 } } });
     await prisma.goalCompletion.create({ data: { goalId: id, updateId: 'refused-update', output: { a: 1 } } });
@@ -68,7 +69,53 @@ describe('recordLeafDone', () => {
   });
 });
 
+describe('times', () => {
+  it('are stored as Prisma stores them, whatever the session\'s time zone', async () => {
+    // A session in New York: Prisma writes a time as UTC without an offset, read in the session's zone; so must these.
+    const url = new URL(testEnv.databaseUrl);
+    url.searchParams.set('options', '-c TimeZone=America/New_York');
+    const elsewhere = createPrisma(url.toString(), { poolSize: 1, queryTimeoutMs: 10_000 });
+    try {
+      const id = await draftLeaf('Started in another zone');
+      const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+      await startLeaf(elsewhere, id, at);
+      const read = await elsewhere.goal.findUniqueOrThrow({ where: { id } });
+      expect([read.startedAt, read.updatedAt]).toEqual([at, at]);
+      await elsewhere.goal.update({ where: { id }, data: { plannedAt: at } });
+      const both = await elsewhere.$queryRaw<{ same: boolean }[]>`SELECT started_at = planned_at AS same FROM goals WHERE id = ${id}`;
+      expect(both[0]?.same).toBe(true);
+    } finally {
+      await elsewhere.$disconnect();
+    }
+  });
+});
+
 describe('namedQuery errors', () => {
+  it('reads a cached plan a migration invalidated as an outage, and the retry prepares it again', async () => {
+    const one = createPrisma(testEnv.databaseUrl, { poolSize: 1, queryTimeoutMs: 10_000 });
+    const table = `named_statements_${process.pid}`;
+    try {
+      await one.$executeRawUnsafe(`CREATE TABLE ${table} (a int)`);
+      const read = { name: `reprise-test-plan-${process.pid}`, text: `SELECT * FROM ${table}` };
+      await namedQuery(one, read, []);
+      await one.$executeRawUnsafe(`ALTER TABLE ${table} ADD COLUMN b int`);
+      const err = await namedQuery(one, read, []).catch((e: unknown) => e);
+      expect((err as { code?: string }).code).toBe('0A000');
+      expect(isTransientDatabaseError(err)).toBe(true);
+      expect((await namedQuery(one, read, [])).fields.map((f) => f.name)).toEqual(['a', 'b']);
+    } finally {
+      await one.$executeRawUnsafe(`DROP TABLE IF EXISTS ${table}`);
+      await one.$disconnect();
+    }
+  });
+
+  it('has no pool left once the client is disconnected, even when Prisma itself never connected', async () => {
+    const client = createPrisma(testEnv.databaseUrl, { poolSize: 1, queryTimeoutMs: 10_000 });
+    await namedQuery(client, { name: 'reprise-test-select', text: 'SELECT 1' }, []);
+    await client.$disconnect();
+    await expect(namedQuery(client, { name: 'reprise-test-select', text: 'SELECT 1' }, [])).rejects.toThrow(/after calling end/);
+  });
+
   it('reads an unreachable Postgres as an outage (retried; DATABASE_UNAVAILABLE at the API)', async () => {
     const port = await freePort();
     const dead = createPrisma(`postgresql://postgres@127.0.0.1:${port}/none`, { poolSize: 1, queryTimeoutMs: 2000 });
