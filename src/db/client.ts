@@ -47,8 +47,11 @@ export function createPrisma(databaseUrl: string, { poolSize, queryTimeoutMs }: 
   // The pool is ours, so $disconnect ends it whether or not Prisma itself ever connected.
   const disconnect = prisma.$disconnect.bind(prisma);
   prisma.$disconnect = async () => {
-    await disconnect();
-    if (!pool.ending) await pool.end();
+    try {
+      await disconnect();
+    } finally {
+      if (!pool.ending) await pool.end();
+    }
   };
   return prisma;
 }
