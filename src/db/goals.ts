@@ -375,21 +375,14 @@ export async function recordGoalEnd(prisma: PrismaClient, id: string, outcome: T
     }, TRANSACTION_OPTIONS);
     return;
   }
-  await namedQuery(prisma, RECORD_GOAL_END, [
-    id,
-    outcome.lifecycle,
-    outcome.lifecycle === 'done' ? outcome.doneReason : null,
-    outcome.lifecycle === 'failed' ? outcome.failureReason : null,
-    outcome.output === undefined ? null : JSON.stringify(outcome.output),
-    timestampParam(new Date()),
-  ]);
+  await namedQuery(prisma, RECORD_GOAL_END, endParams(id, outcome));
   // Then any completion kept for an update that was refused, or for a leaf that then timed out or was cancelled.
   // A statement of its own: one kept while the end waited for the row (keepCompletion holds it FOR SHARE) is
   // newer than the end's snapshot, so a DELETE beside the UPDATE in one statement would not see it.
   await namedQuery(prisma, DROP_COMPLETIONS, [id]);
 }
 
-/** recordGoalEnd's end (as endGoal writes one; $5, the output, replaces the stored one only when given). */
+/** What a goal's end writes, the one statement for it ($5, the output, replaces the stored one only when given: a leaf's full output was stored by the activity that ran it). */
 const RECORD_GOAL_END: TNamedStatement = {
   name: 'reprise-record-goal-end',
   text: `UPDATE goals SET lifecycle = $2, done_reason = $3, failure_reason = $4, block_reason = NULL, waiting_for = NULL, claimed_by = NULL,
@@ -397,24 +390,22 @@ const RECORD_GOAL_END: TNamedStatement = {
           WHERE id = $1 AND ${UNFINISHED.sql}`,
 };
 
+function endParams(id: string, outcome: TGoalOutcome): unknown[] {
+  return [
+    id,
+    outcome.lifecycle,
+    outcome.lifecycle === 'done' ? outcome.doneReason : null,
+    outcome.lifecycle === 'failed' ? outcome.failureReason : null,
+    outcome.output === undefined ? null : JSON.stringify(outcome.output),
+    timestampParam(new Date()),
+  ];
+}
+
 const DROP_COMPLETIONS: TNamedStatement = { name: 'reprise-drop-completions', text: 'DELETE FROM goal_completions WHERE goal_id = $1' };
 
-async function endGoal(prisma: TDb, id: string, outcome: TGoalOutcome): Promise<void> {
-  await prisma.goal.updateMany({
-    where: { id, lifecycle: NOT_TERMINAL },
-    data: {
-      lifecycle: outcome.lifecycle,
-      doneReason: outcome.lifecycle === 'done' ? outcome.doneReason : null,
-      failureReason: outcome.lifecycle === 'failed' ? outcome.failureReason : null,
-      blockReason: null,
-      waitingFor: null,
-      claimedBy: null,
-      leaseExpiresAt: null,
-      // A leaf's full output was stored by the activity that ran it; only an explicit output replaces it.
-      ...(outcome.output === undefined ? {} : { output: outcome.output as Prisma.InputJsonValue }),
-      finishedAt: new Date(),
-    },
-  });
+/** A goal's end inside a transaction (a named statement runs on a pooled connection of its own): the same statement, unprepared. */
+async function endGoal(tx: TDb, id: string, outcome: TGoalOutcome): Promise<void> {
+  await tx.$executeRawUnsafe(RECORD_GOAL_END.text, ...endParams(id, outcome));
 }
 
 /**

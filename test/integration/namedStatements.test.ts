@@ -48,6 +48,17 @@ describe('recordGoalEnd', () => {
     expect(await prisma.goal.findUniqueOrThrow({ where: { id } })).toEqual(ended);
   });
 
+  it('ends a goal with the output kept for the completion it names, in the same transaction as the kept ones go', async () => {
+    const id = await draftLeaf('Completed from outside');
+    await prisma.goal.update({ where: { id }, data: { lifecycle: 'active', waitingFor: 'completion' } });
+    await prisma.goalCompletion.createMany({ data: [{ goalId: id, updateId: 'accepted-update', output: { from: 'outside' } }, { goalId: id, updateId: 'other', output: { no: 1 } }] });
+    await recordGoalEnd(prisma, id, { lifecycle: 'done', doneReason: 'accepted', completionId: 'accepted-update' });
+    const row = await prisma.goal.findUniqueOrThrow({ where: { id } });
+    expect([row.lifecycle, row.doneReason, row.waitingFor, row.output]).toEqual(['done', 'accepted', null, { from: 'outside' }]);
+    expect(row.finishedAt).toEqual(row.updatedAt);
+    expect(await prisma.goalCompletion.count({ where: { goalId: id } })).toBe(0);
+  });
+
   it('replaces the output only when the end gives one', async () => {
     const id = await draftLeaf('Ended with output');
     await recordGoalEnd(prisma, id, { lifecycle: 'done', doneReason: 'accepted', output: { answer: 42 } });
