@@ -51,6 +51,7 @@ const sideValue = (s: TScenarioResult, side: TSide): string => (s.unit === 'rate
 const stat = (st: THistoryStats | undefined, pick: (x: THistoryStats) => number): string => (st ? count(pick(st)) : '-');
 const pair = (s: TScenarioResult, pick: (x: THistoryStats) => number): string => `${stat(s.bare.stats, pick)} / ${stat(s.reprise.stats, pick)}`;
 const activity = (st: THistoryStats | undefined): string => (st ? `${st.activities.meanQueueMs}+${st.activities.meanRunMs}` : '-');
+const workflowTask = (st: THistoryStats | undefined): string => (st?.workflowTasks ? `${st.workflowTasks.meanQueueMs}+${st.workflowTasks.meanRunMs}` : '-');
 
 /** The cost (time ratio, lower is better) a scenario's bar shows. */
 function costOf(s: TScenarioResult): number {
@@ -128,7 +129,7 @@ function targetRows(result: TBenchResult, md: boolean): string[][] {
 
 function scenarioRows(result: TBenchResult): { head: string[]; rows: string[][] } {
   const withDbos = result.scenarios.some((s) => s.dbos);
-  const head = ['scenario', 'bare Temporal', 'Reprise', 'ratio', 'target', ...(withDbos ? ['DBOS (context)'] : []), 'max events b / R', 'executions R', 'slowest task ms b / R', 'activity queue+run ms b / R'];
+  const head = ['scenario', 'bare Temporal', 'Reprise', 'ratio', 'target', ...(withDbos ? ['DBOS (context)'] : []), 'max events b / R', 'executions R', 'slowest task ms b / R', 'activity queue+run ms b / R', 'workflow task queue+run ms b / R'];
   const rows = result.scenarios.map((s) => [
     s.name,
     sideValue(s, s.bare),
@@ -140,6 +141,7 @@ function scenarioRows(result: TBenchResult): { head: string[]; rows: string[][] 
     stat(s.reprise.stats, (x) => x.executions),
     pair(s, (x) => x.maxTaskMs),
     `${activity(s.bare.stats)} / ${activity(s.reprise.stats)}`,
+    `${workflowTask(s.bare.stats)} / ${workflowTask(s.reprise.stats)}`,
   ]);
   return { head, rows };
 }
@@ -278,7 +280,8 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
   );
   md.push(
     `Each scenario runs ${result.repeats} time${result.repeats === 1 ? '' : 's'} per side, alternating sides; the tables show medians. ` +
-      'The longest history and the slowest workflow task (WorkflowTaskStarted to WorkflowTaskCompleted, by the server\'s clock) are the worst over every repeat. ' +
+      'The longest history and the slowest workflow task (WorkflowTaskStarted to WorkflowTaskCompleted, by the server\'s clock) are the worst over every repeat; ' +
+      '"queue+run" columns are means over every repeat by the same clock: an activity\'s wait on its task queue (scheduled to started) and its run (started to completed), a workflow task\'s wait for a worker and its run in the worker. ' +
       "Polling for one leaf's end adds at most 2% (every 10 ms at first, then 2% of the time so far). " +
       (result.settleMs
         ? `Each Temporal side's batch of a scenario (bare's, Reprise's; throughput's too) starts after ${result.settleMs / 1000} s with nothing running (\`BENCH_SETTLE_MS\`): the dev server hands workflow tasks to workers slower while still busy from the batch before, so without it whichever side ran second was timed on a slower server ("A settled server" below). `

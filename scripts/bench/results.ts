@@ -117,7 +117,13 @@ export function worstOf(all: THistoryStats[]): THistoryStats | undefined {
   const out: THistoryStats = { executions: 0, activities: { count: 0, meanQueueMs: 0, meanRunMs: 0 }, totalEvents: 0, maxEvents: 0, maxBytes: 0, maxTaskMs: 0 };
   let queue = 0;
   let run = 0;
+  const tasks = { count: 0, queue: 0, run: 0 };
   for (const s of all) {
+    if (s.workflowTasks) {
+      tasks.count += s.workflowTasks.count;
+      tasks.queue += s.workflowTasks.meanQueueMs * s.workflowTasks.count;
+      tasks.run += s.workflowTasks.meanRunMs * s.workflowTasks.count;
+    }
     out.executions = Math.max(out.executions, s.executions);
     out.totalEvents = Math.max(out.totalEvents, s.totalEvents);
     out.maxEvents = Math.max(out.maxEvents, s.maxEvents);
@@ -134,6 +140,7 @@ export function worstOf(all: THistoryStats[]): THistoryStats | undefined {
     out.activities.meanQueueMs = Math.round(queue / out.activities.count);
     out.activities.meanRunMs = Math.round(run / out.activities.count);
   }
+  if (tasks.count) out.workflowTasks = { count: tasks.count, meanQueueMs: Math.round((tasks.queue / tasks.count) * 10) / 10, meanRunMs: Math.round((tasks.run / tasks.count) * 10) / 10 };
   return out;
 }
 

@@ -13,6 +13,8 @@ export interface THistoryStats {
   executions: number;
   /** Activities: mean wait on the task queue (scheduled → started) and mean run (started → completed), ms. */
   activities: { count: number; meanQueueMs: number; meanRunMs: number };
+  /** Workflow tasks: mean wait for a worker (scheduled → started) and mean run in it (started → completed), ms. Absent in results recorded before 2026-12-05. */
+  workflowTasks?: { count: number; meanQueueMs: number; meanRunMs: number };
   totalEvents: number;
   maxEvents: number;
   maxBytes: number;
@@ -25,16 +27,30 @@ function ms(t: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
   return Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
 }
 
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
 export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistoryStats {
-  const stats: THistoryStats = { executions: histories.length, activities: { count: 0, meanQueueMs: 0, meanRunMs: 0 }, totalEvents: 0, maxEvents: 0, maxBytes: 0, maxTaskMs: 0 };
+  const stats: THistoryStats = {
+    executions: histories.length,
+    activities: { count: 0, meanQueueMs: 0, meanRunMs: 0 },
+    workflowTasks: { count: 0, meanQueueMs: 0, meanRunMs: 0 },
+    totalEvents: 0,
+    maxEvents: 0,
+    maxBytes: 0,
+    maxTaskMs: 0,
+  };
+  const tasks = stats.workflowTasks as NonNullable<THistoryStats['workflowTasks']>;
   let queueMs = 0;
   let runMs = 0;
+  let taskQueueMs = 0;
+  let taskRunMs = 0;
   for (const history of histories) {
     const events = history.events ?? [];
     stats.totalEvents += events.length;
     stats.maxEvents = Math.max(stats.maxEvents, events.length);
     stats.maxBytes = Math.max(stats.maxBytes, temporal.api.history.v1.History.encode(history).finish().length);
     let started: number | undefined;
+    let taskScheduled: number | undefined;
     const scheduledAt = new Map<number, number>();
     const startedAt = new Map<number, number>();
     for (const e of events) {
@@ -49,21 +65,30 @@ export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistory
           runMs += ms(e.eventTime) - at;
         }
       }
-      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) started = ms(e.eventTime);
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) taskScheduled = ms(e.eventTime);
+      else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) started = ms(e.eventTime);
       else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && started !== undefined) {
         const took = ms(e.eventTime) - started;
+        tasks.count += 1;
+        taskRunMs += took;
+        taskQueueMs += started - (taskScheduled ?? started);
         if (took > stats.maxTaskMs) {
           stats.maxTaskMs = took;
           const first = events[0]?.workflowExecutionStartedEventAttributes;
           stats.slowest = { workflowId: `${first?.workflowType?.name ?? '?'} (${events.length} events)`, eventId: Number(e.eventId), ms: took };
         }
         started = undefined;
+        taskScheduled = undefined;
       }
     }
   }
   if (stats.activities.count) {
     stats.activities.meanQueueMs = Math.round(queueMs / stats.activities.count);
     stats.activities.meanRunMs = Math.round(runMs / stats.activities.count);
+  }
+  if (tasks.count) {
+    tasks.meanQueueMs = round1(taskQueueMs / tasks.count);
+    tasks.meanRunMs = round1(taskRunMs / tasks.count);
   }
   return stats;
 }
