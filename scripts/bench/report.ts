@@ -344,6 +344,9 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       ? `Over target in this run: ${missed.join('; ')}. Where the rest goes is explained [below](#where-the-time-goes).`
       : 'Every target measured here holds in this run.',
     '',
+    'The ratios move with the machine, above all with what starting a process costs there, which bounds bare Temporal\'s leaves (its worker forks itself for each command): ' +
+      '[Where the time goes](#where-the-time-goes) compares the two kinds of machine measured, and says which targets each meets and why.',
+    '',
   );
   md.push('Worker memory per waiting run and the cost of evictions are measured by `npm run bench:memory` ([Worker memory](#worker-memory)).', '');
 
@@ -364,7 +367,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
     md.push(...mdTable(head, rows), '');
     md.push(
       '"b / R": bare Temporal / Reprise. Executions: the Temporal executions of one Reprise request (its run, its root, each composite). ' +
-        'Activity times are means over every leaf: waiting on the task queue (scheduled to started), then running. ' +
+        'Activity times are means over every leaf: waiting on the task queue (scheduled to started), then running; workflow task times, over every workflow task: waiting for a worker, then running in it. ' +
         `Throughput: ${result.scenarios.find((s) => s.unit === 'rate')?.runs ?? 200} runs (workflows) requested at once by concurrent callers, timed until every one is done; its histories are per run.`,
       '',
     );
