@@ -49,7 +49,7 @@ import { createApi } from './bench/http';
 import { benchInstantiation } from './bench/instantiation';
 import { startNodeProcess, waitForHttp, waitForWorker } from './bench/processes';
 import { renderConsole, renderDocs } from './bench/report';
-import type { TBenchResult, TMachine } from './bench/results';
+import type { TBenchResult, TMachine, TSpawnCost } from './bench/results';
 import { listOf, oneOf, RECORDED_POLL_MS, SETTLE_MS, settingError, wholeNumber } from './bench/settings';
 import { benchThroughput } from './bench/throughput';
 
@@ -77,6 +77,34 @@ const REPRISE_QUEUE = 'bench-reprise';
 const BARE_QUEUE = 'bench-bare';
 
 const log = (line: string): void => console.log(line);
+
+/** Starts each way is measured by, before anything else runs (a few seconds). */
+const SPAWN_STARTS = 50;
+
+/**
+ * What starting a leaf's command costs this machine, measured first, on
+ * the idle machine, by `npm run bench:spawn` (scripts/bench/spawnCost.ts, a
+ * process of its own grown to a worker's size): bare Temporal's leaves
+ * are bound by it, so it tells which kind of machine a run was made on.
+ * Undefined, with a line in the log, when it cannot be measured.
+ */
+function measureStarts(): TSpawnCost | undefined {
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench/spawnCost.ts'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, BENCH_SPAWN_N: String(SPAWN_STARTS), BENCH_SPAWN_RSS_MB: '300', BENCH_SPAWN_JSON: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
+    const cost = JSON.parse(out.trim().split('\n').pop() ?? '') as TSpawnCost;
+    if (![cost.bare?.cpuMs, cost.helper?.cpuMs].every((x) => typeof x === 'number' && Number.isFinite(x))) throw new Error(`unexpected output: ${out.slice(0, 200)}`);
+    return cost;
+  } catch (err) {
+    log(`what starting a process costs was not measured: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+}
 
 function commandOutput(file: string, args: string[]): string {
   try {
@@ -128,7 +156,10 @@ async function main(): Promise<void> {
   }
   const startedAt = Date.now();
   const loadStart = os.loadavg()[0] as number;
-  log(`bringing up Postgres and Temporal… (load ${loadStart.toFixed(1)})`);
+  log(`measuring what starting a process costs (${SPAWN_STARTS} starts each way)… (load ${loadStart.toFixed(1)})`);
+  const starts = measureStarts();
+  if (starts) log(`  \`true\` from a 300 MB process ${starts.bare.cpuMs.toFixed(1)} ms of CPU, our launcher through the helper ${starts.helper.cpuMs.toFixed(1)} ms`);
+  log('bringing up Postgres and Temporal…');
   const { dataDir, databaseUrl, temporalAddress, pids, stops } = await startScratchServices('reprise-bench-');
   try {
     const apiPort = await freePort();
@@ -239,6 +270,7 @@ async function main(): Promise<void> {
       dbos: dbos ? `@dbos-inc/dbos-sdk ${dbos.version}` : 'not run',
       loadStart,
       loadEnd: os.loadavg()[0] as number,
+      ...(starts ? { starts } : {}),
       commit: `${commandOutput('git', ['rev-parse', '--short', 'HEAD'])}${commandOutput('git', ['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : ''}`,
     };
     const result: TBenchResult = {

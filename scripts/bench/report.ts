@@ -7,7 +7,7 @@ import { barChart, logLogChart, ratioChart, type TRatioBar } from './charts';
 import { CPU_GROUPS, type TCpuGroup, type TCpuUse } from './cpu';
 import { ENGINE_SCENARIOS } from './engine';
 import { PG_CHUNK_ROWS, REPLAYS } from './instantiation';
-import { meetsTarget, ratioOf, type TBenchResult, type TScenarioResult, type TSide, type TTarget } from './results';
+import { meetsTarget, ratioOf, type TBenchResult, type TScenarioResult, type TSide, type TSpawnCost, type TTarget } from './results';
 
 /** The issue's measured figures (issue 19, main 8ba7a4d, three runs) as costs, for the chart's "before" rings. */
 const BEFORE_COST: Record<string, number> = {
@@ -50,8 +50,9 @@ const plainVerdict = (t: TTarget, r: number): string => (!Number.isFinite(r) ? '
 const sideValue = (s: TScenarioResult, side: TSide): string => (s.unit === 'rate' ? rate(s, side) : secs(side.ms));
 const stat = (st: THistoryStats | undefined, pick: (x: THistoryStats) => number): string => (st ? count(pick(st)) : '-');
 const pair = (s: TScenarioResult, pick: (x: THistoryStats) => number): string => `${stat(s.bare.stats, pick)} / ${stat(s.reprise.stats, pick)}`;
-const activity = (st: THistoryStats | undefined): string => (st ? `${st.activities.meanQueueMs}+${st.activities.meanRunMs}` : '-');
-const workflowTask = (st: THistoryStats | undefined): string => (st?.workflowTasks ? `${st.workflowTasks.meanQueueMs}+${st.workflowTasks.meanRunMs}` : '-');
+const activity = (st: THistoryStats | undefined): string => (st ? `${count(st.activities.meanQueueMs)}+${count(st.activities.meanRunMs)}` : '-');
+const ms1 = (x: number): string => x.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const workflowTask = (st: THistoryStats | undefined): string => (st?.workflowTasks ? `${ms1(st.workflowTasks.meanQueueMs)}+${ms1(st.workflowTasks.meanRunMs)}` : '-');
 
 /** The cost (time ratio, lower is better) a scenario's bar shows. */
 function costOf(s: TScenarioResult): number {
@@ -129,7 +130,21 @@ function targetRows(result: TBenchResult, md: boolean): string[][] {
 
 function scenarioRows(result: TBenchResult): { head: string[]; rows: string[][] } {
   const withDbos = result.scenarios.some((s) => s.dbos);
-  const head = ['scenario', 'bare Temporal', 'Reprise', 'ratio', 'target', ...(withDbos ? ['DBOS (context)'] : []), 'max events b / R', 'executions R', 'slowest task ms b / R', 'activity queue+run ms b / R', 'workflow task queue+run ms b / R'];
+  // Results recorded before a663e6e have no workflow-task times: no column for them.
+  const withTasks = result.scenarios.some((s) => s.bare.stats?.workflowTasks || s.reprise.stats?.workflowTasks);
+  const head = [
+    'scenario',
+    'bare Temporal',
+    'Reprise',
+    'ratio',
+    'target',
+    ...(withDbos ? ['DBOS (context)'] : []),
+    'max events b / R',
+    'executions R',
+    'slowest workflow task ms b / R',
+    'activity queue+run ms b / R',
+    ...(withTasks ? ['workflow task queue+run ms b / R'] : []),
+  ];
   const rows = result.scenarios.map((s) => [
     s.name,
     sideValue(s, s.bare),
@@ -141,7 +156,7 @@ function scenarioRows(result: TBenchResult): { head: string[]; rows: string[][] 
     stat(s.reprise.stats, (x) => x.executions),
     pair(s, (x) => x.maxTaskMs),
     `${activity(s.bare.stats)} / ${activity(s.reprise.stats)}`,
-    `${workflowTask(s.bare.stats)} / ${workflowTask(s.reprise.stats)}`,
+    ...(withTasks ? [`${workflowTask(s.bare.stats)} / ${workflowTask(s.reprise.stats)}`] : []),
   ]);
   return { head, rows };
 }
@@ -213,10 +228,18 @@ const CPU_LEGEND =
   '"worker": the side\'s worker (bare: with the `true` commands it forks and reaps); "helper": Reprise\'s spawner helper with the commands it reaps; "Temporal", "Postgres" (the idle DBOS worker polls it too): the servers both sides share; "API": Reprise\'s API process; ' +
   '"bench": the bench process (the callers, polling); "rest": the machine\'s total less the others (the kernel, the idle side\'s processes, Reprise\'s command watchdogs, which no process of ours reaps); the kernel counts per-process times and /proc/stat\'s machine total separately, so over a window of a few seconds "rest" can come out a few ms below zero. Columns under 0.05 ms a leaf everywhere are left out, not out of "all".';
 
+/** What starting a command cost: bare Temporal's way and ours, each the mean of `starts` starts. */
+function startsText(c: TSpawnCost): string {
+  return `\`true\` from a ${c.rssMb} MB process (bare Temporal's leaf) ${c.bare.cpuMs.toFixed(1)} ms, our launcher through the helper ${c.helper.cpuMs.toFixed(1)} ms (${c.starts} starts each)`;
+}
+
 export function renderConsole(result: TBenchResult): string {
   const out: string[] = [];
   const m = result.machine;
-  out.push(`${m.date}; ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB; Node ${m.node}; Temporal ${m.temporal}; Postgres ${m.postgres}; ${m.dbos}; load ${m.loadStart.toFixed(1)} → ${m.loadEnd.toFixed(1)}`);
+  out.push(
+    `${m.date}; ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB; Node ${m.node}; Temporal ${m.temporal}; Postgres ${m.postgres}; ${m.dbos === 'not run' ? 'DBOS not run' : m.dbos}; load ${m.loadStart.toFixed(1)} → ${m.loadEnd.toFixed(1)}`,
+  );
+  if (m.starts) out.push(`starting a process (bench:spawn, machine CPU per start): ${startsText(m.starts)}`);
   out.push(`worker settings (both sides): ${settingsLine(result)}; median of ${result.repeats} repeat${result.repeats === 1 ? '' : 's'}${result.small ? '; BENCH_SCENARIOS=small' : ''}`);
   if (result.dbosNote) out.push(result.dbosNote);
   if (result.scenarios.length) {
@@ -305,6 +328,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
         ['Postgres', m.postgres],
         ['DBOS', result.dbosNote ?? m.dbos],
         ['load average (1 min)', `${m.loadStart.toFixed(1)} at the start, ${m.loadEnd.toFixed(1)} at the end`],
+        ...(m.starts ? [['starting a process (machine CPU per start, `npm run bench:spawn`, measured first)', `${startsText(m.starts)}: the kind of machine ([Where the time goes](#where-the-time-goes))`]] : []),
         ['repeats', `${result.repeats} (median)`],
         ['took', `${result.minutes.toFixed(0)} min`],
       ],
@@ -344,8 +368,8 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       ? `Over target in this run: ${missed.join('; ')}. Where the rest goes is explained [below](#where-the-time-goes).`
       : 'Every target measured here holds in this run.',
     '',
-    'The ratios move with the machine, above all with what starting a process costs there, which bounds bare Temporal\'s leaves (its worker forks itself for each command): ' +
-      '[Where the time goes](#where-the-time-goes) compares the two kinds of machine measured, and says which targets each meets and why.',
+    'The ratios move with the machine: where starting a process is dear (the Machine table\'s "starting a process"), bare Temporal\'s leaves cost the most, since its worker forks itself for each command, ' +
+      'and a target met on one kind of machine can be missed on the other. [Where the time goes](#where-the-time-goes) gives every full run by kind of machine, and says why.',
     '',
   );
   md.push('Worker memory per waiting run and the cost of evictions are measured by `npm run bench:memory` ([Worker memory](#worker-memory)).', '');
@@ -367,7 +391,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
     md.push(...mdTable(head, rows), '');
     md.push(
       '"b / R": bare Temporal / Reprise. Executions: the Temporal executions of one Reprise request (its run, its root, each composite). ' +
-        'Activity times are means over every leaf: waiting on the task queue (scheduled to started), then running; workflow task times, over every workflow task: waiting for a worker, then running in it. ' +
+        'Activity times are means over every leaf: waiting on the task queue (scheduled to started), then running; workflow task times, over every workflow task that completed: waiting for a worker, then running in it (handed over to completed, the worker\'s round trip included). ' +
         `Throughput: ${result.scenarios.find((s) => s.unit === 'rate')?.runs ?? 200} runs (workflows) requested at once by concurrent callers, timed until every one is done; its histories are per run.`,
       '',
     );

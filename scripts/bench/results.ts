@@ -66,6 +66,21 @@ export interface TInstantiationResult {
   replays: TReplayRow[];
 }
 
+/** Machine CPU and wall time per start, ms. */
+export interface TStartCost {
+  cpuMs: number;
+  wallMs: number;
+}
+
+/** What starting a command costs (scripts/bench/spawnCost.ts, `BENCH_SPAWN_JSON=1`): starts measured, the ballast they were made from, each way's cost. */
+export interface TSpawnCost {
+  starts: number;
+  rssMb: number;
+  bare: TStartCost;
+  launcherDirect: TStartCost;
+  helper: TStartCost;
+}
+
 export interface TMachine {
   date: string;
   cpu: string;
@@ -78,6 +93,8 @@ export interface TMachine {
   /** Load average (1 min) when the bench started and when it ended. */
   loadStart: number;
   loadEnd: number;
+  /** What starting a leaf's command cost, measured first (`npm run bench:spawn`); absent in results recorded before it was. */
+  starts?: TSpawnCost;
   commit: string;
 }
 
@@ -111,7 +128,7 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
 
-/** The worst of several runs' stats: longest history, slowest task; activity means weighted by count. */
+/** The worst of several runs' stats: longest history, slowest task; activity and workflow-task means weighted by count. */
 export function worstOf(all: THistoryStats[]): THistoryStats | undefined {
   if (!all.length) return undefined;
   const out: THistoryStats = { executions: 0, activities: { count: 0, meanQueueMs: 0, meanRunMs: 0 }, totalEvents: 0, maxEvents: 0, maxBytes: 0, maxTaskMs: 0 };

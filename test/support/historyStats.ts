@@ -13,7 +13,11 @@ export interface THistoryStats {
   executions: number;
   /** Activities: mean wait on the task queue (scheduled → started) and mean run (started → completed), ms. */
   activities: { count: number; meanQueueMs: number; meanRunMs: number };
-  /** Workflow tasks: mean wait for a worker (scheduled → started) and mean run in it (started → completed), ms. Absent in results recorded before 2026-12-05. */
+  /**
+   * Workflow tasks that completed: mean wait for a worker (first scheduled →
+   * started, a sticky queue's timed-out wait included) and mean run (started →
+   * completed), ms. Absent when no task completed, and in results recorded before a663e6e.
+   */
   workflowTasks?: { count: number; meanQueueMs: number; meanRunMs: number };
   totalEvents: number;
   maxEvents: number;
@@ -33,17 +37,14 @@ export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistory
   const stats: THistoryStats = {
     executions: histories.length,
     activities: { count: 0, meanQueueMs: 0, meanRunMs: 0 },
-    workflowTasks: { count: 0, meanQueueMs: 0, meanRunMs: 0 },
     totalEvents: 0,
     maxEvents: 0,
     maxBytes: 0,
     maxTaskMs: 0,
   };
-  const tasks = stats.workflowTasks as NonNullable<THistoryStats['workflowTasks']>;
+  const tasks = { count: 0, queueMs: 0, runMs: 0 };
   let queueMs = 0;
   let runMs = 0;
-  let taskQueueMs = 0;
-  let taskRunMs = 0;
   for (const history of histories) {
     const events = history.events ?? [];
     stats.totalEvents += events.length;
@@ -65,13 +66,18 @@ export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistory
           runMs += ms(e.eventTime) - at;
         }
       }
-      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) taskScheduled = ms(e.eventTime);
+      // A task rescheduled after its sticky queue's wait timed out (never started) waits from its first scheduling.
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) taskScheduled ??= ms(e.eventTime);
       else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) started = ms(e.eventTime);
-      else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && started !== undefined) {
+      else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED || (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT && started !== undefined)) {
+        // A task that ran and did not complete: the next one is a task of its own.
+        started = undefined;
+        taskScheduled = undefined;
+      } else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && started !== undefined) {
         const took = ms(e.eventTime) - started;
         tasks.count += 1;
-        taskRunMs += took;
-        taskQueueMs += started - (taskScheduled ?? started);
+        tasks.runMs += took;
+        tasks.queueMs += started - (taskScheduled ?? started);
         if (took > stats.maxTaskMs) {
           stats.maxTaskMs = took;
           const first = events[0]?.workflowExecutionStartedEventAttributes;
@@ -86,10 +92,7 @@ export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistory
     stats.activities.meanQueueMs = Math.round(queueMs / stats.activities.count);
     stats.activities.meanRunMs = Math.round(runMs / stats.activities.count);
   }
-  if (tasks.count) {
-    tasks.meanQueueMs = round1(taskQueueMs / tasks.count);
-    tasks.meanRunMs = round1(taskRunMs / tasks.count);
-  }
+  if (tasks.count) stats.workflowTasks = { count: tasks.count, meanQueueMs: round1(tasks.queueMs / tasks.count), meanRunMs: round1(tasks.runMs / tasks.count) };
   return stats;
 }
 
