@@ -77,7 +77,10 @@ function mdTable(head: string[], rows: string[][], align: ('l' | 'r')[] = []): s
 /** One row per target of issue 19: the issue's figure, this run's, and whether it holds. */
 function targetRows(result: TBenchResult, md: boolean): string[][] {
   const rows: string[][] = [];
-  const v = md ? verdict : plainVerdict;
+  const judged = md ? verdict : plainVerdict;
+  // Single runs move ±15%: a verdict of fewer than three repeats says so.
+  const few = result.repeats < 3 ? ` (${result.repeats} repeat${result.repeats === 1 ? '' : 's'}: indicative)` : '';
+  const v = (t: TTarget, r: number): string => `${judged(t, r)}${Number.isFinite(r) ? few : ''}`;
   // BENCH_SCENARIOS=small leaves the big engine scenarios out: their targets are listed (after the engine's rows), not judged.
   const leftOut =
     result.small && result.parts.includes('engine') && !result.only
@@ -101,7 +104,7 @@ function targetRows(result: TBenchResult, md: boolean): string[][] {
       `${targetText(INSTANTIATION_TARGET)}, no task over 1 s${judged ? '' : ` (of a ${count(ISSUE_PLAN_GOALS)}-goal plan)`}`,
       judged ? '0.67× (1.7 s against 1.2 s); first task open 1.7 s' : '-',
       `${times(r)} (${secs(biggest.repriseMs)} against ${secs(biggest.pgMs)}); slowest task ${count(biggest.maxTaskMs)} ms`,
-      !judged ? NOT_JUDGED : meetsTarget(INSTANTIATION_TARGET, r) && taskOk ? 'met' : md ? '**missed**' : 'MISSED',
+      !judged ? NOT_JUDGED : `${meetsTarget(INSTANTIATION_TARGET, r) && taskOk ? 'met' : md ? '**missed**' : 'MISSED'}${few}`,
     ]);
   }
   for (const rep of result.instantiation?.replays ?? []) {
@@ -245,6 +248,7 @@ export function renderConsole(result: TBenchResult): string {
   if (result.scenarios.length) {
     const { head, rows } = scenarioRows(result);
     out.push('', 'Reprise (API and worker processes, over HTTP) against bare Temporal (its own worker process), same leaf work:', '', ...table(head, rows));
+    out.push('', '"b / R": bare Temporal / Reprise; "queue+run": means by the server\'s clock of the wait for a worker and the run (PERFORMANCE.md, How it is measured)');
   }
   const cpu = cpuRows(result);
   if (cpu) {
@@ -257,7 +261,7 @@ export function renderConsole(result: TBenchResult): string {
     const r = replayRows(result);
     out.push('', `replay: the same idempotency key again (200, created: false) against GET /healthz, ${REPLAYS} of each, interleaved:`, '', ...table(r.head, r.rows));
   }
-  out.push('', 'targets (issue 19):', '', ...table(['target', 'goal', 'before', 'after', ''], targetRows(result, false), ['l', 'l', 'l', 'l', 'l']));
+  out.push('', 'targets (issue 19):', '', ...table(['target', 'goal', 'before', 'after', 'verdict'], targetRows(result, false), ['l', 'l', 'l', 'l', 'l']));
   out.push('', `took ${result.minutes.toFixed(1)} min`);
   return out.join('\n');
 }
@@ -357,7 +361,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       'Ratios of time are Reprise over bare Temporal (lower is better); throughput and instantiation are Reprise\'s rate over the baseline\'s (higher is better).',
     '',
   );
-  md.push(...mdTable(['target', 'goal', 'before', 'after', ''], targetRows(result, true), ['l', 'l', 'l', 'l', 'l']), '');
+  md.push(...mdTable(['target', 'goal', 'before', 'after', 'verdict'], targetRows(result, true), ['l', 'l', 'l', 'l', 'l']), '');
   const missed = result.scenarios.filter((s) => atIssueSize(s) && !meetsTarget(s.target, ratioOf(s, s.reprise, s.bare))).map((s) => s.name);
   const plans = result.instantiation?.plans ?? [];
   const biggest = plans[plans.length - 1];
