@@ -101,7 +101,8 @@ function measureStarts(): TSpawnCost | undefined {
     if (![cost.bare?.cpuMs, cost.helper?.cpuMs].every((x) => typeof x === 'number' && Number.isFinite(x))) throw new Error(`unexpected output: ${out.slice(0, 200)}`);
     return cost;
   } catch (err) {
-    log(`what starting a process costs was not measured: ${(err as Error).message.split('\n')[0]}`);
+    const why = String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n').filter(Boolean).pop();
+    log(`what starting a process costs was not measured: ${(err as Error).message.split('\n')[0]}${why ? ` (${why})` : ''}`);
     return undefined;
   }
 }

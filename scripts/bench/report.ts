@@ -115,7 +115,8 @@ function targetRows(result: TBenchResult, md: boolean): string[][] {
       targetText(REPLAY_TARGET),
       before ?? '-',
       `${times(r)} (${rep.replayP50.toFixed(1)} against ${rep.healthP50.toFixed(1)} ms)`,
-      before ? v(REPLAY_TARGET, r) : NOT_JUDGED,
+      // 200 interleaved samples whatever BENCH_REPEATS is: no "indicative".
+      before ? judged(REPLAY_TARGET, r) : NOT_JUDGED,
     ]);
   }
   // Not measured here (it takes hours at 10,000 runs): npm run bench:memory's figures, from docs/performance/notes.md.
@@ -372,7 +373,7 @@ export function renderDocs(result: TBenchResult, notes: string): TDocs {
       ? `Over target in this run: ${missed.join('; ')}. Where the rest goes is explained [below](#where-the-time-goes).`
       : 'Every target measured here holds in this run.',
     '',
-    'The ratios move with the machine: where starting a process is dear (the Machine table\'s "starting a process"), bare Temporal\'s leaves cost the most, since its worker forks itself for each command, ' +
+    `The ratios move with the machine: where starting a process is dear (${m.starts ? 'the Machine table\'s "starting a process"' : 'not measured in this run: Where the time goes names its kind of machine'}), bare Temporal's leaves cost the most, since its worker forks itself for each command, ` +
       'and a target met on one kind of machine can be missed on the other. [Where the time goes](#where-the-time-goes) gives every full run by kind of machine, and says why.',
     '',
   );

@@ -43,6 +43,12 @@ export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistory
     maxTaskMs: 0,
   };
   const tasks = { count: 0, queueMs: 0, runMs: 0 };
+  const slowestSoFar = (took: number, eventId: number, events: temporal.api.history.v1.IHistoryEvent[]): void => {
+    if (took <= stats.maxTaskMs) return;
+    stats.maxTaskMs = took;
+    const first = events[0]?.workflowExecutionStartedEventAttributes;
+    stats.slowest = { workflowId: `${first?.workflowType?.name ?? '?'} (${events.length} events)`, eventId, ms: took };
+  };
   let queueMs = 0;
   let runMs = 0;
   for (const history of histories) {
@@ -70,7 +76,8 @@ export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistory
       if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) taskScheduled ??= ms(e.eventTime);
       else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) started = ms(e.eventTime);
       else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED || (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT && started !== undefined)) {
-        // A task that ran and did not complete: the next one is a task of its own.
+        // A task that ran and did not complete: it may be the slowest (out of the means); the next one is a task of its own.
+        if (started !== undefined) slowestSoFar(ms(e.eventTime) - started, Number(e.eventId), events);
         started = undefined;
         taskScheduled = undefined;
       } else if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && started !== undefined) {
@@ -78,11 +85,7 @@ export function statsOf(histories: temporal.api.history.v1.IHistory[]): THistory
         tasks.count += 1;
         tasks.runMs += took;
         tasks.queueMs += started - (taskScheduled ?? started);
-        if (took > stats.maxTaskMs) {
-          stats.maxTaskMs = took;
-          const first = events[0]?.workflowExecutionStartedEventAttributes;
-          stats.slowest = { workflowId: `${first?.workflowType?.name ?? '?'} (${events.length} events)`, eventId: Number(e.eventId), ms: took };
-        }
+        slowestSoFar(took, Number(e.eventId), events);
         started = undefined;
         taskScheduled = undefined;
       }
