@@ -31,21 +31,35 @@ afterAll(async () => {
 });
 
 /** Runs a new shell leaf's activity once; what it answered and every heartbeat it sent. */
-async function runLeaf(command: string): Promise<{ status: string; heartbeats: unknown[]; lifecycle: string | undefined }> {
+async function runLeaf(command: string): Promise<{ status: string; heartbeats: unknown[]; lifecycle: string | undefined; elapsedMs: number }> {
   const goals = createGoalService({ prisma, temporal, taskQueue: 'leaf-heartbeats-unpolled' });
   const goal = await goals.createGoal(LOCAL_ACTOR, { kind: 'leaf', title: `Heartbeats of ${command}`, action: { runtime: 'shell', command }, start: false });
   const activities = createLeafActivities({ prisma, dataDir: config.dataDir, workspaces: { dir: config.workspacesDir, user: undefined }, leaf: config.leaf });
   const env = new MockActivityEnvironment();
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+  const started = performance.now();
   const result = (await env.run(activities.runLeaf, { goalId: goal.id })) as Awaited<ReturnType<typeof activities.runLeaf>>;
+  const elapsedMs = performance.now() - started;
   const row = await prisma.goal.findUnique({ where: { id: goal.id }, select: { lifecycle: true } });
-  return { status: result.status, heartbeats, lifecycle: row?.lifecycle };
+  return { status: result.status, heartbeats, lifecycle: row?.lifecycle, elapsedMs };
 }
+
+/** Tries a leaf that should end well within a second: on a loaded machine even `true` can take longer (then its heartbeat is right). */
+const QUICK_TRIES = 5;
+const WELL_WITHIN_MS = 900;
 
 describe('runLeaf heartbeats', () => {
   it('sends none for a leaf that ends within a second', async () => {
-    expect(await runLeaf('true')).toEqual({ status: 'succeeded', heartbeats: [], lifecycle: 'done' });
+    const tries: number[] = [];
+    for (let i = 0; i < QUICK_TRIES; i++) {
+      const { elapsedMs, ...run } = await runLeaf('true');
+      tries.push(Math.round(elapsedMs));
+      if (elapsedMs >= WELL_WITHIN_MS) continue;
+      expect(run).toEqual({ status: 'succeeded', heartbeats: [], lifecycle: 'done' });
+      return;
+    }
+    throw new Error(`no run of \`true\` ended within ${WELL_WITHIN_MS} ms (took ${tries.join(', ')} ms): the machine is too loaded to tell`);
   });
 
   it('sends them every second while a longer leaf runs', async () => {
