@@ -17,17 +17,22 @@ function history(events: [temporal.api.enums.v1.EventType, number][]): temporal.
 
 const T = 1_700_000_000_000;
 
+/** One workflow task that completed: scheduled at `at`, started `waitMs` later, completed `runMs` after that. */
+function task(at: number, waitMs: number, runMs: number): [temporal.api.enums.v1.EventType, number][] {
+  return [
+    [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, at],
+    [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, at + waitMs],
+    [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, at + waitMs + runMs],
+  ];
+}
+
 describe('statsOf: workflow tasks', () => {
   it('times each completed task from its scheduling to its start, and from its start to its completion', () => {
     const stats = statsOf([
       history([
         [EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, T],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, T + 2],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, T + 12],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T + 50],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, T + 54],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, T + 84],
+        ...task(T, 2, 10),
+        ...task(T + 50, 4, 30),
       ]),
     ]);
     expect(stats.workflowTasks).toEqual({ count: 2, meanQueueMs: 3, meanRunMs: 20 });
@@ -39,9 +44,7 @@ describe('statsOf: workflow tasks', () => {
       history([
         [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T],
         [EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, T + 5000],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T + 5000],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, T + 5010],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, T + 5020],
+        ...task(T + 5000, 10, 10),
       ]),
     ]);
     expect(stats.workflowTasks).toEqual({ count: 1, meanQueueMs: 5010, meanRunMs: 10 });
@@ -56,9 +59,7 @@ describe('statsOf: workflow tasks', () => {
         [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T + 200],
         [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, T + 201],
         [EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, T + 10_201],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T + 10_300],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, T + 10_304],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, T + 10_310],
+        ...task(T + 10_300, 4, 6),
       ]),
     ]);
     expect(stats.workflowTasks).toEqual({ count: 1, meanQueueMs: 4, meanRunMs: 6 });
@@ -73,26 +74,8 @@ describe('statsOf: workflow tasks', () => {
 
 describe('worstOf: workflow tasks', () => {
   it('weighs each set of stats by its tasks, and keeps stats recorded without them out of the mean', () => {
-    const one = statsOf([
-      history([
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, T + 10],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, T + 20],
-      ]),
-    ]);
-    const three = statsOf([
-      history([
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, T + 2],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, T + 4],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T + 5],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, T + 7],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, T + 9],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, T + 10],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, T + 12],
-        [EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, T + 14],
-      ]),
-    ]);
+    const one = statsOf([history(task(T, 10, 10))]);
+    const three = statsOf([history([...task(T, 2, 2), ...task(T + 5, 2, 2), ...task(T + 10, 2, 2)])]);
     const older = { ...one };
     delete older.workflowTasks;
     expect(worstOf([one, three, older])?.workflowTasks).toEqual({ count: 4, meanQueueMs: 4, meanRunMs: 4 });
