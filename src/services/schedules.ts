@@ -148,9 +148,12 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
       return await withDeadline(temporal, () => temporal.schedule.getHandle(id).describe(), TEMPORAL_SCHEDULE_READ_DEADLINE_MS);
     } catch (err) {
       if (err instanceof ScheduleNotFoundError) {
-        // Temporal is the source of truth: a schedule deleted there (`temporal schedule delete`) is gone here too; its runs stay.
-        await deleteScheduleRow(prisma, id);
-        throw new DomainError('NOT_FOUND', `schedule ${id} not found (it was deleted in Temporal)`);
+        // Not forgotten here on a read: Temporal also answers NOT_FOUND while it is still starting (seen right after
+        // a restart), and a schedule it still holds would fire with no row. DELETE forgets one deleted in Temporal.
+        throw new DomainError(
+          'NOT_FOUND',
+          `schedule ${id} not found in Temporal (deleted there, e.g. with \`temporal schedule delete\`, or Temporal is still starting); DELETE /api/schedules/${id} forgets it here`,
+        );
       }
       throw asTemporalError(err, `schedule ${id} could not be read from Temporal`);
     }

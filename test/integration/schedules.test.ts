@@ -379,6 +379,21 @@ describe('schedules', () => {
     expect(doc.components.schemas.Schedule.required).toEqual(expect.arrayContaining(['catchup_window', 'missed_catchup_window']));
   });
 
+  it('keeps a schedule Temporal says it does not have (deleted there, or still starting after a restart): a read is a 404 saying so, the row stays, DELETE forgets it', async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, paused: true });
+    await api.temporal.schedule.getHandle(s.id).delete();
+    for (let i = 0; i < 2; i++) {
+      const read = await call('GET', `${api.url}/api/schedules/${s.id}`);
+      expect([read.status, read.body.error.code]).toEqual([404, 'NOT_FOUND']);
+      expect(read.body.error.message).toContain(`not found in Temporal`);
+      expect(await prisma.schedule.count({ where: { id: s.id } })).toBe(1);
+    }
+    expect((await call('GET', `${api.url}/api/schedules?workflow_id=${wf.id}`)).body.items).toEqual([]);
+    expect((await call('DELETE', `${api.url}/api/schedules/${s.id}`)).status).toBe(204);
+    expect(await prisma.schedule.count({ where: { id: s.id } })).toBe(0);
+  });
+
   it('a fire delayed by a Postgres outage waits for it, then runs once under its nominal time', async () => {
     // The worker reaches Postgres through a proxy this test takes down; the API and the other tests do not.
     const pg = new URL(testEnv.databaseUrl);
