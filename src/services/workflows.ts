@@ -248,10 +248,17 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
       if (schedules.length && temporal) {
         for (const schedule of schedules) {
           const description = await withDeadline(temporal, () => temporal.schedule.getHandle(schedule.id).describe(), TEMPORAL_SCHEDULE_READ_DEADLINE_MS).catch((err: unknown) => {
-            if (err instanceof ScheduleNotFoundError) return undefined;
+            // Temporal says so of a schedule deleted there, and for a while after it restarts of one it still
+            // holds: whether it is enabled cannot be told, so the workflow stays until the schedule is forgotten.
+            if (err instanceof ScheduleNotFoundError) {
+              throw new DomainError(
+                'CONFLICT',
+                `schedule ${schedule.id} runs workflow ${id} and is not found in Temporal (deleted there, or Temporal is still starting); DELETE /api/schedules/${schedule.id} forgets it here, then delete the workflow`,
+              );
+            }
             throw asTemporalError(err, `schedule ${schedule.id} could not be read from Temporal`);
           });
-          if (description && !description.state.paused && !isSpent(scheduleConfig(description).spec, description.state.remainingActions)) {
+          if (!description.state.paused && !isSpent(scheduleConfig(description).spec, description.state.remainingActions)) {
             throw new DomainError('CONFLICT', `schedule ${schedule.id} is enabled and runs workflow ${id}; pause or delete it first`);
           }
         }

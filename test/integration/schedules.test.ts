@@ -379,7 +379,7 @@ describe('schedules', () => {
     expect(doc.components.schemas.Schedule.required).toEqual(expect.arrayContaining(['catchup_window', 'missed_catchup_window']));
   });
 
-  it('keeps a schedule Temporal says it does not have (deleted there, or still starting after a restart): a read is a 404 saying so, the row stays, DELETE forgets it', async () => {
+  it('keeps a schedule Temporal says it does not have (deleted there, or still starting after a restart): a read is a 404 saying so, the row stays, its workflow is kept (409), DELETE forgets it', async () => {
     const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
     const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, paused: true });
     await api.temporal.schedule.getHandle(s.id).delete();
@@ -390,8 +390,13 @@ describe('schedules', () => {
       expect(await prisma.schedule.count({ where: { id: s.id } })).toBe(1);
     }
     expect((await call('GET', `${api.url}/api/schedules?workflow_id=${wf.id}`)).body.items).toEqual([]);
+    // Whether it is enabled cannot be told: its workflow stays until the schedule is forgotten.
+    const kept = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
+    expect([kept.status, kept.body.error.code]).toEqual([409, 'CONFLICT']);
+    expect(kept.body.error.message).toContain(`schedule ${s.id} runs workflow ${wf.id} and is not found in Temporal`);
     expect((await call('DELETE', `${api.url}/api/schedules/${s.id}`)).status).toBe(204);
     expect(await prisma.schedule.count({ where: { id: s.id } })).toBe(0);
+    expect((await call('DELETE', `${api.url}/api/workflows/${wf.id}`)).status).toBe(204);
   });
 
   it('a fire delayed by a Postgres outage waits for it, then runs once under its nominal time', async () => {

@@ -13,6 +13,7 @@ import { createTokenDirect } from '../../../src/services/tokens';
 import { ensureSearchAttributes } from '../../../src/temporal/namespace';
 import { waitFor } from '../../support/env';
 import { freeLowPort } from '../../support/ports';
+import { childrenOf } from '../../support/procfs';
 import { saveFrozenWorkflow } from '../../support/frozenWorkflows';
 
 /**
@@ -30,6 +31,14 @@ import { saveFrozenWorkflow } from '../../support/frozenWorkflows';
  */
 
 const root = path.resolve(__dirname, '../../..');
+
+/** A SIGKILL the suite dealt: whom, when, and the children it had then (a worker's spawn helper). */
+export interface TKill {
+  name: string;
+  pid: number;
+  children: number[];
+  at: number;
+}
 
 export interface TNodeProcess {
   name: string;
@@ -122,7 +131,14 @@ export async function startCluster(options: TClusterOptions = {}) {
   const apiSlots: { port: number; url: string; proc?: TNodeProcess }[] = [{ port: ports.api, url: apiUrl }];
   /** Every process ever started, to stop at the end. */
   const everything: TNodeProcess[] = [];
-  const killed: { name: string; pid: number; at: number }[] = [];
+  /** Every SIGKILL, with the killed process's own children then (a worker's spawn helper, which is its commands' launchers' parent). */
+  const killed: TKill[] = [];
+  /** Each worker's pid and every child of it seen (its spawn helper): whoever may be a launcher's parent in a marker line. */
+  const launcherParents = new Set<number>();
+  const noteWorker = (pid: number): void => {
+    launcherParents.add(pid);
+    for (const child of childrenOf(pid)) launcherParents.add(child);
+  };
 
   const startWorker = async (): Promise<TNodeProcess> => {
     const worker = spawnNode(`worker${everything.length}`, 'src/main/worker.ts', {
@@ -170,7 +186,8 @@ export async function startCluster(options: TClusterOptions = {}) {
 
   /** SIGKILL, as a crash or the OOM killer would: no handler runs. */
   const sigkill = async (p: TNodeProcess): Promise<void> => {
-    killed.push({ name: p.name, pid: p.pid, at: Date.now() });
+    if (workers.includes(p)) noteWorker(p.pid);
+    killed.push({ name: p.name, pid: p.pid, children: childrenOf(p.pid), at: Date.now() });
     p.proc.kill('SIGKILL');
     await p.exited;
   };
@@ -195,6 +212,11 @@ export async function startCluster(options: TClusterOptions = {}) {
     prisma,
     agentId,
     killed,
+    /** Every pid a marker line may name (readMarkers): each worker's, and its spawn helper's, as far as seen. */
+    launcherParents(): ReadonlySet<number> {
+      for (const w of workers) if (!w.hasExited()) noteWorker(w.pid);
+      return launcherParents;
+    },
     get workers(): TNodeProcess[] {
       return workers.filter((w) => !w.hasExited());
     },
@@ -213,6 +235,7 @@ export async function startCluster(options: TClusterOptions = {}) {
     },
     /** A worker stopped as an operator would (SIGINT: it drains, then exits). */
     async stopWorker(worker: TNodeProcess): Promise<void> {
+      noteWorker(worker.pid);
       worker.proc.kill('SIGINT');
       await worker.exited;
     },
@@ -236,7 +259,7 @@ export async function startCluster(options: TClusterOptions = {}) {
     },
     /** SIGKILL to Postgres' whole process group (the postmaster and its backends), as a crash would. */
     async killPostgres(): Promise<void> {
-      killed.push({ name: 'postgres', pid: pg.process.pid, at: Date.now() });
+      killed.push({ name: 'postgres', pid: pg.process.pid, children: [], at: Date.now() });
       process.kill(-pg.process.pid, 'SIGKILL');
       await pg.process.exited;
     },
@@ -245,7 +268,7 @@ export async function startCluster(options: TClusterOptions = {}) {
       pg = await startEmbeddedPostgres({ ...pgOptions, existing: true });
     },
     async killTemporal(): Promise<void> {
-      killed.push({ name: 'temporal', pid: temporal.process.pid, at: Date.now() });
+      killed.push({ name: 'temporal', pid: temporal.process.pid, children: [], at: Date.now() });
       process.kill(-temporal.process.pid, 'SIGKILL');
       await temporal.process.exited;
     },
@@ -291,7 +314,8 @@ export function markerPlan(goals: number, effectsDir: string, sleepS: number): T
   const composites = Math.max(1, Math.round(Math.sqrt(below)));
   const per = Math.floor(below / composites);
   const extra = below - composites * per;
-  // The worker is the parent of the command's launcher ($PPID): field 4 of /proc/$PPID/stat.
+  // The command's launcher is $PPID; its parent (field 4 of /proc/$PPID/stat) is the worker's spawn helper
+  // (src/activities/spawner.ts), or the worker when it spawns commands itself. TKill.children maps a helper to its worker.
   const leaf = (key: string) => ({
     key,
     kind: 'leaf',
@@ -310,7 +334,7 @@ export function markerPlan(goals: number, effectsDir: string, sleepS: number): T
   });
 }
 
-/** What the leaves' marker files say: per goal id, the lines (worker pid, epoch ms), oldest first. */
+/** What the leaves' marker files say: per goal id, the lines (the launcher's parent's pid: a worker or its spawn helper; epoch ms), oldest first. */
 export function readMarkers(effectsDir: string): Map<string, { pid: number; at: number }[]> {
   const out = new Map<string, { pid: number; at: number }[]>();
   for (const file of readdirSync(effectsDir)) {

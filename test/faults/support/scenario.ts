@@ -166,13 +166,16 @@ export async function awaitRuns(cluster: Pick<TCluster, 'apiUrl' | 'token'>, run
  * is a leaf executed twice (`twice`).
  */
 export function tallyLeaves(
-  cluster: Pick<TCluster, 'effectsDir' | 'killed'>,
+  cluster: Pick<TCluster, 'killed'> & { effectsDir: string; launcherParents: ReadonlySet<number> },
   window = { beforeKillMs: 100, afterKillMs: 1000 },
-): { leaves: number; twice: string[]; lostOutcomes: string[] } {
+): { leaves: number; twice: string[]; lostOutcomes: string[]; unattributed: string[] } {
   const markers = readMarkers(cluster.effectsDir);
   const twice: string[] = [];
   const lostOutcomes: string[] = [];
-  const killOf = (pid: number) => cluster.killed.find((k) => k.pid === pid);
+  // A line naming no worker nor helper of this cluster means the markers' pid no longer names a worker's
+  // process (the process tree changed): a kill could then never excuse a re-run, nor be told from another.
+  const unattributed = [...markers].flatMap(([goalId, lines]) => lines.filter((l) => !cluster.launcherParents.has(l.pid)).map((l) => `${goalId}: pid ${l.pid} at ${l.at}`));
+  const killOf = (pid: number) => cluster.killed.find((k) => k.pid === pid || k.children.includes(pid));
   for (const [goalId, lines] of markers) {
     if (lines.length < 2) continue;
     const excused = lines.slice(0, -1).every((line) => {
@@ -181,11 +184,11 @@ export function tallyLeaves(
     });
     const described = lines.map((l) => {
       const kill = killOf(l.pid);
-      return `pid ${l.pid} at ${l.at}${kill ? ` (its worker SIGKILLed ${kill.at - l.at} ms later)` : ''}`;
+      return `pid ${l.pid} at ${l.at}${kill ? ` (its worker SIGKILLed ${kill.at - l.at} ms later)` : ' (no SIGKILL of this worker or its spawn helper)'}`;
     });
     (excused ? lostOutcomes : twice).push(`${goalId}: ${described.join('; ')}`);
   }
-  return { leaves: markers.size, twice, lostOutcomes };
+  return { leaves: markers.size, twice, lostOutcomes, unattributed };
 }
 
 export interface TScenarioSummary {
@@ -330,7 +333,7 @@ export async function startScenario(scenario: string, stream: string, ready: () 
   const effects = cluster.effectsFor(scenario);
   const finish = (o: TScenarioOutcome): void => {
     const tally = Array.isArray(o.runs) ? sumTallies(o.runs) : (o.runs as TRunTally);
-    const leaves = tallyLeaves({ effectsDir: effects, killed: cluster.killed });
+    const leaves = tallyLeaves({ effectsDir: effects, killed: cluster.killed, launcherParents: cluster.launcherParents() });
     recordScenario({
       scenario,
       title: o.title,
@@ -351,6 +354,7 @@ export async function startScenario(scenario: string, stream: string, ready: () 
         ...tally.notDone.map((r) => `not done: ${r.runId} ${r.status} ${r.reason ?? ''}`),
         ...leaves.twice.map((l) => `executed twice: ${l}`),
         ...leaves.lostOutcomes.map((l) => `re-run, outcome lost with its worker: ${l}`),
+        ...leaves.unattributed.map((l) => `marker of no worker or spawn helper of this cluster: ${l}`),
         ...(o.wrongSized ?? []).map((w) => `tree not written once: ${w}`),
       ],
     });
@@ -360,6 +364,7 @@ export async function startScenario(scenario: string, stream: string, ready: () 
       failed: tally.failed,
       lost: tally.lost,
       twice: leaves.twice,
+      unattributed: leaves.unattributed,
       ...(o.lostOutcomesExcused ? {} : { lostOutcomes: leaves.lostOutcomes }),
       ...optional('splitKeys', o.splitKeys),
       ...optional('wrongSized', o.wrongSized),
@@ -368,6 +373,7 @@ export async function startScenario(scenario: string, stream: string, ready: () 
       failed: 0,
       lost: 0,
       twice: [],
+      unattributed: [],
       ...(o.lostOutcomesExcused ? {} : { lostOutcomes: [] }),
       ...optional('splitKeys', o.splitKeys && []),
       ...optional('wrongSized', o.wrongSized && []),
