@@ -236,8 +236,9 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
 
     /**
      * Deletes a workflow with no runs. A schedule that runs it and is enabled
-     * (not paused, not a spent one-shot) makes this a 409; paused ones go
-     * with it, in Postgres and in Temporal.
+     * (not paused, not a spent one-shot), or that Temporal says it does not
+     * have, makes this a 409; paused and spent ones go with it, in Postgres
+     * and in Temporal.
      */
     async deleteWorkflow(actor: TActor, id: string): Promise<void> {
       const owner = actorOwner(actor);
@@ -253,7 +254,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
             if (err instanceof ScheduleNotFoundError) {
               throw new DomainError(
                 'CONFLICT',
-                `schedule ${schedule.id} runs workflow ${id} and is not found in Temporal (deleted there, or Temporal is still starting); DELETE /api/schedules/${schedule.id} forgets it here, then delete the workflow`,
+                `schedule ${schedule.id} runs workflow ${id} and Temporal says it does not have it: if Temporal has just restarted, try again in a minute; if it was deleted there (\`temporal schedule delete\`), \`reprise schedule delete ${schedule.id}\` (DELETE /api/schedules/${schedule.id}) forgets it here, then delete the workflow`,
               );
             }
             throw asTemporalError(err, `schedule ${schedule.id} could not be read from Temporal`);

@@ -8,7 +8,8 @@ import { awaitRuns, call, countPerKey, instantiate, LEAF_SLEEP_S, SCALE_NAME, SE
  * SQLite file, worker and API processes) shared by the scenarios in turn,
  * each killing parts of it with SIGKILL and starting them again. Each prints
  * `scenario: trials N, runs completed C, runs failed F, leaves executed twice
- * D, runs lost L` and fails on F, D or L above zero; the figures become
+ * D, runs lost L` and fails on F, D or L above zero (or on a leaf's marker
+ * that names no worker: see tallyLeaves); the figures become
  * docs/RELIABILITY.md (full form) or .data/faults/RELIABILITY.md (reduced).
  *
  * Sizes: reduced by default (CI), the issue's with FAULTS_SCALE=full; kill

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,6 @@ import { createTokenDirect } from '../../src/services/tokens';
 import { http, startTestApi, startTestWorker, testConfig, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { saveFrozenWorkflow } from '../support/frozenWorkflows';
 import { freePort } from '../support/ports';
-import { childrenOf } from '../support/procfs';
 
 /**
  * Postgres dies mid-tree (SIGKILL, its whole process group, as a crash or the
@@ -32,6 +31,21 @@ jest.setTimeout(150_000);
 const OUTAGE_MS = 15_000;
 /** What a reason shown to users must never contain. */
 const INTERNAL_TEXT = /prisma|invocation|at \/|\.ts:/i;
+
+/** The live children of a process (from /proc). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 describe('Postgres killed mid-tree', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'reprise-outage-'));

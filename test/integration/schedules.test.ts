@@ -393,7 +393,7 @@ describe('schedules', () => {
     // Whether it is enabled cannot be told: its workflow stays until the schedule is forgotten.
     const kept = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
     expect([kept.status, kept.body.error.code]).toEqual([409, 'CONFLICT']);
-    expect(kept.body.error.message).toContain(`schedule ${s.id} runs workflow ${wf.id} and is not found in Temporal`);
+    expect(kept.body.error.message).toContain(`schedule ${s.id} runs workflow ${wf.id} and Temporal says it does not have it: if Temporal has just restarted, try again in a minute`);
     expect((await call('DELETE', `${api.url}/api/schedules/${s.id}`)).status).toBe(204);
     expect(await prisma.schedule.count({ where: { id: s.id } })).toBe(0);
     expect((await call('DELETE', `${api.url}/api/workflows/${wf.id}`)).status).toBe(204);

@@ -13,7 +13,6 @@ import { createTokenDirect } from '../../../src/services/tokens';
 import { ensureSearchAttributes } from '../../../src/temporal/namespace';
 import { waitFor } from '../../support/env';
 import { freeLowPort } from '../../support/ports';
-import { childrenOf } from '../../support/procfs';
 import { saveFrozenWorkflow } from '../../support/frozenWorkflows';
 
 /**
@@ -31,14 +30,6 @@ import { saveFrozenWorkflow } from '../../support/frozenWorkflows';
  */
 
 const root = path.resolve(__dirname, '../../..');
-
-/** A SIGKILL the suite dealt: whom, when, and the children it had then (a worker's spawn helper). */
-export interface TKill {
-  name: string;
-  pid: number;
-  children: number[];
-  at: number;
-}
 
 export interface TNodeProcess {
   name: string;
@@ -131,14 +122,9 @@ export async function startCluster(options: TClusterOptions = {}) {
   const apiSlots: { port: number; url: string; proc?: TNodeProcess }[] = [{ port: ports.api, url: apiUrl }];
   /** Every process ever started, to stop at the end. */
   const everything: TNodeProcess[] = [];
-  /** Every SIGKILL, with the killed process's own children then (a worker's spawn helper, which is its commands' launchers' parent). */
-  const killed: TKill[] = [];
-  /** Each worker's pid and every child of it seen (its spawn helper): whoever may be a launcher's parent in a marker line. */
-  const launcherParents = new Set<number>();
-  const noteWorker = (pid: number): void => {
-    launcherParents.add(pid);
-    for (const child of childrenOf(pid)) launcherParents.add(child);
-  };
+  const killed: { name: string; pid: number; at: number }[] = [];
+  /** Every worker process ever started, live or not: whom a marker line may name (readMarkers). */
+  const workerPids = new Set<number>();
 
   const startWorker = async (): Promise<TNodeProcess> => {
     const worker = spawnNode(`worker${everything.length}`, 'src/main/worker.ts', {
@@ -147,6 +133,7 @@ export async function startCluster(options: TClusterOptions = {}) {
     });
     everything.push(worker);
     workers.push(worker);
+    workerPids.add(worker.pid);
     await waitFor(
       async () => {
         if (worker.hasExited()) throw new Error(`the worker exited during start-up:\n${worker.output().slice(-4000)}`);
@@ -186,8 +173,7 @@ export async function startCluster(options: TClusterOptions = {}) {
 
   /** SIGKILL, as a crash or the OOM killer would: no handler runs. */
   const sigkill = async (p: TNodeProcess): Promise<void> => {
-    if (workers.includes(p)) noteWorker(p.pid);
-    killed.push({ name: p.name, pid: p.pid, children: childrenOf(p.pid), at: Date.now() });
+    killed.push({ name: p.name, pid: p.pid, at: Date.now() });
     p.proc.kill('SIGKILL');
     await p.exited;
   };
@@ -212,11 +198,7 @@ export async function startCluster(options: TClusterOptions = {}) {
     prisma,
     agentId,
     killed,
-    /** Every pid a marker line may name (readMarkers): each worker's, and its spawn helper's, as far as seen. */
-    launcherParents(): ReadonlySet<number> {
-      for (const w of workers) if (!w.hasExited()) noteWorker(w.pid);
-      return launcherParents;
-    },
+    workerPids: workerPids as ReadonlySet<number>,
     get workers(): TNodeProcess[] {
       return workers.filter((w) => !w.hasExited());
     },
@@ -235,7 +217,6 @@ export async function startCluster(options: TClusterOptions = {}) {
     },
     /** A worker stopped as an operator would (SIGINT: it drains, then exits). */
     async stopWorker(worker: TNodeProcess): Promise<void> {
-      noteWorker(worker.pid);
       worker.proc.kill('SIGINT');
       await worker.exited;
     },
@@ -259,7 +240,7 @@ export async function startCluster(options: TClusterOptions = {}) {
     },
     /** SIGKILL to Postgres' whole process group (the postmaster and its backends), as a crash would. */
     async killPostgres(): Promise<void> {
-      killed.push({ name: 'postgres', pid: pg.process.pid, children: [], at: Date.now() });
+      killed.push({ name: 'postgres', pid: pg.process.pid, at: Date.now() });
       process.kill(-pg.process.pid, 'SIGKILL');
       await pg.process.exited;
     },
@@ -268,7 +249,7 @@ export async function startCluster(options: TClusterOptions = {}) {
       pg = await startEmbeddedPostgres({ ...pgOptions, existing: true });
     },
     async killTemporal(): Promise<void> {
-      killed.push({ name: 'temporal', pid: temporal.process.pid, children: [], at: Date.now() });
+      killed.push({ name: 'temporal', pid: temporal.process.pid, at: Date.now() });
       process.kill(-temporal.process.pid, 'SIGKILL');
       await temporal.process.exited;
     },
@@ -314,13 +295,18 @@ export function markerPlan(goals: number, effectsDir: string, sleepS: number): T
   const composites = Math.max(1, Math.round(Math.sqrt(below)));
   const per = Math.floor(below / composites);
   const extra = below - composites * per;
-  // The command's launcher is $PPID; its parent (field 4 of /proc/$PPID/stat) is the worker's spawn helper
-  // (src/activities/spawner.ts), or the worker when it spawns commands itself. TKill.children maps a helper to its worker.
+  // The command's launcher is $PPID. Its parent (field 4 of /proc/$PPID/stat) is the worker's spawn helper
+  // (src/activities/spawner.ts), whose parent is the worker; or the worker itself, when it spawns commands
+  // directly. Both are read before the sleep, while the worker lives: after its SIGKILL they would name init.
   const leaf = (key: string) => ({
     key,
     kind: 'leaf',
     title: key,
-    action: { runtime: 'shell', command: `sleep ${sleepS} && echo "$(cut -d' ' -f4 /proc/$PPID/stat) $(date +%s%3N)" >> ${effectsDir}/$REPRISE_GOAL_ID`, timeout_s: 120 },
+    action: {
+      runtime: 'shell',
+      command: `p=$(cut -d' ' -f4 /proc/$PPID/stat); g=$(cut -d' ' -f4 /proc/$p/stat); sleep ${sleepS} && echo "$p $g $(date +%s%3N)" >> ${effectsDir}/$REPRISE_GOAL_ID`,
+      timeout_s: 120,
+    },
   });
   const chain = (n: number) => ({
     children: Array.from({ length: n }, (_, i) => leaf(`l${i}`)),
@@ -334,16 +320,19 @@ export function markerPlan(goals: number, effectsDir: string, sleepS: number): T
   });
 }
 
-/** What the leaves' marker files say: per goal id, the lines (the launcher's parent's pid: a worker or its spawn helper; epoch ms), oldest first. */
-export function readMarkers(effectsDir: string): Map<string, { pid: number; at: number }[]> {
-  const out = new Map<string, { pid: number; at: number }[]>();
+/**
+ * What the leaves' marker files say: per goal id, the lines oldest first, each with the pids that may be its
+ * worker's (the launcher's parent and grandparent: markerPlan) and when the command ended, in epoch ms.
+ */
+export function readMarkers(effectsDir: string): Map<string, { pids: number[]; at: number }[]> {
+  const out = new Map<string, { pids: number[]; at: number }[]>();
   for (const file of readdirSync(effectsDir)) {
     const lines = readFileSync(path.join(effectsDir, file), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const [pid, at] = line.split(' ');
-        return { pid: Number(pid), at: Number(at) };
+        const fields = line.split(' ');
+        return { pids: fields.slice(0, -1).map(Number), at: Number(fields[fields.length - 1]) };
       })
       .sort((a, b) => a.at - b.at);
     out.set(file, lines);

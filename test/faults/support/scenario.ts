@@ -163,28 +163,32 @@ export async function awaitRuns(cluster: Pick<TCluster, 'apiUrl' | 'token'>, run
  * ended within `beforeKillMs` before its worker's SIGKILL or `afterKillMs`
  * after it (the watchdog's reaction, slow under load) is counted apart
  * (`lostOutcomes`, each with the kill's distance); any other second execution
- * is a leaf executed twice (`twice`).
+ * is a leaf executed twice (`twice`). A line that names no worker of the
+ * cluster (`unattributed`) fails its scenario: its kill could never be found.
  */
 export function tallyLeaves(
-  cluster: Pick<TCluster, 'killed'> & { effectsDir: string; launcherParents: ReadonlySet<number> },
+  cluster: Pick<TCluster, 'killed' | 'workerPids'> & { effectsDir: string },
   window = { beforeKillMs: 100, afterKillMs: 1000 },
 ): { leaves: number; twice: string[]; lostOutcomes: string[]; unattributed: string[] } {
   const markers = readMarkers(cluster.effectsDir);
   const twice: string[] = [];
   const lostOutcomes: string[] = [];
-  // A line naming no worker nor helper of this cluster means the markers' pid no longer names a worker's
-  // process (the process tree changed): a kill could then never excuse a re-run, nor be told from another.
-  const unattributed = [...markers].flatMap(([goalId, lines]) => lines.filter((l) => !cluster.launcherParents.has(l.pid)).map((l) => `${goalId}: pid ${l.pid} at ${l.at}`));
-  const killOf = (pid: number) => cluster.killed.find((k) => k.pid === pid || k.children.includes(pid));
+  // The grandparent first: when it is a worker, the parent is its helper, whose pid may be a dead worker's reused.
+  const workerOf = (line: { pids: number[] }): number | undefined => [...line.pids].reverse().find((pid) => cluster.workerPids.has(pid));
+  // A line naming no worker of this cluster means the process tree changed under markerPlan: a re-run could
+  // then never be matched to its worker's kill, and would be counted as a leaf executed twice.
+  const unattributed = [...markers].flatMap(([goalId, lines]) => lines.filter((l) => workerOf(l) === undefined).map((l) => `${goalId}: pids ${l.pids.join(' ')} at ${l.at}`));
+  // A worker pid may be reused by a later worker: any kill of that pid with the line in its window excuses it.
+  const killsOf = (pid: number | undefined) => cluster.killed.filter((k) => k.pid === pid);
+  const inWindow = (at: number, kill: { at: number }): boolean => at >= kill.at - window.beforeKillMs && at <= kill.at + window.afterKillMs;
   for (const [goalId, lines] of markers) {
     if (lines.length < 2) continue;
-    const excused = lines.slice(0, -1).every((line) => {
-      const kill = killOf(line.pid);
-      return kill !== undefined && line.at >= kill.at - window.beforeKillMs && line.at <= kill.at + window.afterKillMs;
-    });
+    const excused = lines.slice(0, -1).every((line) => killsOf(workerOf(line)).some((kill) => inWindow(line.at, kill)));
     const described = lines.map((l) => {
-      const kill = killOf(l.pid);
-      return `pid ${l.pid} at ${l.at}${kill ? ` (its worker SIGKILLed ${kill.at - l.at} ms later)` : ' (no SIGKILL of this worker or its spawn helper)'}`;
+      const worker = workerOf(l);
+      const kills = killsOf(worker);
+      const nearest = kills.sort((a, b) => Math.abs(a.at - l.at) - Math.abs(b.at - l.at))[0];
+      return `worker pid ${worker ?? '?'} at ${l.at}${nearest ? ` (that worker SIGKILLed ${nearest.at - l.at} ms later)` : ' (that worker was not SIGKILLed)'}`;
     });
     (excused ? lostOutcomes : twice).push(`${goalId}: ${described.join('; ')}`);
   }
@@ -333,7 +337,7 @@ export async function startScenario(scenario: string, stream: string, ready: () 
   const effects = cluster.effectsFor(scenario);
   const finish = (o: TScenarioOutcome): void => {
     const tally = Array.isArray(o.runs) ? sumTallies(o.runs) : (o.runs as TRunTally);
-    const leaves = tallyLeaves({ effectsDir: effects, killed: cluster.killed, launcherParents: cluster.launcherParents() });
+    const leaves = tallyLeaves({ effectsDir: effects, killed: cluster.killed, workerPids: cluster.workerPids });
     recordScenario({
       scenario,
       title: o.title,
@@ -354,7 +358,7 @@ export async function startScenario(scenario: string, stream: string, ready: () 
         ...tally.notDone.map((r) => `not done: ${r.runId} ${r.status} ${r.reason ?? ''}`),
         ...leaves.twice.map((l) => `executed twice: ${l}`),
         ...leaves.lostOutcomes.map((l) => `re-run, outcome lost with its worker: ${l}`),
-        ...leaves.unattributed.map((l) => `marker of no worker or spawn helper of this cluster: ${l}`),
+        ...leaves.unattributed.map((l) => `marker naming no worker of this cluster: ${l}`),
         ...(o.wrongSized ?? []).map((w) => `tree not written once: ${w}`),
       ],
     });

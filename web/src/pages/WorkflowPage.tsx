@@ -314,7 +314,7 @@ function DeleteDialog({ workflow, open, onOpenChange }: { workflow: TWorkflow; o
         onOpenChange(o);
       }}
       title={`Delete ${workflow.name} v${workflow.version}?`}
-      description="Only a version with no runs and no enabled schedule can be deleted; its runs' trees would otherwise lose their definition."
+      description="Only a version with no runs and no enabled schedule can be deleted; its runs' trees would otherwise lose their definition, and a schedule would fire into nothing."
     >
       {hasRuns && (
         <p className="mb-4 rounded-md bg-zinc-100 px-3 py-2 text-sm text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300">
