@@ -61,7 +61,25 @@ describe('the fault tally of leaf executions', () => {
   });
 
   it('names every line that names no worker of the cluster (the process tree changed under the markers)', () => {
-    marker('goal_lost', [HELPER_A, 1, KILL_AT]);
-    expect(tally().unattributed).toEqual([`goal_lost: pids ${HELPER_A} 1 at ${KILL_AT}`]);
+    marker('goal_lost', [HELPER_A, 1, KILL_AT - 5000]);
+    expect(tally().unattributed).toEqual([`goal_lost: pids ${HELPER_A} 1 at ${KILL_AT - 5000}`]);
+  });
+
+  it('takes a line of a helper orphaned by its worker\'s kill (its command read init as its grandparent) for that kill\'s', () => {
+    marker('goal_orphan', [HELPER_A, 1, KILL_AT + 400], [HELPER_B, WORKER_B, KILL_AT + 10_600]);
+    marker('goal_late', [HELPER_A, 1, KILL_AT + 1500], [HELPER_B, WORKER_B, KILL_AT + 10_600]);
+    const { unattributed, lostOutcomes, twice } = tally();
+    expect(unattributed).toEqual([`goal_late: pids ${HELPER_A} 1 at ${KILL_AT + 1500}`]);
+    expect(lostOutcomes).toEqual([expect.stringContaining(`goal_orphan: pids ${HELPER_A} 1 (a helper orphaned by a worker's kill) at ${KILL_AT + 400} (that worker SIGKILLed 400 ms before)`)]);
+    expect(twice).toEqual([expect.stringContaining('goal_late')]);
+  });
+
+  it('judges a window\'s edges, and every earlier run of a leaf run three times', () => {
+    marker('goal_edges', [HELPER_A, WORKER_A, KILL_AT - 100], [HELPER_A, WORKER_A, KILL_AT + 1000], [HELPER_B, WORKER_B, KILL_AT + 12_000]);
+    marker('goal_past', [HELPER_A, WORKER_A, KILL_AT - 101], [HELPER_B, WORKER_B, KILL_AT + 12_000]);
+    marker('goal_one_unexcused', [HELPER_A, WORKER_A, KILL_AT - 50], [HELPER_B, WORKER_B, KILL_AT + 11_000], [HELPER_B, WORKER_B, KILL_AT + 12_000]);
+    const { lostOutcomes, twice } = tally();
+    expect(lostOutcomes).toEqual([expect.stringContaining('goal_edges')]);
+    expect(twice.map((t) => t.split(':')[0]).sort()).toEqual(['goal_one_unexcused', 'goal_past']);
   });
 });

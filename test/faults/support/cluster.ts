@@ -286,9 +286,10 @@ export async function startCluster(options: TClusterOptions = {}) {
 /**
  * A frozen plan of `goals` goals in all (the run's root included): composites
  * whose leaves run one after another, plus leaves at the top to make up the
- * count. Each leaf sleeps `sleepS` (so kills land while commands run), then
- * appends `<worker pid> <epoch ms>` to `<effectsDir>/<goal id>`: one line per
- * command that ran to its end.
+ * count. Each leaf notes its launcher's parent and grandparent, sleeps
+ * `sleepS` (so kills land while commands run), then appends
+ * `<parent pid> <grandparent pid> <epoch ms>` to `<effectsDir>/<goal id>`: one
+ * line per command that ran to its end (readMarkers).
  */
 export function markerPlan(goals: number, effectsDir: string, sleepS: number): TPlan {
   const below = goals - 1;

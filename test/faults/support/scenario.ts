@@ -151,6 +151,9 @@ export async function awaitRuns(cluster: Pick<TCluster, 'apiUrl' | 'token'>, run
   return tally;
 }
 
+/** A marker line (readMarkers): the pids that may be its worker's, and when its command ended. */
+type TLine = { pids: number[]; at: number };
+
 /**
  * Leaves whose command ran to its end more than once. A command's launcher
  * writes its exit status the moment it ends (shellCommand.ts, attemptFiles.ts),
@@ -164,7 +167,8 @@ export async function awaitRuns(cluster: Pick<TCluster, 'apiUrl' | 'token'>, run
  * after it (the watchdog's reaction, slow under load) is counted apart
  * (`lostOutcomes`, each with the kill's distance); any other second execution
  * is a leaf executed twice (`twice`). A line that names no worker of the
- * cluster (`unattributed`) fails its scenario: its kill could never be found.
+ * cluster, and did not end just after a worker's kill (a helper orphaned by
+ * it), is `unattributed` and fails its scenario: its kill could never be found.
  */
 export function tallyLeaves(
   cluster: Pick<TCluster, 'killed' | 'workerPids'> & { effectsDir: string },
@@ -174,21 +178,30 @@ export function tallyLeaves(
   const twice: string[] = [];
   const lostOutcomes: string[] = [];
   // The grandparent first: when it is a worker, the parent is its helper, whose pid may be a dead worker's reused.
-  const workerOf = (line: { pids: number[] }): number | undefined => [...line.pids].reverse().find((pid) => cluster.workerPids.has(pid));
-  // A line naming no worker of this cluster means the process tree changed under markerPlan: a re-run could
-  // then never be matched to its worker's kill, and would be counted as a leaf executed twice.
-  const unattributed = [...markers].flatMap(([goalId, lines]) => lines.filter((l) => workerOf(l) === undefined).map((l) => `${goalId}: pids ${l.pids.join(' ')} at ${l.at}`));
-  // A worker pid may be reused by a later worker: any kill of that pid with the line in its window excuses it.
-  const killsOf = (pid: number | undefined) => cluster.killed.filter((k) => k.pid === pid);
+  const workerOf = (line: TLine): number | undefined => [...line.pids].reverse().find((pid) => cluster.workerPids.has(pid));
+  const workerKills = cluster.killed.filter((k) => cluster.workerPids.has(k.pid));
   const inWindow = (at: number, kill: { at: number }): boolean => at >= kill.at - window.beforeKillMs && at <= kill.at + window.afterKillMs;
+  // The kills that may have cut a line's command short. A worker pid may be reused by a later worker: any kill
+  // of it counts. A line naming no worker was started by a helper whose worker had just been killed (it then
+  // reads init as its grandparent): the worker kills it ended just after are its candidates.
+  const killsOf = (line: TLine) => {
+    const worker = workerOf(line);
+    return worker === undefined ? workerKills.filter((k) => line.at >= k.at && inWindow(line.at, k)) : workerKills.filter((k) => k.pid === worker);
+  };
+  // A line naming no worker, and no worker's kill just before it, means the process tree changed under
+  // markerPlan: a re-run could then never be matched to its worker's kill.
+  const unattributed = [...markers].flatMap(([goalId, lines]) =>
+    lines.filter((l) => workerOf(l) === undefined && killsOf(l).length === 0).map((l) => `${goalId}: pids ${l.pids.join(' ')} at ${l.at}`),
+  );
   for (const [goalId, lines] of markers) {
     if (lines.length < 2) continue;
-    const excused = lines.slice(0, -1).every((line) => killsOf(workerOf(line)).some((kill) => inWindow(line.at, kill)));
+    const excused = lines.slice(0, -1).every((line) => killsOf(line).some((kill) => inWindow(line.at, kill)));
     const described = lines.map((l) => {
       const worker = workerOf(l);
-      const kills = killsOf(worker);
-      const nearest = kills.sort((a, b) => Math.abs(a.at - l.at) - Math.abs(b.at - l.at))[0];
-      return `worker pid ${worker ?? '?'} at ${l.at}${nearest ? ` (that worker SIGKILLed ${nearest.at - l.at} ms later)` : ' (that worker was not SIGKILLed)'}`;
+      const nearest = killsOf(l).sort((a, b) => Math.abs(a.at - l.at) - Math.abs(b.at - l.at))[0];
+      const who = worker === undefined ? `pids ${l.pids.join(' ')} (a helper orphaned by a worker's kill)` : `worker pid ${worker}`;
+      const when = nearest && (nearest.at >= l.at ? `${nearest.at - l.at} ms later` : `${l.at - nearest.at} ms before`);
+      return `${who} at ${l.at}${when ? ` (that worker SIGKILLed ${when})` : ' (that worker was not SIGKILLed)'}`;
     });
     (excused ? lostOutcomes : twice).push(`${goalId}: ${described.join('; ')}`);
   }
