@@ -103,7 +103,7 @@ export function registerWorkflowCommands(program: Command, runCommands: (workflo
 
   workflow
     .command('delete')
-    .description('Delete a workflow version (refused while schedules use it)')
+    .description('Delete a workflow version (refused while it has runs or an enabled schedule; paused ones go with it)')
     .argument('<id>', 'workflow id', idArg)
     .addHelpText('after', example(['reprise workflow delete wf_01jd3v8k2m7q9x4w5y6z7a8b9c']))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
