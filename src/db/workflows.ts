@@ -238,12 +238,17 @@ export async function countRuns(db: TDb, savedWorkflowId: string): Promise<numbe
  * claim committed first makes this a 409; a claim waiting behind it fails as
  * NOT_FOUND (see claimRun). Never an orphan run.
  */
+/** Why a workflow with runs is never deleted (the 409 its delete answers). */
+export function keptForRuns(id: string, runs: number): DomainError {
+  return new DomainError('CONFLICT', `workflow ${id} has ${runs} run${runs === 1 ? '' : 's'}; a workflow with runs is kept (their goals name it)`);
+}
+
 export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, id: string): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM workflows WHERE id = ${id} AND owner_user_id IS NOT DISTINCT FROM ${owner.ownerUserId} AND owner_agent_id IS NOT DISTINCT FROM ${owner.ownerAgentId} FOR UPDATE`;
     if (!locked.length) throw new DomainError('NOT_FOUND', `workflow ${id} not found`);
     const runs = await tx.run.count({ where: { savedWorkflowId: id } });
-    if (runs > 0) throw new DomainError('CONFLICT', `workflow ${id} has ${runs} run${runs === 1 ? '' : 's'}; a workflow with runs is kept (their goals name it)`);
+    if (runs > 0) throw keptForRuns(id, runs);
     try {
       await tx.savedWorkflow.delete({ where: { id } });
     } catch (err) {

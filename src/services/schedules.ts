@@ -152,7 +152,7 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         // a restart), and a schedule it still holds would fire with no row. DELETE forgets one deleted in Temporal.
         throw new DomainError(
           'NOT_FOUND',
-          `schedule ${id} not found in Temporal (deleted there, e.g. with \`temporal schedule delete\`, or Temporal is still starting); DELETE /api/schedules/${id} forgets it here`,
+          `schedule ${id} not found in Temporal (deleted there, e.g. with \`temporal schedule delete\`, or Temporal is still starting: try again in a minute); \`reprise schedule delete ${id}\` (DELETE /api/schedules/${id}) forgets it here`,
         );
       }
       throw asTemporalError(err, `schedule ${id} could not be read from Temporal`);
@@ -255,8 +255,9 @@ export function createScheduleService(deps: TScheduleServiceDeps) {
         ),
       );
       const items = views.filter((v): v is TScheduleView => v !== undefined);
+      const notInTemporal = page.filter((_, i) => views[i] === undefined).map((row) => row.id);
       const last = page[page.length - 1];
-      return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
+      return { items, notInTemporal, nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null };
     },
 
     async triggerSchedule(actor: TActor, id: string): Promise<TScheduleView> {

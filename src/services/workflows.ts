@@ -237,32 +237,41 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
     /**
      * Deletes a workflow with no runs. A schedule that runs it and is enabled
      * (not paused, not a spent one-shot), or that Temporal says it does not
-     * have, makes this a 409; paused and spent ones go with it, in Postgres
-     * and in Temporal.
+     * have, makes this a 409 naming every such schedule; paused and spent ones
+     * go with it, in Postgres and in Temporal. Runs are checked first: they
+     * keep a workflow for good, so no schedule is worth pausing for it.
      */
     async deleteWorkflow(actor: TActor, id: string): Promise<void> {
       const owner = actorOwner(actor);
       // Ownership only: the plan is neither read nor parsed (a row whose plan no longer reads can still go).
       await workflows.findOwnedWorkflowHeader(prisma, owner, id);
+      const runs = await workflows.countRuns(prisma, id);
+      if (runs > 0) throw workflows.keptForRuns(id, runs);
       const schedules = await schedulesOfWorkflow(prisma, id);
       const temporal = deps.temporal;
       if (schedules.length && temporal) {
+        const enabled: string[] = [];
+        const missing: string[] = [];
         for (const schedule of schedules) {
           const description = await withDeadline(temporal, () => temporal.schedule.getHandle(schedule.id).describe(), TEMPORAL_SCHEDULE_READ_DEADLINE_MS).catch((err: unknown) => {
             // Temporal says so of a schedule deleted there, and for a while after it restarts of one it still
             // holds: whether it is enabled cannot be told, so the workflow stays until the schedule is forgotten.
-            if (err instanceof ScheduleNotFoundError) {
-              throw new DomainError(
-                'CONFLICT',
-                `schedule ${schedule.id} runs workflow ${id} and Temporal says it does not have it: if Temporal has just restarted, try again in a minute; if it was deleted there (\`temporal schedule delete\`), \`reprise schedule delete ${schedule.id}\` (DELETE /api/schedules/${schedule.id}) forgets it here, then delete the workflow`,
-              );
-            }
+            if (err instanceof ScheduleNotFoundError) return undefined;
             throw asTemporalError(err, `schedule ${schedule.id} could not be read from Temporal`);
           });
-          if (!description.state.paused && !isSpent(scheduleConfig(description).spec, description.state.remainingActions)) {
-            throw new DomainError('CONFLICT', `schedule ${schedule.id} is enabled and runs workflow ${id}; pause or delete it first`);
-          }
+          if (!description) missing.push(schedule.id);
+          else if (!description.state.paused && !isSpent(scheduleConfig(description).spec, description.state.remainingActions)) enabled.push(schedule.id);
         }
+        const reasons = [
+          ...(enabled.length ? [`enabled schedules run it (pause or delete each first): ${enabled.join(', ')}`] : []),
+          ...(missing.length
+            ? [
+                'Temporal says it does not have schedules that run it (if Temporal has just restarted, try again in a minute; ' +
+                  `if one was deleted there with \`temporal schedule delete\`, \`reprise schedule delete <id>\` forgets it here): ${missing.join(', ')}`,
+              ]
+            : []),
+        ];
+        if (reasons.length) throw new DomainError('CONFLICT', `workflow ${id} is kept: ${reasons.join('; ')}`);
       }
       await workflows.deleteOwnedWorkflow(prisma, owner, id);
       if (temporal) {

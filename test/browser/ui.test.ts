@@ -296,6 +296,22 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await expectAccessible(page, 'schedules');
   });
 
+  it('shows a schedule deleted in Temporal only, and forgets it by keyboard', async () => {
+    const made2 = await http('POST', `${api.url}/api/workflows/${made.workflowId}/schedules`, { spec: { every: '1h' }, inputs: { target: 'lost' }, paused: true });
+    expect(made2.status).toBe(201);
+    const id: string = made2.body.id;
+    await api.temporal.schedule.getHandle(id).delete();
+    await page.goto(`${api.url}/schedules`);
+    const card = page.getByRole('region', { name: '1 schedule not found in Temporal' });
+    await card.getByText(id).waitFor();
+    await expectAccessible(page, 'schedules with one not in Temporal');
+    await screenshot(page, 'schedules-not-in-temporal', 'light');
+    await card.getByRole('button', { name: `Forget schedule ${id}` }).focus();
+    await page.keyboard.press('Enter');
+    await card.waitFor({ state: 'detached' });
+    expect(await prisma.schedule.count({ where: { id } })).toBe(0);
+  });
+
   it('refuses a bad token at sign-in, and says which scope a token lacks (403)', async () => {
     const context = await newContext(browser, 'light');
     const p = await context.newPage();

@@ -174,6 +174,11 @@ describe('the README story with --json', () => {
     );
     expect(fired.runs.items[0]).toMatchObject({ schedule_id: every.id, inputs: { who: 'hourly' }, title: 'Greet hourly' });
 
+    // One deleted in Temporal only: the list leaves it out and says so on stderr; `schedule delete` forgets it.
+    await api.temporal.schedule.getHandle(cron.id).delete();
+    const partial = await cli(['schedule', 'list', '--workflow', wf.id]);
+    expect([partial.code, partial.stdout.includes(every.id), partial.stdout.includes(cron.id)]).toEqual([0, true, false]);
+    expect(partial.stderr).toContain(`Temporal says it does not have ${cron.id} (deleted there, or Temporal still starting: try again in a minute); \`reprise schedule delete <id>\` forgets one deleted there`);
     for (const id of [every.id, cron.id]) expect(await json(['schedule', 'delete', id])).toEqual({ deleted: id });
     schedules.length = 0;
     const gone = await cli(['schedule', 'show', every.id]);

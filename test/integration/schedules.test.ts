@@ -288,17 +288,35 @@ describe('schedules', () => {
     expect(twice.runs.items.map((r: TJson) => r.status.status)).toEqual(['done', 'done']);
   });
 
-  it('keeps a workflow while an enabled schedule runs it; a paused one goes with it', async () => {
+  it('keeps a workflow while enabled schedules run it, naming each in one answer; paused ones go with it', async () => {
     const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
     const s = await schedule(wf.id, { spec: { cron: '0 0 1 1 *' }, inputs: { who: 'x' } });
+    const other = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'z' } });
     const refused = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
-    expect([refused.status, refused.body.error.message]).toEqual([409, expect.stringMatching(new RegExp(`schedule ${s.id} is enabled`))]);
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'CONFLICT']);
+    expect(refused.body.error.message).toMatch(new RegExp(`^workflow ${wf.id} is kept: enabled schedules run it \\(pause or delete each first\\): `));
+    expect(refused.body.error.message).toContain(s.id);
+    expect(refused.body.error.message).toContain(other.id);
     const paused = await call('PATCH', `${api.url}/api/schedules/${s.id}`, { paused: true, note: 'retiring', inputs: { who: 'y' } });
     expect([paused.body.paused, paused.body.note, paused.body.inputs]).toEqual([true, 'retiring', { who: 'y' }]);
     expect((await call('PATCH', `${api.url}/api/schedules/${s.id}`, { inputs: { nope: '1' } })).status).toBe(400);
+    const still = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
+    expect([still.status, still.body.error.message.includes(other.id), still.body.error.message.includes(s.id)]).toEqual([409, true, false]);
+    expect((await call('PATCH', `${api.url}/api/schedules/${other.id}`, { paused: true })).status).toBe(200);
     expect((await call('DELETE', `${api.url}/api/workflows/${wf.id}`)).status).toBe(204);
-    expect((await call('GET', `${api.url}/api/schedules/${s.id}`)).status).toBe(404);
-    await expect(temporalCli('schedule', 'describe', '--schedule-id', s.id)).rejects.toThrow();
+    for (const gone of [s, other]) {
+      expect((await call('GET', `${api.url}/api/schedules/${gone.id}`)).status).toBe(404);
+      await expect(temporalCli('schedule', 'describe', '--schedule-id', gone.id)).rejects.toThrow();
+    }
+  });
+
+  it('refuses to delete a workflow with runs for its runs, before any schedule (no schedule is worth pausing for it)', async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'x' } });
+    const run = await call('POST', `${api.url}/api/workflows/${wf.id}/runs`, { idempotency_key: unique('kept'), inputs: { who: 'x' } });
+    expect(run.status).toBe(201);
+    const refused = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
+    expect([refused.status, refused.body.error.message]).toEqual([409, `workflow ${wf.id} has 1 run; a workflow with runs is kept (their goals name it)`]);
   });
 
   it('resumes a stalled instantiation under its own key instead of starting another tree', async () => {
@@ -389,13 +407,18 @@ describe('schedules', () => {
       expect(read.body.error.message).toContain(`not found in Temporal`);
       expect(await prisma.schedule.count({ where: { id: s.id } })).toBe(1);
     }
-    expect((await call('GET', `${api.url}/api/schedules?workflow_id=${wf.id}`)).body.items).toEqual([]);
+    const listed = await call('GET', `${api.url}/api/schedules?workflow_id=${wf.id}`);
+    expect([listed.body.items, listed.body.not_in_temporal]).toEqual([[], [s.id]]);
     // Whether it is enabled cannot be told: its workflow stays until the schedule is forgotten.
     const kept = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
     expect([kept.status, kept.body.error.code]).toEqual([409, 'CONFLICT']);
-    expect(kept.body.error.message).toContain(`schedule ${s.id} runs workflow ${wf.id} and Temporal says it does not have it: if Temporal has just restarted, try again in a minute`);
+    expect(kept.body.error.message).toBe(
+      `workflow ${wf.id} is kept: Temporal says it does not have schedules that run it (if Temporal has just restarted, try again in a minute; ` +
+        `if one was deleted there with \`temporal schedule delete\`, \`reprise schedule delete <id>\` forgets it here): ${s.id}`,
+    );
     expect((await call('DELETE', `${api.url}/api/schedules/${s.id}`)).status).toBe(204);
     expect(await prisma.schedule.count({ where: { id: s.id } })).toBe(0);
+    expect((await call('GET', `${api.url}/api/schedules?workflow_id=${wf.id}`)).body.not_in_temporal).toEqual([]);
     expect((await call('DELETE', `${api.url}/api/workflows/${wf.id}`)).status).toBe(204);
   });
 

@@ -69,7 +69,7 @@ export function scheduleRoutes(deps: { schedules: TScheduleService; temporalUi: 
       errors: ['TEMPORAL_UNAVAILABLE'],
       handler: async ({ query, ctx }) => {
         const page = await deps.schedules.listSchedules(ctx.actor, { cursor: query.cursor, limit: query.limit, workflowId: query.workflow_id });
-        return { status: 200, body: { items: page.items.map(toJson), next_cursor: page.nextCursor } };
+        return { status: 200, body: { items: page.items.map(toJson), next_cursor: page.nextCursor, not_in_temporal: page.notInTemporal } };
       },
     }),
     defineRoute({

@@ -105,7 +105,16 @@ export const ZSchedule = z
   })
   .openapi('Schedule');
 
-export const ZScheduleList = z.object({ items: z.array(ZSchedule), next_cursor: z.string().nullable() }).openapi('ScheduleList');
+export const ZScheduleList = z
+  .object({
+    items: z.array(ZSchedule),
+    next_cursor: z.string().nullable(),
+    not_in_temporal: z.array(z.string()).openapi({
+      description:
+        "This page's schedules that Temporal says it does not have (deleted there, or Temporal still starting after a restart), left out of `items`: kept here until `DELETE /api/schedules/{id}` forgets one.",
+    }),
+  })
+  .openapi('ScheduleList');
 export const ZScheduleListQuery = z
   .object({
     cursor: z.string().max(200).optional(),

@@ -3,7 +3,7 @@ import { ZScheduleBackfill, ZScheduleCreate, ZSchedulePatch } from '../../api/sc
 import type { components } from '../../generated/api';
 import { OVERLAP_POLICIES } from '../../domain/schedules';
 import { cliContext, collectKeyValue, idArg, parseWith, positiveInt } from '../context';
-import { clip, example, printFields, printJson, printable, printNextPage, printTable, println, time, UsageError } from '../output';
+import { clip, example, note, printFields, printJson, printable, printNextPage, printTable, println, time, UsageError } from '../output';
 import { printRunTable } from './runs';
 
 /** `reprise schedule …`: Temporal Schedules that run one workflow with fixed inputs (SPEC §5). */
@@ -145,6 +145,12 @@ export function registerScheduleCommands(program: Command): void {
         res.body.items.map((s) => [s.id, `${s.workflow.name} v${s.workflow.version}`, clip(describeSpec(s.spec), 40), scheduleState(s), time(s.next_fire_times[0]), clip(s.note ?? '', 40)]),
         '(no schedules)',
       );
+      if (res.body.not_in_temporal.length) {
+        note(
+          `Temporal says it does not have ${res.body.not_in_temporal.join(', ')} (deleted there, or Temporal still starting: try again in a minute); ` +
+            '`reprise schedule delete <id>` forgets one deleted there',
+        );
+      }
       printNextPage(res.body.next_cursor);
     });
 

@@ -21,18 +21,53 @@ export function SchedulesPage() {
         <Loading what="schedules" />
       ) : schedules.error ? (
         <ErrorNote error={schedules.error} />
-      ) : schedules.data.items.length === 0 ? (
+      ) : schedules.data.items.length === 0 && schedules.data.not_in_temporal.length === 0 ? (
         <Card>
           <Empty>No schedules yet. Open a workflow and choose Schedule….</Empty>
         </Card>
       ) : (
         <div className="space-y-4">
+          {schedules.data.not_in_temporal.length > 0 && <NotInTemporal ids={schedules.data.not_in_temporal} />}
           {schedules.data.items.map((s) => (
             <ScheduleCard key={s.id} schedule={s} />
           ))}
         </div>
       )}
     </>
+  );
+}
+
+/**
+ * Schedules Reprise keeps that Temporal says it does not have: deleted there
+ * (`temporal schedule delete`), or Temporal is still starting after a restart.
+ * They are never forgotten on a read, so each can be forgotten here by hand.
+ */
+function NotInTemporal({ ids }: { ids: readonly string[] }) {
+  const queryClient = useQueryClient();
+  const forget = useMutation({
+    mutationFn: (id: string) => api.call('delete', '/api/schedules/{id}', { params: { id } }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['schedules'] }),
+  });
+  return (
+    <Card id="not-in-temporal" title={`${plural(ids.length, 'schedule')} not found in Temporal`}>
+      <div className="space-y-3 px-4 py-3 text-sm text-zinc-700 dark:text-zinc-300">
+        <p>
+          Temporal says it does not have {ids.length === 1 ? 'this schedule' : 'these schedules'}. Right after Temporal restarts this passes by itself within a minute. If{' '}
+          {ids.length === 1 ? 'it was' : 'one was'} deleted in Temporal (<code>temporal schedule delete</code>), forget it here; its workflow can then be deleted, and its runs stay.
+        </p>
+        <ul className="space-y-2">
+          {ids.map((id) => (
+            <li key={id} className="flex flex-wrap items-center justify-between gap-2">
+              <code className="[overflow-wrap:anywhere]">{id}</code>
+              <Button variant="danger" busy={forget.isPending && forget.variables === id} onClick={() => forget.mutate(id)} aria-label={`Forget schedule ${id}`}>
+                <Trash2 className="size-4" aria-hidden /> Forget
+              </Button>
+            </li>
+          ))}
+        </ul>
+        {forget.error && <ErrorNote error={`Could not forget ${forget.variables ?? 'it'}: ${describeError(forget.error)}`} />}
+      </div>
+    </Card>
   );
 }
 
