@@ -160,8 +160,15 @@ describe('the README story with --json', () => {
     expect((await cli(['schedule', 'show', cron.id])).stdout).toMatch(/^catch-up window {2}6h$/m);
     const listed = await json(['schedule', 'list', '--workflow', wf.id]);
     expect(listed.items.map((s: TJson) => s.id).sort()).toEqual([every.id, cron.id].sort());
+    // A paused schedule shows no next fire (Temporal keeps computing them); an active one does.
+    const table = (await cli(['schedule', 'list', '--workflow', wf.id])).stdout;
+    expect(table).toMatch(new RegExp(`^${cron.id} .* paused +- `, 'm'));
+    expect(table).toMatch(new RegExp(`^${every.id} .* active +\\d{4}-\\d\\d-\\d\\d `, 'm'));
+    expect((await cli(['schedule', 'show', cron.id])).stdout).toMatch(/^next fires +none while paused$/m);
 
     expect(await json(['schedule', 'pause', every.id, '--note', 'holiday'])).toMatchObject({ id: every.id, paused: true, note: 'holiday' });
+    expect((await cli(['schedule', 'resume', every.id])).stdout).toBe(`Resumed schedule ${every.id}\n`);
+    expect((await cli(['schedule', 'pause', every.id, '--note', 'again'])).stdout).toBe(`Paused schedule ${every.id}: again\n`);
     expect(await json(['schedule', 'resume', every.id])).toMatchObject({ id: every.id, paused: false });
     await json(['schedule', 'trigger', every.id]);
     const fired = await waitFor(

@@ -26,6 +26,11 @@ function scheduleState(s: TSchedule): string {
   return s.paused ? 'paused' : 'active';
 }
 
+/** Its next fire times, when it has any to make: Temporal keeps computing them for a paused schedule. */
+function nextFires(s: TSchedule): readonly string[] {
+  return scheduleState(s) === 'active' ? s.next_fire_times : [];
+}
+
 function printSchedule(s: TSchedule): void {
   printFields([
     ['id', s.id],
@@ -36,7 +41,7 @@ function printSchedule(s: TSchedule): void {
     ['inputs', Object.entries(s.inputs).map(([k, v]) => `${k}=${clip(v, 40)}`).join(', ') || null],
     ['overlap', s.overlap],
     ['allow replan', s.allow_replan ? 'yes' : 'no'],
-    ['next fires', s.next_fire_times.slice(0, 3).map(time).join(', ') || null],
+    ['next fires', s.paused ? 'none while paused' : nextFires(s).slice(0, 3).map(time).join(', ') || null],
     ['catch-up window', s.catchup_window],
     ['fires taken', s.fires_taken],
     ['missed', s.missed_catchup_window ? `${s.missed_catchup_window} fires (Temporal was down for longer than the catch-up window; backfill to run them)` : undefined],
@@ -142,7 +147,7 @@ export function registerScheduleCommands(program: Command): void {
       if (ctx.json) return printJson(res.body);
       printTable(
         ['id', 'workflow', 'spec', 'state', 'next fire', 'note'],
-        res.body.items.map((s) => [s.id, `${s.workflow.name} v${s.workflow.version}`, clip(describeSpec(s.spec), 40), scheduleState(s), time(s.next_fire_times[0]), clip(s.note ?? '', 40)]),
+        res.body.items.map((s) => [s.id, `${s.workflow.name} v${s.workflow.version}`, clip(describeSpec(s.spec), 40), scheduleState(s), time(nextFires(s)[0]), clip(s.note ?? '', 40)]),
         '(no schedules)',
       );
       if (res.body.not_in_temporal.length) {
@@ -171,7 +176,7 @@ export function registerScheduleCommands(program: Command): void {
     const ctx = cliContext(cmd);
     const res = await ctx.client.call('patch', '/api/schedules/{id}', { params: { id }, body });
     if (ctx.json) return printJson(res.body);
-    println(`${verb} schedule ${res.body.id}: ${scheduleState(res.body)}${res.body.note ? ` (${printable(res.body.note)})` : ''}`);
+    println(`${verb} schedule ${res.body.id}${paused && res.body.note ? `: ${printable(res.body.note)}` : ''}${res.body.spent ? ' (spent: it makes no more fires)' : ''}`);
   };
 
   schedule
