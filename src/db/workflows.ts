@@ -232,17 +232,17 @@ export async function countRuns(db: TDb, savedWorkflowId: string): Promise<numbe
   return db.run.count({ where: { savedWorkflowId } });
 }
 
+/** Why a workflow with runs is never deleted (the 409 its delete answers). */
+export function keptForRuns(id: string, runs: number): DomainError {
+  return new DomainError('CONFLICT', `workflow ${id} has ${runs} run${runs === 1 ? '' : 's'}; a workflow with runs is kept (their goals name it)`);
+}
+
 /**
  * Deletes a workflow that has no runs. The row lock it takes conflicts with
  * the key-share lock a run claim's foreign key takes on the workflow row: a
  * claim committed first makes this a 409; a claim waiting behind it fails as
  * NOT_FOUND (see claimRun). Never an orphan run.
  */
-/** Why a workflow with runs is never deleted (the 409 its delete answers). */
-export function keptForRuns(id: string, runs: number): DomainError {
-  return new DomainError('CONFLICT', `workflow ${id} has ${runs} run${runs === 1 ? '' : 's'}; a workflow with runs is kept (their goals name it)`);
-}
-
 export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, id: string): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM workflows WHERE id = ${id} AND owner_user_id IS NOT DISTINCT FROM ${owner.ownerUserId} AND owner_agent_id IS NOT DISTINCT FROM ${owner.ownerAgentId} FOR UPDATE`;

@@ -263,15 +263,16 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
           else if (!description.state.paused && !isSpent(scheduleConfig(description).spec, description.state.remainingActions)) enabled.push(schedule.id);
         }
         const reasons = [
-          ...(enabled.length ? [`enabled schedules run it (pause or delete each first): ${enabled.join(', ')}`] : []),
+          ...(enabled.length ? [`Enabled schedules run it: ${enabled.join(', ')} (pause or delete each first).`] : []),
           ...(missing.length
             ? [
-                'Temporal says it does not have schedules that run it (if Temporal has just restarted, try again in a minute; ' +
-                  `if one was deleted there with \`temporal schedule delete\`, \`reprise schedule delete <id>\` forgets it here): ${missing.join(', ')}`,
+                `Temporal says it does not have these schedules of it: ${missing.join(', ')}. If Temporal has just restarted, try again in a minute; ` +
+                  `if one was deleted there (\`temporal schedule delete\`), forget it first: \`reprise schedule delete ${missing.length === 1 ? missing[0] : '<id>'}\`, ` +
+                  `DELETE /api/schedules/${missing.length === 1 ? missing[0] : '{id}'}, or Forget on the Schedules page.`,
               ]
             : []),
         ];
-        if (reasons.length) throw new DomainError('CONFLICT', `workflow ${id} is kept: ${reasons.join('; ')}`);
+        if (reasons.length) throw new DomainError('CONFLICT', `workflow ${id} is kept. ${reasons.join(' ')}`);
       }
       await workflows.deleteOwnedWorkflow(prisma, owner, id);
       if (temporal) {

@@ -301,14 +301,28 @@ describe('the web UI, in Chromium, against a live stack', () => {
     expect(made2.status).toBe(201);
     const id: string = made2.body.id;
     await api.temporal.schedule.getHandle(id).delete();
+    // Its workflow's page lists it, pointing to the Schedules page.
+    await page.goto(`${api.url}/workflows/${made.workflowId}`);
+    await page.getByRole('region', { name: /^Schedules \(\d+\)$/ }).getByText('not found in Temporal: see the Schedules page').waitFor();
     await page.goto(`${api.url}/schedules`);
     const card = page.getByRole('region', { name: '1 schedule not found in Temporal' });
     await card.getByText(id).waitFor();
     await expectAccessible(page, 'schedules with one not in Temporal');
     await screenshot(page, 'schedules-not-in-temporal', 'light');
-    await card.getByRole('button', { name: `Forget schedule ${id}` }).focus();
+    // By keyboard: the button opens a warning first; Enter on its Forget button forgets it.
+    await card.getByRole('button', { name: `Forget schedule ${id}…` }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: `Forget schedule ${id}?` });
+    await dialog.getByText('Only if it was deleted in Temporal.').waitFor();
+    await expectAccessible(page, 'forget dialog');
+    await screenshot(page, 'forget-dialog', 'light');
+    await dialog.getByRole('button', { name: 'Forget schedule' }).focus();
     await page.keyboard.press('Enter');
     await card.waitFor({ state: 'detached' });
+    const said = page.getByRole('status').filter({ hasText: `Forgot schedule ${id}. Its runs stay.` });
+    await said.waitFor();
+    // Its button is gone: focus is on what the page said, not lost to the body.
+    expect(await said.evaluate((el) => el === document.activeElement)).toBe(true);
     expect(await prisma.schedule.count({ where: { id } })).toBe(0);
   });
 

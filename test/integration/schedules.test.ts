@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { createScheduleActivities } from '../../src/activities/schedules';
 import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
+import { deleteOwnedWorkflow } from '../../src/db/workflows';
 import { recordHistories } from '../support/histories';
 import { http as call, startTestApi, startTestWorker, testConfig, testEnv, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
 import { startTcpProxy } from '../support/tcpProxy';
@@ -294,7 +295,7 @@ describe('schedules', () => {
     const other = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'z' } });
     const refused = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
     expect([refused.status, refused.body.error.code]).toEqual([409, 'CONFLICT']);
-    expect(refused.body.error.message).toMatch(new RegExp(`^workflow ${wf.id} is kept: enabled schedules run it \\(pause or delete each first\\): `));
+    expect(refused.body.error.message).toMatch(new RegExp(`^workflow ${wf.id} is kept\\. Enabled schedules run it: sched-\\S+, sched-\\S+ \\(pause or delete each first\\)\\.$`));
     expect(refused.body.error.message).toContain(s.id);
     expect(refused.body.error.message).toContain(other.id);
     const paused = await call('PATCH', `${api.url}/api/schedules/${s.id}`, { paused: true, note: 'retiring', inputs: { who: 'y' } });
@@ -317,6 +318,10 @@ describe('schedules', () => {
     expect(run.status).toBe(201);
     const refused = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
     expect([refused.status, refused.body.error.message]).toEqual([409, `workflow ${wf.id} has 1 run; a workflow with runs is kept (their goals name it)`]);
+    // The delete's own check, under the row's lock, refuses too (a run claimed after the first look).
+    const row = await prisma.savedWorkflow.findUniqueOrThrow({ where: { id: wf.id } });
+    await expect(deleteOwnedWorkflow(prisma, { ownerUserId: row.ownerUserId, ownerAgentId: row.ownerAgentId }, wf.id)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('has 1 run') });
+    expect(await prisma.savedWorkflow.count({ where: { id: wf.id } })).toBe(1);
   });
 
   it('resumes a stalled instantiation under its own key instead of starting another tree', async () => {
@@ -413,9 +418,14 @@ describe('schedules', () => {
     const kept = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
     expect([kept.status, kept.body.error.code]).toEqual([409, 'CONFLICT']);
     expect(kept.body.error.message).toBe(
-      `workflow ${wf.id} is kept: Temporal says it does not have schedules that run it (if Temporal has just restarted, try again in a minute; ` +
-        `if one was deleted there with \`temporal schedule delete\`, \`reprise schedule delete <id>\` forgets it here): ${s.id}`,
+      `workflow ${wf.id} is kept. Temporal says it does not have these schedules of it: ${s.id}. If Temporal has just restarted, try again in a minute; ` +
+        `if one was deleted there (\`temporal schedule delete\`), forget it first: \`reprise schedule delete ${s.id}\`, DELETE /api/schedules/${s.id}, or Forget on the Schedules page.`,
     );
+    // With an enabled one beside it, one answer names both, each in its own sentence.
+    const enabled = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'y' } });
+    const both = await call('DELETE', `${api.url}/api/workflows/${wf.id}`);
+    expect(both.body.error.message).toMatch(new RegExp(`^workflow ${wf.id} is kept\\. Enabled schedules run it: ${enabled.id} \\(pause or delete each first\\)\\. Temporal says it does not have these schedules of it: ${s.id}\\. `));
+    expect((await call('PATCH', `${api.url}/api/schedules/${enabled.id}`, { paused: true })).status).toBe(200);
     expect((await call('DELETE', `${api.url}/api/schedules/${s.id}`)).status).toBe(204);
     expect(await prisma.schedule.count({ where: { id: s.id } })).toBe(0);
     expect((await call('GET', `${api.url}/api/schedules?workflow_id=${wf.id}`)).body.not_in_temporal).toEqual([]);

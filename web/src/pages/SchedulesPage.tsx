@@ -1,8 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { CalendarClock, History, Pause, Play, Trash2, Zap } from 'lucide-react';
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Button, Card, Empty, ErrorNote, Loading, Modal, PageHeader, Pill, StatusBadge, TextField, TextLink, Time, cx } from '../components/ui';
-import { api, type TSchedule, describeError } from '../lib/api';
+import { ApiError, api, type TSchedule, describeError } from '../lib/api';
 import { plural } from '../lib/format';
 import { specInWords } from '../lib/schedules';
 
@@ -12,11 +12,22 @@ export function SchedulesPage() {
     queryFn: async () => (await api.call('get', '/api/schedules', { query: { limit: 100 } })).body,
     refetchInterval: 10_000,
   });
+  /** The schedule last forgotten (NotInTemporal): said here, and focused, since its button is gone. */
+  const [forgotten, setForgotten] = useState<string | null>(null);
+  const said = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    if (forgotten) said.current?.focus();
+  }, [forgotten]);
   return (
     <>
       <PageHeader title="Schedules" eyebrow="Workflows on a timetable">
         Temporal Schedules that run a workflow. Changes made with <code>temporal schedule …</code> show up here too.
       </PageHeader>
+      {forgotten && (
+        <p ref={said} tabIndex={-1} role="status" className="mb-4 rounded-md bg-emerald-50 px-3 py-2 text-sm text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100">
+          Forgot schedule {forgotten}. Its runs stay.
+        </p>
+      )}
       {schedules.isPending ? (
         <Loading what="schedules" />
       ) : schedules.error ? (
@@ -27,7 +38,7 @@ export function SchedulesPage() {
         </Card>
       ) : (
         <div className="space-y-4">
-          {schedules.data.not_in_temporal.length > 0 && <NotInTemporal ids={schedules.data.not_in_temporal} />}
+          {schedules.data.not_in_temporal.length > 0 && <NotInTemporal ids={schedules.data.not_in_temporal} onForgotten={setForgotten} />}
           {schedules.data.items.map((s) => (
             <ScheduleCard key={s.id} schedule={s} />
           ))}
@@ -40,33 +51,76 @@ export function SchedulesPage() {
 /**
  * Schedules Reprise keeps that Temporal says it does not have: deleted there
  * (`temporal schedule delete`), or Temporal is still starting after a restart.
- * They are never forgotten on a read, so each can be forgotten here by hand.
+ * They are never forgotten on a read, so each can be forgotten here by hand,
+ * after a warning: forgotten while Temporal still holds it, a schedule fires
+ * into nothing and is shown nowhere.
  */
-function NotInTemporal({ ids }: { ids: readonly string[] }) {
+function NotInTemporal({ ids, onForgotten }: { ids: readonly string[]; onForgotten: (id: string) => void }) {
   const queryClient = useQueryClient();
+  const [asking, setAsking] = useState<string | null>(null);
+  // A double press forgets once: `busy` disables the button only after the next render.
+  const acting = useRef(false);
   const forget = useMutation({
-    mutationFn: (id: string) => api.call('delete', '/api/schedules/{id}', { params: { id } }),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['schedules'] }),
+    mutationFn: async (id: string) => {
+      try {
+        await api.call('delete', '/api/schedules/{id}', { params: { id } });
+      } catch (err) {
+        // Forgotten already (another tab, or a press that went through): what was asked is done.
+        if (!(err instanceof ApiError && err.status === 404)) throw err;
+      }
+    },
+    onSuccess: async (_answer, id) => {
+      setAsking(null);
+      await queryClient.invalidateQueries({ queryKey: ['schedules'] });
+      onForgotten(id);
+    },
+    onSettled: () => {
+      acting.current = false;
+    },
   });
+  const confirm = (id: string): void => {
+    if (acting.current) return;
+    acting.current = true;
+    forget.mutate(id);
+  };
   return (
     <Card id="not-in-temporal" title={`${plural(ids.length, 'schedule')} not found in Temporal`}>
       <div className="space-y-3 px-4 py-3 text-sm text-zinc-700 dark:text-zinc-300">
         <p>
           Temporal says it does not have {ids.length === 1 ? 'this schedule' : 'these schedules'}. Right after Temporal restarts this passes by itself within a minute. If{' '}
-          {ids.length === 1 ? 'it was' : 'one was'} deleted in Temporal (<code>temporal schedule delete</code>), forget it here; its workflow can then be deleted, and its runs stay.
+          {ids.length === 1 ? 'it was' : 'one was'} deleted in Temporal (<code>temporal schedule delete</code>), forget it here: it then no longer keeps its workflow from being deleted,
+          and its runs stay.
         </p>
         <ul className="space-y-2">
           {ids.map((id) => (
             <li key={id} className="flex flex-wrap items-center justify-between gap-2">
               <code className="[overflow-wrap:anywhere]">{id}</code>
-              <Button variant="danger" busy={forget.isPending && forget.variables === id} onClick={() => forget.mutate(id)} aria-label={`Forget schedule ${id}`}>
-                <Trash2 className="size-4" aria-hidden /> Forget
+              <Button variant="danger" onClick={() => setAsking(id)} aria-label={`Forget schedule ${id}…`}>
+                <Trash2 className="size-4" aria-hidden /> Forget…
               </Button>
             </li>
           ))}
         </ul>
-        {forget.error && <ErrorNote error={`Could not forget ${forget.variables ?? 'it'}: ${describeError(forget.error)}`} />}
       </div>
+      <Modal
+        open={asking !== null}
+        onOpenChange={(o) => {
+          if (!o) {
+            setAsking(null);
+            forget.reset();
+          }
+        }}
+        title={`Forget schedule ${asking ?? ''}?`}
+        description="Only if it was deleted in Temporal. Forgotten while Temporal still has it (it has just restarted), it keeps firing, makes no runs, and is shown nowhere here: remove it then with temporal schedule delete."
+      >
+        <ErrorNote error={forget.error && `Could not forget ${asking ?? 'it'}: ${describeError(forget.error)}`} className="mb-3" />
+        <div className="flex justify-end gap-2">
+          <Button onClick={() => setAsking(null)}>Keep it</Button>
+          <Button variant="danger" busy={forget.isPending} onClick={() => asking && confirm(asking)}>
+            Forget schedule
+          </Button>
+        </div>
+      </Modal>
     </Card>
   );
 }

@@ -206,9 +206,10 @@ function WorkflowSchedules({ workflow }: { workflow: TWorkflow }) {
     refetchInterval: 15_000,
   });
   const items = schedules.data?.items ?? [];
-  if (items.length === 0) return null;
+  const missing = schedules.data?.not_in_temporal ?? [];
+  if (items.length === 0 && missing.length === 0) return null;
   return (
-    <Card id="wf-schedules" title={`Schedules (${items.length})`} actions={<TextLink to="/schedules" className="text-sm">Manage</TextLink>}>
+    <Card id="wf-schedules" title={`Schedules (${items.length + missing.length})`} actions={<TextLink to="/schedules" className="text-sm">Manage</TextLink>}>
       <ul className="divide-y divide-zinc-100 text-sm dark:divide-zinc-800">
         {items.map((s) => (
           <li key={s.id} className="flex flex-wrap items-center justify-between gap-2 px-4 py-2.5">
@@ -219,6 +220,12 @@ function WorkflowSchedules({ workflow }: { workflow: TWorkflow }) {
             <span className="text-xs text-zinc-500 dark:text-zinc-400">
               {s.paused ? (s.note ?? 'paused') : s.next_fire_times[0] ? <>next <Time iso={s.next_fire_times[0]} /></> : 'no next fire'}
             </span>
+          </li>
+        ))}
+        {missing.map((id) => (
+          <li key={id} className="flex flex-wrap items-center justify-between gap-2 px-4 py-2.5">
+            <code className="[overflow-wrap:anywhere]">{id}</code>
+            <span className="text-xs text-amber-700 dark:text-amber-300">not found in Temporal: see the Schedules page</span>
           </li>
         ))}
       </ul>
