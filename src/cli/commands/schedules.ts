@@ -148,7 +148,7 @@ export function registerScheduleCommands(program: Command): void {
       printTable(
         ['id', 'workflow', 'spec', 'state', 'next fire', 'note'],
         res.body.items.map((s) => [s.id, `${s.workflow.name} v${s.workflow.version}`, clip(describeSpec(s.spec), 40), scheduleState(s), time(nextFires(s)[0]), clip(s.note ?? '', 40)]),
-        '(no schedules)',
+        res.body.not_in_temporal.length ? '(none that Temporal has)' : '(no schedules)',
       );
       if (res.body.not_in_temporal.length) {
         note(
