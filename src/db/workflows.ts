@@ -241,14 +241,22 @@ export function keptForRuns(id: string, runs: number): DomainError {
  * Deletes a workflow that has no runs. The row lock it takes conflicts with
  * the key-share lock a run claim's foreign key takes on the workflow row: a
  * claim committed first makes this a 409; a claim waiting behind it fails as
- * NOT_FOUND (see claimRun). Never an orphan run.
+ * NOT_FOUND (see claimRun). Never an orphan run. Its schedules go with it
+ * (their rows cascade); with `checkedSchedules`, the ones the caller looked
+ * at in Temporal, a schedule made since (committed before the lock; one
+ * waiting behind it fails on the foreign key) makes this a 409 instead, so
+ * no schedule is deleted here that was not checked there.
  */
-export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, id: string): Promise<void> {
+export async function deleteOwnedWorkflow(prisma: PrismaClient, owner: TOwner, id: string, checkedSchedules?: readonly string[]): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM workflows WHERE id = ${id} AND owner_user_id IS NOT DISTINCT FROM ${owner.ownerUserId} AND owner_agent_id IS NOT DISTINCT FROM ${owner.ownerAgentId} FOR UPDATE`;
     if (!locked.length) throw new DomainError('NOT_FOUND', `workflow ${id} not found`);
     const runs = await tx.run.count({ where: { savedWorkflowId: id } });
     if (runs > 0) throw keptForRuns(id, runs);
+    if (checkedSchedules) {
+      const made = (await tx.schedule.findMany({ where: { savedWorkflowId: id }, select: { id: true } })).filter((s) => !checkedSchedules.includes(s.id));
+      if (made.length) throw new DomainError('CONFLICT', `workflow ${id} is kept: schedule ${made.map((s) => s.id).join(', ')} was made for it while it was being deleted; try again`);
+    }
     try {
       await tx.savedWorkflow.delete({ where: { id } });
     } catch (err) {

@@ -274,7 +274,7 @@ export function createWorkflowService(deps: { prisma: PrismaClient; temporal?: C
         ];
         if (reasons.length) throw new DomainError('CONFLICT', `workflow ${id} is kept. ${reasons.join(' ')}`);
       }
-      await workflows.deleteOwnedWorkflow(prisma, owner, id);
+      await workflows.deleteOwnedWorkflow(prisma, owner, id, schedules.map((s) => s.id));
       if (temporal) {
         for (const schedule of schedules) {
           await withDeadline(temporal, () => temporal.schedule.getHandle(schedule.id).delete()).catch(() => undefined);

@@ -324,6 +324,19 @@ describe('schedules', () => {
     expect(await prisma.savedWorkflow.count({ where: { id: wf.id } })).toBe(1);
   });
 
+  it('keeps a workflow when a schedule was made for it after its delete looked at its schedules (the cascade never takes an unchecked one)', async () => {
+    const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
+    const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'x' }, paused: true });
+    const row = await prisma.savedWorkflow.findUniqueOrThrow({ where: { id: wf.id } });
+    // As if the delete had looked before `s` existed: it saw no schedule.
+    await expect(deleteOwnedWorkflow(prisma, { ownerUserId: row.ownerUserId, ownerAgentId: row.ownerAgentId }, wf.id, [])).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: `workflow ${wf.id} is kept: schedule ${s.id} was made for it while it was being deleted; try again`,
+    });
+    expect([await prisma.savedWorkflow.count({ where: { id: wf.id } }), await prisma.schedule.count({ where: { id: s.id } })]).toEqual([1, 1]);
+    expect((await call('DELETE', `${api.url}/api/workflows/${wf.id}`)).status).toBe(204);
+  });
+
   it('resumes a stalled instantiation under its own key instead of starting another tree', async () => {
     const wf = await savedWorkflow([leaf('a', { runtime: 'shell', command: 'true' })]);
     const s = await schedule(wf.id, { spec: { every: '1h' }, inputs: { who: 'stalled' }, paused: true });
