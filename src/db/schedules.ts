@@ -1,7 +1,7 @@
 import type { TCursor } from '../domain/cursor';
 import { DomainError } from '../domain/errors';
 import type { Schedule } from './generated/prisma/client';
-import { TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
+import { Prisma, TRANSACTION_OPTIONS, type PrismaClient, type TDb } from './client';
 import { ownerWhere, type TOwner } from './workflows';
 import { OVERLAP_POLICIES, type TOverlapPolicy } from '../domain/schedules';
 
@@ -31,9 +31,15 @@ export async function insertSchedule(
         { path: '', message: `at most ${maxPerOwner} schedules per owner (SCHEDULE_MAX_PER_OWNER)` },
       ]);
     }
-    return tx.schedule.create({
-      data: { id: row.id, ...ownerWhere(row.owner), savedWorkflowId: row.savedWorkflowId, followLatest: row.followLatest, createdByAgentId: row.createdByAgentId },
-    });
+    return tx.schedule
+      .create({
+        data: { id: row.id, ...ownerWhere(row.owner), savedWorkflowId: row.savedWorkflowId, followLatest: row.followLatest, createdByAgentId: row.createdByAgentId },
+      })
+      .catch((err: unknown) => {
+        // Its workflow was deleted meanwhile (the delete held the row; this insert waited on its key, then found it gone).
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') throw new DomainError('NOT_FOUND', `workflow ${row.savedWorkflowId} not found`);
+        throw err;
+      });
   }, TRANSACTION_OPTIONS);
 }
 

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { createScheduleActivities } from '../../src/activities/schedules';
 import type { TConfig } from '../../src/config';
 import type { PrismaClient } from '../../src/db/client';
+import { insertSchedule } from '../../src/db/schedules';
 import { deleteOwnedWorkflow } from '../../src/db/workflows';
 import { recordHistories } from '../support/histories';
 import { http as call, startTestApi, startTestWorker, testConfig, testEnv, testPrisma, uniqueTaskQueue, waitFor } from '../support/env';
@@ -334,7 +335,14 @@ describe('schedules', () => {
       message: `workflow ${wf.id} is kept: schedule ${s.id} was made for it while it was being deleted; try again`,
     });
     expect([await prisma.savedWorkflow.count({ where: { id: wf.id } }), await prisma.schedule.count({ where: { id: s.id } })]).toEqual([1, 1]);
+    const made = await prisma.schedule.findUniqueOrThrow({ where: { id: s.id } });
     expect((await call('DELETE', `${api.url}/api/workflows/${wf.id}`)).status).toBe(204);
+    // A schedule's row written after its workflow went (its insert waited on the delete's lock) is a 404, not a 500.
+    const owner = { ownerUserId: row.ownerUserId, ownerAgentId: row.ownerAgentId };
+    await expect(insertSchedule(prisma, { id: `${s.id}-late`, owner, savedWorkflowId: wf.id, followLatest: false, createdByAgentId: made.createdByAgentId as string }, 100)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: `workflow ${wf.id} not found`,
+    });
   });
 
   it('resumes a stalled instantiation under its own key instead of starting another tree', async () => {
