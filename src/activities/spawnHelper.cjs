@@ -18,8 +18,19 @@ const { closeSync, openSync } = require('node:fs');
 /** A process that left the group may hold our pipes open after the command ended: read them this long more. */
 const PIPE_DRAIN_MS = 2000;
 
+/**
+ * A write to a worker that died (SIGKILL) fails with EPIPE before the channel
+ * says it closed: with a callback, that failure is ours to handle, not an
+ * 'error' event that would crash this process with a stack trace on the
+ * worker's stderr. The worker is gone, so this process goes too, as it does on
+ * 'disconnect'.
+ */
+function sent(err) {
+  if (err) process.exit(0);
+}
+
 function send(message) {
-  if (process.connected) process.send(message);
+  if (process.connected) process.send(message, sent);
 }
 
 function openExitFile(file) {
@@ -58,7 +69,7 @@ function start(req) {
     stream.on('data', (data) => {
       if (!process.connected) return;
       stream.pause();
-      process.send({ op: 'out', id: req.id, fd, data }, () => stream.resume());
+      process.send({ op: 'out', id: req.id, fd, data }, (err) => (err ? sent(err) : stream.resume()));
     });
   forward(child.stdout, 1);
   forward(child.stderr, 2);

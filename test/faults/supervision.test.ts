@@ -52,12 +52,30 @@ describe('npm start supervision', () => {
   beforeAll(async () => {
     temporalCli = await ensureTemporalCli();
   });
+  /** Every npm start of a test, stopped after it whatever happened: one left running by a failure would keep jest from ever exiting. */
+  const started: ReturnType<typeof npmStart>[] = [];
+  const start = (env: NodeJS.ProcessEnv): ReturnType<typeof npmStart> => {
+    const run = start(env);
+    started.push(run);
+    return run;
+  };
+  afterEach(async () => {
+    for (const run of started.splice(0)) {
+      if (run.hasExited()) continue;
+      try {
+        process.kill(-(run.proc.pid as number), 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+      await run.exited;
+    }
+  });
 
   it('restarts each of Postgres, Temporal, the worker and the API after a SIGKILL, and stops within a bound with Postgres dead', async () => {
     const { dataDir, ports, env, api, pidOf } = await freshStack(temporalCli);
     const healthy = async (): Promise<true | undefined> => ((await http('GET', `${api}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined);
 
-    const first = npmStart(env);
+    const first = start(env);
     await untilUp(first);
     const auth = { authorization: `Bearer ${(JSON.parse(readFileSync(path.join(dataDir, 'local-admin-token.json'), 'utf8')) as { token: string }).token}` };
     const goalDone = async (title: string): Promise<void> => {
@@ -75,6 +93,7 @@ describe('npm start supervision', () => {
     const saysRestarted: Record<string, RegExp> = {
       postgres: /the embedded Postgres \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the embedded Postgres is running again/,
       temporal: /the Temporal dev server \(pid \d+\) was killed by SIGKILL; the end of its log[^]*the Temporal dev server is running again/,
+      // Adjacent: a line between them would be a child's own text on the shared stderr (a helper's stack, say).
       worker: /the worker was killed by SIGKILL; starting it again in \d+s\nreprise: started the worker again/,
       api: /the api was killed by SIGKILL; starting it again in \d+s\nreprise: started the api again/,
     };
@@ -112,7 +131,7 @@ describe('npm start supervision', () => {
     }
 
     // The next start finds its data and its ports.
-    const second = npmStart(env);
+    const second = start(env);
     await untilUp(second);
     expect(second.output()).toContain('database schema is up to date');
     await waitFor(healthy, '/healthz to be 200 after the second start', 30_000);
