@@ -55,7 +55,7 @@ describe('npm start supervision', () => {
   /** Every npm start of a test, stopped after it whatever happened: one left running by a failure would keep jest from ever exiting. */
   const started: ReturnType<typeof npmStart>[] = [];
   const start = (env: NodeJS.ProcessEnv): ReturnType<typeof npmStart> => {
-    const run = start(env);
+    const run = npmStart(env);
     started.push(run);
     return run;
   };
@@ -147,7 +147,7 @@ describe('npm start supervision', () => {
 
   it('stops everything and exits non-zero, naming why, when a server cannot be started again', async () => {
     const { dataDir, ports, env, pidOf } = await freshStack(temporalCli);
-    const run = npmStart(env);
+    const run = start(env);
     await untilUp(run);
     const children = ['postgres', 'worker', 'api'].map((name) => pidOf(name) as number);
 
