@@ -309,6 +309,16 @@ describe('the web UI, in Chromium, against a live stack', () => {
     await card.getByText(id).waitFor();
     await expectAccessible(page, 'schedules with one not in Temporal');
     await screenshot(page, 'schedules-not-in-temporal', 'light');
+    // In dark too: axe's colour-contrast rules on the card.
+    const dark = await newContext(browser, 'dark');
+    const d = await dark.newPage();
+    await d.goto(`${api.url}/#token=${api.token}`);
+    await d.getByRole('heading', { name: 'Goals', level: 1 }).waitFor();
+    await d.goto(`${api.url}/schedules`);
+    await d.getByRole('region', { name: '1 schedule not found in Temporal' }).getByText(id).waitFor();
+    await expectAccessible(d, 'schedules with one not in Temporal (dark)', ['color-contrast']);
+    await screenshot(d, 'schedules-not-in-temporal', 'dark');
+    await dark.close();
     // By keyboard: the button opens a warning first; Enter on its Forget button forgets it.
     await card.getByRole('button', { name: `Forget schedule ${id}…` }).focus();
     await page.keyboard.press('Enter');
